@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/crmprofi/crm/internal/config"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/server"
+)
+
+// setup loads the configuration and opens and migrates the database; every
+// subcommand that touches data starts here.
+func setup(ctx context.Context, env *environment, fs *flag.FlagSet, args []string) (config.Config, *slog.Logger, *database.DB, error) {
+	fs.SetOutput(env.stderr)
+	cfg, err := config.Load(fs, args, env.getenv)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	log := newLogger(cfg, env)
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return cfg, log, nil, err
+	}
+	if _, err := db.Migrate(ctx, log); err != nil {
+		_ = db.Close()
+		return cfg, log, nil, err
+	}
+	return cfg, log, db, nil
+}
+
+func newLogger(cfg config.Config, env *environment) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(env.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, opts))
+}
+
+func cmdServe(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, log, db, err := setup(ctx, env, fs, args)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	if err := cfg.EnsureSecret(); err != nil {
+		return err
+	}
+	if cfg.GeneratedSecret {
+		log.Warn("no CRM_SECRET_KEY: generated one and stored it; set CRM_SECRET_KEY in production", "file", cfg.SecretKeyFile)
+	}
+	srv := server.New(cfg, log, db)
+	if err := srv.Health(ctx); err != nil {
+		return fmt.Errorf("health check before start: %w", err)
+	}
+	if err := greet(ctx, env, cfg, db); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // imports upload large files
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("CRM ПРОФИ is listening", "url", "http://"+ln.Addr().String()+"/", "database", string(db.Dialect), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// greet prints how to sign in when the database has no users yet: it makes
+// a first administrator with a random password and prints it once.
+func greet(ctx context.Context, env *environment, cfg config.Config, db *database.DB) error {
+	return ensureFirstAdmin(ctx, env, db)
+}
+
+func cmdMigrate(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	_, _, db, err := setup(ctx, env, fs, args)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	cur, latest, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(env.stdout, "Схема базы данных: версия %d из %d\n", cur, latest)
+	return err
+}
+

@@ -1,0 +1,214 @@
+// Package access decides, in one place, which companies a user may see and
+// what they may change. Every store query that touches companies (and what
+// hangs off them: contacts, notes, tasks) goes through Scope.Restrict.
+package access
+
+import (
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// Role is what a user may do.
+type Role string
+
+// The four roles of the first version.
+const (
+	RoleManager        Role = "manager"
+	RoleBranchDirector Role = "branch_director"
+	RoleGroupManager   Role = "group_manager"
+	RoleAdmin          Role = "admin"
+)
+
+// Roles lists the roles in the order the UI offers them.
+var Roles = []Role{RoleManager, RoleBranchDirector, RoleGroupManager, RoleAdmin}
+
+// Label is the role's Russian name.
+func (r Role) Label() string {
+	switch r {
+	case RoleManager:
+		return "Менеджер"
+	case RoleBranchDirector:
+		return "Директор филиала"
+	case RoleGroupManager:
+		return "Управляющий группой компаний"
+	case RoleAdmin:
+		return "Администратор"
+	}
+	return string(r)
+}
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleManager, RoleBranchDirector, RoleGroupManager, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// DataScope is which companies a user sees.
+type DataScope string
+
+// The data scopes; Global is the default.
+const (
+	Global DataScope = "global"
+	Branch DataScope = "branch"
+	Self   DataScope = "self"
+)
+
+// DataScopes lists the scopes in the order the UI offers them.
+var DataScopes = []DataScope{Global, Branch, Self}
+
+// Label is the scope's Russian name.
+func (d DataScope) Label() string {
+	switch d {
+	case Global:
+		return "Вся база"
+	case Branch:
+		return "Свой филиал"
+	case Self:
+		return "Только свои компании"
+	}
+	return string(d)
+}
+
+// Valid reports whether d is one of the three scopes.
+func (d DataScope) Valid() bool {
+	switch d {
+	case Global, Branch, Self:
+		return true
+	}
+	return false
+}
+
+// Scope is the signed-in user as far as visibility and permissions go. The
+// zero Scope sees nothing and may do nothing (fail closed).
+type Scope struct {
+	UserID   int64
+	Role     Role
+	Data     DataScope
+	BranchID int64 // 0 when the user has no branch
+}
+
+// SeesAll reports whether the scope sees every company.
+func (s Scope) SeesAll() bool {
+	return s.UserID != 0 && (s.Role == RoleAdmin || s.Role == RoleGroupManager || s.Data == Global)
+}
+
+// IsAdmin reports whether the user administers the system.
+func (s Scope) IsAdmin() bool { return s.UserID != 0 && s.Role == RoleAdmin }
+
+// Restrict limits w to the companies the scope may see; c is the companies
+// table alias. A branch scope without a branch sees only its own companies.
+func (s Scope) Restrict(w *database.Where, c string) {
+	switch {
+	case s.UserID == 0:
+		w.Add("1 = 0")
+	case s.SeesAll():
+	case s.Data == Branch && s.BranchID != 0:
+		w.Add("("+c+".branch_id = ? OR "+c+".responsible_id IN (SELECT id FROM users WHERE branch_id = ?))",
+			s.BranchID, s.BranchID)
+	default:
+		w.Add(c+".responsible_id = ?", s.UserID)
+	}
+}
+
+// RestrictCompanyID limits w to rows whose company column col (for example
+// "n.company_id") names a company the scope may see.
+func (s Scope) RestrictCompanyID(w *database.Where, col string) {
+	if s.SeesAll() {
+		if s.UserID == 0 {
+			w.Add("1 = 0")
+		}
+		return
+	}
+	var inner database.Where
+	s.Restrict(&inner, "vc")
+	// The inner conditions' placeholders are numbered by w itself.
+	w.Add(col + " IN (SELECT vc.id FROM companies vc" + w.Adopt(&inner) + ")")
+}
+
+// CompanyRef is what the permission rules need to know of a company.
+type CompanyRef struct {
+	ResponsibleID       int64
+	CreatedBy           int64
+	BranchID            int64
+	ResponsibleBranchID int64
+}
+
+func (s Scope) inBranch(c CompanyRef) bool {
+	return s.BranchID != 0 && (c.BranchID == s.BranchID || c.ResponsibleBranchID == s.BranchID)
+}
+
+// CanEditCompany decides whether the scope may change a company it can see.
+func (s Scope) CanEditCompany(c CompanyRef) error {
+	switch s.Role {
+	case RoleAdmin, RoleGroupManager:
+		return nil
+	case RoleBranchDirector:
+		if s.inBranch(c) {
+			return nil
+		}
+		return apperr.Forbid("Директор филиала может изменять только компании своего филиала")
+	case RoleManager:
+		if s.UserID != 0 && (c.ResponsibleID == s.UserID || c.CreatedBy == s.UserID) {
+			return nil
+		}
+		return apperr.Forbid("Менеджер может изменять только компании, за которые отвечает или которые создал")
+	}
+	return apperr.Forbid("Недостаточно прав")
+}
+
+// CanDeleteCompany decides whether the scope may delete a company it can see.
+func (s Scope) CanDeleteCompany(c CompanyRef) error {
+	switch s.Role {
+	case RoleAdmin, RoleGroupManager:
+		return nil
+	case RoleBranchDirector:
+		if s.inBranch(c) {
+			return nil
+		}
+		return apperr.Forbid("Директор филиала может удалять только компании своего филиала")
+	}
+	return apperr.Forbid("Удалять компании могут администратор, управляющий группой компаний и директор филиала")
+}
+
+// UserRef is what the assignment rules need to know of a user.
+type UserRef struct {
+	ID       int64
+	BranchID int64
+}
+
+// CanAssign decides whether the scope may make user the responsible of a
+// company (or the assignee of a task) in branchID. Managers may only
+// assign themselves and may not move a company to another branch; branch
+// directors stay within their branch.
+func (s Scope) CanAssign(user UserRef, branchID int64) error {
+	switch s.Role {
+	case RoleAdmin, RoleGroupManager:
+		return nil
+	case RoleBranchDirector:
+		if s.BranchID == 0 || user.BranchID != s.BranchID {
+			return apperr.Forbid("Директор филиала может назначать ответственными только сотрудников своего филиала")
+		}
+		if branchID != 0 && branchID != s.BranchID {
+			return apperr.Forbid("Директор филиала не может переносить компании в другой филиал")
+		}
+		return nil
+	case RoleManager:
+		if user.ID != s.UserID {
+			return apperr.Forbid("Менеджер не может назначать ответственным другого сотрудника")
+		}
+		return nil
+	}
+	return apperr.Forbid("Недостаточно прав")
+}
+
+// CanManage reports whether the scope administers users, dictionaries,
+// imports, exports and the audit log.
+func (s Scope) CanManage() error {
+	if s.IsAdmin() {
+		return nil
+	}
+	return apperr.Forbid("Это действие доступно только администратору")
+}

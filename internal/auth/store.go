@@ -1,0 +1,179 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// Store keeps users and sessions.
+type Store struct {
+	db *database.DB
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+const userColumns = `u.id, u.username, u.first_name, u.last_name, u.email, u.role, u.data_scope,
+	COALESCE(u.branch_id, 0), COALESCE(b.name, ''), COALESCE(b.time_zone, ''), u.time_zone, u.is_active,
+	u.date_joined, u.last_login, u.version, u.password_hash <> ''`
+
+const userFrom = ` FROM users u LEFT JOIN branches b ON b.id = u.branch_id`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var last sql.NullTime
+	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Role, &u.DataScope,
+		&u.BranchID, &u.BranchName, &u.BranchTZ, &u.TimeZone, &u.IsActive, &u.DateJoined, &last, &u.Version, &u.passwordSet)
+	if err != nil {
+		return nil, err
+	}
+	u.DateJoined = u.DateJoined.UTC()
+	if last.Valid {
+		t := last.Time.UTC()
+		u.LastLogin = &t
+	}
+	return &u, nil
+}
+
+// Get returns a user by id, active or not.
+func (s *Store) Get(ctx context.Context, id int64) (*User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// ByUsername returns a user by login, compared case-insensitively.
+func (s *Store) ByUsername(ctx context.Context, username string) (*User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.username = $1`, NormalizeUsername(username)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user %q: %w", username, err)
+	}
+	return u, nil
+}
+
+// Authenticate checks a login and password. Unknown logins, wrong
+// passwords and inactive users all fail with ErrUnauthenticated and take
+// the same time.
+func (s *Store) Authenticate(ctx context.Context, username, password string) (*User, error) {
+	var id int64
+	var hash string
+	var active bool
+	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash, is_active FROM users WHERE username = $1`,
+		NormalizeUsername(username)).Scan(&id, &hash, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		CheckPassword(dummyHash, password)
+		return nil, apperr.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if !CheckPassword(hash, password) || !active {
+		return nil, apperr.ErrUnauthenticated
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login = $1 WHERE id = $2`, database.Now(), id); err != nil {
+		return nil, fmt.Errorf("record login: %w", err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Session lifetimes are extended on use at most this often.
+const sessionTouchEvery = 10 * time.Minute
+
+// CreateSession starts a browser session for the user and returns the
+// token for its cookie. Only a hash of the token is stored.
+func (s *Store) CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, error) {
+	token := randomToken()
+	now := database.Now()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashToken(token), userID, now, now.Add(ttl), now, ip, truncate(userAgent, 300))
+	if err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return token, nil
+}
+
+// UserBySession returns the active user of a live session, sliding its
+// expiry forward by ttl.
+func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Duration) (*User, error) {
+	if token == "" {
+		return nil, apperr.ErrUnauthenticated
+	}
+	h := hashToken(token)
+	var userID int64
+	var expires, seen time.Time
+	err := s.db.QueryRowContext(ctx, `SELECT user_id, expires_at, last_seen_at FROM sessions WHERE token_hash = $1`, h).Scan(&userID, &expires, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	now := database.Now()
+	if !now.Before(expires) {
+		_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h)
+		return nil, apperr.ErrUnauthenticated
+	}
+	u, err := s.Get(ctx, userID)
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && !u.IsActive) {
+		return nil, apperr.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(seen) > sessionTouchEvery {
+		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3`,
+			now, now.Add(ttl), h); err != nil {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// DeleteSession ends a browser session.
+func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashToken(token))
+	return err
+}
+
+// DeleteUserSessions ends every session of a user (deactivation, password reset).
+func (s *Store) DeleteUserSessions(ctx context.Context, q database.Querier, userID int64) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	return err
+}
+
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

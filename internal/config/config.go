@@ -1,0 +1,207 @@
+// Package config reads the settings of the crm binary from flags, CRM_*
+// environment variables and an optional .env file, in that order of
+// precedence, and fills sensible defaults for a first run on a laptop.
+package config
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for a fresh machine.
+const (
+	DefaultDatabaseURL = "sqlite:data/crm.db"
+	DefaultAddr        = "127.0.0.1:8000"
+	DefaultTimeZone    = "Europe/Moscow"
+)
+
+// Config is every setting of the binary. The env.example file documents
+// each key; keep the two in step.
+type Config struct {
+	DatabaseURL     string        // CRM_DATABASE_URL
+	Addr            string        // CRM_ADDR
+	BaseURL         string        // CRM_BASE_URL: public address, for links and QR codes
+	SecretKey       string        // CRM_SECRET_KEY: signs tokens
+	SecretKeyFile   string        // where a generated key was stored, if it was
+	Production      bool          // CRM_PRODUCTION
+	TimeZone        string        // CRM_TIME_ZONE: default IANA zone
+	Location        *time.Location
+	LogFormat       string        // CRM_LOG_FORMAT: text or json
+	LogLevel        string        // CRM_LOG_LEVEL: debug, info, warn, error
+	TrustProxy      bool          // CRM_TRUST_PROXY: believe X-Forwarded-For/Proto
+	SessionTTL      time.Duration // CRM_SESSION_TTL
+	AccessTokenTTL  time.Duration // CRM_ACCESS_TOKEN_TTL
+	RefreshTokenTTL time.Duration // CRM_REFRESH_TOKEN_TTL
+	// GeneratedSecret is true when the key was created on this run.
+	GeneratedSecret bool
+}
+
+// Load registers the common flags on fs (which may already hold a
+// subcommand's own flags), parses args and resolves the result against the
+// environment (getenv) and the .env file named by --env-file (default
+// ".env", optional).
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	envFile := fs.String("env-file", ".env", "file with CRM_* settings (optional)")
+	dbURL := fs.String("database-url", "", "database URL: sqlite:path/to/file.db or postgres://… (CRM_DATABASE_URL)")
+	addr := fs.String("addr", "", "listen address (CRM_ADDR, default "+DefaultAddr+")")
+	tz := fs.String("time-zone", "", "default IANA time zone (CRM_TIME_ZONE, default "+DefaultTimeZone+")")
+	logFormat := fs.String("log-format", "", "log format: text or json (CRM_LOG_FORMAT)")
+	production := fs.Bool("production", false, "production mode: a secret key is required (CRM_PRODUCTION)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	env, err := withDotEnv(*envFile, getenv)
+	if err != nil {
+		return c, err
+	}
+	pick := func(flagValue, key, def string) string {
+		if flagValue != "" {
+			return flagValue
+		}
+		if v := env(key); v != "" {
+			return v
+		}
+		return def
+	}
+	c.DatabaseURL = pick(*dbURL, "CRM_DATABASE_URL", DefaultDatabaseURL)
+	c.Addr = pick(*addr, "CRM_ADDR", DefaultAddr)
+	c.BaseURL = strings.TrimRight(env("CRM_BASE_URL"), "/")
+	c.TimeZone = pick(*tz, "CRM_TIME_ZONE", DefaultTimeZone)
+	c.LogFormat = pick(*logFormat, "CRM_LOG_FORMAT", "text")
+	c.LogLevel = pick("", "CRM_LOG_LEVEL", "info")
+	c.SecretKey = env("CRM_SECRET_KEY")
+
+	var errs []error
+	if c.Production, err = boolValue(*production, env("CRM_PRODUCTION")); err != nil {
+		errs = append(errs, fmt.Errorf("CRM_PRODUCTION: %w", err))
+	}
+	if c.TrustProxy, err = boolValue(false, env("CRM_TRUST_PROXY")); err != nil {
+		errs = append(errs, fmt.Errorf("CRM_TRUST_PROXY: %w", err))
+	}
+	c.SessionTTL = duration(env, "CRM_SESSION_TTL", 14*24*time.Hour, &errs)
+	c.AccessTokenTTL = duration(env, "CRM_ACCESS_TOKEN_TTL", 15*time.Minute, &errs)
+	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
+	if c.Location, err = time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("CRM_TIME_ZONE %q is not an IANA time zone", c.TimeZone))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("CRM_LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// EnsureSecret makes sure the config has a secret key. In production a
+// missing key is an error; otherwise a key is read from, or generated into,
+// secret.key beside the SQLite file (or under ./data for PostgreSQL).
+func (c *Config) EnsureSecret() error {
+	if c.SecretKey != "" {
+		if len(c.SecretKey) < 32 {
+			return errors.New("CRM_SECRET_KEY must be at least 32 characters")
+		}
+		return nil
+	}
+	if c.Production {
+		return errors.New("CRM_SECRET_KEY is required in production mode (generate one with: openssl rand -hex 32)")
+	}
+	dir := "data"
+	if p, ok := strings.CutPrefix(c.DatabaseURL, "sqlite:"); ok {
+		dir = filepath.Dir(strings.TrimPrefix(p, "//"))
+	}
+	path := filepath.Join(dir, "secret.key")
+	c.SecretKeyFile = path
+	if b, err := os.ReadFile(path); err == nil {
+		c.SecretKey = strings.TrimSpace(string(b))
+		if len(c.SecretKey) >= 32 {
+			return nil
+		}
+		return fmt.Errorf("%s holds a key shorter than 32 characters", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read secret key: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	c.SecretKey = hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(c.SecretKey+"\n"), 0o600); err != nil {
+		return fmt.Errorf("store secret key: %w", err)
+	}
+	c.GeneratedSecret = true
+	return nil
+}
+
+// withDotEnv returns a getenv that falls back to the KEY=VALUE lines of
+// path. A missing file is fine; a malformed line is an error naming it.
+func withDotEnv(path string, getenv func(string) string) (func(string) string, error) {
+	values := map[string]string{}
+	f, err := os.Open(path) //nolint:gosec // the operator names the file
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	default:
+		defer func() { _ = f.Close() }()
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			key, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+			if !ok {
+				return nil, fmt.Errorf("%s:%d: expected KEY=VALUE", path, n)
+			}
+			value = strings.TrimSpace(value)
+			if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+				value = value[1 : len(value)-1]
+			}
+			values[strings.TrimSpace(key)] = value
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	return func(key string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return values[key]
+	}, nil
+}
+
+func boolValue(flagValue bool, s string) (bool, error) {
+	if flagValue || s == "" {
+		return flagValue, nil
+	}
+	return strconv.ParseBool(s)
+}
+
+func duration(env func(string) string, key string, def time.Duration, errs *[]error) time.Duration {
+	s := env(key)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not a positive duration (like 15m or 168h)", key, s))
+		return def
+	}
+	return d
+}

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/crmprofi/crm/internal/apperr"
+)
+
+// Page sizes of every list, as the contract gives them.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// pageParams reads ?page= and ?page_size=. Bad values are validation
+// errors naming the parameter.
+func pageParams(r *http.Request) (page, size int, err error) {
+	q := r.URL.Query()
+	page, size = 1, defaultPageSize
+	inv := apperr.Invalid{}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			inv.Add("page", "Номер страницы должен быть целым числом от 1")
+		} else {
+			page = n
+		}
+	}
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			inv.Add("page_size", "Размер страницы должен быть целым числом от 1 до 500")
+		} else {
+			size = min(n, maxPageSize)
+		}
+	}
+	return page, size, inv.Err()
+}
+
+// listPage is the contract's paginated list: {"count", "next", "previous", "results"}.
+type listPage[T any] struct {
+	Count    int     `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []T     `json:"results"`
+}
+
+// newListPage builds the list answer with absolute next/previous links
+// that keep the request's other parameters.
+func newListPage[T any](r *http.Request, results []T, count, page, size int) listPage[T] {
+	if results == nil {
+		results = []T{}
+	}
+	lp := listPage[T]{Count: count, Results: results}
+	link := func(p int) *string {
+		u := *r.URL
+		q := u.Query()
+		if p == 1 {
+			q.Del("page")
+		} else {
+			q.Set("page", strconv.Itoa(p))
+		}
+		u.RawQuery = q.Encode()
+		u.Scheme, u.Host = requestScheme(r), r.Host
+		s := u.String()
+		return &s
+	}
+	if page*size < count {
+		lp.Next = link(page + 1)
+	}
+	if page > 1 {
+		lp.Previous = link(page - 1)
+	}
+	return lp
+}
+
+// pageURL returns the request's URL with the page parameter set, for the
+// HTML pagination links.
+func pageURL(r *http.Request) func(int) string {
+	return func(p int) string {
+		q := r.URL.Query()
+		if p <= 1 {
+			q.Del("page")
+		} else {
+			q.Set("page", strconv.Itoa(p))
+		}
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		return u.String()
+	}
+}
+
+// withParam returns the request's URL with one parameter replaced (sort
+// links, filter chips); page is reset.
+func withParam(r *http.Request, key, value string) string {
+	q := r.URL.Query()
+	q.Del("page")
+	if value == "" {
+		q.Del(key)
+	} else {
+		q.Set(key, value)
+	}
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+func requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		return p
+	}
+	return "http"
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/auth"
+)
+
+type ctxKey int
+
+const userKey ctxKey = iota
+
+// userFrom returns the signed-in user, or nil.
+func userFrom(r *http.Request) *auth.User {
+	u, _ := r.Context().Value(userKey).(*auth.User)
+	return u
+}
+
+// scopeFrom returns the signed-in user's scope; the zero scope sees nothing.
+func scopeFrom(r *http.Request) access.Scope {
+	return userFrom(r).Scope()
+}
+
+// sessionCookie names the browser session cookie.
+const sessionCookie = "crm_session"
+
+// authenticate finds the caller by a Bearer token or a session cookie and
+// puts the user (and the audit actor) in the request context. A bad or
+// expired token is refused at once with 401 token_not_valid; no
+// credentials at all leave the request anonymous.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u *auth.User
+		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+			id, err := s.tokens.UserID(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+			if err == nil {
+				u, err = s.users.Get(r.Context(), id)
+			}
+			if err != nil || !u.IsActive {
+				_ = writeJSON(w, http.StatusUnauthorized, detail{Detail: "Токен недействителен или просрочен", Code: "token_not_valid"})
+				return
+			}
+		} else if c, err := r.Cookie(sessionCookie); err == nil {
+			u, err = s.users.UserBySession(r.Context(), c.Value, s.cfg.SessionTTL)
+			if err != nil && !errors.Is(err, apperr.ErrUnauthenticated) {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		ctx := r.Context()
+		a := audit.Actor{IP: s.clientIP(r)}
+		if u != nil {
+			ctx = context.WithValue(ctx, userKey, u)
+			a.ID, a.Name = u.ID, u.FullName()
+		}
+		ctx = audit.WithActor(ctx, a)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// requireUser refuses anonymous requests: 401 for the API, a redirect to
+// the sign-in page for pages.
+func (s *Server) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if userFrom(r) == nil {
+			s.fail(w, r, apperr.ErrUnauthenticated)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAdmin refuses everyone but admins with 403, and records the
+// refused attempt in the audit log.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := scopeFrom(r).CanManage(); err != nil {
+			s.recordDenied(r, "admin.access", "", "", err)
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recordDenied writes a refused attempt to the audit log. Its own failure
+// is logged, not shown: the refusal stands either way.
+func (s *Server) recordDenied(r *http.Request, action, objectType, objectID string, reason error) {
+	err := audit.Record(r.Context(), s.db, audit.Entry{
+		Action: action, ObjectType: objectType, ObjectID: objectID, Outcome: audit.Denied,
+		Detail: map[string]any{"reason": reason.Error(), "method": r.Method, "path": r.URL.Path},
+	})
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "audit of a refused attempt failed", slog.Any("err", err))
+	}
+}
+
+// clientIP is the caller's address; X-Forwarded-For counts only behind a
+// trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// isTLS reports whether the client reached us over TLS, directly or
+// through a trusted proxy; session cookies are Secure then.
+func (s *Server) isTLS(r *http.Request) bool {
+	return r.TLS != nil || (s.cfg.TrustProxy && r.Header.Get("X-Forwarded-Proto") == "https")
+}
+
+// statusRecorder remembers the status code for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests writes one access-log line per request and turns a panic into
+// a logged 500 instead of a dropped connection.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+				if rec.status == 0 {
+					http.Error(rec, "Внутренняя ошибка сервера", http.StatusInternalServerError)
+				}
+			}
+			if strings.HasPrefix(r.URL.Path, "/static/") {
+				return
+			}
+			s.log.InfoContext(r.Context(), "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes), slog.Duration("took", time.Since(start)))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// securityHeaders sets the headers every answer carries. The CSP allows
+// only our own scripts and styles.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/crmprofi/crm/internal/apperr"
+)
+
+// handlerFunc is a handler that returns its failure; wrap turns it into an
+// http.HandlerFunc with one place (fail) that maps errors to answers.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) wrap(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// wantsJSON reports whether the answer should be JSON: every /api/ path,
+// and any request that asks for JSON first in Accept.
+func wantsJSON(r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		return true
+	}
+	accept := r.Header.Get("Accept")
+	return strings.HasPrefix(accept, "application/json")
+}
+
+// respond writes data as JSON, or page as HTML, by what the client wants.
+func respond(w http.ResponseWriter, r *http.Request, status int, data any, page templ.Component) error {
+	if wantsJSON(r) || page == nil {
+		return writeJSON(w, status, data)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	return page.Render(r.Context(), w)
+}
+
+func writeJSON(w http.ResponseWriter, status int, data any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(data)
+}
+
+// redirect answers a form post: 303 to the target for pages.
+func redirect(w http.ResponseWriter, r *http.Request, target string) {
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// detail is the body of 401/403/404/409/… answers in the contract's shape.
+type detail struct {
+	Detail string `json:"detail"`
+	Code   string `json:"code,omitempty"`
+}
+
+// fail maps an error to its status and body; unexpected errors are logged
+// once, here, and shown to the user without internals.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := s.classify(r, err)
+	if wantsJSON(r) {
+		_ = writeJSON(w, status, body)
+		return
+	}
+	if status == http.StatusUnauthorized {
+		redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
+		return
+	}
+	msg := ""
+	switch b := body.(type) {
+	case detail:
+		msg = b.Detail
+	case map[string][]string:
+		for _, v := range b {
+			msg = strings.Join(v, "; ")
+			break
+		}
+	}
+	s.renderError(w, r, status, msg)
+}
+
+func (s *Server) classify(r *http.Request, err error) (int, any) {
+	var forb *apperr.Forbidden
+	var conflict *apperr.Conflict
+	var maxBytes *http.MaxBytesError
+	if inv, ok := apperr.AsInvalid(err); ok {
+		out := make(map[string][]string, len(inv))
+		for k, v := range inv {
+			out[k] = []string{v}
+		}
+		return http.StatusBadRequest, out
+	}
+	switch {
+	case errors.As(err, &forb):
+		return http.StatusForbidden, detail{Detail: forb.Reason}
+	case errors.Is(err, apperr.ErrForbidden):
+		return http.StatusForbidden, detail{Detail: "У вас недостаточно прав для выполнения данного действия."}
+	case errors.Is(err, apperr.ErrNotFound):
+		return http.StatusNotFound, detail{Detail: "Страница не найдена."}
+	case errors.As(err, &conflict):
+		return http.StatusConflict, detail{Detail: conflict.Message, Code: "conflict"}
+	case errors.Is(err, apperr.ErrConflict):
+		return http.StatusConflict, detail{Detail: "Объект изменён другим пользователем. Обновите страницу и повторите.", Code: "conflict"}
+	case errors.Is(err, apperr.ErrUnauthenticated):
+		return http.StatusUnauthorized, detail{Detail: "Учетные данные не были предоставлены.", Code: "not_authenticated"}
+	case errors.Is(err, apperr.ErrThrottled):
+		return http.StatusTooManyRequests, detail{Detail: "Слишком много попыток. Повторите позже.", Code: "throttled"}
+	case errors.As(err, &maxBytes), errors.Is(err, apperr.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, detail{Detail: "Слишком большой запрос."}
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		return 499, detail{Detail: "Запрос отменён."}
+	}
+	s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	return http.StatusInternalServerError, detail{Detail: "Внутренняя ошибка сервера. Мы уже знаем о ней."}
+}
+
+// maxBody limits request bodies that are not uploads.
+const maxBody = 1 << 20
+
+// decode fills dst from a JSON body, or from a form through dst's
+// fromForm method. A malformed body is a validation error, never a 500.
+func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" || (ct == "" && wantsJSON(r)) {
+		dec := json.NewDecoder(r.Body)
+		dec.UseNumber()
+		if err := dec.Decode(dst); err != nil {
+			var maxBytes *http.MaxBytesError
+			if errors.As(err, &maxBytes) {
+				return err
+			}
+			if errors.Is(err, io.EOF) {
+				return apperr.Invalid{apperr.NonField: "Пустое тело запроса"}
+			}
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) && typeErr.Field != "" {
+				return apperr.Invalid{typeErr.Field: "Неверный тип значения"}
+			}
+			return apperr.Invalid{apperr.NonField: "Неверный JSON: " + err.Error()}
+		}
+		return nil
+	}
+	if err := r.ParseForm(); err != nil {
+		var maxBytes *http.MaxBytesError
+		if errors.As(err, &maxBytes) {
+			return err
+		}
+		return apperr.Invalid{apperr.NonField: "Неверные данные формы"}
+	}
+	f, ok := dst.(formDecoder)
+	if !ok {
+		return fmt.Errorf("decode: %T cannot be read from a form", dst)
+	}
+	return f.fromForm(r.PostForm)
+}
+
+// formDecoder is an input struct that can be filled from an HTML form.
+type formDecoder interface {
+	fromForm(v url.Values) error
+}
+
+// pathID reads the {id} URL parameter; a malformed id is simply not found.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.ErrNotFound
+	}
+	return id, nil
+}

@@ -1,0 +1,62 @@
+// Package server is the HTTP face of CRM ПРОФИ: one chi router whose
+// handlers serve both the templ pages and the JSON API.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/config"
+	"github.com/crmprofi/crm/internal/contact"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dictionary"
+	"github.com/crmprofi/crm/internal/note"
+)
+
+// Server holds the stores and serves HTTP.
+type Server struct {
+	cfg       config.Config
+	log       *slog.Logger
+	db        *database.DB
+	users     *auth.Store
+	tokens    *auth.Tokens
+	throttle  *auth.Throttle
+	dicts     *dictionary.Store
+	companies *company.Store
+	contacts  *contact.Store
+	notes     *note.Store
+	audit     *audit.Store
+	handler   http.Handler
+}
+
+// New builds a Server on db. cfg must hold a secret key.
+func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		db:        db,
+		users:     auth.NewStore(db),
+		tokens:    auth.NewTokens(db, []byte(cfg.SecretKey), cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
+		throttle:  auth.NewThrottle(),
+		dicts:     dictionary.NewStore(db),
+		companies: company.NewStore(db),
+		contacts:  contact.NewStore(db),
+		notes:     note.NewStore(db),
+		audit:     audit.NewStore(db),
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Health checks what a load balancer or monitoring should know: the
+// database answers a query and its schema is current.
+func (s *Server) Health(ctx context.Context) error {
+	return s.healthCheck(ctx)
+}
