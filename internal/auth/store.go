@@ -159,7 +159,6 @@ func (s *Store) DeleteUserSessions(ctx context.Context, q database.Querier, user
 	return err
 }
 
-
 func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)

@@ -28,13 +28,13 @@ const (
 // Config is every setting of the binary. The env.example file documents
 // each key; keep the two in step.
 type Config struct {
-	DatabaseURL     string        // CRM_DATABASE_URL
-	Addr            string        // CRM_ADDR
-	BaseURL         string        // CRM_BASE_URL: public address, for links and QR codes
-	SecretKey       string        // CRM_SECRET_KEY: signs tokens
-	SecretKeyFile   string        // where a generated key was stored, if it was
-	Production      bool          // CRM_PRODUCTION
-	TimeZone        string        // CRM_TIME_ZONE: default IANA zone
+	DatabaseURL     string // CRM_DATABASE_URL
+	Addr            string // CRM_ADDR
+	BaseURL         string // CRM_BASE_URL: public address, for links and QR codes
+	SecretKey       string // CRM_SECRET_KEY: signs tokens
+	SecretKeyFile   string // where a generated key was stored, if it was
+	Production      bool   // CRM_PRODUCTION
+	TimeZone        string // CRM_TIME_ZONE: default IANA zone
 	Location        *time.Location
 	LogFormat       string        // CRM_LOG_FORMAT: text or json
 	LogLevel        string        // CRM_LOG_LEVEL: debug, info, warn, error

@@ -20,8 +20,10 @@ func (s *Server) adminRoutes(r chi.Router) {
 	s.adminUserRoutes(r)
 	s.adminTrashRoutes(r)
 }
-func (s *Server) health(w http.ResponseWriter, r *http.Request) error { return s.healthCheck(r.Context()) }
-func (s *Server) healthCheck(ctx context.Context) error              { return s.db.PingContext(ctx) }
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	return s.healthCheck(r.Context())
+}
+func (s *Server) healthCheck(ctx context.Context) error { return s.db.PingContext(ctx) }
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	http.Error(w, msg, status)
 }

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmprofi/crm/internal/config"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// testEnv is a real server on a real database with the fixed cast.
+type testEnv struct {
+	t    *testing.T
+	db   *database.DB
+	srv  *Server
+	cast dbtest.Cast
+}
+
+// newTestEnv builds a Server on db with the cast inserted.
+func newTestEnv(t *testing.T, db *database.DB) *testEnv {
+	t.Helper()
+	cfg := config.Config{
+		SecretKey:       strings.Repeat("k", 32),
+		TimeZone:        "Europe/Moscow",
+		Location:        time.UTC,
+		SessionTTL:      time.Hour,
+		AccessTokenTTL:  15 * time.Minute,
+		RefreshTokenTTL: time.Hour,
+		LogFormat:       "text",
+	}
+	loc, err := time.LoadLocation("Europe/Moscow")
+	if err == nil {
+		cfg.Location = loc
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return &testEnv{t: t, db: db, srv: New(cfg, log, db), cast: dbtest.NewCast(t, db)}
+}
+
+// session returns a session cookie value for the cast member.
+func (e *testEnv) session(m dbtest.Member) string {
+	e.t.Helper()
+	token, err := e.srv.users.CreateSession(context.Background(), m.ID, time.Hour, "127.0.0.1", "test")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return token
+}
+
+// do sends a request as the cast member (nil: anonymous) with a session
+// cookie. A body that is a string is sent as a form, anything else as JSON.
+// Page requests (not /api/) get HTML unless the test asks for JSON.
+func (e *testEnv) do(m *dbtest.Member, method, path string, body any) *httptest.ResponseRecorder {
+	e.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/x-www-form-urlencoded"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd, ct = strings.NewReader(string(raw)), "application/json"
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if m != nil {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.session(*m)})
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// api is do for the JSON API, decoding the answer into out when non-nil.
+func (e *testEnv) api(m *dbtest.Member, method, path string, body any, out any) int {
+	e.t.Helper()
+	rec := e.do(m, method, path, body)
+	if out != nil && rec.Body.Len() > 0 {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			e.t.Fatalf("%s %s: answer is not JSON (%d): %s", method, path, rec.Code, rec.Body.String())
+		}
+	}
+	return rec.Code
+}
+
+// eachEnv runs fn on every dialect with a fresh test environment.
+func eachEnv(t *testing.T, fn func(t *testing.T, e *testEnv)) {
+	t.Helper()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		fn(t, newTestEnv(t, db))
+	})
+}
+
+func TestAnonymousAPIRequestsAreRefused(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		var body map[string]any
+		if code := e.api(nil, "GET", "/api/companies/", nil, &body); code != http.StatusUnauthorized && code != http.StatusNotFound {
+			t.Fatalf("status %d, want 401", code)
+		}
+	})
+}
