@@ -18,7 +18,8 @@ func (s *Server) apiRoutes(r chi.Router)        {}
 func (s *Server) pageRoutes(r chi.Router)       {}
 func (s *Server) adminRoutes(r chi.Router) {
 	s.adminUserRoutes(r)
-	s.adminTrashRoutes(r)
+	s.adminCompanyTrashRoutes(r)
+	s.adminContactTrashRoutes(r)
 }
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return s.healthCheck(r.Context())
