@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,7 +35,14 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+	// statements counts the SQL statements sent, for the benchmark's
+	// statements-per-page figure.
+	statements *atomic.Int64
 }
+
+// Statements returns how many SQL statements (queries and execs) the
+// application has sent through db since it was opened.
+func (db *DB) Statements() int64 { return db.statements.Load() }
 
 // Querier is what both *sql.DB and *sql.Tx offer; helpers that may run
 // inside or outside a transaction take it.
@@ -53,9 +61,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	var db *sql.DB
+	n := new(atomic.Int64)
 	switch dialect {
 	case Postgres:
-		db, err = sql.Open("pgx", dsn)
+		db, err = openCounting("pgx", dsn, n)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -63,7 +72,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case SQLite:
-		db, err = sql.Open("sqlite", dsn)
+		db, err = openCounting("sqlite", dsn, n)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -77,7 +86,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect}, nil
+	return &DB{DB: db, Dialect: dialect, statements: n}, nil
 }
 
 // SQLiteDSN builds the driver DSN for a SQLite file. The pragmas come in this

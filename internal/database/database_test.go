@@ -112,3 +112,20 @@ func TestTransactionsRollBackOnError(t *testing.T) {
 		}
 	})
 }
+
+func TestStatementsAreCounted(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		before := db.Statements()
+		var one int
+		if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO spheres (name) VALUES ($1)`, "Торговля"); err != nil {
+			t.Fatal(err)
+		}
+		if got := db.Statements() - before; got != 2 {
+			t.Fatalf("counted %d statements, want 2", got)
+		}
+	})
+}
