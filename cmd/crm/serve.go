@@ -99,7 +99,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 // greet prints how to sign in when the database has no users yet: it makes
 // a first administrator with a random password and prints it once.
 func greet(ctx context.Context, env *environment, cfg config.Config, db *database.DB) error {
-	return ensureFirstAdmin(ctx, env, db)
+	return ensureFirstAdmin(ctx, env, db, siteURL(cfg))
 }
 
 func cmdMigrate(ctx context.Context, env *environment, args []string) error {
@@ -116,4 +116,3 @@ func cmdMigrate(ctx context.Context, env *environment, args []string) error {
 	_, err = fmt.Fprintf(env.stdout, "Схема базы данных: версия %d из %d\n", cur, latest)
 	return err
 }
-

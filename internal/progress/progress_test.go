@@ -1,0 +1,34 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLineShowsShareCountsRateAndTimeLeft(t *testing.T) {
+	got := Line("Компании", 250000, 500000, 12345, 20*time.Second)
+	for _, want := range []string{"Компании [", "50%", "250\u202f000/500\u202f000", "12\u202f345/с", "осталось 20 с"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+}
+
+func TestABarWritesPlainLinesWhenNotOnATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	clock := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	b := New(&buf, "Импорт", 10)
+	b.now = func() time.Time { return clock }
+	b.start = clock
+	for range 10 {
+		clock = clock.Add(6 * time.Second)
+		b.Add(1)
+	}
+	b.Finish()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 11 || !strings.Contains(lines[10], "100%") || strings.Contains(buf.String(), "\r") {
+		t.Fatalf("unexpected output:\n%s", buf.String())
+	}
+}
