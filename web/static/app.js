@@ -1,0 +1,463 @@
+// CRM ПРОФИ — our own small script. Progressive enhancement only: every page
+// works without it; this adds the off-canvas menu, keyboard shortcuts,
+// confirmations, busy buttons, toasts, the multiselect filter, clickable
+// table rows and auto-submitting filters. Loaded with `defer`, so the DOM is
+// parsed when it runs. No libraries, ES2020.
+(() => {
+  "use strict";
+
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  const FOCUSABLE =
+    'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+  // isTyping reports whether keyboard input currently goes into a field.
+  const isTyping = (el) =>
+    !!el &&
+    (el.isContentEditable ||
+      el.tagName === "TEXTAREA" ||
+      el.tagName === "SELECT" ||
+      (el.tagName === "INPUT" &&
+        !["checkbox", "radio", "button", "submit", "reset"].includes(el.type)));
+
+  const visible = (el) => el.getClientRects().length > 0;
+
+  document.documentElement.classList.add("js");
+
+  // ---------------------------------------------------- off-canvas menu --
+  function initMenu() {
+    const toggle = $("[data-menu-toggle]");
+    const rail = $(".rail");
+    if (!toggle || !rail) return;
+
+    let scrim = $(".scrim");
+    if (!scrim) {
+      scrim = document.createElement("div");
+      scrim.className = "scrim";
+      scrim.hidden = true;
+      document.body.appendChild(scrim);
+    }
+    const isOpen = () => rail.classList.contains("open");
+
+    const open = () => {
+      rail.classList.add("open");
+      toggle.setAttribute("aria-expanded", "true");
+      scrim.hidden = false;
+      document.body.classList.add("menu-open");
+      // Focus the current item (or the first link) once the drawer is visible.
+      const target = $('[aria-current="page"]', rail) || $(FOCUSABLE, rail);
+      requestAnimationFrame(() => (target || rail).focus());
+    };
+
+    const close = (restoreFocus = true) => {
+      if (!isOpen()) return;
+      rail.classList.remove("open");
+      toggle.setAttribute("aria-expanded", String(isOpen()));
+      scrim.hidden = true;
+      document.body.classList.remove("menu-open");
+      if (restoreFocus && visible(toggle)) toggle.focus();
+    };
+
+    toggle.setAttribute("aria-expanded", String(isOpen()));
+    toggle.addEventListener("click", () => (isOpen() ? close() : open()));
+    scrim.addEventListener("click", () => close());
+    $$("[data-menu-close]", rail).forEach((b) => b.addEventListener("click", () => close()));
+
+    // Navigation closes the drawer (the page is about to change anyway, but
+    // in-page links and bfcache restores should not find it open).
+    rail.addEventListener("click", (e) => {
+      if (e.target.closest("a[href]")) close(false);
+    });
+
+    // Outside tap.
+    document.addEventListener("pointerdown", (e) => {
+      if (isOpen() && !rail.contains(e.target) && !toggle.contains(e.target)) close(false);
+    });
+
+    document.addEventListener("keydown", (e) => {
+      if (!isOpen()) return;
+      if (e.key === "Escape") {
+        e.preventDefault();
+        close();
+        return;
+      }
+      // Keep Tab inside the open drawer.
+      if (e.key === "Tab") {
+        const items = $$(FOCUSABLE, rail).filter(visible);
+        if (items.length === 0) return;
+        const first = items[0];
+        const last = items[items.length - 1];
+        if (e.shiftKey && (document.activeElement === first || !rail.contains(document.activeElement))) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && document.activeElement === last) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    });
+
+    // Growing past the breakpoint turns the drawer back into the rail.
+    const wide = window.matchMedia("(min-width: 768px)");
+    wide.addEventListener("change", () => wide.matches && close(false));
+    window.addEventListener("pageshow", (e) => e.persisted && close(false));
+  }
+
+  // ------------------------------------------------------ global search --
+  function initSearchShortcut() {
+    const search = $("#global-search");
+    if (!search) return;
+    document.addEventListener("keydown", (e) => {
+      // Ctrl+K / Cmd+K anywhere; e.code keeps it working on the Russian layout.
+      const k = (e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyK" || e.key.toLowerCase() === "k");
+      const slash = e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey && !isTyping(e.target);
+      if (!k && !slash) return;
+      if ($("dialog[open]")) return;
+      e.preventDefault();
+      search.focus();
+      search.select();
+    });
+  }
+
+  // ------------------------------------------------ confirmation dialog --
+  let dialog = null;
+
+  function buildDialog() {
+    const d = document.createElement("dialog");
+    d.className = "dialog";
+    d.setAttribute("aria-labelledby", "confirm-title");
+    d.setAttribute("aria-describedby", "confirm-body");
+    d.setAttribute("data-testid", "confirm-dialog");
+    d.innerHTML =
+      '<div class="dialog-head">' +
+      '<h2 class="dialog-title" id="confirm-title"></h2>' +
+      '<button type="button" class="dialog-close" aria-label="Закрыть" data-action="cancel">' +
+      '<svg class="icon" aria-hidden="true" focusable="false"><path d="M6.3 4.9 12 10.6l5.7-5.7a1 1 0 0 1 1.4 1.4L13.4 12l5.7 5.7a1 1 0 0 1-1.4 1.4L12 13.4l-5.7 5.7a1 1 0 0 1-1.4-1.4l5.7-5.7-5.7-5.7a1 1 0 0 1 1.4-1.4z"/></svg>' +
+      "</button></div>" +
+      '<p class="dialog-body" id="confirm-body"></p>' +
+      '<div class="dialog-actions">' +
+      '<button type="button" class="btn btn-secondary" data-action="cancel" data-testid="confirm-cancel">Отмена</button>' +
+      '<button type="button" class="btn" data-action="ok" data-testid="confirm-ok"></button>' +
+      "</div>";
+    document.body.appendChild(d);
+    return d;
+  }
+
+  // ask shows a modal question and resolves to true when confirmed. Esc,
+  // the cross, «Отмена» and a click outside all cancel.
+  function ask(question, okText, danger) {
+    if (typeof HTMLDialogElement !== "function") {
+      return Promise.resolve(window.confirm(question));
+    }
+    dialog = dialog || buildDialog();
+    const d = dialog;
+    // «Удалить компанию? Заметки останутся.» → a short title and an explanation.
+    const cut = question.search(/\?\s/);
+    const title = cut > 0 ? question.slice(0, cut + 1) : question;
+    const detail = cut > 0 ? question.slice(cut + 1).trim() : "";
+    $(".dialog-title", d).textContent = title;
+    const body = $(".dialog-body", d);
+    body.textContent = detail;
+    body.hidden = !detail;
+    const ok = $('[data-action="ok"]', d);
+    ok.textContent = okText;
+    ok.className = "btn " + (danger ? "btn-danger" : "btn-primary");
+
+    return new Promise((resolve) => {
+      const done = (result) => {
+        d.removeEventListener("click", onClick);
+        d.removeEventListener("cancel", onCancel);
+        d.removeEventListener("close", onClose);
+        if (d.open) d.close();
+        resolve(result);
+      };
+      const onClick = (e) => {
+        const action = e.target.closest("[data-action]");
+        if (action) {
+          done(action.dataset.action === "ok");
+          return;
+        }
+        // A click on the dialog element itself, outside its box, is the backdrop.
+        if (e.target === d) {
+          const r = d.getBoundingClientRect();
+          const inside = e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+          if (!inside) done(false);
+        }
+      };
+      const onCancel = (e) => {
+        e.preventDefault();
+        done(false);
+      };
+      const onClose = () => done(false);
+      d.addEventListener("click", onClick);
+      d.addEventListener("cancel", onCancel);
+      d.addEventListener("close", onClose);
+      d.showModal();
+      // The safe choice has focus; the destructive one is never first.
+      $('[data-testid="confirm-cancel"]', d).focus();
+    });
+  }
+
+  // --------------------------------------------- form submit: confirm, busy --
+  const confirmed = new WeakSet();
+
+  function submitButtons(form) {
+    return $$('button:not([type]), button[type="submit"], input[type="submit"]', form).concat(
+      form.id ? $$(`[form="${CSS.escape(form.id)}"][type="submit"]`) : []
+    );
+  }
+
+  function setBusy(form, submitter) {
+    const buttons = submitButtons(form);
+    const shown = submitter && buttons.includes(submitter) ? submitter : buttons[0];
+    // Disable after the browser has built the form data set, so the
+    // submitter's own name=value still goes with the request.
+    setTimeout(() => {
+      buttons.forEach((b) => {
+        b.disabled = true;
+      });
+      if (shown) {
+        const text = shown.dataset.busyText || "Сохраняю…";
+        if (shown.tagName === "INPUT") {
+          shown.dataset.idleText = shown.value;
+          shown.value = text;
+        } else {
+          shown.dataset.idleHtml = shown.innerHTML;
+          shown.textContent = text;
+        }
+        shown.setAttribute("aria-busy", "true");
+      }
+    }, 0);
+    form.dataset.busy = "true";
+    // A download or a request that never navigates must not leave the form dead.
+    setTimeout(() => clearBusy(form), 20000);
+  }
+
+  function clearBusy(form) {
+    if (!form.dataset.busy) return;
+    delete form.dataset.busy;
+    submitButtons(form).forEach((b) => {
+      b.disabled = false;
+      if (b.dataset.idleHtml !== undefined) {
+        b.innerHTML = b.dataset.idleHtml;
+        delete b.dataset.idleHtml;
+      }
+      if (b.dataset.idleText !== undefined) {
+        b.value = b.dataset.idleText;
+        delete b.dataset.idleText;
+      }
+      b.removeAttribute("aria-busy");
+    });
+  }
+
+  function initForms() {
+    document.addEventListener("submit", (e) => {
+      const form = e.target;
+      if (!(form instanceof HTMLFormElement)) return;
+      const submitter = e.submitter || null;
+
+      if (form.hasAttribute("data-confirm") && !confirmed.has(form)) {
+        e.preventDefault();
+        const danger =
+          form.hasAttribute("data-confirm-danger") || (submitter && submitter.classList.contains("btn-danger"));
+        const okText =
+          form.dataset.confirmOk || (submitter && submitter.textContent.trim()) || "Подтвердить";
+        ask(form.dataset.confirm || "Вы уверены?", okText, danger).then((yes) => {
+          if (!yes) {
+            if (submitter) submitter.focus();
+            return;
+          }
+          confirmed.add(form);
+          if (typeof form.requestSubmit === "function") {
+            form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+          } else {
+            form.submit();
+          }
+        });
+        return;
+      }
+      confirmed.delete(form);
+      if (e.defaultPrevented) return;
+
+      // A second submit while the first is on its way is dropped.
+      if (form.dataset.busy) {
+        e.preventDefault();
+        return;
+      }
+      const method = (form.getAttribute("method") || "get").toLowerCase();
+      const explicit = submitter ? submitter.hasAttribute("data-busy-text") : !!$("[data-busy-text]", form);
+      if ((method === "post" || explicit) && !form.target && !form.hasAttribute("data-no-busy")) {
+        setBusy(form, submitter);
+      }
+    });
+
+    // Coming back through the history must find buttons usable again.
+    window.addEventListener("pageshow", (e) => {
+      if (e.persisted) $$("form[data-busy]").forEach(clearBusy);
+    });
+  }
+
+  // ------------------------------------------------------------- toasts --
+  const TOAST_MS = 4000;
+
+  function dismissToast(t) {
+    if (t.classList.contains("is-leaving")) return;
+    t.classList.add("is-leaving");
+    const remove = () => t.remove();
+    t.addEventListener("animationend", remove, { once: true });
+    setTimeout(remove, 400); // reduced motion or no animation
+  }
+
+  function armToast(t) {
+    const close = $(".toast-close", t);
+    if (close) {
+      close.hidden = false;
+      close.addEventListener("click", () => dismissToast(t));
+    }
+    // Pause while the pointer or focus is on the toast, so it can be read.
+    let timer = null;
+    const start = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => dismissToast(t), TOAST_MS);
+    };
+    const stop = () => clearTimeout(timer);
+    t.addEventListener("mouseenter", stop);
+    t.addEventListener("mouseleave", start);
+    t.addEventListener("focusin", stop);
+    t.addEventListener("focusout", start);
+    start();
+  }
+
+  function initToasts() {
+    $$(".toast").forEach(armToast);
+  }
+
+  // -------------------------------------------------------- multiselect --
+  // fold makes matching case-insensitive and treats ё as е.
+  const fold = (s) => s.toLocaleLowerCase("ru").replace(/ё/g, "е").replace(/\s+/g, " ").trim();
+
+  function initMultiselect(root) {
+    const search = $(".multiselect-search", root);
+    const list = $(".multiselect-list", root) || root;
+    const summary = $(".multiselect-summary", root);
+    const none = $(".multiselect-none", root);
+    const labels = $$("label", list).filter((l) => $('input[type="checkbox"]', l));
+    if (labels.length === 0) return;
+    const original = labels.slice();
+    const keys = new Map(labels.map((l) => [l, fold(l.textContent)]));
+    const box = (l) => $('input[type="checkbox"]', l);
+
+    const count = () => {
+      if (!summary) return;
+      const n = labels.filter((l) => box(l).checked).length;
+      summary.textContent = "Выбрано: " + n;
+    };
+
+    // Checked items first, each group in the original order.
+    const reorder = () => {
+      const checked = original.filter((l) => box(l).checked);
+      const rest = original.filter((l) => !box(l).checked);
+      const anchor = none && none.parentNode === list ? none : null;
+      checked.concat(rest).forEach((l) => list.insertBefore(l, anchor));
+    };
+
+    const filter = () => {
+      const q = search ? fold(search.value) : "";
+      let shown = 0;
+      labels.forEach((l) => {
+        const show = !q || keys.get(l).includes(q) || box(l).checked;
+        l.hidden = !show;
+        if (show) shown++;
+      });
+      if (none) none.hidden = shown > 0;
+    };
+
+    if (search) {
+      search.hidden = false;
+      search.addEventListener("input", () => {
+        reorder();
+        filter();
+      });
+      // Enter in the filter box must not submit the surrounding form.
+      search.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") e.preventDefault();
+        if (e.key === "Escape" && search.value) {
+          e.preventDefault();
+          search.value = "";
+          reorder();
+          filter();
+        }
+      });
+    }
+    list.addEventListener("change", count);
+    root.classList.add("is-enhanced");
+    reorder();
+    filter();
+    count();
+  }
+
+  // --------------------------------------------------- clickable rows --
+  function sameOrigin(href) {
+    try {
+      return new URL(href, location.href).origin === location.origin;
+    } catch {
+      return false;
+    }
+  }
+
+  const INTERACTIVE = "a, button, input, select, textarea, label, summary, details, [data-no-row-click]";
+
+  function initRows() {
+    const go = (tr, newTab) => {
+      const href = tr.dataset.href;
+      if (!href || !sameOrigin(href)) return;
+      if (newTab) window.open(href, "_blank", "noopener");
+      else location.assign(href);
+    };
+
+    // Rows without a link inside become focusable so Enter can open them.
+    $$("tr[data-href]").forEach((tr) => {
+      if (!$("a[href]", tr) && !tr.hasAttribute("tabindex")) tr.tabIndex = 0;
+    });
+
+    document.addEventListener("click", (e) => {
+      const tr = e.target.closest("tr[data-href]");
+      if (!tr || e.target.closest(INTERACTIVE)) return;
+      // Selecting text in a cell is not a click on the row.
+      if (String(window.getSelection && window.getSelection())) return;
+      go(tr, e.ctrlKey || e.metaKey || e.shiftKey);
+    });
+    document.addEventListener("auxclick", (e) => {
+      const tr = e.target.closest("tr[data-href]");
+      if (e.button === 1 && tr && !e.target.closest(INTERACTIVE)) go(tr, true);
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" || !(e.target instanceof Element)) return;
+      if (e.target.matches("tr[data-href]")) {
+        e.preventDefault();
+        go(e.target, e.ctrlKey || e.metaKey);
+      }
+    });
+  }
+
+  // ------------------------------------------------------- autosubmit --
+  function initAutosubmit() {
+    document.addEventListener("change", (e) => {
+      const el = e.target;
+      if (!(el instanceof Element) || !el.matches("select[data-autosubmit], input[data-autosubmit]")) return;
+      const form = el.form;
+      if (!form) return;
+      if (typeof form.requestSubmit === "function") form.requestSubmit();
+      else form.submit();
+    });
+  }
+
+  initMenu();
+  initSearchShortcut();
+  initForms();
+  initToasts();
+  $$("[data-multiselect]").forEach(initMultiselect);
+  initRows();
+  initAutosubmit();
+})();
