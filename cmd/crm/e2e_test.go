@@ -187,7 +187,7 @@ func browser(t *testing.T, width, height int) context.Context {
 		cancelCtx()
 		cancelAlloc()
 	})
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return ctx
@@ -208,11 +208,11 @@ func screenshotDir(t *testing.T) string {
 }
 
 // shot saves a full-page screenshot named after the test and step.
-func shot(t *testing.T, name string) chromedp.Action {
+func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	t.Helper()
-	return chromedp.ActionFunc(func(ctx context.Context) error {
-		var buf []byte
-		if err := chromedp.FullScreenshot(&buf, 90).Do(ctx); err != nil {
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		buf, err := chromedp.FullScreenshot(90)(ctx, target)
+		if err != nil {
 			return err
 		}
 		file := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "_" + name + ".jpg"

@@ -1,11 +1,747 @@
 package company
 
-import "github.com/crmprofi/crm/internal/database"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
 
-// Store keeps company records. (Skeleton: to be filled in.)
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// Store keeps company records. Every method takes the caller's scope and
+// puts its visibility into the WHERE clause, so a hidden company is never
+// loaded, only not found.
 type Store struct {
 	db *database.DB
 }
 
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// companyColumns is the select list of a company row with the names of
+// what it references; scanCompany reads it.
+const companyColumns = `c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website,
+	COALESCE(c.status_id, 0), COALESCE(st.name, ''), COALESCE(c.branch_id, 0), COALESCE(b.name, ''),
+	COALESCE(c.responsible_id, 0), COALESCE(ru.username, ''), COALESCE(ru.first_name, ''), COALESCE(ru.last_name, ''), COALESCE(ru.branch_id, 0),
+	COALESCE(c.created_by, 0), COALESCE(cu.username, ''), COALESCE(cu.first_name, ''), COALESCE(cu.last_name, ''),
+	c.created_at, c.updated_at, c.deleted_at, COALESCE(du.username, ''), COALESCE(du.first_name, ''), COALESCE(du.last_name, ''), c.version`
+
+// companyJoins resolves the names of a company's references.
+const companyJoins = ` LEFT JOIN company_statuses st ON st.id = c.status_id
+	LEFT JOIN branches b ON b.id = c.branch_id
+	LEFT JOIN users ru ON ru.id = c.responsible_id
+	LEFT JOIN users cu ON cu.id = c.created_by
+	LEFT JOIN users du ON du.id = c.deleted_by`
+
+func fullName(username, first, last string) string {
+	if n := strings.TrimSpace(first + " " + last); n != "" {
+		return n
+	}
+	return username
+}
+
+func scanCompany(rows interface{ Scan(...any) error }, extra ...any) (Company, error) {
+	var (
+		c                               Company
+		status, branch, resp, createdBy int64
+		ru, rf, rl, cu, cf, cl          string
+		du, df, dl                      string
+		deleted                         sql.NullTime
+	)
+	dest := []any{&c.ID, &c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website,
+		&status, &c.StatusName, &branch, &c.BranchName,
+		&resp, &ru, &rf, &rl, &c.responsibleBranch,
+		&createdBy, &cu, &cf, &cl,
+		&c.CreatedAt, &c.UpdatedAt, &deleted, &du, &df, &dl, &c.Version}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
+		return c, fmt.Errorf("scan company: %w", err)
+	}
+	c.StatusID, c.BranchID, c.ResponsibleID, c.CreatedByID = ptr(status), ptr(branch), ptr(resp), ptr(createdBy)
+	if resp != 0 {
+		c.ResponsibleName = fullName(ru, rf, rl)
+	}
+	if createdBy != 0 {
+		c.CreatedByName = fullName(cu, cf, cl)
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	if deleted.Valid {
+		t := deleted.Time.UTC()
+		c.DeletedAt = &t
+		c.DeletedByName = fullName(du, df, dl)
+	}
+	c.Spheres, c.SphereNames, c.Phones, c.Emails = []int64{}, []string{}, []Phone{}, []Email{}
+	return c, nil
+}
+
+// Get returns a visible, not deleted company; ErrNotFound otherwise.
+func (s *Store) Get(ctx context.Context, scope access.Scope, id int64) (Company, error) {
+	return s.get(ctx, s.db, scope, id, false)
+}
+
+func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope, id int64, deleted bool) (Company, error) {
+	var w database.Where
+	w.Add("c.id = ?", id)
+	if deleted {
+		w.Add("c.deleted_at IS NOT NULL")
+	} else {
+		w.Add("c.deleted_at IS NULL")
+	}
+	scope.Restrict(&w, "c")
+	rows, err := q.QueryContext(ctx, `SELECT `+companyColumns+` FROM companies c`+companyJoins+w.SQL(), w.Args()...)
+	if err != nil {
+		return Company{}, fmt.Errorf("get company: %w", err)
+	}
+	list, err := collect(rows)
+	if err != nil {
+		return Company{}, err
+	}
+	if len(list) == 0 {
+		return Company{}, apperr.ErrNotFound
+	}
+	if err := fillChildren(ctx, q, list); err != nil {
+		return Company{}, err
+	}
+	return list[0], nil
+}
+
+func collect(rows *sql.Rows) ([]Company, error) {
+	defer rows.Close()
+	var list []Company
+	for rows.Next() {
+		c, err := scanCompany(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read companies: %w", err)
+	}
+	return list, nil
+}
+
+// fillChildren loads the phones, e-mails and spheres of list in one query
+// each, whatever the length of the list.
+func fillChildren(ctx context.Context, q database.Querier, list []Company) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Company, len(list))
+	ids := make([]any, len(list))
+	for i := range list {
+		byID[list[i].ID] = &list[i]
+		ids[i] = list[i].ID
+	}
+	var w database.Where
+	in := w.In(ids...)
+	rows, err := q.QueryContext(ctx, `SELECT company_id, value, kind, comment, e164, ext FROM company_phones
+		WHERE company_id IN `+in+` ORDER BY company_id, position, id`, w.Args()...)
+	if err != nil {
+		return fmt.Errorf("company phones: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var id int64
+		var p Phone
+		if err := rows.Scan(&id, &p.Value, &p.Kind, &p.Comment, &p.E164, &p.Ext); err != nil {
+			return err
+		}
+		byID[id].Phones = append(byID[id].Phones, p)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("company phones: %w", err)
+	}
+	rows, err = q.QueryContext(ctx, `SELECT company_id, value, kind, value_norm FROM company_emails
+		WHERE company_id IN `+in+` ORDER BY company_id, position, id`, w.Args()...)
+	if err != nil {
+		return fmt.Errorf("company emails: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var id int64
+		var e Email
+		if err := rows.Scan(&id, &e.Value, &e.Kind, &e.Norm); err != nil {
+			return err
+		}
+		byID[id].Emails = append(byID[id].Emails, e)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("company emails: %w", err)
+	}
+	rows, err = q.QueryContext(ctx, `SELECT cs.company_id, s.id, s.name FROM company_spheres cs
+		JOIN spheres s ON s.id = cs.sphere_id WHERE cs.company_id IN `+in+` ORDER BY cs.company_id, s.name, s.id`, w.Args()...)
+	if err != nil {
+		return fmt.Errorf("company spheres: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var id, sid int64
+		var name string
+		if err := rows.Scan(&id, &sid, &name); err != nil {
+			return err
+		}
+		byID[id].Spheres = append(byID[id].Spheres, sid)
+		byID[id].SphereNames = append(byID[id].SphereNames, name)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("company spheres: %w", err)
+	}
+	return nil
+}
+
+func eachRow(rows *sql.Rows, fn func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Create validates in and writes a new company. The responsible defaults
+// to the caller and the branch to the responsible's branch; assigning
+// someone else is subject to the role's rules.
+func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Company, error) {
+	if scope.UserID == 0 {
+		return Company{}, apperr.ErrForbidden
+	}
+	if inv := in.shapeErrors(); len(inv) > 0 {
+		return Company{}, inv
+	}
+	var n NewCompany
+	in.apply(&n, true)
+	if n.ResponsibleID == 0 {
+		n.ResponsibleID = scope.UserID
+	}
+	n.CreatedBy = scope.UserID
+	inv := n.Normalize()
+	var out Company
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		resp, err := s.checkRefs(ctx, tx, &n, inv, !in.Branch.Set)
+		if err != nil {
+			return err
+		}
+		if err := inv.Err(); err != nil {
+			return err
+		}
+		if err := scope.CanAssign(resp, n.BranchID); err != nil {
+			return err
+		}
+		n.CreatedAt = database.Now()
+		ids, err := s.InsertBatch(ctx, tx, []NewCompany{n})
+		if err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "company.create", ObjectType: "company",
+			ObjectID: audit.ID(ids[0]), Detail: map[string]any{"name": n.Name, "inn": n.INN}}); err != nil {
+			return err
+		}
+		out, err = s.get(ctx, tx, access.Scope{UserID: scope.UserID, Role: access.RoleAdmin}, ids[0], false)
+		return err
+	})
+	return out, err
+}
+
+// checkRefs verifies that the status, spheres, branch and responsible of n
+// exist, adding field errors to inv, and returns the responsible as the
+// assignment rules see them. With defaultBranch the branch becomes the
+// responsible's branch.
+func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany, inv apperr.Invalid, defaultBranch bool) (access.UserRef, error) {
+	var resp access.UserRef
+	if n.ResponsibleID != 0 {
+		var branch sql.NullInt64
+		var active bool
+		err := q.QueryRowContext(ctx, `SELECT branch_id, is_active FROM users WHERE id = $1`, n.ResponsibleID).Scan(&branch, &active)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || err == nil && !active:
+			inv.Add("responsible", "Пользователь не найден или неактивен")
+		case err != nil:
+			return resp, fmt.Errorf("check responsible: %w", err)
+		default:
+			resp = access.UserRef{ID: n.ResponsibleID, BranchID: branch.Int64}
+			if defaultBranch {
+				n.BranchID = branch.Int64
+			}
+		}
+	}
+	exists := func(table string, id int64) (bool, error) {
+		var one int
+		err := q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	if n.StatusID != 0 {
+		ok, err := exists("company_statuses", n.StatusID)
+		if err != nil {
+			return resp, fmt.Errorf("check status: %w", err)
+		}
+		if !ok {
+			inv.Add("status", "Такого статуса нет")
+		}
+	}
+	if n.BranchID != 0 {
+		ok, err := exists("branches", n.BranchID)
+		if err != nil {
+			return resp, fmt.Errorf("check branch: %w", err)
+		}
+		if !ok {
+			inv.Add("branch", "Такого филиала нет")
+		}
+	}
+	if len(n.Spheres) > 0 {
+		var w database.Where
+		w.Add("id IN " + w.In(database.IDs(n.Spheres)...))
+		var count int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM spheres`+w.SQL(), w.Args()...).Scan(&count); err != nil {
+			return resp, fmt.Errorf("check spheres: %w", err)
+		}
+		if count != len(n.Spheres) {
+			inv.Add("spheres", "Такой сферы деятельности нет")
+		}
+	}
+	return resp, nil
+}
+
+// Update changes a visible company. With full (PUT) every editable field
+// is replaced and an absent one cleared; otherwise (PATCH) only the given
+// fields change. A given version must match (ErrConflict otherwise);
+// without it the last write wins.
+func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Input, full bool) (Company, error) {
+	if inv := in.shapeErrors(); len(inv) > 0 {
+		return Company{}, inv
+	}
+	var out Company
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.get(ctx, tx, scope, id, false)
+		if err != nil {
+			return err
+		}
+		if err := scope.CanEditCompany(cur.Ref()); err != nil {
+			return err
+		}
+		if in.Version.Set && in.Version.Value != cur.Version {
+			return apperr.ErrConflict
+		}
+		n := cur.draft()
+		in.apply(&n, full)
+		inv := n.Normalize()
+		reassigned := n.ResponsibleID != deref(cur.ResponsibleID)
+		// A new responsible brings their branch unless a branch was given.
+		resp, err := s.checkRefs(ctx, tx, &n, inv, reassigned && !in.Branch.Set)
+		if err != nil {
+			return err
+		}
+		if err := inv.Err(); err != nil {
+			return err
+		}
+		if reassigned || n.BranchID != deref(cur.BranchID) {
+			if n.ResponsibleID == 0 {
+				resp = access.UserRef{}
+			}
+			if err := scope.CanAssign(resp, n.BranchID); err != nil {
+				return err
+			}
+		}
+		changed := changedFields(cur.draft(), n)
+		if len(changed) == 0 {
+			out = cur
+			return nil
+		}
+		nm := n.norms()
+		var w database.Where
+		set := `UPDATE companies SET name = ` + w.Arg(n.Name) + `, name_norm = ` + w.Arg(nm.name) +
+			`, legal_name = ` + w.Arg(n.LegalName) + `, legal_name_norm = ` + w.Arg(nm.legalName) +
+			`, inn = ` + w.Arg(n.INN) + `, kpp = ` + w.Arg(n.KPP) + `, ogrn = ` + w.Arg(n.OGRN) +
+			`, address = ` + w.Arg(n.Address) + `, address_norm = ` + w.Arg(nm.address) +
+			`, website = ` + w.Arg(n.Website) + `, status_id = ` + w.Arg(database.NullInt64(n.StatusID)) +
+			`, branch_id = ` + w.Arg(database.NullInt64(n.BranchID)) +
+			`, responsible_id = ` + w.Arg(database.NullInt64(n.ResponsibleID)) +
+			`, updated_at = ` + w.Arg(database.Now()) + `, version = version + 1`
+		w.Add("id = ?", id)
+		w.Add("deleted_at IS NULL")
+		// The version read above is the one written against: a concurrent
+		// writer in between makes this match nothing.
+		w.Add("version = ?", cur.Version)
+		res, err := tx.ExecContext(ctx, set+w.SQL(), w.Args()...)
+		if err != nil {
+			return fmt.Errorf("update company: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.ErrConflict
+		}
+		if err := s.replaceChildren(ctx, tx, id, &n, nm, changed); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "company.update", ObjectType: "company",
+			ObjectID: audit.ID(id), Detail: map[string]any{"name": n.Name, "fields": changed}}); err != nil {
+			return err
+		}
+		out, err = s.get(ctx, tx, access.Scope{UserID: scope.UserID, Role: access.RoleAdmin}, id, false)
+		return err
+	})
+	return out, err
+}
+
+// changedFields names the contract fields that differ between a and b.
+func changedFields(a, b NewCompany) []string {
+	var out []string
+	add := func(name string, differ bool) {
+		if differ {
+			out = append(out, name)
+		}
+	}
+	add("name", a.Name != b.Name)
+	add("legal_name", a.LegalName != b.LegalName)
+	add("inn", a.INN != b.INN)
+	add("kpp", a.KPP != b.KPP)
+	add("ogrn", a.OGRN != b.OGRN)
+	add("address", a.Address != b.Address)
+	add("website", a.Website != b.Website)
+	add("status", a.StatusID != b.StatusID)
+	add("branch", a.BranchID != b.BranchID)
+	add("responsible", a.ResponsibleID != b.ResponsibleID)
+	as, bs := slices.Clone(a.Spheres), slices.Clone(b.Spheres)
+	slices.Sort(as)
+	slices.Sort(bs)
+	add("spheres", !slices.Equal(as, bs))
+	add("phones", !slices.EqualFunc(a.Phones, b.Phones, func(x, y Phone) bool {
+		return x.Value == y.Value && x.Kind == y.Kind && x.Comment == y.Comment
+	}))
+	add("emails", !slices.EqualFunc(a.Emails, b.Emails, func(x, y Email) bool {
+		return x.Value == y.Value && x.Kind == y.Kind
+	}))
+	return out
+}
+
+// replaceChildren rewrites the search terms, phones, e-mails and spheres
+// of a company whose fields in changed were updated.
+func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *NewCompany, nm norms, changed []string) error {
+	has := func(f ...string) bool {
+		for _, x := range f {
+			if slices.Contains(changed, x) {
+				return true
+			}
+		}
+		return false
+	}
+	one := []int64{id}
+	if has("name", "legal_name") {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM company_terms WHERE company_id = $1`, id); err != nil {
+			return fmt.Errorf("replace terms: %w", err)
+		}
+		if err := insertTerms(ctx, tx, s.db.Dialect == database.SQLite, one, [][]string{nm.terms}); err != nil {
+			return err
+		}
+	}
+	if has("phones") {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM company_phones WHERE company_id = $1`, id); err != nil {
+			return fmt.Errorf("replace phones: %w", err)
+		}
+		if err := insertPhones(ctx, tx, s.db.Dialect == database.SQLite, one, []NewCompany{*n}); err != nil {
+			return err
+		}
+	}
+	if has("emails") {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM company_emails WHERE company_id = $1`, id); err != nil {
+			return fmt.Errorf("replace emails: %w", err)
+		}
+		if err := insertEmails(ctx, tx, s.db.Dialect == database.SQLite, one, []NewCompany{*n}); err != nil {
+			return err
+		}
+	}
+	if has("spheres") {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM company_spheres WHERE company_id = $1`, id); err != nil {
+			return fmt.Errorf("replace spheres: %w", err)
+		}
+		if err := insertSpheres(ctx, tx, s.db.Dialect == database.SQLite, one, []NewCompany{*n}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete moves a visible company to the trash (deleted_at, deleted_by);
+// an admin can restore it.
+func (s *Store) Delete(ctx context.Context, scope access.Scope, id int64) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.get(ctx, tx, scope, id, false)
+		if err != nil {
+			return err
+		}
+		if err := scope.CanDeleteCompany(cur.Ref()); err != nil {
+			return err
+		}
+		now := database.Now()
+		res, err := tx.ExecContext(ctx, `UPDATE companies SET deleted_at = $1, deleted_by = $2, updated_at = $1, version = version + 1
+			WHERE id = $3 AND deleted_at IS NULL`, now, database.NullInt64(scope.UserID), id)
+		if err != nil {
+			return fmt.Errorf("delete company: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.ErrConflict
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "company.delete", ObjectType: "company", ObjectID: audit.ID(id),
+			Detail: map[string]any{"name": cur.Name, "inn": cur.INN, "responsible": cur.ResponsibleName}})
+	})
+}
+
+// Restore takes a company out of the trash. Only admins may.
+func (s *Store) Restore(ctx context.Context, scope access.Scope, id int64) (Company, error) {
+	if err := scope.CanManage(); err != nil {
+		return Company{}, err
+	}
+	var out Company
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.get(ctx, tx, scope, id, true)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE companies SET deleted_at = NULL, deleted_by = NULL, updated_at = $1, version = version + 1
+			WHERE id = $2`, database.Now(), id); err != nil {
+			return fmt.Errorf("restore company: %w", err)
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "company.restore", ObjectType: "company", ObjectID: audit.ID(id),
+			Detail: map[string]any{"name": cur.Name}}); err != nil {
+			return err
+		}
+		out, err = s.get(ctx, tx, scope, id, false)
+		return err
+	})
+	return out, err
+}
+
+// ListDeleted is the trash: deleted companies, newest deletion first.
+// Only admins may see it.
+func (s *Store) ListDeleted(ctx context.Context, scope access.Scope, page, size int) (Result, error) {
+	return s.Search(ctx, scope, Query{Deleted: true, Page: page, PageSize: size})
+}
+
+// ByINN returns the visible companies with the ИНН, for the duplicate
+// check that comes with deduplication (a second company with the same ИНН
+// is allowed in this version).
+func (s *Store) ByINN(ctx context.Context, scope access.Scope, inn string) ([]Company, error) {
+	res, err := s.Search(ctx, scope, Query{INN: inn, PageSize: 50})
+	return res.Companies, err
+}
+
+// maxParams bounds the parameters of one multi-row INSERT, under both
+// databases' limits (SQLite: 32766, PostgreSQL: 65535).
+const maxParams = 8000
+
+// InsertBatch writes already normalised companies (see NewCompany.Normalize)
+// with multi-row INSERTs, including their search terms, phones, e-mails and
+// spheres, and returns their ids in order. It neither checks references
+// nor writes audit entries: it is the bulk path of Create, of the demo
+// loader and of the importer, which do those themselves.
+func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) ([]int64, error) {
+	ids := make([]int64, 0, len(list))
+	const companyParams = 16
+	batchRows := maxParams / companyParams
+	positional := s.db.Dialect == database.SQLite
+	for start := 0; start < len(list); start += batchRows {
+		chunk := list[start:min(start+batchRows, len(list))]
+		var (
+			b    strings.Builder
+			args []any
+		)
+		b.WriteString(`INSERT INTO companies (name, name_norm, legal_name, legal_name_norm, inn, kpp, ogrn, address, address_norm,
+			website, status_id, branch_id, responsible_id, created_by, created_at, updated_at) VALUES `)
+		terms := make([][]string, len(chunk))
+		for i := range chunk {
+			n := &chunk[i]
+			nm := n.norms()
+			terms[i] = nm.terms
+			at := n.CreatedAt
+			if at.IsZero() {
+				at = database.Now()
+			}
+			at = at.UTC().Truncate(time.Microsecond)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(placeholders(positional, len(args), companyParams))
+			args = append(args, n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
+				n.Website, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
+				database.NullInt64(n.CreatedBy), at, at)
+		}
+		b.WriteString(" RETURNING id")
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert companies: %w", err)
+		}
+		chunkIDs := make([]int64, 0, len(chunk))
+		err = eachRow(rows, func() error {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			chunkIDs = append(chunkIDs, id)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("insert companies: %w", err)
+		}
+		if len(chunkIDs) != len(chunk) {
+			return nil, fmt.Errorf("insert companies: %d ids for %d rows", len(chunkIDs), len(chunk))
+		}
+		// RETURNING order is not guaranteed by SQL; identity values are
+		// assigned in VALUES order by both databases, so sorting restores it.
+		slices.Sort(chunkIDs)
+		if err := insertTerms(ctx, tx, positional, chunkIDs, terms); err != nil {
+			return nil, err
+		}
+		if err := insertPhones(ctx, tx, positional, chunkIDs, chunk); err != nil {
+			return nil, err
+		}
+		if err := insertEmails(ctx, tx, positional, chunkIDs, chunk); err != nil {
+			return nil, err
+		}
+		if err := insertSpheres(ctx, tx, positional, chunkIDs, chunk); err != nil {
+			return nil, err
+		}
+		ids = append(ids, chunkIDs...)
+	}
+	return ids, nil
+}
+
+// placeholders returns "($k+1, …, $k+n)", or "(?, …, ?)" for SQLite: it
+// looks "$N" parameters up by name in a linear list while preparing and
+// binding, which makes a statement with thousands of them quadratic.
+func placeholders(positional bool, k, n int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		if positional {
+			b.WriteByte('?')
+		} else {
+			fmt.Fprintf(&b, "$%d", k+i)
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// multiInsert writes rows of width columns into table in chunks.
+func multiInsert(ctx context.Context, tx *sql.Tx, positional bool, head string, width int, rows [][]any) error {
+	per := max(1, maxParams/width)
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		args := make([]any, 0, len(chunk)*width)
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(placeholders(positional, len(args), width))
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("%s: %w", head, err)
+		}
+	}
+	return nil
+}
+
+func insertTerms(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, terms [][]string) error {
+	var rows [][]any
+	for i, ts := range terms {
+		for _, t := range ts {
+			rows = append(rows, []any{t, ids[i]})
+		}
+	}
+	return multiInsert(ctx, tx, positional, `INSERT INTO company_terms (term, company_id)`, 2, rows)
+}
+
+func insertPhones(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, list []NewCompany) error {
+	var rows [][]any
+	for i := range list {
+		for pos, p := range list[i].Phones {
+			rows = append(rows, []any{ids[i], pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext})
+		}
+	}
+	return multiInsert(ctx, tx, positional, `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext)`, 7, rows)
+}
+
+func insertEmails(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, list []NewCompany) error {
+	var rows [][]any
+	for i := range list {
+		for pos, e := range list[i].Emails {
+			rows = append(rows, []any{ids[i], pos, e.Value, e.Norm, e.Kind})
+		}
+	}
+	return multiInsert(ctx, tx, positional, `INSERT INTO company_emails (company_id, position, value, value_norm, kind)`, 5, rows)
+}
+
+func insertSpheres(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, list []NewCompany) error {
+	var rows [][]any
+	for i := range list {
+		for _, sid := range list[i].Spheres {
+			rows = append(rows, []any{ids[i], sid})
+		}
+	}
+	return multiInsert(ctx, tx, positional, `INSERT INTO company_spheres (company_id, sphere_id)`, 2, rows)
+}
+
+// Choice is one option of a select in the company forms and filters.
+type Choice struct {
+	ID       int64
+	Name     string
+	BranchID int64 // users only
+}
+
+// Choices are the options the company forms and filters offer.
+type Choices struct {
+	Statuses, Spheres, Branches, Users []Choice
+}
+
+// Choices reads the dictionaries and active users for the forms, one
+// query each.
+func (s *Store) Choices(ctx context.Context) (Choices, error) {
+	var ch Choices
+	read := func(q string, dst *[]Choice, users bool) error {
+		rows, err := s.db.QueryContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("choices: %w", err)
+		}
+		return eachRow(rows, func() error {
+			var c Choice
+			if users {
+				var username, first, last string
+				if err := rows.Scan(&c.ID, &username, &first, &last, &c.BranchID); err != nil {
+					return err
+				}
+				c.Name = fullName(username, first, last)
+			} else if err := rows.Scan(&c.ID, &c.Name); err != nil {
+				return err
+			}
+			*dst = append(*dst, c)
+			return nil
+		})
+	}
+	if err := read(`SELECT id, name FROM company_statuses ORDER BY position, name`, &ch.Statuses, false); err != nil {
+		return ch, err
+	}
+	if err := read(`SELECT id, name FROM spheres ORDER BY name`, &ch.Spheres, false); err != nil {
+		return ch, err
+	}
+	if err := read(`SELECT id, name FROM branches ORDER BY name`, &ch.Branches, false); err != nil {
+		return ch, err
+	}
+	err := read(`SELECT id, username, first_name, last_name, COALESCE(branch_id, 0) FROM users WHERE is_active ORDER BY first_name, last_name, id`, &ch.Users, true)
+	return ch, err
+}

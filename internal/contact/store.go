@@ -1,11 +1,537 @@
 package contact
 
-import "github.com/crmprofi/crm/internal/database"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
 
-// Store keeps contact records. (Skeleton: to be filled in.)
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dedup"
+)
+
+// Store keeps contacts, their phones, e-mails and word index. Every method
+// takes the caller's Scope and puts it in the WHERE clause.
 type Store struct {
 	db *database.DB
 }
 
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Filter selects and orders a page of contacts.
+type Filter struct {
+	Search    string // names, position, phone (any format), e-mail, company name
+	CompanyID int64  // 0: any
+	Ordering  string // last_name, created_at, updated_at; "-" for descending
+	Page      int    // 1-based
+	Size      int
+	Deleted   bool // the trash: soft-deleted contacts instead of live ones (admins only)
+}
+
+// Orderings maps the ?ordering= values to SQL; every one ends in the id so
+// pages never overlap.
+var orderings = map[string]string{
+	"last_name":   "ct.name_norm, ct.id",
+	"-last_name":  "ct.name_norm DESC, ct.id DESC",
+	"full_name":   "ct.name_norm, ct.id",
+	"-full_name":  "ct.name_norm DESC, ct.id DESC",
+	"created_at":  "ct.created_at, ct.id",
+	"-created_at": "ct.created_at DESC, ct.id DESC",
+	"updated_at":  "ct.updated_at, ct.id",
+	"-updated_at": "ct.updated_at DESC, ct.id DESC",
+	"deleted_at":  "ct.deleted_at, ct.id",
+	"-deleted_at": "ct.deleted_at DESC, ct.id DESC",
+}
+
+const selectContact = `SELECT ct.id, ct.company_id, COALESCE(c.name, ''), ct.first_name, ct.last_name, ct.middle_name,
+	ct.position, ct.status, ct.note, ct.created_by, COALESCE(u.first_name, ''), COALESCE(u.last_name, ''),
+	ct.created_at, ct.updated_at, ct.deleted_at, ct.version
+	FROM contacts ct
+	LEFT JOIN companies c ON c.id = ct.company_id
+	LEFT JOIN users u ON u.id = ct.created_by`
+
+func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
+	var c Contact
+	var company, createdBy sql.NullInt64
+	var first, last string
+	var deleted sql.NullTime
+	err := row.Scan(&c.ID, &company, &c.CompanyName, &c.FirstName, &c.LastName, &c.MiddleName,
+		&c.Position, &c.Status, &c.Note, &createdBy, &first, &last,
+		&c.CreatedAt, &c.UpdatedAt, &deleted, &c.Version)
+	if err != nil {
+		return c, err
+	}
+	if company.Valid {
+		c.CompanyID = &company.Int64
+	}
+	if createdBy.Valid {
+		c.CreatedBy = &createdBy.Int64
+	}
+	if deleted.Valid {
+		t := deleted.Time.UTC()
+		c.DeletedAt = &t
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	c.CreatedByName = strings.TrimSpace(first + " " + last)
+	c.FullName = FullName(c.LastName, c.FirstName, c.MiddleName)
+	c.Phones, c.Emails = []Phone{}, []Email{}
+	return c, nil
+}
+
+// restrict limits w to the contacts sc may see: those of visible
+// companies, and companyless ones when sc sees everything or created them.
+func restrict(w *database.Where, sc access.Scope) {
+	switch {
+	case sc.UserID == 0:
+		w.Add("1 = 0")
+	case sc.SeesAll():
+	default:
+		var inner database.Where
+		sc.RestrictCompanyID(&inner, "ct.company_id")
+		cond := strings.TrimPrefix(w.Adopt(&inner), " WHERE ")
+		w.Add("(("+cond+") OR (ct.company_id IS NULL AND ct.created_by = ?))", sc.UserID)
+	}
+}
+
+// prefixEnd is the exclusive upper bound of the strings starting with p:
+// term >= p AND term < prefixEnd(p) is a prefix match both databases
+// answer from the (byte-ordered) index.
+func prefixEnd(p string) string { return p + "\U0010FFFF" }
+
+// search adds the ?search= condition: an e-mail or a phone number is
+// looked up exactly by its normalised key; anything else must match, word
+// by word as prefixes, the contact's names and position or its company's
+// name.
+func search(w *database.Where, q string) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return
+	}
+	if dedup.IsEmailLike(q) {
+		norm, ok := dedup.NormalizeEmail(q)
+		if !ok {
+			norm = strings.ToLower(q)
+		}
+		w.Add("ct.id IN (SELECT contact_id FROM contact_emails WHERE value_norm = ?)", norm)
+		return
+	}
+	if e164 := dedup.PhoneDigits(q); e164 != "" {
+		w.Add("ct.id IN (SELECT contact_id FROM contact_phones WHERE e164 = ?)", e164)
+		return
+	}
+	toks := dedup.Tokens(dedup.NormalizeText(q))
+	if len(toks) == 0 {
+		return
+	}
+	own := make([]string, len(toks))
+	comp := make([]string, len(toks))
+	var ownArgs, compArgs []any
+	for i, t := range toks {
+		own[i] = "ct.id IN (SELECT contact_id FROM contact_terms WHERE term >= ? AND term < ?)"
+		comp[i] = "ct.company_id IN (SELECT company_id FROM company_terms WHERE term >= ? AND term < ?)"
+		ownArgs = append(ownArgs, t, prefixEnd(t))
+		compArgs = append(compArgs, t, prefixEnd(t))
+	}
+	w.Or([]string{"(" + strings.Join(own, " AND ") + ")", "(" + strings.Join(comp, " AND ") + ")"},
+		append(ownArgs, compArgs...)...)
+}
+
+// List returns a page of the contacts sc may see and the number found.
+func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact, int, error) {
+	if f.Deleted && !sc.IsAdmin() {
+		return nil, 0, apperr.Forbid("Корзина доступна только администратору")
+	}
+	order := "ct.name_norm, ct.id"
+	if f.Deleted {
+		order = orderings["-deleted_at"]
+	}
+	if f.Ordering != "" {
+		o, ok := orderings[f.Ordering]
+		if !ok {
+			return nil, 0, apperr.Invalid{"ordering": "Сортировка возможна по last_name, created_at или updated_at"}
+		}
+		order = o
+	}
+	var w database.Where
+	if f.Deleted {
+		w.Add("ct.deleted_at IS NOT NULL")
+	} else {
+		w.Add("ct.deleted_at IS NULL")
+	}
+	restrict(&w, sc)
+	if f.CompanyID != 0 {
+		w.Add("ct.company_id = ?", f.CompanyID)
+	}
+	search(&w, f.Search)
+
+	var count int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts ct"+w.SQL(), w.Args()...).Scan(&count); err != nil {
+		return nil, 0, fmt.Errorf("count contacts: %w", err)
+	}
+	if count == 0 {
+		return []Contact{}, 0, nil
+	}
+	page, size := max(f.Page, 1), f.Size
+	if size <= 0 {
+		size = 50
+	}
+	q := selectContact + w.SQL() + " ORDER BY " + order + " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg((page-1)*size)
+	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list contacts: %w", err)
+	}
+	defer rows.Close()
+	out := []Contact{}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan contact: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list contacts: %w", err)
+	}
+	if err := s.loadChildren(ctx, s.db, out); err != nil {
+		return nil, 0, err
+	}
+	return out, count, nil
+}
+
+// Get returns one live contact sc may see; ErrNotFound otherwise.
+func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Contact, error) {
+	return s.get(ctx, s.db, sc, id)
+}
+
+func (s *Store) get(ctx context.Context, q database.Querier, sc access.Scope, id int64) (Contact, error) {
+	var w database.Where
+	w.Add("ct.id = ?", id)
+	w.Add("ct.deleted_at IS NULL")
+	restrict(&w, sc)
+	c, err := scanContact(q.QueryRowContext(ctx, selectContact+w.SQL(), w.Args()...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Contact{}, apperr.ErrNotFound
+	}
+	if err != nil {
+		return Contact{}, fmt.Errorf("get contact %d: %w", id, err)
+	}
+	list := []Contact{c}
+	if err := s.loadChildren(ctx, q, list); err != nil {
+		return Contact{}, err
+	}
+	return list[0], nil
+}
+
+// loadChildren fills the phones and e-mails of a page of contacts with two
+// queries, whatever the page size.
+func (s *Store) loadChildren(ctx context.Context, q database.Querier, list []Contact) error {
+	if len(list) == 0 {
+		return nil
+	}
+	index := make(map[int64]int, len(list))
+	ids := make([]int64, len(list))
+	for i, c := range list {
+		index[c.ID] = i
+		ids[i] = c.ID
+	}
+	var w database.Where
+	in := w.In(database.IDs(ids)...)
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, value, kind, comment, e164, ext FROM contact_phones
+		WHERE contact_id IN `+in+` ORDER BY contact_id, position, id`, w.Args()...)
+	if err != nil {
+		return fmt.Errorf("contact phones: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var p Phone
+		if err := rows.Scan(&id, &p.Value, &p.Kind, &p.Comment, &p.E164, &p.Ext); err != nil {
+			return fmt.Errorf("contact phones: %w", err)
+		}
+		c := &list[index[id]]
+		c.Phones = append(c.Phones, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("contact phones: %w", err)
+	}
+	rows, err = q.QueryContext(ctx, `SELECT contact_id, value, kind, comment FROM contact_emails
+		WHERE contact_id IN `+in+` ORDER BY contact_id, position, id`, w.Args()...)
+	if err != nil {
+		return fmt.Errorf("contact emails: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var e Email
+		if err := rows.Scan(&id, &e.Value, &e.Kind, &e.Comment); err != nil {
+			return fmt.Errorf("contact emails: %w", err)
+		}
+		c := &list[index[id]]
+		c.Emails = append(c.Emails, e)
+	}
+	return rows.Err()
+}
+
+// visibleCompany reads what the permission rules need of a live company
+// sc may see; ErrNotFound when there is none.
+func visibleCompany(ctx context.Context, q database.Querier, sc access.Scope, id int64) (access.CompanyRef, error) {
+	var w database.Where
+	w.Add("c.id = ?", id)
+	w.Add("c.deleted_at IS NULL")
+	sc.Restrict(&w, "c")
+	var ref access.CompanyRef
+	var resp, by, branch, respBranch sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT c.responsible_id, c.created_by, c.branch_id, ru.branch_id
+		FROM companies c LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
+		Scan(&resp, &by, &branch, &respBranch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ref, apperr.ErrNotFound
+	}
+	if err != nil {
+		return ref, fmt.Errorf("company %d: %w", id, err)
+	}
+	ref = access.CompanyRef{ResponsibleID: resp.Int64, CreatedBy: by.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}
+	return ref, nil
+}
+
+// CompanyName returns the name of a live company sc may see, for the
+// read-only company line of the new-contact form.
+func (s *Store) CompanyName(ctx context.Context, sc access.Scope, id int64) (string, error) {
+	var w database.Where
+	w.Add("c.id = ?", id)
+	w.Add("c.deleted_at IS NULL")
+	sc.Restrict(&w, "c")
+	var name string
+	err := s.db.QueryRowContext(ctx, "SELECT c.name FROM companies c"+w.SQL(), w.Args()...).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("company %d: %w", id, err)
+	}
+	return name, nil
+}
+
+// companyOf checks the company of an input: it must exist and be visible,
+// else the field error «Компания не найдена».
+func companyOf(ctx context.Context, q database.Querier, sc access.Scope, in Input) error {
+	if in.Company == nil {
+		return nil
+	}
+	_, err := visibleCompany(ctx, q, sc, *in.Company)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return apperr.Invalid{"company": "Компания не найдена"}
+	}
+	return err
+}
+
+// Create stores a new contact. The company, if any, must be one sc sees;
+// seeing a company is enough to add a person to it.
+func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Contact, error) {
+	if sc.UserID == 0 {
+		return Contact{}, apperr.ErrNotFound
+	}
+	if err := in.clean(); err != nil {
+		return Contact{}, err
+	}
+	var c Contact
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := companyOf(ctx, tx, sc, in); err != nil {
+			return err
+		}
+		now := database.Now()
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO contacts (company_id, last_name, first_name, middle_name, name_norm,
+			position, status, note, created_by, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
+			companyArg(in.Company), in.LastName, in.FirstName, in.MiddleName, nameNorm(in.LastName, in.FirstName, in.MiddleName),
+			in.Position, in.Status, in.Note, sc.UserID, now).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert contact: %w", err)
+		}
+		if err := writeChildren(ctx, tx, id, in); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "contact.create", ObjectType: "contact", ObjectID: audit.ID(id),
+			Detail: map[string]any{"name": FullName(in.LastName, in.FirstName, in.MiddleName), "company": companyArg(in.Company)}}); err != nil {
+			return err
+		}
+		c, err = s.get(ctx, tx, sc, id)
+		return err
+	})
+	return c, err
+}
+
+func companyArg(id *int64) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
+
+// writeState is what a write needs to know of the stored contact.
+type writeState struct {
+	createdBy int64
+	companyID int64
+	version   int
+	name      string
+}
+
+// forWrite reads a live contact through sc (ErrNotFound when hidden) and
+// applies the change rule (Forbidden when visible but not allowed).
+func forWrite(ctx context.Context, tx database.Querier, sc access.Scope, id int64) (writeState, error) {
+	var w database.Where
+	w.Add("ct.id = ?", id)
+	w.Add("ct.deleted_at IS NULL")
+	restrict(&w, sc)
+	var st writeState
+	var by, company, resp, cby, branch, respBranch sql.NullInt64
+	var last, first, middle string
+	err := tx.QueryRowContext(ctx, `SELECT ct.created_by, ct.company_id, ct.version, ct.last_name, ct.first_name, ct.middle_name,
+		c.responsible_id, c.created_by, c.branch_id, ru.branch_id
+		FROM contacts ct
+		LEFT JOIN companies c ON c.id = ct.company_id
+		LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
+		Scan(&by, &company, &st.version, &last, &first, &middle, &resp, &cby, &branch, &respBranch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, apperr.ErrNotFound
+	}
+	if err != nil {
+		return st, fmt.Errorf("contact %d: %w", id, err)
+	}
+	st.createdBy, st.companyID = by.Int64, company.Int64
+	st.name = FullName(last, first, middle)
+	ref := companyRef{found: company.Valid, CompanyRef: access.CompanyRef{
+		ResponsibleID: resp.Int64, CreatedBy: cby.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}}
+	return st, canChange(sc, st.createdBy, ref)
+}
+
+// CanChange reports whether sc may edit and delete the contact: nil, or
+// ErrNotFound when hidden, or Forbidden with the reason. Pages use it to
+// offer only the buttons that work.
+func (s *Store) CanChange(ctx context.Context, sc access.Scope, id int64) error {
+	_, err := forWrite(ctx, s.db, sc, id)
+	return err
+}
+
+// Update replaces a contact's fields with in. A non-zero in.Version must
+// match the stored one (ErrConflict otherwise).
+func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input) (Contact, error) {
+	if err := in.clean(); err != nil {
+		return Contact{}, err
+	}
+	var c Contact
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		st, err := forWrite(ctx, tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if in.Version != 0 && in.Version != st.version {
+			return apperr.ErrConflict
+		}
+		if in.Company != nil && *in.Company != st.companyID {
+			if err := companyOf(ctx, tx, sc, in); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE contacts SET company_id = $1, last_name = $2, first_name = $3, middle_name = $4,
+			name_norm = $5, position = $6, status = $7, note = $8, updated_at = $9, version = version + 1
+			WHERE id = $10 AND version = $11 AND deleted_at IS NULL`,
+			companyArg(in.Company), in.LastName, in.FirstName, in.MiddleName, nameNorm(in.LastName, in.FirstName, in.MiddleName),
+			in.Position, in.Status, in.Note, database.Now(), id, st.version)
+		if err != nil {
+			return fmt.Errorf("update contact %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return apperr.ErrConflict
+		}
+		if err := writeChildren(ctx, tx, id, in); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "contact.update", ObjectType: "contact", ObjectID: audit.ID(id),
+			Detail: map[string]any{"name": FullName(in.LastName, in.FirstName, in.MiddleName)}}); err != nil {
+			return err
+		}
+		c, err = s.get(ctx, tx, sc, id)
+		return err
+	})
+	return c, err
+}
+
+// writeChildren replaces the phones, e-mails and word index of a contact.
+func writeChildren(ctx context.Context, tx *sql.Tx, id int64, in Input) error {
+	for _, q := range []string{
+		"DELETE FROM contact_phones WHERE contact_id = $1",
+		"DELETE FROM contact_emails WHERE contact_id = $1",
+		"DELETE FROM contact_terms WHERE contact_id = $1",
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("contact %d children: %w", id, err)
+		}
+	}
+	for i, p := range in.Phones {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, i, p.Value, p.Kind, p.Comment, p.E164, p.Ext); err != nil {
+			return fmt.Errorf("contact %d phone: %w", id, err)
+		}
+	}
+	for i, e := range in.Emails {
+		norm, _ := dedup.NormalizeEmail(e.Value)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, i, e.Value, norm, e.Kind, e.Comment); err != nil {
+			return fmt.Errorf("contact %d e-mail: %w", id, err)
+		}
+	}
+	for _, t := range terms(in) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_terms (term, contact_id) VALUES ($1, $2)`, t, id); err != nil {
+			return fmt.Errorf("contact %d term: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Delete moves a contact to the trash; an admin can restore it.
+func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		st, err := forWrite(ctx, tx, sc, id)
+		if err != nil {
+			return err
+		}
+		now := database.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET deleted_at = $1, deleted_by = $2, updated_at = $1, version = version + 1
+			WHERE id = $3 AND deleted_at IS NULL`, now, sc.UserID, id); err != nil {
+			return fmt.Errorf("delete contact %d: %w", id, err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "contact.delete", ObjectType: "contact", ObjectID: audit.ID(id),
+			Detail: map[string]any{"name": st.name}})
+	})
+}
+
+// Restore brings a contact back from the trash. Only admins restore.
+func (s *Store) Restore(ctx context.Context, sc access.Scope, id int64) error {
+	if err := sc.CanManage(); err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var last, first, middle string
+		err := tx.QueryRowContext(ctx, `SELECT last_name, first_name, middle_name FROM contacts WHERE id = $1 AND deleted_at IS NOT NULL`, id).
+			Scan(&last, &first, &middle)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("contact %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET deleted_at = NULL, deleted_by = NULL, updated_at = $1, version = version + 1
+			WHERE id = $2`, database.Now(), id); err != nil {
+			return fmt.Errorf("restore contact %d: %w", id, err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "contact.restore", ObjectType: "contact", ObjectID: audit.ID(id),
+			Detail: map[string]any{"name": FullName(last, first, middle)}})
+	})
+}

@@ -1,11 +1,304 @@
 package note
 
-import "github.com/crmprofi/crm/internal/database"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
-// Store keeps note records. (Skeleton: to be filled in.)
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// Store keeps company notes. Every method takes the caller's Scope and
+// puts it in the WHERE clause.
 type Store struct {
 	db *database.DB
 }
 
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Filter selects a page of notes.
+type Filter struct {
+	CompanyID int64 // 0: notes of every visible company
+	Page      int   // 1-based
+	Size      int
+}
+
+const selectNote = `SELECT n.id, n.company_id, n.author_id, COALESCE(u.first_name, ''), COALESCE(u.last_name, ''),
+	n.text, n.note_type, n.is_pinned, n.created_at, n.edited_at, n.version
+	FROM company_notes n LEFT JOIN users u ON u.id = n.author_id`
+
+func scanNote(row interface{ Scan(...any) error }) (Note, error) {
+	var n Note
+	var author sql.NullInt64
+	var first, last string
+	var edited sql.NullTime
+	err := row.Scan(&n.ID, &n.CompanyID, &author, &first, &last, &n.Text, &n.Type, &n.IsPinned, &n.CreatedAt, &edited, &n.Version)
+	if err != nil {
+		return n, err
+	}
+	if author.Valid {
+		n.AuthorID = &author.Int64
+	}
+	if edited.Valid {
+		t := edited.Time.UTC()
+		n.EditedAt = &t
+	}
+	n.CreatedAt = n.CreatedAt.UTC()
+	n.AuthorName = strings.TrimSpace(first + " " + last)
+	return n, nil
+}
+
+// List returns a page of the notes sc may see, pinned first, then newest
+// first, and the number found.
+func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, int, error) {
+	var w database.Where
+	if f.CompanyID != 0 {
+		w.Add("n.company_id = ?", f.CompanyID)
+	}
+	sc.RestrictCompanyID(&w, "n.company_id")
+	var count int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM company_notes n"+w.SQL(), w.Args()...).Scan(&count); err != nil {
+		return nil, 0, fmt.Errorf("count notes: %w", err)
+	}
+	out := []Note{}
+	if count == 0 {
+		return out, 0, nil
+	}
+	page, size := max(f.Page, 1), f.Size
+	if size <= 0 {
+		size = 50
+	}
+	q := selectNote + w.SQL() + " ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg((page-1)*size)
+	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list notes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		n, err := scanNote(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan note: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list notes: %w", err)
+	}
+	return out, count, nil
+}
+
+// Get returns a note sc may see; ErrNotFound otherwise.
+func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Note, error) {
+	return get(ctx, s.db, sc, id)
+}
+
+func get(ctx context.Context, q database.Querier, sc access.Scope, id int64) (Note, error) {
+	var w database.Where
+	w.Add("n.id = ?", id)
+	sc.RestrictCompanyID(&w, "n.company_id")
+	n, err := scanNote(q.QueryRowContext(ctx, selectNote+w.SQL(), w.Args()...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Note{}, apperr.ErrNotFound
+	}
+	if err != nil {
+		return Note{}, fmt.Errorf("get note %d: %w", id, err)
+	}
+	return n, nil
+}
+
+// Create adds a note to a company sc sees; seeing a company is enough to
+// write on its timeline.
+func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Note, error) {
+	if sc.UserID == 0 {
+		return Note{}, apperr.ErrNotFound
+	}
+	if err := in.clean(); err != nil {
+		return Note{}, err
+	}
+	var n Note
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := visibleCompany(ctx, tx, sc, in.Company); err != nil {
+			if errors.Is(err, apperr.ErrNotFound) {
+				return apperr.Invalid{"company": "Компания не найдена"}
+			}
+			return err
+		}
+		pinned := in.IsPinned != nil && *in.IsPinned
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO company_notes (company_id, author_id, note_type, text, is_pinned, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, in.Company, sc.UserID, in.Type, in.Text, pinned, database.Now()).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert note: %w", err)
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "note.create", ObjectType: "note", ObjectID: audit.ID(id),
+			Detail: map[string]any{"company": in.Company, "note_type": in.Type}}); err != nil {
+			return err
+		}
+		n, err = get(ctx, tx, sc, id)
+		return err
+	})
+	return n, err
+}
+
+// visibleCompany reads the permission facts of a live company sc may see.
+func visibleCompany(ctx context.Context, q database.Querier, sc access.Scope, id int64) (access.CompanyRef, error) {
+	var w database.Where
+	w.Add("c.id = ?", id)
+	w.Add("c.deleted_at IS NULL")
+	sc.Restrict(&w, "c")
+	var resp, by, branch, respBranch sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT c.responsible_id, c.created_by, c.branch_id, ru.branch_id
+		FROM companies c LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
+		Scan(&resp, &by, &branch, &respBranch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return access.CompanyRef{}, apperr.ErrNotFound
+	}
+	if err != nil {
+		return access.CompanyRef{}, fmt.Errorf("company %d: %w", id, err)
+	}
+	return access.CompanyRef{ResponsibleID: resp.Int64, CreatedBy: by.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}, nil
+}
+
+// Update changes a note's text, type and pin. Only the author may; anyone
+// else who sees the note gets Forbidden, and the attempt is audited.
+func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input) (Note, error) {
+	var cur Note
+	if err := in.clean(); err != nil {
+		return Note{}, err
+	}
+	var n Note
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		cur, err = get(ctx, tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if !cur.IsAuthor(sc.UserID) {
+			return apperr.Forbid(editOnlyAuthor)
+		}
+		if in.Version != 0 && in.Version != cur.Version {
+			return apperr.ErrConflict
+		}
+		pinned := cur.IsPinned
+		if in.IsPinned != nil {
+			pinned = *in.IsPinned
+		}
+		edited := database.NullTime(database.Now())
+		if in.Text == cur.Text && in.Type == cur.Type {
+			edited = database.NullTime(timeOrZero(cur.EditedAt))
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE company_notes SET text = $1, note_type = $2, is_pinned = $3, edited_at = $4, version = version + 1
+			WHERE id = $5 AND version = $6`, in.Text, in.Type, pinned, edited, id, cur.Version)
+		if err != nil {
+			return fmt.Errorf("update note %d: %w", id, err)
+		}
+		if k, err := res.RowsAffected(); err != nil || k != 1 {
+			return apperr.ErrConflict
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "note.update", ObjectType: "note", ObjectID: audit.ID(id),
+			Detail: map[string]any{"company": cur.CompanyID, "old_text": cur.Text}}); err != nil {
+			return err
+		}
+		n, err = get(ctx, tx, sc, id)
+		return err
+	})
+	s.recordDenied(ctx, err, "note.update", cur)
+	return n, err
+}
+
+// Delete removes a note for good; the audit entry keeps its text. Only the
+// author may delete; anyone else who sees the note gets Forbidden, and the
+// attempt is audited.
+func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
+	var cur Note
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		cur, err = get(ctx, tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if !cur.IsAuthor(sc.UserID) {
+			return apperr.Forbid(deleteOnlyAuthor)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM company_notes WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete note %d: %w", id, err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "note.delete", ObjectType: "note", ObjectID: audit.ID(id),
+			Detail: map[string]any{"company": cur.CompanyID, "author": cur.AuthorName, "note_type": cur.Type,
+				"created_at": cur.CreatedAt, "text": cur.Text}})
+	})
+	s.recordDenied(ctx, err, "note.delete", cur)
+	return err
+}
+
+// SetPinned pins or unpins a note: its author, or anyone who may edit the
+// company (see the package comment). Pinning does not mark the note edited.
+func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned bool) (Note, error) {
+	var cur Note
+	var n Note
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		cur, err = get(ctx, tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if !cur.IsAuthor(sc.UserID) {
+			ref, err := visibleCompany(ctx, tx, sc, cur.CompanyID)
+			if err != nil {
+				return err
+			}
+			if sc.CanEditCompany(ref) != nil {
+				return apperr.Forbid(pinNotAllowed)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE company_notes SET is_pinned = $1, version = version + 1 WHERE id = $2`, pinned, id); err != nil {
+			return fmt.Errorf("pin note %d: %w", id, err)
+		}
+		action := "note.pin"
+		if !pinned {
+			action = "note.unpin"
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(id),
+			Detail: map[string]any{"company": cur.CompanyID}}); err != nil {
+			return err
+		}
+		n, err = get(ctx, tx, sc, id)
+		return err
+	})
+	s.recordDenied(ctx, err, "note.pin", cur)
+	return n, err
+}
+
+// CanPinAll reports whether sc may pin or unpin every note of a company
+// (it may edit the company), so pages offer the button only to those who
+// may press it; authors may always pin their own notes.
+func (s *Store) CanPinAll(ctx context.Context, sc access.Scope, companyID int64) bool {
+	ref, err := visibleCompany(ctx, s.db, sc, companyID)
+	return err == nil && sc.CanEditCompany(ref) == nil
+}
+
+// recordDenied writes a refused attempt to the audit log once the
+// action's transaction is over (SQLite holds one writer at a time). Its own
+// failure cannot undo the refusal, so it is folded into nothing but the log.
+func (s *Store) recordDenied(ctx context.Context, err error, action string, n Note) {
+	var forb *apperr.Forbidden
+	if !errors.As(err, &forb) {
+		return
+	}
+	_ = audit.Record(ctx, s.db, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(n.ID),
+		Outcome: audit.Denied, Detail: map[string]any{"reason": forb.Reason, "company": n.CompanyID, "author": n.AuthorName, "text": n.Text}})
+}
+
+func timeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}

@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 		r.Use(s.authenticate)
 		// Pages: signed in with the session cookie.
 		r.Group(func(r chi.Router) {
+			r.Use(s.flashes)
 			s.sessionRoutes(r) // /login, /logout
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireUser)

@@ -6,17 +6,21 @@ package dbtest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/migrations"
 )
 
 // EnvPostgres names the variable holding an admin URL of a PostgreSQL server
@@ -85,7 +89,8 @@ var (
 	templateErr  error
 )
 
-// newPostgres clones the migrated template database, once per test binary.
+// newPostgres clones the migrated template database into a fresh one that
+// is dropped when the test ends.
 func newPostgres(tb testing.TB) string {
 	tb.Helper()
 	admin := os.Getenv(EnvPostgres)
@@ -101,12 +106,21 @@ func newPostgres(tb testing.TB) string {
 	if err := adminDB.PingContext(ctx); err != nil {
 		tb.Fatalf("postgres at %s is not reachable: %v", admin, err)
 	}
-	templateOnce.Do(func() { templateName, templateErr = makeTemplate(ctx, adminDB, admin) })
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx, adminDB, admin) })
 	if templateErr != nil {
 		tb.Fatalf("postgres template: %v", templateErr)
 	}
 	name := "crm_test_" + randomSuffix()
-	if _, err := adminDB.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
+	// Concurrent clones of one template can collide for a moment
+	// ("source database is being accessed by other users"): retry.
+	for attempt := 0; ; attempt++ {
+		_, err = adminDB.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName))
+		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "being accessed by other users") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		tb.Fatalf("create test database: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -120,14 +134,60 @@ func newPostgres(tb testing.TB) string {
 	return withDatabase(admin, name)
 }
 
-// makeTemplate creates and migrates a template database named after the
-// migration files, so a schema change makes a new template.
-func makeTemplate(ctx context.Context, adminDB *sql.DB, admin string) (string, error) {
-	name := "crm_template_" + randomSuffix()
-	if _, err := adminDB.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
+// templateLock is the advisory lock key that serialises template creation
+// across concurrently running test binaries.
+const templateLock = 0x63726d74706c // "crmtpl"
+
+// ensureTemplate returns the template database for the current migrations,
+// creating and migrating it when no test binary has done so yet. Its name
+// is derived from the migration files, so a schema change gets a new
+// template and concurrent test binaries share one safely.
+func ensureTemplate(ctx context.Context, adminDB *sql.DB, admin string) (string, error) {
+	fsys, err := migrations.For(string(database.Postgres))
+	if err != nil {
 		return "", err
 	}
-	db, err := database.Open(ctx, withDatabase(admin, name))
+	h := sha256.New()
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(p))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	name := "crm_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+
+	conn, err := adminDB.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, templateLock); err != nil {
+		return "", err
+	}
+	defer func() { _, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, templateLock) }()
+
+	var exists bool
+	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_build"
+	_, _ = conn.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, building))
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
+		return "", err
+	}
+	db, err := database.Open(ctx, withDatabase(admin, building))
 	if err != nil {
 		return "", err
 	}
@@ -136,15 +196,17 @@ func makeTemplate(ctx context.Context, adminDB *sql.DB, admin string) (string, e
 	if err != nil {
 		return "", err
 	}
-	// Templates are dropped by a later run's sweep: a test binary cannot know
-	// when the last of its tests is done with them.
-	sweepTemplates(ctx, adminDB, name)
+	// Renamed only once complete, so a half-migrated template is never cloned.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`ALTER DATABASE %s RENAME TO %s`, building, name)); err != nil {
+		return "", err
+	}
+	sweepTemplates(ctx, conn, name)
 	return name, nil
 }
 
-// sweepTemplates drops templates left by earlier test runs that nobody uses.
-func sweepTemplates(ctx context.Context, adminDB *sql.DB, keep string) {
-	rows, err := adminDB.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'crm_template_%' AND datname <> $1`, keep)
+// sweepTemplates drops templates of older schemas that nobody is cloning.
+func sweepTemplates(ctx context.Context, conn *sql.Conn, keep string) {
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE (datname LIKE 'crm_tpl_%' OR datname LIKE 'crm_template_%') AND datname <> $1`, keep)
 	if err != nil {
 		return
 	}
@@ -157,8 +219,7 @@ func sweepTemplates(ctx context.Context, adminDB *sql.DB, keep string) {
 	}
 	_ = rows.Close()
 	for _, n := range old {
-		// Fails harmlessly while another test binary is cloning it.
-		_, _ = adminDB.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s`, n))
+		_, _ = conn.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s`, n))
 	}
 }
 

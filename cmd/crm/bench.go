@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/demo"
+	"github.com/crmprofi/crm/internal/server"
+)
+
+// cmdBench loads a realistic volume of data (once: a database that already
+// holds enough companies is reused) and measures the pages people use
+// most, through the real handler stack: p50/p95/p99 latency and SQL
+// statements per request.
+func cmdBench(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	companies := fs.Int("companies", 500_000, "companies to load")
+	contacts := fs.Int("contacts", 1_000_000, "contacts to load")
+	samples := fs.Int("samples", 200, "requests measured per operation")
+	cfg, _, db, err := setup(ctx, env, fs, args)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	if err := cfg.EnsureSecret(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
+	start := time.Now()
+	sum, err := demo.Load(ctx, db, demo.Options{Companies: *companies, Contacts: *contacts, Seed: 1, Progress: env.stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "Данные: %d компаний, %d контактов, %d заметок (подготовка %s)\n\n",
+		sum.Companies, sum.Contacts, sum.Notes, time.Since(start).Round(time.Second))
+	if err := analyze(ctx, db); err != nil {
+		return err
+	}
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := server.New(cfg, quiet, db)
+	users := auth.NewStore(db)
+	admin, err := users.CreateSession(ctx, sum.AdminID, time.Hour, "127.0.0.1", "bench")
+	if err != nil {
+		return err
+	}
+	manager, err := users.CreateSession(ctx, sum.ManagerID, time.Hour, "127.0.0.1", "bench")
+	if err != nil {
+		return err
+	}
+	probe, err := sampleCompanies(ctx, db, *samples)
+	if err != nil {
+		return err
+	}
+	rnd := rand.New(rand.NewPCG(7, 7)) //nolint:gosec // sampling, not secrets
+	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
+	ops := []benchOp{
+		{"Список компаний, стр. 1 (HTML, вся база)", admin, func() string { return "/companies/" }},
+		{"Список компаний, стр. 1 (API, вся база)", admin, func() string { return "/api/companies/" }},
+		{"Список компаний, стр. 1 (HTML, свои компании)", manager, func() string { return "/companies/" }},
+		{"Список компаний, стр. 200 (API)", admin, func() string { return "/api/companies/?page=200" }},
+		{"Список, сортировка по дате (API)", admin, func() string { return "/api/companies/?ordering=-created_at" }},
+		{"Поиск по названию, начало слова (API)", admin, func() string { return "/api/companies/?search=" + url.QueryEscape(pick(probe.prefixes)) }},
+		{"Поиск по названию, два слова (HTML)", admin, func() string { return "/companies/?search=" + url.QueryEscape(pick(probe.names)) }},
+		{"Поиск по ИНН (API)", admin, func() string { return "/api/companies/?search=" + pick(probe.inns) }},
+		{"Поиск по телефону, другой формат (API)", admin, func() string { return "/api/companies/?search=" + url.QueryEscape(pick(probe.phones)) }},
+		{"Поиск по телефону (HTML, свои компании)", manager, func() string { return "/companies/?search=" + url.QueryEscape(pick(probe.phones)) }},
+		{"Список контактов, стр. 1 (API)", admin, func() string { return "/api/contacts/" }},
+		{"Поиск контактов по фамилии (API)", admin, func() string { return "/api/contacts/?search=" + url.QueryEscape(pick(probe.lastNames)) }},
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
+	for _, op := range ops {
+		res, err := op.measure(srv, db, *samples)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op.name, err)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), res.statements, res.sizes)
+	}
+	return tw.Flush()
+}
+
+type benchOp struct {
+	name    string
+	session string
+	path    func() string
+}
+
+type benchResult struct {
+	p50, p95, p99 time.Duration
+	statements    float64
+	sizes         string
+}
+
+// measure sends a few warm-up requests, then samples requests one at a
+// time, recording each one's latency and SQL statement count.
+func (op benchOp) measure(h http.Handler, db *database.DB, samples int) (benchResult, error) {
+	var lat []time.Duration
+	var stmts int64
+	hits := 0
+	for i := -5; i < samples; i++ {
+		req := httptest.NewRequest(http.MethodGet, op.path(), nil)
+		req.AddCookie(&http.Cookie{Name: "crm_session", Value: op.session})
+		rec := httptest.NewRecorder()
+		before := db.Statements()
+		t := time.Now()
+		h.ServeHTTP(rec, req)
+		d := time.Since(t)
+		if rec.Code != http.StatusOK {
+			return benchResult{}, fmt.Errorf("GET %s: status %d: %.300s", req.URL, rec.Code, rec.Body.String())
+		}
+		if i < 0 {
+			continue
+		}
+		stmts += db.Statements() - before
+		lat = append(lat, d)
+		if strings.Contains(rec.Body.String(), `"count":0`) {
+			continue
+		}
+		hits++
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return benchResult{
+		p50: q(0.50), p95: q(0.95), p99: q(0.99),
+		statements: float64(stmts) / float64(samples),
+		sizes:      fmt.Sprintf("%d/%d", hits, samples),
+	}, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f мс", float64(d.Microseconds())/1000) }
+
+// probes are search inputs taken from the loaded data.
+type probes struct {
+	prefixes, names, inns, phones, lastNames []string
+}
+
+// sampleCompanies takes search inputs from random companies and contacts:
+// word prefixes and two-word names, ИНН, phones retyped in another common
+// format, contact surnames.
+func sampleCompanies(ctx context.Context, db *database.DB, n int) (probes, error) {
+	var p probes
+	rows, err := db.QueryContext(ctx, `SELECT c.name, c.inn, COALESCE((SELECT e164 FROM company_phones p WHERE p.company_id = c.id ORDER BY position LIMIT 1), '')
+		FROM companies c WHERE c.deleted_at IS NULL ORDER BY c.id LIMIT $1`, n*50)
+	if err != nil {
+		return p, err
+	}
+	defer func() { _ = rows.Close() }()
+	i := 0
+	for rows.Next() {
+		var name, inn, e164 string
+		if err := rows.Scan(&name, &inn, &e164); err != nil {
+			return p, err
+		}
+		i++
+		if i%50 != 0 {
+			continue
+		}
+		words := dedup.Tokens(dedup.NormalizeName(name))
+		if len(words) > 0 {
+			w := []rune(words[0])
+			p.prefixes = append(p.prefixes, string(w[:min(len(w), 5)]))
+			p.names = append(p.names, strings.Join(words[:min(2, len(words))], " "))
+		}
+		if inn != "" {
+			p.inns = append(p.inns, inn)
+		}
+		if len(e164) == 12 && strings.HasPrefix(e164, "+7") {
+			d := e164[2:]
+			p.phones = append(p.phones, "8 ("+d[:3]+") "+d[3:6]+"-"+d[6:8]+"-"+d[8:])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	names, err := db.QueryContext(ctx, `SELECT last_name FROM contacts WHERE deleted_at IS NULL ORDER BY id LIMIT $1`, n)
+	if err != nil {
+		return p, err
+	}
+	defer func() { _ = names.Close() }()
+	for names.Next() {
+		var s string
+		if err := names.Scan(&s); err != nil {
+			return p, err
+		}
+		p.lastNames = append(p.lastNames, s)
+	}
+	if err := names.Err(); err != nil {
+		return p, err
+	}
+	if len(p.prefixes) == 0 || len(p.inns) == 0 || len(p.phones) == 0 || len(p.lastNames) == 0 {
+		return p, errors.New("the database has too little data to sample from")
+	}
+	return p, nil
+}
+
+// analyze refreshes planner statistics after a bulk load.
+func analyze(ctx context.Context, db *database.DB) error {
+	_, err := db.ExecContext(ctx, "ANALYZE")
+	return err
+}

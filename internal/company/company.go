@@ -1,0 +1,638 @@
+// Package company keeps the companies of the CRM: their fields and rules,
+// the store that writes them under the caller's visibility, and the one
+// search every list, the API, the header search box and later exports use.
+package company
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/dedup"
+)
+
+// Company is one client organisation as the API and the pages show it.
+// The *_name fields are resolved in the same query, so a list never needs
+// a query per row.
+type Company struct {
+	ID              int64      `json:"id"`
+	Name            string     `json:"name"`
+	LegalName       string     `json:"legal_name"`
+	INN             string     `json:"inn"`
+	KPP             string     `json:"kpp"`
+	OGRN            string     `json:"ogrn"`
+	Address         string     `json:"address"`
+	Website         string     `json:"website"`
+	StatusID        *int64     `json:"status"`
+	StatusName      string     `json:"status_name"`
+	Spheres         []int64    `json:"spheres"`
+	SphereNames     []string   `json:"sphere_names"`
+	Phones          []Phone    `json:"phones"`
+	Emails          []Email    `json:"emails"`
+	BranchID        *int64     `json:"branch"`
+	BranchName      string     `json:"branch_name"`
+	ResponsibleID   *int64     `json:"responsible"`
+	ResponsibleName string     `json:"responsible_name"`
+	CreatedByID     *int64     `json:"created_by"`
+	CreatedByName   string     `json:"created_by_name"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	DeletedAt       *time.Time `json:"deleted_at,omitempty"`
+	DeletedByName   string     `json:"deleted_by_name,omitempty"`
+	Version         int        `json:"version"`
+	Match           *Match     `json:"match,omitempty"`
+
+	// responsibleBranch is the responsible user's branch, read with the
+	// row so that permission checks need no second query.
+	responsibleBranch int64
+}
+
+// Ref is what the access rules need to know of the company.
+func (c *Company) Ref() access.CompanyRef {
+	return access.CompanyRef{
+		ResponsibleID:       deref(c.ResponsibleID),
+		CreatedBy:           deref(c.CreatedByID),
+		BranchID:            deref(c.BranchID),
+		ResponsibleBranchID: c.responsibleBranch,
+	}
+}
+
+// Match says why a search found a company, so the list can show it
+// («Найдено: телефон») and nobody wonders why a row is there.
+type Match struct {
+	Field string `json:"field"` // inn, phone, email, name, legal_name
+	Label string `json:"label"`
+}
+
+// Match fields.
+const (
+	MatchINN       = "inn"
+	MatchPhone     = "phone"
+	MatchEmail     = "email"
+	MatchName      = "name"
+	MatchLegalName = "legal_name"
+)
+
+var matchLabels = map[string]string{
+	MatchINN:       "Найдено: ИНН",
+	MatchPhone:     "Найдено: телефон",
+	MatchEmail:     "Найдено: e-mail",
+	MatchName:      "Найдено: название",
+	MatchLegalName: "Найдено: юридическое название",
+}
+
+func newMatch(field string) *Match { return &Match{Field: field, Label: matchLabels[field]} }
+
+// Phone is a company phone as typed, with its kind and a comment
+// («секретарь», «после 14:00»). E164 and Ext are the normalised key every
+// phone search uses; they are not part of the JSON.
+type Phone struct {
+	Value   string `json:"value"`
+	Kind    string `json:"kind"`
+	Comment string `json:"comment"`
+	E164    string `json:"-"`
+	Ext     string `json:"-"`
+}
+
+// Href is the tel: link of the phone (extension after a comma, which
+// phones dial as a pause).
+func (p Phone) Href() string {
+	if p.E164 == "" {
+		return "tel:" + p.Value
+	}
+	if p.Ext != "" {
+		return "tel:" + p.E164 + "," + p.Ext
+	}
+	return "tel:" + p.E164
+}
+
+// KindLabel is the phone kind in Russian.
+func (p Phone) KindLabel() string { return PhoneKindLabel(p.Kind) }
+
+// Email is a company e-mail address with its kind. Norm is the search key.
+type Email struct {
+	Value string `json:"value"`
+	Kind  string `json:"kind"`
+	Norm  string `json:"-"`
+}
+
+// KindLabel is the e-mail kind in Russian.
+func (e Email) KindLabel() string { return EmailKindLabel(e.Kind) }
+
+// PhoneKinds are the phone kinds of the contract, in the order forms offer them.
+var PhoneKinds = []string{"work", "work_direct", "mobile", "home", "fax", "other"}
+
+// EmailKinds are the e-mail kinds of the contract.
+var EmailKinds = []string{"work", "personal", "other"}
+
+// PhoneKindLabel names a phone kind in Russian.
+func PhoneKindLabel(k string) string {
+	switch k {
+	case "work":
+		return "Рабочий"
+	case "work_direct":
+		return "Рабочий прямой"
+	case "mobile":
+		return "Мобильный"
+	case "home":
+		return "Домашний"
+	case "fax":
+		return "Факс"
+	case "other":
+		return "Другой"
+	}
+	return k
+}
+
+// EmailKindLabel names an e-mail kind in Russian.
+func EmailKindLabel(k string) string {
+	switch k {
+	case "work":
+		return "Рабочий"
+	case "personal":
+		return "Личный"
+	case "other":
+		return "Другой"
+	}
+	return k
+}
+
+func validKind(kinds []string, k string) bool {
+	for _, v := range kinds {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
+
+// NewCompany is a company about to be written: by Create and Update after
+// the input is applied, and directly by loaders through InsertBatch. Its
+// normalise method is the single place company data is cleaned and checked.
+type NewCompany struct {
+	Name, LegalName, INN, KPP, OGRN, Address, Website string
+	StatusID, BranchID, ResponsibleID, CreatedBy      int64
+	Spheres                                           []int64
+	Phones                                            []Phone
+	Emails                                            []Email
+	CreatedAt                                         time.Time
+}
+
+// Field length limits.
+const (
+	maxNameLen = 255
+	maxTextLen = 1000
+)
+
+// Normalize cleans n in place (trims text, strips spaces from ИНН/КПП/ОГРН,
+// fills the phones' E.164 keys and the e-mails' keys, drops blank phone
+// and e-mail rows and repeated spheres) and returns the field errors in
+// Russian. Loaders call it before InsertBatch; Create and Update call it
+// themselves.
+func (n *NewCompany) Normalize() apperr.Invalid {
+	inv := apperr.Invalid{}
+	n.Name = strings.TrimSpace(n.Name)
+	n.LegalName = strings.TrimSpace(n.LegalName)
+	n.Address = strings.TrimSpace(n.Address)
+	n.Website = strings.TrimSpace(n.Website)
+	switch {
+	case n.Name == "":
+		inv.Add("name", "Укажите название компании")
+	case utf8.RuneCountInString(n.Name) > maxNameLen:
+		inv.Add("name", fmt.Sprintf("Название не длиннее %d символов", maxNameLen))
+	}
+	if utf8.RuneCountInString(n.LegalName) > maxNameLen {
+		inv.Add("legal_name", fmt.Sprintf("Юридическое название не длиннее %d символов", maxNameLen))
+	}
+	if utf8.RuneCountInString(n.Address) > maxTextLen {
+		inv.Add("address", fmt.Sprintf("Адрес не длиннее %d символов", maxTextLen))
+	}
+	n.INN = strings.ToUpper(dedup.CleanDigits(n.INN))
+	n.KPP = strings.ToUpper(dedup.CleanDigits(n.KPP))
+	n.OGRN = strings.ToUpper(dedup.CleanDigits(n.OGRN))
+	if n.INN != "" {
+		inv.Add("inn", dedup.ValidateINN(n.INN))
+	}
+	if n.KPP != "" {
+		if msg := dedup.ValidateKPP(n.KPP); msg != "" {
+			inv.Add("kpp", msg)
+		} else if len(n.INN) != 10 {
+			inv.Add("kpp", "КПП указывается только вместе с ИНН организации из 10 цифр")
+		}
+	}
+	if n.OGRN != "" {
+		inv.Add("ogrn", dedup.ValidateOGRN(n.OGRN))
+	}
+	if n.Website != "" {
+		inv.Add("website", validateWebsite(n.Website))
+	}
+
+	phones := n.Phones[:0:0]
+	for i, p := range n.Phones {
+		p.Value = strings.TrimSpace(p.Value)
+		p.Comment = strings.TrimSpace(p.Comment)
+		p.Kind = strings.TrimSpace(p.Kind)
+		if p.Value == "" {
+			continue // a blank row of the form
+		}
+		if p.Kind == "" {
+			p.Kind = "work"
+		}
+		label := fmt.Sprintf("Телефон %d: ", i+1)
+		norm, ok := dedup.NormalizePhone(p.Value)
+		switch {
+		case !ok:
+			inv.Add("phones", label+"неверный номер")
+		case !validKind(PhoneKinds, p.Kind):
+			inv.Add("phones", label+"неизвестный тип «"+p.Kind+"»")
+		case utf8.RuneCountInString(p.Comment) > maxNameLen:
+			inv.Add("phones", fmt.Sprintf("%sкомментарий не длиннее %d символов", label, maxNameLen))
+		}
+		p.E164, p.Ext = norm.E164, norm.Ext
+		phones = append(phones, p)
+	}
+	n.Phones = phones
+
+	emails := n.Emails[:0:0]
+	for i, e := range n.Emails {
+		e.Value = strings.TrimSpace(e.Value)
+		e.Kind = strings.TrimSpace(e.Kind)
+		if e.Value == "" {
+			continue
+		}
+		if e.Kind == "" {
+			e.Kind = "work"
+		}
+		label := fmt.Sprintf("E-mail %d: ", i+1)
+		norm, ok := dedup.NormalizeEmail(e.Value)
+		switch {
+		case !ok:
+			inv.Add("emails", label+"неверный адрес")
+		case !validKind(EmailKinds, e.Kind):
+			inv.Add("emails", label+"неизвестный тип «"+e.Kind+"»")
+		}
+		e.Norm = norm
+		emails = append(emails, e)
+	}
+	n.Emails = emails
+
+	seen := make(map[int64]bool, len(n.Spheres))
+	spheres := n.Spheres[:0:0]
+	for _, id := range n.Spheres {
+		if id != 0 && !seen[id] {
+			seen[id] = true
+			spheres = append(spheres, id)
+		}
+	}
+	n.Spheres = spheres
+	return inv
+}
+
+// validateWebsite accepts "example.ru", "www.example.ru/page" and http(s)
+// URLs; it returns a Russian message otherwise.
+func validateWebsite(s string) string {
+	if utf8.RuneCountInString(s) > maxNameLen {
+		return fmt.Sprintf("Адрес сайта не длиннее %d символов", maxNameLen)
+	}
+	host := s
+	if i := strings.Index(host, "://"); i >= 0 {
+		scheme := strings.ToLower(host[:i])
+		if scheme != "http" && scheme != "https" {
+			return "Адрес сайта должен начинаться с http:// или https://"
+		}
+		host = host[i+3:]
+	}
+	host, _, _ = strings.Cut(host, "/")
+	if strings.ContainsAny(s, " \t\n<>\"") || !strings.Contains(host, ".") ||
+		strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") {
+		return "Неверный адрес сайта"
+	}
+	return ""
+}
+
+// Norms are the search keys derived from a company's names and address.
+type norms struct {
+	name, legalName, address string
+	terms                    []string
+}
+
+func (n *NewCompany) norms() norms {
+	nm := norms{
+		name:      dedup.NormalizeName(n.Name),
+		legalName: dedup.NormalizeName(n.LegalName),
+		address:   dedup.NormalizeAddress(n.Address),
+	}
+	nm.terms = dedup.Tokens(strings.TrimSpace(nm.name + " " + nm.legalName))
+	return nm
+}
+
+// Input is the body of a create or an update, from JSON or from the form.
+// Every field is optional so that PATCH changes only what it names; Set
+// tells a field that was sent from one that was not.
+type Input struct {
+	Name        OptString  `json:"name"`
+	LegalName   OptString  `json:"legal_name"`
+	INN         OptString  `json:"inn"`
+	KPP         OptString  `json:"kpp"`
+	OGRN        OptString  `json:"ogrn"`
+	Address     OptString  `json:"address"`
+	Website     OptString  `json:"website"`
+	Status      OptID      `json:"status"`
+	Branch      OptID      `json:"branch"`
+	Responsible OptID      `json:"responsible"`
+	Spheres     OptIDs     `json:"spheres"`
+	Phones      OptPhones  `json:"phones"`
+	Emails      OptEmails  `json:"emails"`
+	Version     OptVersion `json:"version"`
+}
+
+// OptString is a string field that may be absent; null reads as "".
+type OptString struct {
+	Set   bool
+	Value string
+}
+
+// UnmarshalJSON accepts a string, a number (an ИНН sent as a number) or null.
+func (o *OptString) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] != '"' {
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return errType
+		}
+		o.Value = n.String()
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// OptID is a reference (status, branch, responsible) that may be absent;
+// null or 0 clears it.
+type OptID struct {
+	Set   bool
+	Value int64
+	Bad   bool // not an id at all; reported as a field error
+}
+
+// UnmarshalJSON accepts an integer, a string of digits or null.
+func (o *OptID) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	id, ok := parseJSONID(b)
+	o.Value, o.Bad = id, !ok
+	return nil
+}
+
+func parseJSONID(b []byte) (int64, bool) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return 0, true
+	}
+	s := strings.Trim(string(b), `"`)
+	if s == "" {
+		return 0, true
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 0 {
+		return 0, false
+	}
+	return id, true
+}
+
+// OptIDs is the list of spheres; absent leaves them, [] or null clears them.
+type OptIDs struct {
+	Set   bool
+	Value []int64
+	Bad   bool
+}
+
+// UnmarshalJSON accepts an array of ids or null.
+func (o *OptIDs) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	o.Value = nil
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		o.Bad = true
+		return nil
+	}
+	for _, r := range raw {
+		id, ok := parseJSONID(r)
+		if !ok || id == 0 {
+			o.Bad = true
+			continue
+		}
+		o.Value = append(o.Value, id)
+	}
+	return nil
+}
+
+// OptPhones is the list of phones: each a bare string or an object.
+type OptPhones struct {
+	Set   bool
+	Value []Phone
+	Bad   bool
+}
+
+// UnmarshalJSON accepts [ "…", {"value", "kind", "comment"} ] or null.
+func (o *OptPhones) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	o.Value = nil
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		o.Bad = true
+		return nil
+	}
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			o.Value = append(o.Value, Phone{Value: s, Kind: "work"})
+			continue
+		}
+		var p struct {
+			Value   string `json:"value"`
+			Kind    string `json:"kind"`
+			Comment string `json:"comment"`
+		}
+		if err := json.Unmarshal(r, &p); err != nil || strings.TrimSpace(p.Value) == "" {
+			o.Bad = true
+			continue
+		}
+		o.Value = append(o.Value, Phone{Value: p.Value, Kind: p.Kind, Comment: p.Comment})
+	}
+	return nil
+}
+
+// OptEmails is the list of e-mails: each a bare string or an object.
+type OptEmails struct {
+	Set   bool
+	Value []Email
+	Bad   bool
+}
+
+// UnmarshalJSON accepts [ "…", {"value", "kind"} ] or null.
+func (o *OptEmails) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	o.Value = nil
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		o.Bad = true
+		return nil
+	}
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			o.Value = append(o.Value, Email{Value: s, Kind: "work"})
+			continue
+		}
+		var e struct {
+			Value string `json:"value"`
+			Kind  string `json:"kind"`
+		}
+		if err := json.Unmarshal(r, &e); err != nil || strings.TrimSpace(e.Value) == "" {
+			o.Bad = true
+			continue
+		}
+		o.Value = append(o.Value, Email{Value: e.Value, Kind: e.Kind})
+	}
+	return nil
+}
+
+// OptVersion is the version the client edited; absent means last write wins.
+type OptVersion struct {
+	Set   bool
+	Value int
+	Bad   bool
+}
+
+// UnmarshalJSON accepts an integer, a string of digits or null (= absent).
+func (o *OptVersion) UnmarshalJSON(b []byte) error {
+	id, ok := parseJSONID(b)
+	o.Set, o.Value, o.Bad = ok && id > 0, int(id), !ok
+	return nil
+}
+
+var errType = fmt.Errorf("неверный тип значения")
+
+// ParseJSON reads an Input from a JSON body; shapes that are not JSON of
+// the right kind become field errors, never a failure of the server.
+func ParseJSON(b []byte) (Input, error) {
+	var in Input
+	if err := json.Unmarshal(b, &in); err != nil {
+		return in, apperr.Invalid{apperr.NonField: "Неверный JSON"}
+	}
+	return in, in.shapeErrors().Err()
+}
+
+// shapeErrors reports fields whose JSON had the wrong shape.
+func (in *Input) shapeErrors() apperr.Invalid {
+	inv := apperr.Invalid{}
+	if in.Status.Bad {
+		inv.Add("status", "Неверный идентификатор статуса")
+	}
+	if in.Branch.Bad {
+		inv.Add("branch", "Неверный идентификатор филиала")
+	}
+	if in.Responsible.Bad {
+		inv.Add("responsible", "Неверный идентификатор пользователя")
+	}
+	if in.Spheres.Bad {
+		inv.Add("spheres", "Ожидается список идентификаторов сфер деятельности")
+	}
+	if in.Phones.Bad {
+		inv.Add("phones", "Телефон — строка или объект {\"value\", \"kind\", \"comment\"}")
+	}
+	if in.Emails.Bad {
+		inv.Add("emails", "E-mail — строка или объект {\"value\", \"kind\"}")
+	}
+	if in.Version.Bad {
+		inv.Add("version", "Версия должна быть целым числом")
+	}
+	return inv
+}
+
+// apply writes the fields of in onto n. With full (PUT, create) an absent
+// field is reset to empty; otherwise (PATCH) it is left as it is. The
+// responsible and the branch are never reset by absence: they have their
+// own defaults.
+func (in *Input) apply(n *NewCompany, full bool) {
+	str := func(dst *string, o OptString) {
+		if o.Set {
+			*dst = o.Value
+		} else if full {
+			*dst = ""
+		}
+	}
+	str(&n.Name, in.Name)
+	str(&n.LegalName, in.LegalName)
+	str(&n.INN, in.INN)
+	str(&n.KPP, in.KPP)
+	str(&n.OGRN, in.OGRN)
+	str(&n.Address, in.Address)
+	str(&n.Website, in.Website)
+	if in.Status.Set {
+		n.StatusID = in.Status.Value
+	} else if full {
+		n.StatusID = 0
+	}
+	if in.Spheres.Set || full {
+		n.Spheres = append([]int64(nil), in.Spheres.Value...)
+	}
+	if in.Phones.Set || full {
+		n.Phones = append([]Phone(nil), in.Phones.Value...)
+	}
+	if in.Emails.Set || full {
+		n.Emails = append([]Email(nil), in.Emails.Value...)
+	}
+	if in.Responsible.Set {
+		n.ResponsibleID = in.Responsible.Value
+	}
+	if in.Branch.Set {
+		n.BranchID = in.Branch.Value
+	}
+}
+
+// draft is the company as a NewCompany, the starting point of an update.
+func (c *Company) draft() NewCompany {
+	n := NewCompany{
+		Name: c.Name, LegalName: c.LegalName, INN: c.INN, KPP: c.KPP, OGRN: c.OGRN,
+		Address: c.Address, Website: c.Website,
+		StatusID: deref(c.StatusID), BranchID: deref(c.BranchID),
+		ResponsibleID: deref(c.ResponsibleID), CreatedBy: deref(c.CreatedByID),
+		Spheres: append([]int64(nil), c.Spheres...),
+		Phones:  append([]Phone(nil), c.Phones...),
+		Emails:  append([]Email(nil), c.Emails...),
+	}
+	return n
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func ptr(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}

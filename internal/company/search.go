@@ -1,0 +1,288 @@
+package company
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dedup"
+)
+
+// Query is what a company list asks for. The zero Query is the first page
+// of all visible companies by name.
+type Query struct {
+	// Text is the free-text search: an ИНН, a phone typed any common way,
+	// an e-mail, or words of the name or legal name.
+	Text string
+	// Filters; 0 or "" means no filter.
+	INN         string
+	Branch      int64
+	Responsible int64
+	Status      int64
+	Sphere      int64
+	// Deleted lists the trash instead of the live companies (admins only).
+	Deleted bool
+	// Ordering is one of Orderings; "" is by name.
+	Ordering string
+	// Page counts from 1; PageSize defaults to 50.
+	Page, PageSize int
+}
+
+// Result is one page of a search.
+type Result struct {
+	Count     int
+	Companies []Company
+}
+
+// orderings maps the whitelisted ?ordering= values to ORDER BY clauses;
+// each ends in the id so that pages are stable, and each has an index.
+var orderings = map[string]string{
+	"name":        "c.name_norm, c.id",
+	"-name":       "c.name_norm DESC, c.id DESC",
+	"created_at":  "c.created_at, c.id",
+	"-created_at": "c.created_at DESC, c.id DESC",
+	"updated_at":  "c.updated_at, c.id",
+	"-updated_at": "c.updated_at DESC, c.id DESC",
+	"inn":         "c.inn, c.id",
+	"-inn":        "c.inn DESC, c.id DESC",
+	"deleted_at":  "c.deleted_at, c.id",
+	"-deleted_at": "c.deleted_at DESC, c.id DESC",
+}
+
+// Orderings lists the accepted values of Query.Ordering.
+var Orderings = []string{"name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "inn", "-inn"}
+
+// ValidOrdering reports whether o is an accepted ordering ("" included).
+func ValidOrdering(o string) bool {
+	_, ok := orderings[o]
+	return o == "" || ok
+}
+
+// maxSearchWords bounds the words of a name search, each a range scan.
+const maxSearchWords = 8
+
+// textQuery is the free text classified: which exact keys to look up, and
+// the name words that must each prefix a term.
+type textQuery struct {
+	inn, phone, email string
+	words             []string
+}
+
+// classify decides, in Go, what the text is. An ИНН-like or phone-like
+// string is looked up exactly and also as name words (a name may contain
+// digits); an e-mail-like one only as an e-mail.
+func classify(text string) textQuery {
+	var tq textQuery
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return tq
+	}
+	if dedup.IsEmailLike(text) {
+		if e, ok := dedup.NormalizeEmail(text); ok {
+			tq.email = e
+		} else {
+			tq.email = strings.ToLower(text)
+		}
+		return tq
+	}
+	if dedup.IsINNLike(text) {
+		tq.inn = dedup.CleanDigits(text)
+	}
+	if p, ok := dedup.NormalizePhone(text); ok {
+		tq.phone = p.E164
+	}
+	tq.words = dedup.Tokens(dedup.NormalizeName(text))
+	if tq.inn != "" {
+		tq.words = []string{tq.inn} // "7707 083 893" is one number, not three words
+	}
+	if len(tq.words) > maxSearchWords {
+		tq.words = tq.words[:maxSearchWords]
+	}
+	return tq
+}
+
+// Search is the one company search: the list page, the API, the header
+// search box, exports and bulk actions all call it. Exact hits (ИНН,
+// phone, e-mail) come first, then name hits in the requested order; each
+// hit of a text search carries its Match. It runs a fixed number of
+// queries: the count, one page of rows with the names of their references,
+// then one query each for the page's phones, e-mails and spheres.
+func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result, error) {
+	p, err := s.plan(scope, q)
+	if err != nil || p.empty {
+		return Result{Companies: []Company{}}, err
+	}
+	var res Result
+	if err := s.db.QueryRowContext(ctx, p.countSQL, p.countArgs...).Scan(&res.Count); err != nil {
+		return res, fmt.Errorf("count companies: %w", err)
+	}
+	res.Companies = []Company{}
+	if res.Count == 0 || p.offset >= res.Count {
+		return res, nil
+	}
+	tq, ranked := p.tq, p.ranked
+	page, args := p.pageSQL, p.pageArgs
+	rows, err := s.db.QueryContext(ctx, page, args...)
+	if err != nil {
+		return res, fmt.Errorf("search companies: %w", err)
+	}
+	list, err := collect(rows)
+	if err != nil {
+		return res, err
+	}
+	if err := fillChildren(ctx, s.db, list); err != nil {
+		return res, err
+	}
+	if ranked {
+		for i := range list {
+			list[i].Match = tq.explain(&list[i])
+		}
+	}
+	res.Companies = list
+	return res, nil
+}
+
+// explain says why c was found by tq, checking the exact keys first.
+func (tq textQuery) explain(c *Company) *Match {
+	if tq.inn != "" && c.INN == tq.inn {
+		return newMatch(MatchINN)
+	}
+	if tq.phone != "" && slices.ContainsFunc(c.Phones, func(p Phone) bool { return p.E164 == tq.phone }) {
+		return newMatch(MatchPhone)
+	}
+	if tq.email != "" && slices.ContainsFunc(c.Emails, func(e Email) bool { return e.Norm == tq.email }) {
+		return newMatch(MatchEmail)
+	}
+	if prefixesAll(tq.words, dedup.Tokens(dedup.NormalizeName(c.Name))) {
+		return newMatch(MatchName)
+	}
+	return newMatch(MatchLegalName)
+}
+
+// prefixesAll reports whether every word is a prefix of some term.
+func prefixesAll(words, terms []string) bool {
+	for _, w := range words {
+		if !slices.ContainsFunc(terms, func(t string) bool { return strings.HasPrefix(t, w) }) {
+			return false
+		}
+	}
+	return len(words) > 0
+}
+
+// searchPlan is the SQL of one search, built apart from running it so that
+// tests can look at the query plans.
+type searchPlan struct {
+	countSQL, pageSQL   string
+	countArgs, pageArgs []any
+	offset              int
+	tq                  textQuery
+	ranked, empty       bool
+}
+
+// plan builds the count and page queries of q under scope.
+func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
+	var p searchPlan
+	if q.Deleted {
+		if err := scope.CanManage(); err != nil {
+			return p, err
+		}
+	}
+	order, ok := orderings[q.Ordering]
+	switch {
+	case !ok && q.Ordering != "":
+		return p, apperr.Invalid{"ordering": "Сортировка возможна по полям: " + strings.Join(Orderings, ", ")}
+	case q.Ordering == "" && q.Deleted:
+		order = orderings["-deleted_at"]
+	case q.Ordering == "":
+		order = orderings["name"]
+	}
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	if q.PageSize < 1 {
+		q.PageSize = 50
+	}
+	p.offset = (q.Page - 1) * q.PageSize
+
+	// live repeats the partial indexes' predicates so that both planners
+	// can use them (deleted companies are looked up in full).
+	live := " AND deleted_at IS NULL"
+	if q.Deleted {
+		live = ""
+	}
+	var w database.Where
+	from := "companies c"
+	tq := classify(q.Text)
+	p.tq = tq
+	p.ranked = tq.inn != "" || tq.phone != "" || tq.email != "" || len(tq.words) > 0
+	if strings.TrimSpace(q.Text) != "" && !p.ranked {
+		p.empty = true // nothing searchable, e.g. only punctuation
+		return p, nil
+	}
+	if p.ranked {
+		// hits holds the ids found by each key with their rank: 0 for an
+		// exact key, 1 for a name hit. Each branch is an index look-up.
+		var parts []string
+		if tq.inn != "" {
+			parts = append(parts, "SELECT id AS id, 0 AS hit_rank FROM companies WHERE inn = "+w.Arg(tq.inn)+" AND inn <> ''"+live)
+		}
+		if tq.phone != "" {
+			parts = append(parts, "SELECT company_id AS id, 0 AS hit_rank FROM company_phones WHERE e164 = "+w.Arg(tq.phone)+" AND e164 <> ''")
+		}
+		if tq.email != "" {
+			parts = append(parts, "SELECT company_id AS id, 0 AS hit_rank FROM company_emails WHERE value_norm = "+w.Arg(tq.email)+" AND value_norm <> ''")
+		}
+		if len(tq.words) > 0 {
+			// Every word must prefix some term: a byte-range scan of the
+			// terms' primary key per word, intersected.
+			var sets []string
+			for _, word := range tq.words {
+				sets = append(sets, "SELECT company_id FROM company_terms WHERE term >= "+w.Arg(word)+
+					" AND term < "+w.Arg(word+"\U0010FFFF"))
+			}
+			parts = append(parts, "SELECT company_id AS id, 1 AS hit_rank FROM ("+strings.Join(sets, " INTERSECT ")+") nh")
+		}
+		from = "(SELECT id, MIN(hit_rank) AS hit_rank FROM (" + strings.Join(parts, " UNION ALL ") + ") hits GROUP BY id) h" +
+			" JOIN companies c ON c.id = h.id"
+		order = "h.hit_rank, " + order
+	}
+	if q.Deleted {
+		w.Add("c.deleted_at IS NOT NULL")
+	} else {
+		w.Add("c.deleted_at IS NULL")
+	}
+	scope.Restrict(&w, "c")
+	if q.INN != "" {
+		w.Add("c.inn = ? AND c.inn <> ''", dedup.CleanDigits(q.INN))
+	}
+	if q.Branch != 0 {
+		w.Add("c.branch_id = ?", q.Branch)
+	}
+	if q.Responsible != 0 {
+		w.Add("c.responsible_id = ?", q.Responsible)
+	}
+	if q.Status != 0 {
+		w.Add("c.status_id = ?", q.Status)
+	}
+	if q.Sphere != 0 {
+		w.Add("c.id IN (SELECT company_id FROM company_spheres WHERE sphere_id = ?)", q.Sphere)
+	}
+	p.countSQL = "SELECT COUNT(*) FROM " + from + w.SQL()
+	p.countArgs = slices.Clone(w.Args())
+	// The page's ids are found first, walking an index without touching
+	// the joined tables; only the rows of the page get their names joined.
+	rank, outerOrder := "", order
+	if p.ranked {
+		rank = ", h.hit_rank AS hit_rank"
+		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
+	}
+	p.pageSQL = "SELECT " + companyColumns + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
+		" ORDER BY " + order + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
+		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
+	p.pageArgs = w.Args()
+	return p, nil
+}

@@ -1,0 +1,205 @@
+package company_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+func TestSearch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		c := f.cast
+		ids := f.insert(t,
+			company.NewCompany{Name: "ООО «Ёлка-Плюс»", LegalName: "Общество с ограниченной ответственностью «Хвоя»",
+				INN: "7707083893", ResponsibleID: c.Alisa.ID, BranchID: c.BranchA,
+				Phones: []company.Phone{{Value: "+7 (495) 123-45-67", Kind: "work"}},
+				Emails: []company.Email{{Value: "Sales@Elka.ru", Kind: "work"}}},
+			company.NewCompany{Name: "Ромашка", ResponsibleID: c.Vera.ID, BranchID: c.BranchB,
+				Phones: []company.Phone{{Value: "8 916 000 00 01", Kind: "mobile"}}},
+			// Its name holds the ИНН of the first company: found by name, after the exact hit.
+			company.NewCompany{Name: "Склад 7707083893", ResponsibleID: c.Alisa.ID, BranchID: c.BranchA},
+		)
+		elka, romashka, sklad := ids[0], ids[1], ids[2]
+		tests := []struct {
+			name  string
+			who   dbtest.Member
+			text  string
+			want  []int64
+			match string
+		}{
+			{"an ИНН finds the company exactly, before name hits", c.Admin, "7707083893", []int64{elka, sklad}, "inn"},
+			{"an ИНН with spaces is still an ИНН", c.Admin, "7707 083 893", []int64{elka, sklad}, "inn"},
+			{"a phone typed with 8 is found", c.Admin, "8 495 123 45 67", []int64{elka}, "phone"},
+			{"a phone typed with +7 and brackets is found", c.Admin, "+7 (495) 123-45-67", []int64{elka}, "phone"},
+			{"a phone typed as 7495… is found", c.Admin, "74951234567", []int64{elka}, "phone"},
+			{"a phone typed as ten digits is found", c.Admin, "4951234567", []int64{elka}, "phone"},
+			{"an e-mail in any case is found", c.Admin, "SALES@elka.RU", []int64{elka}, "email"},
+			{"a name in any case with е for ё is found", c.Admin, "ЕЛКА", []int64{elka}, "name"},
+			{"quotes and legal forms are ignored", c.Admin, "ооо «ёлка плюс»", []int64{elka}, "name"},
+			{"the legal name is searched too", c.Admin, "хвоя", []int64{elka}, "legal_name"},
+			{"every word must prefix a word of the name", c.Admin, "ел пл", []int64{elka}, "name"},
+			{"a word that prefixes nothing finds nothing", c.Admin, "ел хвоинка", nil, ""},
+			{"the scope applies to search: Вера does not see Алиса's company", c.Vera, "7707083893", nil, ""},
+			{"the scope applies to search by phone", c.Alisa, "89160000001", nil, ""},
+			{"Вера finds her own company by phone", c.Vera, "+7 916 000-00-01", []int64{romashka}, "phone"},
+			{"punctuation alone finds nothing", c.Admin, "«»", nil, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				res, err := f.store.Search(context.Background(), tt.who.Scope, company.Query{Text: tt.text})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for _, co := range res.Companies {
+					got = append(got, co.ID)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tt.want) || res.Count != len(tt.want) {
+					t.Fatalf("found %v (count %d), want %v", got, res.Count, tt.want)
+				}
+				if len(got) > 0 {
+					m := res.Companies[0].Match
+					if m == nil || m.Field != tt.match || m.Label == "" {
+						t.Errorf("match %+v, want %s", m, tt.match)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestSearchFiltersOrderingAndPages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		admin := f.cast.Admin.Scope
+		if _, err := f.store.Update(ctx, admin, f.B1, input(t, fmt.Sprintf(`{"status": %d, "spheres": [%d]}`, f.statuses[1], f.spheres[1])), false); err != nil {
+			t.Fatal(err)
+		}
+		count := func(q company.Query) int {
+			t.Helper()
+			res, err := f.store.Search(ctx, admin, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Count
+		}
+		if n := count(company.Query{Branch: f.cast.BranchA}); n != 3 {
+			t.Errorf("branch A: %d", n)
+		}
+		if n := count(company.Query{Responsible: f.cast.Vera.ID}); n != 2 {
+			t.Errorf("Вера: %d", n)
+		}
+		if n := count(company.Query{Status: f.statuses[1]}); n != 1 {
+			t.Errorf("status: %d", n)
+		}
+		if n := count(company.Query{Sphere: f.spheres[1]}); n != 1 {
+			t.Errorf("sphere: %d", n)
+		}
+		res, err := f.store.Search(ctx, admin, company.Query{Ordering: "-name", PageSize: 2, Page: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Count != 6 || len(res.Companies) != 2 || res.Companies[0].Name != "Гамма" || res.Companies[1].Name != "Вега" {
+			t.Errorf("page 2 by -name: %d %v", res.Count, names(res.Companies))
+		}
+		if _, err := f.store.Search(ctx, admin, company.Query{Ordering: "password"}); !errors.Is(err, apperr.Invalid{}) {
+			if _, ok := apperr.AsInvalid(err); !ok {
+				t.Errorf("unknown ordering: %v", err)
+			}
+		}
+	})
+}
+
+func names(list []company.Company) []string {
+	var out []string
+	for _, c := range list {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func TestByINN(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		f.insert(t,
+			company.NewCompany{Name: "Один", INN: "7707083893", ResponsibleID: f.cast.Alisa.ID},
+			company.NewCompany{Name: "Два", INN: "7707083893", ResponsibleID: f.cast.Vera.ID},
+		)
+		all, err := f.store.ByINN(context.Background(), f.cast.Admin.Scope, "7707083893")
+		if err != nil || len(all) != 2 {
+			t.Fatalf("admin: %d, %v", len(all), err)
+		}
+		own, err := f.store.ByINN(context.Background(), f.cast.Alisa.Scope, "7707083893")
+		if err != nil || len(own) != 1 {
+			t.Fatalf("Алиса: %d, %v", len(own), err)
+		}
+	})
+}
+
+// benchCompanies is how many companies the benchmarks search through.
+const benchCompanies = 20000
+
+var benchWords = []string{"альфа", "бета", "вектор", "гранит", "дельта", "енисей", "жемчуг", "звезда",
+	"импульс", "кристалл", "лидер", "магистраль", "норд", "орион", "прогресс", "ресурс", "сигма", "техно"}
+
+func benchFixture(b *testing.B, d database.Dialect) (*company.Store, dbtest.Cast) {
+	b.Helper()
+	db := dbtest.New(b, d)
+	cast := dbtest.NewCast(b, db)
+	store := company.NewStore(db)
+	list := make([]company.NewCompany, benchCompanies)
+	resp := []int64{cast.Alisa.ID, cast.Boris.ID, cast.Vera.ID, cast.Gleb.ID}
+	for i := range list {
+		n := company.NewCompany{
+			Name:          fmt.Sprintf("ООО «%s %s %d»", benchWords[i%len(benchWords)], benchWords[(i/7)%len(benchWords)], i),
+			INN:           fmt.Sprintf("%010d", 1000000000+i),
+			ResponsibleID: resp[i%len(resp)],
+			BranchID:      []int64{cast.BranchA, cast.BranchB}[i%2],
+			Phones:        []company.Phone{{Value: fmt.Sprintf("8 (495) %03d-%02d-%02d", i/10000, (i/100)%100, i%100), Kind: "work"}},
+			Emails:        []company.Email{{Value: fmt.Sprintf("info%d@example.ru", i), Kind: "work"}},
+		}
+		_ = n.Normalize() // the synthetic ИНН has no valid check digit; the bulk path stores it as given
+		list[i] = n
+	}
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := store.InsertBatch(context.Background(), tx, list)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ExecContext(context.Background(), "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	return store, cast
+}
+
+func BenchmarkSearch(b *testing.B) {
+	for _, d := range dbtest.Dialects() {
+		store, cast := benchFixture(b, d)
+		for _, q := range []struct{ name, text string }{
+			{"list", ""},
+			{"name", "кристалл бет"},
+			{"inn", "1000012345"},
+			{"phone", "+7 495 001-23-45"},
+		} {
+			b.Run(string(d)+"/"+q.name, func(b *testing.B) {
+				for b.Loop() {
+					res, err := store.Search(context.Background(), cast.Boris.Scope, company.Query{Text: q.text})
+					if err != nil || res.Count == 0 {
+						b.Fatalf("%d, %v", res.Count, err)
+					}
+				}
+			})
+		}
+	}
+}

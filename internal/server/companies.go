@@ -1,0 +1,491 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/web/view"
+)
+
+// companyRoutes serve companies under both "/" (pages and their forms)
+// and "/api" (JSON), with the same handlers.
+func (s *Server) companyRoutes(r chi.Router) {
+	r.Get("/companies/", s.wrap(s.listCompanies))
+	r.Post("/companies/", s.wrap(s.createCompany))
+	r.Get("/companies/new", s.wrap(s.newCompany))
+	r.Get("/companies/{id}/", s.wrap(s.showCompany))
+	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))
+	r.Post("/companies/{id}/", s.wrap(s.saveCompanyForm))
+	r.Patch("/companies/{id}/", s.wrap(s.updateCompany(false)))
+	r.Put("/companies/{id}/", s.wrap(s.updateCompany(true)))
+	r.Delete("/companies/{id}/", s.wrap(s.deleteCompany))
+	r.Post("/companies/{id}/delete", s.wrap(s.deleteCompany))
+	r.Post("/companies/{id}/restore/", s.wrap(s.restoreCompany))
+}
+
+// adminCompanyTrashRoutes is the trash of deleted companies under /admin.
+func (s *Server) adminCompanyTrashRoutes(r chi.Router) {
+	r.Get("/trash/companies/", s.wrap(s.companyTrash))
+	r.Post("/trash/companies/{id}/restore", s.wrap(s.restoreCompany))
+}
+
+// companyQuery reads the list parameters. A filter that is not an id is
+// a 400 naming the parameter, never an empty list that hides the typo.
+func companyQuery(r *http.Request) (company.Query, error) {
+	q := r.URL.Query()
+	page, size, err := pageParams(r)
+	inv := apperr.Invalid{}
+	if iv, ok := apperr.AsInvalid(err); ok {
+		for k, v := range iv {
+			inv.Add(k, v)
+		}
+	}
+	cq := company.Query{Text: q.Get("search"), INN: q.Get("inn"), Ordering: q.Get("ordering"), Page: page, PageSize: size}
+	id := func(key, msg string) int64 {
+		v := q.Get(key)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			inv.Add(key, msg)
+			return 0
+		}
+		return n
+	}
+	cq.Branch = id("branch", "Неверный идентификатор филиала")
+	cq.Responsible = id("responsible", "Неверный идентификатор пользователя")
+	cq.Status = id("status", "Неверный идентификатор статуса")
+	cq.Sphere = id("sphere", "Неверный идентификатор сферы деятельности")
+	if !company.ValidOrdering(cq.Ordering) {
+		inv.Add("ordering", "Неизвестная сортировка; допустимо: name, -name, created_at, -created_at, updated_at, -updated_at, inn, -inn")
+	}
+	switch v := q.Get("deleted"); v {
+	case "", "false", "0":
+	case "true", "1":
+		cq.Deleted = true
+	default:
+		inv.Add("deleted", "Ожидается true или false")
+	}
+	return cq, inv.Err()
+}
+
+func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
+	q, err := companyQuery(r)
+	if err != nil {
+		return err
+	}
+	scope := scopeFrom(r)
+	if q.Deleted && !scope.IsAdmin() {
+		err := scope.CanManage()
+		s.recordDenied(r, "company.trash", "company", "", err)
+		return err
+	}
+	res, err := s.companies.Search(r.Context(), scope, q)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(r) {
+		return respond(w, r, http.StatusOK, newListPage(r, res.Companies, res.Count, q.Page, q.PageSize), nil)
+	}
+	ch, err := s.companies.Choices(r.Context())
+	if err != nil {
+		return err
+	}
+	l := view.CompanyList{
+		Companies: res.Companies, Search: q.Text, Ordering: q.Ordering,
+		Status: idString(q.Status), Branch: idString(q.Branch), Responsible: idString(q.Responsible), Sphere: idString(q.Sphere),
+		Statuses: companyOptions(ch.Statuses, q.Status), Branches: companyOptions(ch.Branches, q.Branch),
+		Responsibles: companyOptions(ch.Users, q.Responsible), Spheres: companyOptions(ch.Spheres, q.Sphere),
+		Pager:   view.Pager{Page: q.Page, Pages: (res.Count + q.PageSize - 1) / q.PageSize, Count: res.Count, URL: pageURL(r)},
+		SortURL: func(key string) string { return withParam(r, "ordering", key) },
+	}
+	return respond(w, r, http.StatusOK, nil, view.CompanyListPage(s.shell(r, "Компании", "companies"), l))
+}
+
+func idString(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
+}
+
+func companyOptions(list []company.Choice, selected ...int64) []view.Option {
+	opts := make([]view.Option, len(list))
+	for i, c := range list {
+		opts[i] = view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name}
+		for _, id := range selected {
+			if id == c.ID {
+				opts[i].Selected = true
+			}
+		}
+	}
+	return opts
+}
+
+func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	scope := scopeFrom(r)
+	c, err := s.companies.Get(r.Context(), scope, id)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(r) {
+		return respond(w, r, http.StatusOK, c, nil)
+	}
+	contacts, err := s.companyContactsSection(r, id)
+	if err != nil {
+		return err
+	}
+	notes, err := s.companyNotesSection(r, id)
+	if err != nil {
+		return err
+	}
+	card := view.CompanyCard{
+		Company: c, Contacts: contacts, Notes: notes,
+		CanEdit:   scope.CanEditCompany(c.Ref()) == nil,
+		CanDelete: scope.CanDeleteCompany(c.Ref()) == nil,
+		Location:  userFrom(r).Location(s.cfg.Location),
+	}
+	return respond(w, r, http.StatusOK, c, view.CompanyPage(s.shell(r, c.Name, "companies"), card))
+}
+
+// companyInput adapts company.Input to decode: JSON goes straight into the
+// input, the HTML form through fromForm.
+type companyInput struct{ in *company.Input }
+
+func (f *companyInput) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, f.in) }
+
+// fromForm reads the company form. Every field is on the form, so it is a
+// full update; the responsible and branch selects are only there for roles
+// that may change them, and absent they stay as they are.
+func (f *companyInput) fromForm(v url.Values) error {
+	in := f.in
+	str := func(key string) company.OptString { return company.OptString{Set: true, Value: v.Get(key)} }
+	in.Name, in.LegalName, in.INN, in.KPP, in.OGRN = str("name"), str("legal_name"), str("inn"), str("kpp"), str("ogrn")
+	in.Address, in.Website = str("address"), str("website")
+	id := func(key string) company.OptID {
+		o := company.OptID{Set: true}
+		if s := v.Get(key); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			o.Value, o.Bad = n, err != nil || n < 0
+		}
+		return o
+	}
+	in.Status = id("status")
+	if v.Has("responsible") {
+		in.Responsible = id("responsible")
+	}
+	if v.Has("branch") {
+		in.Branch = id("branch")
+	}
+	in.Spheres = company.OptIDs{Set: true}
+	for _, s := range v["spheres"] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			in.Spheres.Bad = true
+			continue
+		}
+		in.Spheres.Value = append(in.Spheres.Value, n)
+	}
+	in.Phones = company.OptPhones{Set: true}
+	kinds, comments := v["phone_kind"], v["phone_comment"]
+	for i, val := range v["phone"] {
+		p := company.Phone{Value: val}
+		if i < len(kinds) {
+			p.Kind = kinds[i]
+		}
+		if i < len(comments) {
+			p.Comment = comments[i]
+		}
+		in.Phones.Value = append(in.Phones.Value, p)
+	}
+	in.Emails = company.OptEmails{Set: true}
+	ekinds := v["email_kind"]
+	for i, val := range v["email"] {
+		e := company.Email{Value: val}
+		if i < len(ekinds) {
+			e.Kind = ekinds[i]
+		}
+		in.Emails.Value = append(in.Emails.Value, e)
+	}
+	if ver := v.Get("version"); ver != "" {
+		n, err := strconv.Atoi(ver)
+		if err != nil || n <= 0 {
+			return apperr.Invalid{apperr.NonField: "Неверная версия формы, обновите страницу"}
+		}
+		in.Version = company.OptVersion{Set: true, Value: n}
+	}
+	return nil
+}
+
+func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
+	var in company.Input
+	if err := decode(w, r, &companyInput{in: &in}); err != nil {
+		if !wantsJSON(r) {
+			return s.refuseCompanyForm(w, r, 0, in, err)
+		}
+		return err
+	}
+	c, err := s.companies.Create(r.Context(), scopeFrom(r), in)
+	if err != nil {
+		s.auditRefusal(r, "company.create", 0, err)
+		if !wantsJSON(r) {
+			return s.refuseCompanyForm(w, r, 0, in, err)
+		}
+		return err
+	}
+	if !wantsJSON(r) {
+		setFlash(w, "success", "Компания «"+c.Name+"» создана")
+		redirect(w, r, view.CompanyURL(c.ID, ""))
+		return nil
+	}
+	return respond(w, r, http.StatusCreated, c, nil)
+}
+
+func (s *Server) updateCompany(full bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in company.Input
+		if err := decode(w, r, &companyInput{in: &in}); err != nil {
+			return err
+		}
+		c, err := s.companies.Update(r.Context(), scopeFrom(r), id, in, full)
+		if err != nil {
+			s.auditRefusal(r, "company.update", id, err)
+			return err
+		}
+		return respond(w, r, http.StatusOK, c, nil)
+	}
+}
+
+// saveCompanyForm is the edit form's POST: a full update, then back to
+// the card, or the form again with the messages beside the fields.
+func (s *Server) saveCompanyForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in company.Input
+	if err := decode(w, r, &companyInput{in: &in}); err != nil {
+		if wantsJSON(r) {
+			return err
+		}
+		return s.refuseCompanyForm(w, r, id, in, err)
+	}
+	c, err := s.companies.Update(r.Context(), scopeFrom(r), id, in, true)
+	if err != nil {
+		s.auditRefusal(r, "company.update", id, err)
+		if wantsJSON(r) {
+			return err
+		}
+		return s.refuseCompanyForm(w, r, id, in, err)
+	}
+	if wantsJSON(r) {
+		return respond(w, r, http.StatusOK, c, nil)
+	}
+	setFlash(w, "success", "Изменения сохранены")
+	redirect(w, r, view.CompanyURL(id, ""))
+	return nil
+}
+
+func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.companies.Delete(r.Context(), scopeFrom(r), id); err != nil {
+		s.auditRefusal(r, "company.delete", id, err)
+		return err
+	}
+	if wantsJSON(r) || r.Method == http.MethodDelete {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	setFlash(w, "success", "Компания удалена. Администратор может восстановить её из корзины.")
+	redirect(w, r, "/companies/")
+	return nil
+}
+
+func (s *Server) restoreCompany(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.companies.Restore(r.Context(), scopeFrom(r), id)
+	if err != nil {
+		s.auditRefusal(r, "company.restore", id, err)
+		return err
+	}
+	if wantsJSON(r) {
+		return respond(w, r, http.StatusOK, c, nil)
+	}
+	setFlash(w, "success", "Компания «"+c.Name+"» восстановлена")
+	redirect(w, r, view.CompanyURL(id, ""))
+	return nil
+}
+
+func (s *Server) companyTrash(w http.ResponseWriter, r *http.Request) error {
+	page, size, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.companies.ListDeleted(r.Context(), scopeFrom(r), page, size)
+	if err != nil {
+		return err
+	}
+	t := view.CompanyTrash{
+		Companies: res.Companies,
+		Pager:     view.Pager{Page: page, Pages: (res.Count + size - 1) / size, Count: res.Count, URL: pageURL(r)},
+		Location:  userFrom(r).Location(s.cfg.Location),
+	}
+	return respond(w, r, http.StatusOK, newListPage(r, res.Companies, res.Count, page, size),
+		view.CompanyTrashPage(s.shell(r, "Удалённые компании", "admin"), t))
+}
+
+// auditRefusal records a refused change (403) in the audit log.
+func (s *Server) auditRefusal(r *http.Request, action string, id int64, err error) {
+	if errors.Is(err, apperr.ErrForbidden) {
+		objectID := ""
+		if id != 0 {
+			objectID = audit.ID(id)
+		}
+		s.recordDenied(r, action, "company", objectID, err)
+	}
+}
+
+func (s *Server) newCompany(w http.ResponseWriter, r *http.Request) error {
+	f := view.CompanyForm{Title: "Новая компания"}
+	return s.renderCompanyForm(w, r, http.StatusOK, f)
+}
+
+func (s *Server) editCompany(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	scope := scopeFrom(r)
+	c, err := s.companies.Get(r.Context(), scope, id)
+	if err != nil {
+		return err
+	}
+	if err := scope.CanEditCompany(c.Ref()); err != nil {
+		return err
+	}
+	return s.renderCompanyForm(w, r, http.StatusOK, companyFormView(c))
+}
+
+// companyFormView fills the form from a stored company.
+func companyFormView(c company.Company) view.CompanyForm {
+	f := view.CompanyForm{
+		ID: c.ID, Title: c.Name, Name: c.Name, LegalName: c.LegalName, INN: c.INN, KPP: c.KPP, OGRN: c.OGRN,
+		Address: c.Address, Website: c.Website, Version: c.Version, Phones: c.Phones, Emails: c.Emails,
+	}
+	if c.StatusID != nil {
+		f.Status = idString(*c.StatusID)
+	}
+	if c.BranchID != nil {
+		f.Branch = idString(*c.BranchID)
+	}
+	if c.ResponsibleID != nil {
+		f.Responsible = idString(*c.ResponsibleID)
+	}
+	return f
+}
+
+// refuseCompanyForm shows the form again with what was typed and the
+// messages beside the fields (400), or a stale-version note (409). Other
+// failures (403, 404) go to the error page.
+func (s *Server) refuseCompanyForm(w http.ResponseWriter, r *http.Request, id int64, in company.Input, err error) error {
+	status := http.StatusBadRequest
+	errs := map[string]string{}
+	switch inv, ok := apperr.AsInvalid(err); {
+	case ok:
+		for k, v := range inv {
+			errs[k] = v
+		}
+	case errors.Is(err, apperr.ErrConflict):
+		status = http.StatusConflict
+		errs[apperr.NonField] = "Компанию уже изменил другой пользователь. Откройте её заново и повторите правку."
+	default:
+		return err
+	}
+	f := view.CompanyForm{ID: id, Title: "Новая компания", Errors: errs,
+		Name: in.Name.Value, LegalName: in.LegalName.Value, INN: in.INN.Value, KPP: in.KPP.Value, OGRN: in.OGRN.Value,
+		Address: in.Address.Value, Website: in.Website.Value, Phones: in.Phones.Value, Emails: in.Emails.Value,
+		Status: idString(in.Status.Value), Responsible: idString(in.Responsible.Value), Branch: idString(in.Branch.Value),
+		Version: in.Version.Value}
+	if id != 0 {
+		f.Title = "Изменение компании"
+		if c, err := s.companies.Get(r.Context(), scopeFrom(r), id); err == nil {
+			f.Title = c.Name
+			if !in.Responsible.Set && c.ResponsibleID != nil {
+				f.Responsible = idString(*c.ResponsibleID)
+			}
+			if !in.Branch.Set && c.BranchID != nil {
+				f.Branch = idString(*c.BranchID)
+			}
+		}
+	}
+	selected := in.Spheres.Value
+	return s.renderCompanyForm(w, r, status, f, selected...)
+}
+
+// blankRows is how many empty phone and e-mail rows the form offers, so
+// it works without the script.
+const blankRows = 2
+
+// renderCompanyForm adds the select options and blank rows and writes the form.
+func (s *Server) renderCompanyForm(w http.ResponseWriter, r *http.Request, status int, f view.CompanyForm, spheres ...int64) error {
+	ch, err := s.companies.Choices(r.Context())
+	if err != nil {
+		return err
+	}
+	scope := scopeFrom(r)
+	status64 := func(v string) int64 { n, _ := strconv.ParseInt(v, 10, 64); return n }
+	f.Statuses = companyOptions(ch.Statuses, status64(f.Status))
+	f.Branches = companyOptions(ch.Branches, status64(f.Branch))
+	// Only roles that may reassign get the selects; a branch director is
+	// offered the people of their branch.
+	f.ShowResponsible = scope.Role != access.RoleManager
+	f.ShowBranch = scope.Role == access.RoleAdmin || scope.Role == access.RoleGroupManager
+	users := ch.Users
+	if scope.Role == access.RoleBranchDirector {
+		users = users[:0:0]
+		for _, u := range ch.Users {
+			if u.BranchID == scope.BranchID {
+				users = append(users, u)
+			}
+		}
+	}
+	f.Responsibles = companyOptions(users, status64(f.Responsible))
+	if spheres == nil && f.ID != 0 && f.Errors == nil {
+		if c, err := s.companies.Get(r.Context(), scope, f.ID); err == nil {
+			spheres = c.Spheres
+		}
+	}
+	f.Spheres = companyOptions(ch.Spheres, spheres...)
+	for range blankRows {
+		f.Phones = append(f.Phones, company.Phone{Kind: "work"})
+		f.Emails = append(f.Emails, company.Email{Kind: "work"})
+	}
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	return respond(w, r, status, nil, view.CompanyFormPage(s.shell(r, f.Title, "companies"), f))
+}

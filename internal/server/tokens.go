@@ -1,0 +1,164 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/auth"
+)
+
+// tokenRoutes are the SimpleJWT-compatible token endpoints under /api.
+func (s *Server) tokenRoutes(r chi.Router) {
+	r.Post("/token/", s.wrap(s.obtainToken))
+	r.Post("/token/refresh/", s.wrap(s.refreshToken))
+	r.Post("/token/blacklist/", s.wrap(s.blacklistToken))
+}
+
+// credentials is the body of POST /api/token/ and of the sign-in form.
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (c *credentials) fromForm(v url.Values) error {
+	c.Username, c.Password = v.Get("username"), v.Get("password")
+	return nil
+}
+
+// refreshInput is the body of the refresh and blacklist endpoints.
+type refreshInput struct {
+	Refresh string `json:"refresh"`
+}
+
+func (in *refreshInput) fromForm(v url.Values) error {
+	in.Refresh = v.Get("refresh")
+	return nil
+}
+
+func (in refreshInput) validate() error {
+	if strings.TrimSpace(in.Refresh) == "" {
+		return apperr.Invalid{"refresh": "Обязательное поле."}
+	}
+	return nil
+}
+
+// signIn checks credentials under the throttle and audits the outcome,
+// ok or denied. Both the API and the sign-in page go through it.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c credentials) (*auth.User, error) {
+	ip := s.clientIP(r)
+	login := auth.NormalizeUsername(c.Username)
+	if err := s.throttle.Check(login, ip); err != nil {
+		setRetryAfter(w, err)
+		s.auditLogin(r, nil, login, audit.Denied, "throttled")
+		return nil, err
+	}
+	u, err := s.users.Authenticate(r.Context(), login, c.Password)
+	if errors.Is(err, apperr.ErrUnauthenticated) {
+		s.throttle.Fail(login, ip)
+		s.auditLogin(r, nil, login, audit.Denied, "bad credentials")
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.throttle.Succeed(login, ip)
+	s.auditLogin(r, u, login, audit.OK, "")
+	return u, nil
+}
+
+// setRetryAfter tells a throttled client how many seconds to wait.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var th *auth.Throttled
+	if errors.As(err, &th) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(th.RetryAfter.Seconds()+0.999)))
+	}
+}
+
+func (s *Server) auditLogin(r *http.Request, u *auth.User, login, outcome, reason string) {
+	e := audit.Entry{Action: "auth.login", ObjectType: "user", Outcome: outcome, Detail: map[string]any{"username": login}}
+	if reason != "" {
+		e.Detail["reason"] = reason
+	}
+	if u != nil {
+		e.ActorID, e.ActorName, e.ObjectID = u.ID, u.FullName(), audit.ID(u.ID)
+	}
+	if err := audit.Record(r.Context(), s.db, e); err != nil {
+		s.log.ErrorContext(r.Context(), "audit of a sign-in failed", "err", err)
+	}
+}
+
+// tokenNotValid is the contract's 401 for a bad token.
+var tokenNotValid = detail{Detail: "Токен недействителен или просрочен", Code: "token_not_valid"}
+
+func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
+	var in credentials
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	inv := apperr.Invalid{}
+	if strings.TrimSpace(in.Username) == "" {
+		inv.Add("username", "Обязательное поле.")
+	}
+	if in.Password == "" {
+		inv.Add("password", "Обязательное поле.")
+	}
+	if err := inv.Err(); err != nil {
+		return err
+	}
+	u, err := s.signIn(w, r, in)
+	if errors.Is(err, apperr.ErrUnauthenticated) {
+		return writeJSON(w, http.StatusUnauthorized, detail{
+			Detail: "Не найдено активной учетной записи с указанными данными", Code: "no_active_account"})
+	}
+	if err != nil {
+		return err
+	}
+	pair, err := s.tokens.Issue(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pair)
+}
+
+func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) error {
+	var in refreshInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	pair, err := s.tokens.Refresh(r.Context(), in.Refresh)
+	if errors.Is(err, apperr.ErrUnauthenticated) {
+		return writeJSON(w, http.StatusUnauthorized, tokenNotValid)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pair)
+}
+
+func (s *Server) blacklistToken(w http.ResponseWriter, r *http.Request) error {
+	var in refreshInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	err := s.tokens.Blacklist(r.Context(), in.Refresh)
+	if errors.Is(err, apperr.ErrUnauthenticated) {
+		return writeJSON(w, http.StatusUnauthorized, tokenNotValid)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct{}{})
+}
