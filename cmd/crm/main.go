@@ -45,6 +45,7 @@ func commands() []command {
 		{"migrate", "применить миграции базы данных", cmdMigrate},
 		{"createsuperuser", "создать администратора", cmdCreateSuperuser},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
+		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
 		{"version", "показать версию", cmdVersion},
 		{"help", "показать эту справку", cmdHelp},
 	}
