@@ -53,7 +53,7 @@ var positions = []string{"Генеральный директор", "Дирек�
 
 type city struct {
 	name, region, area string // area: telephone area code
-	streets           []string
+	streets            []string
 }
 
 var cities = []city{
