@@ -211,11 +211,11 @@ func screenshotDir(t *testing.T) string {
 func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	t.Helper()
 	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(90)(ctx, target)
+		buf, err := chromedp.FullScreenshot(100)(ctx, target)
 		if err != nil {
 			return err
 		}
-		file := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "_" + name + ".jpg"
+		file := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "_" + name + ".png"
 		return os.WriteFile(filepath.Join(screenshotDir(t), file), buf, 0o600)
 	})
 }
