@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/server"
@@ -82,6 +83,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	log.Info("CRM ПРОФИ is listening", "url", "http://"+ln.Addr().String()+"/", "database", string(db.Dialect), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go purgeExpired(ctx, log, auth.NewStore(db))
 	select {
 	case err := <-errc:
 		return err
@@ -100,6 +102,25 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 // a first administrator with a random password and prints it once.
 func greet(ctx context.Context, env *environment, cfg config.Config, db *database.DB) error {
 	return ensureFirstAdmin(ctx, env, db, siteURL(cfg))
+}
+
+// purgeExpired removes dead sessions and refresh tokens every hour while
+// the server runs.
+func purgeExpired(ctx context.Context, log *slog.Logger, users *auth.Store) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := users.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			log.Error("purge of expired sessions failed", "err", err)
+		} else if n > 0 {
+			log.Info("expired sessions and tokens purged", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func cmdMigrate(ctx context.Context, env *environment, args []string) error {

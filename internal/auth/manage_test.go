@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
@@ -208,6 +209,31 @@ func TestUserDirectorySearchAndFilters(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+func TestPurgeExpiredRemovesOnlyDeadCredentials(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		s := auth.NewStore(db)
+		live, err := s.CreateSession(ctx, cast.Alisa.ID, time.Hour, "127.0.0.1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateSession(ctx, cast.Vera.ID, -time.Hour, "127.0.0.1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PurgeExpired(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("purged %d rows, want 1", n)
+		}
+		if _, err := s.UserBySession(ctx, live, time.Hour); err != nil {
+			t.Fatalf("the live session was purged: %v", err)
 		}
 	})
 }

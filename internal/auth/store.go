@@ -176,3 +176,22 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// PurgeExpired deletes sessions and refresh tokens that can no longer be
+// used, so the tables stay the size of the active user base.
+func (s *Store) PurgeExpired(ctx context.Context) (int64, error) {
+	now := database.Now()
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM sessions WHERE expires_at < $1`,
+		`DELETE FROM refresh_tokens WHERE expires_at < $1`,
+	} {
+		res, err := s.db.ExecContext(ctx, q, now)
+		if err != nil {
+			return total, fmt.Errorf("purge expired credentials: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}

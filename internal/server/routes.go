@@ -22,35 +22,34 @@ func (s *Server) routes() http.Handler {
 		http.Redirect(w, r, static.Path("favicon.svg"), http.StatusMovedPermanently)
 	})
 
+	// Pages: signed in with the session cookie.
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate)
-		// Pages: signed in with the session cookie.
+		r.Use(s.authenticate, s.flashes)
+		s.sessionRoutes(r) // /login, /logout
 		r.Group(func(r chi.Router) {
-			r.Use(s.flashes)
-			s.sessionRoutes(r) // /login, /logout
-			r.Group(func(r chi.Router) {
-				r.Use(s.requireUser)
-				r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/companies/") })
-				s.domainRoutes(r)
-				s.pageRoutes(r)
-				r.Route("/admin", func(r chi.Router) {
-					r.Use(s.requireAdmin)
-					s.adminRoutes(r)
-				})
+			r.Use(s.requireUser)
+			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/companies/") })
+			s.domainRoutes(r)
+			s.pageRoutes(r)
+			r.Route("/admin", func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				s.adminRoutes(r)
 			})
 		})
-		// The JSON API: Bearer tokens or the browser session.
-		r.Route("/api", func(r chi.Router) {
-			s.tokenRoutes(r) // /api/token/…: no session needed
-			r.Group(func(r chi.Router) {
-				r.Use(s.requireUser)
-				s.domainRoutes(r)
-				s.apiRoutes(r)
-			})
-			r.NotFound(s.apiNotFound(r))
-			r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-				_ = writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: "Метод «" + r.Method + "» не разрешён."})
-			})
+	})
+	// The JSON API: Bearer tokens or the browser session.
+	r.Route("/api", func(r chi.Router) {
+		// /api/token/… take credentials in the body; a stale Authorization
+		// header sent along with a refresh must not get in the way.
+		s.tokenRoutes(r)
+		r.Group(func(r chi.Router) {
+			r.Use(s.authenticate, s.requireUser)
+			s.domainRoutes(r)
+			s.apiRoutes(r)
+		})
+		r.NotFound(s.apiNotFound(r))
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			_ = writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: "Метод «" + r.Method + "» не разрешён."})
 		})
 	})
 	r.NotFound(s.wrap(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))

@@ -82,7 +82,9 @@ func setRetryAfter(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) auditLogin(r *http.Request, u *auth.User, login, outcome, reason string) {
-	e := audit.Entry{Action: "auth.login", ObjectType: "user", Outcome: outcome, Detail: map[string]any{"username": login}}
+	// The address is taken here, not from the context, so the entry is
+	// complete even where no middleware put an actor in the context.
+	e := audit.Entry{Action: "auth.login", ObjectType: "user", Outcome: outcome, IP: s.clientIP(r), Detail: map[string]any{"username": login}}
 	if reason != "" {
 		e.Detail["reason"] = reason
 	}

@@ -95,7 +95,7 @@ func ProfilePage(s Shell, f ProfileForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"grid grid-2 profile-grid\"><section class=\"card\" data-testid=\"profile-card\"><h2 class=\"card-title\">Личные данные</h2><form method=\"post\" action=\"/profile/\" data-testid=\"profile-form\" data-busy-text=\"Сохраняю…\"><input type=\"hidden\" name=\"version\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"grid grid-2 profile-grid\"><section class=\"card\" data-testid=\"profile-card\"><h2 class=\"card-title\">Личные данные</h2><form method=\"post\" action=\"/profile/\" data-testid=\"profile-form\"><input type=\"hidden\" name=\"version\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -140,7 +140,7 @@ func ProfilePage(s Shell, f ProfileForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"profile-save\">Сохранить</button></div></form></section><div class=\"stack\"><section class=\"card\" data-testid=\"password-card\"><h2 class=\"card-title\">Смена пароля</h2><form method=\"post\" action=\"/profile/\" data-testid=\"password-form\" data-busy-text=\"Сохраняю…\"><input type=\"hidden\" name=\"version\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"profile-save\" data-busy-text=\"Сохраняю…\">Сохранить</button></div></form></section><div class=\"stack\"><section class=\"card\" data-testid=\"password-card\"><h2 class=\"card-title\">Смена пароля</h2><form method=\"post\" action=\"/profile/\" data-testid=\"password-form\"><input type=\"hidden\" name=\"version\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -172,7 +172,7 @@ func ProfilePage(s Shell, f ProfileForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-secondary\" data-testid=\"password-save\">Сменить пароль</button></div></form></section><section class=\"card\" data-testid=\"account-card\"><h2 class=\"card-title\">Учётная запись</h2><dl class=\"kv\"><dt>Логин</dt><dd data-testid=\"profile-username\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-secondary\" data-testid=\"password-save\" data-busy-text=\"Сохраняю…\">Сменить пароль</button></div></form></section><section class=\"card\" data-testid=\"account-card\"><h2 class=\"card-title\">Учётная запись</h2><dl class=\"kv\"><dt>Логин</dt><dd data-testid=\"profile-username\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
