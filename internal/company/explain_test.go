@@ -53,8 +53,17 @@ func TestSearchPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
-			t.Fatal(err)
+		// The steady state of a running server: statistics gathered, the
+		// WAL checkpointed (SQLite), the visibility map set (PostgreSQL's
+		// autovacuum), so index-only scans are possible.
+		settle := []string{"ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"}
+		if db.Dialect == database.Postgres {
+			settle = []string{"VACUUM ANALYZE"}
+		}
+		for _, q := range settle {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
 		}
 		t.Logf("%s: loaded %d companies in %v", db.Dialect, n, time.Since(start).Round(time.Millisecond))
 		for _, c := range []struct {
@@ -76,12 +85,21 @@ func TestSearchPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t0 := time.Now()
-			res, err := s.Search(ctx, c.scope, c.q)
-			if err != nil {
-				t.Fatal(err)
+			// The best of three: the first run warms the caches.
+			var (
+				res  Result
+				took time.Duration
+			)
+			for i := range 3 {
+				t0 := time.Now()
+				res, err = s.Search(ctx, c.scope, c.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(t0); i == 0 || d < took {
+					took = d
+				}
 			}
-			took := time.Since(t0)
 			t.Logf("%s / %s: %d found, %v\n  count: %s\n  page:  %s", db.Dialect, c.name, res.Count, took.Round(10*time.Microsecond),
 				explain(t, db, p.countSQL, p.countArgs), explain(t, db, p.pageSQL, p.pageArgs))
 		}

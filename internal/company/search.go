@@ -96,8 +96,13 @@ func classify(text string) textQuery {
 		tq.phone = p.E164
 	}
 	tq.words = dedup.Tokens(dedup.NormalizeName(text))
-	if tq.inn != "" {
+	switch {
+	case tq.inn != "":
 		tq.words = []string{tq.inn} // "7707 083 893" is one number, not three words
+	case tq.phone != "":
+		// A phone has no name words: its digit groups ("495", "45") would
+		// prefix thousands of terms and find nothing a person meant.
+		tq.words = nil
 	}
 	if len(tq.words) > maxSearchWords {
 		tq.words = tq.words[:maxSearchWords]
@@ -109,30 +114,46 @@ func classify(text string) textQuery {
 // search box, exports and bulk actions all call it. Exact hits (ИНН,
 // phone, e-mail) come first, then name hits in the requested order; each
 // hit of a text search carries its Match. It runs a fixed number of
-// queries: the count, one page of rows with the names of their references,
-// then one query each for the page's phones, e-mails and spheres.
+// queries whatever the page size: a plain list counts and then reads one
+// page of rows with the names of their references (walking the ordering's
+// index, so it stops after the page); a text search reads the page and the
+// total in one query, as its hits are gathered and sorted anyway. Then one
+// query each loads the page's phones, e-mails and spheres.
 func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result, error) {
 	p, err := s.plan(scope, q)
 	if err != nil || p.empty {
 		return Result{Companies: []Company{}}, err
 	}
 	var res Result
-	if err := s.db.QueryRowContext(ctx, p.countSQL, p.countArgs...).Scan(&res.Count); err != nil {
-		return res, fmt.Errorf("count companies: %w", err)
+	var list []Company
+	if p.ranked {
+		// A text search counts its hits in the same pass that pages them.
+		rows, err := s.db.QueryContext(ctx, p.pageSQL, p.pageArgs...)
+		if err != nil {
+			return res, fmt.Errorf("search companies: %w", err)
+		}
+		if list, res.Count, err = collectCounted(rows); err != nil {
+			return res, err
+		}
+	}
+	if !p.ranked || len(list) == 0 && p.offset > 0 {
+		if err := s.db.QueryRowContext(ctx, p.countSQL, p.countArgs...).Scan(&res.Count); err != nil {
+			return res, fmt.Errorf("count companies: %w", err)
+		}
 	}
 	res.Companies = []Company{}
 	if res.Count == 0 || p.offset >= res.Count {
 		return res, nil
 	}
 	tq, ranked := p.tq, p.ranked
-	page, args := p.pageSQL, p.pageArgs
-	rows, err := s.db.QueryContext(ctx, page, args...)
-	if err != nil {
-		return res, fmt.Errorf("search companies: %w", err)
-	}
-	list, err := collect(rows)
-	if err != nil {
-		return res, err
+	if !ranked {
+		rows, err := s.db.QueryContext(ctx, p.pageSQL, p.pageArgs...)
+		if err != nil {
+			return res, fmt.Errorf("search companies: %w", err)
+		}
+		if list, err = collect(rows); err != nil {
+			return res, err
+		}
 	}
 	if err := fillChildren(ctx, s.db, list); err != nil {
 		return res, err
@@ -271,18 +292,37 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Sphere != 0 {
 		w.Add("c.id IN (SELECT company_id FROM company_spheres WHERE sphere_id = ?)", q.Sphere)
 	}
-	p.countSQL = "SELECT COUNT(*) FROM " + from + w.SQL()
+	countFrom := from
+	if !p.ranked && !q.Deleted && scope.SeesAll() && q == (Query{Ordering: q.Ordering, Page: q.Page, PageSize: q.PageSize}) {
+		countFrom = s.countAllFrom()
+	}
+	p.countSQL = "SELECT COUNT(*) FROM " + countFrom + w.SQL()
 	p.countArgs = slices.Clone(w.Args())
 	// The page's ids are found first, walking an index without touching
 	// the joined tables; only the rows of the page get their names joined.
-	rank, outerOrder := "", order
+	// A text search also counts all its hits there (COUNT(*) OVER ()): the
+	// hits are gathered and sorted anyway. A plain list must not, so that
+	// it can stop walking the index after one page; it counts apart.
+	rank, total, outerOrder := "", "", order
 	if p.ranked {
-		rank = ", h.hit_rank AS hit_rank"
+		rank = ", h.hit_rank AS hit_rank, COUNT(*) OVER () AS total"
+		total = ", pg.total"
 		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
 	}
-	p.pageSQL = "SELECT " + companyColumns + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
+	p.pageSQL = "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
 		" ORDER BY " + order + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
 		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
 	p.pageArgs = w.Args()
 	return p, nil
+}
+
+// countAllFrom is the FROM clause that counts every live company. SQLite
+// would scan the whole (wide) table for it; told to walk the narrow
+// partial name index instead, it counts 2–3 times faster. PostgreSQL picks
+// an index-only scan by itself once the visibility map is set.
+func (s *Store) countAllFrom() string {
+	if s.db.Dialect == database.SQLite {
+		return "companies c INDEXED BY companies_name_idx"
+	}
+	return "companies c"
 }

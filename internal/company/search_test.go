@@ -111,6 +111,10 @@ func TestSearchFiltersOrderingAndPages(t *testing.T) {
 		if res.Count != 6 || len(res.Companies) != 2 || res.Companies[0].Name != "Гамма" || res.Companies[1].Name != "Вега" {
 			t.Errorf("page 2 by -name: %d %v", res.Count, names(res.Companies))
 		}
+		beyond, err := f.store.Search(ctx, admin, company.Query{Text: "бета", Page: 5})
+		if err != nil || beyond.Count != 1 || len(beyond.Companies) != 0 {
+			t.Errorf("a text search past its last page: %d %d %v", beyond.Count, len(beyond.Companies), err)
+		}
 		if _, err := f.store.Search(ctx, admin, company.Query{Ordering: "password"}); !errors.Is(err, apperr.Invalid{}) {
 			if _, ok := apperr.AsInvalid(err); !ok {
 				t.Errorf("unknown ordering: %v", err)

@@ -111,6 +111,27 @@ func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope,
 	return list[0], nil
 }
 
+// collectCounted reads company rows that end in the total count of the
+// search, and returns the rows and that count.
+func collectCounted(rows *sql.Rows) ([]Company, int, error) {
+	defer rows.Close()
+	var (
+		list  []Company
+		total int
+	)
+	for rows.Next() {
+		c, err := scanCompany(rows, &total)
+		if err != nil {
+			return nil, 0, err
+		}
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read companies: %w", err)
+	}
+	return list, total, nil
+}
+
 func collect(rows *sql.Rows) ([]Company, error) {
 	defer rows.Close()
 	var list []Company

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -480,6 +482,9 @@ func (s *Server) renderCompanyForm(w http.ResponseWriter, r *http.Request, statu
 		}
 	}
 	f.Spheres = companyOptions(ch.Spheres, spheres...)
+	// Rows left blank are not kept; the form always ends with blank ones.
+	f.Phones = slices.DeleteFunc(slices.Clone(f.Phones), func(p company.Phone) bool { return strings.TrimSpace(p.Value) == "" })
+	f.Emails = slices.DeleteFunc(slices.Clone(f.Emails), func(e company.Email) bool { return strings.TrimSpace(e.Value) == "" })
 	for range blankRows {
 		f.Phones = append(f.Phones, company.Phone{Kind: "work"})
 		f.Emails = append(f.Emails, company.Email{Kind: "work"})
