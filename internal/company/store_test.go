@@ -402,3 +402,60 @@ func TestReassignmentFollowsTheRoleRules(t *testing.T) {
 		}
 	})
 }
+
+// TestTalliesStayExact checks that the trigger-kept company_tallies equal a
+// fresh count after creates, reassignments, status changes, deletion and
+// restore, and that list counts come out the same through them.
+func TestTalliesStayExact(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		patch := func(scope dbtest.Member, id int64, body string) {
+			t.Helper()
+			in, err := company.ParseJSON([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.store.Update(ctx, scope.Scope, id, in, false); err != nil {
+				t.Fatalf("update %d with %s: %v", id, body, err)
+			}
+		}
+		patch(f.cast.Admin, f.A1, fmt.Sprintf(`{"responsible": %d, "status": %d}`, f.cast.Gleb.ID, f.statuses[1]))
+		patch(f.cast.Admin, f.B1, fmt.Sprintf(`{"branch": %d}`, f.cast.BranchA))
+		if err := f.store.Delete(ctx, f.cast.Admin.Scope, f.A2); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Delete(ctx, f.cast.Admin.Scope, f.N); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.Restore(ctx, f.cast.Admin.Scope, f.N); err != nil {
+			t.Fatal(err)
+		}
+		var drift int
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
+			SELECT COALESCE(branch_id, 0) AS b, COALESCE(responsible_id, 0) AS r, COALESCE(status_id, 0) AS s, COUNT(*) AS n
+			FROM companies WHERE deleted_at IS NULL GROUP BY 1, 2, 3) actual
+			FULL OUTER JOIN (SELECT branch_id AS b, responsible_id AS r, status_id AS s, n FROM company_tallies WHERE n <> 0) tally
+			ON actual.b = tally.b AND actual.r = tally.r AND actual.s = tally.s
+			WHERE actual.n IS NULL OR tally.n IS NULL OR actual.n <> tally.n`).Scan(&drift)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if drift != 0 {
+			t.Fatalf("%d tally groups differ from a fresh count", drift)
+		}
+		for _, m := range f.cast.All() {
+			res, err := f.store.Search(ctx, m.Scope, company.Query{PageSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := f.store.Search(ctx, m.Scope, company.Query{PageSize: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Count != len(full.Companies) {
+				t.Errorf("%s: tally count %d, visible companies %d", m.Username, res.Count, len(full.Companies))
+			}
+		}
+	})
+}
