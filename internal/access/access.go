@@ -212,3 +212,33 @@ func (s Scope) CanManage() error {
 	}
 	return apperr.Forbid("Это действие доступно только администратору")
 }
+
+// RestrictContacts limits w to the contacts the scope may see; ct is the
+// contacts table alias. A contact is visible when its company is; one
+// without a company is visible to whoever sees every company and to its
+// creator.
+func (s Scope) RestrictContacts(w *database.Where, ct string) {
+	switch {
+	case s.UserID == 0:
+		w.Add("1 = 0")
+	case s.SeesAll():
+	default:
+		var inner database.Where
+		s.Restrict(&inner, "vc")
+		visible := ct + ".company_id IN (SELECT vc.id FROM companies vc" + w.Adopt(&inner) + ")"
+		w.Add("("+visible+" OR ("+ct+".company_id IS NULL AND "+ct+".created_by = ?))", s.UserID)
+	}
+}
+
+// CanEditContact decides whether the scope may change a contact it can
+// see: with a company, whoever may edit that company; without one, its
+// creator, an admin or a group manager.
+func (s Scope) CanEditContact(createdBy int64, company *CompanyRef) error {
+	if company != nil {
+		return s.CanEditCompany(*company)
+	}
+	if s.Role == RoleAdmin || s.Role == RoleGroupManager || (s.UserID != 0 && s.UserID == createdBy) {
+		return nil
+	}
+	return apperr.Forbid("Контакт без компании может изменять только его автор, администратор или управляющий группой компаний")
+}

@@ -272,15 +272,11 @@ type companyRef struct {
 	found bool
 }
 
-// canChange decides whether scope may edit or delete a contact it can see:
-// with a company, whoever may edit that company; without one, its creator,
-// an admin or a group manager.
+// canChange decides whether scope may edit or delete a contact it can see,
+// by the access package's rule.
 func canChange(s access.Scope, createdBy int64, company companyRef) error {
 	if company.found {
-		return s.CanEditCompany(company.CompanyRef)
+		return s.CanEditContact(createdBy, &company.CompanyRef)
 	}
-	if s.Role == access.RoleAdmin || s.Role == access.RoleGroupManager || (s.UserID != 0 && s.UserID == createdBy) {
-		return nil
-	}
-	return apperr.Forbid("Контакт без компании может изменять только его автор, администратор или управляющий группой компаний")
+	return s.CanEditContact(createdBy, nil)
 }

@@ -313,3 +313,35 @@ func TestContactSearch(t *testing.T) {
 		})
 	})
 }
+
+// TestTheTallyCountsLiveContacts checks that the trigger-kept total that
+// counts an unfiltered list follows deletion and restore.
+func TestTheTallyCountsLiveContacts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		count := func() int {
+			t.Helper()
+			_, n, err := w.store.List(ctx, w.cast.Admin.Scope, contact.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if got := count(); got != 3 {
+			t.Fatalf("count %d, want 3", got)
+		}
+		if err := w.store.Delete(ctx, w.cast.Alisa.Scope, w.onA); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(); got != 2 {
+			t.Fatalf("after delete: count %d, want 2", got)
+		}
+		if err := w.store.Restore(ctx, w.cast.Admin.Scope, w.onA); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(); got != 3 {
+			t.Fatalf("after restore: count %d, want 3", got)
+		}
+	})
+}
