@@ -263,7 +263,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 			var sets []string
 			for _, word := range tq.words {
 				sets = append(sets, "SELECT company_id FROM company_terms WHERE term >= "+w.Arg(word)+
-					" AND term < "+w.Arg(word+"\U0010FFFF"))
+					" AND term < "+w.Arg(database.PrefixEnd(word)))
 			}
 			parts = append(parts, "SELECT company_id AS id, 1 AS hit_rank FROM ("+strings.Join(sets, " INTERSECT ")+") nh")
 		}

@@ -447,48 +447,59 @@ func changedFields(a, b NewCompany) []string {
 // replaceChildren rewrites the search terms, phones, e-mails and spheres
 // of a company whose fields in changed were updated.
 func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *NewCompany, nm norms, changed []string) error {
-	has := func(f ...string) bool {
-		for _, x := range f {
-			if slices.Contains(changed, x) {
-				return true
-			}
+	var rows childRows
+	rows.add(id, n, nm.terms)
+	for _, k := range childKinds {
+		if !slices.ContainsFunc(k.fields, func(f string) bool { return slices.Contains(changed, f) }) {
+			continue
 		}
-		return false
-	}
-	one := []int64{id}
-	if has("name", "legal_name") {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM company_terms WHERE company_id = $1`, id); err != nil {
-			return fmt.Errorf("replace terms: %w", err)
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+k.table+" WHERE company_id = $1", id); err != nil { //nolint:gosec // table names are constants
+			return fmt.Errorf("replace %s: %w", k.table, err)
 		}
-		if err := insertTerms(ctx, tx, s.db.Dialect == database.SQLite, one, [][]string{nm.terms}); err != nil {
-			return err
-		}
-	}
-	if has("phones") {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM company_phones WHERE company_id = $1`, id); err != nil {
-			return fmt.Errorf("replace phones: %w", err)
-		}
-		if err := insertPhones(ctx, tx, s.db.Dialect == database.SQLite, one, []NewCompany{*n}); err != nil {
-			return err
-		}
-	}
-	if has("emails") {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM company_emails WHERE company_id = $1`, id); err != nil {
-			return fmt.Errorf("replace emails: %w", err)
-		}
-		if err := insertEmails(ctx, tx, s.db.Dialect == database.SQLite, one, []NewCompany{*n}); err != nil {
-			return err
-		}
-	}
-	if has("spheres") {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM company_spheres WHERE company_id = $1`, id); err != nil {
-			return fmt.Errorf("replace spheres: %w", err)
-		}
-		if err := insertSpheres(ctx, tx, s.db.Dialect == database.SQLite, one, []NewCompany{*n}); err != nil {
+		if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&rows)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// childRows are the rows of a company's search terms, phones, e-mails and
+// spheres, gathered for multi-row INSERTs.
+type childRows struct {
+	terms, phones, emails, spheres [][]any
+}
+
+// add appends the child rows of company id.
+func (c *childRows) add(id int64, n *NewCompany, terms []string) {
+	for _, t := range terms {
+		c.terms = append(c.terms, []any{t, id})
+	}
+	for pos, p := range n.Phones {
+		c.phones = append(c.phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext})
+	}
+	for pos, e := range n.Emails {
+		c.emails = append(c.emails, []any{id, pos, e.Value, e.Norm, e.Kind})
+	}
+	for _, sp := range n.Spheres {
+		c.spheres = append(c.spheres, []any{id, sp})
+	}
+}
+
+// childKinds names each child table, the company fields it derives from
+// and how it is written.
+var childKinds = []struct {
+	table, insert string
+	fields        []string
+	rows          func(*childRows) [][]any
+}{
+	{"company_terms", `INSERT INTO company_terms (term, company_id)`, []string{"name", "legal_name"},
+		func(c *childRows) [][]any { return c.terms }},
+	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext)`, []string{"phones"},
+		func(c *childRows) [][]any { return c.phones }},
+	{"company_emails", `INSERT INTO company_emails (company_id, position, value, value_norm, kind)`, []string{"emails"},
+		func(c *childRows) [][]any { return c.emails }},
+	{"company_spheres", `INSERT INTO company_spheres (company_id, sphere_id)`, []string{"spheres"},
+		func(c *childRows) [][]any { return c.spheres }},
 }
 
 // Delete moves a visible company to the trash (deleted_at, deleted_by);
@@ -555,10 +566,6 @@ func (s *Store) ByINN(ctx context.Context, scope access.Scope, inn string) ([]Co
 	return res.Companies, err
 }
 
-// maxParams bounds the parameters of one multi-row INSERT, under both
-// databases' limits (SQLite: 32766, PostgreSQL: 65535).
-const maxParams = 8000
-
 // InsertBatch writes already normalised companies (see NewCompany.Normalize)
 // with multi-row INSERTs, including their search terms, phones, e-mails and
 // spheres, and returns their ids in order. It neither checks references
@@ -566,17 +573,10 @@ const maxParams = 8000
 // loader and of the importer, which do those themselves.
 func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) ([]int64, error) {
 	ids := make([]int64, 0, len(list))
-	const companyParams = 16
-	batchRows := maxParams / companyParams
-	positional := s.db.Dialect == database.SQLite
-	for start := 0; start < len(list); start += batchRows {
-		chunk := list[start:min(start+batchRows, len(list))]
-		var (
-			b    strings.Builder
-			args []any
-		)
-		b.WriteString(`INSERT INTO companies (name, name_norm, legal_name, legal_name_norm, inn, kpp, ogrn, address, address_norm,
-			website, status_id, branch_id, responsible_id, created_by, created_at, updated_at) VALUES `)
+	per := database.BatchSize(16)
+	for start := 0; start < len(list); start += per {
+		chunk := list[start:min(start+per, len(list))]
+		rows := make([][]any, len(chunk))
 		terms := make([][]string, len(chunk))
 		for i := range chunk {
 			n := &chunk[i]
@@ -587,135 +587,27 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 				at = database.Now()
 			}
 			at = at.UTC().Truncate(time.Microsecond)
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(placeholders(positional, len(args), companyParams))
-			args = append(args, n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
+			rows[i] = []any{n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
 				n.Website, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
-				database.NullInt64(n.CreatedBy), at, at)
+				database.NullInt64(n.CreatedBy), at, at}
 		}
-		b.WriteString(" RETURNING id")
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		chunkIDs, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO companies (name, name_norm, legal_name, legal_name_norm, inn, kpp, ogrn, address, address_norm,
+			website, status_id, branch_id, responsible_id, created_by, created_at, updated_at)`, rows)
 		if err != nil {
 			return nil, fmt.Errorf("insert companies: %w", err)
 		}
-		chunkIDs := make([]int64, 0, len(chunk))
-		err = eachRow(rows, func() error {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
+		var children childRows
+		for i, id := range chunkIDs {
+			children.add(id, &chunk[i], terms[i])
+		}
+		for _, k := range childKinds {
+			if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
+				return nil, err
 			}
-			chunkIDs = append(chunkIDs, id)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("insert companies: %w", err)
-		}
-		if len(chunkIDs) != len(chunk) {
-			return nil, fmt.Errorf("insert companies: %d ids for %d rows", len(chunkIDs), len(chunk))
-		}
-		// RETURNING order is not guaranteed by SQL; identity values are
-		// assigned in VALUES order by both databases, so sorting restores it.
-		slices.Sort(chunkIDs)
-		if err := insertTerms(ctx, tx, positional, chunkIDs, terms); err != nil {
-			return nil, err
-		}
-		if err := insertPhones(ctx, tx, positional, chunkIDs, chunk); err != nil {
-			return nil, err
-		}
-		if err := insertEmails(ctx, tx, positional, chunkIDs, chunk); err != nil {
-			return nil, err
-		}
-		if err := insertSpheres(ctx, tx, positional, chunkIDs, chunk); err != nil {
-			return nil, err
 		}
 		ids = append(ids, chunkIDs...)
 	}
 	return ids, nil
-}
-
-// placeholders returns "($k+1, …, $k+n)", or "(?, …, ?)" for SQLite: it
-// looks "$N" parameters up by name in a linear list while preparing and
-// binding, which makes a statement with thousands of them quadratic.
-func placeholders(positional bool, k, n int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i := 1; i <= n; i++ {
-		if i > 1 {
-			b.WriteString(", ")
-		}
-		if positional {
-			b.WriteByte('?')
-		} else {
-			fmt.Fprintf(&b, "$%d", k+i)
-		}
-	}
-	b.WriteByte(')')
-	return b.String()
-}
-
-// multiInsert writes rows of width columns into table in chunks.
-func multiInsert(ctx context.Context, tx *sql.Tx, positional bool, head string, width int, rows [][]any) error {
-	per := max(1, maxParams/width)
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
-		var b strings.Builder
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, len(chunk)*width)
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(placeholders(positional, len(args), width))
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("%s: %w", head, err)
-		}
-	}
-	return nil
-}
-
-func insertTerms(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, terms [][]string) error {
-	var rows [][]any
-	for i, ts := range terms {
-		for _, t := range ts {
-			rows = append(rows, []any{t, ids[i]})
-		}
-	}
-	return multiInsert(ctx, tx, positional, `INSERT INTO company_terms (term, company_id)`, 2, rows)
-}
-
-func insertPhones(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, list []NewCompany) error {
-	var rows [][]any
-	for i := range list {
-		for pos, p := range list[i].Phones {
-			rows = append(rows, []any{ids[i], pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext})
-		}
-	}
-	return multiInsert(ctx, tx, positional, `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext)`, 7, rows)
-}
-
-func insertEmails(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, list []NewCompany) error {
-	var rows [][]any
-	for i := range list {
-		for pos, e := range list[i].Emails {
-			rows = append(rows, []any{ids[i], pos, e.Value, e.Norm, e.Kind})
-		}
-	}
-	return multiInsert(ctx, tx, positional, `INSERT INTO company_emails (company_id, position, value, value_norm, kind)`, 5, rows)
-}
-
-func insertSpheres(ctx context.Context, tx *sql.Tx, positional bool, ids []int64, list []NewCompany) error {
-	var rows [][]any
-	for i := range list {
-		for _, sid := range list[i].Spheres {
-			rows = append(rows, []any{ids[i], sid})
-		}
-	}
-	return multiInsert(ctx, tx, positional, `INSERT INTO company_spheres (company_id, sphere_id)`, 2, rows)
 }
 
 // Choice is one option of a select in the company forms and filters.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,46 +25,28 @@ type NewContact struct {
 	CreatedAt                                 time.Time // zero: now
 }
 
-// maxParams keeps one statement under SQLite's bound-parameter limit
-// (32766); PostgreSQL allows 65535.
-const maxParams = 30000
-
 // InsertBatch writes many contacts with a few multi-row statements in tx,
 // the way a 1,000,000-contact load stays in minutes, not hours.
 func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) error {
-	const cols = 11
-	positional := s.db.Dialect == database.SQLite
-	for start := 0; start < len(list); start += maxParams / cols {
-		chunk := list[start:min(start+maxParams/cols, len(list))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO contacts (company_id, last_name, first_name, middle_name, name_norm, position, status, note,
-			created_by, created_at, updated_at) VALUES `)
-		args := make([]any, 0, len(chunk)*cols)
+	per := database.BatchSize(11)
+	for start := 0; start < len(list); start += per {
+		chunk := list[start:min(start+per, len(list))]
+		rows := make([][]any, len(chunk))
 		for i, n := range chunk {
 			at := n.CreatedAt
 			if at.IsZero() {
 				at = database.Now()
 			}
 			at = at.UTC().Truncate(time.Microsecond)
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(placeholders(positional, len(args), cols))
 			last, first, middle := strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName)
-			args = append(args, database.NullInt64(n.CompanyID), last, first, middle, nameNorm(last, first, middle),
-				strings.TrimSpace(n.Position), n.Status, n.Note, database.NullInt64(n.CreatedBy), at, at)
+			rows[i] = []any{database.NullInt64(n.CompanyID), last, first, middle, nameNorm(last, first, middle),
+				strings.TrimSpace(n.Position), n.Status, n.Note, database.NullInt64(n.CreatedBy), at, at}
 		}
-		b.WriteString(" RETURNING id")
-		ids, err := returnedIDs(ctx, tx, b.String(), args)
+		ids, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO contacts (company_id, last_name, first_name, middle_name, name_norm, position, status, note,
+			created_by, created_at, updated_at)`, rows)
 		if err != nil {
 			return fmt.Errorf("insert contacts: %w", err)
 		}
-		if len(ids) != len(chunk) {
-			return fmt.Errorf("insert contacts: %d ids for %d rows", len(ids), len(chunk))
-		}
-		// Identity values follow VALUES order in both databases; RETURNING
-		// order is not promised, so sorting restores the pairing.
-		slices.Sort(ids)
 		var phones, emails, terms [][]any
 		for i, n := range chunk {
 			id := ids[i]
@@ -100,13 +80,13 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 				terms = append(terms, []any{t, id})
 			}
 		}
-		if err := insertRows(ctx, tx, positional, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext) VALUES ", phones); err != nil {
+		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext)", phones); err != nil {
 			return fmt.Errorf("insert contact phones: %w", err)
 		}
-		if err := insertRows(ctx, tx, positional, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment) VALUES ", emails); err != nil {
+		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {
 			return fmt.Errorf("insert contact e-mails: %w", err)
 		}
-		if err := insertRows(ctx, tx, positional, "INSERT INTO contact_terms (term, contact_id) VALUES ", terms); err != nil {
+		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id)", terms); err != nil {
 			return fmt.Errorf("insert contact terms: %w", err)
 		}
 	}
@@ -117,66 +97,5 @@ func batchTerms(n NewContact) []string {
 	return terms(Input{LastName: n.LastName, FirstName: n.FirstName, MiddleName: n.MiddleName, Position: n.Position})
 }
 
-func returnedIDs(ctx context.Context, tx *sql.Tx, q string, args []any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
 
-// insertRows writes rows (all of one width) with as few statements as the
-// parameter limit allows.
-func insertRows(ctx context.Context, tx *sql.Tx, positional bool, prefix string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	width := len(rows[0])
-	per := maxParams / width
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
-		var b strings.Builder
-		b.WriteString(prefix)
-		args := make([]any, 0, len(chunk)*width)
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(placeholders(positional, len(args), width))
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
-// placeholders returns "($k+1, …, $k+n)", or "(?, …, ?)" for SQLite, whose
-// driver looks "$N" names up linearly (quadratic in a long statement).
-func placeholders(positional bool, k, n int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i := 1; i <= n; i++ {
-		if i > 1 {
-			b.WriteString(", ")
-		}
-		if positional {
-			b.WriteByte('?')
-		} else {
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(k + i))
-		}
-	}
-	b.WriteByte(')')
-	return b.String()
-}

@@ -83,10 +83,6 @@ func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 	return c, nil
 }
 
-// prefixEnd is the exclusive upper bound of the strings starting with p:
-// term >= p AND term < prefixEnd(p) is a prefix match both databases
-// answer from the (byte-ordered) index.
-func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
 // hits returns a subquery of the ids of contacts that match the ?search=
 // text — "" when q is blank, so the list is not narrowed. An e-mail or a
@@ -116,10 +112,10 @@ func hits(w *database.Where, q string, deleted bool) string {
 	own := make([]string, len(toks))
 	comp := make([]string, len(toks))
 	for i, t := range toks {
-		own[i] = "SELECT contact_id FROM contact_terms WHERE term >= " + w.Arg(t) + " AND term < " + w.Arg(prefixEnd(t))
+		own[i] = "SELECT contact_id FROM contact_terms WHERE term >= " + w.Arg(t) + " AND term < " + w.Arg(database.PrefixEnd(t))
 	}
 	for i, t := range toks {
-		comp[i] = "SELECT company_id FROM company_terms WHERE term >= " + w.Arg(t) + " AND term < " + w.Arg(prefixEnd(t))
+		comp[i] = "SELECT company_id FROM company_terms WHERE term >= " + w.Arg(t) + " AND term < " + w.Arg(database.PrefixEnd(t))
 	}
 	// The live predicate repeats the partial index's, so both planners use
 	// contacts_company_idx for the company branch.
