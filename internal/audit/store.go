@@ -32,10 +32,6 @@ type Filter struct {
 	PageSize   int // 0 means 50
 }
 
-// maxRune bounds a prefix range from above: every string that starts with
-// p sorts before p+maxRune, byte-wise (SQLite's BINARY and PostgreSQL's
-// COLLATE "C" on audit_log.action), so the prefix filter uses the index.
-const maxRune = "\U0010FFFF"
 
 // List returns one page of entries, newest first, and how many match.
 func (s *Store) List(ctx context.Context, scope access.Scope, f Filter) ([]Entry, int, error) {
@@ -44,7 +40,7 @@ func (s *Store) List(ctx context.Context, scope access.Scope, f Filter) ([]Entry
 	}
 	var w database.Where
 	if f.Action != "" {
-		w.Add("action >= ? AND action < ?", f.Action, f.Action+maxRune)
+		w.Add("action >= ? AND action < ?", f.Action, database.PrefixEnd(f.Action))
 	}
 	if f.Actor != 0 {
 		w.Add("actor_id = ?", f.Actor)
