@@ -32,7 +32,6 @@ type Filter struct {
 	PageSize   int // 0 means 50
 }
 
-
 // List returns one page of entries, newest first, and how many match.
 func (s *Store) List(ctx context.Context, scope access.Scope, f Filter) ([]Entry, int, error) {
 	if err := scope.CanManage(); err != nil {

@@ -96,6 +96,3 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 func batchTerms(n NewContact) []string {
 	return terms(Input{LastName: n.LastName, FirstName: n.FirstName, MiddleName: n.MiddleName, Position: n.Position})
 }
-
-
-

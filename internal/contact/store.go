@@ -83,7 +83,6 @@ func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 	return c, nil
 }
 
-
 // hits returns a subquery of the ids of contacts that match the ?search=
 // text — "" when q is blank, so the list is not narrowed. An e-mail or a
 // phone number is looked up exactly by its normalised key; anything else
