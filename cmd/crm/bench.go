@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -52,7 +51,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	srv := server.New(cfg, quiet, db)
 	users := auth.NewStore(db)
 	admin, err := users.CreateSession(ctx, sum.AdminID, time.Hour, "127.0.0.1", "bench")

@@ -84,7 +84,8 @@ func describeInvalid(err error) error {
 	if !ok {
 		return err
 	}
-	names := map[string]string{"username": "логин", "first_name": "имя", "last_name": "фамилия", "email": "почта", "password": "пароль"}
+	names := map[string]string{ //nolint:gosec // field labels, not credentials
+		"username": "логин", "first_name": "имя", "last_name": "фамилия", "email": "почта", "password": "пароль"}
 	keys := make([]string, 0, len(inv))
 	for k := range inv {
 		keys = append(keys, k)

@@ -43,7 +43,7 @@ func TestCreateSuperuser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	u, err := auth.NewStore(db).Authenticate(context.Background(), "boss", "очень-надёжный")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestEnsureFirstAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func crmBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "crm")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-o", binPath, ".")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
@@ -58,7 +58,25 @@ type instance struct {
 	URL   string
 	dbURL string
 	env   []string
-	log   *bytes.Buffer
+	log   *syncBuffer
+}
+
+// syncBuffer is the process's output, safe to read while it still writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startCRM runs `crm serve` on a free port against dbURL and waits until
@@ -67,20 +85,20 @@ type instance struct {
 func startCRM(t *testing.T, dbURL string) *instance {
 	t.Helper()
 	bin := crmBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	inst := &instance{URL: "http://" + addr, dbURL: dbURL, log: &bytes.Buffer{}}
+	inst := &instance{URL: "http://" + addr, dbURL: dbURL, log: &syncBuffer{}}
 	inst.env = append(os.Environ(),
 		"CRM_DATABASE_URL="+dbURL,
 		"CRM_ADDR="+addr,
 		"CRM_SECRET_KEY="+strings.Repeat("e2e-secret-", 4),
 		"CRM_LOG_FORMAT=text",
 	)
-	cmd := exec.Command(bin, "serve", "--env-file", filepath.Join(t.TempDir(), "none.env"))
+	cmd := exec.CommandContext(context.Background(), bin, "serve", "--env-file", filepath.Join(t.TempDir(), "none.env"))
 	cmd.Env = inst.env
 	cmd.Dir = t.TempDir()
 	cmd.Stdout, cmd.Stderr = inst.log, inst.log
@@ -126,7 +144,7 @@ func startCRM(t *testing.T, dbURL string) *instance {
 // crm runs a subcommand of the binary against the instance's database.
 func (inst *instance) crm(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(crmBinary(t), args...)
+	cmd := exec.CommandContext(context.Background(), crmBinary(t), args...)
 	cmd.Env = inst.env
 	cmd.Dir = t.TempDir()
 	out, err := cmd.CombinedOutput()
@@ -213,7 +231,10 @@ func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
 		buf, err := chromedp.FullScreenshot(100)(ctx, target)
 		if err != nil {
-			return err
+			// A screenshot is evidence, not an assertion: a page caught
+			// mid-layout must not fail the flow it documents.
+			t.Logf("screenshot %s: %v", name, err)
+			return nil
 		}
 		file := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "_" + name + ".png"
 		return os.WriteFile(filepath.Join(screenshotDir(t), file), buf, 0o600)

@@ -97,9 +97,7 @@ func FuzzParseJSON(f *testing.F) {
 			return
 		}
 		n := company.NewCompany{}
-		for _, p := range in.Phones.Value {
-			n.Phones = append(n.Phones, p)
-		}
+		n.Phones = append(n.Phones, in.Phones.Value...)
 		n.Name, n.INN, n.KPP, n.OGRN, n.Website = in.Name.Value, in.INN.Value, in.KPP.Value, in.OGRN.Value, in.Website.Value
 		n.Emails = in.Emails.Value
 		inv := n.Normalize()

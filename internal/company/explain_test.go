@@ -130,5 +130,8 @@ func explain(t *testing.T, db *database.DB, q string, args []any) string {
 		}
 		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return strings.Join(lines, "\n         ")
 }

@@ -597,8 +597,8 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			return nil, fmt.Errorf("insert companies: %w", err)
 		}
 		var children childRows
-		for i, id := range chunkIDs {
-			children.add(id, &chunk[i], terms[i])
+		for i := range chunk {
+			children.add(chunkIDs[i], &chunk[i], terms[i])
 		}
 		for _, k := range childKinds {
 			if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {

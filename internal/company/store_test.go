@@ -146,6 +146,9 @@ func terms(t *testing.T, db *database.DB, id int64) []string {
 		}
 		out = append(out, s)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 

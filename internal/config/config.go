@@ -123,7 +123,7 @@ func (c *Config) EnsureSecret() error {
 	}
 	path := filepath.Join(dir, "secret.key")
 	c.SecretKeyFile = path
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := os.ReadFile(path); err == nil { //nolint:gosec // the path is derived from the operator's own database URL
 		c.SecretKey = strings.TrimSpace(string(b))
 		if len(c.SecretKey) >= 32 {
 			return nil

@@ -115,7 +115,7 @@ func parseURL(raw string) (Dialect, string, error) {
 		return "", "", fmt.Errorf("database URL %q: unknown scheme (use postgres:// or sqlite:)", raw)
 	}
 	if path == ":memory:" || path == "" {
-		return "", "", errors.New("SQLite needs a file path, not :memory:")
+		return "", "", errors.New("sqlite needs a file path (:memory: is not supported)")
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {

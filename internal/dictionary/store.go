@@ -168,6 +168,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, k Kind, id int64
 			res, err = tx.ExecContext(ctx, `UPDATE company_statuses SET name = $1, position = $2, version = version + 1
 				WHERE id = $3 AND version = $4`, it.Name, it.Position, id, old.Version)
 		default:
+			//nolint:gosec // k.table() is one of four constants
 			res, err = tx.ExecContext(ctx, `UPDATE `+k.table()+` SET name = $1, version = version + 1
 				WHERE id = $2 AND version = $3`, it.Name, id, old.Version)
 		}
@@ -208,7 +209,7 @@ func (s *Store) Delete(ctx context.Context, scope access.Scope, k Kind, id int64
 		} else if msg != "" {
 			return &apperr.Conflict{Message: msg}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+k.table()+` WHERE id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+k.table()+` WHERE id = $1`, id); err != nil { //nolint:gosec // k.table() is one of four constants
 			return fmt.Errorf("delete %s: %w", k, err)
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.delete", ObjectType: string(k),

@@ -40,7 +40,7 @@ func newTestEnv(t *testing.T, db *database.DB) *testEnv {
 	if err == nil {
 		cfg.Location = loc
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	return &testEnv{t: t, db: db, srv: New(cfg, log, db), cast: dbtest.NewCast(t, db)}
 }
 

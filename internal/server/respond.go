@@ -57,9 +57,19 @@ func writeJSON(w http.ResponseWriter, status int, data any) error {
 	return enc.Encode(data)
 }
 
-// redirect answers a form post: 303 to the target for pages.
+// redirect answers a form post: 303 to the target for pages. Only local
+// paths are followed, so no caller can turn it into an open redirect.
 func redirect(w http.ResponseWriter, r *http.Request, target string) {
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	if !localPath(target) {
+		target = "/"
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther) //nolint:gosec // target is a local path, checked above
+}
+
+// localPath reports whether target is a path on this site ("/x", not
+// "//host" or "/\\host", which browsers treat as another site).
+func localPath(target string) bool {
+	return strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "//") && !strings.HasPrefix(target, "/\\")
 }
 
 // detail is the body of 401/403/404/409/… answers in the contract's shape.

@@ -79,7 +79,7 @@ func (s *Server) apiNotFound(api chi.Router) http.HandlerFunc {
 				if r.URL.RawQuery != "" {
 					target += "?" + r.URL.RawQuery
 				}
-				http.Redirect(w, r, target, http.StatusPermanentRedirect)
+				http.Redirect(w, r, target, http.StatusPermanentRedirect) //nolint:gosec // target is this request's own /api path plus a slash
 				return
 			}
 		}

@@ -210,6 +210,7 @@ func sweepTemplates(ctx context.Context, conn *sql.Conn, keep string) {
 	if err != nil {
 		return
 	}
+	defer func() { _ = rows.Close() }()
 	var old []string
 	for rows.Next() {
 		var n string
@@ -217,7 +218,9 @@ func sweepTemplates(ctx context.Context, conn *sql.Conn, keep string) {
 			old = append(old, n)
 		}
 	}
-	_ = rows.Close()
+	if rows.Err() != nil {
+		return
+	}
 	for _, n := range old {
 		_, _ = conn.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s`, n))
 	}
