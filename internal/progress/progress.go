@@ -16,6 +16,7 @@ import (
 // concurrent use.
 type Bar struct {
 	mu       sync.Mutex
+	drawn    int64 // done at the last draw
 	w        io.Writer
 	label    string
 	total    int64
@@ -49,14 +50,19 @@ func (b *Bar) Add(n int64) {
 	}
 }
 
-// Finish draws the final state and ends the line.
+// Finish draws the final state and ends the line; a plain-line bar that
+// already printed the final state does not print it twice.
 func (b *Bar) Finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.terminal && b.drawn == b.done && !b.last.IsZero() {
+		return
+	}
 	b.draw(true)
 }
 
 func (b *Bar) draw(final bool) {
+	b.drawn = b.done
 	elapsed := b.now().Sub(b.start)
 	rate := 0.0
 	if elapsed > 0 {

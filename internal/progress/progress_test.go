@@ -16,7 +16,7 @@ func TestLineShowsShareCountsRateAndTimeLeft(t *testing.T) {
 	}
 }
 
-func TestABarWritesPlainLinesWhenNotOnATerminal(t *testing.T) {
+func TestABarWritesPlainLinesWhenNotOnATerminalAndTheLastOnlyOnce(t *testing.T) {
 	var buf bytes.Buffer
 	clock := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	b := New(&buf, "Импорт", 10)
@@ -28,7 +28,7 @@ func TestABarWritesPlainLinesWhenNotOnATerminal(t *testing.T) {
 	}
 	b.Finish()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 11 || !strings.Contains(lines[10], "100%") || strings.Contains(buf.String(), "\r") {
+	if len(lines) != 10 || !strings.Contains(lines[9], "100%") || strings.Contains(buf.String(), "\r") {
 		t.Fatalf("unexpected output:\n%s", buf.String())
 	}
 }
