@@ -107,8 +107,38 @@ func eachEnv(t *testing.T, fn func(t *testing.T, e *testEnv)) {
 func TestAnonymousAPIRequestsAreRefused(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *testEnv) {
 		var body map[string]any
-		if code := e.api(nil, "GET", "/api/companies/", nil, &body); code != http.StatusUnauthorized && code != http.StatusNotFound {
+		if code := e.api(nil, "GET", "/api/companies/", nil, &body); code != http.StatusUnauthorized {
 			t.Fatalf("status %d, want 401", code)
+		}
+		if body["code"] != "not_authenticated" {
+			t.Fatalf("body %v, want code not_authenticated", body)
+		}
+	})
+}
+
+func TestCrossSiteFormPostsAreRefused(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		req := httptest.NewRequest("POST", "/companies/", strings.NewReader("name=Чужая"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.session(e.cast.Admin)})
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("cross-site POST answered %d, want 403", rec.Code)
+		}
+		var n int
+		if err := e.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM companies`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("a company was written (%d, %v)", n, err)
+		}
+	})
+}
+
+func TestAPIPathsWithoutTrailingSlashAreRedirected(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		rec := e.do(&e.cast.Admin, "GET", "/api/companies?search=x", nil)
+		if rec.Code != http.StatusPermanentRedirect || rec.Header().Get("Location") != "/api/companies/?search=x" {
+			t.Fatalf("status %d, location %q", rec.Code, rec.Header().Get("Location"))
 		}
 	})
 }
