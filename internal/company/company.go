@@ -439,14 +439,23 @@ func (o *OptIDs) UnmarshalJSON(b []byte) error {
 }
 
 // OptPhones is the list of phones: each a bare string or an object.
-type OptPhones struct {
+type OptPhones = OptList[Phone]
+
+// OptEmails is the list of e-mails: each a bare string or an object.
+type OptEmails = OptList[Email]
+
+// OptList is a list field that may be absent, whose items come as a bare
+// string ("+7 495 …", "a@b.ru") or as an object with the value and its
+// kind. Bad is set when an item is neither, so the input can name the
+// field instead of failing as a whole.
+type OptList[T Phone | Email] struct {
 	Set   bool
-	Value []Phone
+	Value []T
 	Bad   bool
 }
 
-// UnmarshalJSON accepts [ "…", {"value", "kind", "comment"} ] or null.
-func (o *OptPhones) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON accepts [ "…", {"value", "kind", …} ] or null.
+func (o *OptList[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
 	o.Value = nil
 	if string(bytes.TrimSpace(b)) == "null" {
@@ -458,59 +467,25 @@ func (o *OptPhones) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	for _, r := range raw {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
-			o.Value = append(o.Value, Phone{Value: s, Kind: "work"})
-			continue
-		}
-		var p struct {
+		var item struct {
 			Value   string `json:"value"`
 			Kind    string `json:"kind"`
 			Comment string `json:"comment"`
 		}
-		if err := json.Unmarshal(r, &p); err != nil || strings.TrimSpace(p.Value) == "" {
+		if json.Unmarshal(r, &item.Value) == nil {
+			item.Kind = "work"
+		} else if err := json.Unmarshal(r, &item); err != nil || strings.TrimSpace(item.Value) == "" {
 			o.Bad = true
 			continue
 		}
-		o.Value = append(o.Value, Phone{Value: p.Value, Kind: p.Kind, Comment: p.Comment})
-	}
-	return nil
-}
-
-// OptEmails is the list of e-mails: each a bare string or an object.
-type OptEmails struct {
-	Set   bool
-	Value []Email
-	Bad   bool
-}
-
-// UnmarshalJSON accepts [ "…", {"value", "kind"} ] or null.
-func (o *OptEmails) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	o.Value = nil
-	if string(bytes.TrimSpace(b)) == "null" {
-		return nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		o.Bad = true
-		return nil
-	}
-	for _, r := range raw {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
-			o.Value = append(o.Value, Email{Value: s, Kind: "work"})
-			continue
+		var v T
+		switch p := any(&v).(type) {
+		case *Phone:
+			*p = Phone{Value: item.Value, Kind: item.Kind, Comment: item.Comment}
+		case *Email:
+			*p = Email{Value: item.Value, Kind: item.Kind}
 		}
-		var e struct {
-			Value string `json:"value"`
-			Kind  string `json:"kind"`
-		}
-		if err := json.Unmarshal(r, &e); err != nil || strings.TrimSpace(e.Value) == "" {
-			o.Bad = true
-			continue
-		}
-		o.Value = append(o.Value, Email{Value: e.Value, Kind: e.Kind})
+		o.Value = append(o.Value, v)
 	}
 	return nil
 }
