@@ -244,6 +244,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		p.empty = true // nothing searchable, e.g. only punctuation
 		return p, nil
 	}
+	if nameOnly(tq, q) {
+		return nameSearchPlan(scope, q, tq, p), nil
+	}
 	if p.ranked {
 		// hits holds the ids found by each key with their rank: 0 for an
 		// exact key, 1 for a name hit. Each branch is an index look-up.
@@ -332,4 +335,50 @@ func tallyCount(scope access.Scope, q Query) (string, []any) {
 		w.Add("t.status_id = ?", q.Status)
 	}
 	return "SELECT COALESCE(SUM(t.n), 0) FROM company_tallies t" + w.SQL(), w.Args()
+}
+
+// nameOnly reports whether q is a search by one name word alone, ordered
+// by name, with no filter the word index cannot answer: the broadest
+// common search (a prefix typed so far), which nameSearchPlan serves from
+// one covering index. Several words intersect to few hits, which the
+// general plan handles well.
+func nameOnly(tq textQuery, q Query) bool {
+	return len(tq.words) == 1 && tq.inn == "" && tq.phone == "" && tq.email == "" &&
+		!q.Deleted && q.INN == "" && q.Status == 0 && q.Sphere == 0 &&
+		(q.Ordering == "" || q.Ordering == "name" || q.Ordering == "-name")
+}
+
+// nameSearchPlan finds companies by a name word in company_terms alone:
+// the word's index range carries each company's sort key, liveness and
+// the columns the access scope filters on, so counting, scoping and
+// ordering thousands of hits never visit the companies table. Only the
+// page's rows are read in full.
+func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan) searchPlan {
+	hits := func(w *database.Where) string {
+		first := tq.words[0]
+		w.Add("t.term >= ? AND t.term < ?", first, database.PrefixEnd(first))
+		w.Add("t.live")
+		scope.Restrict(w, "t")
+		if q.Branch != 0 {
+			w.Add("t.branch_id = ?", q.Branch)
+		}
+		if q.Responsible != 0 {
+			w.Add("t.responsible_id = ?", q.Responsible)
+		}
+		return "SELECT DISTINCT t.company_id AS id, t.name_norm FROM company_terms t" + w.SQL()
+	}
+	dir := ""
+	if q.Ordering == "-name" {
+		dir = " DESC"
+	}
+	var w database.Where
+	h := hits(&w)
+	p.pageSQL = "SELECT " + companyColumns + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, COUNT(*) OVER () AS total FROM (" + h + ") h" +
+		" ORDER BY h.name_norm" + dir + ", h.id" + dir + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
+		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY pg.nn" + dir + ", c.id" + dir
+	p.pageArgs = w.Args()
+	var cw database.Where
+	p.countSQL = "SELECT COUNT(*) FROM (" + hits(&cw) + ") h"
+	p.countArgs = cw.Args()
+	return p
 }

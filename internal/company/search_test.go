@@ -207,3 +207,66 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
+
+// TestNameSearchFollowsTheCompany checks the covering word index end to
+// end: a rename, a reassignment, deletion and restore change who finds a
+// company by name at once.
+func TestNameSearchFollowsTheCompany(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		s := company.NewStore(db)
+		in, err := company.ParseJSON([]byte(`{"name": "ООО «Северный ветер»"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Create(ctx, cast.Alisa.Scope, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := func(m dbtest.Member, text string) int {
+			t.Helper()
+			res, err := s.Search(ctx, m.Scope, company.Query{Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Count != len(res.Companies) {
+				t.Fatalf("count %d for %d rows", res.Count, len(res.Companies))
+			}
+			return res.Count
+		}
+		if found(cast.Alisa, "север") != 1 || found(cast.Vera, "север") != 0 || found(cast.Gleb, "СЕВЕР ВЕТ") != 1 {
+			t.Fatal("the new company is not found as the scopes say")
+		}
+		patch := func(m dbtest.Member, body string) {
+			t.Helper()
+			in, err := company.ParseJSON([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Update(ctx, m.Scope, c.ID, in, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		patch(cast.Admin, fmt.Sprintf(`{"responsible": %d, "branch": %d}`, cast.Vera.ID, cast.BranchB))
+		if found(cast.Alisa, "север") != 0 || found(cast.Vera, "север") != 1 {
+			t.Fatal("reassignment did not move the company between scopes")
+		}
+		patch(cast.Admin, `{"name": "ООО «Южный ветер»"}`)
+		if found(cast.Vera, "север") != 0 || found(cast.Vera, "юж") != 1 {
+			t.Fatal("the rename is not searchable")
+		}
+		if err := s.Delete(ctx, cast.Admin.Scope, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if found(cast.Admin, "юж") != 0 {
+			t.Fatal("a deleted company is still found")
+		}
+		if _, err := s.Restore(ctx, cast.Admin.Scope, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if found(cast.Admin, "юж") != 1 {
+			t.Fatal("a restored company is not found")
+		}
+	})
+}

@@ -448,7 +448,7 @@ func changedFields(a, b NewCompany) []string {
 // of a company whose fields in changed were updated.
 func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *NewCompany, nm norms, changed []string) error {
 	var rows childRows
-	rows.add(id, n, nm.terms)
+	rows.add(id, n, nm)
 	for _, k := range childKinds {
 		if !slices.ContainsFunc(k.fields, func(f string) bool { return slices.Contains(changed, f) }) {
 			continue
@@ -469,10 +469,11 @@ type childRows struct {
 	terms, phones, emails, spheres [][]any
 }
 
-// add appends the child rows of company id.
-func (c *childRows) add(id int64, n *NewCompany, terms []string) {
-	for _, t := range terms {
-		c.terms = append(c.terms, []any{t, id})
+// add appends the child rows of live company id. A term row carries the
+// company's sort key and scope columns (see migration 00004).
+func (c *childRows) add(id int64, n *NewCompany, nm norms) {
+	for _, t := range nm.terms {
+		c.terms = append(c.terms, []any{t, id, nm.name, true, n.BranchID, n.ResponsibleID})
 	}
 	for pos, p := range n.Phones {
 		c.phones = append(c.phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext})
@@ -492,7 +493,7 @@ var childKinds = []struct {
 	fields        []string
 	rows          func(*childRows) [][]any
 }{
-	{"company_terms", `INSERT INTO company_terms (term, company_id)`, []string{"name", "legal_name"},
+	{"company_terms", `INSERT INTO company_terms (term, company_id, name_norm, live, branch_id, responsible_id)`, []string{"name", "legal_name"},
 		func(c *childRows) [][]any { return c.terms }},
 	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext)`, []string{"phones"},
 		func(c *childRows) [][]any { return c.phones }},
@@ -577,11 +578,11 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 	for start := 0; start < len(list); start += per {
 		chunk := list[start:min(start+per, len(list))]
 		rows := make([][]any, len(chunk))
-		terms := make([][]string, len(chunk))
+		nms := make([]norms, len(chunk))
 		for i := range chunk {
 			n := &chunk[i]
 			nm := n.norms()
-			terms[i] = nm.terms
+			nms[i] = nm
 			at := n.CreatedAt
 			if at.IsZero() {
 				at = database.Now()
@@ -598,7 +599,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 		}
 		var children childRows
 		for i := range chunk {
-			children.add(chunkIDs[i], &chunk[i], terms[i])
+			children.add(chunkIDs[i], &chunk[i], nms[i])
 		}
 		for _, k := range childKinds {
 			if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {

@@ -447,6 +447,17 @@ func TestTalliesStayExact(t *testing.T) {
 		if drift != 0 {
 			t.Fatalf("%d tally groups differ from a fresh count", drift)
 		}
+		patch(f.cast.Admin, f.B2, `{"name": "ООО «Переименованная»"}`)
+		var stale int
+		err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM company_terms t JOIN companies c ON c.id = t.company_id
+			WHERE t.name_norm <> c.name_norm OR t.live <> (c.deleted_at IS NULL)
+			   OR t.branch_id <> COALESCE(c.branch_id, 0) OR t.responsible_id <> COALESCE(c.responsible_id, 0)`).Scan(&stale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stale != 0 {
+			t.Fatalf("%d search index rows lag behind their company", stale)
+		}
 		for _, m := range f.cast.All() {
 			res, err := f.store.Search(ctx, m.Scope, company.Query{PageSize: 1})
 			if err != nil {
