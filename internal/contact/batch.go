@@ -76,8 +76,9 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 				emails = append(emails, []any{id, pos, e.Value, norm, e.Kind, e.Comment})
 				pos++
 			}
+			norm := nameNorm(strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName))
 			for _, t := range batchTerms(n) {
-				terms = append(terms, []any{t, id})
+				terms = append(terms, []any{t, id, norm, true})
 			}
 		}
 		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext)", phones); err != nil {
@@ -86,7 +87,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {
 			return fmt.Errorf("insert contact e-mails: %w", err)
 		}
-		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id)", terms); err != nil {
+		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id, name_norm, live)", terms); err != nil {
 			return fmt.Errorf("insert contact terms: %w", err)
 		}
 	}

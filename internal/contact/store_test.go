@@ -345,3 +345,67 @@ func TestTheTallyCountsLiveContacts(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchByOneWordFollowsTheContact checks the covering word index: a
+// rename, deletion and restore change what a one-word search finds at
+// once, and contacts of a company named so are found too.
+func TestSearchByOneWordFollowsTheContact(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		found := func(text string) []string {
+			t.Helper()
+			list, n, err := w.store.List(ctx, w.cast.Admin.Scope, contact.Filter{Search: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(list) {
+				t.Fatalf("count %d for %d rows", n, len(list))
+			}
+			var names []string
+			for _, c := range list {
+				names = append(names, c.LastName)
+			}
+			return names
+		}
+		if got := found("петр"); len(got) != 1 || got[0] != "Петров" {
+			t.Fatalf("by surname prefix: %v", got)
+		}
+		if got := found("ромаш"); len(got) != 1 || got[0] != "Петров" {
+			t.Fatalf("by company name: %v", got)
+		}
+		if got := found("иван"); len(got) != 3 || got[0] != "Безкомпаньонов" {
+			t.Fatalf("by first name, in name order: %v", got)
+		}
+		c, err := w.store.Get(ctx, w.cast.Admin.Scope, w.onB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := contact.InputOf(c)
+		in.LastName = "Аардварков"
+		if _, err := w.store.Update(ctx, w.cast.Vera.Scope, w.onB, in); err != nil {
+			t.Fatal(err)
+		}
+		if got := found("иван"); len(got) != 3 || got[0] != "Аардварков" {
+			t.Fatalf("after a rename the order follows: %v", got)
+		}
+		if len(found("сидор")) != 0 {
+			t.Fatal("the old surname is still found")
+		}
+		if err := w.store.Delete(ctx, w.cast.Alisa.Scope, w.onA); err != nil {
+			t.Fatal(err)
+		}
+		if len(found("петр")) != 0 || len(found("иван")) != 2 {
+			t.Fatal("a deleted contact is still found")
+		}
+		if err := w.store.Restore(ctx, w.cast.Admin.Scope, w.onA); err != nil {
+			t.Fatal(err)
+		}
+		if len(found("петр")) != 1 {
+			t.Fatal("a restored contact is not found")
+		}
+		if _, n, err := w.store.List(ctx, w.cast.Admin.Scope, contact.Filter{Search: "иван", Page: 5}); err != nil || n != 3 {
+			t.Fatalf("past the last page: count %d, %v", n, err)
+		}
+	})
+}
