@@ -136,6 +136,9 @@ func TestBrowserSalesDay(t *testing.T) {
 			// The phone: the rail is an off-canvas drawer opened by the menu button.
 			phone := browser(t, 390, 844)
 			err = chromedp.Do(phone,
+				// Headless windows have a minimum width; the viewport is exact.
+				chromedp.EmulateViewport(390, 844),
+				waitJS(t, "the viewport is 390 px wide", "window.innerWidth === 390"),
 				signIn(t, base, "anna", "Ромашка-2026!"),
 				chromedp.Navigate(base+"/companies/"),
 				chromedp.WaitVisible(sel("menu-toggle")),
