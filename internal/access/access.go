@@ -242,3 +242,33 @@ func (s Scope) CanEditContact(createdBy int64, company *CompanyRef) error {
 	}
 	return apperr.Forbid("Контакт без компании может изменять только его автор, администратор или управляющий группой компаний")
 }
+
+// Note actions, for CanChangeNote.
+const (
+	NoteEdit   = "edit"
+	NoteDelete = "delete"
+)
+
+// CanChangeNote decides whether the scope may edit or delete a note it can
+// see: only its author may, admins included — a note is someone's own words.
+func (s Scope) CanChangeNote(authorID int64, action string) error {
+	if s.UserID != 0 && authorID == s.UserID {
+		return nil
+	}
+	if action == NoteDelete {
+		return apperr.Forbid("Удалить заметку может только её автор")
+	}
+	return apperr.Forbid("Изменить заметку может только её автор")
+}
+
+// CanPinNote decides whether the scope may pin or unpin a note: its
+// author, or anyone who may edit the note's company.
+func (s Scope) CanPinNote(authorID int64, company CompanyRef) error {
+	if s.UserID != 0 && authorID == s.UserID {
+		return nil
+	}
+	if s.CanEditCompany(company) != nil {
+		return apperr.Forbid("Закрепить заметку может её автор или тот, кто может изменять компанию")
+	}
+	return nil
+}

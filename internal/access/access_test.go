@@ -146,3 +146,23 @@ func TestRestrictPutsTheScopeInTheWhereClause(t *testing.T) {
 		})
 	}
 }
+
+func TestOnlyTheAuthorChangesANoteButEditorsMayPinIt(t *testing.T) {
+	for _, s := range []access.Scope{admin, boris, darya, gleb} {
+		if got := verdict(s.CanChangeNote(alisa.UserID, access.NoteDelete)); got != "403" {
+			t.Errorf("%s deleting Алиса's note: %s, want 403", s.Role, got)
+		}
+	}
+	if err := alisa.CanChangeNote(alisa.UserID, access.NoteEdit); err != nil {
+		t.Errorf("the author: %v", err)
+	}
+	if got := verdict(access.Scope{}.CanChangeNote(0, access.NoteEdit)); got != "403" {
+		t.Errorf("a note whose author is gone, by nobody: %s", got)
+	}
+	if err := boris.CanPinNote(alisa.UserID, alisasCompany); err != nil {
+		t.Errorf("the branch director pins in his branch: %v", err)
+	}
+	if got := verdict(vera.CanPinNote(alisa.UserID, alisasCompany)); got != "403" {
+		t.Errorf("another branch's manager pins: %s", got)
+	}
+}

@@ -33,8 +33,17 @@ type Note struct {
 // Edited reports whether the note was changed after it was written.
 func (n Note) Edited() bool { return n.EditedAt != nil }
 
-// IsAuthor reports whether user wrote the note.
-func (n Note) IsAuthor(user int64) bool { return n.AuthorID != nil && user != 0 && *n.AuthorID == user }
+// IsAuthor reports whether user wrote the note (pages show the author's
+// buttons by it; the rule itself is access.Scope.CanChangeNote).
+func (n Note) IsAuthor(user int64) bool { return user != 0 && n.Author() == user }
+
+// Author is the author's id, 0 when the author's account is gone.
+func (n Note) Author() int64 {
+	if n.AuthorID == nil {
+		return 0
+	}
+	return *n.AuthorID
+}
 
 // Type is a kind of timeline entry with its Russian label.
 type Type struct{ Value, Label string }
@@ -95,10 +104,3 @@ func (in *Input) clean() error {
 	}
 	return inv.Err()
 }
-
-// Refusal reasons, shown to the person and written to the audit log.
-const (
-	editOnlyAuthor   = "Изменить заметку может только её автор"
-	deleteOnlyAuthor = "Удалить заметку может только её автор"
-	pinNotAllowed    = "Закрепить заметку может её автор или тот, кто может изменять компанию"
-)

@@ -180,8 +180,8 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 		if err != nil {
 			return err
 		}
-		if !cur.IsAuthor(sc.UserID) {
-			return apperr.Forbid(editOnlyAuthor)
+		if err := sc.CanChangeNote(cur.Author(), access.NoteEdit); err != nil {
+			return err
 		}
 		if in.Version != 0 && in.Version != cur.Version {
 			return apperr.ErrConflict
@@ -213,10 +213,10 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 	return n, err
 }
 
-// Delete removes a note for good; the audit entry keeps its text. Only the
-// author may delete; anyone else who sees the note gets Forbidden, and the
-// attempt is audited.
-func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
+// Delete removes a note for good and returns it as it was; the audit entry
+// keeps its text. Only the author may delete; anyone else who sees the
+// note gets Forbidden, and the attempt is audited.
+func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) (Note, error) {
 	var cur Note
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -224,8 +224,8 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
 		if err != nil {
 			return err
 		}
-		if !cur.IsAuthor(sc.UserID) {
-			return apperr.Forbid(deleteOnlyAuthor)
+		if err := sc.CanChangeNote(cur.Author(), access.NoteDelete); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM company_notes WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("delete note %d: %w", id, err)
@@ -235,7 +235,7 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
 				"created_at": cur.CreatedAt, "text": cur.Text}})
 	})
 	s.recordDenied(ctx, err, "note.delete", cur)
-	return err
+	return cur, err
 }
 
 // SetPinned pins or unpins a note: its author, or anyone who may edit the
@@ -254,8 +254,8 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 			if err != nil {
 				return err
 			}
-			if sc.CanEditCompany(ref) != nil {
-				return apperr.Forbid(pinNotAllowed)
+			if err := sc.CanPinNote(cur.Author(), ref); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE company_notes SET is_pinned = $1, version = version + 1 WHERE id = $2`, pinned, id); err != nil {

@@ -111,7 +111,7 @@ func TestNoteTimeline(t *testing.T) {
 
 		t.Run("a deletion is audited with the deleted text", func(t *testing.T) {
 			ctx := audit.WithActor(ctx, audit.Actor{ID: cast.Gleb.ID, Name: cast.Gleb.FullName()})
-			if err := s.Delete(ctx, cast.Gleb.Scope, second.ID); err != nil {
+			if _, err := s.Delete(ctx, cast.Gleb.Scope, second.ID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Get(ctx, cast.Gleb.Scope, second.ID); !errors.Is(err, apperr.ErrNotFound) {
@@ -166,7 +166,7 @@ func TestNoteAccessMatrix(t *testing.T) {
 				}
 				_, pinErr := s.SetPinned(ctx, sc, n.ID, true)
 				_, upErr := s.Update(ctx, sc, n.ID, note.Input{Text: "чужая правка"})
-				delErr := s.Delete(ctx, sc, n.ID)
+				_, delErr := s.Delete(ctx, sc, n.ID)
 				switch {
 				case !tc.sees:
 					for _, err := range []error{getErr, pinErr, upErr, delErr} {

@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
@@ -129,7 +130,7 @@ func (s *Server) deleteNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.notes.Delete(r.Context(), scopeFrom(r), id); err != nil {
+	if _, err := s.notes.Delete(r.Context(), scopeFrom(r), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -191,8 +192,8 @@ func (s *Server) editNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !n.IsAuthor(scopeFrom(r).UserID) {
-		return apperr.Forbid("Изменить заметку может только её автор")
+	if err := scopeFrom(r).CanChangeNote(n.Author(), access.NoteEdit); err != nil {
+		return err
 	}
 	f := view.NoteForm{ID: n.ID, CompanyID: n.CompanyID, Text: n.Text, Type: n.Type, Version: n.Version}
 	return respond(w, r, http.StatusOK, n, view.NoteFormPage(s.shell(r, "Изменить заметку", "companies"), f))
@@ -236,12 +237,8 @@ func (s *Server) deleteNoteForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sc := scopeFrom(r)
-	n, err := s.notes.Get(r.Context(), sc, id)
+	n, err := s.notes.Delete(r.Context(), scopeFrom(r), id)
 	if err != nil {
-		return err
-	}
-	if err := s.notes.Delete(r.Context(), sc, id); err != nil {
 		return err
 	}
 	setFlash(w, "success", "Заметка удалена")
