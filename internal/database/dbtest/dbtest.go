@@ -83,11 +83,28 @@ func URL(tb testing.TB, d database.Dialect) string {
 	return newPostgres(tb)
 }
 
-var (
-	templateOnce sync.Once
-	templateName string
-	templateErr  error
-)
+// template caches the name of the migrated template database; it is
+// looked up again when another test binary (of another schema) swept it.
+var template struct {
+	sync.Mutex
+	name string
+}
+
+// templateFor returns the template database, creating it when missing or
+// when fresh is set (the cached one was dropped under us).
+func templateFor(ctx context.Context, adminDB *sql.DB, admin string, fresh bool) (string, error) {
+	template.Lock()
+	defer template.Unlock()
+	if template.name != "" && !fresh {
+		return template.name, nil
+	}
+	name, err := ensureTemplate(ctx, adminDB, admin)
+	if err != nil {
+		return "", err
+	}
+	template.name = name
+	return name, nil
+}
 
 // newPostgres clones the migrated template database into a fresh one that
 // is dropped when the test ends.
@@ -106,15 +123,22 @@ func newPostgres(tb testing.TB) string {
 	if err := adminDB.PingContext(ctx); err != nil {
 		tb.Fatalf("postgres at %s is not reachable: %v", admin, err)
 	}
-	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx, adminDB, admin) })
-	if templateErr != nil {
-		tb.Fatalf("postgres template: %v", templateErr)
+	tpl, err := templateFor(ctx, adminDB, admin, false)
+	if err != nil {
+		tb.Fatalf("postgres template: %v", err)
 	}
 	name := "crm_test_" + randomSuffix()
 	// Concurrent clones of one template can collide for a moment
-	// ("source database is being accessed by other users"): retry.
+	// ("source database is being accessed by other users"): retry. A test
+	// binary of another schema may have swept our template: build it again.
 	for attempt := 0; ; attempt++ {
-		_, err = adminDB.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName))
+		_, err = adminDB.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl)) //nolint:gosec // both names are made here from hex digits
+		if err != nil && attempt < 5 && strings.Contains(err.Error(), "does not exist") {
+			if tpl, err = templateFor(ctx, adminDB, admin, true); err != nil {
+				break
+			}
+			continue
+		}
 		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "being accessed by other users") {
 			break
 		}
