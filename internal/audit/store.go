@@ -67,9 +67,8 @@ func (s *Store) List(ctx context.Context, scope access.Scope, f Filter) ([]Entry
 	if size <= 0 {
 		size = 50
 	}
-	page := max(f.Page, 1)
 	query := `SELECT id, at, COALESCE(actor_id, 0), actor_name, action, object_type, object_id, outcome, ip, detail
-		FROM audit_log` + w.SQL() + ` ORDER BY at DESC, id DESC LIMIT ` + w.Arg(size) + ` OFFSET ` + w.Arg((page-1)*size)
+		FROM audit_log` + w.SQL() + ` ORDER BY at DESC, id DESC LIMIT ` + w.Arg(size) + ` OFFSET ` + w.Arg(database.PageOffset(f.Page, size))
 	rows, err := s.db.QueryContext(ctx, query, w.Args()...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit: %w", err)

@@ -133,12 +133,7 @@ func (s *Store) List(ctx context.Context, scope access.Scope, f UserFilter) ([]*
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
-	page, size := max(f.Page, 1), f.PageSize
-	if size <= 0 {
-		size = len(all) + 1
-	}
-	from := min((page-1)*size, len(all))
-	to := min(from+size, len(all))
+	from, to := database.PageBounds(f.Page, f.PageSize, len(all))
 	return all[from:to], len(all), nil
 }
 

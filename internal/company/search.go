@@ -227,7 +227,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.PageSize < 1 {
 		q.PageSize = 50
 	}
-	p.offset = (q.Page - 1) * q.PageSize
+	p.offset = database.PageOffset(q.Page, q.PageSize)
 
 	// live repeats the partial indexes' predicates so that both planners
 	// can use them (deleted companies are looked up in full).

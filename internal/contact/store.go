@@ -180,10 +180,10 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 	if err := s.db.QueryRowContext(ctx, countSQL, countArgs...).Scan(&count); err != nil {
 		return nil, 0, fmt.Errorf("count contacts: %w", err)
 	}
-	if count <= (page-1)*size {
+	if count <= database.PageOffset(page, size) {
 		return []Contact{}, count, nil
 	}
-	q := "SELECT ct.id FROM " + from + w.SQL() + " ORDER BY " + order + " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg((page-1)*size)
+	q := "SELECT ct.id FROM " + from + w.SQL() + " ORDER BY " + order + " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	ids, err := queryIDs(ctx, s.db, q, w.Args())
 	if err != nil {
 		return nil, 0, fmt.Errorf("list contacts: %w", err)
@@ -228,7 +228,7 @@ func (s *Store) listByWord(ctx context.Context, word string, desc bool, page, si
 	}
 	countArgs := w.Args()
 	q := "SELECT id, COUNT(*) OVER () FROM (" + hits + ") h ORDER BY name_norm" + dir + ", id" + dir +
-		" LIMIT " + w.Arg(size) + " OFFSET " + w.Arg((page-1)*size)
+		" LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search contacts: %w", err)

@@ -70,12 +70,8 @@ func (s *Store) List(ctx context.Context, scope access.Scope, k Kind, f Filter) 
 	}
 	slices.SortStableFunc(items, less)
 	count := len(items)
-	if f.PageSize > 0 {
-		page := max(f.Page, 1)
-		start := min((page-1)*f.PageSize, count)
-		items = items[start:min(start+f.PageSize, count)]
-	}
-	return items, count, nil
+	from, to := database.PageBounds(f.Page, f.PageSize, count)
+	return items[from:to], count, nil
 }
 
 // All returns every entry of k in its natural order, for select boxes.

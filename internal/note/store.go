@@ -75,7 +75,7 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, in
 	if size <= 0 {
 		size = 50
 	}
-	q := selectNote + w.SQL() + " ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg((page-1)*size)
+	q := selectNote + w.SQL() + " ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list notes: %w", err)

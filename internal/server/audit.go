@@ -82,8 +82,6 @@ func auditFilter(q url.Values, loc *time.Location) (audit.Filter, error) {
 		ObjectType: strings.TrimSpace(q.Get("object_type")),
 		ObjectID:   strings.TrimSpace(q.Get("object_id")),
 		Outcome:    q.Get("outcome"),
-		Page:       1,
-		PageSize:   defaultPageSize,
 	}
 	if v := q.Get("actor"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -107,20 +105,7 @@ func auditFilter(q url.Values, loc *time.Location) (audit.Filter, error) {
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		inv.Add("until", "Дата «по» раньше даты «с»")
 	}
-	if v := q.Get("page"); v != "" {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 {
-			inv.Add("page", "Номер страницы должен быть целым числом от 1")
-		} else {
-			f.Page = n
-		}
-	}
-	if v := q.Get("page_size"); v != "" {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 {
-			inv.Add("page_size", "Размер страницы должен быть целым числом от 1 до 500")
-		} else {
-			f.PageSize = min(n, maxPageSize)
-		}
-	}
+	f.Page, f.PageSize = readPage(q, inv)
 	return f, inv.Err()
 }
 

@@ -17,9 +17,17 @@ const (
 // pageParams reads ?page= and ?page_size=. Bad values are validation
 // errors naming the parameter.
 func pageParams(r *http.Request) (page, size int, err error) {
-	q := r.URL.Query()
-	page, size = 1, defaultPageSize
 	inv := apperr.Invalid{}
+	page, size = readPage(r.URL.Query(), inv)
+	return page, size, inv.Err()
+}
+
+// readPage reads ?page= and ?page_size= into page and size, adding a
+// message to inv for each bad value. Any page from 1 up is accepted: one
+// past the end is empty, and the stores bound the offset
+// (database.PageOffset), so a huge number is never a server error.
+func readPage(q url.Values, inv apperr.Invalid) (page, size int) {
+	page, size = 1, defaultPageSize
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -36,7 +44,7 @@ func pageParams(r *http.Request) (page, size int, err error) {
 			size = min(n, maxPageSize)
 		}
 	}
-	return page, size, inv.Err()
+	return page, size
 }
 
 // listPage is the contract's paginated list: {"count", "next", "previous", "results"}.
@@ -67,11 +75,13 @@ func newListPage[T any](r *http.Request, results []T, count, page, size int) lis
 		s := u.String()
 		return &s
 	}
-	if page*size < count {
+	pages := (count + max(size, 1) - 1) / max(size, 1)
+	if page < pages {
 		lp.Next = link(page + 1)
 	}
 	if page > 1 {
-		lp.Previous = link(page - 1)
+		// From a page past the end, back leads to the last page.
+		lp.Previous = link(min(page-1, max(pages, 1)))
 	}
 	return lp
 }
