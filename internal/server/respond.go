@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -131,6 +132,8 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusTooManyRequests, detail{Detail: "Слишком много попыток. Повторите позже.", Code: "throttled"}
 	case errors.As(err, &maxBytes), errors.Is(err, apperr.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, detail{Detail: "Слишком большой запрос."}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return http.StatusRequestTimeout, detail{Detail: "Тело запроса не получено вовремя."}
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		return 499, detail{Detail: "Запрос отменён."}
 	}
@@ -151,7 +154,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		dec.UseNumber()
 		if err := dec.Decode(dst); err != nil {
 			var maxBytes *http.MaxBytesError
-			if errors.As(err, &maxBytes) {
+			if errors.As(err, &maxBytes) || errors.Is(err, os.ErrDeadlineExceeded) {
 				return err
 			}
 			if errors.Is(err, io.EOF) {
@@ -167,7 +170,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	}
 	if err := r.ParseForm(); err != nil {
 		var maxBytes *http.MaxBytesError
-		if errors.As(err, &maxBytes) {
+		if errors.As(err, &maxBytes) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return err
 		}
 		return apperr.Invalid{apperr.NonField: "Неверные данные формы"}

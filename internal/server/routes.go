@@ -14,7 +14,7 @@ import (
 // the same handlers; respond picks the representation.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.logRequests, securityHeaders)
+	r.Use(s.logRequests, securityHeaders, s.boundBodyRead)
 
 	r.Get("/healthz", s.wrap(s.health))
 	r.Handle("/static/*", static.Handler())

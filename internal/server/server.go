@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
@@ -31,7 +32,21 @@ type Server struct {
 	notes     *note.Store
 	audit     *audit.Store
 	handler   http.Handler
+
+	// bodyTimeout bounds how long an ordinary request may take to send
+	// its body once its headers are in (see boundBodyRead).
+	bodyTimeout time.Duration
 }
+
+// Timeouts of the HTTP server. Headers must arrive within
+// ReadHeaderTimeout; an ordinary body within the Server's body timeout
+// (DefaultBodyTimeout); ReadTimeout is only the outer bound, left long for
+// the uploads of later issues.
+const (
+	ReadHeaderTimeout  = 5 * time.Second
+	DefaultBodyTimeout = 15 * time.Second
+	ReadTimeout        = 5 * time.Minute
+)
 
 // New builds a Server on db. cfg must hold a secret key.
 func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
@@ -47,6 +62,8 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		contacts:  contact.NewStore(db),
 		notes:     note.NewStore(db),
 		audit:     audit.NewStore(db),
+
+		bodyTimeout: DefaultBodyTimeout,
 	}
 	s.handler = s.routes()
 	return s
