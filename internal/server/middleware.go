@@ -225,15 +225,29 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// permissionsPolicy denies the browser features a CRM never uses, so an
+// injected script could not reach them either.
+const permissionsPolicy = "accelerometer=(), bluetooth=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), " +
+	"hid=(), magnetometer=(), microphone=(), midi=(), payment=(), serial=(), usb=(), xr-spatial-tracking=()"
+
 // securityHeaders sets the headers every answer carries. The CSP allows
-// only our own scripts and styles.
-func securityHeaders(next http.Handler) http.Handler {
+// only our own scripts and styles. Answers are not stored by browsers or
+// proxies (pages and JSON hold customer data and differ per user) unless
+// the handler says otherwise, as the static assets do. HSTS is sent only
+// over TLS (directly or behind a trusted proxy): over plain HTTP it would
+// be ignored, and a test install would be locked to HTTPS.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		h.Set("Permissions-Policy", permissionsPolicy)
+		h.Set("Cache-Control", "no-store")
+		if s.isTLS(r) {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -14,13 +14,11 @@ import (
 // the same handlers; respond picks the representation.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.logRequests, securityHeaders, s.boundBodyRead)
+	r.Use(s.logRequests, s.securityHeaders, s.boundBodyRead, compress)
 
 	r.Get("/healthz", s.wrap(s.health))
 	r.Handle("/static/*", static.Handler())
-	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, static.Path("favicon.svg"), http.StatusMovedPermanently)
-	})
+	r.Handle("/favicon.ico", static.Favicon())
 
 	// Pages: signed in with the session cookie.
 	r.Group(func(r chi.Router) {

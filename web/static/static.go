@@ -23,12 +23,12 @@ const Prefix = "/static/"
 // app.css; they are appended to app.css (see bundleCSS), so the browser still
 // loads one stylesheet.
 //
-//go:embed app.css app.js icons.svg css/*.css
+//go:embed app.css app.js icons.svg favicon.svg css/*.css
 var files embed.FS
 
 // served are the assets pages link to; everything else in files is
 // folded into one of them.
-var served = []string{"app.css", "app.js", "icons.svg"}
+var served = []string{"app.css", "app.js", "icons.svg", "favicon.svg"}
 
 // asset is one embedded file, prepared once at start-up.
 type asset struct {
@@ -138,7 +138,24 @@ func Handler() http.Handler {
 	return http.HandlerFunc(serve)
 }
 
+// Favicon serves the site icon at /favicon.ico, where browsers look for
+// it unasked: the SVG asset under its plain name, cached for a day and
+// revalidated by ETag after that (the URL carries no hash).
+func Favicon() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = Prefix + "favicon.svg"
+		serveAsset(w, r2, "public, max-age=86400")
+	})
+}
+
 func serve(w http.ResponseWriter, r *http.Request) {
+	serveAsset(w, r, "")
+}
+
+// serveAsset answers r for the asset its path names. cache overrides the
+// Cache-Control of a plain (unhashed) name.
+func serveAsset(w http.ResponseWriter, r *http.Request, plainCache string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
@@ -157,6 +174,9 @@ func serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cache = "no-cache"
+		if plainCache != "" {
+			cache = plainCache
+		}
 	}
 
 	h := w.Header()
@@ -172,7 +192,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := a.body
-	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if a.gz != nil && AcceptsGzip(r.Header.Get("Accept-Encoding")) {
 		body = a.gz
 		h.Set("Content-Encoding", "gzip")
 	}
@@ -196,9 +216,10 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// acceptsGzip reports whether an Accept-Encoding header allows gzip,
-// honouring an explicit q=0.
-func acceptsGzip(header string) bool {
+// AcceptsGzip reports whether an Accept-Encoding header allows gzip,
+// honouring an explicit q=0. The server's compression of pages and JSON
+// decides by the same rule as the assets.
+func AcceptsGzip(header string) bool {
 	for part := range strings.SplitSeq(header, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
