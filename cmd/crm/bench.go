@@ -28,9 +28,9 @@ import (
 // statements per request.
 func cmdBench(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	companies := fs.Int("companies", 500_000, "companies to load")
-	contacts := fs.Int("contacts", 1_000_000, "contacts to load")
-	samples := fs.Int("samples", 200, "requests measured per operation")
+	companies := fs.Int("companies", 500_000, "сколько компаний загрузить")
+	contacts := fs.Int("contacts", 1_000_000, "сколько контактов загрузить")
+	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err

@@ -16,10 +16,10 @@ import (
 // only tops the base up to the requested volume.
 func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	companies := fs.Int("companies", 2000, "companies to have in the base")
-	contacts := fs.Int("contacts", 4000, "contacts to have in the base")
-	notes := fs.Float64("notes-per-company", 3, "notes per company, on average")
-	password := fs.String("password", "demo-пароль", "password of every demo user")
+	companies := fs.Int("companies", 2000, "сколько компаний должно быть в базе")
+	contacts := fs.Int("contacts", 4000, "сколько контактов должно быть в базе")
+	notes := fs.Float64("notes-per-company", 3, "заметок на компанию в среднем")
+	password := fs.String("password", "demo-пароль", "пароль каждого демо-пользователя")
 	_, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err

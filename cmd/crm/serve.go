@@ -19,7 +19,7 @@ import (
 // setup loads the configuration and opens and migrates the database; every
 // subcommand that touches data starts here.
 func setup(ctx context.Context, env *environment, fs *flag.FlagSet, args []string) (config.Config, *slog.Logger, *database.DB, error) {
-	fs.SetOutput(env.stderr)
+	russianUsage(env, fs)
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
 		return cfg, nil, nil, err

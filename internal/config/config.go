@@ -52,12 +52,12 @@ type Config struct {
 // ".env", optional).
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	var c Config
-	envFile := fs.String("env-file", ".env", "file with CRM_* settings (optional)")
-	dbURL := fs.String("database-url", "", "database URL: sqlite:path/to/file.db or postgres://… (CRM_DATABASE_URL)")
-	addr := fs.String("addr", "", "listen address (CRM_ADDR, default "+DefaultAddr+")")
-	tz := fs.String("time-zone", "", "default IANA time zone (CRM_TIME_ZONE, default "+DefaultTimeZone+")")
-	logFormat := fs.String("log-format", "", "log format: text or json (CRM_LOG_FORMAT)")
-	production := fs.Bool("production", false, "production mode: a secret key is required (CRM_PRODUCTION)")
+	envFile := fs.String("env-file", ".env", "файл с настройками CRM_*, если он есть")
+	dbURL := fs.String("database-url", "", "адрес базы данных: sqlite:путь/к/файлу.db или postgres://… (CRM_DATABASE_URL)")
+	addr := fs.String("addr", "", "адрес, на котором слушать (CRM_ADDR, по умолчанию "+DefaultAddr+")")
+	tz := fs.String("time-zone", "", "часовой пояс IANA по умолчанию (CRM_TIME_ZONE, по умолчанию "+DefaultTimeZone+")")
+	logFormat := fs.String("log-format", "", "формат журнала: text или json (CRM_LOG_FORMAT)")
+	production := fs.Bool("production", false, "рабочий режим: обязателен секретный ключ (CRM_PRODUCTION)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
