@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/crmprofi/crm/internal/auth"
@@ -68,6 +69,10 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err := greet(ctx, env, cfg, db); err != nil {
 		return err
 	}
+	// Start-up is one-off work (migrations, hashing the first
+	// administrator's password): give its memory back to the system now
+	// rather than whenever the scavenger gets to it.
+	debug.FreeOSMemory()
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {

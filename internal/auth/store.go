@@ -29,11 +29,12 @@ const userColumns = `u.id, u.username, u.first_name, u.last_name, u.email, u.rol
 
 const userFrom = ` FROM users u LEFT JOIN branches b ON b.id = u.branch_id`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+// scanUser reads userColumns; before are columns selected ahead of them.
+func scanUser(row interface{ Scan(...any) error }, before ...any) (*User, error) {
 	var u User
 	var last sql.NullTime
-	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Role, &u.DataScope,
-		&u.BranchID, &u.BranchName, &u.BranchTZ, &u.TimeZone, &u.IsActive, &u.DateJoined, &last, &u.Version, &u.passwordSet)
+	err := row.Scan(append(before, &u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Role, &u.DataScope,
+		&u.BranchID, &u.BranchName, &u.BranchTZ, &u.TimeZone, &u.IsActive, &u.DateJoined, &last, &u.Version, &u.passwordSet)...)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash, is_active FROM users WHERE username = $1`,
 		NormalizeUsername(username)).Scan(&id, &hash, &active)
 	if errors.Is(err, sql.ErrNoRows) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
@@ -117,9 +118,11 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 		return nil, apperr.ErrUnauthenticated
 	}
 	h := hashToken(token)
-	var userID int64
+	// The session and its user in one statement: every page asks this.
 	var expires, seen time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT user_id, expires_at, last_seen_at FROM sessions WHERE token_hash = $1`, h).Scan(&userID, &expires, &seen)
+	row := s.db.QueryRowContext(ctx, `SELECT s.expires_at, s.last_seen_at, `+userColumns+userFrom+
+		` JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1`, h)
+	u, err := scanUser(row, &expires, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.ErrUnauthenticated
 	}
@@ -131,12 +134,8 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 		_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h)
 		return nil, apperr.ErrUnauthenticated
 	}
-	u, err := s.Get(ctx, userID)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && !u.IsActive) {
+	if !u.IsActive {
 		return nil, apperr.ErrUnauthenticated
-	}
-	if err != nil {
-		return nil, err
 	}
 	if now.Sub(seen) > sessionTouchEvery {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3`,

@@ -148,8 +148,9 @@ func collect(rows *sql.Rows) ([]Company, error) {
 	return list, nil
 }
 
-// fillChildren loads the phones, e-mails and spheres of list in one query
-// each, whatever the length of the list.
+// fillChildren loads the phones, e-mails and spheres of list in one
+// query, whatever the length of the list: the three kinds of child rows
+// come as one UNION ALL, told apart by its first column.
 func fillChildren(ctx context.Context, q database.Querier, list []Company) error {
 	if len(list) == 0 {
 		return nil
@@ -161,58 +162,40 @@ func fillChildren(ctx context.Context, q database.Querier, list []Company) error
 		ids[i] = list[i].ID
 	}
 	var w database.Where
-	in := w.In(ids...)
-	rows, err := q.QueryContext(ctx, `SELECT company_id, value, kind, comment, e164, ext FROM company_phones
-		WHERE company_id IN `+in+` ORDER BY company_id, position, id`, w.Args()...)
+	rows, err := q.QueryContext(ctx, `SELECT 1, company_id, position, '', id, value, kind, comment, e164, ext FROM company_phones
+		WHERE company_id IN `+w.In(ids...)+`
+		UNION ALL SELECT 2, company_id, position, '', id, value, kind, value_norm, '', '' FROM company_emails
+		WHERE company_id IN `+w.In(ids...)+`
+		UNION ALL SELECT 3, cs.company_id, 0, s.name, s.id, s.name, '', '', '', '' FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id
+		WHERE cs.company_id IN `+w.In(ids...)+`
+		ORDER BY 1, 2, 3, 4, 5`, w.Args()...)
 	if err != nil {
-		return fmt.Errorf("company phones: %w", err)
+		return fmt.Errorf("company children: %w", err)
 	}
 	err = eachRow(rows, func() error {
-		var id int64
-		var p Phone
-		if err := rows.Scan(&id, &p.Value, &p.Kind, &p.Comment, &p.E164, &p.Ext); err != nil {
+		var (
+			kind, id, pos, childID int64
+			sortName, value        string
+			p                      Phone
+		)
+		if err := rows.Scan(&kind, &id, &pos, &sortName, &childID, &value, &p.Kind, &p.Comment, &p.E164, &p.Ext); err != nil {
 			return err
 		}
-		byID[id].Phones = append(byID[id].Phones, p)
+		c := byID[id]
+		switch kind {
+		case 1:
+			p.Value = value
+			c.Phones = append(c.Phones, p)
+		case 2:
+			c.Emails = append(c.Emails, Email{Value: value, Kind: p.Kind, Norm: p.Comment})
+		default:
+			c.Spheres = append(c.Spheres, childID)
+			c.SphereNames = append(c.SphereNames, value)
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("company phones: %w", err)
-	}
-	rows, err = q.QueryContext(ctx, `SELECT company_id, value, kind, value_norm FROM company_emails
-		WHERE company_id IN `+in+` ORDER BY company_id, position, id`, w.Args()...)
-	if err != nil {
-		return fmt.Errorf("company emails: %w", err)
-	}
-	err = eachRow(rows, func() error {
-		var id int64
-		var e Email
-		if err := rows.Scan(&id, &e.Value, &e.Kind, &e.Norm); err != nil {
-			return err
-		}
-		byID[id].Emails = append(byID[id].Emails, e)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("company emails: %w", err)
-	}
-	rows, err = q.QueryContext(ctx, `SELECT cs.company_id, s.id, s.name FROM company_spheres cs
-		JOIN spheres s ON s.id = cs.sphere_id WHERE cs.company_id IN `+in+` ORDER BY cs.company_id, s.name, s.id`, w.Args()...)
-	if err != nil {
-		return fmt.Errorf("company spheres: %w", err)
-	}
-	err = eachRow(rows, func() error {
-		var id, sid int64
-		var name string
-		if err := rows.Scan(&id, &sid, &name); err != nil {
-			return err
-		}
-		byID[id].Spheres = append(byID[id].Spheres, sid)
-		byID[id].SphereNames = append(byID[id].SphereNames, name)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("company spheres: %w", err)
+		return fmt.Errorf("company children: %w", err)
 	}
 	return nil
 }
@@ -623,39 +606,39 @@ type Choices struct {
 	Statuses, Spheres, Branches, Users []Choice
 }
 
-// Choices reads the dictionaries and active users for the forms, one
-// query each.
+// Choices reads the dictionaries and active users for the forms and the
+// list's filters in one query: the four lists come as one UNION ALL, told
+// apart by its first column, each in its own order.
 func (s *Store) Choices(ctx context.Context) (Choices, error) {
 	var ch Choices
-	read := func(q string, dst *[]Choice, users bool) error {
-		rows, err := s.db.QueryContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("choices: %w", err)
+	rows, err := s.db.QueryContext(ctx, `SELECT 1, position, name, '', 0, id, name, '', '', 0 FROM company_statuses
+		UNION ALL SELECT 2, 0, name, '', 0, id, name, '', '', 0 FROM spheres
+		UNION ALL SELECT 3, 0, name, '', 0, id, name, '', '', 0 FROM branches
+		UNION ALL SELECT 4, 0, first_name, last_name, id, id, username, first_name, last_name, COALESCE(branch_id, 0) FROM users WHERE is_active
+		ORDER BY 1, 2, 3, 4, 5`)
+	if err != nil {
+		return ch, fmt.Errorf("choices: %w", err)
+	}
+	lists := map[int]*[]Choice{1: &ch.Statuses, 2: &ch.Spheres, 3: &ch.Branches, 4: &ch.Users}
+	err = eachRow(rows, func() error {
+		var (
+			list, pos, userID     int
+			key1, key2            string
+			c                     Choice
+			username, first, last string
+		)
+		if err := rows.Scan(&list, &pos, &key1, &key2, &userID, &c.ID, &username, &first, &last, &c.BranchID); err != nil {
+			return err
 		}
-		return eachRow(rows, func() error {
-			var c Choice
-			if users {
-				var username, first, last string
-				if err := rows.Scan(&c.ID, &username, &first, &last, &c.BranchID); err != nil {
-					return err
-				}
-				c.Name = fullName(username, first, last)
-			} else if err := rows.Scan(&c.ID, &c.Name); err != nil {
-				return err
-			}
-			*dst = append(*dst, c)
-			return nil
-		})
+		c.Name = username
+		if list == 4 {
+			c.Name = fullName(username, first, last)
+		}
+		*lists[list] = append(*lists[list], c)
+		return nil
+	})
+	if err != nil {
+		return ch, fmt.Errorf("choices: %w", err)
 	}
-	if err := read(`SELECT id, name FROM company_statuses ORDER BY position, name`, &ch.Statuses, false); err != nil {
-		return ch, err
-	}
-	if err := read(`SELECT id, name FROM spheres ORDER BY name`, &ch.Spheres, false); err != nil {
-		return ch, err
-	}
-	if err := read(`SELECT id, name FROM branches ORDER BY name`, &ch.Branches, false); err != nil {
-		return ch, err
-	}
-	err := read(`SELECT id, username, first_name, last_name, COALESCE(branch_id, 0) FROM users WHERE is_active ORDER BY first_name, last_name, id`, &ch.Users, true)
-	return ch, err
+	return ch, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,12 +35,13 @@ const selectNote = `SELECT n.id, n.company_id, n.author_id, COALESCE(u.first_nam
 	n.text, n.note_type, n.is_pinned, n.created_at, n.edited_at, n.version
 	FROM company_notes n LEFT JOIN users u ON u.id = n.author_id`
 
-func scanNote(row interface{ Scan(...any) error }) (Note, error) {
+// scanNote reads a selectNote row; extra are columns selected after it.
+func scanNote(row interface{ Scan(...any) error }, extra ...any) (Note, error) {
 	var n Note
 	var author sql.NullInt64
 	var first, last string
 	var edited sql.NullTime
-	err := row.Scan(&n.ID, &n.CompanyID, &author, &first, &last, &n.Text, &n.Type, &n.IsPinned, &n.CreatedAt, &edited, &n.Version)
+	err := row.Scan(append([]any{&n.ID, &n.CompanyID, &author, &first, &last, &n.Text, &n.Type, &n.IsPinned, &n.CreatedAt, &edited, &n.Version}, extra...)...)
 	if err != nil {
 		return n, err
 	}
@@ -56,33 +58,30 @@ func scanNote(row interface{ Scan(...any) error }) (Note, error) {
 }
 
 // List returns a page of the notes sc may see, pinned first, then newest
-// first, and the number found.
+// first, and the number found. The rows come with the total in one query;
+// only a page past the last one counts apart.
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, int, error) {
 	var w database.Where
 	if f.CompanyID != 0 {
 		w.Add("n.company_id = ?", f.CompanyID)
 	}
 	sc.RestrictCompanyID(&w, "n.company_id")
-	var count int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM company_notes n"+w.SQL(), w.Args()...).Scan(&count); err != nil {
-		return nil, 0, fmt.Errorf("count notes: %w", err)
-	}
-	out := []Note{}
-	if count == 0 {
-		return out, 0, nil
-	}
+	where, whereArgs := w.SQL(), slices.Clone(w.Args())
 	page, size := max(f.Page, 1), f.Size
 	if size <= 0 {
 		size = 50
 	}
-	q := selectNote + w.SQL() + " ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
+	q := strings.Replace(selectNote, "FROM company_notes n", ", COUNT(*) OVER () FROM company_notes n", 1) + where +
+		" ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list notes: %w", err)
 	}
 	defer rows.Close()
+	out := []Note{}
+	count := 0
 	for rows.Next() {
-		n, err := scanNote(rows)
+		n, err := scanNote(rows, &count)
 		if err != nil {
 			return nil, 0, fmt.Errorf("scan note: %w", err)
 		}
@@ -90,6 +89,11 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, in
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list notes: %w", err)
+	}
+	if len(out) == 0 && page > 1 {
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM company_notes n"+where, whereArgs...).Scan(&count); err != nil {
+			return nil, 0, fmt.Errorf("count notes: %w", err)
+		}
 	}
 	return out, count, nil
 }
@@ -281,7 +285,13 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 // may press it; authors may always pin their own notes.
 func (s *Store) CanPinAll(ctx context.Context, sc access.Scope, companyID int64) bool {
 	ref, err := visibleCompany(ctx, s.db, sc, companyID)
-	return err == nil && sc.CanEditCompany(ref) == nil
+	return err == nil && PinsAll(sc, ref)
+}
+
+// PinsAll is CanPinAll's rule for a company already read: the company card
+// has it at hand and asks no query.
+func PinsAll(sc access.Scope, company access.CompanyRef) bool {
+	return sc.CanEditCompany(company) == nil
 }
 
 // recordDenied writes a refused attempt to the audit log once the

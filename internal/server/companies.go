@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -151,7 +152,7 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	notes, err := s.companyNotesSection(r, id)
+	notes, err := s.notesSection(r, id, note.PinsAll(scope, c.Ref()))
 	if err != nil {
 		return err
 	}

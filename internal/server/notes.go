@@ -266,6 +266,12 @@ func (s *Server) pinNoteForm(w http.ResponseWriter, r *http.Request) error {
 // quick-add form, then the notes (pinned on top, newest first) in the
 // viewer's time zone. ?notes_page= pages through a long history.
 func (s *Server) companyNotesSection(r *http.Request, companyID int64) (templ.Component, error) {
+	return s.notesSection(r, companyID, s.notes.CanPinAll(r.Context(), scopeFrom(r), companyID))
+}
+
+// notesSection is companyNotesSection when the caller already knows
+// whether the viewer may pin every note (the card has read the company).
+func (s *Server) notesSection(r *http.Request, companyID int64, canPinAll bool) (templ.Component, error) {
 	const size = 50
 	page := 1
 	if v, err := strconv.Atoi(r.URL.Query().Get("notes_page")); err == nil && v > 1 {
@@ -279,7 +285,7 @@ func (s *Server) companyNotesSection(r *http.Request, companyID int64) (templ.Co
 	u := userFrom(r)
 	d := view.NotesSection{
 		CompanyID: companyID, Notes: list, Viewer: sc.UserID,
-		CanPinAll: s.notes.CanPinAll(r.Context(), sc, companyID),
+		CanPinAll: canPinAll,
 		Location:  u.Location(s.cfg.Location),
 		Pager: view.Pager{Page: page, Pages: (count + size - 1) / size, Count: count, URL: func(p int) string {
 			q := r.URL.Query()

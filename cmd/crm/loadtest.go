@@ -1,0 +1,493 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crmprofi/crm/internal/config"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/demo"
+	"github.com/crmprofi/crm/internal/server"
+)
+
+// Limits that keep a load test bounded whatever the flags say: it never
+// runs longer, sends more or opens more connections than this.
+const (
+	loadMaxDuration = 10 * time.Minute
+	loadMaxRequests = 5_000_000
+	loadMaxClients  = 2000
+)
+
+// loadOps are the operations of the mix, in report order.
+var loadOps = []string{"list", "search", "card", "patch"}
+
+var loadOpNames = map[string]string{
+	"list":   "Список компаний (HTML)",
+	"search": "Поиск по названию (HTML)",
+	"card":   "Карточка компании (HTML)",
+	"patch":  "PATCH компании (API)",
+}
+
+// cmdLoadtest signs in demo users and sends a mix of the most common
+// requests from many clients at once, then reports the throughput and the
+// latency of each operation. It only ever talks to this machine: either
+// to a server it starts itself on 127.0.0.1 against --database-url, or to
+// a running server at a loopback --url. It stops by itself after
+// --duration or --requests, whichever comes first.
+func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	target := fs.String("url", "", "адрес уже запущенного сервера (только 127.0.0.1, localhost или [::1]); пусто — запустить сервер в этом процессе на базе --database-url")
+	clients := fs.Int("clients", 50, "одновременных клиентов")
+	duration := fs.Duration("duration", 30*time.Second, "длительность замера (не больше 10m)")
+	maxReq := fs.Int("requests", 1_000_000, "не больше запросов за замер")
+	warmup := fs.Duration("warmup", 3*time.Second, "разогрев перед замером (не входит в отчёт)")
+	mixFlag := fs.String("mix", "list=30,search=25,card=35,patch=10", "доли операций: list, search, card, patch")
+	users := fs.String("users", strings.Join(demoUsernames(), ","), "логины пользователей через запятую (демо-пользователи из crm demo)")
+	password := fs.String("password", "demo-пароль", "пароль пользователей (как у crm demo)")
+	companies := fs.Int("companies", 2000, "без --url: сколько компаний должно быть в демо-базе")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "crm loadtest — нагрузочный тест: вход демо-пользователями и смесь запросов от многих клиентов сразу.")
+		fmt.Fprintln(env.stderr, "Только на этой машине (loopback); останавливается сам по --duration или --requests.")
+		fmt.Fprintln(env.stderr)
+		fmt.Fprintln(env.stderr, "Флаги:")
+		fs.PrintDefaults()
+	}
+	fs.SetOutput(env.stderr)
+	cfg, err := config.Load(fs, args, env.getenv)
+	if err != nil {
+		return err
+	}
+	mix, err := parseMix(*mixFlag)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *clients < 1 || *clients > loadMaxClients:
+		return fmt.Errorf("--clients: от 1 до %d", loadMaxClients)
+	case *duration <= 0 || *duration > loadMaxDuration:
+		return fmt.Errorf("--duration: больше нуля и не больше %s", loadMaxDuration)
+	case *maxReq < 1 || *maxReq > loadMaxRequests:
+		return fmt.Errorf("--requests: от 1 до %d", loadMaxRequests)
+	case *warmup < 0 || *warmup > time.Minute:
+		return errors.New("--warmup: от 0 до 1m")
+	}
+	lt := &loadTest{
+		clients: *clients, duration: *duration, warmup: *warmup, maxRequests: int64(*maxReq), mix: mix,
+		users: splitList(*users), password: *password, out: env.stdout,
+	}
+	if *target != "" {
+		base, err := loopbackURL(*target)
+		if err != nil {
+			return err
+		}
+		lt.base = base
+		return lt.run(ctx)
+	}
+	// In-process: the real server on a loopback port of its own, on a
+	// demo base topped up to the requested size.
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	if _, err := db.Migrate(ctx, newLogger(cfg, env)); err != nil {
+		return err
+	}
+	if err := cfg.EnsureSecret(); err != nil {
+		return err
+	}
+	if _, err := demo.Load(ctx, db, demo.Options{
+		Companies: *companies, Contacts: *companies * 2, NotesPerCompany: 3, Seed: 1, Password: *password, Progress: env.stdout,
+	}); err != nil {
+		return err
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: server.New(cfg, slog.New(slog.DiscardHandler), db), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer func() { _ = hs.Close() }()
+	lt.base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	fmt.Fprintf(env.stdout, "Сервер в этом процессе: %s, база %s\n", lt.base, db.Dialect)
+	return lt.run(ctx)
+}
+
+// demoUsernames are the logins `crm demo` creates with three branches.
+func demoUsernames() []string {
+	names := []string{"demo-admin", "demo-group"}
+	for b := 1; b <= 3; b++ {
+		names = append(names, fmt.Sprintf("demo-director-%d", b))
+		for m := 1; m <= 10; m++ {
+			names = append(names, fmt.Sprintf("demo-manager-%d-%d", b, m))
+		}
+	}
+	return names
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// loopbackURL accepts only an http(s) URL of this machine: a load test
+// must never be pointed at another host.
+func loopbackURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--url %q: нужен адрес вида http://127.0.0.1:8000", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+		return nil, fmt.Errorf("--url %q: нагрузочный тест работает только с этой машиной (127.0.0.1, localhost, [::1])", raw)
+	}
+	u.Path, u.RawQuery, u.Fragment = "", "", ""
+	return u, nil
+}
+
+// parseMix reads "list=30,search=25,card=35,patch=10" into weights.
+func parseMix(s string) (map[string]int, error) {
+	mix := map[string]int{}
+	total := 0
+	for _, part := range splitList(s) {
+		k, v, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		k = strings.TrimSpace(k)
+		if !ok || err != nil || n < 0 || !slices.Contains(loadOps, k) {
+			return nil, fmt.Errorf("--mix %q: ожидается list=30,search=25,card=35,patch=10", s)
+		}
+		mix[k] = n
+		total += n
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("--mix %q: сумма долей должна быть больше нуля", s)
+	}
+	return mix, nil
+}
+
+// loadTest is one run: its settings, the signed-in users and the tallies.
+type loadTest struct {
+	base                    *url.URL
+	clients                 int
+	duration, warmup        time.Duration
+	maxRequests             int64
+	mix                     map[string]int
+	users                   []string
+	password                string
+	out                     io.Writer
+	sent                    atomic.Int64
+	sessions                []*loadUser
+	measuring, errorSamples sync.Mutex
+	samples                 []string
+}
+
+// loadUser is a signed-in user with what it may look at and change.
+type loadUser struct {
+	name   string
+	client *http.Client
+	ids    []int64  // companies the user sees
+	words  []string // name words of those companies, for the search
+	own    []*ownCompany
+}
+
+// ownCompany is a company the user may edit, with the version the next
+// PATCH must carry; its lock keeps two clients from editing it at once.
+type ownCompany struct {
+	sync.Mutex
+	id      int64
+	version int
+}
+
+// opStats gathers one operation's latencies and errors of one client.
+type opStats struct {
+	lat    []time.Duration
+	errors int
+}
+
+func (lt *loadTest) run(ctx context.Context) error {
+	transport := &http.Transport{MaxIdleConns: lt.clients * 2, MaxIdleConnsPerHost: lt.clients * 2, IdleConnTimeout: time.Minute}
+	defer transport.CloseIdleConnections()
+	for _, name := range lt.users {
+		u, err := lt.signIn(ctx, transport, name)
+		if err != nil {
+			fmt.Fprintf(lt.out, "Вход %s не удался: %v\n", name, err)
+			continue
+		}
+		lt.sessions = append(lt.sessions, u)
+	}
+	if len(lt.sessions) == 0 {
+		return errors.New("ни один пользователь не вошёл: создайте демо-базу (crm demo) и проверьте --users и --password")
+	}
+	fmt.Fprintf(lt.out, "Вошли %d пользователей; %d клиентов, %s (разогрев %s), не больше %d запросов, %s\n",
+		len(lt.sessions), lt.clients, lt.duration, lt.warmup, lt.maxRequests, lt.base)
+
+	if lt.warmup > 0 {
+		lt.phase(ctx, lt.warmup, nil)
+	}
+	lt.sent.Store(0)
+	stats := make([]map[string]*opStats, lt.clients)
+	start := time.Now()
+	lt.phase(ctx, lt.duration, stats)
+	elapsed := time.Since(start)
+	return lt.report(stats, elapsed)
+}
+
+// phase runs every client for d (or until the request budget is spent or
+// ctx ends); with stats nil it is a warm-up whose results are dropped.
+func (lt *loadTest) phase(ctx context.Context, d time.Duration, stats []map[string]*opStats) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range lt.clients {
+		st := map[string]*opStats{}
+		for _, op := range loadOps {
+			st[op] = &opStats{}
+		}
+		if stats != nil {
+			stats[i] = st
+		}
+		wg.Go(func() { lt.client(ctx, i, st) })
+	}
+	wg.Wait()
+}
+
+// client sends requests one after another, picking each by the mix.
+func (lt *loadTest) client(ctx context.Context, i int, st map[string]*opStats) {
+	rnd := rand.New(rand.NewPCG(uint64(i)+1, 42)) //nolint:gosec // load shape, not secrets
+	u := lt.sessions[i%len(lt.sessions)]
+	total := 0
+	for _, w := range lt.mix {
+		total += w
+	}
+	for ctx.Err() == nil {
+		if lt.sent.Add(1) > lt.maxRequests {
+			return
+		}
+		n, op := rnd.IntN(total), ""
+		for _, name := range loadOps {
+			if n < lt.mix[name] {
+				op = name
+				break
+			}
+			n -= lt.mix[name]
+		}
+		if op == "patch" && len(u.own) == 0 {
+			op = "card"
+		}
+		t := time.Now()
+		err := lt.do(ctx, u, op, rnd)
+		d := time.Since(t)
+		if ctx.Err() != nil {
+			return // the phase ended mid-request: neither a sample nor an error
+		}
+		s := st[op]
+		s.lat = append(s.lat, d)
+		if err != nil {
+			s.errors++
+			lt.errorSamples.Lock()
+			if len(lt.samples) < 5 {
+				lt.samples = append(lt.samples, op+": "+err.Error())
+			}
+			lt.errorSamples.Unlock()
+		}
+	}
+}
+
+// do sends one request of the operation as u.
+func (lt *loadTest) do(ctx context.Context, u *loadUser, op string, rnd *rand.Rand) error {
+	switch op {
+	case "list":
+		return lt.get(ctx, u, "/companies/?page="+strconv.Itoa(1+rnd.IntN(5)), nil)
+	case "search":
+		w := u.words[rnd.IntN(len(u.words))]
+		return lt.get(ctx, u, "/companies/?search="+url.QueryEscape(w), nil)
+	case "card":
+		return lt.get(ctx, u, "/companies/"+strconv.FormatInt(u.ids[rnd.IntN(len(u.ids))], 10)+"/", nil)
+	default:
+		c := u.own[rnd.IntN(len(u.own))]
+		c.Lock()
+		defer c.Unlock()
+		path := "/api/companies/" + strconv.FormatInt(c.id, 10) + "/"
+		if c.version == 0 {
+			// The last PATCH was cut off (the phase ended mid-request)
+			// and may have been applied: learn the version anew.
+			var cur struct {
+				Version int `json:"version"`
+			}
+			if err := lt.get(ctx, u, path, &cur); err != nil {
+				return err
+			}
+			c.version = cur.Version
+		}
+		body, _ := json.Marshal(map[string]any{"version": c.version, "address": fmt.Sprintf("г. Москва, ул. Нагрузочная, д. %d", rnd.IntN(100)+1)})
+		var out struct {
+			Version int `json:"version"`
+		}
+		if err := lt.send(ctx, u, http.MethodPatch, path, body, &out); err != nil {
+			c.version = 0
+			return err
+		}
+		c.version = out.Version
+		return nil
+	}
+}
+
+func (lt *loadTest) get(ctx context.Context, u *loadUser, path string, out any) error {
+	return lt.send(ctx, u, http.MethodGet, path, nil, out)
+}
+
+// send makes one request and reads the whole answer; any status but 2xx
+// is an error. out, when given, receives the JSON answer.
+func (lt *loadTest) send(ctx context.Context, u *loadUser, method, path string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, lt.base.String()+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %.200s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// signIn logs name in through the sign-in form, then reads the companies
+// the user sees (for cards and searches) and those they are responsible
+// for (for edits).
+func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, name string) (*loadUser, error) {
+	jar, _ := cookiejar.New(nil)
+	u := &loadUser{name: name, client: &http.Client{
+		Transport: transport, Jar: jar, Timeout: time.Minute,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	form := url.Values{"username": {name}, "password": {lt.password}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, lt.base.String()+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		return nil, fmt.Errorf("вход: статус %d", resp.StatusCode)
+	}
+	var me struct {
+		ID int64 `json:"id"`
+	}
+	if err := lt.send(ctx, u, http.MethodGet, "/api/me/", nil, &me); err != nil {
+		return nil, err
+	}
+	type row struct {
+		ID      int64  `json:"id"`
+		Name    string `json:"name"`
+		Version int    `json:"version"`
+	}
+	var seen, own struct {
+		Results []row `json:"results"`
+	}
+	if err := lt.send(ctx, u, http.MethodGet, "/api/companies/?page_size=500", nil, &seen); err != nil {
+		return nil, err
+	}
+	if err := lt.send(ctx, u, http.MethodGet, "/api/companies/?page_size=500&responsible="+strconv.FormatInt(me.ID, 10), nil, &own); err != nil {
+		return nil, err
+	}
+	for _, c := range seen.Results {
+		u.ids = append(u.ids, c.ID)
+		if words := dedup.Tokens(dedup.NormalizeName(c.Name)); len(words) > 0 {
+			u.words = append(u.words, words[0])
+		}
+	}
+	if len(u.ids) == 0 || len(u.words) == 0 {
+		return nil, errors.New("пользователь не видит ни одной компании")
+	}
+	for _, c := range own.Results {
+		u.own = append(u.own, &ownCompany{id: c.ID, version: c.Version})
+	}
+	return u, nil
+}
+
+// report prints requests per second and p50/p95/p99 and errors per
+// operation and in total.
+func (lt *loadTest) report(stats []map[string]*opStats, elapsed time.Duration) error {
+	tw := tabwriter.NewWriter(lt.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "Операция\tзапросов\tзапр/с\tp50\tp95\tp99\tошибок\t")
+	var all []time.Duration
+	errs := 0
+	for _, op := range loadOps {
+		var lat []time.Duration
+		n := 0
+		for _, st := range stats {
+			lat = append(lat, st[op].lat...)
+			n += st[op].errors
+		}
+		all = append(all, lat...)
+		errs += n
+		lt.row(tw, loadOpNames[op], lat, n, elapsed)
+	}
+	lt.row(tw, "Всего", all, errs, elapsed)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range lt.samples {
+		fmt.Fprintln(lt.out, "Ошибка:", s)
+	}
+	if errs > 0 {
+		return fmt.Errorf("%d запросов завершились ошибкой", errs)
+	}
+	return nil
+}
+
+func (lt *loadTest) row(w io.Writer, name string, lat []time.Duration, errs int, elapsed time.Duration) {
+	if len(lat) == 0 {
+		fmt.Fprintf(w, "%s\t0\t0\t-\t-\t-\t%d\t\n", name, errs)
+		return
+	}
+	slices.Sort(lat)
+	q := func(p float64) string { return ms(lat[min(len(lat)-1, int(p*float64(len(lat))))]) }
+	fmt.Fprintf(w, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t\n", name, len(lat), float64(len(lat))/elapsed.Seconds(), q(0.50), q(0.95), q(0.99), errs)
+}

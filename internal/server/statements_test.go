@@ -1,0 +1,95 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// maxPageStatements is the most SQL statements the company card and the
+// company list may send, session check included, however many contacts,
+// notes, phones and e-mails they show.
+const maxPageStatements = 6
+
+// TestCardAndListSendFewStatements counts the SQL statements of the
+// busiest pages on a company with several of everything: a regression
+// that adds a query per contact or per dictionary fails here.
+func TestCardAndListSendFewStatements(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		c := e.cast
+		var spheres []int64
+		for i := range 3 {
+			var s struct {
+				ID int64 `json:"id"`
+			}
+			if code := e.api(&c.Admin, "POST", "/api/spheres/", map[string]any{"name": fmt.Sprintf("Сфера %d", i)}, &s); code != http.StatusCreated {
+				t.Fatalf("sphere: %d", code)
+			}
+			spheres = append(spheres, s.ID)
+		}
+		var co struct {
+			ID int64 `json:"id"`
+		}
+		code := e.api(&c.Alisa, "POST", "/api/companies/", map[string]any{
+			"name": "Ромашка", "inn": "7707083893", "spheres": spheres,
+			"phones": []map[string]string{{"value": "+7 495 123-45-67"}, {"value": "+7 495 123-45-68"}, {"value": "+7 495 123-45-69"}},
+			"emails": []string{"a@romashka.ru", "b@romashka.ru"},
+		}, &co)
+		if code != http.StatusCreated {
+			t.Fatalf("company: %d", code)
+		}
+		for i := range 5 {
+			if code := e.api(&c.Alisa, "POST", "/api/contacts/", map[string]any{
+				"company": co.ID, "last_name": fmt.Sprintf("Иванов%d", i), "first_name": "Иван",
+				"phones": []map[string]string{{"value": fmt.Sprintf("+7 916 000-00-%02d", i)}, {"value": fmt.Sprintf("+7 916 000-01-%02d", i)}},
+				"emails": []map[string]string{{"value": fmt.Sprintf("i%d@romashka.ru", i)}, {"value": fmt.Sprintf("j%d@romashka.ru", i)}},
+			}, nil); code != http.StatusCreated {
+				t.Fatalf("contact: %d", code)
+			}
+			if code := e.api(&c.Alisa, "POST", "/api/company-notes/", map[string]any{"company": co.ID, "text": fmt.Sprintf("Звонок %d", i)}, nil); code != http.StatusCreated {
+				t.Fatalf("note: %d", code)
+			}
+		}
+		for i := range 4 {
+			if code := e.api(&c.Alisa, "POST", "/api/companies/", map[string]any{
+				"name": fmt.Sprintf("Ромашка-%d", i), "spheres": spheres[:1],
+				"phones": []map[string]string{{"value": fmt.Sprintf("+7 495 000-00-%02d", i)}}, "emails": []string{fmt.Sprintf("r%d@romashka.ru", i)},
+			}, nil); code != http.StatusCreated {
+				t.Fatalf("company %d: %d", i, code)
+			}
+		}
+		card := "/companies/" + strconv.FormatInt(co.ID, 10) + "/"
+		for _, who := range []dbtest.Member{c.Admin, c.Alisa} {
+			session := e.session(who)
+			for _, path := range []string{card, "/companies/", "/companies/?search=" + "ромаш", "/companies/?search=7707083893"} {
+				t.Run(who.Username+" "+path, func(t *testing.T) {
+					req := httptest.NewRequest("GET", path, nil)
+					req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+					rec := httptest.NewRecorder()
+					before := e.db.Statements()
+					e.srv.ServeHTTP(rec, req)
+					n := e.db.Statements() - before
+					if rec.Code != http.StatusOK {
+						t.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
+					}
+					if n > maxPageStatements {
+						t.Errorf("%d SQL statements, want at most %d", n, maxPageStatements)
+					}
+					if path == card {
+						for _, want := range []string{"Иванов0", "Иванов4", "Звонок 0", "Звонок 4", "a@romashka.ru", "Сфера 2"} {
+							if !strings.Contains(rec.Body.String(), want) {
+								t.Errorf("the card does not show %q", want)
+							}
+						}
+					}
+					t.Logf("%d SQL statements", n)
+				})
+			}
+		}
+	})
+}
