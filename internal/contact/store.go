@@ -150,7 +150,8 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 		size = 50
 	}
 	if word, ok := oneWord(f.Search); ok && sc.SeesAll() && f.CompanyID == 0 && !f.Deleted && strings.Contains(order, "name_norm") {
-		return s.listByWord(ctx, word, strings.Contains(order, "DESC"), page, size)
+		list, n, err := s.listByWord(ctx, word, strings.Contains(order, "DESC"), page, size)
+		return explainAll(f.Search, list), n, err
 	}
 	var w database.Where
 	from := "contacts ct"
@@ -192,7 +193,18 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, count, nil
+	return explainAll(f.Search, out), count, nil
+}
+
+// explainAll sets the Match of every contact a search found.
+func explainAll(search string, list []Contact) []Contact {
+	if strings.TrimSpace(search) == "" {
+		return list
+	}
+	for i := range list {
+		list[i].Match = explain(search, &list[i])
+	}
+	return list
 }
 
 // oneWord returns the single name word of a search that is neither an
