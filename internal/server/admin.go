@@ -9,11 +9,12 @@ import (
 )
 
 // apiRoutes are the JSON-only routes: the dictionaries and the audit log,
-// which have their pages in the admin section instead of at "/", and the
-// live events stream.
+// which have their pages in the admin section instead of at "/", the
+// palette's suggestions and the live events stream.
 func (s *Server) apiRoutes(r chi.Router) {
 	s.dictionaryAPIRoutes(r)
 	r.Get("/audit/", s.wrap(s.listAudit))
+	s.searchRoutes(r)
 	s.eventRoutes(r)
 }
 
