@@ -46,11 +46,13 @@ type suggestMatch struct {
 }
 
 // suggestKind is the summary of one kind's hits: its heading in the
-// palette, how many there are in all and the full list that shows them.
+// palette, whether there are more than it shows and the full list that
+// shows them all. The palette does not count the hits: counting every
+// company starting with «к» is what made a suggestion slow.
 type suggestKind struct {
 	Type  string `json:"type"`
 	Label string `json:"label"`
-	Count int    `json:"count"`
+	More  bool   `json:"more"`
 	URL   string `json:"url"`
 }
 
@@ -67,7 +69,7 @@ type suggestAnswer struct {
 type suggester struct {
 	kind, label string
 	list        string // the path of the full list, which takes ?search=
-	find        func(ctx context.Context, sc access.Scope, q string, limit int) ([]suggestion, int, error)
+	find        func(ctx context.Context, sc access.Scope, q string, limit int) (list []suggestion, more bool, err error)
 }
 
 // suggesters are the kinds the palette searches, in the order it shows them.
@@ -90,15 +92,15 @@ func (s *Server) suggest(w http.ResponseWriter, r *http.Request) error {
 	scope := scopeFrom(r)
 	kinds := s.suggesters()
 	type found struct {
-		list  []suggestion
-		count int
-		err   error
+		list []suggestion
+		more bool
+		err  error
 	}
 	out := make([]found, len(kinds))
 	var wg sync.WaitGroup
 	for i, k := range kinds {
 		wg.Go(func() {
-			out[i].list, out[i].count, out[i].err = k.find(r.Context(), scope, q, suggestLimit)
+			out[i].list, out[i].more, out[i].err = k.find(r.Context(), scope, q, suggestLimit)
 		})
 	}
 	wg.Wait()
@@ -106,12 +108,12 @@ func (s *Server) suggest(w http.ResponseWriter, r *http.Request) error {
 		if out[i].err != nil {
 			return out[i].err
 		}
-		if out[i].count == 0 {
+		if len(out[i].list) == 0 {
 			continue
 		}
 		ans.Results = append(ans.Results, out[i].list...)
 		ans.Kinds = append(ans.Kinds, suggestKind{
-			Type: k.kind, Label: k.label, Count: out[i].count,
+			Type: k.kind, Label: k.label, More: out[i].more,
 			URL: k.list + "?search=" + url.QueryEscape(q),
 		})
 	}
@@ -133,10 +135,10 @@ func suggestQuery(q string) string {
 	return strings.TrimSpace(q)
 }
 
-func (s *Server) suggestCompanies(ctx context.Context, sc access.Scope, q string, limit int) ([]suggestion, int, error) {
-	res, err := s.companies.Search(ctx, sc, company.Query{Text: q, PageSize: limit})
+func (s *Server) suggestCompanies(ctx context.Context, sc access.Scope, q string, limit int) ([]suggestion, bool, error) {
+	res, err := s.companies.Search(ctx, sc, company.Query{Text: q, PageSize: limit, Quick: true})
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	out := make([]suggestion, 0, len(res.Companies))
 	for _, c := range res.Companies {
@@ -159,13 +161,13 @@ func (s *Server) suggestCompanies(ctx context.Context, sc access.Scope, q string
 		}
 		out = append(out, sg)
 	}
-	return out, res.Count, nil
+	return out, res.More, nil
 }
 
-func (s *Server) suggestContacts(ctx context.Context, sc access.Scope, q string, limit int) ([]suggestion, int, error) {
-	list, count, err := s.contacts.List(ctx, sc, contact.Filter{Search: q, Size: limit})
+func (s *Server) suggestContacts(ctx context.Context, sc access.Scope, q string, limit int) ([]suggestion, bool, error) {
+	list, count, err := s.contacts.List(ctx, sc, contact.Filter{Search: q, Size: limit, Quick: true})
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	out := make([]suggestion, 0, len(list))
 	for _, c := range list {
@@ -185,5 +187,5 @@ func (s *Server) suggestContacts(ctx context.Context, sc access.Scope, q string,
 		}
 		out = append(out, sg)
 	}
-	return out, count, nil
+	return out, count > len(list), nil
 }
