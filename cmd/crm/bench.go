@@ -19,6 +19,7 @@ import (
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
 	"github.com/crmprofi/crm/internal/demo"
+	"github.com/crmprofi/crm/internal/progress"
 	"github.com/crmprofi/crm/internal/server"
 )
 
@@ -41,7 +42,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
-	sum, err := demo.Load(ctx, db, demo.Options{Companies: *companies, Contacts: *contacts, Seed: 1, Progress: env.stdout})
+	sum, err := demo.Load(ctx, db, demo.Options{Companies: *companies, Contacts: *contacts, Seed: 1, Progress: progress.Terminal(env.stdout)})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/demo"
+	"github.com/crmprofi/crm/internal/progress"
 )
 
 // cmdDemo fills the database with a realistic demo base: three branches,
@@ -30,7 +31,7 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	}
 	sum, err := demo.Load(ctx, db, demo.Options{
 		Companies: *companies, Contacts: *contacts, NotesPerCompany: *notes,
-		Seed: 1, Password: *password, Progress: env.stdout,
+		Seed: 1, Password: *password, Progress: progress.Terminal(env.stdout),
 	})
 	if err != nil {
 		return err

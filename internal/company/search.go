@@ -30,12 +30,19 @@ type Query struct {
 	Ordering string
 	// Page counts from 1; PageSize defaults to 50.
 	Page, PageSize int
+	// Quick asks for suggestions while typing (the command palette): the
+	// first PageSize hits in the order the word index gives them, without
+	// counting or sorting every hit of a short prefix. Count is then the
+	// number returned and More says whether there are others.
+	Quick bool
 }
 
 // Result is one page of a search.
 type Result struct {
 	Count     int
 	Companies []Company
+	// More is set by a Quick search that stopped before the last hit.
+	More bool
 }
 
 // orderings maps the whitelisted ?ordering= values to ORDER BY clauses;
@@ -120,6 +127,9 @@ func classify(text string) textQuery {
 // total in one query, as its hits are gathered and sorted anyway. Then one
 // query each loads the page's phones, e-mails and spheres.
 func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result, error) {
+	if tq := classify(q.Text); q.Quick && wordsOnly(tq, q) {
+		return s.quickSearch(ctx, scope, q, tq)
+	}
 	p, err := s.plan(scope, q)
 	if err != nil || p.empty {
 		return Result{Companies: []Company{}}, err

@@ -36,6 +36,8 @@ type Contact struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 	DeletedAt     *time.Time `json:"deleted_at,omitempty"`
 	Version       int        `json:"version"`
+	// Match says why a search found the contact; nil outside a search.
+	Match *Match `json:"match,omitempty"`
 }
 
 // Phone is a phone number as typed, with its kind and a comment. E164 and

@@ -31,6 +31,11 @@ type Filter struct {
 	Page      int    // 1-based
 	Size      int
 	Deleted   bool // the trash: soft-deleted contacts instead of live ones (admins only)
+	// Quick asks for suggestions while typing (the command palette): the
+	// first Size hits in the order the word indexes give them, without
+	// counting or sorting every hit of a short prefix. The count returned
+	// is then the number of contacts returned, plus one when there are more.
+	Quick bool
 }
 
 // Orderings maps the ?ordering= values to SQL; every one ends in the id so
@@ -150,8 +155,15 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 	if size <= 0 {
 		size = 50
 	}
+	if f.Quick && !f.Deleted && f.CompanyID == 0 {
+		if words, ok := searchWords(f.Search); ok {
+			list, n, err := s.quickList(ctx, sc, words, size)
+			return explainAll(f.Search, list), n, err
+		}
+	}
 	if word, ok := oneWord(f.Search); ok && sc.SeesAll() && f.CompanyID == 0 && !f.Deleted && strings.Contains(order, "name_norm") {
-		return s.listByWord(ctx, word, strings.Contains(order, "DESC"), page, size)
+		list, n, err := s.listByWord(ctx, word, strings.Contains(order, "DESC"), page, size)
+		return explainAll(f.Search, list), n, err
 	}
 	var w database.Where
 	from := "contacts ct"
@@ -196,7 +208,18 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, count, nil
+	return explainAll(f.Search, out), count, nil
+}
+
+// explainAll sets the Match of every contact a search found.
+func explainAll(search string, list []Contact) []Contact {
+	if strings.TrimSpace(search) == "" {
+		return list
+	}
+	for i := range list {
+		list[i].Match = explain(search, &list[i])
+	}
+	return list
 }
 
 // listOfCompany is the page of one company's contacts (the card shows

@@ -263,23 +263,25 @@ func TestContactSearch(t *testing.T) {
 		cases := []struct {
 			query string
 			found bool
+			match string // why it was found
 		}{
-			{"89161234567", true},
-			{"8 916 123-45-67", true},
-			{"+7 (916) 123-45-67", true},
-			{"79161234567", true},
-			{"9161234567", true},
-			{"8 916 123-45-68", false},
-			{"yuri@kedr.ru", true},
-			{"YURI@KEDR.RU", true},
-			{"шевч", true},
-			{"юрий шевчук", true},
-			{"коммерч", true},
-			{"ДИРЕКТОР", true},
-			{"кедр", true},
-			{"сибирский", true},
-			{"ромашка", false},
-			{"шевчук ромашка", false},
+			{"89161234567", true, contact.MatchPhone},
+			{"8 916 123-45-67", true, contact.MatchPhone},
+			{"+7 (916) 123-45-67", true, contact.MatchPhone},
+			{"79161234567", true, contact.MatchPhone},
+			{"9161234567", true, contact.MatchPhone},
+			{"8 916 123-45-68", false, ""},
+			{"yuri@kedr.ru", true, contact.MatchEmail},
+			{"YURI@KEDR.RU", true, contact.MatchEmail},
+			{"шевч", true, contact.MatchName},
+			{"юрий шевчук", true, contact.MatchName},
+			{"коммерч", true, contact.MatchPosition},
+			{"ДИРЕКТОР", true, contact.MatchPosition},
+			{"шевчук директор", true, contact.MatchPosition},
+			{"кедр", true, contact.MatchCompany},
+			{"сибирский", true, contact.MatchCompany},
+			{"ромашка", false, ""},
+			{"шевчук ромашка", false, ""},
 		}
 		for _, tc := range cases {
 			t.Run("«"+tc.query+"» finds the contact: "+map[bool]string{true: "yes", false: "no"}[tc.found], func(t *testing.T) {
@@ -289,7 +291,13 @@ func TestContactSearch(t *testing.T) {
 				}
 				found := false
 				for _, x := range list {
-					found = found || x.ID == c.ID
+					if x.ID != c.ID {
+						continue
+					}
+					found = true
+					if x.Match == nil || x.Match.Field != tc.match || x.Match.Label == "" {
+						t.Errorf("match %+v, want field %q with a label", x.Match, tc.match)
+					}
 				}
 				if found != tc.found || n != len(list) {
 					t.Fatalf("found %v (count %d, %d rows), want %v", found, n, len(list), tc.found)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -26,7 +25,8 @@ type Options struct {
 	// Password is every demo user's password; "" leaves the users without
 	// one (the benchmark signs in through sessions).
 	Password string
-	Progress io.Writer
+	// Progress reports each stage of the load; nil shows nothing.
+	Progress progress.Factory
 }
 
 // User is a demo user worth printing.
@@ -52,7 +52,7 @@ const batchSize = 1000
 func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 	var sum Summary
 	if opt.Progress == nil {
-		opt.Progress = io.Discard
+		opt.Progress = progress.Discard
 	}
 	dict, err := loadDictionaries(ctx, db)
 	if err != nil {
@@ -71,7 +71,8 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 	}
 	companies := company.NewStore(db)
 	if have < opt.Companies {
-		bar := progress.New(opt.Progress, "Компании", int64(opt.Companies-have))
+		bar := opt.Progress("Компании")
+		bar.Start(int64(opt.Companies - have))
 		for from := have; from < opt.Companies; from += batchSize {
 			to := min(from+batchSize, opt.Companies)
 			batch := make([]company.NewCompany, 0, to-from)
@@ -82,11 +83,13 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 				_, err := companies.InsertBatch(ctx, tx, batch)
 				return err
 			}); err != nil {
-				return sum, fmt.Errorf("companies %d–%d: %w", from, to, err)
+				err = fmt.Errorf("companies %d–%d: %w", from, to, err)
+				bar.Finish(err)
+				return sum, err
 			}
 			bar.Add(int64(to - from))
 		}
-		bar.Finish()
+		bar.Finish(nil)
 	}
 	if sum.Companies, err = count(ctx, db, "companies"); err != nil {
 		return sum, err
@@ -97,7 +100,8 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 	}
 	contacts := contact.NewStore(db)
 	if have < opt.Contacts && sum.Companies > 0 {
-		bar := progress.New(opt.Progress, "Контакты", int64(opt.Contacts-have))
+		bar := opt.Progress("Контакты")
+		bar.Start(int64(opt.Contacts - have))
 		for from := have; from < opt.Contacts; from += batchSize {
 			to := min(from+batchSize, opt.Contacts)
 			batch := make([]contact.NewContact, 0, to-from)
@@ -105,11 +109,13 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 				batch = append(batch, newContact(g, team, int64(1+i*sum.Companies/max(opt.Contacts, 1))))
 			}
 			if err := db.InTx(ctx, func(tx *sql.Tx) error { return contacts.InsertBatch(ctx, tx, batch) }); err != nil {
-				return sum, fmt.Errorf("contacts %d–%d: %w", from, to, err)
+				err = fmt.Errorf("contacts %d–%d: %w", from, to, err)
+				bar.Finish(err)
+				return sum, err
 			}
 			bar.Add(int64(to - from))
 		}
-		bar.Finish()
+		bar.Finish(nil)
 	}
 	if sum.Contacts, err = count(ctx, db, "contacts"); err != nil {
 		return sum, err
@@ -121,7 +127,8 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 	}
 	notes := note.NewStore(db)
 	if have < wantNotes {
-		bar := progress.New(opt.Progress, "Заметки", int64(wantNotes-have))
+		bar := opt.Progress("Заметки")
+		bar.Start(int64(wantNotes - have))
 		for from := have; from < wantNotes; from += batchSize {
 			to := min(from+batchSize, wantNotes)
 			batch := make([]note.NewNote, 0, to-from)
@@ -135,11 +142,13 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 				})
 			}
 			if err := db.InTx(ctx, func(tx *sql.Tx) error { return notes.InsertBatch(ctx, tx, batch) }); err != nil {
-				return sum, fmt.Errorf("notes %d–%d: %w", from, to, err)
+				err = fmt.Errorf("notes %d–%d: %w", from, to, err)
+				bar.Finish(err)
+				return sum, err
 			}
 			bar.Add(int64(to - from))
 		}
-		bar.Finish()
+		bar.Finish(nil)
 	}
 	if sum.Notes, err = count(ctx, db, "company_notes"); err != nil {
 		return sum, err

@@ -1,6 +1,9 @@
-// Package progress draws a progress bar for long terminal work (loading,
-// imports, exports): redrawn in place on a terminal, a plain line every few
-// seconds when the output is a file or a CI log.
+// Package progress reports the progress of long work (loading, imports,
+// exports) through one small interface, Reporter, so the work does not know
+// who watches it. Bar draws it in a terminal: redrawn in place on a
+// terminal, a plain line every few seconds when the output is a file or a
+// CI log. internal/live implements it for the browser over the live events
+// stream.
 package progress
 
 import (
@@ -12,8 +15,37 @@ import (
 	"time"
 )
 
-// Bar reports the progress of one piece of work. It is safe for
-// concurrent use.
+// Reporter receives the progress of one piece of work: Start with the total
+// number of units once it is known, Add as units are done, Finish once at
+// the end with the error that ended the work, or nil. Implementations are
+// safe for concurrent use and cheap to call for every unit: they decide
+// themselves how often to show a change.
+type Reporter interface {
+	Start(total int64)
+	Add(n int64)
+	Finish(err error)
+}
+
+// Factory makes the Reporter of each named stage of a piece of work
+// («Компании», «Контакты», …), so one job can report several bars.
+type Factory func(label string) Reporter
+
+// Terminal is the Factory of Bars drawn on w.
+func Terminal(w io.Writer) Factory {
+	return func(label string) Reporter { return New(w, label, 0) }
+}
+
+// Discard is the Factory of Reporters that show nothing.
+func Discard(string) Reporter { return discard{} }
+
+type discard struct{}
+
+func (discard) Start(int64)  {}
+func (discard) Add(int64)    {}
+func (discard) Finish(error) {}
+
+// Bar reports the progress of one piece of work in a terminal or a log. It
+// is safe for concurrent use and implements Reporter.
 type Bar struct {
 	mu       sync.Mutex
 	drawn    int64 // done at the last draw
@@ -26,9 +58,11 @@ type Bar struct {
 	terminal bool
 	every    time.Duration
 	now      func() time.Time
+	err      error
 }
 
-// New starts a bar for total units of work, drawn on w.
+// New starts a bar for total units of work, drawn on w; a total not known
+// yet is 0 and given later to Start.
 func New(w io.Writer, label string, total int64) *Bar {
 	b := &Bar{w: w, label: label, total: total, terminal: isTerminal(w), now: time.Now}
 	b.every = 5 * time.Second
@@ -37,6 +71,14 @@ func New(w io.Writer, label string, total int64) *Bar {
 	}
 	b.start = b.now()
 	return b
+}
+
+// Start sets the total and restarts the clock the rate is measured by.
+func (b *Bar) Start(total int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.total, b.done, b.drawn = total, 0, 0
+	b.start, b.last = b.now(), time.Time{}
 }
 
 // Add records n more units done and redraws when it is time to.
@@ -51,11 +93,13 @@ func (b *Bar) Add(n int64) {
 }
 
 // Finish draws the final state and ends the line; a plain-line bar that
-// already printed the final state does not print it twice.
-func (b *Bar) Finish() {
+// already printed the final state of a success does not print it twice.
+// A failure is said on the line: «… · прервано: <err>».
+func (b *Bar) Finish(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.terminal && b.drawn == b.done && !b.last.IsZero() {
+	b.err = err
+	if err == nil && !b.terminal && b.drawn == b.done && !b.last.IsZero() {
 		return
 	}
 	b.draw(true)
@@ -69,6 +113,9 @@ func (b *Bar) draw(final bool) {
 		rate = float64(b.done) / elapsed.Seconds()
 	}
 	line := Line(b.label, b.done, b.total, rate, elapsed)
+	if final && b.err != nil {
+		line += " · прервано: " + b.err.Error()
+	}
 	switch {
 	case b.terminal && final:
 		fmt.Fprintf(b.w, "\r\033[K%s\n", line)

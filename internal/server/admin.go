@@ -9,10 +9,13 @@ import (
 )
 
 // apiRoutes are the JSON-only routes: the dictionaries and the audit log,
-// which have their pages in the admin section instead of at "/".
+// which have their pages in the admin section instead of at "/", the
+// palette's suggestions and the live events stream.
 func (s *Server) apiRoutes(r chi.Router) {
 	s.dictionaryAPIRoutes(r)
 	r.Get("/audit/", s.wrap(s.listAudit))
+	s.searchRoutes(r)
+	s.eventRoutes(r)
 }
 
 // pageRoutes are page-only routes outside the admin section; none yet.

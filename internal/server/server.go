@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/contact"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dictionary"
+	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
 )
 
@@ -31,6 +32,8 @@ type Server struct {
 	contacts  *contact.Store
 	notes     *note.Store
 	audit     *audit.Store
+	live      *live.Hub
+	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
 	// bodyTimeout bounds how long an ordinary request may take to send
@@ -62,6 +65,8 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		contacts:  contact.NewStore(db),
 		notes:     note.NewStore(db),
 		audit:     audit.NewStore(db),
+		live:      live.NewHub(),
+		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
 	}
@@ -71,6 +76,14 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Live is the hub of the users' live events, for the work that publishes
+// them (imports, exports, jobs).
+func (s *Server) Live() *live.Hub { return s.live }
+
+// Close ends the open live event streams, so that a graceful shutdown
+// does not wait for them (http.Server.RegisterOnShutdown).
+func (s *Server) Close() { s.live.Close() }
 
 // Health checks what a load balancer or monitoring should know: the
 // database answers a query and its schema is current.

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/crmprofi/crm/internal/live"
+)
+
+// eventRoutes is the live events stream (API only: a page opens it with
+// EventSource on the session cookie).
+func (s *Server) eventRoutes(r chi.Router) {
+	r.Get("/events/", s.wrap(s.events))
+}
+
+// Timing of the stream: a comment line keeps proxies and the browser from
+// closing an idle connection (the contract asks for one at least every
+// 25 s); a write that cannot finish within writeWait means the client is
+// gone; the browser reconnects after retryMillis.
+const (
+	heartbeatEvery = 20 * time.Second
+	writeWait      = 30 * time.Second
+	retryMillis    = 3000
+)
+
+// events streams the signed-in user's live events as text/event-stream.
+// A reconnect with Last-Event-ID first gets the kept events after that id;
+// when some were already dropped it gets a "reset" event, telling the page
+// to reload what it shows. The stream ends when the client goes away, when
+// it falls too far behind (it reconnects and replays), or at shutdown.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	u := userFrom(r)
+	var after uint64
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		// A malformed id is treated as none: the stream starts afresh.
+		after, _ = strconv.ParseUint(v, 10, 64)
+	}
+	sub, replay, gap := s.live.Subscribe(u.ID, after)
+	defer sub.Close()
+
+	rc := http.NewResponseController(w)
+	// The server's read timeout is for request bodies; it must not cut a
+	// stream that lives for hours.
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	// Set before the first write: compression and proxies leave an event
+	// stream alone by its type.
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	send := func(write func(io.Writer) error) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := write(w); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	err := send(func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
+		if err == nil && gap {
+			_, err = io.WriteString(w, "event: reset\ndata: {}\n\n")
+		}
+		for _, e := range replay {
+			if err == nil {
+				err = writeEvent(w, e)
+			}
+		}
+		return err
+	})
+	heartbeat := time.NewTicker(s.heartbeat)
+	defer heartbeat.Stop()
+	for err == nil {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case e, ok := <-sub.C:
+			if !ok {
+				return nil // dropped as too slow, or shutting down
+			}
+			err = send(func(w io.Writer) error { return writeEvent(w, e) })
+		case <-heartbeat.C:
+			err = send(func(w io.Writer) error {
+				_, err := io.WriteString(w, ": heartbeat\n\n")
+				return err
+			})
+		}
+	}
+	if errors.Is(err, http.ErrNotSupported) {
+		// A writer in the chain that cannot flush cannot stream: a bug.
+		s.log.ErrorContext(r.Context(), "event stream cannot flush", slog.Any("err", err))
+	}
+	return nil // otherwise the client went away mid-write
+}
+
+// writeEvent writes one event in the text/event-stream format. Data is
+// JSON on one line, so it needs no splitting.
+func writeEvent(w io.Writer, e live.Event) error {
+	_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, e.Data)
+	return err
+}
