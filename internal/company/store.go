@@ -25,6 +25,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 // companyColumns is the select list of a company row with the names of
 // what it references; scanCompany reads it.
 const companyColumns = `c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website,

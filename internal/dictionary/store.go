@@ -27,6 +27,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 // Filter narrows and orders a list. Ordering is a field name, "-" first
 // for descending; empty means the kind's natural order.
 type Filter struct {

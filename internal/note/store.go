@@ -23,6 +23,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 // Filter selects a page of notes.
 type Filter struct {
 	CompanyID int64 // 0: notes of every visible company
