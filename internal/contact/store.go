@@ -470,7 +470,7 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Contact,
 		if err := writeChildren(ctx, tx, id, in); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "contact.create", ObjectType: "contact", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.create", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": FullName(in.LastName, in.FirstName, in.MiddleName), "company": companyArg(in.Company)}}); err != nil {
 			return err
 		}
@@ -566,7 +566,7 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 		if err := writeChildren(ctx, tx, id, in); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "contact.update", ObjectType: "contact", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.update", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": FullName(in.LastName, in.FirstName, in.MiddleName)}}); err != nil {
 			return err
 		}
@@ -621,7 +621,7 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
 			WHERE id = $3 AND deleted_at IS NULL`, now, sc.UserID, id); err != nil {
 			return fmt.Errorf("delete contact %d: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "contact.delete", ObjectType: "contact", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.delete", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": st.name}})
 	})
 }
@@ -645,7 +645,7 @@ func (s *Store) Restore(ctx context.Context, sc access.Scope, id int64) error {
 			WHERE id = $2`, database.Now(), id); err != nil {
 			return fmt.Errorf("restore contact %d: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "contact.restore", ObjectType: "contact", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.restore", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": FullName(last, first, middle)}})
 	})
 }

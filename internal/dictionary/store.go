@@ -133,7 +133,7 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, k Kind, in Input
 		if err != nil {
 			return uniqueOr(err, "create "+string(k))
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.create", ObjectType: string(k),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.create", ObjectType: string(k),
 			ObjectID: audit.ID(it.ID), Detail: it.detail()})
 	})
 	if err != nil {
@@ -185,7 +185,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, k Kind, id int64
 			return apperr.ErrConflict
 		}
 		it.Version = old.Version + 1
-		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.update", ObjectType: string(k),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.update", ObjectType: string(k),
 			ObjectID: audit.ID(id), Detail: changes(old, it)})
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Store) Delete(ctx context.Context, scope access.Scope, k Kind, id int64
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+k.table()+` WHERE id = $1`, id); err != nil { //nolint:gosec // k.table() is one of four constants
 			return fmt.Errorf("delete %s: %w", k, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.delete", ObjectType: string(k),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.delete", ObjectType: string(k),
 			ObjectID: audit.ID(id), Detail: it.detail()})
 	})
 }
