@@ -88,21 +88,43 @@ type Scope struct {
 	Role     Role
 	Data     DataScope
 	BranchID int64 // 0 when the user has no branch
+	// Name is who acts, as the audit log names them: the user's full
+	// name, or the system actor's name (see System).
+	Name string
+	// system marks the application acting on its own; only System sets it.
+	system bool
 }
+
+// System is the scope of work the application does on its own rather
+// than for a signed-in user: a background job, a command, a store
+// re-reading what it has just written. It sees every company and may do
+// what an admin may; the audit log records name ("job:purge",
+// "cli:createsuperuser") as the actor instead of a user.
+func System(name string) Scope {
+	return Scope{Role: RoleAdmin, Data: Global, Name: name, system: true}
+}
+
+// IsSystem reports whether the scope is the application's own (System).
+func (s Scope) IsSystem() bool { return s.system }
+
+// acts reports whether the scope is someone: a user or the system. The
+// zero Scope is no one and sees nothing.
+func (s Scope) acts() bool { return s.UserID != 0 || s.system }
 
 // SeesAll reports whether the scope sees every company.
 func (s Scope) SeesAll() bool {
-	return s.UserID != 0 && (s.Role == RoleAdmin || s.Role == RoleGroupManager || s.Data == Global)
+	return s.acts() && (s.Role == RoleAdmin || s.Role == RoleGroupManager || s.Data == Global)
 }
 
-// IsAdmin reports whether the user administers the system.
-func (s Scope) IsAdmin() bool { return s.UserID != 0 && s.Role == RoleAdmin }
+// IsAdmin reports whether the user administers the system (the system
+// actor does).
+func (s Scope) IsAdmin() bool { return s.acts() && s.Role == RoleAdmin }
 
 // Restrict limits w to the companies the scope may see; c is the companies
 // table alias. A branch scope without a branch sees only its own companies.
 func (s Scope) Restrict(w *database.Where, c string) {
 	switch {
-	case s.UserID == 0:
+	case !s.acts():
 		w.Add("1 = 0")
 	case s.SeesAll():
 	case s.Data == Branch && s.BranchID != 0:
@@ -117,9 +139,6 @@ func (s Scope) Restrict(w *database.Where, c string) {
 // "n.company_id") names a company the scope may see.
 func (s Scope) RestrictCompanyID(w *database.Where, col string) {
 	if s.SeesAll() {
-		if s.UserID == 0 {
-			w.Add("1 = 0")
-		}
 		return
 	}
 	var inner database.Where
@@ -219,7 +238,7 @@ func (s Scope) CanManage() error {
 // creator.
 func (s Scope) RestrictContacts(w *database.Where, ct string) {
 	switch {
-	case s.UserID == 0:
+	case !s.acts():
 		w.Add("1 = 0")
 	case s.SeesAll():
 	default:

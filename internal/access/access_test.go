@@ -166,3 +166,30 @@ func TestOnlyTheAuthorChangesANoteButEditorsMayPinIt(t *testing.T) {
 		t.Errorf("another branch's manager pins: %s", got)
 	}
 }
+
+func TestTheSystemActorSeesAllAndOnlyItsConstructorMakesIt(t *testing.T) {
+	sys := access.System("job:purge")
+	if !sys.IsSystem() || sys.Name != "job:purge" || sys.UserID != 0 {
+		t.Fatalf("System = %+v", sys)
+	}
+	if !sys.SeesAll() || !sys.IsAdmin() || sys.CanManage() != nil {
+		t.Fatal("the system actor must see all and manage")
+	}
+	var w database.Where
+	sys.Restrict(&w, "c")
+	sys.RestrictCompanyID(&w, "n.company_id")
+	sys.RestrictContacts(&w, "ct")
+	if w.SQL() != "" {
+		t.Fatalf("system scope restricted: %q", w.SQL())
+	}
+	// An admin-looking scope without a user is still no one.
+	fake := access.Scope{Role: access.RoleAdmin, Data: access.Global, Name: "job:purge"}
+	if fake.IsSystem() || fake.SeesAll() || fake.IsAdmin() {
+		t.Fatal("a hand-made scope without a user must not pass for the system")
+	}
+	var fw database.Where
+	fake.Restrict(&fw, "c")
+	if fw.SQL() != " WHERE 1 = 0" {
+		t.Fatalf("a hand-made scope restricts to %q, want nothing", fw.SQL())
+	}
+}

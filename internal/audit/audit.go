@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/database"
 )
 
@@ -22,10 +23,13 @@ const (
 
 // Entry is one line of the audit log.
 type Entry struct {
-	ID         int64          `json:"id"`
-	At         time.Time      `json:"at"`
-	ActorID    int64          `json:"actor"`
-	ActorName  string         `json:"actor_name"`
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	ActorID   int64     `json:"actor"`
+	ActorName string    `json:"actor_name"`
+	// System marks an entry written by the application itself (a job, a
+	// command); ActorName then names which, and ActorID is 0.
+	System     bool           `json:"actor_system"`
 	Action     string         `json:"action"`
 	ObjectType string         `json:"object_type"`
 	ObjectID   string         `json:"object_id"`
@@ -34,41 +38,33 @@ type Entry struct {
 	Detail     map[string]any `json:"detail"`
 }
 
-type actorKey struct{}
+type clientIPKey struct{}
 
-// Actor is who acts in a request: set once by the HTTP layer, read by Record.
-type Actor struct {
-	ID   int64
-	Name string
-	IP   string
+// WithClientIP returns ctx carrying the address of the request's client,
+// which Record writes beside the actor. Who acted is not in the context:
+// it is the scope each write is made with.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
 }
 
-// WithActor returns ctx carrying the acting user and their address.
-func WithActor(ctx context.Context, a Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
-}
-
-// ActorFrom returns the actor stored by WithActor.
-func ActorFrom(ctx context.Context) Actor {
-	a, _ := ctx.Value(actorKey{}).(Actor)
-	return a
+// ClientIP returns the address stored by WithClientIP.
+func ClientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
 }
 
 // ID formats an integer object id.
 func ID(id int64) string { return strconv.FormatInt(id, 10) }
 
 // Record writes e with q — the action's transaction, or the database for a
-// refused attempt. Actor, IP and time default to the context's actor and now.
-func Record(ctx context.Context, q database.Querier, e Entry) error {
-	a := ActorFrom(ctx)
-	if e.ActorID == 0 {
-		e.ActorID = a.ID
-	}
-	if e.ActorName == "" {
-		e.ActorName = a.Name
-	}
+// refused attempt. The actor is by, the scope the action was made with: a
+// user (id and name), the system actor of a job or command (its name), or
+// no one (a failed sign-in). The IP defaults to the context's client and
+// the time to now.
+func Record(ctx context.Context, q database.Querier, by access.Scope, e Entry) error {
+	e.ActorID, e.ActorName, e.System = by.UserID, by.Name, by.IsSystem()
 	if e.IP == "" {
-		e.IP = a.IP
+		e.IP = ClientIP(ctx)
 	}
 	if e.At.IsZero() {
 		e.At = database.Now()
@@ -83,9 +79,9 @@ func Record(ctx context.Context, q database.Querier, e Entry) error {
 			return fmt.Errorf("audit detail: %w", err)
 		}
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, outcome, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.At, database.NullInt64(e.ActorID), e.ActorName, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, string(detail))
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.At, database.NullInt64(e.ActorID), e.ActorName, e.System, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, string(detail))
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}

@@ -67,7 +67,7 @@ func (s *Store) List(ctx context.Context, scope access.Scope, f Filter) ([]Entry
 	if size <= 0 {
 		size = 50
 	}
-	query := `SELECT id, at, COALESCE(actor_id, 0), actor_name, action, object_type, object_id, outcome, ip, detail
+	query := `SELECT id, at, COALESCE(actor_id, 0), actor_name, actor_system, action, object_type, object_id, outcome, ip, detail
 		FROM audit_log` + w.SQL() + ` ORDER BY at DESC, id DESC LIMIT ` + w.Arg(size) + ` OFFSET ` + w.Arg(database.PageOffset(f.Page, size))
 	rows, err := s.db.QueryContext(ctx, query, w.Args()...)
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Store) List(ctx context.Context, scope access.Scope, f Filter) ([]Entry
 	for rows.Next() {
 		var e Entry
 		var detail string
-		if err := rows.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.Action, &e.ObjectType, &e.ObjectID, &e.Outcome, &e.IP, &detail); err != nil {
+		if err := rows.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.System, &e.Action, &e.ObjectType, &e.ObjectID, &e.Outcome, &e.IP, &detail); err != nil {
 			return nil, 0, fmt.Errorf("list audit: %w", err)
 		}
 		e.At = e.At.UTC()

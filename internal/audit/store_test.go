@@ -2,10 +2,12 @@ package audit_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
@@ -34,15 +36,18 @@ func TestListFilters(t *testing.T) {
 		cast := dbtest.NewCast(t, db)
 		s := audit.NewStore(db)
 		day := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-		entries := []audit.Entry{
-			{At: day, ActorID: cast.Alisa.ID, ActorName: "Алиса Аксёнова", Action: "export.companies", Outcome: audit.Denied},
-			{At: day.Add(time.Hour), ActorID: cast.Admin.ID, Action: "export.contacts"},
-			{At: day.Add(24 * time.Hour), ActorID: cast.Admin.ID, Action: "exporter.odd"},
-			{At: day.Add(48 * time.Hour), ActorID: cast.Boris.ID, Action: "note.delete", ObjectType: "note", ObjectID: "7",
-				Detail: map[string]any{"text": "старая заметка"}},
+		entries := []struct {
+			by access.Scope
+			e  audit.Entry
+		}{
+			{cast.Alisa.Scope, audit.Entry{At: day, Action: "export.companies", Outcome: audit.Denied}},
+			{cast.Admin.Scope, audit.Entry{At: day.Add(time.Hour), Action: "export.contacts"}},
+			{cast.Admin.Scope, audit.Entry{At: day.Add(24 * time.Hour), Action: "exporter.odd"}},
+			{cast.Boris.Scope, audit.Entry{At: day.Add(48 * time.Hour), Action: "note.delete", ObjectType: "note", ObjectID: "7",
+				Detail: map[string]any{"text": "старая заметка"}}},
 		}
-		for _, e := range entries {
-			if err := audit.Record(ctx, db, e); err != nil {
+		for _, x := range entries {
+			if err := audit.Record(ctx, db, x.by, x.e); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -90,5 +95,42 @@ func TestListFilters(t *testing.T) {
 				t.Fatalf("got %+v", e)
 			}
 		})
+	})
+}
+
+func TestEntriesNameTheirActor(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		cast := dbtest.NewCast(t, db)
+		ctx := audit.WithClientIP(context.Background(), "10.1.2.3")
+		tests := []struct {
+			name       string
+			by         access.Scope
+			wantID     int64
+			wantName   string
+			wantSystem bool
+		}{
+			{"an entry by a user names the user", cast.Boris.Scope, cast.Boris.ID, "Борис Бородин", false},
+			{"an entry by the system names the system actor", access.System("job:purge"), 0, "job:purge", true},
+			{"an entry by no one names no one", access.Scope{}, 0, "", false},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				id := audit.ID(int64(i + 1))
+				err := db.InTx(ctx, func(tx *sql.Tx) error {
+					return audit.Record(ctx, tx, tt.by, audit.Entry{Action: "test.actor", ObjectType: "test", ObjectID: id})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := audit.NewStore(db).List(ctx, cast.Admin.Scope, audit.Filter{ObjectType: "test", ObjectID: id})
+				if err != nil || len(got) != 1 {
+					t.Fatal(got, err)
+				}
+				e := got[0]
+				if e.ActorID != tt.wantID || e.ActorName != tt.wantName || e.System != tt.wantSystem || e.IP != "10.1.2.3" {
+					t.Fatalf("entry = %+v, want actor %d %q system %v from 10.1.2.3", e, tt.wantID, tt.wantName, tt.wantSystem)
+				}
+			})
+		}
 	})
 }

@@ -285,7 +285,7 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in UserInput) (*
 	if err := scope.CanManage(); err != nil {
 		return nil, err
 	}
-	return s.create(ctx, in)
+	return s.create(ctx, scope, in)
 }
 
 // CreateAdmin adds an administrator outside any request: the
@@ -297,7 +297,7 @@ func (s *Store) CreateAdmin(ctx context.Context, in UserInput) (*User, error) {
 	if in.Password == nil {
 		return nil, apperr.Invalid{"password": "Укажите пароль"}
 	}
-	return s.create(ctx, in)
+	return s.create(ctx, access.System("cli:createsuperuser"), in)
 }
 
 // Count returns how many users exist, active or not.
@@ -309,7 +309,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *Store) create(ctx context.Context, in UserInput) (*User, error) {
+func (s *Store) create(ctx context.Context, scope access.Scope, in UserInput) (*User, error) {
 	u := &User{Role: access.RoleManager, DataScope: access.Global, IsActive: true}
 	inv := apperr.Invalid{}
 	password := in.apply(u, inv)
@@ -347,7 +347,7 @@ func (s *Store) create(ctx context.Context, in UserInput) (*User, error) {
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.create", ObjectType: "user", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "user.create", ObjectType: "user", ObjectID: audit.ID(id),
 			Detail: map[string]any{"username": u.Username, "role": string(u.Role), "data_scope": string(u.DataScope)}})
 	})
 	if err != nil {
@@ -410,7 +410,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 			return apperr.ErrConflict
 		}
 		if changed := changedFields(&before, u); len(changed) > 0 {
-			if err := audit.Record(ctx, tx, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: audit.ID(id),
+			if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: audit.ID(id),
 				Detail: map[string]any{"changed": changed}}); err != nil {
 				return err
 			}
@@ -423,12 +423,12 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 					return err
 				}
 			}
-			if err := audit.Record(ctx, tx, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)}); err != nil {
+			if err := audit.Record(ctx, tx, scope, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)}); err != nil {
 				return err
 			}
 		}
 		if in.Password != nil {
-			return setPassword(ctx, tx, id, password, "user.password_reset")
+			return setPassword(ctx, tx, scope, id, password, "user.password_reset")
 		}
 		return nil
 	})
@@ -451,7 +451,7 @@ func (s *Store) ResetPassword(ctx context.Context, scope access.Scope, id int64,
 		if err := s.mustExist(ctx, tx, id); err != nil {
 			return err
 		}
-		return setPassword(ctx, tx, id, password, "user.password_reset")
+		return setPassword(ctx, tx, scope, id, password, "user.password_reset")
 	})
 }
 
@@ -465,7 +465,7 @@ func (s *Store) mustExist(ctx context.Context, q database.Querier, id int64) err
 }
 
 // setPassword stores a new hash, ends every sign-in of the user and audits it.
-func setPassword(ctx context.Context, tx *sql.Tx, id int64, password, action string) error {
+func setPassword(ctx context.Context, tx *sql.Tx, by access.Scope, id int64, password, action string) error {
 	hash, err := HashPassword(password)
 	if err != nil {
 		return err
@@ -477,7 +477,7 @@ func setPassword(ctx context.Context, tx *sql.Tx, id int64, password, action str
 	if err := endSignIns(ctx, tx, id); err != nil {
 		return err
 	}
-	return audit.Record(ctx, tx, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)})
+	return audit.Record(ctx, tx, by, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)})
 }
 
 // endSignIns ends a user's browser sessions and revokes their refresh tokens.
@@ -541,6 +541,7 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, in ProfileInput
 			return err
 		}
 		before := *cur
+		self := before.Scope()
 		if in.FirstName != nil {
 			cur.FirstName = strings.TrimSpace(*in.FirstName)
 		}
@@ -579,14 +580,14 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, in ProfileInput
 			return apperr.ErrConflict
 		}
 		if changed := changedFields(&before, cur); len(changed) > 0 {
-			if err := audit.Record(ctx, tx, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: audit.ID(userID),
+			if err := audit.Record(ctx, tx, self, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: audit.ID(userID),
 				Detail: map[string]any{"changed": changed, "self": true}}); err != nil {
 				return err
 			}
 		}
 		if newPassword != "" {
 			passwordChanged = true
-			return setPassword(ctx, tx, userID, newPassword, "user.password_change")
+			return setPassword(ctx, tx, self, userID, newPassword, "user.password_change")
 		}
 		return nil
 	})

@@ -23,6 +23,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 const userColumns = `u.id, u.username, u.first_name, u.last_name, u.email, u.role, u.data_scope,
 	COALESCE(u.branch_id, 0), COALESCE(b.name, ''), COALESCE(b.time_zone, ''), u.time_zone, u.is_active,
 	u.date_joined, u.last_login, u.version, u.password_hash <> ''`

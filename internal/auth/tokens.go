@@ -60,6 +60,14 @@ func NewTokens(db *database.DB, secret []byte, accessTTL, refreshTTL time.Durati
 	return &Tokens{db: db, secret: secret, accessTTL: accessTTL, refreshTTL: refreshTTL, Now: database.Now}
 }
 
+// WithTx returns Tokens working in the caller's transaction tx (see
+// database.DB.WithTx).
+func (t *Tokens) WithTx(tx *sql.Tx) *Tokens {
+	bound := *t
+	bound.db = t.db.WithTx(tx)
+	return &bound
+}
+
 // SetTTL changes the lifetimes of tokens issued from now on (tests use tiny ones).
 func (t *Tokens) SetTTL(access, refresh time.Duration) { t.accessTTL, t.refreshTTL = access, refresh }
 

@@ -44,7 +44,7 @@ func (u *User) Scope() access.Scope {
 	if u == nil || !u.IsActive {
 		return access.Scope{}
 	}
-	return access.Scope{UserID: u.ID, Role: u.Role, Data: u.DataScope, BranchID: u.BranchID}
+	return access.Scope{UserID: u.ID, Role: u.Role, Data: u.DataScope, BranchID: u.BranchID, Name: u.FullName()}
 }
 
 // Location is the user's time zone: their own, else their branch's, else def.

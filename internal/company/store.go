@@ -25,6 +25,15 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
+// reread is the scope a write reads its result back with: the writer may
+// no longer see the company it has just saved (a manager handing it to
+// someone else), and the answer is still the saved company.
+var reread = access.System("company:reread")
+
 // companyColumns is the select list of a company row with the names of
 // what it references; scanCompany reads it.
 const companyColumns = `c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website,
@@ -244,11 +253,11 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "company.create", ObjectType: "company",
+		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "company.create", ObjectType: "company",
 			ObjectID: audit.ID(ids[0]), Detail: map[string]any{"name": n.Name, "inn": n.INN}}); err != nil {
 			return err
 		}
-		out, err = s.get(ctx, tx, access.Scope{UserID: scope.UserID, Role: access.RoleAdmin}, ids[0], false)
+		out, err = s.get(ctx, tx, reread, ids[0], false)
 		return err
 	})
 	return out, err
@@ -386,11 +395,11 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		if err := s.replaceChildren(ctx, tx, id, &n, nm, changed); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "company.update", ObjectType: "company",
+		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "company.update", ObjectType: "company",
 			ObjectID: audit.ID(id), Detail: map[string]any{"name": n.Name, "fields": changed}}); err != nil {
 			return err
 		}
-		out, err = s.get(ctx, tx, access.Scope{UserID: scope.UserID, Role: access.RoleAdmin}, id, false)
+		out, err = s.get(ctx, tx, reread, id, false)
 		return err
 	})
 	return out, err
@@ -506,7 +515,7 @@ func (s *Store) Delete(ctx context.Context, scope access.Scope, id int64) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.ErrConflict
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "company.delete", ObjectType: "company", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "company.delete", ObjectType: "company", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": cur.Name, "inn": cur.INN, "responsible": cur.ResponsibleName}})
 	})
 }
@@ -526,7 +535,7 @@ func (s *Store) Restore(ctx context.Context, scope access.Scope, id int64) (Comp
 			WHERE id = $2`, database.Now(), id); err != nil {
 			return fmt.Errorf("restore company: %w", err)
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "company.restore", ObjectType: "company", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "company.restore", ObjectType: "company", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": cur.Name}}); err != nil {
 			return err
 		}

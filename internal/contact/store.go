@@ -23,6 +23,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 // Filter selects and orders a page of contacts.
 type Filter struct {
 	Search    string // names, position, phone (any format), e-mail, company name
@@ -517,7 +521,7 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Contact,
 		if err := writeChildren(ctx, tx, id, in); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "contact.create", ObjectType: "contact", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.create", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": FullName(in.LastName, in.FirstName, in.MiddleName), "company": companyArg(in.Company)}}); err != nil {
 			return err
 		}
@@ -613,7 +617,7 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 		if err := writeChildren(ctx, tx, id, in); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "contact.update", ObjectType: "contact", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.update", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": FullName(in.LastName, in.FirstName, in.MiddleName)}}); err != nil {
 			return err
 		}
@@ -668,7 +672,7 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
 			WHERE id = $3 AND deleted_at IS NULL`, now, sc.UserID, id); err != nil {
 			return fmt.Errorf("delete contact %d: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "contact.delete", ObjectType: "contact", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.delete", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": st.name}})
 	})
 }
@@ -692,7 +696,7 @@ func (s *Store) Restore(ctx context.Context, sc access.Scope, id int64) error {
 			WHERE id = $2`, database.Now(), id); err != nil {
 			return fmt.Errorf("restore contact %d: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "contact.restore", ObjectType: "contact", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.restore", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": FullName(last, first, middle)}})
 	})
 }

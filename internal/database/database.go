@@ -38,6 +38,8 @@ type DB struct {
 	// statements counts the SQL statements sent, for the benchmark's
 	// statements-per-page figure.
 	statements *atomic.Int64
+	// tx is the caller's transaction a DB made by WithTx runs in.
+	tx *sql.Tx
 }
 
 // Statements returns how many SQL statements (queries and execs) the
@@ -126,8 +128,14 @@ func parseURL(raw string) (Dialect, string, error) {
 }
 
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
-// back otherwise (also on panic).
+// back otherwise (also on panic). On a DB bound to a caller's transaction
+// (WithTx) fn runs in that transaction inside a savepoint: its writes
+// commit or roll back with the caller's, and an error rolls back only
+// what fn wrote, so the caller may go on (an import skipping a bad row).
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if db.tx != nil {
+		return db.inSavepoint(ctx, fn)
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -148,6 +156,86 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// savepoint names the savepoint of a store call in a bound transaction.
+// Both databases allow the name to repeat: ROLLBACK TO and RELEASE act on
+// the innermost one, so nested calls need no numbering.
+const savepoint = "store_call"
+
+// inSavepoint runs fn in the bound transaction between SAVEPOINT and
+// RELEASE, rolling back to the savepoint when fn fails or panics.
+func (db *DB) inSavepoint(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if _, err := db.tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	undo := func() {
+		bg := context.WithoutCancel(ctx)
+		_, _ = db.tx.ExecContext(bg, "ROLLBACK TO SAVEPOINT "+savepoint)
+		_, _ = db.tx.ExecContext(bg, "RELEASE SAVEPOINT "+savepoint)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			undo()
+			panic(p)
+		}
+		if err != nil {
+			undo()
+		}
+	}()
+	if err = fn(db.tx); err != nil {
+		return err
+	}
+	if _, err = db.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// WithTx returns a DB bound to the caller's transaction tx: its queries
+// run in tx and its InTx joins tx (in a savepoint) instead of starting
+// its own. Stores offer WithTx built on it, so one InTx can span stores
+// (merge, import) without handlers touching SQL:
+//
+//	err := db.InTx(ctx, func(tx *sql.Tx) error {
+//		if _, err := companies.WithTx(tx).Update(ctx, scope, id, in, false); err != nil {
+//			return err
+//		}
+//		_, err := notes.WithTx(tx).Create(ctx, scope, note)
+//		return err
+//	})
+func (db *DB) WithTx(tx *sql.Tx) *DB {
+	bound := *db
+	bound.tx = tx
+	return &bound
+}
+
+// Tx is the transaction db is bound to, nil for a DB of the pool.
+func (db *DB) Tx() *sql.Tx { return db.tx }
+
+// ExecContext runs a statement in the bound transaction, or on the pool.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.tx != nil {
+		return db.tx.ExecContext(ctx, query, args...)
+	}
+	return db.DB.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the bound transaction, or on the pool.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if db.tx != nil {
+		return db.tx.QueryContext(ctx, query, args...)
+	}
+	return db.DB.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a one-row query in the bound transaction, or on the
+// pool.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if db.tx != nil {
+		return db.tx.QueryRowContext(ctx, query, args...)
+	}
+	return db.DB.QueryRowContext(ctx, query, args...)
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint failure on

@@ -27,6 +27,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 // Filter narrows and orders a list. Ordering is a field name, "-" first
 // for descending; empty means the kind's natural order.
 type Filter struct {
@@ -125,7 +129,7 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, k Kind, in Input
 		if err != nil {
 			return uniqueOr(err, "create "+string(k))
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.create", ObjectType: string(k),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.create", ObjectType: string(k),
 			ObjectID: audit.ID(it.ID), Detail: it.detail()})
 	})
 	if err != nil {
@@ -177,7 +181,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, k Kind, id int64
 			return apperr.ErrConflict
 		}
 		it.Version = old.Version + 1
-		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.update", ObjectType: string(k),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.update", ObjectType: string(k),
 			ObjectID: audit.ID(id), Detail: changes(old, it)})
 	})
 	if err != nil {
@@ -208,7 +212,7 @@ func (s *Store) Delete(ctx context.Context, scope access.Scope, k Kind, id int64
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+k.table()+` WHERE id = $1`, id); err != nil { //nolint:gosec // k.table() is one of four constants
 			return fmt.Errorf("delete %s: %w", k, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "dictionary.delete", ObjectType: string(k),
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.delete", ObjectType: string(k),
 			ObjectID: audit.ID(id), Detail: it.detail()})
 	})
 }

@@ -24,6 +24,10 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// WithTx returns the store working in the caller's transaction tx: its
+// writes commit or roll back with the caller's (see database.DB.WithTx).
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+
 // Filter selects a page of notes.
 type Filter struct {
 	CompanyID int64 // 0: notes of every visible company
@@ -141,7 +145,7 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Note, er
 		if err != nil {
 			return fmt.Errorf("insert note: %w", err)
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "note.create", ObjectType: "note", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "note.create", ObjectType: "note", ObjectID: audit.ID(id),
 			Detail: map[string]any{"company": in.Company, "note_type": in.Type}}); err != nil {
 			return err
 		}
@@ -206,14 +210,14 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 		if k, err := res.RowsAffected(); err != nil || k != 1 {
 			return apperr.ErrConflict
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "note.update", ObjectType: "note", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "note.update", ObjectType: "note", ObjectID: audit.ID(id),
 			Detail: map[string]any{"company": cur.CompanyID, "old_text": cur.Text}}); err != nil {
 			return err
 		}
 		n, err = get(ctx, tx, sc, id)
 		return err
 	})
-	s.recordDenied(ctx, err, "note.update", cur)
+	s.recordDenied(ctx, sc, err, "note.update", cur)
 	return n, err
 }
 
@@ -234,11 +238,11 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) (Note, er
 		if _, err := tx.ExecContext(ctx, `DELETE FROM company_notes WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("delete note %d: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "note.delete", ObjectType: "note", ObjectID: audit.ID(id),
+		return audit.Record(ctx, tx, sc, audit.Entry{Action: "note.delete", ObjectType: "note", ObjectID: audit.ID(id),
 			Detail: map[string]any{"company": cur.CompanyID, "author": cur.AuthorName, "note_type": cur.Type,
 				"created_at": cur.CreatedAt, "text": cur.Text}})
 	})
-	s.recordDenied(ctx, err, "note.delete", cur)
+	s.recordDenied(ctx, sc, err, "note.delete", cur)
 	return cur, err
 }
 
@@ -269,14 +273,14 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 		if !pinned {
 			action = "note.unpin"
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(id),
+		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(id),
 			Detail: map[string]any{"company": cur.CompanyID}}); err != nil {
 			return err
 		}
 		n, err = get(ctx, tx, sc, id)
 		return err
 	})
-	s.recordDenied(ctx, err, "note.pin", cur)
+	s.recordDenied(ctx, sc, err, "note.pin", cur)
 	return n, err
 }
 
@@ -297,12 +301,12 @@ func PinsAll(sc access.Scope, company access.CompanyRef) bool {
 // recordDenied writes a refused attempt to the audit log once the
 // action's transaction is over (SQLite holds one writer at a time). Its own
 // failure cannot undo the refusal, so it is folded into nothing but the log.
-func (s *Store) recordDenied(ctx context.Context, err error, action string, n Note) {
+func (s *Store) recordDenied(ctx context.Context, sc access.Scope, err error, action string, n Note) {
 	var forb *apperr.Forbidden
 	if !errors.As(err, &forb) {
 		return
 	}
-	_ = audit.Record(ctx, s.db, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(n.ID),
+	_ = audit.Record(ctx, s.db, sc, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(n.ID),
 		Outcome: audit.Denied, Detail: map[string]any{"reason": forb.Reason, "company": n.CompanyID, "author": n.AuthorName, "text": n.Text}})
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/crmprofi/crm/internal/apperr"
-	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 	"github.com/crmprofi/crm/internal/note"
@@ -110,7 +109,6 @@ func TestNoteTimeline(t *testing.T) {
 		})
 
 		t.Run("a deletion is audited with the deleted text", func(t *testing.T) {
-			ctx := audit.WithActor(ctx, audit.Actor{ID: cast.Gleb.ID, Name: cast.Gleb.FullName()})
 			if _, err := s.Delete(ctx, cast.Gleb.Scope, second.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +152,6 @@ func TestNoteAccessMatrix(t *testing.T) {
 					t.Fatal(err)
 				}
 				sc := tc.member.Scope
-				ctx := audit.WithActor(ctx, audit.Actor{ID: tc.member.ID, Name: tc.member.FullName()})
 				_, getErr := s.Get(ctx, sc, n.ID)
 				list, _, err := s.List(ctx, sc, note.Filter{CompanyID: company})
 				if err != nil {

@@ -15,8 +15,7 @@ func TestAuditAPI(t *testing.T) {
 		ctx := context.Background()
 		at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 		for i, a := range []string{"export.companies", "note.delete", "export.contacts"} {
-			err := audit.Record(ctx, e.db, audit.Entry{At: at.Add(time.Duration(i) * 24 * time.Hour), ActorID: e.cast.Boris.ID,
-				ActorName: "Борис Бородин", Action: a, ObjectType: "note", ObjectID: "5", IP: "10.0.0.1", Detail: map[string]any{"text": "т"}})
+			err := audit.Record(ctx, e.db, e.cast.Boris.Scope, audit.Entry{At: at.Add(time.Duration(i) * 24 * time.Hour), Action: a, ObjectType: "note", ObjectID: "5", IP: "10.0.0.1", Detail: map[string]any{"text": "т"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,7 +36,7 @@ func scopeFrom(r *http.Request) access.Scope {
 const sessionCookie = "crm_session"
 
 // authenticate finds the caller by a Bearer token or a session cookie and
-// puts the user (and the audit actor) in the request context. A bad or
+// puts the user (and the client address for the audit log) in the request context. A bad or
 // expired token is refused at once with 401 token_not_valid; no
 // credentials at all leave the request anonymous.
 func (s *Server) authenticate(next http.Handler) http.Handler {
@@ -58,13 +58,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		ctx := r.Context()
-		a := audit.Actor{IP: s.clientIP(r)}
+		ctx := audit.WithClientIP(r.Context(), s.clientIP(r))
 		if u != nil {
 			ctx = context.WithValue(ctx, userKey, u)
-			a.ID, a.Name = u.ID, u.FullName()
 		}
-		ctx = audit.WithActor(ctx, a)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -97,7 +94,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 // recordDenied writes a refused attempt to the audit log. Its own failure
 // is logged, not shown: the refusal stands either way.
 func (s *Server) recordDenied(r *http.Request, action, objectType, objectID string, reason error) {
-	err := audit.Record(r.Context(), s.db, audit.Entry{
+	err := audit.Record(r.Context(), s.db, scopeFrom(r), audit.Entry{
 		Action: action, ObjectType: objectType, ObjectID: objectID, Outcome: audit.Denied,
 		Detail: map[string]any{"reason": reason.Error(), "method": r.Method, "path": r.URL.Path},
 	})

@@ -122,7 +122,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if u := userFrom(r); u != nil {
-		if err := audit.Record(r.Context(), s.db, audit.Entry{Action: "auth.logout", ObjectType: "user", ObjectID: audit.ID(u.ID)}); err != nil {
+		if err := audit.Record(r.Context(), s.db, u.Scope(), audit.Entry{Action: "auth.logout", ObjectType: "user", ObjectID: audit.ID(u.ID)}); err != nil {
 			s.log.ErrorContext(r.Context(), "audit of a sign-out failed", "err", err)
 		}
 	}

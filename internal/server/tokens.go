@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
@@ -88,10 +89,11 @@ func (s *Server) auditLogin(r *http.Request, u *auth.User, login, outcome, reaso
 	if reason != "" {
 		e.Detail["reason"] = reason
 	}
+	var by access.Scope // a failed sign-in is no one's
 	if u != nil {
-		e.ActorID, e.ActorName, e.ObjectID = u.ID, u.FullName(), audit.ID(u.ID)
+		by, e.ObjectID = u.Scope(), audit.ID(u.ID)
 	}
-	if err := audit.Record(r.Context(), s.db, e); err != nil {
+	if err := audit.Record(r.Context(), s.db, by, e); err != nil {
 		s.log.ErrorContext(r.Context(), "audit of a sign-in failed", "err", err)
 	}
 }

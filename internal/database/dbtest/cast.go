@@ -54,7 +54,7 @@ func NewCast(tb testing.TB, db *database.DB) Cast {
 			username, first, last, username+"@example.ru", CastPasswordHash, string(role), string(data), database.NullInt64(branch),
 			time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC))
 		return Member{ID: id, Username: username, FirstName: first, LastName: last,
-			Scope: access.Scope{UserID: id, Role: role, Data: data, BranchID: branch}}
+			Scope: access.Scope{UserID: id, Role: role, Data: data, BranchID: branch, Name: first + " " + last}}
 	}
 	c.Admin = add("admin", "Админ", "Системный", access.RoleAdmin, access.Global, 0)
 	c.Alisa = add("alisa", "Алиса", "Аксёнова", access.RoleManager, access.Self, c.BranchA)
