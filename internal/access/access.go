@@ -199,9 +199,10 @@ type UserRef struct {
 }
 
 // CanAssign decides whether the scope may make user the responsible of a
-// company (or the assignee of a task) in branchID. Managers may only
-// assign themselves and may not move a company to another branch; branch
-// directors stay within their branch.
+// company (or the assignee of a task) in branchID (0: no branch given).
+// Managers may only assign themselves, within their own branch; branch
+// directors stay within their branch; group managers and admins assign
+// anyone anywhere.
 func (s Scope) CanAssign(user UserRef, branchID int64) error {
 	switch s.Role {
 	case RoleAdmin, RoleGroupManager:
@@ -215,8 +216,65 @@ func (s Scope) CanAssign(user UserRef, branchID int64) error {
 		}
 		return nil
 	case RoleManager:
-		if user.ID != s.UserID {
+		if s.UserID == 0 || user.ID != s.UserID {
 			return apperr.Forbid("Менеджер не может назначать ответственным другого сотрудника")
+		}
+		if branchID != 0 && branchID != user.BranchID {
+			return apperr.Forbid("Менеджер не может переносить компании в другой филиал")
+		}
+		return nil
+	}
+	return apperr.Forbid("Недостаточно прав")
+}
+
+// Owner is who a company belongs to: its responsible user (ID 0: nobody)
+// and its branch (0: none). These are the fields of a company that not
+// every role that may edit it may change.
+type Owner struct {
+	Responsible UserRef
+	BranchID    int64
+}
+
+// CanSetOwner decides whether the scope may give a company the owner to.
+// from is the company's owner now, nil when the company is being created
+// (the store has then already filled the defaults: the caller as the
+// responsible, the responsible's branch as the branch). Leaving the owner
+// as it is is always allowed here — whether the company may be edited at
+// all is CanEditCompany's question. Otherwise: a manager changes neither
+// the responsible nor the branch (on create both must be their own); a
+// branch director assigns the people of their branch and keeps the
+// company in it; group managers and admins do as they like.
+func (s Scope) CanSetOwner(from *Owner, to Owner) error {
+	if s.UserID == 0 {
+		return apperr.Forbid("Недостаточно прав")
+	}
+	if s.Role == RoleAdmin || s.Role == RoleGroupManager {
+		return nil
+	}
+	newResp, newBranch := true, true
+	if from != nil {
+		newResp = from.Responsible.ID != to.Responsible.ID
+		newBranch = from.BranchID != to.BranchID
+	}
+	switch s.Role {
+	case RoleManager:
+		switch {
+		case from != nil && newResp:
+			return apperr.Forbid("Менеджер не может менять ответственного за компанию")
+		case from != nil && newBranch:
+			return apperr.Forbid("Менеджер не может переносить компанию в другой филиал")
+		case from == nil && to.Responsible.ID != s.UserID:
+			return apperr.Forbid("Менеджер не может назначать ответственным другого сотрудника")
+		case from == nil && to.BranchID != to.Responsible.BranchID:
+			return apperr.Forbid("Менеджер не может указывать компании другой филиал")
+		}
+		return nil
+	case RoleBranchDirector:
+		switch {
+		case newResp && (s.BranchID == 0 || to.Responsible.ID == 0 || to.Responsible.BranchID != s.BranchID):
+			return apperr.Forbid("Директор филиала может назначать ответственными только сотрудников своего филиала")
+		case newBranch && (s.BranchID == 0 || to.BranchID != s.BranchID):
+			return apperr.Forbid("Директор филиала не может переносить компании в другой филиал")
 		}
 		return nil
 	}

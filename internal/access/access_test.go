@@ -77,6 +77,7 @@ func TestWhoMayAssignWhom(t *testing.T) {
 	}{
 		{"a manager assigns themselves", alisa, access.UserRef{ID: alisa.UserID, BranchID: branchA}, branchA, "ok"},
 		{"a manager may not assign a colleague", alisa, access.UserRef{ID: boris.UserID, BranchID: branchA}, branchA, "403"},
+		{"a manager may not assign themselves in another branch", alisa, access.UserRef{ID: alisa.UserID, BranchID: branchA}, branchB, "403"},
 		{"a branch director assigns within the branch", boris, access.UserRef{ID: alisa.UserID, BranchID: branchA}, branchA, "ok"},
 		{"a branch director may not assign someone from another branch", boris, access.UserRef{ID: vera.UserID, BranchID: branchB}, branchB, "403"},
 		{"a branch director may not move a company to another branch", boris, access.UserRef{ID: alisa.UserID, BranchID: branchA}, branchB, "403"},
@@ -91,6 +92,75 @@ func TestWhoMayAssignWhom(t *testing.T) {
 		})
 	}
 }
+
+func TestWhoMaySetACompanysResponsibleAndBranch(t *testing.T) {
+	me := func(s access.Scope) access.UserRef { return access.UserRef{ID: s.UserID, BranchID: s.BranchID} }
+	own := func(s access.Scope) access.Owner { return access.Owner{Responsible: me(s), BranchID: s.BranchID} }
+	with := func(o access.Owner, resp *access.UserRef, branch *int64) access.Owner {
+		if resp != nil {
+			o.Responsible = *resp
+		}
+		if branch != nil {
+			o.BranchID = *branch
+		}
+		return o
+	}
+	nobody := access.UserRef{}
+	a, b, none := int64(branchA), int64(branchB), int64(0)
+	// Each member tries, on a company they are responsible for in their
+	// branch (and on a new one), to set the responsible or the branch.
+	cases := []struct {
+		who    string
+		s      access.Scope
+		resp   *access.UserRef
+		branch *int64
+		want   string
+	}{
+		{"admin makes anyone responsible", admin, ptr(me(vera)), nil, "ok"},
+		{"admin moves a company to any branch", admin, nil, &b, "ok"},
+		{"a group manager makes anyone responsible", darya, ptr(me(vera)), nil, "ok"},
+		{"a group manager moves a company to any branch", darya, nil, &a, "ok"},
+		{"a branch director assigns a person of the branch", boris, ptr(me(alisa)), nil, "ok"},
+		{"a branch director may not assign a person of another branch", boris, ptr(me(vera)), nil, "403"},
+		{"a branch director may not leave a company without a responsible", boris, &nobody, nil, "403"},
+		{"a branch director may not move a company to another branch", boris, nil, &b, "403"},
+		{"a branch director may not take a company out of the branch", boris, nil, &none, "403"},
+		{"a manager keeps themselves and their branch", alisa, ptr(me(alisa)), &a, "ok"},
+		{"a manager may not hand a company to a colleague", alisa, ptr(me(boris)), nil, "403"},
+		{"a manager may not move a company to another branch", alisa, nil, &b, "403"},
+		{"a manager may not take a company out of the branch", alisa, nil, &none, "403"},
+		{"a manager of branch B may not move a company to branch A", vera, nil, &a, "403"},
+		{"a manager who sees the whole base may not reassign", gleb, ptr(me(vera)), nil, "403"},
+		{"a manager who sees the whole base may not move a company", gleb, nil, &a, "403"},
+	}
+	for _, c := range cases {
+		t.Run(c.who, func(t *testing.T) {
+			from := own(c.s)
+			to := with(from, c.resp, c.branch)
+			if got := verdict(c.s.CanSetOwner(&from, to)); got != c.want {
+				t.Errorf("update: %s, want %s", got, c.want)
+			}
+			if got := verdict(c.s.CanSetOwner(nil, to)); got != c.want {
+				t.Errorf("create: %s, want %s", got, c.want)
+			}
+		})
+	}
+	t.Run("leaving the owner as it is needs no right", func(t *testing.T) {
+		for _, s := range []access.Scope{admin, alisa, boris, vera, gleb, darya} {
+			from := own(vera)
+			if err := s.CanSetOwner(&from, from); err != nil {
+				t.Errorf("%s (%d): %v", s.Role, s.UserID, err)
+			}
+		}
+	})
+	t.Run("nobody signed in sets nothing", func(t *testing.T) {
+		if got := verdict(access.Scope{}.CanSetOwner(nil, access.Owner{})); got != "403" {
+			t.Errorf("%s, want 403", got)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestOnlyAdminsManage(t *testing.T) {
 	for _, s := range []access.Scope{admin, alisa, boris, vera, gleb, darya} {

@@ -63,6 +63,14 @@ func (c *Company) Ref() access.CompanyRef {
 	}
 }
 
+// owner is the company's responsible and branch as the access rules see them.
+func (c *Company) owner() access.Owner {
+	return access.Owner{
+		Responsible: access.UserRef{ID: deref(c.ResponsibleID), BranchID: c.responsibleBranch},
+		BranchID:    deref(c.BranchID),
+	}
+}
+
 // Match says why a search found a company, so the list can show it
 // («Найдено: телефон») and nobody wonders why a row is there.
 type Match struct {
@@ -582,6 +590,12 @@ func (in *Input) apply(n *NewCompany, full bool) {
 	if in.Branch.Set {
 		n.BranchID = in.Branch.Value
 	}
+}
+
+// owner is the responsible and branch n would give its company; resp is
+// the responsible as the store read it (zero when not found).
+func (n *NewCompany) owner(resp access.UserRef) access.Owner {
+	return access.Owner{Responsible: access.UserRef{ID: n.ResponsibleID, BranchID: resp.BranchID}, BranchID: n.BranchID}
 }
 
 // draft is the company as a NewCompany, the starting point of an update.

@@ -242,10 +242,12 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 		if err != nil {
 			return err
 		}
-		if err := inv.Err(); err != nil {
+		// Who owns the company is decided before the other fields are
+		// judged: a refusal does not depend on them.
+		if err := scope.CanSetOwner(nil, n.owner(resp)); err != nil {
 			return err
 		}
-		if err := scope.CanAssign(resp, n.BranchID); err != nil {
+		if err := inv.Err(); err != nil {
 			return err
 		}
 		n.CreatedAt = database.Now()
@@ -354,16 +356,12 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		if err != nil {
 			return err
 		}
-		if err := inv.Err(); err != nil {
+		from := cur.owner()
+		if err := scope.CanSetOwner(&from, n.owner(resp)); err != nil {
 			return err
 		}
-		if reassigned || n.BranchID != deref(cur.BranchID) {
-			if n.ResponsibleID == 0 {
-				resp = access.UserRef{}
-			}
-			if err := scope.CanAssign(resp, n.BranchID); err != nil {
-				return err
-			}
+		if err := inv.Err(); err != nil {
+			return err
 		}
 		changed := changedFields(cur.draft(), n)
 		if len(changed) == 0 {
