@@ -26,6 +26,7 @@ import (
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
 	"github.com/crmprofi/crm/internal/demo"
+	"github.com/crmprofi/crm/internal/progress"
 	"github.com/crmprofi/crm/internal/server"
 )
 
@@ -116,7 +117,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if _, err := demo.Load(ctx, db, demo.Options{
-		Companies: *companies, Contacts: *companies * 2, NotesPerCompany: 3, Seed: 1, Password: *password, Progress: env.stdout,
+		Companies: *companies, Contacts: *companies * 2, NotesPerCompany: 3, Seed: 1, Password: *password, Progress: progress.Terminal(env.stdout),
 	}); err != nil {
 		return err
 	}
