@@ -38,7 +38,7 @@ func TestSearchPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		if db.Dialect == database.Postgres && n < 100000 {
 			// At a few thousand rows PostgreSQL rightly reads small tables
 			// whole (sequential scans, or hash joins and bitmaps over an
