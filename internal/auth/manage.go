@@ -133,6 +133,10 @@ func (s *Store) List(ctx context.Context, scope access.Scope, f UserFilter) ([]*
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
+	if len(words) > 0 && f.Ordering == "" {
+		q := strings.Join(words, " ")
+		slices.SortStableFunc(all, func(a, b *User) int { return userRank(a, q, words) - userRank(b, q, words) })
+	}
 	from, to := database.PageBounds(f.Page, f.PageSize, len(all))
 	return all[from:to], len(all), nil
 }
@@ -150,6 +154,28 @@ func matchesUser(u *User, words []string) bool {
 		}
 	}
 	return true
+}
+
+// userRank orders the results of a search unless the caller asked for an
+// ordering: the user whose login or e-mail is the query comes first, then
+// the one whose full name it is, then users each of whose words matched
+// whole, then matches by prefix only. Someone typing a full login expects
+// that user at the top, not after every longer login sharing its prefix.
+// q is the normalised query, words its words.
+func userRank(u *User, q string, words []string) int {
+	switch q {
+	case dedup.NormalizeText(u.Username), dedup.NormalizeText(u.Email):
+		return 0
+	case dedup.NormalizeText(u.FirstName + " " + u.LastName), dedup.NormalizeText(u.LastName + " " + u.FirstName):
+		return 1
+	}
+	have := strings.Fields(dedup.NormalizeText(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email))
+	for _, w := range words {
+		if !slices.Contains(have, w) {
+			return 3
+		}
+	}
+	return 2
 }
 
 // usernameRe is what a login may hold, after lower-casing: Latin letters,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,5 +236,62 @@ func TestPurgeExpiredRemovesOnlyDeadCredentials(t *testing.T) {
 		if _, err := s.UserBySession(ctx, live, time.Hour); err != nil {
 			t.Fatalf("the live session was purged: %v", err)
 		}
+	})
+}
+
+func TestUserSearchPutsExactMatchesFirst(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		cast := dbtest.NewCast(t, db)
+		store := auth.NewStore(db)
+		ctx := context.Background()
+		// Sorted by last name the exact login would come last.
+		for _, u := range []struct{ login, first, last string }{
+			{"demo-manager-1-10", "Иван", "Алексеев"},
+			{"demo-manager-1-11", "Ивонна", "Борисова"},
+			{"demo-manager-1-1", "Пётр", "Яковлев"},
+			{"demo-manager-1-2", "Анна", "Иванова"},
+			{"demo-manager-2-1", "Иван", "Яшин"},
+		} {
+			_, err := store.Create(ctx, cast.Admin.Scope, auth.UserInput{Username: ptr(u.login), FirstName: ptr(u.first),
+				LastName: ptr(u.last), Password: ptr("длинный-пароль")})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		cases := []struct {
+			name, search string
+			want         []string
+		}{
+			{"the exact login comes first", "demo-manager-1-1",
+				[]string{"demo-manager-1-1", "demo-manager-1-10", "demo-manager-1-11", "demo-manager-1-2", "demo-manager-2-1"}},
+			{"the exact login comes first in any case", "DEMO-MANAGER-1-1",
+				[]string{"demo-manager-1-1", "demo-manager-1-10", "demo-manager-1-11", "demo-manager-1-2", "demo-manager-2-1"}},
+			{"the exact full name comes first, in either order", "Иван Яшин", []string{"demo-manager-2-1"}},
+			{"whole words come before prefixes", "иван", []string{"demo-manager-1-10", "demo-manager-2-1", "demo-manager-1-2"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				users, _, err := store.List(ctx, cast.Alisa.Scope, auth.UserFilter{Search: c.search})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, u := range users {
+					got = append(got, u.Username)
+				}
+				if strings.Join(got, " ") != strings.Join(c.want, " ") {
+					t.Fatalf("got %v, want %v", got, c.want)
+				}
+			})
+		}
+		t.Run("an explicit ordering is kept", func(t *testing.T) {
+			users, _, err := store.List(ctx, cast.Alisa.Scope, auth.UserFilter{Search: "demo-manager-1-1", Ordering: "-username"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(users) != 5 || users[0].Username != "demo-manager-2-1" {
+				t.Fatalf("first %v", users[0].Username)
+			}
+		})
 	})
 }

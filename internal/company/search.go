@@ -77,6 +77,9 @@ const maxSearchWords = 8
 type textQuery struct {
 	inn, phone, email string
 	words             []string
+	// name is the whole text normalised as a name: a company whose
+	// name_norm it is was named exactly and comes first.
+	name string
 }
 
 // classify decides, in Go, what the text is. An ИНН-like or phone-like
@@ -114,12 +117,15 @@ func classify(text string) textQuery {
 	if len(tq.words) > maxSearchWords {
 		tq.words = tq.words[:maxSearchWords]
 	}
+	if len(tq.words) > 0 {
+		tq.name = dedup.NormalizeName(text)
+	}
 	return tq
 }
 
 // Search is the one company search: the list page, the API, the header
 // search box, exports and bulk actions all call it. Exact hits (ИНН,
-// phone, e-mail) come first, then name hits in the requested order; each
+// phone, e-mail, the whole name) come first, then name hits in the requested order; each
 // hit of a text search carries its Match. It runs a fixed number of
 // queries whatever the page size: a plain list counts and then reads one
 // page of rows with the names of their references (walking the ordering's
@@ -270,6 +276,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		if tq.email != "" {
 			parts = append(parts, "SELECT company_id AS id, 0 AS hit_rank FROM company_emails WHERE value_norm = "+w.Arg(tq.email)+" AND value_norm <> ''")
 		}
+		if tq.name != "" && !q.Deleted {
+			parts = append(parts, "SELECT id AS id, 0 AS hit_rank FROM companies WHERE name_norm = "+w.Arg(tq.name)+live)
+		}
 		if len(tq.words) > 0 {
 			// Every word must prefix some term: a byte-range scan of the
 			// terms' primary key per word, intersected.
@@ -383,9 +392,11 @@ func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan) sea
 	}
 	var w database.Where
 	h := hits(&w)
-	p.pageSQL = "SELECT " + companyColumns + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, COUNT(*) OVER () AS total FROM (" + h + ") h" +
-		" ORDER BY h.name_norm" + dir + ", h.id" + dir + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
-		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY pg.nn" + dir + ", c.id" + dir
+	// The company named exactly by the word comes first, whatever the direction.
+	exact := "CASE WHEN h.name_norm = " + w.Arg(tq.name) + " THEN 0 ELSE 1 END"
+	p.pageSQL = "SELECT " + companyColumns + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, " + exact + " AS exact, COUNT(*) OVER () AS total FROM (" + h + ") h" +
+		" ORDER BY exact, h.name_norm" + dir + ", h.id" + dir + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
+		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY pg.exact, pg.nn" + dir + ", c.id" + dir
 	p.pageArgs = w.Args()
 	var cw database.Where
 	p.countSQL = "SELECT COUNT(*) FROM (" + hits(&cw) + ") h"

@@ -203,6 +203,9 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 	if count <= database.PageOffset(page, size) {
 		return []Contact{}, count, nil
 	}
+	if exact := exactName(&w, "ct.name_norm", f.Search); exact != "" {
+		order = exact + ", " + order
+	}
 	q := "SELECT ct.id FROM " + from + w.SQL() + " ORDER BY " + order + " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	ids, err := queryIDs(ctx, s.db, q, w.Args())
 	if err != nil {
@@ -261,6 +264,24 @@ func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order stri
 	return out, count, nil
 }
 
+// exactName returns an ORDER BY key that puts first the contacts named
+// exactly by a search of words: whose name is the query or begins with it
+// as whole words (the surname typed in full, or surname and first name),
+// 0 for them and 1 for the rest; "" when the search is not by words. col
+// is the name_norm column. Without it the contacts of a company called
+// «Иванов и партнёры» would come before Иванов himself.
+func exactName(w *database.Where, col, search string) string {
+	search = strings.TrimSpace(search)
+	if search == "" || dedup.IsEmailLike(search) || dedup.PhoneDigits(search) != "" {
+		return ""
+	}
+	q := dedup.NormalizeText(search)
+	if q == "" || strings.ContainsAny(q, `%_\`) {
+		return ""
+	}
+	return "CASE WHEN " + col + " = " + w.Arg(q) + " OR " + col + " LIKE " + w.Arg(q+" %") + " THEN 0 ELSE 1 END"
+}
+
 // oneWord returns the single name word of a search that is neither an
 // e-mail nor a phone number.
 func oneWord(q string) (string, bool) {
@@ -293,7 +314,11 @@ func (s *Store) listByWord(ctx context.Context, word string, desc bool, page, si
 		dir = " DESC"
 	}
 	countArgs := w.Args()
-	q := "SELECT id, COUNT(*) OVER () FROM (" + hits + ") h ORDER BY name_norm" + dir + ", id" + dir +
+	order := "name_norm" + dir + ", id" + dir
+	if exact := exactName(&w, "name_norm", word); exact != "" {
+		order = exact + ", " + order
+	}
+	q := "SELECT id, COUNT(*) OVER () FROM (" + hits + ") h ORDER BY " + order +
 		" LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
 	if err != nil {

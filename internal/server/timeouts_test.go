@@ -24,7 +24,7 @@ func TestAStalledRequestBodyIsCutOffAtTheBodyTimeout(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer conn.Close()
+				defer func() { _ = conn.Close() }()
 				// Far longer than the body timeout, far shorter than the
 				// server's ReadTimeout: only the body bound can answer in time.
 				if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
@@ -41,7 +41,7 @@ func TestAStalledRequestBodyIsCutOffAtTheBodyTimeout(t *testing.T) {
 					t.Fatalf("no answer before the client gave up: %v", err)
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode != http.StatusRequestTimeout {
 					t.Fatalf("status %d, want 408", resp.StatusCode)
 				}
