@@ -27,7 +27,11 @@ func TestPhoneSuffixSearchUsesItsIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
+		defer func() {
+			if err := conn.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
 		prefix := "EXPLAIN QUERY PLAN "
 		if db.Dialect == database.Postgres {
 			prefix = "EXPLAIN (COSTS OFF) "
