@@ -1,11 +1,15 @@
 package auth
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
 )
 
 // Throttled is ErrThrottled with how long to wait, for the Retry-After header.
@@ -19,122 +23,205 @@ func (e *Throttled) Error() string {
 func (e *Throttled) Is(target error) bool { return target == apperr.ErrThrottled }
 
 // Default limits: a person who mistypes a password five times waits a
-// quarter of an hour; one address guessing many logins is stopped at fifty.
+// quarter of an hour. An address past fifty failures — an office behind
+// one NAT address, or someone guessing many logins — is slowed down, each
+// further attempt waiting longer, up to DefaultMaxDelay, but never shut
+// out: the people of that office still sign in.
 const (
 	DefaultLoginFailures = 5
 	DefaultIPFailures    = 50
 	DefaultWindow        = 15 * time.Minute
-	defaultMaxKeys       = 10_000
+	DefaultFirstDelay    = 200 * time.Millisecond
+	DefaultMaxDelay      = 3 * time.Second
+	// purgeEvery is how often the sign-in path deletes expired windows.
+	purgeEvery = time.Minute
 )
 
-// Throttle limits failed sign-ins per login and address, and per address
-// alone. It lives in memory (one process serves one CRM) and holds at most
-// maxKeys windows, so a flood of made-up logins cannot grow it without end.
+// Throttle limits failed sign-ins. It keeps its counts in the database
+// (table login_throttle), so they survive a restart and several server
+// processes on one database share them. Expired windows are deleted on
+// the sign-in path at most once a minute per process; PurgeExpired does
+// the same for a periodic job.
 type Throttle struct {
-	mu            sync.Mutex
-	windows       map[string]*window
-	loginFailures int
-	ipFailures    int
-	period        time.Duration
-	maxKeys       int
-	// Now is the clock; tests move it.
-	Now func() time.Time
+	db *database.DB
+	// LoginFailures failures of one login from one address within Window
+	// lock that login from that address until the window ends.
+	LoginFailures int
+	// IPFailures failures from one address within Window slow every
+	// further attempt from it: FirstDelay, doubling, at most MaxDelay.
+	IPFailures           int
+	Window               time.Duration
+	FirstDelay, MaxDelay time.Duration
+	// Now is the clock and Sleep the wait of a slowed attempt; tests
+	// replace them.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	lastPurge atomic.Int64 // Unix milliseconds
 }
 
-// window counts failures since start.
-type window struct {
-	start    time.Time
-	failures int
-}
-
-// NewThrottle returns a Throttle with the default limits.
-func NewThrottle() *Throttle {
+// NewThrottle returns a Throttle on db with the default limits.
+func NewThrottle(db *database.DB) *Throttle {
 	return &Throttle{
-		windows:       make(map[string]*window),
-		loginFailures: DefaultLoginFailures,
-		ipFailures:    DefaultIPFailures,
-		period:        DefaultWindow,
-		maxKeys:       defaultMaxKeys,
+		db:            db,
+		LoginFailures: DefaultLoginFailures,
+		IPFailures:    DefaultIPFailures,
+		Window:        DefaultWindow,
+		FirstDelay:    DefaultFirstDelay,
+		MaxDelay:      DefaultMaxDelay,
 		Now:           time.Now,
+		Sleep:         sleep,
 	}
 }
 
-func loginKey(login, ip string) string { return "l\x00" + NormalizeUsername(login) + "\x00" + ip }
-func ipKey(ip string) string           { return "i\x00" + ip }
-
-// Check returns a *Throttled error when the login from ip, or ip itself,
-// has failed too often within the window.
-func (t *Throttle) Check(login, ip string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.Now()
-	var wait time.Duration
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{loginKey(login, ip), t.loginFailures}, {ipKey(ip), t.ipFailures}} {
-		w := t.live(k.key, now)
-		if w != nil && w.failures >= k.limit {
-			wait = max(wait, w.start.Add(t.period).Sub(now))
-		}
+// sleep waits d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if wait > 0 {
+}
+
+// subjectPart keeps a key short enough for any index whatever a client
+// sends as its login or (through a proxy) its address.
+func subjectPart(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "#" + hex.EncodeToString(sum[:16])
+}
+
+// loginSubject names one login from one address. The address comes first
+// and holds no space, so no two pairs share a subject.
+func loginSubject(login, ip string) string {
+	return "login " + subjectPart(ip) + " " + subjectPart(NormalizeUsername(login))
+}
+
+func ipSubject(ip string) string { return "ip " + subjectPart(ip) }
+
+// Check refuses login from ip with a *Throttled error while that login is
+// locked there. When ip itself is past its limit it first waits (honouring
+// ctx, holding no connection or lock) — the attempt goes on afterwards, so
+// a right password from a busy address still signs in.
+func (t *Throttle) Check(ctx context.Context, login, ip string) error {
+	now := t.Now().UnixMilli()
+	rows, err := t.db.QueryContext(ctx, `SELECT subject, failures, expires_ms FROM login_throttle
+		WHERE subject IN ($1, $2) AND expires_ms > $3`, loginSubject(login, ip), ipSubject(ip), now)
+	if err != nil {
+		return fmt.Errorf("login throttle: %w", err)
+	}
+	var lockedUntil int64
+	var ipFailures int
+	err = func() error {
+		defer rows.Close()
+		for rows.Next() {
+			var subject string
+			var failures int
+			var expires int64
+			if err := rows.Scan(&subject, &failures, &expires); err != nil {
+				return err
+			}
+			if subject == ipSubject(ip) {
+				ipFailures = failures
+			} else if failures >= t.LoginFailures {
+				lockedUntil = expires
+			}
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return fmt.Errorf("login throttle: %w", err)
+	}
+	if lockedUntil > 0 {
+		wait := time.Duration(lockedUntil-now) * time.Millisecond
 		return &Throttled{RetryAfter: max(wait, time.Second)}
+	}
+	if d := t.Delay(ipFailures); d > 0 {
+		return t.Sleep(ctx, d)
 	}
 	return nil
 }
 
-// Fail counts a failed sign-in of login from ip.
-func (t *Throttle) Fail(login, ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// Delay is how long an attempt waits from an address that has failed
+// failures times in the current window: nothing below IPFailures, then
+// FirstDelay doubling with each further failure, at most MaxDelay.
+func (t *Throttle) Delay(failures int) time.Duration {
+	over := failures - t.IPFailures
+	if over < 0 {
+		return 0
+	}
+	d := t.FirstDelay
+	for range min(over, 30) {
+		d *= 2
+		if d >= t.MaxDelay {
+			break
+		}
+	}
+	return min(d, t.MaxDelay)
+}
+
+// Failures are the counts of the current windows after a failure.
+type Failures struct {
+	Login int // of the login from the address
+	IP    int // of the address, whatever the login
+}
+
+// Fail counts a failed sign-in of login from ip, for the login there and
+// for the address, and returns the new counts. Each count is one atomic
+// upsert, so concurrent failures from several processes are all counted;
+// a window that has ended starts again at one.
+func (t *Throttle) Fail(ctx context.Context, login, ip string) (Failures, error) {
+	var f Failures
 	now := t.Now()
-	for _, key := range []string{loginKey(login, ip), ipKey(ip)} {
-		w := t.live(key, now)
-		if w == nil {
-			t.makeRoom(now)
-			w = &window{start: now}
-			t.windows[key] = w
-		}
-		w.failures++
-	}
-}
-
-// Succeed forgets the failures of login from ip: the person got in.
-func (t *Throttle) Succeed(login, ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.windows, loginKey(login, ip))
-}
-
-// live returns the window of key unless it has expired (then it is dropped).
-func (t *Throttle) live(key string, now time.Time) *window {
-	w := t.windows[key]
-	if w != nil && !now.Before(w.start.Add(t.period)) {
-		delete(t.windows, key)
-		return nil
-	}
-	return w
-}
-
-// makeRoom drops expired windows when the map is full and, if that is not
-// enough, the oldest one.
-func (t *Throttle) makeRoom(now time.Time) {
-	if len(t.windows) < t.maxKeys {
-		return
-	}
-	var oldestKey string
-	var oldest time.Time
-	for k, w := range t.windows {
-		if !now.Before(w.start.Add(t.period)) {
-			delete(t.windows, k)
-			continue
-		}
-		if oldestKey == "" || w.start.Before(oldest) {
-			oldestKey, oldest = k, w.start
+	nowMS := now.UnixMilli()
+	expires := now.Add(t.Window).UnixMilli()
+	for _, c := range []struct {
+		subject string
+		count   *int
+	}{{loginSubject(login, ip), &f.Login}, {ipSubject(ip), &f.IP}} {
+		err := t.db.QueryRowContext(ctx, `INSERT INTO login_throttle (subject, failures, started_ms, expires_ms)
+			VALUES ($1, 1, $2, $3)
+			ON CONFLICT (subject) DO UPDATE SET
+				failures   = CASE WHEN login_throttle.expires_ms <= $2 THEN 1 ELSE login_throttle.failures + 1 END,
+				started_ms = CASE WHEN login_throttle.expires_ms <= $2 THEN $2 ELSE login_throttle.started_ms END,
+				expires_ms = CASE WHEN login_throttle.expires_ms <= $2 THEN $3 ELSE login_throttle.expires_ms END
+			RETURNING failures`, c.subject, nowMS, expires).Scan(c.count)
+		if err != nil {
+			return f, fmt.Errorf("login throttle: count failure: %w", err)
 		}
 	}
-	if len(t.windows) >= t.maxKeys {
-		delete(t.windows, oldestKey)
+	if last := t.lastPurge.Load(); nowMS-last >= purgeEvery.Milliseconds() && t.lastPurge.CompareAndSwap(last, nowMS) {
+		// Best effort: a failed clean-up is retried a minute later and
+		// must not turn a refused sign-in into a server error.
+		_, _ = t.PurgeExpired(ctx)
 	}
+	return f, nil
+}
+
+// Succeed forgets the failures of login from ip: the person got in. The
+// address keeps its count; one colleague signing in does not vouch for
+// the rest of the office.
+func (t *Throttle) Succeed(ctx context.Context, login, ip string) error {
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE subject = $1`, loginSubject(login, ip)); err != nil {
+		return fmt.Errorf("login throttle: forget failures: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpired deletes the windows that have ended (an index range scan)
+// and returns how many. The sign-in path calls it once a minute or so;
+// the periodic clean-up that purges expired sessions should call it too,
+// so the table stays small while nobody signs in.
+func (t *Throttle) PurgeExpired(ctx context.Context) (int64, error) {
+	res, err := t.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE expires_ms <= $1`, t.Now().UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("login throttle: purge: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

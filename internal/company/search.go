@@ -15,8 +15,9 @@ import (
 // Query is what a company list asks for. The zero Query is the first page
 // of all visible companies by name.
 type Query struct {
-	// Text is the free-text search: an ИНН, a phone typed any common way,
-	// an e-mail, or words of the name or legal name.
+	// Text is the free-text search: an ИНН, a phone typed any common way
+	// (or only its last seven digits), an e-mail, or words of the name or
+	// legal name.
 	Text string
 	// Filters; 0 or "" means no filter.
 	INN         string
@@ -76,7 +77,9 @@ const maxSearchWords = 8
 // the name words that must each prefix a term.
 type textQuery struct {
 	inn, phone, email string
-	words             []string
+	// phoneSuffix is the last seven digits of a number («123-45-67»).
+	phoneSuffix string
+	words       []string
 	// name is the whole text normalised as a name: a company whose
 	// name_norm it is was named exactly and comes first.
 	name string
@@ -105,11 +108,12 @@ func classify(text string) textQuery {
 	if p, ok := dedup.NormalizePhone(text); ok {
 		tq.phone = p.E164
 	}
+	tq.phoneSuffix = dedup.PhoneSuffix(text)
 	tq.words = dedup.Tokens(dedup.NormalizeName(text))
 	switch {
 	case tq.inn != "":
 		tq.words = []string{tq.inn} // "7707 083 893" is one number, not three words
-	case tq.phone != "":
+	case tq.phone != "" || tq.phoneSuffix != "":
 		// A phone has no name words: its digit groups ("495", "45") would
 		// prefix thousands of terms and find nothing a person meant.
 		tq.words = nil
@@ -191,6 +195,11 @@ func (tq textQuery) explain(c *Company) *Match {
 	if tq.phone != "" && slices.ContainsFunc(c.Phones, func(p Phone) bool { return p.E164 == tq.phone }) {
 		return newMatch(MatchPhone)
 	}
+	if tq.phoneSuffix != "" && slices.ContainsFunc(c.Phones, func(p Phone) bool {
+		return dedup.Phone{E164: p.E164}.Suffix() == tq.phoneSuffix
+	}) {
+		return newMatch(MatchPhone)
+	}
 	if tq.email != "" && slices.ContainsFunc(c.Emails, func(e Email) bool { return e.Norm == tq.email }) {
 		return newMatch(MatchEmail)
 	}
@@ -255,7 +264,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	from := "companies c"
 	tq := classify(q.Text)
 	p.tq = tq
-	p.ranked = tq.inn != "" || tq.phone != "" || tq.email != "" || len(tq.words) > 0
+	p.ranked = tq.inn != "" || tq.phone != "" || tq.phoneSuffix != "" || tq.email != "" || len(tq.words) > 0
 	if strings.TrimSpace(q.Text) != "" && !p.ranked {
 		p.empty = true // nothing searchable, e.g. only punctuation
 		return p, nil
@@ -272,6 +281,10 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		}
 		if tq.phone != "" {
 			parts = append(parts, "SELECT company_id AS id, 0 AS hit_rank FROM company_phones WHERE e164 = "+w.Arg(tq.phone)+" AND e164 <> ''")
+		}
+		if tq.phoneSuffix != "" {
+			parts = append(parts, "SELECT company_id AS id, 0 AS hit_rank FROM company_phones WHERE e164_suffix = "+
+				w.Arg(tq.phoneSuffix)+" AND e164_suffix <> ''")
 		}
 		if tq.email != "" {
 			parts = append(parts, "SELECT company_id AS id, 0 AS hit_rank FROM company_emails WHERE value_norm = "+w.Arg(tq.email)+" AND value_norm <> ''")
@@ -362,7 +375,7 @@ func tallyCount(scope access.Scope, q Query) (string, []any) {
 // one covering index. Several words intersect to few hits, which the
 // general plan handles well.
 func nameOnly(tq textQuery, q Query) bool {
-	return len(tq.words) == 1 && tq.inn == "" && tq.phone == "" && tq.email == "" &&
+	return len(tq.words) == 1 && tq.inn == "" && tq.phone == "" && tq.phoneSuffix == "" && tq.email == "" &&
 		!q.Deleted && q.INN == "" && q.Status == 0 && q.Sphere == 0 &&
 		(q.Ordering == "" || q.Ordering == "name" || q.Ordering == "-name")
 }

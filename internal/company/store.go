@@ -13,6 +13,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dedup"
 )
 
 // Store keeps company records. Every method takes the caller's scope and
@@ -466,7 +467,8 @@ func (c *childRows) add(id int64, n *NewCompany, nm norms) {
 		c.terms = append(c.terms, []any{t, id, nm.name, true, n.BranchID, n.ResponsibleID})
 	}
 	for pos, p := range n.Phones {
-		c.phones = append(c.phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext})
+		suffix := dedup.Phone{E164: p.E164}.Suffix()
+		c.phones = append(c.phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext, suffix})
 	}
 	for pos, e := range n.Emails {
 		c.emails = append(c.emails, []any{id, pos, e.Value, e.Norm, e.Kind})
@@ -485,7 +487,7 @@ var childKinds = []struct {
 }{
 	{"company_terms", `INSERT INTO company_terms (term, company_id, name_norm, live, branch_id, responsible_id)`, []string{"name", "legal_name"},
 		func(c *childRows) [][]any { return c.terms }},
-	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext)`, []string{"phones"},
+	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext, e164_suffix)`, []string{"phones"},
 		func(c *childRows) [][]any { return c.phones }},
 	{"company_emails", `INSERT INTO company_emails (company_id, position, value, value_norm, kind)`, []string{"emails"},
 		func(c *childRows) [][]any { return c.emails }},

@@ -60,7 +60,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 					p.Kind = "work"
 				}
 				norm, _ := dedup.NormalizePhone(p.Value)
-				phones = append(phones, []any{id, pos, p.Value, p.Kind, p.Comment, norm.E164, norm.Ext})
+				phones = append(phones, []any{id, pos, p.Value, p.Kind, p.Comment, norm.E164, norm.Ext, norm.Suffix()})
 				pos++
 			}
 			pos = 0
@@ -81,7 +81,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 				terms = append(terms, []any{t, id, norm, true})
 			}
 		}
-		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext)", phones); err != nil {
+		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext, e164_suffix)", phones); err != nil {
 			return fmt.Errorf("insert contact phones: %w", err)
 		}
 		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {

@@ -95,7 +95,8 @@ func scanContact(row interface{ Scan(...any) error }, extra ...any) (Contact, er
 
 // hits returns a subquery of the ids of contacts that match the ?search=
 // text — "" when q is blank, so the list is not narrowed. An e-mail or a
-// phone number is looked up exactly by its normalised key; anything else
+// phone number (or its last seven digits) is looked up exactly by its
+// normalised key; anything else
 // must match, word by word as prefixes, the contact's names and position
 // or its company's name. Every branch is an index look-up, so the planner
 // starts from the few hits instead of walking every contact.
@@ -113,6 +114,10 @@ func hits(w *database.Where, q string, deleted bool) string {
 	}
 	if e164 := dedup.PhoneDigits(q); e164 != "" {
 		return "SELECT DISTINCT contact_id AS id FROM contact_phones WHERE e164 = " + w.Arg(e164) + " AND e164 <> ''"
+	}
+	if suffix := dedup.PhoneSuffix(q); suffix != "" {
+		// «123-45-67»: the last seven digits, from their own index.
+		return "SELECT DISTINCT contact_id AS id FROM contact_phones WHERE e164_suffix = " + w.Arg(suffix) + " AND e164_suffix <> ''"
 	}
 	toks := dedup.Tokens(dedup.NormalizeText(q))
 	if len(toks) == 0 {
@@ -283,10 +288,10 @@ func exactName(w *database.Where, col, search string) string {
 }
 
 // oneWord returns the single name word of a search that is neither an
-// e-mail nor a phone number.
+// e-mail nor a phone number (whole or its last seven digits).
 func oneWord(q string) (string, bool) {
 	q = strings.TrimSpace(q)
-	if q == "" || dedup.IsEmailLike(q) || dedup.PhoneDigits(q) != "" {
+	if q == "" || dedup.IsEmailLike(q) || dedup.PhoneDigits(q) != "" || dedup.PhoneSuffix(q) != "" {
 		return "", false
 	}
 	toks := dedup.Tokens(dedup.NormalizeText(q))
@@ -664,8 +669,9 @@ func writeChildren(ctx context.Context, tx *sql.Tx, id int64, in Input) error {
 		}
 	}
 	for i, p := range in.Phones {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, i, p.Value, p.Kind, p.Comment, p.E164, p.Ext); err != nil {
+		suffix := dedup.Phone{E164: p.E164}.Suffix()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext, e164_suffix)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, i, p.Value, p.Kind, p.Comment, p.E164, p.Ext, suffix); err != nil {
 			return fmt.Errorf("contact %d phone: %w", id, err)
 		}
 	}

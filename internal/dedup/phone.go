@@ -84,6 +84,50 @@ func PhoneDigits(q string) string {
 	return p.E164
 }
 
+// PhoneSuffixLen is how many trailing digits of a number people remember
+// and type on their own: «123-45-67», the subscriber part of a Russian
+// number.
+const PhoneSuffixLen = 7
+
+// Suffix is the last PhoneSuffixLen digits of the number: the stored,
+// indexed key that a search by «123-45-67» looks up. It is "" when E164
+// has fewer digits.
+func (p Phone) Suffix() string {
+	d := strings.TrimPrefix(p.E164, "+")
+	if len(d) < PhoneSuffixLen || !allDigits(d) {
+		return ""
+	}
+	return d[len(d)-PhoneSuffixLen:]
+}
+
+// PhoneSuffix returns the digits of q when q is the last seven digits of
+// a phone number as people write them — «123-45-67», «123 45 67»,
+// «1234567» — and "" otherwise. Search uses it to look q up by
+// Phone.Suffix. Seven digits are never an ИНН (10 or 12) nor a whole
+// number (NormalizePhone wants at least ten), so the three readings of a
+// query never overlap.
+func PhoneSuffix(q string) string {
+	var buf [PhoneSuffixLen]byte
+	n := 0
+	for _, r := range strings.TrimSpace(q) {
+		switch {
+		case r >= '0' && r <= '9':
+			if n == len(buf) {
+				return ""
+			}
+			buf[n] = byte(r)
+			n++
+		case isPhoneSeparator(r):
+		default:
+			return ""
+		}
+	}
+	if n != PhoneSuffixLen {
+		return ""
+	}
+	return string(buf[:])
+}
+
 // FormatPhone renders a normalised phone for people: a +7 number as
 // "+7 (495) 123-45-67" (toll-free numbers too: "+7 (800) …", not
 // "8 (800) …", so one number always looks one way), any other as

@@ -59,7 +59,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		db:        db,
 		users:     auth.NewStore(db),
 		tokens:    auth.NewTokens(db, []byte(cfg.SecretKey), cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
-		throttle:  auth.NewThrottle(),
+		throttle:  auth.NewThrottle(db),
 		dicts:     dictionary.NewStore(db),
 		companies: company.NewStore(db),
 		contacts:  contact.NewStore(db),

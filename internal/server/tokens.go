@@ -55,21 +55,28 @@ func (in refreshInput) validate() error {
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c credentials) (*auth.User, error) {
 	ip := s.clientIP(r)
 	login := auth.NormalizeUsername(c.Username)
-	if err := s.throttle.Check(login, ip); err != nil {
+	if err := s.throttle.Check(r.Context(), login, ip); err != nil {
+		if !errors.Is(err, apperr.ErrThrottled) {
+			return nil, err
+		}
 		setRetryAfter(w, err)
 		s.auditLogin(r, nil, login, audit.Denied, "throttled")
 		return nil, err
 	}
 	u, err := s.users.Authenticate(r.Context(), login, c.Password)
 	if errors.Is(err, apperr.ErrUnauthenticated) {
-		s.throttle.Fail(login, ip)
+		if _, ferr := s.throttle.Fail(r.Context(), login, ip); ferr != nil {
+			return nil, ferr
+		}
 		s.auditLogin(r, nil, login, audit.Denied, "bad credentials")
 		return nil, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.throttle.Succeed(login, ip)
+	if err := s.throttle.Succeed(r.Context(), login, ip); err != nil {
+		return nil, err
+	}
 	s.auditLogin(r, u, login, audit.OK, "")
 	return u, nil
 }

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +166,46 @@ func TestSignInIsThrottled(t *testing.T) {
 			e.srv.throttle.Now = func() time.Time { return time.Now().Add(16 * time.Minute) }
 			rec := e.bearer("", "POST", "/api/token/", `{"username": "boris", "password": "`+dbtest.CastPassword+`"}`)
 			if rec.Code != http.StatusOK {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		})
+	})
+}
+
+// Fifty people of one office behind one NAT address mistype their
+// passwords; then a colleague signs in from the same address. The
+// address is slowed down, not shut out.
+func TestSignInFromABusyOfficeIsSlowedNotRefused(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		var waited []time.Duration
+		e.srv.throttle.Sleep = func(_ context.Context, d time.Duration) error {
+			waited = append(waited, d)
+			return nil
+		}
+		// A few failures through the endpoint, the rest counted directly:
+		// each real attempt costs a password hash.
+		for _, login := range []string{"alisa", "vera", "nobody"} {
+			if rec := e.bearer("", "POST", "/api/token/", `{"username": "`+login+`", "password": "wrong"}`); rec.Code != http.StatusUnauthorized {
+				t.Fatalf("%s: %d %s", login, rec.Code, rec.Body)
+			}
+		}
+		const office = "192.0.2.1" // httptest's client address
+		for i := range auth.DefaultIPFailures {
+			if _, err := e.srv.throttle.Fail(t.Context(), fmt.Sprintf("user%d", i), office); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waited = nil
+		rec := e.bearer("", "POST", "/api/token/", `{"username": "admin", "password": "`+dbtest.CastPassword+`"}`)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("a colleague with the right password: %d %s", rec.Code, rec.Body)
+		}
+		if len(waited) != 1 || waited[0] <= 0 || waited[0] > auth.DefaultMaxDelay {
+			t.Fatalf("waits %v, want one slow-down of at most %v", waited, auth.DefaultMaxDelay)
+		}
+		t.Run("the sign-in page lets them in too", func(t *testing.T) {
+			rec := e.do(nil, "POST", "/login", "username=admin&password="+url.QueryEscape(dbtest.CastPassword))
+			if rec.Code != http.StatusSeeOther && rec.Code != http.StatusFound {
 				t.Fatalf("%d %s", rec.Code, rec.Body)
 			}
 		})
