@@ -40,7 +40,7 @@ func openEvents(t *testing.T, srv *httptest.Server, header http.Header) *sseClie
 		t.Fatal(err)
 	}
 	req.Header = header
-	resp, err := srv.Client().Do(req)
+	resp, err := srv.Client().Do(req) //nolint:bodyclose // the stream stays open; close (at cleanup) closes it
 	if err != nil {
 		cancel()
 		t.Fatal(err)
