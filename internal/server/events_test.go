@@ -200,6 +200,15 @@ func TestTheLiveEventsStream(t *testing.T) {
 			}
 		})
 
+		t.Run("a Last-Event-ID the server no longer has asks the page to reload", func(t *testing.T) {
+			h := sessionHeader(e, vera)
+			h.Set("Last-Event-ID", "1") // from before this process started
+			c := openEvents(t, srv, h)
+			if got := c.next(t, false); got.Event != "reset" {
+				t.Fatalf("first event %+v, want reset", got)
+			}
+		})
+
 		t.Run("a Bearer token opens the stream too, and a progress reporter publishes on it", func(t *testing.T) {
 			pair, err := e.srv.tokens.Issue(context.Background(), e.cast.Gleb.ID)
 			if err != nil {
