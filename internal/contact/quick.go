@@ -39,8 +39,8 @@ func (s *Store) quickList(ctx context.Context, sc access.Scope, words []string, 
 	w.Add("t.term >= ? AND t.term < ?", drive, database.PrefixEnd(drive))
 	w.Add("t.live")
 	if !sc.SeesAll() {
-		from += " JOIN contacts ct ON ct.id = t.contact_id"
-		sc.RestrictContacts(&w, "ct")
+		from += " JOIN contacts ct ON ct.id = t.contact_id LEFT JOIN companies vc ON vc.id = ct.company_id"
+		restrictJoined(&w, sc)
 	}
 	for _, word := range words {
 		if word != drive {
@@ -60,14 +60,18 @@ func (s *Store) quickList(ctx context.Context, sc access.Scope, words []string, 
 		var cw database.Where
 		cw.Add("m.term >= ? AND m.term < ?", drive, database.PrefixEnd(drive))
 		cw.Add("ct.deleted_at IS NULL")
-		sc.RestrictContacts(&cw, "ct")
+		join := ""
+		if !sc.SeesAll() {
+			join = " LEFT JOIN companies vc ON vc.id = ct.company_id"
+			restrictJoined(&cw, sc)
+		}
 		for _, word := range words {
 			if word != drive {
 				cw.Add("EXISTS (SELECT 1 FROM company_terms o WHERE o.company_id = m.company_id AND o.term >= ? AND o.term < ?)",
 					word, database.PrefixEnd(word))
 			}
 		}
-		more, err := queryIDs(ctx, s.db, "SELECT ct.id FROM company_terms m JOIN contacts ct ON ct.company_id = m.company_id"+cw.SQL()+
+		more, err := queryIDs(ctx, s.db, "SELECT ct.id FROM company_terms m JOIN contacts ct ON ct.company_id = m.company_id"+join+cw.SQL()+
 			" ORDER BY m.term, m.live, m.name_norm, m.company_id, ct.id LIMIT "+cw.Arg(limit), cw.Args())
 		if err != nil {
 			return nil, 0, fmt.Errorf("quick contact search: %w", err)
@@ -83,6 +87,22 @@ func (s *Store) quickList(ctx context.Context, sc access.Scope, words []string, 
 		return nil, 0, err
 	}
 	return list, count - len(ids) + len(list), nil
+}
+
+// restrictJoined limits w to the contacts sc may see, as
+// access.Scope.RestrictContacts does — those of a company the scope sees,
+// and the scope's own contacts without a company — but checked on the
+// contact's company joined as vc, row by row. RestrictContacts first
+// collects every visible company, which a walk that stops after a page
+// must not wait for.
+func restrictJoined(w *database.Where, sc access.Scope) {
+	var inner database.Where
+	sc.Restrict(&inner, "vc")
+	company := strings.TrimPrefix(w.Adopt(&inner), " WHERE ")
+	if company == "" {
+		company = "vc.id IS NOT NULL"
+	}
+	w.Add("(("+company+") OR (ct.company_id IS NULL AND ct.created_by = ?))", sc.UserID)
 }
 
 // firstUnique appends to dst the ids of more that it lacks, up to n in all.

@@ -54,6 +54,7 @@ type Hub struct {
 	mu      sync.Mutex
 	users   map[int64]*stream
 	seq     uint64
+	first   uint64 // seq at start: an older id was seen by another process
 	retain  time.Duration
 	perUser int
 	now     func() time.Time
@@ -73,9 +74,11 @@ type stream struct {
 // NewHub returns a hub that keeps DefaultRetain of events, at most
 // DefaultPerUser per user.
 func NewHub() *Hub {
+	start := uint64(time.Now().UnixMicro()) //nolint:gosec // the clock is after 1970
 	return &Hub{
 		users:   map[int64]*stream{},
-		seq:     uint64(time.Now().UnixMicro()), //nolint:gosec // the clock is after 1970
+		seq:     start,
+		first:   start,
 		retain:  DefaultRetain,
 		perUser: DefaultPerUser,
 		now:     time.Now,
@@ -138,8 +141,9 @@ func (h *Hub) trim(st *stream, now time.Time) {
 
 // Subscribe opens a stream of userID's events. With after > 0 (the id of
 // the last event the caller saw) it also returns the kept events after
-// it, and reports gap when some of those were already dropped, so the
-// page should reload what it shows instead of trusting the replay.
+// it, and reports gap when some of those were already dropped — or were
+// published before this process started — so the page should reload what
+// it shows instead of trusting the replay.
 func (h *Hub) Subscribe(userID int64, after uint64) (sub *Subscription, replay []Event, gap bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -164,7 +168,7 @@ func (h *Hub) Subscribe(userID int64, after uint64) (sub *Subscription, replay [
 			replay = append(replay, e)
 		}
 	}
-	return sub, replay, after < st.lost
+	return sub, replay, after < st.lost || after < h.first
 }
 
 // Close ends the subscription; calling it again does nothing.

@@ -190,3 +190,19 @@ func TestTheBrowserReporterPublishesProgressEventsSparingly(t *testing.T) {
 	default:
 	}
 }
+
+func TestAnIDFromBeforeARestartIsAGap(t *testing.T) {
+	before := NewHub().Publish(1, event(t, "unread", map[string]int{"count": 1}))
+	time.Sleep(time.Millisecond)
+	h := NewHub() // the restarted process
+	now := h.Publish(1, event(t, "unread", map[string]int{"count": 2}))
+	if now.ID <= before.ID {
+		t.Fatalf("ids went back after a restart: %d after %d", now.ID, before.ID)
+	}
+	if _, replay, gap := h.Subscribe(1, before.ID); !gap || len(replay) != 1 || replay[0].ID != now.ID {
+		t.Fatalf("replay %+v, gap %v; want the new event and a gap", replay, gap)
+	}
+	if _, _, gap := h.Subscribe(1, now.ID); gap {
+		t.Fatal("an id of this process is reported as a gap")
+	}
+}

@@ -40,7 +40,7 @@ func openEvents(t *testing.T, srv *httptest.Server, header http.Header) *sseClie
 		t.Fatal(err)
 	}
 	req.Header = header
-	resp, err := srv.Client().Do(req)
+	resp, err := srv.Client().Do(req) //nolint:bodyclose // the stream stays open; close (at cleanup) closes it
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -197,6 +197,15 @@ func TestTheLiveEventsStream(t *testing.T) {
 				if got := c.next(t, false); got.ID != strconv.FormatUint(want.ID, 10) || got.Data != string(want.Data) {
 					t.Fatalf("replayed %+v, want %d %s", got, want.ID, want.Data)
 				}
+			}
+		})
+
+		t.Run("a Last-Event-ID the server no longer has asks the page to reload", func(t *testing.T) {
+			h := sessionHeader(e, vera)
+			h.Set("Last-Event-ID", "1") // from before this process started
+			c := openEvents(t, srv, h)
+			if got := c.next(t, false); got.Event != "reset" {
+				t.Fatalf("first event %+v, want reset", got)
 			}
 		})
 

@@ -461,3 +461,311 @@
   initRows();
   initAutosubmit();
 })();
+
+// ======================================================================
+// Command palette and live progress bars (issue 6, "palette").
+// A section of its own: it shares nothing with the script above but the
+// page. Progressive enhancement as everywhere: without it the header
+// search box still searches, and nothing waits on a progress bar.
+// ======================================================================
+(() => {
+  "use strict";
+
+  // ------------------------------------------------- command palette --
+  // Ctrl+K (Cmd+K), or «/» when not typing, opens the dialog rendered by
+  // web/view/palette.templ. Suggestions come from GET /api/search/ (debounced,
+  // stale requests aborted); the combobox/listbox ARIA pattern keeps focus
+  // in the box while arrows move the active option.
+  function initPalette() {
+    const dialog = document.querySelector("[data-palette]");
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    const form = dialog.querySelector("form");
+    const input = dialog.querySelector('[role="combobox"]');
+    const list = dialog.querySelector('[role="listbox"]');
+    const status = dialog.querySelector('[role="status"]');
+    const DEBOUNCE = 120;
+    let opener = null;
+    let timer = 0;
+    let inflight = null;
+    let active = -1;
+    let lastQuery = null;
+
+    const options = () => Array.from(list.querySelectorAll('[role="option"]'));
+
+    const typing = (el) =>
+      !!el &&
+      (el.isContentEditable ||
+        el.tagName === "TEXTAREA" ||
+        el.tagName === "SELECT" ||
+        (el.tagName === "INPUT" && !["checkbox", "radio", "button", "submit", "reset"].includes(el.type)));
+
+    const open = () => {
+      if (dialog.open) {
+        input.focus();
+        input.select();
+        return;
+      }
+      opener = document.activeElement;
+      dialog.showModal();
+      setActive(-1);
+      input.focus();
+      input.select();
+      if (input.value.trim() && lastQuery !== input.value.trim()) schedule(0);
+    };
+
+    const close = () => {
+      if (!dialog.open) return;
+      dialog.close();
+    };
+
+    // The dialog closes by Esc (the browser's cancel), the cross, a click on
+    // the backdrop or navigation; focus goes back to whoever opened it.
+    dialog.addEventListener("close", () => {
+      clearTimeout(timer);
+      if (inflight) inflight.abort();
+      inflight = null;
+      if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
+      opener = null;
+    });
+    dialog.addEventListener("click", (e) => {
+      if (e.target === dialog) close(); // the backdrop: outside the dialog's box
+    });
+    dialog.querySelector("[data-palette-close]").addEventListener("click", close);
+
+    // Capture phase on window: this runs before the header box's own
+    // shortcut (which focuses that box) and stops it; the header box stays
+    // the shortcut's target wherever there is no palette.
+    window.addEventListener(
+      "keydown",
+      (e) => {
+        const k = (e.ctrlKey || e.metaKey) && !e.altKey && (e.code === "KeyK" || e.key.toLowerCase() === "k");
+        const slash = e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey && !typing(e.target);
+        if (!k && !slash) return;
+        const other = document.querySelector("dialog[open]");
+        if (other && other !== dialog) return; // one dialog at a time
+        e.preventDefault();
+        e.stopPropagation();
+        open();
+      },
+      true,
+    );
+
+    const setActive = (i) => {
+      const opts = options();
+      opts.forEach((o, j) => o.setAttribute("aria-selected", String(j === i)));
+      active = i;
+      if (i >= 0 && opts[i]) {
+        input.setAttribute("aria-activedescendant", opts[i].id);
+        opts[i].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    };
+
+    const go = (opt, newTab) => {
+      const url = opt && opt.dataset.url;
+      if (!url || !url.startsWith("/") || url.startsWith("//")) return;
+      if (newTab) {
+        window.open(url, "_blank", "noopener");
+        return;
+      }
+      close();
+      location.assign(url);
+    };
+
+    const el = (tag, cls, text) => {
+      const n = document.createElement(tag);
+      if (cls) n.className = cls;
+      if (text) n.textContent = text;
+      return n;
+    };
+
+    // render shows the answer; all text goes in as text, never as HTML.
+    const render = (q, data) => {
+      list.replaceChildren();
+      let n = 0;
+      const option = (url, cls) => {
+        const li = el("li", cls);
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.id = "palette-opt-" + n++;
+        li.dataset.url = url;
+        li.dataset.testid = "palette-option";
+        return li;
+      };
+      for (const kind of data.kinds || []) {
+        const group = el("li", "palette-group", kind.label);
+        group.setAttribute("role", "presentation");
+        list.appendChild(group);
+        for (const r of data.results.filter((x) => x.type === kind.type)) {
+          const li = option(r.url, "palette-option");
+          const text = el("span", "palette-text");
+          text.appendChild(el("span", "palette-title", r.title));
+          if (r.subtitle) text.appendChild(el("span", "palette-sub", r.subtitle));
+          li.appendChild(text);
+          if (r.match && r.match.label) {
+            const chip = el("span", "palette-chip", r.match.label);
+            chip.dataset.testid = "palette-match";
+            li.appendChild(chip);
+          }
+          list.appendChild(li);
+        }
+        const all = option(kind.url, "palette-option palette-all");
+        all.appendChild(el("span", "palette-title", "Все результаты: " + kind.label.toLowerCase() + (kind.more ? " (есть ещё)" : "") + " →"));
+        all.dataset.testid = "palette-all";
+        list.appendChild(all);
+      }
+      const found = (data.results || []).length;
+      input.setAttribute("aria-expanded", String(n > 0));
+      status.textContent = !q ? "" : found ? "Найдено: " + found + ". Стрелки — выбрать, Enter — открыть." : "Ничего не найдено по запросу «" + q + "».";
+      setActive(-1);
+    };
+
+    const search = async (q) => {
+      if (inflight) inflight.abort();
+      lastQuery = q;
+      if (!q) {
+        inflight = null;
+        render("", { results: [], kinds: [] });
+        return;
+      }
+      const ctrl = new AbortController();
+      inflight = ctrl;
+      dialog.setAttribute("aria-busy", "true");
+      try {
+        const res = await fetch("/api/search/?q=" + encodeURIComponent(q), {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+          signal: ctrl.signal,
+        });
+        if (!res.ok) throw new Error(String(res.status));
+        const data = await res.json();
+        if (inflight === ctrl) render(q, data);
+      } catch (err) {
+        if (err.name !== "AbortError" && inflight === ctrl) {
+          list.replaceChildren();
+          input.setAttribute("aria-expanded", "false");
+          status.textContent = "Поиск не удался. Нажмите Enter, чтобы открыть список компаний.";
+        }
+      } finally {
+        if (inflight === ctrl) {
+          inflight = null;
+          dialog.removeAttribute("aria-busy");
+        }
+      }
+    };
+
+    function schedule(delay) {
+      clearTimeout(timer);
+      if (inflight) inflight.abort(); // what it would answer is stale already
+      timer = setTimeout(() => search(input.value.trim()), delay);
+    }
+
+    input.addEventListener("input", () => schedule(DEBOUNCE));
+
+    input.addEventListener("keydown", (e) => {
+      const opts = options();
+      switch (e.key) {
+        case "ArrowDown":
+          e.preventDefault();
+          if (opts.length) setActive(active < opts.length - 1 ? active + 1 : 0);
+          break;
+        case "ArrowUp":
+          e.preventDefault();
+          if (opts.length) setActive(active > 0 ? active - 1 : opts.length - 1);
+          break;
+        case "Enter":
+          if (active >= 0 && opts[active]) {
+            e.preventDefault();
+            go(opts[active], e.ctrlKey || e.metaKey);
+          } // otherwise the form goes to the full list of companies
+          break;
+      }
+    });
+
+    list.addEventListener("click", (e) => {
+      const opt = e.target.closest('[role="option"]');
+      if (opt) go(opt, e.ctrlKey || e.metaKey);
+    });
+    list.addEventListener("mousemove", (e) => {
+      const opt = e.target.closest('[role="option"]');
+      const i = opt ? options().indexOf(opt) : -1;
+      if (i >= 0 && i !== active) setActive(i);
+    });
+    form.addEventListener("submit", () => close());
+
+    // Focus trap: Tab cycles through the box and the cross. A modal
+    // dialog already makes the page behind it inert; this keeps Tab from
+    // leaving for the browser's own controls.
+    dialog.addEventListener("keydown", (e) => {
+      if (e.key !== "Tab") return;
+      const items = Array.from(dialog.querySelectorAll("input, button, a[href]")).filter((x) => x.getClientRects().length);
+      if (!items.length) return;
+      const first = items[0];
+      const last = items[items.length - 1];
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    });
+  }
+
+  // ----------------------------------------------- live progress bars --
+  // An element data-progress="<id>" follows the "progress" events of the
+  // live stream (GET /api/events/) with that id: a bar with
+  // role=progressbar and its aria-valuenow, the label and the count as
+  // text. The stream is opened only on pages that have such a bar; the
+  // browser reconnects by itself and the server replays what was missed.
+  function initProgress() {
+    const bars = document.querySelectorAll("[data-progress]");
+    if (!bars.length || typeof EventSource !== "function") return;
+    const fmt = new Intl.NumberFormat("ru-RU");
+    bars.forEach((bar) => {
+      bar.classList.add("live-progress");
+      bar.setAttribute("role", "progressbar");
+      bar.setAttribute("aria-valuemin", "0");
+      if (!bar.querySelector(".live-progress-fill")) {
+        const label = document.createElement("span");
+        label.className = "live-progress-label";
+        const track = document.createElement("span");
+        track.className = "live-progress-track";
+        const fill = document.createElement("span");
+        fill.className = "live-progress-fill";
+        track.appendChild(fill);
+        bar.append(label, track);
+      }
+    });
+    const show = (p) => {
+      const bar = document.querySelector('[data-progress="' + CSS.escape(String(p.id)) + '"]');
+      if (!bar) return;
+      const total = Math.max(0, Number(p.total) || 0);
+      const done = Math.min(Math.max(0, Number(p.done) || 0), total || Infinity);
+      const pct = total ? Math.round((done / total) * 100) : 0;
+      bar.setAttribute("aria-valuemax", String(total));
+      bar.setAttribute("aria-valuenow", String(done));
+      bar.setAttribute("aria-label", p.label || "Выполнение");
+      let text = (p.label ? p.label + ": " : "") + pct + "% (" + fmt.format(done) + " из " + fmt.format(total) + ")";
+      if (p.state === "done") text = (p.label ? p.label + ": " : "") + "готово, " + fmt.format(done) + " из " + fmt.format(total);
+      if (p.state === "failed") text = (p.label ? p.label + ": " : "") + "ошибка — " + (p.error || "работа прервана");
+      bar.setAttribute("aria-valuetext", text);
+      bar.dataset.state = p.state || "running";
+      bar.querySelector(".live-progress-label").textContent = text;
+      bar.querySelector(".live-progress-fill").style.width = (p.state === "done" ? 100 : pct) + "%";
+    };
+    const stream = new EventSource("/api/events/");
+    stream.addEventListener("progress", (e) => {
+      try {
+        show(JSON.parse(e.data));
+      } catch {
+        /* a malformed event is ignored */
+      }
+    });
+    window.addEventListener("pagehide", () => stream.close());
+  }
+
+  initPalette();
+  initProgress();
+})();
