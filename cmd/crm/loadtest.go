@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,6 +67,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	users := fs.String("users", strings.Join(demoUsernames(), ","), "логины пользователей через запятую (демо-пользователи из crm demo)")
 	password := fs.String("password", "demo-пароль", "пароль пользователей (как у crm demo)")
 	companies := fs.Int("companies", 2000, "без --url: сколько компаний должно быть в демо-базе")
+	cpuProfile := fs.String("cpuprofile", "", "без --url: записать профиль CPU процесса за время замера в этот файл (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "crm loadtest — нагрузочный тест: вход демо-пользователями и смесь запросов от многих клиентов сразу.")
 		fmt.Fprintln(env.stderr, "Только на этой машине (loopback); останавливается сам по --duration или --requests.")
@@ -129,6 +132,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	go func() { _ = hs.Serve(ln) }()
 	defer func() { _ = hs.Close() }()
 	lt.base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	lt.cpuProfile = *cpuProfile
 	fmt.Fprintf(env.stdout, "Сервер в этом процессе: %s, база %s\n", lt.base, db.Dialect)
 	return lt.run(ctx)
 }
@@ -200,6 +204,7 @@ type loadTest struct {
 	users                   []string
 	password                string
 	out                     io.Writer
+	cpuProfile              string
 	sent                    atomic.Int64
 	sessions                []*loadUser
 	measuring, errorSamples sync.Mutex
@@ -251,9 +256,22 @@ func (lt *loadTest) run(ctx context.Context) error {
 	}
 	lt.sent.Store(0)
 	stats := make([]map[string]*opStats, lt.clients)
+	if lt.cpuProfile != "" {
+		f, err := os.Create(lt.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	lt.phase(ctx, lt.duration, stats)
 	elapsed := time.Since(start)
+	if lt.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	return lt.report(stats, elapsed)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"strings"
 	"sync/atomic"
 )
 
@@ -15,6 +16,9 @@ import (
 type countingConnector struct {
 	driver.Connector
 	n *atomic.Int64
+	// cacheStatements keeps each connection's prepared statements for
+	// reuse (SQLite; pgx caches its own).
+	cacheStatements bool
 }
 
 func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -22,14 +26,94 @@ func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: conn, n: c.n}, nil
+	cc := &countingConn{Conn: conn, n: c.n}
+	if c.cacheStatements {
+		cc.stmts = map[string]*cachedStmt{}
+	}
+	return cc, nil
 }
 
 // countingConn forwards every optional driver interface that database/sql
-// looks for, so wrapping changes no behaviour but the count.
+// looks for, so wrapping changes no behaviour but the count — and, when
+// stmts is set, the reuse of prepared statements.
 type countingConn struct {
 	driver.Conn
-	n *atomic.Int64
+	n     *atomic.Int64
+	stmts map[string]*cachedStmt
+}
+
+// Statement cache: SQLite compiles every statement it is handed, and under
+// load parsing and planning the same few dozen queries took a fifth of the
+// server's CPU. database/sql uses a connection from one goroutine at a
+// time, so each connection keeps its own statements without locks. A
+// statement whose rows are still open (a query run again while its rows
+// are read, inside one transaction) is not reused: that run gets a fresh
+// one-off statement. Only single statements are kept (multi-statement
+// scripts such as migrations run as before), and at most maxCachedStmts
+// per connection: past that the cache starts over.
+
+const maxCachedStmts = 200
+
+type cachedStmt struct {
+	stmt driver.Stmt
+	busy bool
+}
+
+// cached returns the connection's prepared statement for query, or nil
+// when it must not or cannot be reused.
+func (c *countingConn) cached(ctx context.Context, query string) *cachedStmt {
+	if c.stmts == nil {
+		return nil
+	}
+	if cs, ok := c.stmts[query]; ok {
+		if cs.busy {
+			return nil
+		}
+		return cs
+	}
+	if strings.Contains(query, ";") {
+		return nil // a script, or a literal with a semicolon: not worth telling apart
+	}
+	st, err := c.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the one-off path reports the error
+	}
+	if _, ok := st.(driver.StmtQueryContext); !ok {
+		_ = st.Close()
+		return nil
+	}
+	if len(c.stmts) >= maxCachedStmts {
+		c.closeStmts()
+	}
+	cs := &cachedStmt{stmt: st}
+	c.stmts[query] = cs
+	return cs
+}
+
+func (c *countingConn) closeStmts() {
+	for q, cs := range c.stmts {
+		if !cs.busy {
+			_ = cs.stmt.Close()
+		}
+		delete(c.stmts, q)
+	}
+}
+
+// Close closes the cached statements, then the connection.
+func (c *countingConn) Close() error {
+	c.closeStmts()
+	return c.Conn.Close()
+}
+
+// releasingRows marks a cached statement free again when its rows close.
+type releasingRows struct {
+	driver.Rows
+	cs *cachedStmt
+}
+
+func (r *releasingRows) Close() error {
+	r.cs.busy = false
+	return r.Rows.Close()
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -38,6 +122,14 @@ func (c *countingConn) QueryContext(ctx context.Context, query string, args []dr
 		return nil, driver.ErrSkip
 	}
 	c.n.Add(1)
+	if cs := c.cached(ctx, query); cs != nil {
+		rows, err := cs.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+		if err != nil {
+			return nil, err
+		}
+		cs.busy = true
+		return &releasingRows{Rows: rows, cs: cs}, nil
+	}
 	return q.QueryContext(ctx, query, args)
 }
 
@@ -47,6 +139,11 @@ func (c *countingConn) ExecContext(ctx context.Context, query string, args []dri
 		return nil, driver.ErrSkip
 	}
 	c.n.Add(1)
+	if cs := c.cached(ctx, query); cs != nil {
+		if ex, ok := cs.stmt.(driver.StmtExecContext); ok {
+			return ex.ExecContext(ctx, args)
+		}
+	}
 	return e.ExecContext(ctx, query, args)
 }
 
@@ -93,8 +190,8 @@ func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 // openCounting opens a *sql.DB through the named driver with statement
-// counting.
-func openCounting(driverName, dsn string, n *atomic.Int64) (*sql.DB, error) {
+// counting and, with cache set, per-connection statement reuse.
+func openCounting(driverName, dsn string, n *atomic.Int64, cache bool) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
@@ -109,7 +206,7 @@ func openCounting(driverName, dsn string, n *atomic.Int64) (*sql.DB, error) {
 	} else {
 		connector = dsnConnector{dsn: dsn, drv: drv}
 	}
-	return sql.OpenDB(countingConnector{Connector: connector, n: n}), nil
+	return sql.OpenDB(countingConnector{Connector: connector, n: n, cacheStatements: cache}), nil
 }
 
 type dsnConnector struct {

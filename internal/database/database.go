@@ -66,7 +66,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	n := new(atomic.Int64)
 	switch dialect {
 	case Postgres:
-		db, err = openCounting("pgx", dsn, n)
+		db, err = openCounting("pgx", dsn, n, false)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -74,7 +74,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case SQLite:
-		db, err = openCounting("sqlite", dsn, n)
+		db, err = openCounting("sqlite", dsn, n, true)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}

@@ -67,9 +67,10 @@ func scanNote(row interface{ Scan(...any) error }, extra ...any) (Note, error) {
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, int, error) {
 	var w database.Where
 	if f.CompanyID != 0 {
-		w.Add("n.company_id = ?", f.CompanyID)
+		sc.RestrictToCompany(&w, "n.company_id", f.CompanyID)
+	} else {
+		sc.RestrictCompanyID(&w, "n.company_id")
 	}
-	sc.RestrictCompanyID(&w, "n.company_id")
 	where, whereArgs := w.SQL(), slices.Clone(w.Args())
 	page, size := max(f.Page, 1), f.Size
 	if size <= 0 {
