@@ -7,6 +7,9 @@ import (
 
 	"github.com/crmprofi/crm/migrations"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Migrate applies every pending migration of the DB's dialect and returns
@@ -25,8 +28,48 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) (int, error) {
 			log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 		}
 	}
-	return len(results), nil
+	river, err := db.migrateRiver(ctx, log)
+	if err != nil {
+		return len(results), err
+	}
+	return len(results) + river, nil
 }
+
+// migrateRiver applies River's own migrations (the job queue's tables,
+// river_*) with rivermigrate, through the driver River runs on for the
+// dialect. They are River's, versioned by River, so they are not copied
+// into our goose folders; upgrading River brings its new ones here.
+func (db *DB) migrateRiver(ctx context.Context, log *slog.Logger) (int, error) {
+	var (
+		res *rivermigrate.MigrateResult
+		err error
+	)
+	if db.Dialect == Postgres {
+		m, merr := rivermigrate.New(riverdatabasesql.New(db.DB), &rivermigrate.Config{Logger: quiet()})
+		if merr != nil {
+			return 0, fmt.Errorf("river migrations: %w", merr)
+		}
+		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	} else {
+		m, merr := rivermigrate.New(riversqlite.New(db.DB), &rivermigrate.Config{Logger: quiet()})
+		if merr != nil {
+			return 0, fmt.Errorf("river migrations: %w", merr)
+		}
+		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("river migrations: %w", err)
+	}
+	for _, v := range res.Versions {
+		if log != nil {
+			log.Info("river migration applied", "version", v.Version, "name", v.Name, "took", v.Duration)
+		}
+	}
+	return len(res.Versions), nil
+}
+
+// quiet is a logger that drops everything: Migrate logs what was applied.
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // MigrationStatus reports the current and the newest schema version.
 func (db *DB) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
@@ -59,4 +102,22 @@ func (db *DB) provider() (*goose.Provider, error) {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return p, nil
+}
+
+// RiverVersion is the newest River migration of the dialect's driver; test
+// templates are keyed by it as well as by our migration files, so that a
+// River upgrade builds a new one.
+func RiverVersion(d Dialect) int {
+	var all []rivermigrate.Migration
+	if d == Postgres {
+		if m, err := rivermigrate.New(riverdatabasesql.New(nil), &rivermigrate.Config{Logger: quiet()}); err == nil {
+			all = m.AllVersions()
+		}
+	} else if m, err := rivermigrate.New(riversqlite.New(nil), &rivermigrate.Config{Logger: quiet()}); err == nil {
+		all = m.AllVersions()
+	}
+	if len(all) == 0 {
+		return 0
+	}
+	return all[len(all)-1].Version
 }
