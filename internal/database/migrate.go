@@ -14,7 +14,19 @@ import (
 
 // Migrate applies every pending migration of the DB's dialect and returns
 // how many were applied.
+//
+// On PostgreSQL it holds an advisory lock meanwhile: processes started
+// together on one database (two `crm serve`, a deploy running `crm
+// migrate`) migrate one after the other, and the later ones find nothing
+// to do.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) (int, error) {
+	if db.Dialect == Postgres {
+		unlock, err := db.lockMigrations(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer unlock()
+	}
 	p, err := db.provider()
 	if err != nil {
 		return 0, err
@@ -33,6 +45,26 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) (int, error) {
 		return len(results), err
 	}
 	return len(results) + river, nil
+}
+
+// migrateLock is the advisory lock key that serialises migrations.
+const migrateLock = 0x63726d6d6967 // "crmmig"
+
+// lockMigrations takes the migration lock on a connection of its own and
+// returns the function that releases it.
+func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
+	conn, err := db.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLock); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLock)
+		_ = conn.Close()
+	}, nil
 }
 
 // migrateRiver applies River's own migrations (the job queue's tables,
