@@ -53,7 +53,7 @@ const migrateLock = 0x63726d6d6967 // "crmmig"
 // lockMigrations takes the migration lock on a connection of its own and
 // returns the function that releases it.
 func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
-	conn, err := db.DB.Conn(ctx)
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
