@@ -11,9 +11,9 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/jobs"
 	"github.com/crmprofi/crm/internal/server"
 )
 
@@ -86,47 +86,41 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(srv.Close) // open event streams end, so shutdown does not wait for them
+	// Background jobs (River) run in every serving process; they stop
+	// after the HTTP server, so requests in flight may still enqueue.
+	bg, err := jobs.New(ctx, db, jobs.Options{Log: log})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if err := bg.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	log.Info("CRM ПРОФИ is listening", "url", "http://"+ln.Addr().String()+"/", "database", string(db.Dialect), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go purgeExpired(ctx, log, auth.NewStore(db))
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err = hs.Shutdown(shutdownCtx); errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		} else if err != nil {
+			err = fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return errors.Join(err, bg.Stop(stopCtx))
 }
 
 // greet prints how to sign in when the database has no users yet: it makes
 // a first administrator with a random password and prints it once.
 func greet(ctx context.Context, env *environment, cfg config.Config, db *database.DB) error {
 	return ensureFirstAdmin(ctx, env, db, siteURL(cfg))
-}
-
-// purgeExpired removes dead sessions and refresh tokens every hour while
-// the server runs.
-func purgeExpired(ctx context.Context, log *slog.Logger, users *auth.Store) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		if n, err := users.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
-			log.Error("purge of expired sessions failed", "err", err)
-		} else if n > 0 {
-			log.Info("expired sessions and tokens purged", "rows", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 func cmdMigrate(ctx context.Context, env *environment, args []string) error {

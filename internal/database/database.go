@@ -40,7 +40,14 @@ type DB struct {
 	statements *atomic.Int64
 	// tx is the caller's transaction a DB made by WithTx runs in.
 	tx *sql.Tx
+	// dsn is the driver's data source name, for connections of other
+	// drivers to the same database (River's LISTEN connection).
+	dsn string
 }
+
+// DSN is the driver data source name the DB was opened with: the URL for
+// PostgreSQL, the file DSN with its pragmas for SQLite.
+func (db *DB) DSN() string { return db.dsn }
 
 // Statements returns how many SQL statements (queries and execs) the
 // application has sent through db since it was opened.
@@ -88,7 +95,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect, statements: n}, nil
+	return &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn}, nil
 }
 
 // SQLiteDSN builds the driver DSN for a SQLite file. The pragmas come in this

@@ -187,6 +187,7 @@ func ensureTemplate(ctx context.Context, adminDB *sql.DB, admin string) (string,
 	if err != nil {
 		return "", err
 	}
+	fmt.Fprintf(h, "river %d", database.RiverVersion(database.Postgres))
 	name := "crm_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 
 	conn, err := adminDB.Conn(ctx)
