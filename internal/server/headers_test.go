@@ -71,18 +71,16 @@ func TestAnswersCarryCacheAndSecurityHeaders(t *testing.T) {
 				t.Errorf("behind a trusted TLS proxy: HSTS %q", got)
 			}
 		})
-	})
-}
-
-func TestFaviconIsServed(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *testEnv) {
-		rec := e.get(nil, "/favicon.ico", nil)
-		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(rec.Body.String(), "<svg") {
-			t.Fatalf("status %d, type %q, body %.40q", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
-		}
-		if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=") {
-			t.Fatalf("Cache-Control %q, want a lifetime", cc)
-		}
+		t.Run("the favicon is served", func(t *testing.T) {
+			rec := e.get(nil, "/favicon.ico", nil)
+			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(rec.Body.String(), "<svg") {
+				t.Fatalf("status %d, type %q, body %.40q", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
+			}
+			if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=") {
+				t.Fatalf("Cache-Control %q, want a lifetime", cc)
+			}
+		})
+		t.Run("text answers are compressed for clients that accept gzip", func(t *testing.T) { textIsCompressed(t, e) })
 	})
 }
 
@@ -99,40 +97,40 @@ func gunzip(t *testing.T, rec *httptest.ResponseRecorder) string {
 	return string(b)
 }
 
-func TestTextAnswersAreCompressedForClientsThatAcceptGzip(t *testing.T) {
-	eachEnv(t, func(t *testing.T, e *testEnv) {
-		for i := range 30 {
-			e.seedCompany("ООО «Ромашка "+strings.Repeat("я", i)+"»", e.cast.BranchA, e.cast.Admin.ID)
+// textIsCompressed checks gzip on a company list long enough to be worth it.
+func textIsCompressed(t *testing.T, e *testEnv) {
+	t.Helper()
+	for i := range 30 {
+		e.seedCompany("ООО «Ромашка "+strings.Repeat("я", i)+"»", e.cast.BranchA, e.cast.Admin.ID)
+	}
+	gz := map[string]string{"Accept-Encoding": "gzip, deflate, br"}
+	for _, tc := range []struct{ path, want string }{
+		{"/companies/", "Ромашка"},
+		{"/api/companies/", `"results"`},
+	} {
+		plain := e.get(&e.cast.Admin, tc.path, nil)
+		rec := e.get(&e.cast.Admin, tc.path, gz)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: status %d, Content-Encoding %q", tc.path, rec.Code, rec.Header().Get("Content-Encoding"))
 		}
-		gz := map[string]string{"Accept-Encoding": "gzip, deflate, br"}
-		for _, tc := range []struct{ path, want string }{
-			{"/companies/", "Ромашка"},
-			{"/api/companies/", `"results"`},
-		} {
-			plain := e.get(&e.cast.Admin, tc.path, nil)
-			rec := e.get(&e.cast.Admin, tc.path, gz)
-			if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
-				t.Fatalf("%s: status %d, Content-Encoding %q", tc.path, rec.Code, rec.Header().Get("Content-Encoding"))
-			}
-			if !strings.Contains(rec.Header().Get("Vary"), "Accept-Encoding") || !strings.Contains(plain.Header().Get("Vary"), "Accept-Encoding") {
-				t.Fatalf("%s: Vary %q / %q", tc.path, rec.Header().Get("Vary"), plain.Header().Get("Vary"))
-			}
-			if body := gunzip(t, rec); !strings.Contains(body, tc.want) {
-				t.Fatalf("%s: decompressed body lacks %q", tc.path, tc.want)
-			}
-			if plain.Header().Get("Content-Encoding") != "" || !strings.Contains(plain.Body.String(), tc.want) {
-				t.Fatalf("%s: a client without gzip got %q", tc.path, plain.Header().Get("Content-Encoding"))
-			}
-			if rec.Body.Len() >= plain.Body.Len()/3 {
-				t.Errorf("%s: %d bytes compressed from %d", tc.path, rec.Body.Len(), plain.Body.Len())
-			}
+		if !strings.Contains(rec.Header().Get("Vary"), "Accept-Encoding") || !strings.Contains(plain.Header().Get("Vary"), "Accept-Encoding") {
+			t.Fatalf("%s: Vary %q / %q", tc.path, rec.Header().Get("Vary"), plain.Header().Get("Vary"))
 		}
-		t.Run("gzip refused with q=0 is not used", func(t *testing.T) {
-			rec := e.get(&e.cast.Admin, "/companies/", map[string]string{"Accept-Encoding": "gzip;q=0"})
-			if rec.Header().Get("Content-Encoding") != "" {
-				t.Fatalf("Content-Encoding %q", rec.Header().Get("Content-Encoding"))
-			}
-		})
+		if body := gunzip(t, rec); !strings.Contains(body, tc.want) {
+			t.Fatalf("%s: decompressed body lacks %q", tc.path, tc.want)
+		}
+		if plain.Header().Get("Content-Encoding") != "" || !strings.Contains(plain.Body.String(), tc.want) {
+			t.Fatalf("%s: a client without gzip got %q", tc.path, plain.Header().Get("Content-Encoding"))
+		}
+		if rec.Body.Len() >= plain.Body.Len()/3 {
+			t.Errorf("%s: %d bytes compressed from %d", tc.path, rec.Body.Len(), plain.Body.Len())
+		}
+	}
+	t.Run("gzip refused with q=0 is not used", func(t *testing.T) {
+		rec := e.get(&e.cast.Admin, "/companies/", map[string]string{"Accept-Encoding": "gzip;q=0"})
+		if rec.Header().Get("Content-Encoding") != "" {
+			t.Fatalf("Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+		}
 	})
 }
 
