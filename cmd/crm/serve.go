@@ -134,6 +134,13 @@ func cmdMigrate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(env.stdout, "Схема базы данных: версия %d из %d\n", cur, latest)
+	if _, err := fmt.Fprintf(env.stdout, "Схема базы данных: версия %d из %d\n", cur, latest); err != nil {
+		return err
+	}
+	rcur, rlatest, err := db.RiverMigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(env.stdout, "Очередь задач River: версия %d из %d\n", rcur, rlatest)
 	return err
 }

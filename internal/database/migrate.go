@@ -136,6 +136,32 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return p, nil
 }
 
+// RiverMigrationStatus reports the applied and the newest version of
+// River's migrations.
+func (db *DB) RiverMigrationStatus(ctx context.Context) (current, latest int, err error) {
+	var applied []rivermigrate.Migration
+	if db.Dialect == Postgres {
+		m, merr := rivermigrate.New(riverdatabasesql.New(db.DB), &rivermigrate.Config{Logger: quiet()})
+		if merr != nil {
+			return 0, 0, fmt.Errorf("river migrations: %w", merr)
+		}
+		applied, err = m.ExistingVersions(ctx)
+	} else {
+		m, merr := rivermigrate.New(riversqlite.New(db.DB), &rivermigrate.Config{Logger: quiet()})
+		if merr != nil {
+			return 0, 0, fmt.Errorf("river migrations: %w", merr)
+		}
+		applied, err = m.ExistingVersions(ctx)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("river schema version: %w", err)
+	}
+	if len(applied) > 0 {
+		current = applied[len(applied)-1].Version
+	}
+	return current, RiverVersion(db.Dialect), nil
+}
+
 // RiverVersion is the newest River migration of the dialect's driver; test
 // templates are keyed by it as well as by our migration files, so that a
 // River upgrade builds a new one.

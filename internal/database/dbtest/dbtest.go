@@ -50,37 +50,103 @@ func Each(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 // test ends.
 func New(tb testing.TB, d database.Dialect) *database.DB {
 	tb.Helper()
-	ctx := context.Background()
-	var url string
-	switch d {
-	case database.SQLite:
-		url = "sqlite:" + filepath.Join(tb.TempDir(), "crm.db")
-	case database.Postgres:
-		url = newPostgres(tb)
-	default:
-		tb.Fatalf("unknown dialect %q", d)
-	}
-	db, err := database.Open(ctx, url)
+	db, err := database.Open(context.Background(), URL(tb, d))
 	if err != nil {
 		tb.Fatalf("open %s: %v", d, err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
-	if d == database.SQLite {
-		if _, err := db.Migrate(ctx, nil); err != nil {
-			tb.Fatalf("migrate: %v", err)
-		}
-	}
 	return db
 }
 
-// URL returns a URL of a fresh migrated database of the dialect for tests
-// that start the real binary.
+// URL returns a URL of a fresh migrated database of the dialect, for tests
+// that open it themselves or start the real binary on it.
 func URL(tb testing.TB, d database.Dialect) string {
 	tb.Helper()
-	if d == database.SQLite {
-		return "sqlite:" + filepath.Join(tb.TempDir(), "crm.db")
+	switch d {
+	case database.SQLite:
+		return newSQLite(tb)
+	case database.Postgres:
+		return newPostgres(tb)
 	}
-	return newPostgres(tb)
+	tb.Fatalf("unknown dialect %q", d)
+	return ""
+}
+
+// newSQLite copies the migrated template file into the test's temporary
+// folder. Migrating every test's database from scratch cost about a
+// second each under -race (River's migrations included); a copy costs
+// milliseconds.
+func newSQLite(tb testing.TB) string {
+	tb.Helper()
+	tpl, err := sqliteTemplate()
+	if err != nil {
+		tb.Fatalf("sqlite template: %v", err)
+	}
+	b, err := os.ReadFile(tpl) //nolint:gosec // a path made here from a hash
+	if err != nil {
+		tb.Fatalf("sqlite template: %v", err)
+	}
+	path := filepath.Join(tb.TempDir(), "crm.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		tb.Fatalf("sqlite template: %v", err)
+	}
+	return "sqlite:" + path
+}
+
+// sqliteTemplate returns the path of the migrated SQLite template for the
+// current migrations, building it when no test binary has yet. Like the
+// PostgreSQL template it is named by the schema's fingerprint, so test
+// binaries of one schema share it and another schema gets its own; it is
+// built under a temporary name and renamed when complete.
+func sqliteTemplate() (string, error) {
+	sqliteTpl.Lock()
+	defer sqliteTpl.Unlock()
+	if sqliteTpl.path != "" {
+		if _, err := os.Stat(sqliteTpl.path); err == nil {
+			return sqliteTpl.path, nil
+		}
+	}
+	sum, err := schemaFingerprint(database.SQLite)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(os.TempDir(), "crm_tpl_sqlite_"+sum+".db")
+	if _, err := os.Stat(path); err == nil {
+		sqliteTpl.path = path
+		return path, nil
+	}
+	building := path + "." + randomSuffix()
+	ctx := context.Background()
+	db, err := database.Open(ctx, "sqlite:"+building)
+	if err != nil {
+		return "", err
+	}
+	_, err = db.Migrate(ctx, nil)
+	if err == nil {
+		// Everything into the main file, so that the file alone is the
+		// database.
+		_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(building, path)
+	}
+	_ = os.Remove(building + "-wal")
+	_ = os.Remove(building + "-shm")
+	if err != nil {
+		_ = os.Remove(building)
+		return "", err
+	}
+	sqliteTpl.path = path
+	return path, nil
+}
+
+// sqliteTpl caches the path of the SQLite template.
+var sqliteTpl struct {
+	sync.Mutex
+	path string
 }
 
 // template caches the name of the migrated template database; it is
@@ -167,28 +233,11 @@ const templateLock = 0x63726d74706c // "crmtpl"
 // is derived from the migration files, so a schema change gets a new
 // template and concurrent test binaries share one safely.
 func ensureTemplate(ctx context.Context, adminDB *sql.DB, admin string) (string, error) {
-	fsys, err := migrations.For(string(database.Postgres))
+	sum, err := schemaFingerprint(database.Postgres)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		h.Write([]byte(p))
-		h.Write(b)
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(h, "river %d", database.RiverVersion(database.Postgres))
-	name := "crm_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+	name := "crm_tpl_" + sum
 
 	conn, err := adminDB.Conn(ctx)
 	if err != nil {
@@ -227,6 +276,33 @@ func ensureTemplate(ctx context.Context, adminDB *sql.DB, admin string) (string,
 	}
 	sweepTemplates(ctx, conn, name)
 	return name, nil
+}
+
+// schemaFingerprint identifies the schema tests get on dialect d: a hash
+// of its migration files and of River's migration version.
+func schemaFingerprint(d database.Dialect) (string, error) {
+	fsys, err := migrations.For(string(d))
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	err = fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(p))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "river %d", database.RiverVersion(d))
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // sweepTemplates drops templates of older schemas that nobody is cloning.
