@@ -351,3 +351,48 @@ func TestCompanyPages(t *testing.T) {
 		})
 	})
 }
+
+// TestCompanyListFitsTheViewer: a manager who sees only their own
+// companies is not offered the branch and responsible filters, which could
+// not narrow anything, and an empty list speaks of their companies with
+// the next step; an admin keeps every filter.
+func TestCompanyListFitsTheViewer(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		t.Run("a self-scope manager reads «У вас пока нет компаний» and no branch filter", func(t *testing.T) {
+			rec := e.do(&e.cast.Alisa, "GET", "/companies/", nil)
+			doc := parseHTML(t, rec.Body.String())
+			empty := doc.Find(`[data-testid="empty"]`)
+			if rec.Code != http.StatusOK || !strings.Contains(empty.Text(), "У вас пока нет компаний") {
+				t.Fatalf("%d empty state %q", rec.Code, empty.Text())
+			}
+			if href, _ := empty.Find(`[data-testid="empty-action"]`).Attr("href"); href != "/companies/new" {
+				t.Errorf("next step %q", href)
+			}
+			for _, f := range []string{"field-branch", "field-responsible"} {
+				if doc.Find(`[data-testid="`+f+`"]`).Length() != 0 {
+					t.Errorf("%s is offered", f)
+				}
+			}
+			if doc.Find(`[data-testid="field-status"]`).Length() != 1 {
+				t.Error("the status filter is gone too")
+			}
+		})
+		t.Run("an admin keeps every filter", func(t *testing.T) {
+			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", "/companies/", nil).Body.String())
+			for _, f := range []string{"field-branch", "field-responsible", "field-status", "field-sphere"} {
+				if doc.Find(`[data-testid="`+f+`"]`).Length() != 1 {
+					t.Errorf("%s is missing", f)
+				}
+			}
+			if got := doc.Find(`[data-testid="empty"]`).Text(); strings.Contains(got, "У вас") {
+				t.Errorf("admin's empty state %q", got)
+			}
+		})
+		t.Run("the filters fold counts the filters in use", func(t *testing.T) {
+			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", "/companies/?search=zz&status=1", nil).Body.String())
+			if got := strings.TrimSpace(doc.Find(`[data-testid="filters-toggle"]`).Text()); got != "Фильтры (2)" {
+				t.Errorf("toggle %q", got)
+			}
+		})
+	})
+}
