@@ -137,7 +137,7 @@ func CompanyListPage(s Shell, l CompanyList) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<form class=\"filters\" method=\"get\" action=\"/companies/\" role=\"search\" data-testid=\"company-filters\"><div class=\"field field-grow\" data-testid=\"field-search\"><label for=\"f-search\">Поиск</label> <input type=\"search\" id=\"f-search\" name=\"search\" value=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<form class=\"filters\" method=\"get\" action=\"/companies/\" role=\"search\" aria-label=\"Фильтры компаний\" data-testid=\"company-filters\"><div class=\"field field-grow\" data-testid=\"field-search\"><label for=\"f-search\">Поиск</label> <input type=\"search\" id=\"f-search\" name=\"search\" value=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -205,7 +205,7 @@ func ContactsPage(s Shell, l ContactList) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<form class=\"filters\" method=\"get\" action=\"/contacts/\" role=\"search\" data-testid=\"contact-filters\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<form class=\"filters\" method=\"get\" action=\"/contacts/\" role=\"search\" aria-label=\"Фильтры контактов\" data-testid=\"contact-filters\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1925,7 +1925,7 @@ func ContactTrashPage(s Shell, list []contact.Contact, search string, p Pager, l
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 159, "<form class=\"filters\" method=\"get\" action=\"/admin/trash/contacts/\" role=\"search\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 159, "<form class=\"filters\" method=\"get\" action=\"/admin/trash/contacts/\" role=\"search\" aria-label=\"Поиск в корзине\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
