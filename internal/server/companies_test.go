@@ -396,3 +396,39 @@ func TestCompanyListFitsTheViewer(t *testing.T) {
 		})
 	})
 }
+
+// TestFormsOfferOneBlankRow: the company and contact forms render one
+// empty phone and e-mail row (not a wall of fixed empty rows) and the
+// «+ ещё телефон» buttons that the script shows; the server takes as many
+// rows as come.
+func TestFormsOfferOneBlankRow(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		for _, path := range []string{"/companies/new", "/contacts/new"} {
+			t.Run(path+" has one blank row of each", func(t *testing.T) {
+				doc := parseHTML(t, e.do(&e.cast.Admin, "GET", path, nil).Body.String())
+				for _, row := range []string{"phone-row", "email-row"} {
+					if n := doc.Find(`[data-testid="` + row + `"]`).Length(); n != 1 {
+						t.Errorf("%d %s", n, row)
+					}
+				}
+				for _, b := range []string{"phone-add", "email-add"} {
+					if _, hidden := doc.Find(`[data-testid="` + b + `"]`).Attr("hidden"); !hidden {
+						t.Errorf("%s is missing or shown without the script", b)
+					}
+				}
+			})
+		}
+		t.Run("three phone rows are all kept", func(t *testing.T) {
+			form := url.Values{"name": {"Три телефона"}, "phone": {"84951112233", "+7 916 111-22-33", "8 812 111-22-33"},
+				"phone_kind": {"work", "mobile", "fax"}, "phone_comment": {"", "", ""}}
+			rec := e.do(&e.cast.Admin, "POST", "/companies/", form.Encode())
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("status %d", rec.Code)
+			}
+			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", rec.Header().Get("Location"), nil).Body.String())
+			if n := doc.Find(`[data-testid="company-phones"] a[href^="tel:"]`).Length(); n != 3 {
+				t.Errorf("%d phones on the card", n)
+			}
+		})
+	})
+}
