@@ -198,7 +198,7 @@ func axeSource(t *testing.T) string {
 				}
 			}
 		}
-		b, err := os.ReadFile(file)
+		b, err := os.ReadFile(filepath.Clean(file))
 		axeJS, axeErr = string(b), err
 	})
 	if axeErr != nil {

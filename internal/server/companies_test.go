@@ -377,6 +377,12 @@ func TestCompanyListFitsTheViewer(t *testing.T) {
 				t.Error("the status filter is gone too")
 			}
 		})
+		t.Run("a self-scope manager's empty contact list speaks of their contacts", func(t *testing.T) {
+			doc := parseHTML(t, e.do(&e.cast.Alisa, "GET", "/contacts/", nil).Body.String())
+			if got := doc.Find(`[data-testid="empty"]`).Text(); !strings.Contains(got, "У вас пока нет контактов") {
+				t.Errorf("empty state %q", got)
+			}
+		})
 		t.Run("an admin keeps every filter", func(t *testing.T) {
 			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", "/companies/", nil).Body.String())
 			for _, f := range []string{"field-branch", "field-responsible", "field-status", "field-sphere"} {
