@@ -97,10 +97,10 @@ func auditFilter(q url.Values, loc *time.Location) (audit.Filter, error) {
 	}
 	var err error
 	if f.Since, err = parseDay(q.Get("since"), loc, false); err != nil {
-		inv.Add("since", "Дата «с» — в формате ГГГГ-ММ-ДД или RFC 3339")
+		inv.Add("since", "Дата «с» — в виде дд.мм.гггг, например 03.12.2026")
 	}
 	if f.Until, err = parseDay(q.Get("until"), loc, true); err != nil {
-		inv.Add("until", "Дата «по» — в формате ГГГГ-ММ-ДД или RFC 3339")
+		inv.Add("until", "Дата «по» — в виде дд.мм.гггг, например 03.12.2026")
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		inv.Add("until", "Дата «по» раньше даты «с»")
@@ -109,8 +109,10 @@ func auditFilter(q url.Values, loc *time.Location) (audit.Filter, error) {
 	return f, inv.Err()
 }
 
-// parseDay reads RFC 3339 or YYYY-MM-DD; a date as an upper bound means
-// the end of that day (the next midnight, exclusive).
+// parseDay reads a day as people type it on the page (dd.mm.yyyy, also
+// d.m.yyyy), as the API sends it (YYYY-MM-DD) or an RFC 3339 moment; a
+// date as an upper bound means the end of that day (the next midnight,
+// exclusive).
 func parseDay(v string, loc *time.Location, end bool) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -120,6 +122,9 @@ func parseDay(v string, loc *time.Location, end bool) (time.Time, error) {
 		return t, nil
 	}
 	d, err := time.ParseInLocation(time.DateOnly, v, loc)
+	if err != nil {
+		d, err = time.ParseInLocation("2.1.2006", v, loc)
+	}
 	if err != nil {
 		return time.Time{}, err
 	}

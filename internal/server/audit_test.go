@@ -49,6 +49,8 @@ func TestAuditAPI(t *testing.T) {
 			{"since a day starts at its midnight in the viewer's zone", "?since=2026-11-21&until=2026-11-25", 2},
 			{"until a day includes that day", "?action=export&until=2026-11-20", 1},
 			{"RFC 3339 times are accepted", "?action=e&since=2026-11-21T00:00:00%2B03:00&until=2026-11-23T00:00:00Z", 1},
+			{"days typed on the page as dd.mm.yyyy are accepted", "?since=21.11.2026&until=25.11.2026", 2},
+			{"a day and month of one digit are accepted", "?action=export&until=20.11.2026", 1},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

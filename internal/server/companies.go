@@ -111,8 +111,17 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 		Responsibles: companyOptions(ch.Users, q.Responsible), Spheres: companyOptions(ch.Spheres, q.Sphere),
 		Pager:   view.Pager{Page: q.Page, Pages: (res.Count + q.PageSize - 1) / q.PageSize, Count: res.Count, URL: pageURL(r)},
 		SortURL: func(key string) string { return withParam(r, "ordering", key) },
+		OwnOnly: seesOwnOnly(scope),
 	}
 	return respond(w, r, http.StatusOK, nil, view.CompanyListPage(s.shell(r, "Компании", "companies"), l))
+}
+
+// seesOwnOnly reports whether the scope sees only the companies its user
+// is responsible for (what Scope.Restrict leaves a self scope, and a
+// branch scope without a branch): the list then hides the filters that
+// could not narrow it and speaks of «your» companies.
+func seesOwnOnly(scope access.Scope) bool {
+	return !scope.SeesAll() && (scope.Data != access.Branch || scope.BranchID == 0)
 }
 
 func idString(id int64) string {
@@ -450,8 +459,8 @@ func (s *Server) refuseCompanyForm(w http.ResponseWriter, r *http.Request, id in
 }
 
 // blankRows is how many empty phone and e-mail rows the form offers, so
-// it works without the script.
-const blankRows = 2
+// it works without the script; the script's «+ ещё телефон» adds more.
+const blankRows = 1
 
 // renderCompanyForm adds the select options and blank rows and writes the form.
 func (s *Server) renderCompanyForm(w http.ResponseWriter, r *http.Request, status int, f view.CompanyForm, spheres ...int64) error {

@@ -351,3 +351,90 @@ func TestCompanyPages(t *testing.T) {
 		})
 	})
 }
+
+// TestCompanyListFitsTheViewer: a manager who sees only their own
+// companies is not offered the branch and responsible filters, which could
+// not narrow anything, and an empty list speaks of their companies with
+// the next step; an admin keeps every filter.
+func TestCompanyListFitsTheViewer(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		t.Run("a self-scope manager reads «У вас пока нет компаний» and no branch filter", func(t *testing.T) {
+			rec := e.do(&e.cast.Alisa, "GET", "/companies/", nil)
+			doc := parseHTML(t, rec.Body.String())
+			empty := doc.Find(`[data-testid="empty"]`)
+			if rec.Code != http.StatusOK || !strings.Contains(empty.Text(), "У вас пока нет компаний") {
+				t.Fatalf("%d empty state %q", rec.Code, empty.Text())
+			}
+			if href, _ := empty.Find(`[data-testid="empty-action"]`).Attr("href"); href != "/companies/new" {
+				t.Errorf("next step %q", href)
+			}
+			for _, f := range []string{"field-branch", "field-responsible"} {
+				if doc.Find(`[data-testid="`+f+`"]`).Length() != 0 {
+					t.Errorf("%s is offered", f)
+				}
+			}
+			if doc.Find(`[data-testid="field-status"]`).Length() != 1 {
+				t.Error("the status filter is gone too")
+			}
+		})
+		t.Run("a self-scope manager's empty contact list speaks of their contacts", func(t *testing.T) {
+			doc := parseHTML(t, e.do(&e.cast.Alisa, "GET", "/contacts/", nil).Body.String())
+			if got := doc.Find(`[data-testid="empty"]`).Text(); !strings.Contains(got, "У вас пока нет контактов") {
+				t.Errorf("empty state %q", got)
+			}
+		})
+		t.Run("an admin keeps every filter", func(t *testing.T) {
+			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", "/companies/", nil).Body.String())
+			for _, f := range []string{"field-branch", "field-responsible", "field-status", "field-sphere"} {
+				if doc.Find(`[data-testid="`+f+`"]`).Length() != 1 {
+					t.Errorf("%s is missing", f)
+				}
+			}
+			if got := doc.Find(`[data-testid="empty"]`).Text(); strings.Contains(got, "У вас") {
+				t.Errorf("admin's empty state %q", got)
+			}
+		})
+		t.Run("the filters fold counts the filters in use", func(t *testing.T) {
+			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", "/companies/?search=zz&status=1", nil).Body.String())
+			if got := strings.TrimSpace(doc.Find(`[data-testid="filters-toggle"]`).Text()); got != "Фильтры (2)" {
+				t.Errorf("toggle %q", got)
+			}
+		})
+	})
+}
+
+// TestFormsOfferOneBlankRow: the company and contact forms render one
+// empty phone and e-mail row (not a wall of fixed empty rows) and the
+// «+ ещё телефон» buttons that the script shows; the server takes as many
+// rows as come.
+func TestFormsOfferOneBlankRow(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		for _, path := range []string{"/companies/new", "/contacts/new"} {
+			t.Run(path+" has one blank row of each", func(t *testing.T) {
+				doc := parseHTML(t, e.do(&e.cast.Admin, "GET", path, nil).Body.String())
+				for _, row := range []string{"phone-row", "email-row"} {
+					if n := doc.Find(`[data-testid="` + row + `"]`).Length(); n != 1 {
+						t.Errorf("%d %s", n, row)
+					}
+				}
+				for _, b := range []string{"phone-add", "email-add"} {
+					if _, hidden := doc.Find(`[data-testid="` + b + `"]`).Attr("hidden"); !hidden {
+						t.Errorf("%s is missing or shown without the script", b)
+					}
+				}
+			})
+		}
+		t.Run("three phone rows are all kept", func(t *testing.T) {
+			form := url.Values{"name": {"Три телефона"}, "phone": {"84951112233", "+7 916 111-22-33", "8 812 111-22-33"},
+				"phone_kind": {"work", "mobile", "fax"}, "phone_comment": {"", "", ""}}
+			rec := e.do(&e.cast.Admin, "POST", "/companies/", form.Encode())
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("status %d", rec.Code)
+			}
+			doc := parseHTML(t, e.do(&e.cast.Admin, "GET", rec.Header().Get("Location"), nil).Body.String())
+			if n := doc.Find(`[data-testid="company-phones"] a[href^="tel:"]`).Length(); n != 3 {
+				t.Errorf("%d phones on the card", n)
+			}
+		})
+	})
+}

@@ -260,7 +260,8 @@
       if (form.hasAttribute("data-confirm") && !confirmed.has(form)) {
         e.preventDefault();
         const danger =
-          form.hasAttribute("data-confirm-danger") || (submitter && submitter.classList.contains("btn-danger"));
+          form.hasAttribute("data-confirm-danger") ||
+          (submitter && (submitter.classList.contains("btn-danger") || submitter.classList.contains("btn-danger-outline")));
         const okText =
           form.dataset.confirmOk || (submitter && submitter.textContent.trim()) || "Подтвердить";
         ask(form.dataset.confirm || "Вы уверены?", okText, danger).then((yes) => {
@@ -453,7 +454,115 @@
     });
   }
 
+  // ------------------------------------------------------ filters fold --
+  // Wide screens show the filters; phones fold them behind «Фильтры (N)».
+  // The stylesheet already shows a closed fold's content on wide screens
+  // where the browser can style it; opening it here covers the rest.
+  function initFiltersFold() {
+    const folds = $$("[data-filters-fold]");
+    if (folds.length === 0) return;
+    const wide = window.matchMedia("(min-width: 768px)");
+    const sync = () => folds.forEach((d) => (d.open = wide.matches));
+    sync();
+    wide.addEventListener("change", sync);
+  }
+
+  // ---------------------------------------------------------- «⋯» menu --
+  function initMoreMenus() {
+    const menus = $$("[data-more-menu]");
+    if (menus.length === 0) return;
+    document.addEventListener("pointerdown", (e) => {
+      menus.forEach((m) => {
+        if (m.open && !m.contains(e.target)) m.open = false;
+      });
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape") return;
+      menus.forEach((m) => {
+        if (!m.open) return;
+        m.open = false;
+        $("summary", m).focus();
+      });
+    });
+  }
+
+  // ---------------------------------------------------- form conveniences --
+  // focusFirstInvalid puts the cursor into the first field the server
+  // refused, so the person starts where the problem is.
+  function focusFirstInvalid() {
+    const bad = $$('form [aria-invalid="true"]').find(visible);
+    if (!bad) return;
+    bad.focus({ preventScroll: true });
+    bad.scrollIntoView({ block: "center" });
+  }
+
+  // guessPhoneKind says «mobile» for a Russian mobile number (+7 9xx…,
+  // 8 9xx…, 9xx… of ten digits) and «work» for another number; "" while
+  // too little is typed to tell.
+  function guessPhoneKind(value) {
+    const d = value.replace(/\D/g, "");
+    if (d.length < 4) return "";
+    if (/^[78]9/.test(d) || (d.length === 10 && d[0] === "9")) return "mobile";
+    return "work";
+  }
+
+  // A phone row's kind follows the number typed until the person picks a
+  // kind themselves; a stored number keeps its stored kind.
+  function initPhoneKinds(root) {
+    $$("[data-phone-kind]", root).forEach((sel) => {
+      const row = sel.closest("[data-repeat-row]");
+      const input = row && $("[data-phone-input]", row);
+      if (!input) return;
+      if (input.value.trim() !== "") sel.dataset.kindTouched = "1";
+      sel.addEventListener("change", () => (sel.dataset.kindTouched = "1"));
+      input.addEventListener("input", () => {
+        if (sel.dataset.kindTouched) return;
+        const kind = guessPhoneKind(input.value);
+        if (kind && $$("option", sel).some((o) => o.value === kind)) sel.value = kind;
+      });
+    });
+  }
+
+  // Repeatable rows (phones, e-mails): the server renders the filled rows
+  // and one empty one; «+ ещё телефон» adds another empty row.
+  function initRepeat(box) {
+    const add = $("[data-repeat-add]", box);
+    if (!add) return;
+    add.hidden = false;
+    add.addEventListener("click", () => {
+      const rows = $$("[data-repeat-row]", box);
+      const last = rows[rows.length - 1];
+      const row = last.cloneNode(true);
+      const n = rows.length; // the new row's index
+      $$("input", row).forEach((i) => {
+        i.value = "";
+        i.removeAttribute("aria-invalid");
+        i.removeAttribute("aria-describedby");
+      });
+      $$("select", row).forEach((sel) => {
+        delete sel.dataset.kindTouched;
+        if (sel.dataset.defaultKind) sel.value = sel.dataset.defaultKind;
+      });
+      // Ids and labels end in the row number: "f-phone-0" → "f-phone-1".
+      $$("[id]", row).forEach((el) => (el.id = el.id.replace(/-\d+$/, "-" + n)));
+      $$("label[for]", row).forEach((l) => l.setAttribute("for", l.getAttribute("for").replace(/-\d+$/, "-" + n)));
+      $$("[aria-label]", row).forEach((el) =>
+        el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/\d+$/, String(n + 1)))
+      );
+      $$("label", row).forEach((l) => (l.textContent = l.textContent.replace(/\d+$/, String(n + 1))));
+      last.after(row);
+      initPhoneKinds(row);
+      const first = $("input", row);
+      if (first) first.focus();
+    });
+  }
+
   initMenu();
+  initFiltersFold();
+  initMoreMenus();
+  focusFirstInvalid();
+  initPhoneKinds(document);
+  $$("[data-repeat]").forEach(initRepeat);
   initSearchShortcut();
   initForms();
   initToasts();

@@ -401,7 +401,7 @@ func CompanyNotes(d NotesSection) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\" data-confirm=\"Удалить заметку? Это действие нельзя отменить.\" data-confirm-danger data-testid=\"note-delete\"><button type=\"submit\" class=\"btn btn-danger btn-sm\" data-busy-text=\"Удаляю…\">")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\" data-confirm=\"Удалить заметку? Это действие нельзя отменить.\" data-confirm-danger data-testid=\"note-delete\"><button type=\"submit\" class=\"btn btn-danger-outline btn-sm\" data-busy-text=\"Удаляю…\">")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}

@@ -253,6 +253,15 @@ func sortNext(key, current string) string {
 	return key
 }
 
+// orDefault is the list's ordering, or def when the page was opened
+// without one: the column the list is sorted by anyway shows its arrow.
+func orDefault(ordering, def string) string {
+	if ordering == "" {
+		return def
+	}
+	return ordering
+}
+
 // sortState is the aria-sort value of a column, or "" when it is not sorted.
 func sortState(key, current string) string {
 	switch current {
@@ -286,10 +295,30 @@ func checkboxValue(v string) string {
 // secondary, the quiet default.
 func buttonClass(variant string) string {
 	switch variant {
-	case "primary", "accent", "secondary", "ghost", "danger":
+	case "primary", "accent", "secondary", "ghost", "danger", "danger-outline":
 		return "btn btn-" + variant
 	}
 	return "btn btn-secondary"
+}
+
+// filtersLabel is the text of the phone's filter button: «Фильтры» or
+// «Фильтры (2)».
+func filtersLabel(active int) string {
+	if active <= 0 {
+		return "Фильтры"
+	}
+	return "Фильтры (" + strconv.Itoa(active) + ")"
+}
+
+// countSet counts the values that are not empty: the filters in use.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // withArrow ends a next-step link with "→" unless it already has one.

@@ -407,8 +407,10 @@ func TestDeleteForm(t *testing.T) {
 	if attr(form, "method") != "post" || attr(form, "action") != "/companies/7/delete" || attr(form, "data-confirm") != "Удалить компанию «Ромашка»?" {
 		t.Errorf("form attributes wrong: %v", form.Nodes[0].Attr)
 	}
-	if !form.Find("button").HasClass("btn-danger") {
-		t.Error("delete button is not red")
+	// Outlined in red: a solid red block would shout louder than the
+	// page's main action.
+	if b := form.Find("button"); !b.HasClass("btn-danger-outline") || b.HasClass("btn-danger") {
+		t.Errorf("delete button class %q, want the red outline", attr(b, "class"))
 	}
 }
 
@@ -443,5 +445,40 @@ func TestFormatInt(t *testing.T) {
 		if got := FormatInt(n); got != want {
 			t.Errorf("FormatInt(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestAuditSpeaksRussian(t *testing.T) {
+	if got := ActionLabel("auth.login"); got != "Вход в систему" {
+		t.Errorf("auth.login is %q", got)
+	}
+	tests := []struct {
+		name   string
+		detail map[string]any
+		want   string
+	}{
+		{"a login names the field", map[string]any{"username": "admin"}, "Логин: admin"},
+		{"a refusal says why in Russian", map[string]any{"username": "x", "reason": "bad credentials"}, "Логин: x · Причина: неверный логин или пароль"},
+		{"codes become labels", map[string]any{"role": "manager", "data_scope": "self"}, "Роль: Менеджер · Видит: Только свои компании"},
+		{"changed fields are listed by name", map[string]any{"changed": []any{"first_name", "role"}, "self": true}, "Изменено: имя, роль · Сам: да"},
+		{"the request joins method and path", map[string]any{"method": "GET", "path": "/admin/", "reason": "нет прав"}, "Причина: нет прав · Запрос: GET /admin/"},
+		{"a company id reads as a reference", map[string]any{"company": float64(12), "note_type": "call_out"}, "Компания: #12 · Тип: Исходящий звонок"},
+		{"unknown keys come last by code", map[string]any{"zeta": "1", "name": "Ромашка"}, "Название: Ромашка · zeta: 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := auditDetailText(tt.detail); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFiltersLabel(t *testing.T) {
+	if got := filtersLabel(countSet("", " ", "7")); got != "Фильтры (1)" {
+		t.Errorf("one filter: %q", got)
+	}
+	if got := filtersLabel(0); got != "Фильтры" {
+		t.Errorf("none: %q", got)
 	}
 }
