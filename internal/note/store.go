@@ -11,6 +11,7 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 )
 
@@ -124,7 +125,7 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Note, er
 	}
 	var n Note
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := visibleCompany(ctx, tx, sc, in.Company); err != nil {
+		if _, err := company.VisibleRef(ctx, tx, sc, in.Company); err != nil {
 			if errors.Is(err, apperr.ErrNotFound) {
 				return apperr.Invalid{"company": "Компания не найдена"}
 			}
@@ -145,25 +146,6 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Note, er
 		return err
 	})
 	return n, err
-}
-
-// visibleCompany reads the permission facts of a live company sc may see.
-func visibleCompany(ctx context.Context, q database.Querier, sc access.Scope, id int64) (access.CompanyRef, error) {
-	var w database.Where
-	w.Add("c.id = ?", id)
-	w.Add("c.deleted_at IS NULL")
-	sc.Restrict(&w, "c")
-	var resp, by, branch, respBranch sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT c.responsible_id, c.created_by, c.branch_id, ru.branch_id
-		FROM companies c LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
-		Scan(&resp, &by, &branch, &respBranch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return access.CompanyRef{}, apperr.ErrNotFound
-	}
-	if err != nil {
-		return access.CompanyRef{}, fmt.Errorf("company %d: %w", id, err)
-	}
-	return access.CompanyRef{ResponsibleID: resp.Int64, CreatedBy: by.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}, nil
 }
 
 // Update changes a note's text, type and pin. Only the author may; anyone
@@ -250,7 +232,7 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 			return err
 		}
 		if !cur.IsAuthor(sc.UserID) {
-			ref, err := visibleCompany(ctx, tx, sc, cur.CompanyID)
+			ref, err := company.VisibleRef(ctx, tx, sc, cur.CompanyID)
 			if err != nil {
 				return err
 			}
@@ -280,7 +262,7 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 // (it may edit the company), so pages offer the button only to those who
 // may press it; authors may always pin their own notes.
 func (s *Store) CanPinAll(ctx context.Context, sc access.Scope, companyID int64) bool {
-	ref, err := visibleCompany(ctx, s.db, sc, companyID)
+	ref, err := company.VisibleRef(ctx, s.db, sc, companyID)
 	return err == nil && sc.CanEditCompany(ref) == nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -202,27 +203,8 @@ func (f *companyInput) fromForm(v url.Values) error {
 		}
 		in.Spheres.Value = append(in.Spheres.Value, n)
 	}
-	in.Phones = company.OptPhones{Set: true}
-	kinds, comments := v["phone_kind"], v["phone_comment"]
-	for i, val := range v["phone"] {
-		p := company.Phone{Value: val}
-		if i < len(kinds) {
-			p.Kind = kinds[i]
-		}
-		if i < len(comments) {
-			p.Comment = comments[i]
-		}
-		in.Phones.Value = append(in.Phones.Value, p)
-	}
-	in.Emails = company.OptEmails{Set: true}
-	ekinds := v["email_kind"]
-	for i, val := range v["email"] {
-		e := company.Email{Value: val}
-		if i < len(ekinds) {
-			e.Kind = ekinds[i]
-		}
-		in.Emails.Value = append(in.Emails.Value, e)
-	}
+	in.Phones = company.OptPhones{Set: true, Value: contactinfo.PhonesFromForm(v["phone"], v["phone_kind"], v["phone_comment"])}
+	in.Emails = company.OptEmails{Set: true, Value: contactinfo.EmailsFromForm(v["email"], v["email_kind"], v["email_comment"])}
 	if ver := v.Get("version"); ver != "" {
 		n, err := strconv.Atoi(ver)
 		if err != nil || n <= 0 {
@@ -483,11 +465,11 @@ func (s *Server) renderCompanyForm(w http.ResponseWriter, r *http.Request, statu
 	}
 	f.Spheres = companyOptions(ch.Spheres, spheres...)
 	// Rows left blank are not kept; the form always ends with blank ones.
-	f.Phones = slices.DeleteFunc(slices.Clone(f.Phones), func(p company.Phone) bool { return strings.TrimSpace(p.Value) == "" })
-	f.Emails = slices.DeleteFunc(slices.Clone(f.Emails), func(e company.Email) bool { return strings.TrimSpace(e.Value) == "" })
+	f.Phones = slices.DeleteFunc(slices.Clone(f.Phones), func(p contactinfo.Phone) bool { return strings.TrimSpace(p.Value) == "" })
+	f.Emails = slices.DeleteFunc(slices.Clone(f.Emails), func(e contactinfo.Email) bool { return strings.TrimSpace(e.Value) == "" })
 	for range blankRows {
-		f.Phones = append(f.Phones, company.Phone{Kind: "work"})
-		f.Emails = append(f.Emails, company.Email{Kind: "work"})
+		f.Phones = append(f.Phones, contactinfo.Phone{Kind: contactinfo.DefaultPhoneKind})
+		f.Emails = append(f.Emails, contactinfo.Email{Kind: contactinfo.DefaultEmailKind})
 	}
 	if f.Errors == nil {
 		f.Errors = map[string]string{}

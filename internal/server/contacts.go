@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/contact"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -117,16 +118,8 @@ func (f *contactInput) fromForm(v url.Values) error {
 		}
 		in.Company = &id
 	}
-	in.Phones = nil
-	kinds, comments := v["phone_kind"], v["phone_comment"]
-	for i, value := range v["phone_value"] {
-		in.Phones = append(in.Phones, contact.Phone{Value: value, Kind: at(kinds, i), Comment: at(comments, i)})
-	}
-	in.Emails = nil
-	kinds, comments = v["email_kind"], v["email_comment"]
-	for i, value := range v["email_value"] {
-		in.Emails = append(in.Emails, contact.Email{Value: value, Kind: at(kinds, i), Comment: at(comments, i)})
-	}
+	in.Phones = contactinfo.PhonesFromForm(v["phone_value"], v["phone_kind"], v["phone_comment"])
+	in.Emails = contactinfo.EmailsFromForm(v["email_value"], v["email_kind"], v["email_comment"])
 	in.Version = 0
 	if ver := v.Get("version"); ver != "" {
 		n, err := strconv.Atoi(ver)
