@@ -90,12 +90,11 @@ var matchLabels = map[string]string{
 
 func newMatch(field string) *Match { return &Match{Field: field, Label: matchLabels[field]} }
 
-// Phone and Email are the one phone and e-mail value of companies and
-// contacts alike.
-type (
-	Phone = contactinfo.Phone
-	Email = contactinfo.Email
-)
+// Phone is the one phone value of companies and contacts alike.
+type Phone = contactinfo.Phone
+
+// Email is the one e-mail value of companies and contacts alike.
+type Email = contactinfo.Email
 
 // NewCompany is a company about to be written: by Create and Update after
 // the input is applied, and directly by loaders through InsertBatch. Its

@@ -37,12 +37,11 @@ type Contact struct {
 	Version       int        `json:"version"`
 }
 
-// Phone and Email are the one phone and e-mail value of companies and
-// contacts alike.
-type (
-	Phone = contactinfo.Phone
-	Email = contactinfo.Email
-)
+// Phone is the one phone value of companies and contacts alike.
+type Phone = contactinfo.Phone
+
+// Email is the one e-mail value of companies and contacts alike.
+type Email = contactinfo.Email
 
 // Input is what a person may set on a contact, from a form or JSON. For
 // PATCH the server fills it from the stored contact first, so absent JSON

@@ -191,7 +191,7 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 		n, err = get(ctx, tx, sc, id)
 		return err
 	})
-	s.recordDenied(ctx, err, "note.update", cur)
+	err = withNoteDetail(err, cur)
 	return n, err
 }
 
@@ -216,7 +216,7 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) (Note, er
 			Detail: map[string]any{"company": cur.CompanyID, "author": cur.AuthorName, "note_type": cur.Type,
 				"created_at": cur.CreatedAt, "text": cur.Text}})
 	})
-	s.recordDenied(ctx, err, "note.delete", cur)
+	err = withNoteDetail(err, cur)
 	return cur, err
 }
 
@@ -254,7 +254,7 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 		n, err = get(ctx, tx, sc, id)
 		return err
 	})
-	s.recordDenied(ctx, err, "note.pin", cur)
+	err = withNoteDetail(err, cur)
 	return n, err
 }
 
@@ -266,16 +266,15 @@ func (s *Store) CanPinAll(ctx context.Context, sc access.Scope, companyID int64)
 	return err == nil && sc.CanEditCompany(ref) == nil
 }
 
-// recordDenied writes a refused attempt to the audit log once the
-// action's transaction is over (SQLite holds one writer at a time). Its own
-// failure cannot undo the refusal, so it is folded into nothing but the log.
-func (s *Store) recordDenied(ctx context.Context, err error, action string, n Note) {
+// withNoteDetail gives a refusal the note it was about, so that the audit
+// entry the server writes for it keeps the author and the text.
+func withNoteDetail(err error, n Note) error {
 	var forb *apperr.Forbidden
 	if !errors.As(err, &forb) {
-		return
+		return err
 	}
-	_ = audit.Record(ctx, s.db, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(n.ID),
-		Outcome: audit.Denied, Detail: map[string]any{"reason": forb.Reason, "company": n.CompanyID, "author": n.AuthorName, "text": n.Text}})
+	return &apperr.Forbidden{Reason: forb.Reason,
+		Detail: map[string]any{"company": n.CompanyID, "author": n.AuthorName, "text": n.Text}}
 }
 
 func timeOrZero(t *time.Time) time.Time {
