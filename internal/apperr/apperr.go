@@ -29,8 +29,14 @@ var (
 // NonField is the key of messages that belong to the whole input, not one field.
 const NonField = "non_field_errors"
 
-// Forbidden is ErrForbidden with the reason a person can read.
-type Forbidden struct{ Reason string }
+// Forbidden is ErrForbidden with the reason a person can read. Detail,
+// when set, is what the audit entry of the refused attempt should keep
+// about the object (a note's text), since the server records the entry
+// and does not load the object itself.
+type Forbidden struct {
+	Reason string
+	Detail map[string]any
+}
 
 func (e *Forbidden) Error() string { return e.Reason }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/internal/dedup"
 )
 
@@ -97,88 +98,11 @@ var matchLabels = map[string]string{
 
 func newMatch(field string) *Match { return &Match{Field: field, Label: matchLabels[field]} }
 
-// Phone is a company phone as typed, with its kind and a comment
-// («секретарь», «после 14:00»). E164 and Ext are the normalised key every
-// phone search uses; they are not part of the JSON.
-type Phone struct {
-	Value   string `json:"value"`
-	Kind    string `json:"kind"`
-	Comment string `json:"comment"`
-	E164    string `json:"-"`
-	Ext     string `json:"-"`
-}
+// Phone is the one phone value of companies and contacts alike.
+type Phone = contactinfo.Phone
 
-// Href is the tel: link of the phone (extension after a comma, which
-// phones dial as a pause).
-func (p Phone) Href() string {
-	if p.E164 == "" {
-		return "tel:" + p.Value
-	}
-	if p.Ext != "" {
-		return "tel:" + p.E164 + "," + p.Ext
-	}
-	return "tel:" + p.E164
-}
-
-// KindLabel is the phone kind in Russian.
-func (p Phone) KindLabel() string { return PhoneKindLabel(p.Kind) }
-
-// Email is a company e-mail address with its kind. Norm is the search key.
-type Email struct {
-	Value string `json:"value"`
-	Kind  string `json:"kind"`
-	Norm  string `json:"-"`
-}
-
-// KindLabel is the e-mail kind in Russian.
-func (e Email) KindLabel() string { return EmailKindLabel(e.Kind) }
-
-// PhoneKinds are the phone kinds of the contract, in the order forms offer them.
-var PhoneKinds = []string{"work", "work_direct", "mobile", "home", "fax", "other"}
-
-// EmailKinds are the e-mail kinds of the contract.
-var EmailKinds = []string{"work", "personal", "other"}
-
-// PhoneKindLabel names a phone kind in Russian.
-func PhoneKindLabel(k string) string {
-	switch k {
-	case "work":
-		return "Рабочий"
-	case "work_direct":
-		return "Рабочий прямой"
-	case "mobile":
-		return "Мобильный"
-	case "home":
-		return "Домашний"
-	case "fax":
-		return "Факс"
-	case "other":
-		return "Другой"
-	}
-	return k
-}
-
-// EmailKindLabel names an e-mail kind in Russian.
-func EmailKindLabel(k string) string {
-	switch k {
-	case "work":
-		return "Рабочий"
-	case "personal":
-		return "Личный"
-	case "other":
-		return "Другой"
-	}
-	return k
-}
-
-func validKind(kinds []string, k string) bool {
-	for _, v := range kinds {
-		if v == k {
-			return true
-		}
-	}
-	return false
-}
+// Email is the one e-mail value of companies and contacts alike.
+type Email = contactinfo.Email
 
 // NewCompany is a company about to be written: by Create and Update after
 // the input is applied, and directly by loaders through InsertBatch. Its
@@ -241,54 +165,8 @@ func (n *NewCompany) Normalize() apperr.Invalid {
 		inv.Add("website", validateWebsite(n.Website))
 	}
 
-	phones := n.Phones[:0:0]
-	for i, p := range n.Phones {
-		p.Value = strings.TrimSpace(p.Value)
-		p.Comment = strings.TrimSpace(p.Comment)
-		p.Kind = strings.TrimSpace(p.Kind)
-		if p.Value == "" {
-			continue // a blank row of the form
-		}
-		if p.Kind == "" {
-			p.Kind = "work"
-		}
-		label := fmt.Sprintf("Телефон %d: ", i+1)
-		norm, ok := dedup.NormalizePhone(p.Value)
-		switch {
-		case !ok:
-			inv.Add("phones", label+"неверный номер")
-		case !validKind(PhoneKinds, p.Kind):
-			inv.Add("phones", label+"неизвестный тип «"+p.Kind+"»")
-		case utf8.RuneCountInString(p.Comment) > maxNameLen:
-			inv.Add("phones", fmt.Sprintf("%sкомментарий не длиннее %d символов", label, maxNameLen))
-		}
-		p.E164, p.Ext = norm.E164, norm.Ext
-		phones = append(phones, p)
-	}
-	n.Phones = phones
-
-	emails := n.Emails[:0:0]
-	for i, e := range n.Emails {
-		e.Value = strings.TrimSpace(e.Value)
-		e.Kind = strings.TrimSpace(e.Kind)
-		if e.Value == "" {
-			continue
-		}
-		if e.Kind == "" {
-			e.Kind = "work"
-		}
-		label := fmt.Sprintf("E-mail %d: ", i+1)
-		norm, ok := dedup.NormalizeEmail(e.Value)
-		switch {
-		case !ok:
-			inv.Add("emails", label+"неверный адрес")
-		case !validKind(EmailKinds, e.Kind):
-			inv.Add("emails", label+"неизвестный тип «"+e.Kind+"»")
-		}
-		e.Norm = norm
-		emails = append(emails, e)
-	}
-	n.Emails = emails
+	n.Phones = contactinfo.NormalizePhones(n.Phones, inv)
+	n.Emails = contactinfo.NormalizeEmails(n.Emails, inv)
 
 	seen := make(map[int64]bool, len(n.Spheres))
 	spheres := n.Spheres[:0:0]
@@ -475,23 +353,21 @@ func (o *OptList[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	for _, r := range raw {
-		var item struct {
-			Value   string `json:"value"`
-			Kind    string `json:"kind"`
-			Comment string `json:"comment"`
-		}
-		if json.Unmarshal(r, &item.Value) == nil {
-			item.Kind = "work"
-		} else if err := json.Unmarshal(r, &item); err != nil || strings.TrimSpace(item.Value) == "" {
+		var v T
+		if err := json.Unmarshal(r, &v); err != nil {
 			o.Bad = true
 			continue
 		}
-		var v T
+		var value string
 		switch p := any(&v).(type) {
 		case *Phone:
-			*p = Phone{Value: item.Value, Kind: item.Kind, Comment: item.Comment}
+			value = p.Value
 		case *Email:
-			*p = Email{Value: item.Value, Kind: item.Kind}
+			value = p.Value
+		}
+		if strings.TrimSpace(value) == "" && bytes.TrimSpace(r)[0] == '{' {
+			o.Bad = true // an object without a value is a mistake, a blank string a blank row
+			continue
 		}
 		o.Value = append(o.Value, v)
 	}
@@ -543,7 +419,7 @@ func (in *Input) shapeErrors() apperr.Invalid {
 		inv.Add("phones", "Телефон — строка или объект {\"value\", \"kind\", \"comment\"}")
 	}
 	if in.Emails.Bad {
-		inv.Add("emails", "E-mail — строка или объект {\"value\", \"kind\"}")
+		inv.Add("emails", "E-mail — строка или объект {\"value\", \"kind\", \"comment\"}")
 	}
 	if in.Version.Bad {
 		inv.Add("version", "Версия должна быть целым числом")

@@ -174,7 +174,7 @@ func fillChildren(ctx context.Context, q database.Querier, list []Company) error
 	var w database.Where
 	rows, err := q.QueryContext(ctx, `SELECT 1, company_id, position, '', id, value, kind, comment, e164, ext FROM company_phones
 		WHERE company_id IN `+w.In(ids...)+`
-		UNION ALL SELECT 2, company_id, position, '', id, value, kind, value_norm, '', '' FROM company_emails
+		UNION ALL SELECT 2, company_id, position, '', id, value, kind, comment, value_norm, '' FROM company_emails
 		WHERE company_id IN `+w.In(ids...)+`
 		UNION ALL SELECT 3, cs.company_id, 0, s.name, s.id, s.name, '', '', '', '' FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id
 		WHERE cs.company_id IN `+w.In(ids...)+`
@@ -197,7 +197,7 @@ func fillChildren(ctx context.Context, q database.Querier, list []Company) error
 			p.Value = value
 			c.Phones = append(c.Phones, p)
 		case 2:
-			c.Emails = append(c.Emails, Email{Value: value, Kind: p.Kind, Norm: p.Comment})
+			c.Emails = append(c.Emails, Email{Value: value, Kind: p.Kind, Comment: p.Comment, Norm: p.E164})
 		default:
 			c.Spheres = append(c.Spheres, childID)
 			c.SphereNames = append(c.SphereNames, value)
@@ -430,7 +430,7 @@ func changedFields(a, b NewCompany) []string {
 		return x.Value == y.Value && x.Kind == y.Kind && x.Comment == y.Comment
 	}))
 	add("emails", !slices.EqualFunc(a.Emails, b.Emails, func(x, y Email) bool {
-		return x.Value == y.Value && x.Kind == y.Kind
+		return x.Value == y.Value && x.Kind == y.Kind && x.Comment == y.Comment
 	}))
 	return out
 }
@@ -471,7 +471,7 @@ func (c *childRows) add(id int64, n *NewCompany, nm norms) {
 		c.phones = append(c.phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext, suffix})
 	}
 	for pos, e := range n.Emails {
-		c.emails = append(c.emails, []any{id, pos, e.Value, e.Norm, e.Kind})
+		c.emails = append(c.emails, []any{id, pos, e.Value, e.Norm, e.Kind, e.Comment})
 	}
 	for _, sp := range n.Spheres {
 		c.spheres = append(c.spheres, []any{id, sp})
@@ -489,7 +489,7 @@ var childKinds = []struct {
 		func(c *childRows) [][]any { return c.terms }},
 	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext, e164_suffix)`, []string{"phones"},
 		func(c *childRows) [][]any { return c.phones }},
-	{"company_emails", `INSERT INTO company_emails (company_id, position, value, value_norm, kind)`, []string{"emails"},
+	{"company_emails", `INSERT INTO company_emails (company_id, position, value, value_norm, kind, comment)`, []string{"emails"},
 		func(c *childRows) [][]any { return c.emails }},
 	{"company_spheres", `INSERT INTO company_spheres (company_id, sphere_id)`, []string{"spheres"},
 		func(c *childRows) [][]any { return c.spheres }},
@@ -650,4 +650,26 @@ func (s *Store) Choices(ctx context.Context) (Choices, error) {
 		return ch, fmt.Errorf("choices: %w", err)
 	}
 	return ch, nil
+}
+
+// VisibleRef reads what the access rules need of a live company sc may
+// see — for contacts and notes, whose rights follow their company's —
+// without loading the company itself. ErrNotFound when there is none; q
+// may be the caller's transaction.
+func VisibleRef(ctx context.Context, q database.Querier, sc access.Scope, id int64) (access.CompanyRef, error) {
+	var w database.Where
+	w.Add("c.id = ?", id)
+	w.Add("c.deleted_at IS NULL")
+	sc.Restrict(&w, "c")
+	var resp, by, branch, respBranch sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT c.responsible_id, c.created_by, c.branch_id, ru.branch_id
+		FROM companies c LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
+		Scan(&resp, &by, &branch, &respBranch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return access.CompanyRef{}, apperr.ErrNotFound
+	}
+	if err != nil {
+		return access.CompanyRef{}, fmt.Errorf("company %d: %w", id, err)
+	}
+	return access.CompanyRef{ResponsibleID: resp.Int64, CreatedBy: by.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}, nil
 }

@@ -473,3 +473,35 @@ func TestTalliesStayExact(t *testing.T) {
 		}
 	})
 }
+
+// TestVisibleRef: contacts and notes read their company's access facts
+// through one lookup that honours the scope and the trash.
+func TestVisibleRef(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		c := f.cast
+		t.Run("a visible company gives its responsible, creator and branches", func(t *testing.T) {
+			ref, err := company.VisibleRef(ctx, db, c.Boris.Scope, f.X)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ref.ResponsibleID != c.Vera.ID || ref.CreatedBy != c.Admin.ID || ref.BranchID != c.BranchA || ref.ResponsibleBranchID != c.BranchB {
+				t.Errorf("ref = %+v", ref)
+			}
+		})
+		t.Run("a company outside the scope is not found", func(t *testing.T) {
+			if _, err := company.VisibleRef(ctx, db, c.Alisa.Scope, f.B1); !errors.Is(err, apperr.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+		t.Run("a deleted company is not found", func(t *testing.T) {
+			if err := f.store.Delete(ctx, c.Admin.Scope, f.A2); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := company.VisibleRef(ctx, db, c.Admin.Scope, f.A2); !errors.Is(err, apperr.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
 )
@@ -50,31 +52,14 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 		var phones, emails, terms [][]any
 		for i, n := range chunk {
 			id := ids[i]
-			pos := 0
-			for _, p := range n.Phones {
-				p.Value = strings.TrimSpace(p.Value)
-				if p.Value == "" {
-					continue
-				}
-				if p.Kind == "" {
-					p.Kind = "work"
-				}
-				norm, _ := dedup.NormalizePhone(p.Value)
-				phones = append(phones, []any{id, pos, p.Value, p.Kind, p.Comment, norm.E164, norm.Ext, norm.Suffix()})
-				pos++
+			// Loaders import what they have; a number without a normal
+			// form is kept as typed, as a person's edit would be refused.
+			ignored := apperr.Invalid{}
+			for pos, p := range contactinfo.NormalizePhones(n.Phones, ignored) {
+				phones = append(phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext, dedup.Phone{E164: p.E164}.Suffix()})
 			}
-			pos = 0
-			for _, e := range n.Emails {
-				e.Value = strings.TrimSpace(e.Value)
-				if e.Value == "" {
-					continue
-				}
-				if e.Kind == "" {
-					e.Kind = "work"
-				}
-				norm, _ := dedup.NormalizeEmail(e.Value)
-				emails = append(emails, []any{id, pos, e.Value, norm, e.Kind, e.Comment})
-				pos++
+			for pos, e := range contactinfo.NormalizeEmails(n.Emails, ignored) {
+				emails = append(emails, []any{id, pos, e.Value, e.Norm, e.Kind, e.Comment})
 			}
 			norm := nameNorm(strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName))
 			for _, t := range batchTerms(n) {

@@ -5,14 +5,13 @@
 package contact
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/internal/dedup"
 )
 
@@ -40,119 +39,11 @@ type Contact struct {
 	Match *Match `json:"match,omitempty"`
 }
 
-// Phone is a phone number as typed, with its kind and a comment. E164 and
-// Ext are the normalised form (dedup.NormalizePhone) that search uses.
-type Phone struct {
-	Value   string `json:"value"`
-	Kind    string `json:"kind"`
-	Comment string `json:"comment"`
-	E164    string `json:"e164,omitempty"`
-	Ext     string `json:"ext,omitempty"`
-}
+// Phone is the one phone value of companies and contacts alike.
+type Phone = contactinfo.Phone
 
-// Display shows a phone the one way a number is written everywhere
-// («+7 (495) 123-45-67 доб. 12»), or as typed when it has no normal form.
-func (p Phone) Display() string {
-	if p.E164 == "" {
-		return p.Value
-	}
-	return dedup.FormatPhone(dedup.Phone{E164: p.E164, Ext: p.Ext})
-}
-
-// TelURI is the tel: link that dials the phone exactly, the extension
-// after a pause.
-func (p Phone) TelURI() string {
-	n := p.E164
-	if n == "" {
-		n = dedup.CleanDigits(p.Value)
-	}
-	if p.Ext != "" {
-		n += ",," + p.Ext
-	}
-	return "tel:" + n
-}
-
-// Email is an e-mail address as typed, with its kind and a comment.
-type Email struct {
-	Value   string `json:"value"`
-	Kind    string `json:"kind"`
-	Comment string `json:"comment"`
-}
-
-// UnmarshalJSON accepts a bare string as {"value": s, "kind": "work"}, as
-// the contract allows.
-func (p *Phone) UnmarshalJSON(b []byte) error {
-	if s, ok := bareString(b); ok {
-		*p = Phone{Value: s}
-		return nil
-	}
-	type plain Phone
-	var v plain
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*p = Phone(v) // E164 and Ext, if sent, are recomputed on save
-	return nil
-}
-
-// UnmarshalJSON accepts a bare string as {"value": s, "kind": "work"}.
-func (e *Email) UnmarshalJSON(b []byte) error {
-	if s, ok := bareString(b); ok {
-		*e = Email{Value: s}
-		return nil
-	}
-	type plain Email
-	var v plain
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*e = Email(v)
-	return nil
-}
-
-func bareString(b []byte) (string, bool) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '"' {
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
-// PhoneKinds are the kinds of a phone, with their Russian labels, in the
-// order forms offer them.
-var PhoneKinds = []Kind{
-	{"mobile", "Мобильный"}, {"work", "Рабочий"}, {"work_direct", "Прямой рабочий"},
-	{"home", "Домашний"}, {"fax", "Факс"}, {"other", "Другой"},
-}
-
-// EmailKinds are the kinds of an e-mail address.
-var EmailKinds = []Kind{{"work", "Рабочий"}, {"personal", "Личный"}, {"other", "Другой"}}
-
-// Kind is a value and its Russian label.
-type Kind struct{ Value, Label string }
-
-// KindLabel returns the label of value among kinds, or value itself.
-func KindLabel(kinds []Kind, value string) string {
-	for _, k := range kinds {
-		if k.Value == value {
-			return k.Label
-		}
-	}
-	return value
-}
-
-func validKind(kinds []Kind, v string) bool {
-	for _, k := range kinds {
-		if k.Value == v {
-			return true
-		}
-	}
-	return false
-}
+// Email is the one e-mail value of companies and contacts alike.
+type Email = contactinfo.Email
 
 // Input is what a person may set on a contact, from a form or JSON. For
 // PATCH the server fills it from the stored contact first, so absent JSON
@@ -212,44 +103,8 @@ func (in *Input) clean() error {
 	if in.Company != nil && *in.Company <= 0 {
 		in.Company = nil
 	}
-	phones := in.Phones[:0:0]
-	for _, p := range in.Phones {
-		p.Value, p.Comment = strings.TrimSpace(p.Value), strings.TrimSpace(p.Comment)
-		if p.Value == "" {
-			continue
-		}
-		if p.Kind == "" {
-			p.Kind = "work"
-		}
-		if !validKind(PhoneKinds, p.Kind) {
-			inv.Add("phones", "Неизвестный тип телефона «"+p.Kind+"»")
-		}
-		n, ok := dedup.NormalizePhone(p.Value)
-		if !ok {
-			inv.Add("phones", "«"+p.Value+"» не похоже на номер телефона")
-		}
-		p.E164, p.Ext = n.E164, n.Ext
-		phones = append(phones, p)
-	}
-	in.Phones = phones
-	emails := in.Emails[:0:0]
-	for _, e := range in.Emails {
-		e.Value, e.Comment = strings.TrimSpace(e.Value), strings.TrimSpace(e.Comment)
-		if e.Value == "" {
-			continue
-		}
-		if e.Kind == "" {
-			e.Kind = "work"
-		}
-		if !validKind(EmailKinds, e.Kind) {
-			inv.Add("emails", "Неизвестный тип e-mail «"+e.Kind+"»")
-		}
-		if _, ok := dedup.NormalizeEmail(e.Value); !ok {
-			inv.Add("emails", "«"+e.Value+"» не похоже на адрес e-mail")
-		}
-		emails = append(emails, e)
-	}
-	in.Emails = emails
+	in.Phones = contactinfo.NormalizePhones(in.Phones, inv)
+	in.Emails = contactinfo.NormalizeEmails(in.Emails, inv)
 	return inv.Err()
 }
 

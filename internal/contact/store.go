@@ -10,6 +10,7 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
 )
@@ -473,28 +474,6 @@ func (s *Store) loadChildren(ctx context.Context, q database.Querier, list []Con
 	return rows.Err()
 }
 
-// visibleCompany reads what the permission rules need of a live company
-// sc may see; ErrNotFound when there is none.
-func visibleCompany(ctx context.Context, q database.Querier, sc access.Scope, id int64) (access.CompanyRef, error) {
-	var w database.Where
-	w.Add("c.id = ?", id)
-	w.Add("c.deleted_at IS NULL")
-	sc.Restrict(&w, "c")
-	var ref access.CompanyRef
-	var resp, by, branch, respBranch sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT c.responsible_id, c.created_by, c.branch_id, ru.branch_id
-		FROM companies c LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
-		Scan(&resp, &by, &branch, &respBranch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ref, apperr.ErrNotFound
-	}
-	if err != nil {
-		return ref, fmt.Errorf("company %d: %w", id, err)
-	}
-	ref = access.CompanyRef{ResponsibleID: resp.Int64, CreatedBy: by.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}
-	return ref, nil
-}
-
 // CompanyName returns the name of a live company sc may see, for the
 // read-only company line of the new-contact form.
 func (s *Store) CompanyName(ctx context.Context, sc access.Scope, id int64) (string, error) {
@@ -519,7 +498,7 @@ func companyOf(ctx context.Context, q database.Querier, sc access.Scope, in Inpu
 	if in.Company == nil {
 		return nil
 	}
-	_, err := visibleCompany(ctx, q, sc, *in.Company)
+	_, err := company.VisibleRef(ctx, q, sc, *in.Company)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return apperr.Invalid{"company": "Компания не найдена"}
 	}
@@ -678,9 +657,8 @@ func writeChildren(ctx context.Context, tx *sql.Tx, id int64, in Input) error {
 		}
 	}
 	for i, e := range in.Emails {
-		norm, _ := dedup.NormalizeEmail(e.Value)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)
-			VALUES ($1, $2, $3, $4, $5, $6)`, id, i, e.Value, norm, e.Kind, e.Comment); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, i, e.Value, e.Norm, e.Kind, e.Comment); err != nil {
 			return fmt.Errorf("contact %d e-mail: %w", id, err)
 		}
 	}

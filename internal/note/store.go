@@ -12,6 +12,7 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 )
 
@@ -133,7 +134,7 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Note, er
 	}
 	var n Note
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := visibleCompany(ctx, tx, sc, in.Company); err != nil {
+		if _, err := company.VisibleRef(ctx, tx, sc, in.Company); err != nil {
 			if errors.Is(err, apperr.ErrNotFound) {
 				return apperr.Invalid{"company": "Компания не найдена"}
 			}
@@ -154,25 +155,6 @@ func (s *Store) Create(ctx context.Context, sc access.Scope, in Input) (Note, er
 		return err
 	})
 	return n, err
-}
-
-// visibleCompany reads the permission facts of a live company sc may see.
-func visibleCompany(ctx context.Context, q database.Querier, sc access.Scope, id int64) (access.CompanyRef, error) {
-	var w database.Where
-	w.Add("c.id = ?", id)
-	w.Add("c.deleted_at IS NULL")
-	sc.Restrict(&w, "c")
-	var resp, by, branch, respBranch sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT c.responsible_id, c.created_by, c.branch_id, ru.branch_id
-		FROM companies c LEFT JOIN users ru ON ru.id = c.responsible_id`+w.SQL(), w.Args()...).
-		Scan(&resp, &by, &branch, &respBranch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return access.CompanyRef{}, apperr.ErrNotFound
-	}
-	if err != nil {
-		return access.CompanyRef{}, fmt.Errorf("company %d: %w", id, err)
-	}
-	return access.CompanyRef{ResponsibleID: resp.Int64, CreatedBy: by.Int64, BranchID: branch.Int64, ResponsibleBranchID: respBranch.Int64}, nil
 }
 
 // Update changes a note's text, type and pin. Only the author may; anyone
@@ -218,7 +200,7 @@ func (s *Store) Update(ctx context.Context, sc access.Scope, id int64, in Input)
 		n, err = get(ctx, tx, sc, id)
 		return err
 	})
-	s.recordDenied(ctx, sc, err, "note.update", cur)
+	err = withNoteDetail(err, cur)
 	return n, err
 }
 
@@ -243,7 +225,7 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) (Note, er
 			Detail: map[string]any{"company": cur.CompanyID, "author": cur.AuthorName, "note_type": cur.Type,
 				"created_at": cur.CreatedAt, "text": cur.Text}})
 	})
-	s.recordDenied(ctx, sc, err, "note.delete", cur)
+	err = withNoteDetail(err, cur)
 	return cur, err
 }
 
@@ -259,7 +241,7 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 			return err
 		}
 		if !cur.IsAuthor(sc.UserID) {
-			ref, err := visibleCompany(ctx, tx, sc, cur.CompanyID)
+			ref, err := company.VisibleRef(ctx, tx, sc, cur.CompanyID)
 			if err != nil {
 				return err
 			}
@@ -281,7 +263,7 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 		n, err = get(ctx, tx, sc, id)
 		return err
 	})
-	s.recordDenied(ctx, sc, err, "note.pin", cur)
+	err = withNoteDetail(err, cur)
 	return n, err
 }
 
@@ -289,26 +271,25 @@ func (s *Store) SetPinned(ctx context.Context, sc access.Scope, id int64, pinned
 // (it may edit the company), so pages offer the button only to those who
 // may press it; authors may always pin their own notes.
 func (s *Store) CanPinAll(ctx context.Context, sc access.Scope, companyID int64) bool {
-	ref, err := visibleCompany(ctx, s.db, sc, companyID)
+	ref, err := company.VisibleRef(ctx, s.db, sc, companyID)
 	return err == nil && PinsAll(sc, ref)
 }
 
 // PinsAll is CanPinAll's rule for a company already read: the company card
 // has it at hand and asks no query.
-func PinsAll(sc access.Scope, company access.CompanyRef) bool {
-	return sc.CanEditCompany(company) == nil
+func PinsAll(sc access.Scope, ref access.CompanyRef) bool {
+	return sc.CanEditCompany(ref) == nil
 }
 
-// recordDenied writes a refused attempt to the audit log once the
-// action's transaction is over (SQLite holds one writer at a time). Its own
-// failure cannot undo the refusal, so it is folded into nothing but the log.
-func (s *Store) recordDenied(ctx context.Context, sc access.Scope, err error, action string, n Note) {
+// withNoteDetail gives a refusal the note it was about, so that the audit
+// entry the server writes for it keeps the author and the text.
+func withNoteDetail(err error, n Note) error {
 	var forb *apperr.Forbidden
 	if !errors.As(err, &forb) {
-		return
+		return err
 	}
-	_ = audit.Record(ctx, s.db, sc, audit.Entry{Action: action, ObjectType: "note", ObjectID: audit.ID(n.ID),
-		Outcome: audit.Denied, Detail: map[string]any{"reason": forb.Reason, "company": n.CompanyID, "author": n.AuthorName, "text": n.Text}})
+	return &apperr.Forbidden{Reason: forb.Reason,
+		Detail: map[string]any{"company": n.CompanyID, "author": n.AuthorName, "text": n.Text}}
 }
 
 func timeOrZero(t *time.Time) time.Time {

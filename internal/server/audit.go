@@ -7,18 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// auditRoutes would serve the log under both "/" and "/api"; its JSON is
-// mounted by apiRoutes (GET /api/audit/) and its page by adminRoutes
-// (/admin/audit/), where requireAdmin guards it.
-func (s *Server) auditRoutes(chi.Router) {}
 
 // auditJSON is an entry as the contract gives it: the time in the
 // viewer's zone, a null actor for system actions.
@@ -38,7 +31,7 @@ type auditJSON struct {
 // listAudit is GET /api/audit/: admins only; anyone else's attempt is
 // itself audited.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	if err := s.mayManage(r, "audit.list", "audit", ""); err != nil {
+	if err := scopeFrom(r).CanManage(); err != nil {
 		return err
 	}
 	loc := s.viewerLocation(r)

@@ -2,44 +2,19 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
-	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/note"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// companyRoutes serve companies under both "/" (pages and their forms)
-// and "/api" (JSON), with the same handlers.
-func (s *Server) companyRoutes(r chi.Router) {
-	r.Get("/companies/", s.wrap(s.listCompanies))
-	r.Post("/companies/", s.wrap(s.createCompany))
-	r.Get("/companies/new", s.wrap(s.newCompany))
-	r.Get("/companies/{id}/", s.wrap(s.showCompany))
-	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))
-	r.Post("/companies/{id}/", s.wrap(s.saveCompanyForm))
-	r.Patch("/companies/{id}/", s.wrap(s.updateCompany(false)))
-	r.Put("/companies/{id}/", s.wrap(s.updateCompany(true)))
-	r.Delete("/companies/{id}/", s.wrap(s.deleteCompany))
-	r.Post("/companies/{id}/delete", s.wrap(s.deleteCompany))
-	r.Post("/companies/{id}/restore/", s.wrap(s.restoreCompany))
-}
-
-// adminCompanyTrashRoutes is the trash of deleted companies under /admin.
-func (s *Server) adminCompanyTrashRoutes(r chi.Router) {
-	r.Get("/trash/companies/", s.wrap(s.companyTrash))
-	r.Post("/trash/companies/{id}/restore", s.wrap(s.restoreCompany))
-}
 
 // companyQuery reads the list parameters. A filter that is not an id is
 // a 400 naming the parameter, never an empty list that hides the typo.
@@ -89,9 +64,7 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 	}
 	scope := scopeFrom(r)
 	if q.Deleted && !scope.IsAdmin() {
-		err := scope.CanManage()
-		s.recordDenied(r, "company.trash", "company", "", err)
-		return err
+		return scope.CanManage() // the trash is the admins'
 	}
 	res, err := s.companies.Search(r.Context(), scope, q)
 	if err != nil {
@@ -212,27 +185,8 @@ func (f *companyInput) fromForm(v url.Values) error {
 		}
 		in.Spheres.Value = append(in.Spheres.Value, n)
 	}
-	in.Phones = company.OptPhones{Set: true}
-	kinds, comments := v["phone_kind"], v["phone_comment"]
-	for i, val := range v["phone"] {
-		p := company.Phone{Value: val}
-		if i < len(kinds) {
-			p.Kind = kinds[i]
-		}
-		if i < len(comments) {
-			p.Comment = comments[i]
-		}
-		in.Phones.Value = append(in.Phones.Value, p)
-	}
-	in.Emails = company.OptEmails{Set: true}
-	ekinds := v["email_kind"]
-	for i, val := range v["email"] {
-		e := company.Email{Value: val}
-		if i < len(ekinds) {
-			e.Kind = ekinds[i]
-		}
-		in.Emails.Value = append(in.Emails.Value, e)
-	}
+	in.Phones = company.OptPhones{Set: true, Value: contactinfo.PhonesFromForm(v["phone"], v["phone_kind"], v["phone_comment"])}
+	in.Emails = company.OptEmails{Set: true, Value: contactinfo.EmailsFromForm(v["email"], v["email_kind"], v["email_comment"])}
 	if ver := v.Get("version"); ver != "" {
 		n, err := strconv.Atoi(ver)
 		if err != nil || n <= 0 {
@@ -245,75 +199,29 @@ func (f *companyInput) fromForm(v url.Values) error {
 
 func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	var in company.Input
-	if err := decode(w, r, &companyInput{in: &in}); err != nil {
-		if !wantsJSON(r) {
-			return s.refuseCompanyForm(w, r, 0, in, err)
-		}
-		return err
+	var c company.Company
+	err := decode(w, r, &companyInput{in: &in})
+	if err == nil {
+		c, err = s.companies.Create(r.Context(), scopeFrom(r), in)
 	}
-	c, err := s.companies.Create(r.Context(), scopeFrom(r), in)
-	if err != nil {
-		s.auditRefusal(r, "company.create", 0, err)
-		if !wantsJSON(r) {
-			return s.refuseCompanyForm(w, r, 0, in, err)
-		}
-		return err
-	}
-	if !wantsJSON(r) {
-		setFlash(w, "success", "Компания «"+c.Name+"» создана")
-		redirect(w, r, view.CompanyURL(c.ID, ""))
-		return nil
-	}
-	return respond(w, r, http.StatusCreated, c, nil)
+	return saved(w, r, done{status: http.StatusCreated, body: c, flash: "Компания «" + c.Name + "» создана", to: view.CompanyURL(c.ID, "")},
+		err, s.companyForm(w, r, 0, in))
 }
 
-func (s *Server) updateCompany(full bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		var in company.Input
-		if err := decode(w, r, &companyInput{in: &in}); err != nil {
-			return err
-		}
-		c, err := s.companies.Update(r.Context(), scopeFrom(r), id, in, full)
-		if err != nil {
-			s.auditRefusal(r, "company.update", id, err)
-			return err
-		}
-		return respond(w, r, http.StatusOK, c, nil)
-	}
-}
-
-// saveCompanyForm is the edit form's POST: a full update, then back to
-// the card, or the form again with the messages beside the fields.
-func (s *Server) saveCompanyForm(w http.ResponseWriter, r *http.Request) error {
+// updateCompany is PATCH (what is sent), PUT and the edit form's POST
+// (every field).
+func (s *Server) updateCompany(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
 	var in company.Input
-	if err := decode(w, r, &companyInput{in: &in}); err != nil {
-		if wantsJSON(r) {
-			return err
-		}
-		return s.refuseCompanyForm(w, r, id, in, err)
+	var c company.Company
+	if err = decode(w, r, &companyInput{in: &in}); err == nil {
+		c, err = s.companies.Update(r.Context(), scopeFrom(r), id, in, r.Method != http.MethodPatch)
 	}
-	c, err := s.companies.Update(r.Context(), scopeFrom(r), id, in, true)
-	if err != nil {
-		s.auditRefusal(r, "company.update", id, err)
-		if wantsJSON(r) {
-			return err
-		}
-		return s.refuseCompanyForm(w, r, id, in, err)
-	}
-	if wantsJSON(r) {
-		return respond(w, r, http.StatusOK, c, nil)
-	}
-	setFlash(w, "success", "Изменения сохранены")
-	redirect(w, r, view.CompanyURL(id, ""))
-	return nil
+	return saved(w, r, done{status: http.StatusOK, body: c, flash: "Изменения сохранены", to: view.CompanyURL(id, "")},
+		err, s.companyForm(w, r, id, in))
 }
 
 func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
@@ -321,17 +229,9 @@ func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.companies.Delete(r.Context(), scopeFrom(r), id); err != nil {
-		s.auditRefusal(r, "company.delete", id, err)
-		return err
-	}
-	if wantsJSON(r) || r.Method == http.MethodDelete {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	setFlash(w, "success", "Компания удалена. Администратор может восстановить её из корзины.")
-	redirect(w, r, "/companies/")
-	return nil
+	err = s.companies.Delete(r.Context(), scopeFrom(r), id)
+	return saved(w, r, done{status: http.StatusNoContent,
+		flash: "Компания удалена. Администратор может восстановить её из корзины.", to: "/companies/"}, err, nil)
 }
 
 func (s *Server) restoreCompany(w http.ResponseWriter, r *http.Request) error {
@@ -340,16 +240,7 @@ func (s *Server) restoreCompany(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := s.companies.Restore(r.Context(), scopeFrom(r), id)
-	if err != nil {
-		s.auditRefusal(r, "company.restore", id, err)
-		return err
-	}
-	if wantsJSON(r) {
-		return respond(w, r, http.StatusOK, c, nil)
-	}
-	setFlash(w, "success", "Компания «"+c.Name+"» восстановлена")
-	redirect(w, r, view.CompanyURL(id, ""))
-	return nil
+	return saved(w, r, done{status: http.StatusOK, body: c, flash: "Компания «" + c.Name + "» восстановлена", to: view.CompanyURL(id, "")}, err, nil)
 }
 
 func (s *Server) companyTrash(w http.ResponseWriter, r *http.Request) error {
@@ -368,17 +259,6 @@ func (s *Server) companyTrash(w http.ResponseWriter, r *http.Request) error {
 	}
 	return respond(w, r, http.StatusOK, newListPage(r, res.Companies, res.Count, page, size),
 		view.CompanyTrashPage(s.shell(r, "Удалённые компании", "admin"), t))
-}
-
-// auditRefusal records a refused change (403) in the audit log.
-func (s *Server) auditRefusal(r *http.Request, action string, id int64, err error) {
-	if errors.Is(err, apperr.ErrForbidden) {
-		objectID := ""
-		if id != 0 {
-			objectID = audit.ID(id)
-		}
-		s.recordDenied(r, action, "company", objectID, err)
-	}
 }
 
 func (s *Server) newCompany(w http.ResponseWriter, r *http.Request) error {
@@ -420,42 +300,30 @@ func companyFormView(c company.Company) view.CompanyForm {
 	return f
 }
 
-// refuseCompanyForm shows the form again with what was typed and the
-// messages beside the fields (400), or a stale-version note (409). Other
-// failures (403, 404) go to the error page.
-func (s *Server) refuseCompanyForm(w http.ResponseWriter, r *http.Request, id int64, in company.Input, err error) error {
-	status := http.StatusBadRequest
-	errs := map[string]string{}
-	switch inv, ok := apperr.AsInvalid(err); {
-	case ok:
-		for k, v := range inv {
-			errs[k] = v
-		}
-	case errors.Is(err, apperr.ErrConflict):
-		status = http.StatusConflict
-		errs[apperr.NonField] = "Компанию уже изменил другой пользователь. Откройте её заново и повторите правку."
-	default:
-		return err
-	}
-	f := view.CompanyForm{ID: id, Title: "Новая компания", Errors: errs,
-		Name: in.Name.Value, LegalName: in.LegalName.Value, INN: in.INN.Value, KPP: in.KPP.Value, OGRN: in.OGRN.Value,
-		Address: in.Address.Value, Website: in.Website.Value, Phones: in.Phones.Value, Emails: in.Emails.Value,
-		Status: idString(in.Status.Value), Responsible: idString(in.Responsible.Value), Branch: idString(in.Branch.Value),
-		Version: in.Version.Value}
-	if id != 0 {
-		f.Title = "Изменение компании"
-		if c, err := s.companies.Get(r.Context(), scopeFrom(r), id); err == nil {
-			f.Title = c.Name
-			if !in.Responsible.Set && c.ResponsibleID != nil {
-				f.Responsible = idString(*c.ResponsibleID)
-			}
-			if !in.Branch.Set && c.BranchID != nil {
-				f.Branch = idString(*c.BranchID)
+// companyForm shows the company form again with what was typed and the
+// messages beside the fields: for a new company (id 0) or an edit.
+func (s *Server) companyForm(w http.ResponseWriter, r *http.Request, id int64, in company.Input) formPage {
+	return func(status int, errs apperr.Invalid) error {
+		f := view.CompanyForm{ID: id, Title: "Новая компания", Errors: errs,
+			Name: in.Name.Value, LegalName: in.LegalName.Value, INN: in.INN.Value, KPP: in.KPP.Value, OGRN: in.OGRN.Value,
+			Address: in.Address.Value, Website: in.Website.Value, Phones: in.Phones.Value, Emails: in.Emails.Value,
+			Status: idString(in.Status.Value), Responsible: idString(in.Responsible.Value), Branch: idString(in.Branch.Value),
+			Version: in.Version.Value}
+		if id != 0 {
+			f.Title = "Изменение компании"
+			if c, err := s.companies.Get(r.Context(), scopeFrom(r), id); err == nil {
+				f.Title = c.Name
+				if !in.Responsible.Set && c.ResponsibleID != nil {
+					f.Responsible = idString(*c.ResponsibleID)
+				}
+				if !in.Branch.Set && c.BranchID != nil {
+					f.Branch = idString(*c.BranchID)
+				}
 			}
 		}
+		selected := in.Spheres.Value
+		return s.renderCompanyForm(w, r, status, f, selected...)
 	}
-	selected := in.Spheres.Value
-	return s.renderCompanyForm(w, r, status, f, selected...)
 }
 
 // blankRows is how many empty phone and e-mail rows the form offers, so
@@ -493,11 +361,11 @@ func (s *Server) renderCompanyForm(w http.ResponseWriter, r *http.Request, statu
 	}
 	f.Spheres = companyOptions(ch.Spheres, spheres...)
 	// Rows left blank are not kept; the form always ends with blank ones.
-	f.Phones = slices.DeleteFunc(slices.Clone(f.Phones), func(p company.Phone) bool { return strings.TrimSpace(p.Value) == "" })
-	f.Emails = slices.DeleteFunc(slices.Clone(f.Emails), func(e company.Email) bool { return strings.TrimSpace(e.Value) == "" })
+	f.Phones = slices.DeleteFunc(slices.Clone(f.Phones), func(p contactinfo.Phone) bool { return strings.TrimSpace(p.Value) == "" })
+	f.Emails = slices.DeleteFunc(slices.Clone(f.Emails), func(e contactinfo.Email) bool { return strings.TrimSpace(e.Value) == "" })
 	for range blankRows {
-		f.Phones = append(f.Phones, company.Phone{Kind: "work"})
-		f.Emails = append(f.Emails, company.Email{Kind: "work"})
+		f.Phones = append(f.Phones, contactinfo.Phone{Kind: contactinfo.DefaultPhoneKind})
+		f.Emails = append(f.Emails, contactinfo.Email{Kind: contactinfo.DefaultEmailKind})
 	}
 	if f.Errors == nil {
 		f.Errors = map[string]string{}

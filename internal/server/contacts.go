@@ -9,33 +9,12 @@ import (
 	"strings"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5"
 
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/contact"
+	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// contactRoutes serve contacts under both "/" (pages and their forms) and
-// "/api" (JSON) with the same handlers.
-func (s *Server) contactRoutes(r chi.Router) {
-	r.Get("/contacts/", s.wrap(s.listContacts))
-	r.Post("/contacts/", s.wrap(s.createContact))
-	r.Get("/contacts/new", s.wrap(s.newContact))
-	r.Get("/contacts/{id}/", s.wrap(s.showContact))
-	r.Patch("/contacts/{id}/", s.wrap(s.updateContact))
-	r.Put("/contacts/{id}/", s.wrap(s.updateContact))
-	r.Delete("/contacts/{id}/", s.wrap(s.deleteContact))
-	r.Get("/contacts/{id}/edit", s.wrap(s.editContact))
-	r.Post("/contacts/{id}/edit", s.wrap(s.saveContact))
-	r.Post("/contacts/{id}/delete", s.wrap(s.deleteContactForm))
-}
-
-// adminContactTrashRoutes serve the contacts trash under /admin.
-func (s *Server) adminContactTrashRoutes(r chi.Router) {
-	r.Get("/trash/contacts/", s.wrap(s.contactTrash))
-	r.Post("/trash/contacts/{id}/restore", s.wrap(s.restoreContact))
-}
 
 // contactFilter reads ?search=, ?company=, ?ordering= and the page.
 func contactFilter(r *http.Request) (contact.Filter, error) {
@@ -118,16 +97,8 @@ func (f *contactInput) fromForm(v url.Values) error {
 		}
 		in.Company = &id
 	}
-	in.Phones = nil
-	kinds, comments := v["phone_kind"], v["phone_comment"]
-	for i, value := range v["phone_value"] {
-		in.Phones = append(in.Phones, contact.Phone{Value: value, Kind: at(kinds, i), Comment: at(comments, i)})
-	}
-	in.Emails = nil
-	kinds, comments = v["email_kind"], v["email_comment"]
-	for i, value := range v["email_value"] {
-		in.Emails = append(in.Emails, contact.Email{Value: value, Kind: at(kinds, i), Comment: at(comments, i)})
-	}
+	in.Phones = contactinfo.PhonesFromForm(v["phone_value"], v["phone_kind"], v["phone_comment"])
+	in.Emails = contactinfo.EmailsFromForm(v["email_value"], v["email_kind"], v["email_comment"])
 	in.Version = 0
 	if ver := v.Get("version"); ver != "" {
 		n, err := strconv.Atoi(ver)
@@ -139,42 +110,21 @@ func (f *contactInput) fromForm(v url.Values) error {
 	return nil
 }
 
-// at is the i-th of the repeated form values, or "".
-func at(vs []string, i int) string {
-	if i < len(vs) {
-		return vs[i]
-	}
-	return ""
-}
-
 func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
 	var in contact.Input
-	if err := decode(w, r, &contactInput{&in}); err != nil {
-		if inv, ok := apperr.AsInvalid(err); ok && !wantsJSON(r) {
-			return s.contactForm(w, r, http.StatusBadRequest, 0, in, inv)
-		}
-		return err
+	var c contact.Contact
+	err := decode(w, r, &contactInput{&in})
+	if err == nil {
+		c, err = s.contacts.Create(r.Context(), scopeFrom(r), in)
 	}
-	c, err := s.contacts.Create(r.Context(), scopeFrom(r), in)
-	if wantsJSON(r) {
-		if err != nil {
-			return err
-		}
-		return respond(w, r, http.StatusCreated, c, nil)
-	}
-	if inv, ok := apperr.AsInvalid(err); ok {
-		return s.contactForm(w, r, http.StatusBadRequest, 0, in, inv)
-	}
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Контакт создан")
-	redirect(w, r, contactURL(c.ID))
-	return nil
+	return saved(w, r, done{status: http.StatusCreated, body: c, flash: "Контакт создан", to: contactURL(c.ID)},
+		err, s.contactFormPage(w, r, 0, &in))
 }
 
 func contactURL(id int64) string { return "/contacts/" + strconv.FormatInt(id, 10) + "/" }
 
+// updateContact is PATCH (what is sent, over the stored contact), PUT and
+// the edit form's POST (every field).
 func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -189,28 +139,32 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 		}
 		in = contact.InputOf(cur)
 	}
-	if err := decode(w, r, &contactInput{&in}); err != nil {
-		return err
+	var c contact.Contact
+	if err = decode(w, r, &contactInput{&in}); err == nil {
+		c, err = s.contacts.Update(r.Context(), sc, id, in)
 	}
-	c, err := s.contacts.Update(r.Context(), sc, id, in)
-	if err != nil {
-		s.recordContactRefusal(r, "contact.update", id, err)
-		return err
-	}
-	return respond(w, r, http.StatusOK, c, nil)
+	return saved(w, r, done{status: http.StatusOK, body: c, flash: "Контакт сохранён", to: contactURL(id)},
+		err, s.contactFormPage(w, r, id, &in))
 }
 
+// deleteContact is DELETE and the card's delete form, which returns to
+// the contact's company.
 func (s *Server) deleteContact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if err := s.contacts.Delete(r.Context(), scopeFrom(r), id); err != nil {
-		s.recordContactRefusal(r, "contact.delete", id, err)
+	sc := scopeFrom(r)
+	c, err := s.contacts.Get(r.Context(), sc, id)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	to := "/contacts/"
+	if c.CompanyID != nil {
+		to = "/companies/" + strconv.FormatInt(*c.CompanyID, 10) + "/#contacts"
+	}
+	err = s.contacts.Delete(r.Context(), sc, id)
+	return saved(w, r, done{status: http.StatusNoContent, flash: "Контакт «" + c.FullName + "» удалён", to: to}, err, nil)
 }
 
 func (s *Server) newContact(w http.ResponseWriter, r *http.Request) error {
@@ -249,33 +203,12 @@ func (s *Server) editContact(w http.ResponseWriter, r *http.Request) error {
 	return s.contactForm(w, r, http.StatusOK, id, in, nil)
 }
 
-func (s *Server) saveContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
+// contactFormPage shows the create (id 0) or edit form again with what
+// was typed (in, read when shown) and the messages beside the fields.
+func (s *Server) contactFormPage(w http.ResponseWriter, r *http.Request, id int64, in *contact.Input) formPage {
+	return func(status int, errs apperr.Invalid) error {
+		return s.contactForm(w, r, status, id, *in, errs)
 	}
-	var in contact.Input
-	if err := decode(w, r, &contactInput{&in}); err != nil {
-		if inv, ok := apperr.AsInvalid(err); ok {
-			return s.contactForm(w, r, http.StatusBadRequest, id, in, inv)
-		}
-		return err
-	}
-	_, err = s.contacts.Update(r.Context(), scopeFrom(r), id, in)
-	s.recordContactRefusal(r, "contact.update", id, err)
-	if inv, ok := apperr.AsInvalid(err); ok {
-		return s.contactForm(w, r, http.StatusBadRequest, id, in, inv)
-	}
-	if errors.Is(err, apperr.ErrConflict) {
-		return s.contactForm(w, r, http.StatusConflict, id, in,
-			apperr.Invalid{apperr.NonField: "Контакт изменён в другом окне. Обновите страницу и внесите правки ещё раз."})
-	}
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Контакт сохранён")
-	redirect(w, r, contactURL(id))
-	return nil
 }
 
 // contactForm renders the create (id 0) or edit form with the values
@@ -302,37 +235,6 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request, status int,
 		title = "Изменить контакт"
 	}
 	return respond(w, r, status, nil, view.ContactFormPage(s.shell(r, title, "contacts"), f))
-}
-
-func (s *Server) deleteContactForm(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	sc := scopeFrom(r)
-	c, err := s.contacts.Get(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	if err := s.contacts.Delete(r.Context(), sc, id); err != nil {
-		s.recordContactRefusal(r, "contact.delete", id, err)
-		return err
-	}
-	setFlash(w, "success", "Контакт «"+c.FullName+"» удалён")
-	if c.CompanyID != nil {
-		redirect(w, r, "/companies/"+strconv.FormatInt(*c.CompanyID, 10)+"/#contacts")
-		return nil
-	}
-	redirect(w, r, "/contacts/")
-	return nil
-}
-
-// recordContactRefusal records a refused change of a visible contact (403); other
-// errors are not refusals and are left alone.
-func (s *Server) recordContactRefusal(r *http.Request, action string, id int64, err error) {
-	if errors.Is(err, apperr.ErrForbidden) {
-		s.recordDenied(r, action, "contact", strconv.FormatInt(id, 10), err)
-	}
 }
 
 // companyContactsSection renders the contacts block of a company card:
@@ -368,17 +270,9 @@ func (s *Server) restoreContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.contacts.Restore(r.Context(), scopeFrom(r), id); err != nil {
-		return err
+	var c contact.Contact
+	if err = s.contacts.Restore(r.Context(), scopeFrom(r), id); err == nil {
+		c, err = s.contacts.Get(r.Context(), scopeFrom(r), id)
 	}
-	if wantsJSON(r) {
-		c, err := s.contacts.Get(r.Context(), scopeFrom(r), id)
-		if err != nil {
-			return err
-		}
-		return respond(w, r, http.StatusOK, c, nil)
-	}
-	setFlash(w, "success", "Контакт восстановлен")
-	redirect(w, r, "/admin/trash/contacts/")
-	return nil
+	return saved(w, r, done{status: http.StatusOK, body: c, flash: "Контакт восстановлен", to: "/admin/trash/contacts/"}, err, nil)
 }

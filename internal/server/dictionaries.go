@@ -2,38 +2,15 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/apperr"
-	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// dictionaryRoutes would serve the dictionaries under both "/" and "/api";
-// they have no page of their own outside the admin section, so their JSON
-// is mounted by apiRoutes (dictionaryAPIRoutes) and their pages by
-// adminRoutes (adminDictionaryRoutes).
-func (s *Server) dictionaryRoutes(chi.Router) {}
-
-// dictionaryAPIRoutes: everyone reads /api/{kind}/; only admins write.
-func (s *Server) dictionaryAPIRoutes(r chi.Router) {
-	for _, k := range dictionary.Kinds {
-		base := "/" + string(k) + "/"
-		r.Get(base, s.wrap(s.listDictionary(k)))
-		r.Post(base, s.wrap(s.createDictionary(k)))
-		r.Get(base+"{id}/", s.wrap(s.showDictionary(k)))
-		r.Patch(base+"{id}/", s.wrap(s.updateDictionary(k, false)))
-		r.Put(base+"{id}/", s.wrap(s.updateDictionary(k, true)))
-		r.Delete(base+"{id}/", s.wrap(s.deleteDictionary(k)))
-	}
-}
 
 func (s *Server) listDictionary(k dictionary.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -66,73 +43,83 @@ func (s *Server) showDictionary(k dictionary.Kind) handlerFunc {
 	}
 }
 
-// mayManage lets admins through; anyone else gets 403, and the attempt is
-// audited before the body is even read.
-func (s *Server) mayManage(r *http.Request, action, objectType, objectID string) error {
-	if err := scopeFrom(r).CanManage(); err != nil {
-		s.recordDenied(r, action, objectType, objectID, err)
-		return err
-	}
-	return nil
-}
-
+// createDictionary is POST of the API and of the admin list's add form.
+// Only admins write; anyone else is refused before the body is read.
 func (s *Server) createDictionary(k dictionary.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.mayManage(r, "dictionary.create", string(k), ""); err != nil {
+		if err := scopeFrom(r).CanManage(); err != nil {
 			return err
 		}
 		var in dictionaryInput
-		if err := decode(w, r, &in); err != nil {
-			return err
+		var it dictionary.Item
+		err := decode(w, r, &in)
+		if err == nil {
+			it, err = s.dicts.Create(r.Context(), scopeFrom(r), k, in.Input)
 		}
-		it, err := s.dicts.Create(r.Context(), scopeFrom(r), k, in.Input)
-		if err != nil {
-			return err
-		}
-		return respond(w, r, http.StatusCreated, it, nil)
+		return saved(w, r, done{status: http.StatusCreated, body: it, flash: "Запись «" + it.Name + "» добавлена", to: dictionaryURL(k, 0)},
+			err, func(status int, errs apperr.Invalid) error {
+				return s.renderDictionaryList(w, r, status, k, formFromValues(k, 0, r.PostForm, errs))
+			})
 	}
 }
 
-func (s *Server) updateDictionary(k dictionary.Kind, replace bool) handlerFunc {
+// updateDictionary is PATCH (what is sent), PUT (every field) and the
+// admin edit form's POST.
+func (s *Server) updateDictionary(k dictionary.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		if err := s.mayManage(r, "dictionary.update", string(k), audit.ID(id)); err != nil {
+		if err := scopeFrom(r).CanManage(); err != nil {
 			return err
 		}
 		var in dictionaryInput
-		if err := decode(w, r, &in); err != nil {
-			return err
+		var it dictionary.Item
+		if err = decode(w, r, &in); err == nil {
+			in.Replace = r.Method == http.MethodPut
+			it, err = s.dicts.Update(r.Context(), scopeFrom(r), k, id, in.Input)
 		}
-		in.Replace = replace
-		it, err := s.dicts.Update(r.Context(), scopeFrom(r), k, id, in.Input)
-		if err != nil {
-			return err
-		}
-		return respond(w, r, http.StatusOK, it, nil)
+		return saved(w, r, done{status: http.StatusOK, body: it, flash: "Изменения сохранены", to: dictionaryURL(k, 0)},
+			err, func(status int, errs apperr.Invalid) error {
+				old, err := s.dicts.Get(r.Context(), scopeFrom(r), k, id)
+				if err != nil {
+					return err
+				}
+				f := formFromValues(k, id, r.PostForm, errs)
+				f.Title = old.Name
+				return s.renderDictionaryEdit(w, r, status, f)
+			})
 	}
 }
 
+// deleteDictionary is DELETE (?version= optional) and the admin edit
+// page's delete form; an entry still in use is a 409 with the reason.
 func (s *Server) deleteDictionary(k dictionary.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		if err := s.mayManage(r, "dictionary.delete", string(k), audit.ID(id)); err != nil {
+		if err := scopeFrom(r).CanManage(); err != nil {
 			return err
 		}
 		version, err := versionParam(r.URL.Query().Get("version"))
 		if err != nil {
 			return err
 		}
-		if err := s.dicts.Delete(r.Context(), scopeFrom(r), k, id, version); err != nil {
+		it, err := s.dicts.Get(r.Context(), scopeFrom(r), k, id)
+		if err != nil {
 			return err
 		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		err = s.dicts.Delete(r.Context(), scopeFrom(r), k, id, version)
+		return saved(w, r, done{status: http.StatusNoContent, flash: "Запись «" + it.Name + "» удалена", to: dictionaryURL(k, 0)},
+			err, func(status int, errs apperr.Invalid) error {
+				return s.renderDictionaryEdit(w, r, status, view.DictionaryForm{
+					Kind: k, ID: it.ID, Code: it.Code, Name: it.Name, TimeZone: it.TimeZone,
+					Position: strconv.Itoa(it.Position), Version: it.Version, Title: it.Name, Errors: errs,
+				})
+			})
 	}
 }
 
@@ -181,20 +168,6 @@ func (in *dictionaryInput) fromForm(v url.Values) error {
 	return inv.Err()
 }
 
-// adminDictionaryRoutes are the admin pages of the dictionaries, under
-// /admin with requireAdmin already applied.
-func (s *Server) adminDictionaryRoutes(r chi.Router) {
-	for _, k := range dictionary.Kinds {
-		base := "/dictionaries/" + string(k) + "/"
-		r.Get(base, s.wrap(s.adminDictionaryList(k)))
-		r.Post(base, s.wrap(s.adminDictionaryCreate(k)))
-		r.Get(base+"{id}/", s.wrap(s.adminDictionaryEdit(k)))
-		r.Post(base+"{id}/", s.wrap(s.adminDictionarySave(k)))
-		r.Post(base+"{id}/delete", s.wrap(s.adminDictionaryDelete(k)))
-	}
-	r.Get("/dictionaries/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/admin/") })
-}
-
 // renderDictionaryList shows the list with the add form, holding what
 // was typed and the errors beside the fields when form.Errors is set.
 func (s *Server) renderDictionaryList(w http.ResponseWriter, r *http.Request, status int, k dictionary.Kind, form view.DictionaryForm) error {
@@ -209,25 +182,6 @@ func (s *Server) renderDictionaryList(w http.ResponseWriter, r *http.Request, st
 func (s *Server) adminDictionaryList(k dictionary.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		return s.renderDictionaryList(w, r, http.StatusOK, k, view.DictionaryForm{Kind: k, TimeZone: dictionary.DefaultTimeZone})
-	}
-}
-
-func (s *Server) adminDictionaryCreate(k dictionary.Kind) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var in dictionaryInput
-		err := decode(w, r, &in)
-		if err == nil {
-			_, err = s.dicts.Create(r.Context(), scopeFrom(r), k, in.Input)
-		}
-		if inv, ok := apperr.AsInvalid(err); ok {
-			return s.renderDictionaryList(w, r, http.StatusBadRequest, k, formFromValues(k, 0, r.PostForm, inv))
-		}
-		if err != nil {
-			return err
-		}
-		setFlash(w, "success", "Запись «"+strings.TrimSpace(r.PostForm.Get("name"))+"» добавлена")
-		redirect(w, r, dictionaryURL(k, 0))
-		return nil
 	}
 }
 
@@ -250,81 +204,6 @@ func (s *Server) adminDictionaryEdit(k dictionary.Kind) handlerFunc {
 
 func (s *Server) renderDictionaryEdit(w http.ResponseWriter, r *http.Request, status int, f view.DictionaryForm) error {
 	return respond(w, r, status, nil, view.DictionaryEditPage(s.shell(r, f.Title+" · "+f.Kind.Label(), "admin"), f))
-}
-
-func (s *Server) adminDictionarySave(k dictionary.Kind) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		old, err := s.dicts.Get(r.Context(), scopeFrom(r), k, id)
-		if err != nil {
-			return err
-		}
-		var in dictionaryInput
-		err = decode(w, r, &in)
-		if err == nil {
-			_, err = s.dicts.Update(r.Context(), scopeFrom(r), k, id, in.Input)
-		}
-		status, inv := formFailure(err)
-		if status == 0 {
-			if err != nil {
-				return err
-			}
-			setFlash(w, "success", "Изменения сохранены")
-			redirect(w, r, dictionaryURL(k, 0))
-			return nil
-		}
-		f := formFromValues(k, id, r.PostForm, inv)
-		f.Title = old.Name
-		return s.renderDictionaryEdit(w, r, status, f)
-	}
-}
-
-func (s *Server) adminDictionaryDelete(k dictionary.Kind) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		it, err := s.dicts.Get(r.Context(), scopeFrom(r), k, id)
-		if err != nil {
-			return err
-		}
-		err = s.dicts.Delete(r.Context(), scopeFrom(r), k, id, 0)
-		var inUse *apperr.Conflict
-		if errors.As(err, &inUse) {
-			return s.renderDictionaryEdit(w, r, http.StatusConflict, view.DictionaryForm{
-				Kind: k, ID: it.ID, Code: it.Code, Name: it.Name, TimeZone: it.TimeZone,
-				Position: strconv.Itoa(it.Position), Version: it.Version, Title: it.Name,
-				Errors: map[string]string{apperr.NonField: inUse.Message},
-			})
-		}
-		if err != nil {
-			return err
-		}
-		setFlash(w, "success", "Запись «"+it.Name+"» удалена")
-		redirect(w, r, dictionaryURL(k, 0))
-		return nil
-	}
-}
-
-// formFailure sorts a save error into what re-renders the form: 400 with
-// field messages, 409 with a message on top; 0 for success or any other
-// error (which fail handles).
-func formFailure(err error) (int, apperr.Invalid) {
-	if inv, ok := apperr.AsInvalid(err); ok {
-		return http.StatusBadRequest, inv
-	}
-	var c *apperr.Conflict
-	switch {
-	case errors.As(err, &c):
-		return http.StatusConflict, apperr.Invalid{apperr.NonField: c.Message}
-	case errors.Is(err, apperr.ErrConflict):
-		return http.StatusConflict, apperr.Invalid{apperr.NonField: "Запись уже изменил кто-то другой. Откройте её заново и повторите."}
-	}
-	return 0, nil
 }
 
 // formFromValues refills the form with what the admin typed.

@@ -9,16 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/live"
 )
-
-// eventRoutes is the live events stream (API only: a page opens it with
-// EventSource on the session cookie).
-func (s *Server) eventRoutes(r chi.Router) {
-	r.Get("/events/", s.wrap(s.events))
-}
 
 // Timing of the stream: a comment line keeps proxies and the browser from
 // closing an idle connection (the contract asks for one at least every

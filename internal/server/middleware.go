@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -94,9 +95,13 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 // recordDenied writes a refused attempt to the audit log. Its own failure
 // is logged, not shown: the refusal stands either way.
 func (s *Server) recordDenied(r *http.Request, action, objectType, objectID string, reason error) {
+	detail := map[string]any{"reason": reason.Error(), "method": r.Method, "path": r.URL.Path}
+	var forb *apperr.Forbidden
+	if errors.As(reason, &forb) {
+		maps.Copy(detail, forb.Detail)
+	}
 	err := audit.Record(r.Context(), s.db, scopeFrom(r), audit.Entry{
-		Action: action, ObjectType: objectType, ObjectID: objectID, Outcome: audit.Denied,
-		Detail: map[string]any{"reason": reason.Error(), "method": r.Method, "path": r.URL.Path},
+		Action: action, ObjectType: objectType, ObjectID: objectID, Outcome: audit.Denied, Detail: detail,
 	})
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "audit of a refused attempt failed", slog.Any("err", err))

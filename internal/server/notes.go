@@ -2,39 +2,18 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// noteRoutes serve company notes: the JSON resource /company-notes/, and
-// the forms of the company card's timeline.
-func (s *Server) noteRoutes(r chi.Router) {
-	r.Get("/company-notes/", s.wrap(s.listNotes))
-	r.Post("/company-notes/", s.wrap(s.createNote))
-	r.Get("/company-notes/{id}/", s.wrap(s.showNote))
-	r.Patch("/company-notes/{id}/", s.wrap(s.updateNote))
-	r.Put("/company-notes/{id}/", s.wrap(s.updateNote))
-	r.Delete("/company-notes/{id}/", s.wrap(s.deleteNote))
-	r.Post("/company-notes/{id}/pin/", s.wrap(s.pinNote(true)))
-	r.Post("/company-notes/{id}/unpin/", s.wrap(s.pinNote(false)))
-
-	// Page forms: the card's quick-add, the edit page, delete and pin.
-	r.Post("/companies/{id}/notes/", s.wrap(s.addNoteForm))
-	r.Get("/notes/{id}/edit", s.wrap(s.editNote))
-	r.Post("/notes/{id}/edit", s.wrap(s.saveNote))
-	r.Post("/notes/{id}/delete", s.wrap(s.deleteNoteForm))
-	r.Post("/notes/{id}/pin", s.wrap(s.pinNoteForm))
-}
 
 // noteInput adapts note.Input to decode.
 type noteInput struct{ in *note.Input }
@@ -89,40 +68,59 @@ func (s *Server) showNote(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, r, http.StatusOK, n, nil)
 }
 
+// createNote is POST /company-notes/ and the company card's quick-add
+// (POST /companies/{id}/notes/, the company in the path). Bad input on the
+// form shows the note on a page of its own with the message beside the
+// field (the card belongs to the companies handler).
 func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
 	var in note.Input
-	if err := decode(w, r, &noteInput{&in}); err != nil {
-		return err
+	if r.PathValue("id") != "" {
+		companyID, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		in.Company = companyID
 	}
-	n, err := s.notes.Create(r.Context(), scopeFrom(r), in)
-	if err != nil {
-		return err
+	var n note.Note
+	err := decode(w, r, &noteInput{&in})
+	if err == nil {
+		n, err = s.notes.Create(r.Context(), scopeFrom(r), in)
 	}
-	return respond(w, r, http.StatusCreated, n, nil)
+	if inv, ok := apperr.AsInvalid(err); ok && inv["company"] != "" && !wantsJSON(r) {
+		return apperr.ErrNotFound // the card's company is gone or hidden
+	}
+	return saved(w, r, done{status: http.StatusCreated, body: n, flash: "Заметка добавлена", to: companyNotesURL(in.Company)},
+		err, func(status int, errs apperr.Invalid) error {
+			f := view.NoteForm{CompanyID: in.Company, Text: in.Text, Type: in.Type, Errors: errs}
+			return respond(w, r, status, nil, view.NoteFormPage(s.shell(r, "Новая заметка", "companies"), f))
+		})
 }
 
+// updateNote is PATCH (what is sent, over the stored note), PUT and the
+// edit form's POST.
 func (s *Server) updateNote(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
 	sc := scopeFrom(r)
-	var in note.Input
-	if r.Method == http.MethodPatch {
-		cur, err := s.notes.Get(r.Context(), sc, id)
-		if err != nil {
-			return err
-		}
-		in = note.Input{Text: cur.Text, Type: cur.Type}
-	}
-	if err := decode(w, r, &noteInput{&in}); err != nil {
-		return err
-	}
-	n, err := s.notes.Update(r.Context(), sc, id, in)
+	cur, err := s.notes.Get(r.Context(), sc, id)
 	if err != nil {
 		return err
 	}
-	return respond(w, r, http.StatusOK, n, nil)
+	var in note.Input
+	if r.Method == http.MethodPatch {
+		in = note.Input{Text: cur.Text, Type: cur.Type}
+	}
+	var n note.Note
+	if err = decode(w, r, &noteInput{&in}); err == nil {
+		n, err = s.notes.Update(r.Context(), sc, id, in)
+	}
+	return saved(w, r, done{status: http.StatusOK, body: n, flash: "Заметка сохранена", to: companyNotesURL(cur.CompanyID)},
+		err, func(status int, errs apperr.Invalid) error {
+			f := view.NoteForm{ID: id, CompanyID: cur.CompanyID, Text: in.Text, Type: in.Type, Version: in.Version, Errors: errs}
+			return respond(w, r, status, nil, view.NoteFormPage(s.shell(r, "Изменить заметку", "companies"), f))
+		})
 }
 
 func (s *Server) deleteNote(w http.ResponseWriter, r *http.Request) error {
@@ -130,57 +128,34 @@ func (s *Server) deleteNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.notes.Delete(r.Context(), scopeFrom(r), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	n, err := s.notes.Delete(r.Context(), scopeFrom(r), id)
+	return saved(w, r, done{status: http.StatusNoContent, flash: "Заметка удалена", to: companyNotesURL(n.CompanyID)}, err, nil)
 }
 
-func (s *Server) pinNote(pinned bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		n, err := s.notes.SetPinned(r.Context(), scopeFrom(r), id, pinned)
-		if err != nil {
-			return err
-		}
-		return respond(w, r, http.StatusOK, n, nil)
+// pinNote is POST …/pin/ and …/unpin/ in the API, and the timeline's pin
+// form, which says which in its "pinned" field.
+func (s *Server) pinNote(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
 	}
+	var pinned bool
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/unpin/"):
+	case strings.HasSuffix(r.URL.Path, "/pin/"):
+		pinned = true
+	default:
+		if err := r.ParseForm(); err != nil {
+			return apperr.Invalid{apperr.NonField: "Неверные данные формы"}
+		}
+		pinned = r.PostForm.Get("pinned") == "1"
+	}
+	n, err := s.notes.SetPinned(r.Context(), scopeFrom(r), id, pinned)
+	return saved(w, r, done{status: http.StatusOK, body: n, to: companyNotesURL(n.CompanyID)}, err, nil)
 }
 
 func companyNotesURL(companyID int64) string {
 	return "/companies/" + strconv.FormatInt(companyID, 10) + "/#notes"
-}
-
-// addNoteForm is the card's quick-add. Bad input re-renders the note on a
-// page of its own with the message beside the field (the card belongs to
-// the companies handler).
-func (s *Server) addNoteForm(w http.ResponseWriter, r *http.Request) error {
-	companyID, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	in := note.Input{Company: companyID}
-	if err := decode(w, r, &noteInput{&in}); err != nil {
-		return err
-	}
-	_, err = s.notes.Create(r.Context(), scopeFrom(r), in)
-	if inv, ok := apperr.AsInvalid(err); ok {
-		if inv["company"] != "" {
-			return apperr.ErrNotFound
-		}
-		f := view.NoteForm{CompanyID: companyID, Text: in.Text, Type: in.Type, Errors: inv}
-		return respond(w, r, http.StatusBadRequest, nil, view.NoteFormPage(s.shell(r, "Новая заметка", "companies"), f))
-	}
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Заметка добавлена")
-	redirect(w, r, companyNotesURL(companyID))
-	return nil
 }
 
 func (s *Server) editNote(w http.ResponseWriter, r *http.Request) error {
@@ -197,69 +172,6 @@ func (s *Server) editNote(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := view.NoteForm{ID: n.ID, CompanyID: n.CompanyID, Text: n.Text, Type: n.Type, Version: n.Version}
 	return respond(w, r, http.StatusOK, n, view.NoteFormPage(s.shell(r, "Изменить заметку", "companies"), f))
-}
-
-func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	sc := scopeFrom(r)
-	cur, err := s.notes.Get(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	var in note.Input
-	if err := decode(w, r, &noteInput{&in}); err != nil {
-		return err
-	}
-	_, err = s.notes.Update(r.Context(), sc, id, in)
-	rerender := func(status int, errs apperr.Invalid) error {
-		f := view.NoteForm{ID: id, CompanyID: cur.CompanyID, Text: in.Text, Type: in.Type, Version: in.Version, Errors: errs}
-		return respond(w, r, status, nil, view.NoteFormPage(s.shell(r, "Изменить заметку", "companies"), f))
-	}
-	if inv, ok := apperr.AsInvalid(err); ok {
-		return rerender(http.StatusBadRequest, inv)
-	}
-	if errors.Is(err, apperr.ErrConflict) {
-		return rerender(http.StatusConflict, apperr.Invalid{apperr.NonField: "Заметку изменили в другом окне. Обновите страницу и внесите правки ещё раз."})
-	}
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Заметка сохранена")
-	redirect(w, r, companyNotesURL(cur.CompanyID))
-	return nil
-}
-
-func (s *Server) deleteNoteForm(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	n, err := s.notes.Delete(r.Context(), scopeFrom(r), id)
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Заметка удалена")
-	redirect(w, r, companyNotesURL(n.CompanyID))
-	return nil
-}
-
-func (s *Server) pinNoteForm(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := r.ParseForm(); err != nil {
-		return apperr.Invalid{apperr.NonField: "Неверные данные формы"}
-	}
-	n, err := s.notes.SetPinned(r.Context(), scopeFrom(r), id, r.PostForm.Get("pinned") == "1")
-	if err != nil {
-		return err
-	}
-	redirect(w, r, companyNotesURL(n.CompanyID))
-	return nil
 }
 
 // companyNotesSection renders the company card's activity timeline: the

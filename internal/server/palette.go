@@ -8,17 +8,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/contact"
 )
-
-// searchRoutes is the suggest endpoint of the command palette (Ctrl+K).
-func (s *Server) searchRoutes(r chi.Router) {
-	r.Get("/search/", s.wrap(s.suggest))
-}
 
 // suggestLimit is how many suggestions each kind gives at most: what fits
 // the palette without scrolling; the rest is behind «Все результаты».

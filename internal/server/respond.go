@@ -195,3 +195,81 @@ func pathID(r *http.Request) (int64, error) {
 	}
 	return id, nil
 }
+
+// act is wrap for a route that performs a named action ("company.update"
+// on a "company"): a refused attempt (403) is recorded in the audit log
+// here, once, whether it came from a form or the API, so no handler
+// records refusals itself.
+func (s *Server) act(action, objectType string, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, apperr.ErrForbidden) {
+			s.recordDenied(r, action, objectType, r.PathValue("id"), err)
+		}
+		s.fail(w, r, err)
+	}
+}
+
+// done is what a write answers when it succeeded: the JSON status and
+// body (204 has none), and for a form the toast and the page to go to.
+type done struct {
+	status int
+	body   any
+	flash  string
+	to     string
+}
+
+// formPage shows a form again with what was typed and the messages beside
+// the fields, with the given status.
+type formPage func(status int, errs apperr.Invalid) error
+
+// saved ends every write handler, for forms and the API alike, so that
+// nothing is decided twice. Success: JSON gets ok's status and body; a
+// form gets a redirect to ok.to with the toast. Failure: JSON gets fail's
+// answer; a form is shown again (form) for field errors (400) and stale
+// versions or conflicts (409); anything else (403, 404, 500) goes to fail,
+// which renders the error page. form may be nil where there is no form.
+func saved(w http.ResponseWriter, r *http.Request, ok done, err error, form formPage) error {
+	if err != nil {
+		if wantsJSON(r) || form == nil {
+			return err
+		}
+		status, errs := formFailure(err)
+		if status == 0 {
+			return err
+		}
+		return form(status, errs)
+	}
+	if wantsJSON(r) || r.Method != http.MethodPost {
+		if ok.status == http.StatusNoContent {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		return writeJSON(w, ok.status, ok.body)
+	}
+	if ok.flash != "" {
+		setFlash(w, "success", ok.flash)
+	}
+	redirect(w, r, ok.to)
+	return nil
+}
+
+// formFailure sorts a save error into what re-renders the form: 400 with
+// field messages, 409 with a message on top; 0 for any other error (which
+// fail handles).
+func formFailure(err error) (int, apperr.Invalid) {
+	if inv, ok := apperr.AsInvalid(err); ok {
+		return http.StatusBadRequest, inv
+	}
+	var c *apperr.Conflict
+	switch {
+	case errors.As(err, &c):
+		return http.StatusConflict, apperr.Invalid{apperr.NonField: c.Message}
+	case errors.Is(err, apperr.ErrConflict):
+		return http.StatusConflict, apperr.Invalid{apperr.NonField: "Запись уже изменил другой пользователь. Откройте её заново и повторите правку."}
+	}
+	return 0, nil
+}

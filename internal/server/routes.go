@@ -6,13 +6,24 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/web/static"
 )
 
-// routes is every route of the application, in one place. The domain
-// routes are mounted twice — at "/" for pages and at "/api" for JSON — with
-// the same handlers; respond picks the representation.
+// routes is the application's handler: the router behind cross-origin
+// protection.
 func (s *Server) routes() http.Handler {
+	protection := http.NewCrossOriginProtection()
+	return protection.Handler(s.router())
+}
+
+// router is every route of the application, in one place, grouped by
+// concept. Resources are mounted twice — at "/" and at "/api" — with the
+// same handlers, and respond picks the representation; page-only routes
+// (forms, /new, /edit, /delete, /login, /admin) exist only outside /api,
+// so /api answers JSON and nothing else. Routes that act on something are
+// named (s.act) so that a refused attempt is audited in one place.
+func (s *Server) router() *chi.Mux {
 	r := chi.NewRouter()
 	r.Use(s.logRequests, s.securityHeaders, s.boundBodyRead, compress)
 
@@ -23,11 +34,13 @@ func (s *Server) routes() http.Handler {
 	// Pages: signed in with the session cookie.
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.flashes)
-		s.sessionRoutes(r) // /login, /logout
+		r.Get("/login", s.wrap(s.showLogin))
+		r.Post("/login", s.wrap(s.login))
+		r.Post("/logout", s.wrap(s.logout))
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/companies/") })
-			s.domainRoutes(r)
+			s.resourceRoutes(r)
 			s.pageRoutes(r)
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.requireAdmin)
@@ -35,14 +48,17 @@ func (s *Server) routes() http.Handler {
 			})
 		})
 	})
+
 	// The JSON API: Bearer tokens or the browser session.
 	r.Route("/api", func(r chi.Router) {
 		// /api/token/… take credentials in the body; a stale Authorization
 		// header sent along with a refresh must not get in the way.
-		s.tokenRoutes(r)
+		r.Post("/token/", s.wrap(s.obtainToken))
+		r.Post("/token/refresh/", s.wrap(s.refreshToken))
+		r.Post("/token/blacklist/", s.wrap(s.blacklistToken))
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.requireUser)
-			s.domainRoutes(r)
+			s.resourceRoutes(r)
 			s.apiRoutes(r)
 		})
 		r.NotFound(s.apiNotFound(r))
@@ -51,19 +67,119 @@ func (s *Server) routes() http.Handler {
 		})
 	})
 	r.NotFound(s.wrap(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
-
-	protection := http.NewCrossOriginProtection()
-	return protection.Handler(r)
+	return r
 }
 
-// domainRoutes are served under both "/" and "/api" by the same handlers.
-func (s *Server) domainRoutes(r chi.Router) {
-	s.userRoutes(r)
-	s.dictionaryRoutes(r)
-	s.companyRoutes(r)
-	s.contactRoutes(r)
-	s.noteRoutes(r)
-	s.auditRoutes(r)
+// resourceRoutes are the resources, served under both "/" and "/api" by
+// the same handlers: HTML or JSON by what the client asks for.
+func (s *Server) resourceRoutes(r chi.Router) {
+	// Users: the directory (everyone reads, admins write) and oneself.
+	r.Get("/users/", s.wrap(s.listUsers))
+	r.Post("/users/", s.act("user.create", "user", s.createUser))
+	r.Get("/users/{id}/", s.wrap(s.showUser))
+	r.Patch("/users/{id}/", s.act("user.update", "user", s.updateUser))
+	r.Put("/users/{id}/", s.act("user.update", "user", s.updateUser))
+	r.Get("/me/", s.wrap(s.showMe))
+	r.Patch("/me/", s.wrap(s.updateMe))
+
+	// Companies.
+	r.Get("/companies/", s.act("company.list", "company", s.listCompanies))
+	r.Post("/companies/", s.act("company.create", "company", s.createCompany))
+	r.Get("/companies/{id}/", s.wrap(s.showCompany))
+	r.Patch("/companies/{id}/", s.act("company.update", "company", s.updateCompany))
+	r.Put("/companies/{id}/", s.act("company.update", "company", s.updateCompany))
+	r.Delete("/companies/{id}/", s.act("company.delete", "company", s.deleteCompany))
+	r.Post("/companies/{id}/restore/", s.act("company.restore", "company", s.restoreCompany))
+
+	// Contacts.
+	r.Get("/contacts/", s.wrap(s.listContacts))
+	r.Post("/contacts/", s.act("contact.create", "contact", s.createContact))
+	r.Get("/contacts/{id}/", s.wrap(s.showContact))
+	r.Patch("/contacts/{id}/", s.act("contact.update", "contact", s.updateContact))
+	r.Put("/contacts/{id}/", s.act("contact.update", "contact", s.updateContact))
+	r.Delete("/contacts/{id}/", s.act("contact.delete", "contact", s.deleteContact))
+
+	// Company notes.
+	r.Get("/company-notes/", s.wrap(s.listNotes))
+	r.Post("/company-notes/", s.act("note.create", "note", s.createNote))
+	r.Get("/company-notes/{id}/", s.wrap(s.showNote))
+	r.Patch("/company-notes/{id}/", s.act("note.update", "note", s.updateNote))
+	r.Put("/company-notes/{id}/", s.act("note.update", "note", s.updateNote))
+	r.Delete("/company-notes/{id}/", s.act("note.delete", "note", s.deleteNote))
+	r.Post("/company-notes/{id}/pin/", s.act("note.pin", "note", s.pinNote))
+	r.Post("/company-notes/{id}/unpin/", s.act("note.pin", "note", s.pinNote))
+}
+
+// apiRoutes are JSON-only: the dictionaries (everyone reads, admins
+// write; their pages are under /admin), the audit log, the command
+// palette's suggestions and the live events stream.
+func (s *Server) apiRoutes(r chi.Router) {
+	for _, k := range dictionary.Kinds {
+		base := "/" + string(k) + "/"
+		r.Get(base, s.wrap(s.listDictionary(k)))
+		r.Post(base, s.act("dictionary.create", string(k), s.createDictionary(k)))
+		r.Get(base+"{id}/", s.wrap(s.showDictionary(k)))
+		r.Patch(base+"{id}/", s.act("dictionary.update", string(k), s.updateDictionary(k)))
+		r.Put(base+"{id}/", s.act("dictionary.update", string(k), s.updateDictionary(k)))
+		r.Delete(base+"{id}/", s.act("dictionary.delete", string(k), s.deleteDictionary(k)))
+	}
+	r.Get("/audit/", s.act("audit.list", "audit", s.listAudit))
+	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
+	r.Get("/events/", s.wrap(s.events))  // the live events stream
+}
+
+// pageRoutes are the pages and HTML forms outside the admin section. A
+// form posts to the same handler as the API's verb for that action.
+func (s *Server) pageRoutes(r chi.Router) {
+	r.Get("/profile/", s.wrap(s.showProfile))
+	r.Post("/profile/", s.wrap(s.updateMe))
+
+	r.Get("/companies/new", s.wrap(s.newCompany))
+	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))
+	r.Post("/companies/{id}/", s.act("company.update", "company", s.updateCompany))
+	r.Post("/companies/{id}/delete", s.act("company.delete", "company", s.deleteCompany))
+
+	r.Get("/contacts/new", s.wrap(s.newContact))
+	r.Get("/contacts/{id}/edit", s.wrap(s.editContact))
+	r.Post("/contacts/{id}/edit", s.act("contact.update", "contact", s.updateContact))
+	r.Post("/contacts/{id}/delete", s.act("contact.delete", "contact", s.deleteContact))
+
+	// The company card's timeline: quick-add, the edit page, delete, pin.
+	r.Post("/companies/{id}/notes/", s.act("note.create", "note", s.createNote))
+	r.Get("/notes/{id}/edit", s.wrap(s.editNote))
+	r.Post("/notes/{id}/edit", s.act("note.update", "note", s.updateNote))
+	r.Post("/notes/{id}/delete", s.act("note.delete", "note", s.deleteNote))
+	r.Post("/notes/{id}/pin", s.act("note.pin", "note", s.pinNote))
+}
+
+// adminRoutes is the admin section, mounted at /admin behind requireAdmin.
+func (s *Server) adminRoutes(r chi.Router) {
+	r.Get("/", s.wrap(s.adminIndex))
+
+	r.Get("/users/", s.wrap(s.adminListUsers))
+	r.Get("/users/new", s.wrap(s.adminNewUser))
+	r.Post("/users/", s.act("user.create", "user", s.createUser))
+	r.Get("/users/{id}/", s.wrap(s.adminEditUser))
+	r.Post("/users/{id}/", s.act("user.update", "user", s.updateUser))
+	r.Post("/users/{id}/password", s.act("user.update", "user", s.resetPassword))
+	r.Post("/users/{id}/active", s.act("user.update", "user", s.setActive))
+
+	for _, k := range dictionary.Kinds {
+		base := "/dictionaries/" + string(k) + "/"
+		r.Get(base, s.wrap(s.adminDictionaryList(k)))
+		r.Post(base, s.act("dictionary.create", string(k), s.createDictionary(k)))
+		r.Get(base+"{id}/", s.wrap(s.adminDictionaryEdit(k)))
+		r.Post(base+"{id}/", s.act("dictionary.update", string(k), s.updateDictionary(k)))
+		r.Post(base+"{id}/delete", s.act("dictionary.delete", string(k), s.deleteDictionary(k)))
+	}
+	r.Get("/dictionaries/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/admin/") })
+
+	r.Get("/audit/", s.wrap(s.adminAudit))
+
+	r.Get("/trash/companies/", s.wrap(s.companyTrash))
+	r.Post("/trash/companies/{id}/restore", s.act("company.restore", "company", s.restoreCompany))
+	r.Get("/trash/contacts/", s.wrap(s.contactTrash))
+	r.Post("/trash/contacts/{id}/restore", s.act("contact.restore", "contact", s.restoreContact))
 }
 
 // apiNotFound redirects an API path missing its trailing slash to the

@@ -6,20 +6,11 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// sessionRoutes are the sign-in and sign-out pages.
-func (s *Server) sessionRoutes(r chi.Router) {
-	r.Get("/login", s.wrap(s.showLogin))
-	r.Post("/login", s.wrap(s.login))
-	r.Post("/logout", s.wrap(s.logout))
-}
 
 // safeNext returns where to go after signing in: a path on this site,
 // never another host ("//evil.example", "https://…", "/\evil"), else "/".

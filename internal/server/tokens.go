@@ -7,20 +7,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
 )
-
-// tokenRoutes are the SimpleJWT-compatible token endpoints under /api.
-func (s *Server) tokenRoutes(r chi.Router) {
-	r.Post("/token/", s.wrap(s.obtainToken))
-	r.Post("/token/refresh/", s.wrap(s.refreshToken))
-	r.Post("/token/blacklist/", s.wrap(s.blacklistToken))
-}
 
 // credentials is the body of POST /api/token/ and of the sign-in form.
 type credentials struct {

@@ -2,36 +2,18 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
-	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/web/view"
 )
-
-// userRoutes serve the user directory and the caller's own profile, under
-// both "/" and "/api".
-func (s *Server) userRoutes(r chi.Router) {
-	r.Get("/users/", s.wrap(s.listUsers))
-	r.Post("/users/", s.wrap(s.createUser))
-	r.Get("/users/{id}/", s.wrap(s.showUser))
-	r.Patch("/users/{id}/", s.wrap(s.updateUser))
-	r.Put("/users/{id}/", s.wrap(s.updateUser))
-	r.Get("/me/", s.wrap(s.showMe))
-	r.Patch("/me/", s.wrap(s.updateMe))
-	r.Get("/profile/", s.wrap(s.showProfile))
-	r.Post("/profile/", s.wrap(s.saveProfile))
-}
 
 // userJSON is the contract's User as admins (and the user themselves) see it.
 type userJSON struct {
@@ -172,23 +154,39 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, r, http.StatusOK, userFor(scopeFrom(r), u), nil)
 }
 
+// createUser is POST /api/users/ and the admin's new-user form. Only
+// admins create users; anyone else is refused before the body is read.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	scope := scopeFrom(r)
 	if err := scope.CanManage(); err != nil {
-		s.recordDenied(r, "user.create", "user", "", err)
 		return err
 	}
 	var in auth.UserInput
-	if err := decodeUserInput(w, r, &in); err != nil {
-		return err
+	var u *auth.User
+	err := decodeUserInput(w, r, &in)
+	if err == nil {
+		if in.Password == nil && !wantsJSON(r) {
+			empty := ""
+			in.Password = &empty // the form requires a password: say so beside the field
+		}
+		u, err = s.users.Create(r.Context(), scope, in)
 	}
-	u, err := s.users.Create(r.Context(), scope, in)
-	if err != nil {
-		return err
+	ok := done{status: http.StatusCreated}
+	if u != nil {
+		ok.body, ok.flash, ok.to = toUserJSON(u), "Пользователь "+u.FullName()+" создан", adminUserPath(u.ID)
 	}
-	return respond(w, r, http.StatusCreated, toUserJSON(u), nil)
+	return saved(w, r, ok, err, func(status int, errs apperr.Invalid) error {
+		f := withInput(view.UserForm{}, in)
+		f.Errors = errs
+		return s.renderUserForm(w, r, status, f)
+	})
 }
 
+// adminUserPath is a user's page in the admin section.
+func adminUserPath(id int64) string { return "/admin/users/" + strconv.FormatInt(id, 10) + "/" }
+
+// updateUser is PATCH (what is sent), PUT (the names required) and the
+// admin's user form, which never sets a password (the reset form does).
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -196,29 +194,52 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	scope := scopeFrom(r)
 	if err := scope.CanManage(); err != nil {
-		s.recordDenied(r, "user.update", "user", audit.ID(id), err)
 		return err
 	}
 	var in auth.UserInput
-	if err := decodeUserInput(w, r, &in); err != nil {
-		return err
+	var u *auth.User
+	if err = decodeUserInput(w, r, &in); err == nil {
+		err = requiredOnPut(r, in)
 	}
-	if r.Method == http.MethodPut {
-		inv := apperr.Invalid{}
-		for name, v := range map[string]*string{"username": in.Username, "first_name": in.FirstName, "last_name": in.LastName} {
-			if v == nil {
-				inv.Add(name, "Обязательное поле.")
-			}
+	if err == nil {
+		if !wantsJSON(r) {
+			in.Password = nil
 		}
-		if err := inv.Err(); err != nil {
+		u, err = s.users.Update(r.Context(), scope, id, in)
+	}
+	ok := done{status: http.StatusOK, flash: "Изменения сохранены", to: adminUserPath(id)}
+	if u != nil {
+		ok.body = toUserJSON(u)
+	}
+	return saved(w, r, ok, err, func(status int, errs apperr.Invalid) error {
+		cur, err := s.users.Get(r.Context(), id)
+		if err != nil {
 			return err
 		}
+		f := userFormView(cur, userFrom(r).Location(s.cfg.Location))
+		if status == http.StatusConflict {
+			// The stored values with the new version, so a second save is deliberate.
+			errs = apperr.Invalid{apperr.NonField: "Пользователя уже изменил кто-то другой. Проверьте данные и сохраните ещё раз."}
+		} else {
+			f = withInput(f, in)
+		}
+		f.Errors = errs
+		return s.renderUserForm(w, r, status, f)
+	})
+}
+
+// requiredOnPut: a PUT replaces the user, so it must name them.
+func requiredOnPut(r *http.Request, in auth.UserInput) error {
+	if r.Method != http.MethodPut {
+		return nil
 	}
-	u, err := s.users.Update(r.Context(), scope, id, in)
-	if err != nil {
-		return err
+	inv := apperr.Invalid{}
+	for name, v := range map[string]*string{"username": in.Username, "first_name": in.FirstName, "last_name": in.LastName} {
+		if v == nil {
+			inv.Add(name, "Обязательное поле.")
+		}
 	}
-	return respond(w, r, http.StatusOK, toUserJSON(u), nil)
+	return inv.Err()
 }
 
 // decodeUserInput reads a user from JSON; forms come through the admin
@@ -279,21 +300,56 @@ func (s *Server) showMe(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, r, http.StatusOK, toUserJSON(userFrom(r)), nil)
 }
 
+// updateMe is PATCH /api/me/ and both forms of the profile page:
+// personal data, and the password change (which the form asks for twice).
+// A changed password ends the user's other sessions and renews this one.
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 	var in auth.ProfileInput
-	if err := decode(w, r, &profileForm{in: &in}); err != nil {
-		return err
+	me := userFrom(r)
+	var u *auth.User
+	changed := false
+	err := decode(w, r, &profileForm{in: &in})
+	if err == nil && !wantsJSON(r) {
+		err = passwordTwice(r, in)
 	}
-	u, changed, err := s.users.UpdateProfile(r.Context(), userFrom(r).ID, in)
-	if err != nil {
-		return err
+	if err == nil {
+		u, changed, err = s.users.UpdateProfile(r.Context(), me.ID, in)
+	}
+	if err == nil && changed {
+		err = s.renewSession(w, r, u)
+	}
+	ok := done{status: http.StatusOK, flash: "Профиль сохранён", to: "/profile/"}
+	if u != nil {
+		ok.body = toUserJSON(u)
 	}
 	if changed {
-		if err := s.renewSession(w, r, u); err != nil {
-			return err
-		}
+		ok.flash = "Пароль изменён. Другие сеансы завершены."
 	}
-	return respond(w, r, http.StatusOK, toUserJSON(u), nil)
+	return saved(w, r, ok, err, func(status int, errs apperr.Invalid) error {
+		f := profileView(me)
+		if in.FirstName != nil {
+			f.FirstName, f.LastName = *in.FirstName, deref(in.LastName)
+			f.Email, f.TimeZone = deref(in.Email), deref(in.TimeZone)
+		}
+		if status == http.StatusConflict {
+			errs = apperr.Invalid{apperr.NonField: "Профиль изменён в другом окне. Проверьте данные и сохраните ещё раз."}
+		}
+		f.Errors = errs
+		return respond(w, r, status, nil, view.ProfilePage(s.shell(r, "Мой профиль", ""), f))
+	})
+}
+
+// passwordTwice checks the password form: the new password, typed twice.
+func passwordTwice(r *http.Request, in auth.ProfileInput) error {
+	switch {
+	case in.Password == nil:
+		return nil
+	case r.PostForm.Get("password2") != *in.Password:
+		return apperr.Invalid{"password2": "Пароли не совпадают"}
+	case *in.Password == "":
+		return apperr.Invalid{"password": "Введите новый пароль"}
+	}
+	return nil
 }
 
 // profileForm adapts auth.ProfileInput to decode.
@@ -344,71 +400,11 @@ func (s *Server) showProfile(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, r, http.StatusOK, toUserJSON(u), view.ProfilePage(s.shell(r, "Мой профиль", ""), profileView(u)))
 }
 
-// saveProfile serves both forms of the profile page: personal data, and
-// the password change (which also asks for the new password twice).
-func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request) error {
-	if wantsJSON(r) {
-		return s.updateMe(w, r)
-	}
-	var in auth.ProfileInput
-	if err := decode(w, r, &profileForm{in: &in}); err != nil {
-		return err
-	}
-	me := userFrom(r)
-	rerender := func(status int, errs apperr.Invalid) error {
-		f := profileView(me)
-		if in.FirstName != nil {
-			f.FirstName, f.LastName = *in.FirstName, deref(in.LastName)
-			f.Email, f.TimeZone = deref(in.Email), deref(in.TimeZone)
-		}
-		f.Errors = errs
-		return respond(w, r, status, nil, view.ProfilePage(s.shell(r, "Мой профиль", ""), f))
-	}
-	if in.Password != nil && r.PostForm.Get("password2") != *in.Password {
-		return rerender(http.StatusBadRequest, apperr.Invalid{"password2": "Пароли не совпадают"})
-	}
-	if in.Password != nil && *in.Password == "" {
-		return rerender(http.StatusBadRequest, apperr.Invalid{"password": "Введите новый пароль"})
-	}
-	u, changed, err := s.users.UpdateProfile(r.Context(), me.ID, in)
-	if inv, ok := apperr.AsInvalid(err); ok {
-		return rerender(http.StatusBadRequest, inv)
-	}
-	if errors.Is(err, apperr.ErrConflict) {
-		return rerender(http.StatusConflict, apperr.Invalid{apperr.NonField: "Профиль изменён в другом окне. Проверьте данные и сохраните ещё раз."})
-	}
-	if err != nil {
-		return err
-	}
-	msg := "Профиль сохранён"
-	if changed {
-		if err := s.renewSession(w, r, u); err != nil {
-			return err
-		}
-		msg = "Пароль изменён. Другие сеансы завершены."
-	}
-	setFlash(w, "success", msg)
-	redirect(w, r, "/profile/")
-	return nil
-}
-
 func deref(p *string) string {
 	if p == nil {
 		return ""
 	}
 	return *p
-}
-
-// adminUserRoutes are the admin section's user pages, under /admin with
-// requireAdmin already applied.
-func (s *Server) adminUserRoutes(r chi.Router) {
-	r.Get("/users/", s.wrap(s.adminListUsers))
-	r.Get("/users/new", s.wrap(s.adminNewUser))
-	r.Post("/users/", s.wrap(s.adminCreateUser))
-	r.Get("/users/{id}/", s.wrap(s.adminEditUser))
-	r.Post("/users/{id}/", s.wrap(s.adminSaveUser))
-	r.Post("/users/{id}/password", s.wrap(s.adminResetPassword))
-	r.Post("/users/{id}/active", s.wrap(s.adminSetActive))
 }
 
 func (s *Server) branchOptions(r *http.Request, current int64) ([]view.Option, error) {
@@ -511,29 +507,6 @@ func (s *Server) adminNewUser(w http.ResponseWriter, r *http.Request) error {
 	return s.renderUserForm(w, r, http.StatusOK, view.UserForm{Role: string(access.RoleManager), DataScope: string(access.Global), IsActive: true})
 }
 
-func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
-	var in auth.UserInput
-	if err := decodeUserInput(w, r, &in); err != nil {
-		return err
-	}
-	if in.Password == nil {
-		empty := ""
-		in.Password = &empty // the form requires a password: say so beside the field
-	}
-	u, err := s.users.Create(r.Context(), scopeFrom(r), in)
-	if inv, ok := apperr.AsInvalid(err); ok {
-		f := withInput(view.UserForm{}, in)
-		f.Errors = inv
-		return s.renderUserForm(w, r, http.StatusBadRequest, f)
-	}
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Пользователь "+u.FullName()+" создан")
-	redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"/")
-	return nil
-}
-
 func (s *Server) adminEditUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -546,44 +519,9 @@ func (s *Server) adminEditUser(w http.ResponseWriter, r *http.Request) error {
 	return s.renderUserForm(w, r, http.StatusOK, userFormView(u, userFrom(r).Location(s.cfg.Location)))
 }
 
-func (s *Server) adminSaveUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	var in auth.UserInput
-	if err := decodeUserInput(w, r, &in); err != nil {
-		return err
-	}
-	in.Password = nil // the reset form sets passwords
-	updated, err := s.users.Update(r.Context(), scopeFrom(r), id, in)
-	if err == nil {
-		setFlash(w, "success", "Изменения сохранены")
-		redirect(w, r, "/admin/users/"+strconv.FormatInt(updated.ID, 10)+"/")
-		return nil
-	}
-	inv, invalid := apperr.AsInvalid(err)
-	conflict := errors.Is(err, apperr.ErrConflict)
-	if !invalid && !conflict {
-		return err
-	}
-	cur, gerr := s.users.Get(r.Context(), id)
-	if gerr != nil {
-		return gerr
-	}
-	f := userFormView(cur, userFrom(r).Location(s.cfg.Location))
-	status := http.StatusBadRequest
-	if conflict {
-		// Show the stored values with the new version, so a second save is deliberate.
-		status, inv = http.StatusConflict, apperr.Invalid{apperr.NonField: "Пользователя уже изменил кто-то другой. Проверьте данные и сохраните ещё раз."}
-	} else {
-		f = withInput(f, in)
-	}
-	f.Errors = inv
-	return s.renderUserForm(w, r, status, f)
-}
-
-func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request) error {
+// resetPassword is the admin's reset form: a new password, and the
+// user's sessions end.
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -592,24 +530,21 @@ func (s *Server) adminResetPassword(w http.ResponseWriter, r *http.Request) erro
 		return apperr.Invalid{"new_password": "Неверные данные формы"}
 	}
 	err = s.users.ResetPassword(r.Context(), scopeFrom(r), id, r.PostForm.Get("new_password"))
-	if inv, ok := apperr.AsInvalid(err); ok {
-		cur, gerr := s.users.Get(r.Context(), id)
-		if gerr != nil {
-			return gerr
-		}
-		f := userFormView(cur, userFrom(r).Location(s.cfg.Location))
-		f.Errors = map[string]string{"new_password": inv["password"]}
-		return s.renderUserForm(w, r, http.StatusBadRequest, f)
-	}
-	if err != nil {
-		return err
-	}
-	setFlash(w, "success", "Пароль изменён, сеансы пользователя завершены")
-	redirect(w, r, "/admin/users/"+strconv.FormatInt(id, 10)+"/")
-	return nil
+	return saved(w, r, done{status: http.StatusNoContent, flash: "Пароль изменён, сеансы пользователя завершены", to: adminUserPath(id)},
+		err, func(status int, errs apperr.Invalid) error {
+			cur, err := s.users.Get(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			f := userFormView(cur, userFrom(r).Location(s.cfg.Location))
+			f.Errors = map[string]string{"new_password": errs["password"]}
+			return s.renderUserForm(w, r, status, f)
+		})
 }
 
-func (s *Server) adminSetActive(w http.ResponseWriter, r *http.Request) error {
+// setActive is the admin's switch ?active=true|false on a user's page; a
+// refusal (one's own account) comes back as a toast.
+func (s *Server) setActive(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -618,22 +553,21 @@ func (s *Server) adminSetActive(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return apperr.Invalid{"active": "Ожидается true или false"}
 	}
-	_, err = s.users.Update(r.Context(), scopeFrom(r), id, auth.UserInput{IsActive: &active})
-	if inv, ok := apperr.AsInvalid(err); ok {
-		setFlash(w, "error", firstMessage(inv))
-		redirect(w, r, "/admin/users/"+strconv.FormatInt(id, 10)+"/")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+	u, err := s.users.Update(r.Context(), scopeFrom(r), id, auth.UserInput{IsActive: &active})
 	msg := "Пользователь отключён, его сеансы завершены"
 	if active {
 		msg = "Пользователь снова может входить"
 	}
-	setFlash(w, "success", msg)
-	redirect(w, r, "/admin/users/"+strconv.FormatInt(id, 10)+"/")
-	return nil
+	var body any
+	if u != nil {
+		body = toUserJSON(u)
+	}
+	return saved(w, r, done{status: http.StatusOK, body: body, flash: msg, to: adminUserPath(id)},
+		err, func(_ int, errs apperr.Invalid) error {
+			setFlash(w, "error", firstMessage(errs))
+			redirect(w, r, adminUserPath(id))
+			return nil
+		})
 }
 
 func firstMessage(inv apperr.Invalid) string {
