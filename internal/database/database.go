@@ -217,9 +217,6 @@ func (db *DB) WithTx(tx *sql.Tx) *DB {
 	return &bound
 }
 
-// Tx is the transaction db is bound to, nil for a DB of the pool.
-func (db *DB) Tx() *sql.Tx { return db.tx }
-
 // ExecContext runs a statement in the bound transaction, or on the pool.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if db.tx != nil {

@@ -87,7 +87,7 @@ func newSQLite(tb testing.TB) string {
 		tb.Fatalf("sqlite template: %v", err)
 	}
 	path := filepath.Join(tb.TempDir(), "crm.db")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil { //nolint:gosec // the test's own temporary folder
 		tb.Fatalf("sqlite template: %v", err)
 	}
 	return "sqlite:" + path
