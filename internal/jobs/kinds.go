@@ -15,7 +15,7 @@ import (
 
 // register lists every job kind this application works, in one place.
 func (j *Jobs) register(w *river.Workers) {
-	river.AddWorker(w, &purgeWorker{users: auth.NewStore(j.db), log: j.log})
+	river.AddWorker(w, &purgeWorker{users: auth.NewStore(j.db), throttle: auth.NewThrottle(j.db), log: j.log})
 	river.AddWorker(w, &pingWorker{j: j})
 }
 
@@ -34,8 +34,9 @@ func (j *Jobs) periodic(opts Options) []*river.PeriodicJob {
 	}
 }
 
-// PurgeArgs asks for the purge of expired sessions and refresh tokens,
-// which keeps those tables the size of the active user base.
+// PurgeArgs asks for the purge of expired sessions, refresh tokens and
+// login-throttle windows, which keeps those tables the size of the active
+// user base.
 type PurgeArgs struct{}
 
 // Kind names the job kind in River's table.
@@ -43,8 +44,9 @@ func (PurgeArgs) Kind() string { return "auth.purge_expired" }
 
 type purgeWorker struct {
 	river.WorkerDefaults[PurgeArgs]
-	users *auth.Store
-	log   *slog.Logger
+	users    *auth.Store
+	throttle *auth.Throttle
+	log      *slog.Logger
 }
 
 func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
@@ -52,7 +54,11 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 	if err != nil {
 		return err
 	}
-	if n > 0 {
+	windows, err := w.throttle.PurgeExpired(ctx)
+	if err != nil {
+		return err
+	}
+	if n += windows; n > 0 {
 		w.log.InfoContext(ctx, "expired sessions and tokens purged", "rows", n)
 	}
 	return nil
