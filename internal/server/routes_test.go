@@ -37,6 +37,11 @@ func TestAPIAnswersOnlyJSON(t *testing.T) {
 					}
 				}
 				path := strings.ReplaceAll(route, "{id}", "999999")
+				if path == "/api/events/" {
+					// The one stream of the API: text/event-stream by the
+					// contract, tested on its own (TestTheLiveEventsStream).
+					t.Skip("the live events stream is not JSON by design")
+				}
 				rec := e.do(&e.cast.Admin, method, path, nil)
 				if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && rec.Code != http.StatusNoContent {
 					t.Errorf("%d %q: %.200s", rec.Code, ct, rec.Body.String())
