@@ -598,6 +598,7 @@
     let inflight = null;
     let active = -1;
     let lastQuery = null;
+    let leaving = false; // an option was chosen: the page is going there
 
     const options = () => Array.from(list.querySelectorAll('[role="option"]'));
 
@@ -678,9 +679,11 @@
         window.open(url, "_blank", "noopener");
         return;
       }
+      leaving = true;
       close();
       location.assign(url);
     };
+    window.addEventListener("pageshow", () => (leaving = false));
 
     const el = (tag, cls, text) => {
       const n = document.createElement(tag);
@@ -801,7 +804,16 @@
       const i = opt ? options().indexOf(opt) : -1;
       if (i >= 0 && i !== active) setActive(i);
     });
-    form.addEventListener("submit", () => close());
+    // Enter without a chosen option submits the box to the full list. After
+    // a choice the Enter that chose may still reach the form (a keypress
+    // after the handled keydown); the chosen page wins.
+    form.addEventListener("submit", (e) => {
+      if (leaving) {
+        e.preventDefault();
+        return;
+      }
+      close();
+    });
 
     // Focus trap: Tab cycles through the box and the cross. A modal
     // dialog already makes the page behind it inert; this keeps Tab from
