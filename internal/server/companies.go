@@ -11,8 +11,8 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/company"
-	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/contactinfo"
+	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
 )
 
