@@ -276,8 +276,12 @@ func (lt *loadTest) run(ctx context.Context) error {
 
 // phase runs every client for d (or until the request budget is spent or
 // ctx ends); with stats nil it is a warm-up whose results are dropped.
+//
+// A request under way when the phase ends is let finish (a client cut off
+// mid-request is not what is measured) and counted; ctx, when it ends
+// (Ctrl+C), cuts them off.
 func (lt *loadTest) phase(ctx context.Context, d time.Duration, stats []map[string]*opStats) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+	phaseCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range lt.clients {
@@ -288,20 +292,21 @@ func (lt *loadTest) phase(ctx context.Context, d time.Duration, stats []map[stri
 		if stats != nil {
 			stats[i] = st
 		}
-		wg.Go(func() { lt.client(ctx, i, st) })
+		wg.Go(func() { lt.client(ctx, phaseCtx, i, st) })
 	}
 	wg.Wait()
 }
 
-// client sends requests one after another, picking each by the mix.
-func (lt *loadTest) client(ctx context.Context, i int, st map[string]*opStats) {
+// client sends requests one after another, picking each by the mix,
+// until the phase ends.
+func (lt *loadTest) client(ctx, phase context.Context, i int, st map[string]*opStats) {
 	rnd := rand.New(rand.NewPCG(uint64(i)+1, 42)) //nolint:gosec // load shape, not secrets
 	u := lt.sessions[i%len(lt.sessions)]
 	total := 0
 	for _, w := range lt.mix {
 		total += w
 	}
-	for ctx.Err() == nil {
+	for phase.Err() == nil {
 		if lt.sent.Add(1) > lt.maxRequests {
 			return
 		}
@@ -320,7 +325,7 @@ func (lt *loadTest) client(ctx context.Context, i int, st map[string]*opStats) {
 		err := lt.do(ctx, u, op, rnd)
 		d := time.Since(t)
 		if ctx.Err() != nil {
-			return // the phase ended mid-request: neither a sample nor an error
+			return // interrupted: neither a sample nor an error
 		}
 		s := st[op]
 		s.lat = append(s.lat, d)
