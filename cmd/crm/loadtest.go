@@ -195,19 +195,19 @@ func parseMix(s string) (map[string]int, error) {
 
 // loadTest is one run: its settings, the signed-in users and the tallies.
 type loadTest struct {
-	base                    *url.URL
-	clients                 int
-	duration, warmup        time.Duration
-	maxRequests             int64
-	mix                     map[string]int
-	users                   []string
-	password                string
-	out                     io.Writer
-	cpuProfile              string
-	sent                    atomic.Int64
-	sessions                []*loadUser
-	measuring, errorSamples sync.Mutex
-	samples                 []string
+	base             *url.URL
+	clients          int
+	duration, warmup time.Duration
+	maxRequests      int64
+	mix              map[string]int
+	users            []string
+	password         string
+	out              io.Writer
+	cpuProfile       string
+	sent             atomic.Int64
+	sessions         []*loadUser
+	errorSamples     sync.Mutex
+	samples          []string
 }
 
 // loadUser is a signed-in user with what it may look at and change.
