@@ -71,6 +71,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
 	ops := []benchOp{
 		{"Список компаний, стр. 1 (HTML, вся база)", admin, func() string { return "/companies/" }},
+		{"Карточка компании (HTML)", admin, func() string { return "/companies/" + pick(probe.ids) + "/" }},
 		{"Список компаний, стр. 1 (API, вся база)", admin, func() string { return "/api/companies/" }},
 		{"Список компаний, стр. 1 (HTML, свои компании)", manager, func() string { return "/companies/" }},
 		{"Список компаний, стр. 200 (API)", admin, func() string { return "/api/companies/?page=200" }},
@@ -147,7 +148,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f мс", float64(d.Micr
 
 // probes are search inputs taken from the loaded data.
 type probes struct {
-	prefixes, names, inns, phones, lastNames []string
+	ids, prefixes, names, inns, phones, lastNames []string
 }
 
 // sampleCompanies takes search inputs from random companies and contacts:
@@ -155,7 +156,7 @@ type probes struct {
 // format, contact surnames.
 func sampleCompanies(ctx context.Context, db *database.DB, n int) (probes, error) {
 	var p probes
-	rows, err := db.QueryContext(ctx, `SELECT c.name, c.inn, COALESCE((SELECT e164 FROM company_phones p WHERE p.company_id = c.id ORDER BY position LIMIT 1), '')
+	rows, err := db.QueryContext(ctx, `SELECT c.id, c.name, c.inn, COALESCE((SELECT e164 FROM company_phones p WHERE p.company_id = c.id ORDER BY position LIMIT 1), '')
 		FROM companies c WHERE c.deleted_at IS NULL ORDER BY c.id LIMIT $1`, n*50)
 	if err != nil {
 		return p, err
@@ -163,14 +164,15 @@ func sampleCompanies(ctx context.Context, db *database.DB, n int) (probes, error
 	defer func() { _ = rows.Close() }()
 	i := 0
 	for rows.Next() {
-		var name, inn, e164 string
-		if err := rows.Scan(&name, &inn, &e164); err != nil {
+		var id, name, inn, e164 string
+		if err := rows.Scan(&id, &name, &inn, &e164); err != nil {
 			return p, err
 		}
 		i++
 		if i%50 != 0 {
 			continue
 		}
+		p.ids = append(p.ids, id)
 		words := dedup.Tokens(dedup.NormalizeName(name))
 		if len(words) > 0 {
 			w := []rune(words[0])

@@ -64,7 +64,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	maxReq := fs.Int("requests", 1_000_000, "не больше запросов за замер")
 	warmup := fs.Duration("warmup", 3*time.Second, "разогрев перед замером (не входит в отчёт)")
 	mixFlag := fs.String("mix", "list=30,search=25,card=35,patch=10", "доли операций: list, search, card, patch")
-	users := fs.String("users", strings.Join(demoUsernames(), ","), "логины пользователей через запятую (демо-пользователи из crm demo)")
+	users := fs.String("users", "", "логины пользователей через запятую; пусто — 35 демо-пользователей crm demo (demo-admin, demo-group, demo-director-N, demo-manager-N-M)")
 	password := fs.String("password", "demo-пароль", "пароль пользователей (как у crm demo)")
 	companies := fs.Int("companies", 2000, "без --url: сколько компаний должно быть в демо-базе")
 	cpuProfile := fs.String("cpuprofile", "", "без --url: записать профиль CPU процесса за время замера в этот файл (go tool pprof)")
@@ -97,6 +97,9 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	lt := &loadTest{
 		clients: *clients, duration: *duration, warmup: *warmup, maxRequests: int64(*maxReq), mix: mix,
 		users: splitList(*users), password: *password, out: env.stdout,
+	}
+	if len(lt.users) == 0 {
+		lt.users = demoUsernames()
 	}
 	if *target != "" {
 		base, err := loopbackURL(*target)
@@ -196,19 +199,19 @@ func parseMix(s string) (map[string]int, error) {
 
 // loadTest is one run: its settings, the signed-in users and the tallies.
 type loadTest struct {
-	base                    *url.URL
-	clients                 int
-	duration, warmup        time.Duration
-	maxRequests             int64
-	mix                     map[string]int
-	users                   []string
-	password                string
-	out                     io.Writer
-	cpuProfile              string
-	sent                    atomic.Int64
-	sessions                []*loadUser
-	measuring, errorSamples sync.Mutex
-	samples                 []string
+	base             *url.URL
+	clients          int
+	duration, warmup time.Duration
+	maxRequests      int64
+	mix              map[string]int
+	users            []string
+	password         string
+	out              io.Writer
+	cpuProfile       string
+	sent             atomic.Int64
+	sessions         []*loadUser
+	errorSamples     sync.Mutex
+	samples          []string
 }
 
 // loadUser is a signed-in user with what it may look at and change.
@@ -239,6 +242,10 @@ func (lt *loadTest) run(ctx context.Context) error {
 	defer transport.CloseIdleConnections()
 	for _, name := range lt.users {
 		u, err := lt.signIn(ctx, transport, name)
+		if errors.Is(err, errSeesNothing) {
+			fmt.Fprintf(lt.out, "Пользователь %s пропущен: не видит ни одной компании\n", name)
+			continue
+		}
 		if err != nil {
 			fmt.Fprintf(lt.out, "Вход %s не удался: %v\n", name, err)
 			continue
@@ -277,8 +284,12 @@ func (lt *loadTest) run(ctx context.Context) error {
 
 // phase runs every client for d (or until the request budget is spent or
 // ctx ends); with stats nil it is a warm-up whose results are dropped.
+//
+// A request under way when the phase ends is let finish (a client cut off
+// mid-request is not what is measured) and counted; ctx, when it ends
+// (Ctrl+C), cuts them off.
 func (lt *loadTest) phase(ctx context.Context, d time.Duration, stats []map[string]*opStats) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+	phaseCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range lt.clients {
@@ -289,20 +300,21 @@ func (lt *loadTest) phase(ctx context.Context, d time.Duration, stats []map[stri
 		if stats != nil {
 			stats[i] = st
 		}
-		wg.Go(func() { lt.client(ctx, i, st) })
+		wg.Go(func() { lt.client(ctx, phaseCtx, i, st) })
 	}
 	wg.Wait()
 }
 
-// client sends requests one after another, picking each by the mix.
-func (lt *loadTest) client(ctx context.Context, i int, st map[string]*opStats) {
+// client sends requests one after another, picking each by the mix,
+// until the phase ends.
+func (lt *loadTest) client(ctx, phase context.Context, i int, st map[string]*opStats) {
 	rnd := rand.New(rand.NewPCG(uint64(i)+1, 42)) //nolint:gosec // load shape, not secrets
 	u := lt.sessions[i%len(lt.sessions)]
 	total := 0
 	for _, w := range lt.mix {
 		total += w
 	}
-	for ctx.Err() == nil {
+	for phase.Err() == nil {
 		if lt.sent.Add(1) > lt.maxRequests {
 			return
 		}
@@ -321,7 +333,7 @@ func (lt *loadTest) client(ctx context.Context, i int, st map[string]*opStats) {
 		err := lt.do(ctx, u, op, rnd)
 		d := time.Since(t)
 		if ctx.Err() != nil {
-			return // the phase ended mid-request: neither a sample nor an error
+			return // interrupted: neither a sample nor an error
 		}
 		s := st[op]
 		s.lat = append(s.lat, d)
@@ -411,6 +423,9 @@ func (lt *loadTest) send(ctx context.Context, u *loadUser, method, path string, 
 	return nil
 }
 
+// errSeesNothing marks a user who sees no company: nothing to load.
+var errSeesNothing = errors.New("the user sees no company")
+
 // signIn logs name in through the sign-in form, then reads the companies
 // the user sees (for cards and searches) and those they are responsible
 // for (for edits).
@@ -462,7 +477,7 @@ func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, nam
 		}
 	}
 	if len(u.ids) == 0 || len(u.words) == 0 {
-		return nil, errors.New("пользователь не видит ни одной компании")
+		return nil, errSeesNothing
 	}
 	for _, c := range own.Results {
 		u.own = append(u.own, &ownCompany{id: c.ID, version: c.Version})

@@ -59,3 +59,22 @@ func TestLoadtestRefusesOtherHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadtestStartsItsOwnServer runs the load test without --url: it
+// tops a demo base up and serves it in-process on a loopback port.
+func TestLoadtestStartsItsOwnServer(t *testing.T) {
+	for dialect, newURL := range e2eDatabases(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			var out bytes.Buffer
+			env := map[string]string{"CRM_SECRET_KEY": strings.Repeat("load-secret-", 4), "CRM_LOG_LEVEL": "warn"}
+			args := []string{"loadtest", "--env-file", t.TempDir() + "/none.env", "--database-url", newURL(),
+				"--companies", "40", "--clients", "3", "--duration", "1s", "--warmup", "0s", "--users", "demo-admin,demo-group"}
+			if err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out); err != nil {
+				t.Fatalf("loadtest: %v\n%s", err, out.String())
+			}
+			if line := lineWith(out.String(), "Всего"); line == "" || !strings.HasSuffix(strings.TrimSpace(line), " 0") {
+				t.Fatalf("report without a clean total:\n%s", out.String())
+			}
+		})
+	}
+}

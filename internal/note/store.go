@@ -66,20 +66,8 @@ func scanNote(row interface{ Scan(...any) error }, extra ...any) (Note, error) {
 // first, and the number found. The rows come with the total in one query;
 // only a page past the last one counts apart.
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, int, error) {
-	var w database.Where
-	if f.CompanyID != 0 {
-		sc.RestrictToCompany(&w, "n.company_id", f.CompanyID)
-	} else {
-		sc.RestrictCompanyID(&w, "n.company_id")
-	}
-	where, whereArgs := w.SQL(), slices.Clone(w.Args())
-	page, size := max(f.Page, 1), f.Size
-	if size <= 0 {
-		size = 50
-	}
-	q := strings.Replace(selectNote, "FROM company_notes n", ", COUNT(*) OVER () FROM company_notes n", 1) + where +
-		" ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
-	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
+	q, args, where, whereArgs := listQuery(sc, f)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list notes: %w", err)
 	}
@@ -96,12 +84,32 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, in
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list notes: %w", err)
 	}
-	if len(out) == 0 && page > 1 {
+	if len(out) == 0 && f.Page > 1 {
 		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM company_notes n"+where, whereArgs...).Scan(&count); err != nil {
 			return nil, 0, fmt.Errorf("count notes: %w", err)
 		}
 	}
 	return out, count, nil
+}
+
+// listQuery builds List's page query with its total, and the WHERE of
+// the notes alone for counting apart. A company's notes ask the
+// visibility of that one company by id, not of every visible company.
+func listQuery(sc access.Scope, f Filter) (q string, args []any, where string, whereArgs []any) {
+	var w database.Where
+	if f.CompanyID != 0 {
+		sc.RestrictToCompany(&w, "n.company_id", f.CompanyID)
+	} else {
+		sc.RestrictCompanyID(&w, "n.company_id")
+	}
+	where, whereArgs = w.SQL(), slices.Clone(w.Args())
+	page, size := max(f.Page, 1), f.Size
+	if size <= 0 {
+		size = 50
+	}
+	q = strings.Replace(selectNote, "FROM company_notes n", ", COUNT(*) OVER () FROM company_notes n", 1) + where +
+		" ORDER BY n.is_pinned DESC, n.created_at DESC, n.id DESC LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
+	return q, w.Args(), where, whereArgs
 }
 
 // Get returns a note sc may see; ErrNotFound otherwise.
