@@ -68,14 +68,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	password := fs.String("password", "demo-пароль", "пароль пользователей (как у crm demo)")
 	companies := fs.Int("companies", 2000, "без --url: сколько компаний должно быть в демо-базе")
 	cpuProfile := fs.String("cpuprofile", "", "без --url: записать профиль CPU процесса за время замера в этот файл (go tool pprof)")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "crm loadtest — нагрузочный тест: вход демо-пользователями и смесь запросов от многих клиентов сразу.")
-		fmt.Fprintln(env.stderr, "Только на этой машине (loopback); останавливается сам по --duration или --requests.")
-		fmt.Fprintln(env.stderr)
-		fmt.Fprintln(env.stderr, "Флаги:")
-		fs.PrintDefaults()
-	}
-	fs.SetOutput(env.stderr)
+	russianUsage(env, fs)
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
 		return err

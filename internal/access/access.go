@@ -4,6 +4,8 @@
 package access
 
 import (
+	"strings"
+
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/database"
 )
@@ -304,6 +306,23 @@ func (s Scope) RestrictContacts(w *database.Where, ct string) {
 		s.Restrict(&inner, "vc")
 		visible := ct + ".company_id IN (SELECT vc.id FROM companies vc" + w.Adopt(&inner) + ")"
 		w.Add("("+visible+" OR ("+ct+".company_id IS NULL AND "+ct+".created_by = ?))", s.UserID)
+	}
+}
+
+// RestrictJoinedContacts is RestrictContacts for a query that has joined
+// each contact ct to its company c (a LEFT JOIN: contacts without a company
+// stay): the same rule, checked on the joined row. A walk that stops after
+// a page needs it; RestrictContacts first collects every visible company.
+func (s Scope) RestrictJoinedContacts(w *database.Where, ct, c string) {
+	switch {
+	case !s.acts():
+		w.Add("1 = 0")
+	case s.SeesAll():
+	default:
+		var inner database.Where
+		s.Restrict(&inner, c)
+		company := strings.TrimPrefix(w.Adopt(&inner), " WHERE ")
+		w.Add("(("+company+") OR ("+ct+".company_id IS NULL AND "+ct+".created_by = ?))", s.UserID)
 	}
 }
 

@@ -40,7 +40,7 @@ func (s *Store) quickList(ctx context.Context, sc access.Scope, words []string, 
 	w.Add("t.live")
 	if !sc.SeesAll() {
 		from += " JOIN contacts ct ON ct.id = t.contact_id LEFT JOIN companies vc ON vc.id = ct.company_id"
-		restrictJoined(&w, sc)
+		sc.RestrictJoinedContacts(&w, "ct", "vc")
 	}
 	for _, word := range words {
 		if word != drive {
@@ -63,7 +63,7 @@ func (s *Store) quickList(ctx context.Context, sc access.Scope, words []string, 
 		join := ""
 		if !sc.SeesAll() {
 			join = " LEFT JOIN companies vc ON vc.id = ct.company_id"
-			restrictJoined(&cw, sc)
+			sc.RestrictJoinedContacts(&cw, "ct", "vc")
 		}
 		for _, word := range words {
 			if word != drive {
@@ -87,22 +87,6 @@ func (s *Store) quickList(ctx context.Context, sc access.Scope, words []string, 
 		return nil, 0, err
 	}
 	return list, count - len(ids) + len(list), nil
-}
-
-// restrictJoined limits w to the contacts sc may see, as
-// access.Scope.RestrictContacts does — those of a company the scope sees,
-// and the scope's own contacts without a company — but checked on the
-// contact's company joined as vc, row by row. RestrictContacts first
-// collects every visible company, which a walk that stops after a page
-// must not wait for.
-func restrictJoined(w *database.Where, sc access.Scope) {
-	var inner database.Where
-	sc.Restrict(&inner, "vc")
-	company := strings.TrimPrefix(w.Adopt(&inner), " WHERE ")
-	if company == "" {
-		company = "vc.id IS NOT NULL"
-	}
-	w.Add("(("+company+") OR (ct.company_id IS NULL AND ct.created_by = ?))", sc.UserID)
 }
 
 // firstUnique appends to dst the ids of more that it lacks, up to n in all.
