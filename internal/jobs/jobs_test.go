@@ -145,17 +145,31 @@ func TestThePurgeOfExpiredSessionsRunsAsAPeriodicJob(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A login-throttle window that ended and one still counting.
+		now := time.Now().UnixMilli()
+		for i, expires := range []int64{now - 1000, now + 3_600_000} {
+			_, err := db.ExecContext(ctx, `INSERT INTO login_throttle (subject, failures, started_ms, expires_ms) VALUES ($1, 3, $2, $3)`,
+				[]string{"login:ended", "login:counting"}[i], now-60_000, expires)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		j := newJobs(t, db, jobs.Options{})
 		if err := j.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the expired session is purged", func() bool {
+		waitFor(t, "the expired session and the ended window are purged", func() bool {
 			var n int
-			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE token_hash = 'dead'`).Scan(&n); err != nil {
+			if err := db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM sessions WHERE token_hash = 'dead')
+				+ (SELECT COUNT(*) FROM login_throttle WHERE subject = 'login:ended')`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n == 0
 		})
+		var counting int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_throttle WHERE subject = 'login:counting'`).Scan(&counting); err != nil || counting != 1 {
+			t.Fatalf("the purge removed a window still counting (%d, %v)", counting, err)
+		}
 		var live int
 		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE token_hash = 'live'`).Scan(&live); err != nil {
 			t.Fatal(err)
