@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/a-h/templ"
 
@@ -83,6 +84,11 @@ type detail struct {
 // once, here, and shown to the user without internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := s.classify(r, err)
+	if responseStarted(w) {
+		// Part of the answer is already on its way (a page that failed
+		// while rendering, a client that left): a second one cannot follow.
+		return
+	}
 	if wantsJSON(r) {
 		_ = writeJSON(w, status, body)
 		return
@@ -134,11 +140,36 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusRequestEntityTooLarge, detail{Detail: "Слишком большой запрос."}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return http.StatusRequestTimeout, detail{Detail: "Тело запроса не получено вовремя."}
-	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+	case clientGone(r, err):
 		return 499, detail{Detail: "Запрос отменён."}
 	}
 	s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	return http.StatusInternalServerError, detail{Detail: "Внутренняя ошибка сервера. Мы уже знаем о ней."}
+}
+
+// clientGone reports whether err only says that the client went away
+// (it cancelled the request, or closed the connection while we wrote):
+// nothing to answer, nothing to log.
+func clientGone(r *http.Request, err error) bool {
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return true
+	}
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// responseStarted reports whether the status of the answer has been
+// written, looking through the writers the middleware wraps around it.
+func responseStarted(w http.ResponseWriter) bool {
+	for {
+		if rec, ok := w.(*statusRecorder); ok {
+			return rec.status != 0
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
 }
 
 // maxBody limits request bodies that are not uploads.
