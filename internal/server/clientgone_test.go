@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +31,16 @@ func TestAClientThatLeftIsNeitherAnsweredTwiceNorLoggedAsAnError(t *testing.T) {
 		}
 		if logged.Len() != 0 {
 			t.Fatalf("a client that left was logged: %s", logged.String())
+		}
+
+		// A query cut short when the client cancelled: pgx says "bad
+		// connection", but the request is over and nobody is waiting.
+		cancelled, cancel := context.WithCancel(req.Context())
+		cancel()
+		rec = httptest.NewRecorder()
+		e.srv.fail(&statusRecorder{ResponseWriter: rec}, req.WithContext(cancelled), fmt.Errorf("session: %w", driver.ErrBadConn))
+		if rec.Code != 499 || logged.Len() != 0 {
+			t.Fatalf("a cancelled request answered %d and logged %q", rec.Code, logged.String())
 		}
 
 		// Before anything is written, an unexpected failure is still a

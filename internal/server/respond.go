@@ -149,9 +149,12 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 
 // clientGone reports whether err only says that the client went away
 // (it cancelled the request, or closed the connection while we wrote):
-// nothing to answer, nothing to log.
+// nothing to answer, nothing to log. Once the request's context is done,
+// whatever failed failed because of it: pgx, for one, reports a query
+// cut short by the cancellation as driver.ErrBadConn, not as the
+// context's error.
 func clientGone(r *http.Request, err error) bool {
-	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+	if r.Context().Err() != nil {
 		return true
 	}
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
