@@ -247,7 +247,7 @@ type Owner struct {
 // branch director assigns the people of their branch and keeps the
 // company in it; group managers and admins do as they like.
 func (s Scope) CanSetOwner(from *Owner, to Owner) error {
-	if s.UserID == 0 {
+	if !s.acts() {
 		return apperr.Forbid("Недостаточно прав")
 	}
 	if s.Role == RoleAdmin || s.Role == RoleGroupManager {

@@ -3,6 +3,7 @@ package access_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -245,20 +246,42 @@ func TestTheSystemActorSeesAllAndOnlyItsConstructorMakesIt(t *testing.T) {
 	if !sys.SeesAll() || !sys.IsAdmin() || sys.CanManage() != nil {
 		t.Fatal("the system actor must see all and manage")
 	}
+	// A job (an import, a merge) gives companies their owners.
+	someone := access.Owner{Responsible: access.UserRef{ID: 7, BranchID: 2}, BranchID: 2}
+	if err := sys.CanSetOwner(nil, someone); err != nil {
+		t.Fatalf("the system actor may not set an owner: %v", err)
+	}
+	if err := sys.CanSetOwner(&access.Owner{}, someone); err != nil {
+		t.Fatalf("the system actor may not change an owner: %v", err)
+	}
 	var w database.Where
 	sys.Restrict(&w, "c")
 	sys.RestrictCompanyID(&w, "n.company_id")
 	sys.RestrictContacts(&w, "ct")
+	sys.RestrictJoinedContacts(&w, "ct", "vc")
+	var one database.Where
+	sys.RestrictToCompany(&one, "n.company_id", 5)
+	if one.SQL() != " WHERE n.company_id = $1" {
+		t.Fatalf("system scope on one company: %q", one.SQL())
+	}
 	if w.SQL() != "" {
 		t.Fatalf("system scope restricted: %q", w.SQL())
 	}
 	// An admin-looking scope without a user is still no one.
 	fake := access.Scope{Role: access.RoleAdmin, Data: access.Global, Name: "job:purge"}
-	if fake.IsSystem() || fake.SeesAll() || fake.IsAdmin() {
+	if fake.IsSystem() || fake.SeesAll() || fake.IsAdmin() || fake.CanSetOwner(nil, access.Owner{}) == nil {
 		t.Fatal("a hand-made scope without a user must not pass for the system")
 	}
 	var fw database.Where
 	fake.Restrict(&fw, "c")
+	if fw.SQL() != " WHERE 1 = 0" {
+		t.Fatalf("a hand-made scope restricts to %q, want nothing", fw.SQL())
+	}
+	var fone database.Where
+	fake.RestrictToCompany(&fone, "n.company_id", 5)
+	if !strings.Contains(fone.SQL(), "1 = 0") {
+		t.Fatalf("a hand-made scope on one company: %q", fone.SQL())
+	}
 	if fw.SQL() != " WHERE 1 = 0" {
 		t.Fatalf("a hand-made scope restricts to %q, want nothing", fw.SQL())
 	}
