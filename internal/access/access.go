@@ -109,24 +109,24 @@ func System(name string) Scope {
 // IsSystem reports whether the scope is the application's own (System).
 func (s Scope) IsSystem() bool { return s.system }
 
-// acts reports whether the scope is someone: a user or the system. The
-// zero Scope is no one and sees nothing.
-func (s Scope) acts() bool { return s.UserID != 0 || s.system }
+// Acts reports whether the scope is someone: a user or the system. The
+// zero Scope is no one and sees nothing; stores refuse it before anything.
+func (s Scope) Acts() bool { return s.UserID != 0 || s.system }
 
 // SeesAll reports whether the scope sees every company.
 func (s Scope) SeesAll() bool {
-	return s.acts() && (s.Role == RoleAdmin || s.Role == RoleGroupManager || s.Data == Global)
+	return s.Acts() && (s.Role == RoleAdmin || s.Role == RoleGroupManager || s.Data == Global)
 }
 
 // IsAdmin reports whether the user administers the system (the system
 // actor does).
-func (s Scope) IsAdmin() bool { return s.acts() && s.Role == RoleAdmin }
+func (s Scope) IsAdmin() bool { return s.Acts() && s.Role == RoleAdmin }
 
 // Restrict limits w to the companies the scope may see; c is the companies
 // table alias. A branch scope without a branch sees only its own companies.
 func (s Scope) Restrict(w *database.Where, c string) {
 	switch {
-	case !s.acts():
+	case !s.Acts():
 		w.Add("1 = 0")
 	case s.SeesAll():
 	case s.Data == Branch && s.BranchID != 0:
@@ -247,7 +247,7 @@ type Owner struct {
 // branch director assigns the people of their branch and keeps the
 // company in it; group managers and admins do as they like.
 func (s Scope) CanSetOwner(from *Owner, to Owner) error {
-	if !s.acts() {
+	if !s.Acts() {
 		return apperr.Forbid("Недостаточно прав")
 	}
 	if s.Role == RoleAdmin || s.Role == RoleGroupManager {
@@ -298,7 +298,7 @@ func (s Scope) CanManage() error {
 // creator.
 func (s Scope) RestrictContacts(w *database.Where, ct string) {
 	switch {
-	case !s.acts():
+	case !s.Acts():
 		w.Add("1 = 0")
 	case s.SeesAll():
 	default:
@@ -315,7 +315,7 @@ func (s Scope) RestrictContacts(w *database.Where, ct string) {
 // a page needs it; RestrictContacts first collects every visible company.
 func (s Scope) RestrictJoinedContacts(w *database.Where, ct, c string) {
 	switch {
-	case !s.acts():
+	case !s.Acts():
 		w.Add("1 = 0")
 	case s.SeesAll():
 	default:

@@ -90,7 +90,7 @@ func ValidOrdering(key string) bool {
 // rows, and SQLite cannot fold Cyrillic case, so names are matched after
 // dedup.NormalizeText rather than with SQL lower().
 func (s *Store) List(ctx context.Context, scope access.Scope, f UserFilter) ([]*User, int, error) {
-	if scope.UserID == 0 {
+	if !scope.Acts() {
 		return nil, 0, apperr.ErrUnauthenticated
 	}
 	var w database.Where

@@ -224,7 +224,7 @@ func eachRow(rows *sql.Rows, fn func() error) error {
 // to the caller and the branch to the responsible's branch; assigning
 // someone else is subject to the role's rules.
 func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Company, error) {
-	if scope.UserID == 0 {
+	if !scope.Acts() {
 		return Company{}, apperr.ErrForbidden
 	}
 	if inv := in.shapeErrors(); len(inv) > 0 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
@@ -150,6 +151,27 @@ func terms(t *testing.T, db *database.DB, id int64) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestTheSystemActorCreatesACompanyForSomeone(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		in := input(t, fmt.Sprintf(`{"name": "ООО «Из импорта»", "responsible": %d}`, f.cast.Vera.ID))
+		c, err := f.store.Create(context.Background(), access.System("job:test"), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *c.ResponsibleID != f.cast.Vera.ID || *c.BranchID != f.cast.BranchB || c.CreatedByID != nil {
+			t.Errorf("responsible %v, branch %v, author %v", *c.ResponsibleID, *c.BranchID, c.CreatedByID)
+		}
+		var actor string
+		if err := db.QueryRowContext(context.Background(), `SELECT actor_name FROM audit_log WHERE action = 'company.create'`).Scan(&actor); err != nil || actor != "job:test" {
+			t.Errorf("audit actor %q, %v", actor, err)
+		}
+		if _, err := f.store.Create(context.Background(), access.Scope{}, in); !errors.Is(err, apperr.ErrForbidden) {
+			t.Errorf("no one created a company: %v", err)
+		}
+	})
 }
 
 func TestCreateRejectsBadInputWithRussianMessages(t *testing.T) {

@@ -56,7 +56,7 @@ func columns(k Kind) string {
 // ordered and paged in Go: that keeps Cyrillic case folding and the
 // Russian alphabetical order the same on both databases.
 func (s *Store) List(ctx context.Context, scope access.Scope, k Kind, f Filter) ([]Item, int, error) {
-	if scope.UserID == 0 {
+	if !scope.Acts() {
 		return nil, 0, apperr.ErrUnauthenticated
 	}
 	less, err := ordering(k, f.Ordering)
@@ -91,7 +91,7 @@ func (s *Store) All(ctx context.Context, k Kind) ([]Item, error) {
 
 // Get returns one entry.
 func (s *Store) Get(ctx context.Context, scope access.Scope, k Kind, id int64) (Item, error) {
-	if scope.UserID == 0 {
+	if !scope.Acts() {
 		return Item{}, apperr.ErrUnauthenticated
 	}
 	return get(ctx, s.db, k, id)
