@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -241,8 +242,9 @@ func explainAll(search string, list []Contact) []Contact {
 // them): a company has few, so their rows come with the total in one
 // query, and their phones and e-mails in a second.
 func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order string, page, size int) ([]Contact, int, error) {
-	q := strings.Replace(selectContact, "FROM contacts ct", ", COUNT(*) OVER () FROM contacts ct", 1) + w.SQL() +
-		" ORDER BY " + order + " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg((page-1)*size)
+	where, whereArgs := w.SQL(), slices.Clone(w.Args())
+	q := strings.Replace(selectContact, "FROM contacts ct", ", COUNT(*) OVER () FROM contacts ct", 1) + where +
+		" ORDER BY " + order + " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(page, size))
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list contacts: %w", err)
@@ -262,7 +264,7 @@ func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order stri
 	}
 	if len(out) == 0 && page > 1 {
 		// Past the last page: the total apart.
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts ct"+w.SQL(), w.Args()[:len(w.Args())-2]...).Scan(&count); err != nil {
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts ct"+where, whereArgs...).Scan(&count); err != nil {
 			return nil, 0, fmt.Errorf("count contacts: %w", err)
 		}
 	}
