@@ -137,6 +137,13 @@ func (s Scope) Restrict(w *database.Where, c string) {
 	}
 }
 
+// OwnOnly reports whether the scope sees only the companies its user is
+// responsible for — Restrict's last case — so pages can speak to them
+// («У вас пока нет компаний») and hide the filters they cannot use.
+func (s Scope) OwnOnly() bool {
+	return s.Acts() && !s.SeesAll() && (s.Data != Branch || s.BranchID == 0)
+}
+
 // RestrictCompanyID limits w to rows whose company column col (for example
 // "n.company_id") names a company the scope may see.
 func (s Scope) RestrictCompanyID(w *database.Where, col string) {

@@ -286,3 +286,28 @@ func TestTheSystemActorSeesAllAndOnlyItsConstructorMakesIt(t *testing.T) {
 		t.Fatalf("a hand-made scope restricts to %q, want nothing", fw.SQL())
 	}
 }
+
+func TestOwnOnlyIsRestrictsLastCase(t *testing.T) {
+	cases := []struct {
+		s    access.Scope
+		want bool
+	}{
+		{access.Scope{UserID: 1, Role: access.RoleManager, Data: access.Self, BranchID: 1}, true},
+		{access.Scope{UserID: 1, Role: access.RoleManager, Data: access.Branch}, true}, // a branch scope without a branch
+		{access.Scope{UserID: 1, Role: access.RoleManager, Data: access.Branch, BranchID: 1}, false},
+		{access.Scope{UserID: 1, Role: access.RoleManager, Data: access.Global}, false},
+		{access.Scope{UserID: 1, Role: access.RoleAdmin, Data: access.Self}, false},
+		{access.System("job:test"), false},
+		{access.Scope{}, false},
+	}
+	for _, c := range cases {
+		var w database.Where
+		c.s.Restrict(&w, "c")
+		if got := c.s.OwnOnly(); got != c.want {
+			t.Errorf("%+v: OwnOnly %v, want %v (Restrict: %q)", c.s, got, c.want, w.SQL())
+		}
+		if c.want && !strings.Contains(w.SQL(), "c.responsible_id = $1") {
+			t.Errorf("%+v: OwnOnly but Restrict is %q", c.s, w.SQL())
+		}
+	}
+}

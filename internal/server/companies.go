@@ -84,17 +84,9 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 		Responsibles: companyOptions(ch.Users, q.Responsible), Spheres: companyOptions(ch.Spheres, q.Sphere),
 		Pager:   view.Pager{Page: q.Page, Pages: (res.Count + q.PageSize - 1) / q.PageSize, Count: res.Count, URL: pageURL(r)},
 		SortURL: func(key string) string { return withParam(r, "ordering", key) },
-		OwnOnly: seesOwnOnly(scope),
+		OwnOnly: scope.OwnOnly(),
 	}
 	return respond(w, r, http.StatusOK, nil, view.CompanyListPage(s.shell(r, "Компании", "companies"), l))
-}
-
-// seesOwnOnly reports whether the scope sees only the companies its user
-// is responsible for (what Scope.Restrict leaves a self scope, and a
-// branch scope without a branch): the list then hides the filters that
-// could not narrow it and speaks of «your» companies.
-func seesOwnOnly(scope access.Scope) bool {
-	return !scope.SeesAll() && (scope.Data != access.Branch || scope.BranchID == 0)
 }
 
 func idString(id int64) string {

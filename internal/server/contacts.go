@@ -52,7 +52,7 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 		Contacts: list, Search: f.Search, Ordering: f.Ordering,
 		Pager:   view.Pager{Page: f.Page, Pages: (count + f.Size - 1) / f.Size, Count: count, URL: pageURL(r)},
 		SortURL: func(key string) string { return withParam(r, "ordering", key) },
-		OwnOnly: seesOwnOnly(sc),
+		OwnOnly: sc.OwnOnly(),
 	}
 	if f.CompanyID != 0 {
 		d.CompanyID = f.CompanyID
