@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,6 +50,14 @@ func TestAClientThatLeftIsNeitherAnsweredTwiceNorLoggedAsAnError(t *testing.T) {
 		e.srv.fail(&statusRecorder{ResponseWriter: rec}, req, fmt.Errorf("disk on fire"))
 		if rec.Code != http.StatusInternalServerError || !strings.Contains(logged.String(), "disk on fire") {
 			t.Fatalf("status %d, log %q", rec.Code, logged.String())
+		}
+
+		// A deadline of ours (the database, say) is not the client's slow
+		// body: a logged 500, not a 408.
+		rec = httptest.NewRecorder()
+		e.srv.fail(&statusRecorder{ResponseWriter: rec}, req, fmt.Errorf("query: %w", os.ErrDeadlineExceeded))
+		if rec.Code != http.StatusInternalServerError || !strings.Contains(logged.String(), "query: i/o timeout") {
+			t.Fatalf("our own deadline answered %d, log %q", rec.Code, logged.String())
 		}
 	})
 }

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -184,7 +186,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // boundBodyRead gives an ordinary request's body s.bodyTimeout to arrive,
 // so a client that sends headers and then stalls holds a connection for
 // seconds, not for the server's ReadTimeout. Reading past the deadline
-// fails with os.ErrDeadlineExceeded, which fail answers with 408; the
+// fails with errBodyTimeout, which fail answers with 408; the
 // connection is then closed. The deadline is lifted once the body has
 // been read, so that a long answer (an export, an event stream) is not cut
 // by it. Uploads are exempt: they keep ReadTimeout (see isUpload).
@@ -218,8 +220,16 @@ type deadlineBody struct {
 	done bool
 }
 
+// errBodyTimeout is a request body that did not arrive within the body
+// timeout: the client's fault (408), unlike any other deadline a handler
+// may meet, which is ours.
+var errBodyTimeout = errors.New("request body not received in time")
+
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, fmt.Errorf("%w: %w", errBodyTimeout, err)
+	}
 	if errors.Is(err, io.EOF) && !b.done {
 		b.done = true
 		_ = b.rc.SetReadDeadline(time.Time{})

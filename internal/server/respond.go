@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,7 +137,7 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusTooManyRequests, detail{Detail: "Слишком много попыток. Повторите позже.", Code: "throttled"}
 	case errors.As(err, &maxBytes), errors.Is(err, apperr.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, detail{Detail: "Слишком большой запрос."}
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, errBodyTimeout):
 		return http.StatusRequestTimeout, detail{Detail: "Тело запроса не получено вовремя."}
 	case clientGone(r, err):
 		return 499, detail{Detail: "Запрос отменён."}
@@ -188,7 +187,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		dec.UseNumber()
 		if err := dec.Decode(dst); err != nil {
 			var maxBytes *http.MaxBytesError
-			if errors.As(err, &maxBytes) || errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.As(err, &maxBytes) || errors.Is(err, errBodyTimeout) {
 				return err
 			}
 			if errors.Is(err, io.EOF) {
@@ -204,7 +203,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	}
 	if err := r.ParseForm(); err != nil {
 		var maxBytes *http.MaxBytesError
-		if errors.As(err, &maxBytes) || errors.Is(err, os.ErrDeadlineExceeded) {
+		if errors.As(err, &maxBytes) || errors.Is(err, errBodyTimeout) {
 			return err
 		}
 		return apperr.Invalid{apperr.NonField: "Неверные данные формы"}

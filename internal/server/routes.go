@@ -145,7 +145,7 @@ func (s *Server) pageRoutes(r chi.Router) {
 	r.Post("/contacts/{id}/delete", s.act("contact.delete", "contact", s.deleteContact))
 
 	// The company card's timeline: quick-add, the edit page, delete, pin.
-	r.Post("/companies/{id}/notes/", s.act("note.create", "note", s.createNote))
+	r.Post("/companies/{id}/notes/", s.act("note.create", "company", s.createNote)) // {id} is the company
 	r.Get("/notes/{id}/edit", s.wrap(s.editNote))
 	r.Post("/notes/{id}/edit", s.act("note.update", "note", s.updateNote))
 	r.Post("/notes/{id}/delete", s.act("note.delete", "note", s.deleteNote))
