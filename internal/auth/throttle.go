@@ -104,6 +104,12 @@ func loginSubject(login, ip string) string {
 
 func ipSubject(ip string) string { return "ip " + subjectPart(ip) }
 
+// attemptSubject counts the attempts of login from ip, failed or still
+// being checked (see Reserve).
+func attemptSubject(login, ip string) string {
+	return "try " + subjectPart(ip) + " " + subjectPart(NormalizeUsername(login))
+}
+
 // Check refuses login from ip with a *Throttled error while that login is
 // locked there. When ip itself is past its limit it first waits (honouring
 // ctx, holding no connection or lock) — the attempt goes on afterwards, so
@@ -184,16 +190,11 @@ func (t *Throttle) Fail(ctx context.Context, login, ip string) (Failures, error)
 		subject string
 		count   *int
 	}{{loginSubject(login, ip), &f.Login}, {ipSubject(ip), &f.IP}} {
-		err := t.db.QueryRowContext(ctx, `INSERT INTO login_throttle (subject, failures, started_ms, expires_ms)
-			VALUES ($1, 1, $2, $3)
-			ON CONFLICT (subject) DO UPDATE SET
-				failures   = CASE WHEN login_throttle.expires_ms <= $2 THEN 1 ELSE login_throttle.failures + 1 END,
-				started_ms = CASE WHEN login_throttle.expires_ms <= $2 THEN $2 ELSE login_throttle.started_ms END,
-				expires_ms = CASE WHEN login_throttle.expires_ms <= $2 THEN $3 ELSE login_throttle.expires_ms END
-			RETURNING failures`, c.subject, nowMS, expires).Scan(c.count)
+		n, _, err := t.bump(ctx, c.subject, nowMS, expires)
 		if err != nil {
 			return f, fmt.Errorf("login throttle: count failure: %w", err)
 		}
+		*c.count = n
 	}
 	if last := t.lastPurge.Load(); nowMS-last >= purgeEvery.Milliseconds() && t.lastPurge.CompareAndSwap(last, nowMS) {
 		// Best effort: a failed clean-up is retried a minute later and
@@ -203,11 +204,45 @@ func (t *Throttle) Fail(ctx context.Context, login, ip string) (Failures, error)
 	return f, nil
 }
 
+// bump adds one to subject's count in its window, one atomic upsert; a
+// window that has ended starts again at one. It returns the count and when
+// the window ends.
+func (t *Throttle) bump(ctx context.Context, subject string, nowMS, expires int64) (int, int64, error) {
+	var n int
+	var ends int64
+	err := t.db.QueryRowContext(ctx, `INSERT INTO login_throttle (subject, failures, started_ms, expires_ms)
+		VALUES ($1, 1, $2, $3)
+		ON CONFLICT (subject) DO UPDATE SET
+			failures   = CASE WHEN login_throttle.expires_ms <= $2 THEN 1 ELSE login_throttle.failures + 1 END,
+			started_ms = CASE WHEN login_throttle.expires_ms <= $2 THEN $2 ELSE login_throttle.started_ms END,
+			expires_ms = CASE WHEN login_throttle.expires_ms <= $2 THEN $3 ELSE login_throttle.expires_ms END
+		RETURNING failures, expires_ms`, subject, nowMS, expires).Scan(&n, &ends)
+	return n, ends, err
+}
+
+// Reserve counts an attempt of login from ip before its password is
+// checked, and refuses it with a *Throttled error past LoginFailures
+// attempts in the window. Check alone reads the failures counted so far,
+// so attempts sent at once would all pass it before the first failure is
+// counted; the attempt count closes that gap. Succeed forgets it.
+func (t *Throttle) Reserve(ctx context.Context, login, ip string) error {
+	now := t.Now()
+	n, ends, err := t.bump(ctx, attemptSubject(login, ip), now.UnixMilli(), now.Add(t.Window).UnixMilli())
+	if err != nil {
+		return fmt.Errorf("login throttle: count attempt: %w", err)
+	}
+	if n > t.LoginFailures {
+		return &Throttled{RetryAfter: max(time.Duration(ends-now.UnixMilli())*time.Millisecond, time.Second)}
+	}
+	return nil
+}
+
 // Succeed forgets the failures of login from ip: the person got in. The
 // address keeps its count; one colleague signing in does not vouch for
 // the rest of the office.
 func (t *Throttle) Succeed(ctx context.Context, login, ip string) error {
-	if _, err := t.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE subject = $1`, loginSubject(login, ip)); err != nil {
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE subject IN ($1, $2)`,
+		loginSubject(login, ip), attemptSubject(login, ip)); err != nil {
 		return fmt.Errorf("login throttle: forget failures: %w", err)
 	}
 	return nil

@@ -194,6 +194,44 @@ func TestThrottleStateSurvivesARestart(t *testing.T) {
 	})
 }
 
+// TestThrottleLetsThroughOnlyFiveOfManyAttemptsSentAtOnce: attempts at one
+// login that arrive together are counted before their passwords are
+// checked, so no more than the limit are ever checked in one window.
+func TestThrottleLetsThroughOnlyFiveOfManyAttemptsSentAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		now := start()
+		const attempts = 20
+		var wg sync.WaitGroup
+		passed := make(chan error, attempts)
+		for range attempts {
+			th := newTestThrottle(db, now)
+			wg.Go(func() { passed <- th.Reserve(context.Background(), "boss", "10.2.2.2") })
+		}
+		wg.Wait()
+		close(passed)
+		ok := 0
+		for err := range passed {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, apperr.ErrThrottled):
+				t.Fatal(err)
+			}
+		}
+		if ok != auth.DefaultLoginFailures {
+			t.Fatalf("%d of %d attempts sent at once were let through, want %d", ok, attempts, auth.DefaultLoginFailures)
+		}
+		// Signing in forgets the attempts.
+		th := newTestThrottle(db, now)
+		if err := th.Succeed(context.Background(), "boss", "10.2.2.2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := th.Reserve(context.Background(), "boss", "10.2.2.2"); err != nil {
+			t.Fatalf("after a sign-in: %v", err)
+		}
+	})
+}
+
 func TestThrottleCountsConcurrentFailuresExactly(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		now := start()

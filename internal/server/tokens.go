@@ -46,7 +46,11 @@ func (in refreshInput) validate() error {
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c credentials) (*auth.User, error) {
 	ip := s.clientIP(r)
 	login := auth.NormalizeUsername(c.Username)
-	if err := s.throttle.Check(r.Context(), login, ip); err != nil {
+	err := s.throttle.Check(r.Context(), login, ip)
+	if err == nil {
+		err = s.throttle.Reserve(r.Context(), login, ip)
+	}
+	if err != nil {
 		if !errors.Is(err, apperr.ErrThrottled) {
 			return nil, err
 		}
