@@ -834,59 +834,5 @@
     });
   }
 
-  // ----------------------------------------------- live progress bars --
-  // An element data-progress="<id>" follows the "progress" events of the
-  // live stream (GET /api/events/) with that id: a bar with
-  // role=progressbar and its aria-valuenow, the label and the count as
-  // text. The stream is opened only on pages that have such a bar; the
-  // browser reconnects by itself and the server replays what was missed.
-  function initProgress() {
-    const bars = document.querySelectorAll("[data-progress]");
-    if (!bars.length || typeof EventSource !== "function") return;
-    const fmt = new Intl.NumberFormat("ru-RU");
-    bars.forEach((bar) => {
-      bar.classList.add("live-progress");
-      bar.setAttribute("role", "progressbar");
-      bar.setAttribute("aria-valuemin", "0");
-      if (!bar.querySelector(".live-progress-fill")) {
-        const label = document.createElement("span");
-        label.className = "live-progress-label";
-        const track = document.createElement("span");
-        track.className = "live-progress-track";
-        const fill = document.createElement("span");
-        fill.className = "live-progress-fill";
-        track.appendChild(fill);
-        bar.append(label, track);
-      }
-    });
-    const show = (p) => {
-      const bar = document.querySelector('[data-progress="' + CSS.escape(String(p.id)) + '"]');
-      if (!bar) return;
-      const total = Math.max(0, Number(p.total) || 0);
-      const done = Math.min(Math.max(0, Number(p.done) || 0), total || Infinity);
-      const pct = total ? Math.round((done / total) * 100) : 0;
-      bar.setAttribute("aria-valuemax", String(total));
-      bar.setAttribute("aria-valuenow", String(done));
-      bar.setAttribute("aria-label", p.label || "Выполнение");
-      let text = (p.label ? p.label + ": " : "") + pct + "% (" + fmt.format(done) + " из " + fmt.format(total) + ")";
-      if (p.state === "done") text = (p.label ? p.label + ": " : "") + "готово, " + fmt.format(done) + " из " + fmt.format(total);
-      if (p.state === "failed") text = (p.label ? p.label + ": " : "") + "ошибка — " + (p.error || "работа прервана");
-      bar.setAttribute("aria-valuetext", text);
-      bar.dataset.state = p.state || "running";
-      bar.querySelector(".live-progress-label").textContent = text;
-      bar.querySelector(".live-progress-fill").style.width = (p.state === "done" ? 100 : pct) + "%";
-    };
-    const stream = new EventSource("/api/events/");
-    stream.addEventListener("progress", (e) => {
-      try {
-        show(JSON.parse(e.data));
-      } catch {
-        /* a malformed event is ignored */
-      }
-    });
-    window.addEventListener("pagehide", () => stream.close());
-  }
-
   initPalette();
-  initProgress();
 })();

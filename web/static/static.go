@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
@@ -20,10 +21,11 @@ import (
 const Prefix = "/static/"
 
 // files holds the assets. Page-specific rules live in css/*.css beside
-// app.css; they are appended to app.css (see bundleCSS), so the browser still
-// loads one stylesheet.
+// app.css and page-specific scripts in js/*.js beside app.js; they are
+// appended to app.css and app.js (see bundle), so the browser still loads
+// one stylesheet and one script.
 //
-//go:embed app.css app.js icons.svg favicon.svg css/*.css
+//go:embed app.css app.js icons.svg favicon.svg css/*.css js/*.js
 var files embed.FS
 
 // served are the assets pages link to; everything else in files is
@@ -59,8 +61,11 @@ func init() {
 		if err != nil {
 			panic("static: reading embedded " + name + ": " + err.Error())
 		}
-		if name == "app.css" {
-			body = bundleCSS(body)
+		switch name {
+		case "app.css":
+			body = bundle(body, "css/*.css", "/* ---- %s ---- */")
+		case "app.js":
+			body = bundle(body, "js/*.js", "// ---- %s ----")
 		}
 		sum := sha256.Sum256(body)
 		h := hex.EncodeToString(sum[:4])
@@ -81,13 +86,14 @@ func init() {
 	}
 }
 
-// bundleCSS appends the page stylesheets css/*.css, in name order, to
-// app.css: the tokens and components come first, so page rules can use and
-// refine them, and a page costs no extra request.
-func bundleCSS(app []byte) []byte {
-	names, err := fs.Glob(files, "css/*.css")
+// bundle appends the parts matching pattern, in name order, to app (the
+// main stylesheet or script), each after a comment line naming it (header
+// is its fmt format): the tokens, components and shared helpers come first,
+// so page parts can use and refine them, and a page costs no extra request.
+func bundle(app []byte, pattern, header string) []byte {
+	names, err := fs.Glob(files, pattern)
 	if err != nil {
-		panic("static: listing css/: " + err.Error())
+		panic("static: listing " + pattern + ": " + err.Error())
 	}
 	var b bytes.Buffer
 	b.Write(app)
@@ -96,7 +102,7 @@ func bundleCSS(app []byte) []byte {
 		if err != nil {
 			panic("static: reading embedded " + n + ": " + err.Error())
 		}
-		b.WriteString("\n/* ---- " + n + " ---- */\n")
+		b.WriteString("\n" + fmt.Sprintf(header, n) + "\n")
 		b.Write(part)
 	}
 	return b.Bytes()

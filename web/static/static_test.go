@@ -149,20 +149,28 @@ func TestHandler(t *testing.T) {
 	})
 }
 
-func TestStylesheetBundlesPageCSS(t *testing.T) {
-	body := get(t, Path("app.css")).Body.Bytes()
-	app, _ := files.ReadFile("app.css")
-	if !bytes.HasPrefix(body, app) {
-		t.Error("the served stylesheet does not start with app.css")
-	}
-	names, _ := fs.Glob(files, "css/*.css")
-	for _, n := range names {
-		part, _ := files.ReadFile(n)
-		if !bytes.Contains(body, part) {
-			t.Errorf("the served stylesheet lacks %s", n)
+func TestAppAssetsBundleTheirParts(t *testing.T) {
+	for _, c := range []struct{ asset, parts string }{
+		{"app.css", "css/*.css"},
+		{"app.js", "js/*.js"},
+	} {
+		body := get(t, Path(c.asset)).Body.Bytes()
+		app, _ := files.ReadFile(c.asset)
+		if !bytes.HasPrefix(body, app) {
+			t.Errorf("the served %s does not start with its own file", c.asset)
 		}
-		if res := get(t, "/static/"+n); res.Code != http.StatusNotFound {
-			t.Errorf("%s is served on its own (status %d); it belongs in app.css only", n, res.Code)
+		names, _ := fs.Glob(files, c.parts)
+		if len(names) == 0 {
+			t.Errorf("no parts match %s", c.parts)
+		}
+		for _, n := range names {
+			part, _ := files.ReadFile(n)
+			if !bytes.Contains(body, part) {
+				t.Errorf("the served %s lacks %s", c.asset, n)
+			}
+			if res := get(t, "/static/"+n); res.Code != http.StatusNotFound {
+				t.Errorf("%s is served on its own (status %d); it belongs in %s only", n, res.Code, c.asset)
+			}
 		}
 	}
 }
