@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/crmprofi/crm/internal/apperr"
@@ -33,15 +32,13 @@ const (
 	DefaultWindow        = 15 * time.Minute
 	DefaultFirstDelay    = 200 * time.Millisecond
 	DefaultMaxDelay      = 3 * time.Second
-	// purgeEvery is how often the sign-in path deletes expired windows.
-	purgeEvery = time.Minute
 )
 
 // Throttle limits failed sign-ins. It keeps its counts in the database
 // (table login_throttle), so they survive a restart and several server
-// processes on one database share them. Expired windows are deleted on
-// the sign-in path at most once a minute per process; PurgeExpired does
-// the same for a periodic job.
+// processes on one database share them. A window that has ended restarts
+// at its next failure; the rows of windows nobody returns to are deleted
+// by PurgeExpired, which the periodic purge job calls (internal/jobs).
 type Throttle struct {
 	db *database.DB
 	// LoginFailures failures of one login from one address within Window
@@ -56,8 +53,6 @@ type Throttle struct {
 	// replace them.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
-
-	lastPurge atomic.Int64 // Unix milliseconds
 }
 
 // NewThrottle returns a Throttle on db with the default limits.
@@ -196,11 +191,6 @@ func (t *Throttle) Fail(ctx context.Context, login, ip string) (Failures, error)
 		}
 		*c.count = n
 	}
-	if last := t.lastPurge.Load(); nowMS-last >= purgeEvery.Milliseconds() && t.lastPurge.CompareAndSwap(last, nowMS) {
-		// Best effort: a failed clean-up is retried a minute later and
-		// must not turn a refused sign-in into a server error.
-		_, _ = t.PurgeExpired(ctx)
-	}
 	return f, nil
 }
 
@@ -249,9 +239,8 @@ func (t *Throttle) Succeed(ctx context.Context, login, ip string) error {
 }
 
 // PurgeExpired deletes the windows that have ended (an index range scan)
-// and returns how many. The sign-in path calls it once a minute or so;
-// the periodic clean-up that purges expired sessions should call it too,
-// so the table stays small while nobody signs in.
+// and returns how many. The periodic purge job calls it, so the table
+// holds only the windows of the last DefaultWindow or so.
 func (t *Throttle) PurgeExpired(ctx context.Context) (int64, error) {
 	res, err := t.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE expires_ms <= $1`, t.Now().UnixMilli())
 	if err != nil {
