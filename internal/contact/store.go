@@ -674,12 +674,14 @@ func writeChildren(ctx context.Context, tx *sql.Tx, id int64, in Input) error {
 }
 
 // Delete moves a contact to the trash; an admin can restore it.
-func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) (Removed, error) {
+	var gone Removed
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		st, err := forWrite(ctx, tx, sc, id)
 		if err != nil {
 			return err
 		}
+		gone = Removed{ID: id, Name: st.name, CompanyID: st.companyID}
 		now := database.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET deleted_at = $1, deleted_by = $2, updated_at = $1, version = version + 1
 			WHERE id = $3 AND deleted_at IS NULL`, now, sc.UserID, id); err != nil {
@@ -688,6 +690,15 @@ func (s *Store) Delete(ctx context.Context, sc access.Scope, id int64) error {
 		return audit.Record(ctx, tx, sc, audit.Entry{Action: "contact.delete", ObjectType: "contact", ObjectID: audit.ID(id),
 			Detail: map[string]any{"name": st.name}})
 	})
+	return gone, err
+}
+
+// Removed names a contact that was just deleted, for the answer to the
+// deletion: where to go and what to say, without reading the row again.
+type Removed struct {
+	ID        int64
+	Name      string
+	CompanyID int64 // 0: no company
 }
 
 // Restore brings a contact back from the trash. Only admins restore.

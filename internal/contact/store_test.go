@@ -131,7 +131,7 @@ func TestContactCRUD(t *testing.T) {
 		})
 
 		t.Run("deleted contacts leave the list and come back when an admin restores them", func(t *testing.T) {
-			if err := w.store.Delete(ctx, alisa, c.ID); err != nil {
+			if _, err := w.store.Delete(ctx, alisa, c.ID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := w.store.Get(ctx, alisa, c.ID); !errors.Is(err, apperr.ErrNotFound) {
@@ -232,14 +232,14 @@ func TestContactAccessMatrix(t *testing.T) {
 							if !errors.Is(err, apperr.ErrForbidden) {
 								t.Fatalf("update: %v, want forbidden", err)
 							}
-							if err := w.store.Delete(ctx, m.Scope, tc.id); !errors.Is(err, apperr.ErrForbidden) {
+							if _, err := w.store.Delete(ctx, m.Scope, tc.id); !errors.Is(err, apperr.ErrForbidden) {
 								t.Fatalf("delete: %v, want forbidden", err)
 							}
 						case '-':
 							if !errors.Is(err, apperr.ErrNotFound) {
 								t.Fatalf("update: %v, want not found", err)
 							}
-							if err := w.store.Delete(ctx, m.Scope, tc.id); !errors.Is(err, apperr.ErrNotFound) {
+							if _, err := w.store.Delete(ctx, m.Scope, tc.id); !errors.Is(err, apperr.ErrNotFound) {
 								t.Fatalf("delete: %v, want not found", err)
 							}
 						}
@@ -339,7 +339,7 @@ func TestTheTallyCountsLiveContacts(t *testing.T) {
 		if got := count(); got != 3 {
 			t.Fatalf("count %d, want 3", got)
 		}
-		if err := w.store.Delete(ctx, w.cast.Alisa.Scope, w.onA); err != nil {
+		if _, err := w.store.Delete(ctx, w.cast.Alisa.Scope, w.onA); err != nil {
 			t.Fatal(err)
 		}
 		if got := count(); got != 2 {
@@ -400,7 +400,7 @@ func TestSearchByOneWordFollowsTheContact(t *testing.T) {
 		if len(found("сидор")) != 0 {
 			t.Fatal("the old surname is still found")
 		}
-		if err := w.store.Delete(ctx, w.cast.Alisa.Scope, w.onA); err != nil {
+		if _, err := w.store.Delete(ctx, w.cast.Alisa.Scope, w.onA); err != nil {
 			t.Fatal(err)
 		}
 		if len(found("петр")) != 0 || len(found("иван")) != 2 {

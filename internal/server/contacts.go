@@ -154,17 +154,12 @@ func (s *Server) deleteContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sc := scopeFrom(r)
-	c, err := s.contacts.Get(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
+	gone, err := s.contacts.Delete(r.Context(), scopeFrom(r), id)
 	to := "/contacts/"
-	if c.CompanyID != nil {
-		to = "/companies/" + strconv.FormatInt(*c.CompanyID, 10) + "/#contacts"
+	if gone.CompanyID != 0 {
+		to = "/companies/" + strconv.FormatInt(gone.CompanyID, 10) + "/#contacts"
 	}
-	err = s.contacts.Delete(r.Context(), sc, id)
-	return saved(w, r, done{status: http.StatusNoContent, flash: "Контакт «" + c.FullName + "» удалён", to: to}, err, nil)
+	return saved(w, r, done{status: http.StatusNoContent, flash: "Контакт «" + gone.Name + "» удалён", to: to}, err, nil)
 }
 
 func (s *Server) newContact(w http.ResponseWriter, r *http.Request) error {
