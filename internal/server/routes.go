@@ -126,6 +126,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/audit/", s.act("audit.list", "audit", s.listAudit))
 	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
+
+	// The task form's recurrence builder: description and next dates.
+	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
