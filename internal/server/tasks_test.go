@@ -137,7 +137,7 @@ func TestTasksAPIHostileInput(t *testing.T) {
 					m = c.Vera
 					tc.status = 404
 				}
-				var body any = tc.body
+				body := tc.body
 				if s, ok := tc.body.(string); ok {
 					rec := e.doJSONRaw(&m, tc.method, tc.path, s)
 					if rec.Code != tc.status {

@@ -462,6 +462,11 @@ var (
 	maxDue = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// dueError is ParseDue's refusal, a Russian message for the field.
+type dueError string
+
+func (e dueError) Error() string { return string(e) }
+
 // ParseDue reads a due time: RFC 3339 with an offset; "YYYY-MM-DDTHH:MM"
 // (or with a space, or with seconds) in loc; or a date "YYYY-MM-DD"
 // (also «ДД.ММ.ГГГГ»), which is a whole day (allDay true, 00:00 UTC).
@@ -469,7 +474,7 @@ func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error
 	if loc == nil {
 		loc = time.UTC
 	}
-	bad := errors.New("Неверный срок: ожидается дата ГГГГ-ММ-ДД или дата и время")
+	bad := dueError("Неверный срок: ожидается дата ГГГГ-ММ-ДД или дата и время")
 	switch {
 	case len(s) > 40:
 		return time.Time{}, false, bad
@@ -496,7 +501,7 @@ func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error
 		return time.Time{}, false, bad
 	}
 	if t.Before(minDue) || !t.Before(maxDue) {
-		return time.Time{}, false, errors.New("Срок должен быть между 2000 и 2199 годом")
+		return time.Time{}, false, dueError("Срок должен быть между 2000 и 2199 годом")
 	}
 	return t.UTC().Truncate(time.Microsecond), allDay, nil
 }
@@ -826,9 +831,9 @@ func timeOr(t *time.Time) time.Time {
 // as a person reads them (names, local times in loc).
 func diff(a, b fields, loc *time.Location) [][3]string {
 	var out [][3]string
-	add := func(field, old, new string) {
-		if old != new {
-			out = append(out, [3]string{field, old, new})
+	add := func(field, before, after string) {
+		if before != after {
+			out = append(out, [3]string{field, before, after})
 		}
 	}
 	yes := func(v bool) string {
