@@ -47,6 +47,7 @@ type MenuItem struct {
 //	{Key: "desk", Label: "Рабочий стол", Href: "/", Icon: "i-desk"},
 //	{Key: "tasks", Label: "Задачи", Href: "/tasks/", Icon: "i-tasks"},
 var menu = []MenuItem{
+	{Key: "tasks", Label: "Задачи", Href: "/tasks/", Icon: "i-tasks"},
 	{Key: "companies", Label: "Компании", Href: "/companies/", Icon: "i-companies"},
 	{Key: "contacts", Label: "Контакты", Href: "/contacts/", Icon: "i-contacts"},
 	{Key: "admin", Label: "Администрирование", Href: "/admin/", Icon: "i-settings", AdminOnly: true},
@@ -163,7 +164,7 @@ func controlAttrs(f FieldProps) templ.Attributes {
 // back to text.
 func inputType(t string) string {
 	switch t {
-	case "email", "password", "tel", "number", "date", "search", "url", "time", "datetime-local":
+	case "email", "password", "tel", "number", "date", "search", "url", "time", "datetime-local", "color":
 		return t
 	}
 	return "text"
