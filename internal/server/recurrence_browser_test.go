@@ -180,7 +180,7 @@ func TestRecurrenceBuilderInABrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-username"), "alisa"),
 		chromedp.SendKeys(chromedp.CSS("#f-password"), dbtest.CastPassword),
 		chromedp.Click(chromedp.CSS("[data-testid=login-submit]")),
-		chromedp.Sleep(300*time.Millisecond),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=user-name]")),
 		chromedp.Navigate(ts.URL+"/recurrence-test"),
 		chromedp.WaitVisible(chromedp.CSS("[data-testid=recurrence-builder]")),
 	)
@@ -212,6 +212,7 @@ func TestRecurrenceBuilderInABrowser(t *testing.T) {
 
 	// The last Friday of the month, six times.
 	choose("#recurrence-freq", "monthly")
+	retype("#recurrence-interval", "1")
 	do("pick the last Friday",
 		chromedp.Click(chromedp.CSS(`input[name=recurrence_monthmode][value=nth]`)),
 	)

@@ -183,7 +183,7 @@
           hidden.value = body.rrule;
           showPreview(body.text || "Не повторяется", body.next_text || []);
         } else {
-          const msgs = Object.values(body || {}).flat();
+          const msgs = body && body.detail ? [body.detail] : Object.values(body || {}).flat();
           showPreview(msgs.length ? msgs.join(" ") : "Не удалось проверить правило.", []);
         }
       } catch (err) {
