@@ -375,3 +375,19 @@ func TestExpansionMatchesRRule(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNextOccurrence is the completion of a typical occurrence: a
+// series started three years ago, in a zone with DST.
+func BenchmarkNextOccurrence(b *testing.B) {
+	loc := mustZone(b, "Europe/Berlin")
+	start := time.Date(2023, 1, 2, 10, 0, 0, 0, loc)
+	after := time.Date(2026, 12, 3, 14, 0, 0, 0, loc)
+	for _, s := range []string{"FREQ=DAILY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=MONTHLY;COUNT=100"} {
+		r := mustRule(b, s)
+		b.Run(s, func(b *testing.B) {
+			for b.Loop() {
+				NextOccurrence(r, start, after, loc, false)
+			}
+		})
+	}
+}
