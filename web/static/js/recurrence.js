@@ -111,9 +111,15 @@
     return v || root.dataset.dtstart || "";
   }
 
+  // allDay: the form's "all day" box, or — when the form splits date and
+  // time — an empty time (the task form reads it as a whole day too).
   function allDay(root, form) {
     const field = form && form.elements.namedItem(root.dataset.alldayField || "all_day");
-    if (field && field.type === "checkbox") return field.checked;
+    if (field && field.type === "checkbox" && field.checked) return true;
+    const timeName = root.dataset.timeField;
+    const time = timeName && form ? form.elements.namedItem(timeName) : null;
+    if (time && "value" in time) return time.value.trim() === "";
+    if (field && field.type === "checkbox") return false;
     return root.dataset.allDay === "true";
   }
 
