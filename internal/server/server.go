@@ -17,6 +17,7 @@ import (
 	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 // Server holds the stores and serves HTTP.
@@ -33,6 +34,7 @@ type Server struct {
 	notes     *note.Store
 	audit     *audit.Store
 	live      *live.Hub
+	notices   *notify.Store
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
@@ -66,10 +68,12 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		notes:     note.NewStore(db),
 		audit:     audit.NewStore(db),
 		live:      live.NewHub(),
+		notices:   notify.NewStore(db),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
 	}
+	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s
 }
