@@ -25,14 +25,24 @@ const (
 )
 
 // events streams the signed-in user's live events as text/event-stream.
-// A reconnect with Last-Event-ID first gets the kept events after that id;
-// when some were already dropped it gets a "reset" event, telling the page
-// to reload what it shows. The stream ends when the client goes away, when
-// it falls too far behind (it reconnects and replays), or at shutdown.
+// A reconnect with Last-Event-ID first gets the kept events after that id
+// (durable ones from the outbox, whichever process served them before);
+// when some are gone it gets a "reset" event, telling the page to reload
+// what it shows. Each event's id is the stream's cursor (live.Cursor).
+// The stream ends when the client goes away, when it falls too far behind
+// (it reconnects and replays), when its session ends (logout,
+// deactivation: live.EndStreams), or at shutdown.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	u := userFrom(r)
-	// A malformed id is treated as none: the stream starts afresh.
-	cur := live.ParseCursor(r.Header.Get("Last-Event-ID"))
+	// The browser sends Last-Event-ID when it reconnects by itself; a
+	// stream the page opens anew (live.js, after the browser gave up)
+	// passes it as ?last_event_id=. A malformed id is treated as none: the
+	// stream starts afresh.
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("last_event_id")
+	}
+	cur := live.ParseCursor(last)
 	sub, replay, gap, err := s.live.Subscribe(r.Context(), u.ID, cur, streamKey(r))
 	if err != nil {
 		return err
