@@ -48,6 +48,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer sub.Close()
+	fresh := cur == (live.Cursor{})
+	var unread int
+	if fresh {
+		if unread, err = s.notices.UnreadCount(r.Context(), u.ID); err != nil {
+			return err
+		}
+	}
 
 	rc := http.NewResponseController(w)
 	// The server's read timeout is for request bodies; it must not cut a
@@ -73,6 +80,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	replayed := map[uint64]bool{}
 	err = send(func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
+		if err == nil && fresh {
+			// A new stream starts with the unread count: a notification
+			// made between the page's render and this moment is counted.
+			_, err = fmt.Fprintf(w, "event: unread\ndata: {\"count\":%d}\n\n", unread)
+		}
 		if err == nil && gap {
 			_, err = io.WriteString(w, "event: reset\ndata: {}\n\n")
 		}

@@ -90,6 +90,10 @@
   });
 
   window.crmLive = {
+    // connected is whether the stream is open (tests wait for it).
+    connected() {
+      return !!stream && stream.readyState === EventSource.OPEN;
+    },
     // on subscribes fn to the events of type.
     on(type, fn) {
       const known = handlers.has(type);
