@@ -167,6 +167,8 @@
       else items = null;
     });
   };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", follow);
-  else follow();
+  // (Deferred scripts run when the document is already "interactive",
+  // before DOMContentLoaded.)
+  if (window.crmLive || document.readyState === "complete") follow();
+  else document.addEventListener("DOMContentLoaded", follow);
 })();
