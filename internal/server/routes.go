@@ -123,6 +123,11 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	r.Get("/tasks/{id}/comments/", s.wrap(s.listTaskComments))
 	r.Post("/tasks/{id}/comments/", s.act("task.comment", "task", s.addTaskComment))
 	r.Get("/tasks/{id}/history/", s.wrap(s.listTaskHistory))
+
+	// Notifications: the signed-in user's own.
+	r.Get("/notifications/", s.wrap(s.listNotifications))
+	r.Post("/notifications/read-all/", s.wrap(s.readAllNotifications))
+	r.Post("/notifications/{id}/read/", s.wrap(s.readNotification))
 }
 
 // apiRoutes are JSON-only: the dictionaries (everyone reads, admins
@@ -144,6 +149,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 
 	// The task form's recurrence builder: description and next dates.
 	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
+	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A

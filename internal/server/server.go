@@ -18,6 +18,7 @@ import (
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/task"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 // Server holds the stores and serves HTTP.
@@ -35,6 +36,7 @@ type Server struct {
 	tasks     *task.Store
 	audit     *audit.Store
 	live      *live.Hub
+	notices   *notify.Store
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
@@ -69,10 +71,12 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		tasks:     task.NewStore(db, cfg.Location),
 		audit:     audit.NewStore(db),
 		live:      live.NewHub(),
+		notices:   notify.NewStore(db),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
 	}
+	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s
 }
