@@ -17,8 +17,8 @@ import (
 	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
-	"github.com/crmprofi/crm/internal/task"
 	"github.com/crmprofi/crm/internal/notify"
+	"github.com/crmprofi/crm/internal/task"
 )
 
 // Server holds the stores and serves HTTP.
