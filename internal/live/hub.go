@@ -107,7 +107,7 @@ func (c Cursor) Next(e Event) Cursor {
 const (
 	DefaultRetain  = 15 * time.Minute
 	DefaultPerUser = 2048
-	subscriberBuf  = 64
+	subscriberBuf  = 32
 	// maxReplay bounds a reconnect's replay from the outbox; a page that
 	// missed more gets "reset" and reloads what it shows.
 	maxReplay = 500
@@ -400,22 +400,6 @@ func (h *Hub) userCount() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.users)
-}
-
-// end closes userID's subscriptions opened with key, or all of them when
-// key is empty.
-func (h *Hub) end(userID int64, key string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	st := h.users[userID]
-	if st == nil {
-		return
-	}
-	for sub := range st.subs {
-		if key == "" || sub.key == key {
-			h.drop(userID, st, sub)
-		}
-	}
 }
 
 // Close ends every subscription, so that open streams finish and a

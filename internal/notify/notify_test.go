@@ -53,6 +53,9 @@ func events(t *testing.T, db *database.DB, userID int64) []string {
 		}
 		out = append(out, typ+" "+data)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 

@@ -61,6 +61,7 @@ const (
 )
 
 func benchLiveStreams(b *testing.B, db *database.DB) {
+	b.Helper()
 	ctx := context.Background()
 	cfg := config.Config{SecretKey: strings.Repeat("k", 32), Location: time.UTC, SessionTTL: time.Hour,
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: time.Hour}
@@ -157,6 +158,7 @@ func heapInuse() uint64 {
 }
 
 func waitQuiet(b *testing.B, e *testEnv, users []int64) {
+	b.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		open := 0
@@ -174,6 +176,7 @@ func waitQuiet(b *testing.B, e *testEnv, users []int64) {
 }
 
 func raiseFileLimit(tb testing.TB) {
+	tb.Helper()
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		tb.Fatal(err)
@@ -197,6 +200,7 @@ type benchClient struct {
 }
 
 func startBenchClient(b *testing.B, url, file string, streams, expect int) *benchClient {
+	b.Helper()
 	cmd := exec.CommandContext(context.Background(), os.Args[0], "-test.run=^TestSSEBenchClient$", "-test.v") //nolint:gosec // this test binary
 	cmd.Env = append(os.Environ(), benchClientEnv+"=1", benchClientURL+"="+url, benchClientFile+"="+file,
 		benchClientN+"="+strconv.Itoa(streams), benchClientExpect+"="+strconv.Itoa(expect))
@@ -217,6 +221,7 @@ func startBenchClient(b *testing.B, url, file string, streams, expect int) *benc
 
 // waitFor returns the client's first output line starting with prefix.
 func (c *benchClient) waitFor(b *testing.B, prefix string) string {
+	b.Helper()
 	for c.out.Scan() {
 		if line := c.out.Text(); strings.HasPrefix(line, prefix) {
 			return line
@@ -229,6 +234,7 @@ func (c *benchClient) waitFor(b *testing.B, prefix string) string {
 }
 
 func (c *benchClient) stop(b *testing.B) {
+	b.Helper()
 	_ = c.in.Close() // the client ends when its input does
 	for c.out.Scan() {
 	}
@@ -264,11 +270,11 @@ func TestSSEBenchClient(t *testing.T) {
 	ready.Add(streams)
 	for i := range streams {
 		go func() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil) //nolint:gosec // the benchmark's own loopback server
 			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: sessions[i%len(sessions)]})
 			var resp *http.Response
 			for attempt := 0; ; attempt++ {
-				resp, err = client.Do(req) //nolint:bodyclose // closed when ctx ends
+				resp, err = client.Do(req) //nolint:bodyclose,gosec // closed when ctx ends; the benchmark's own server
 				if err == nil || attempt == 20 {
 					break
 				}

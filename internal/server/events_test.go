@@ -358,7 +358,7 @@ func TestAStreamEndsWithItsSignIn(t *testing.T) {
 			here, there := openEvents(t, srv, signedOut), openEvents(t, other, signedOut)
 			another := openEvents(t, srv, kept)
 			waitFor(t, "the subscriptions", func() bool { return hub.Subscribers(e.cast.Alisa.ID) == 2 })
-			req, err := http.NewRequest(http.MethodPost, srv.URL+"/logout", nil)
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/logout", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
