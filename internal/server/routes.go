@@ -39,7 +39,7 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/logout", s.wrap(s.logout))
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
-			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/companies/") })
+			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/desk/") })
 			s.resourceRoutes(r)
 			s.pageRoutes(r)
 			r.Route("/admin", func(r chi.Router) {
