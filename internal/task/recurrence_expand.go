@@ -20,8 +20,8 @@ import (
 //     `after`: a rule that never matches (say every 2nd year on 29 February,
 //     from an odd year) ends in milliseconds instead of walking to 9999.
 const (
-	maxYear = 9999 // rrule-go's MAXYEAR
-	cycleYears = 400 // the Gregorian calendar's period, a whole number of weeks
+	maxYear    = 9999 // rrule-go's MAXYEAR
+	cycleYears = 400  // the Gregorian calendar's period, a whole number of weeks
 	// maxHorizonYears bounds the horizon of slow rules (yearly).
 	maxHorizonYears = 8000
 )
