@@ -126,6 +126,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/audit/", s.act("audit.list", "audit", s.listAudit))
 	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
+
+	// The desk and bulk actions on tasks (JSON; the pages are in pageRoutes).
+	r.Get("/dashboard/", s.wrap(s.showDashboard))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
@@ -133,6 +136,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 func (s *Server) pageRoutes(r chi.Router) {
 	r.Get("/profile/", s.wrap(s.showProfile))
 	r.Post("/profile/", s.wrap(s.updateMe))
+
+	// The desk, the page after sign-in (/ leads here).
+	r.Get("/desk/", s.wrap(s.showDesk))
 
 	r.Get("/companies/new", s.wrap(s.newCompany))
 	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))

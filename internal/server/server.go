@@ -17,6 +17,7 @@ import (
 	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
+	"github.com/crmprofi/crm/internal/task"
 )
 
 // Server holds the stores and serves HTTP.
@@ -31,6 +32,7 @@ type Server struct {
 	companies *company.Store
 	contacts  *contact.Store
 	notes     *note.Store
+	tasks     *task.Store
 	audit     *audit.Store
 	live      *live.Hub
 	heartbeat time.Duration // of the live events stream
@@ -64,6 +66,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		companies: company.NewStore(db),
 		contacts:  contact.NewStore(db),
 		notes:     note.NewStore(db),
+		tasks:     task.NewStore(db, cfg.Location),
 		audit:     audit.NewStore(db),
 		live:      live.NewHub(),
 		heartbeat: heartbeatEvery,
