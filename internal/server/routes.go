@@ -129,6 +129,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 
 	// The desk and bulk actions on tasks (JSON; the pages are in pageRoutes).
 	r.Get("/dashboard/", s.wrap(s.showDashboard))
+	r.Post("/tasks/bulk/", s.wrap(s.bulkTasks))
+	r.Post("/tasks/bulk/undo/", s.wrap(s.undoBulk))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
@@ -139,6 +141,7 @@ func (s *Server) pageRoutes(r chi.Router) {
 
 	// The desk, the page after sign-in (/ leads here).
 	r.Get("/desk/", s.wrap(s.showDesk))
+	r.Post("/tasks/bulk/", s.wrap(s.bulkTasks)) // the desk's «Перенести», a list without its script
 
 	r.Get("/companies/new", s.wrap(s.newCompany))
 	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))
