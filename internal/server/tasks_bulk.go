@@ -1,11 +1,13 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/task"
@@ -14,9 +16,13 @@ import (
 // bulkForm is a bulk action as a form posts it: the desk's «Перенести»
 // (one id) or the task list without its script. next is where to go back.
 type bulkForm struct {
-	task.BulkInput
+	in   task.BulkInput
 	next string
 }
+
+// UnmarshalJSON reads the API's body into the input itself, so field
+// errors name the contract's fields ("ids", not "BulkInput.ids").
+func (f *bulkForm) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &f.in) }
 
 // fromForm reads ids (repeated), action, due_at, assigned_to, result, next.
 func (f *bulkForm) fromForm(v url.Values) error {
@@ -32,17 +38,17 @@ func (f *bulkForm) fromForm(v url.Values) error {
 				inv["ids"] = "Неверный номер задачи"
 				continue
 			}
-			f.IDs = append(f.IDs, id)
+			f.in.IDs = append(f.in.IDs, id)
 		}
 	}
-	if len(f.IDs) > task.MaxBulkIDs {
+	if len(f.in.IDs) > task.MaxBulkIDs {
 		inv["ids"] = "Не больше " + strconv.Itoa(task.MaxBulkIDs) + " задач за раз"
 	}
-	f.Action = v.Get("action")
-	f.DueAt = v.Get("due_at")
-	f.Result = v.Get("result")
+	f.in.Action = v.Get("action")
+	f.in.DueAt = v.Get("due_at")
+	f.in.Result = v.Get("result")
 	if a := strings.TrimSpace(v.Get("assigned_to")); a != "" {
-		if err := f.AssignedTo.UnmarshalJSON([]byte(strconv.Quote(a))); err != nil {
+		if err := f.in.AssignedTo.UnmarshalJSON([]byte(strconv.Quote(a))); err != nil {
 			inv["assigned_to"] = "Выберите исполнителя"
 		}
 	}
@@ -59,15 +65,16 @@ func (f *bulkForm) fromForm(v url.Values) error {
 // next (the desk, the list) with a toast.
 func (s *Server) bulkTasks(w http.ResponseWriter, r *http.Request) error {
 	var in bulkForm
-	if err := decode(w, r, &in); err != nil {
-		return err
+	err := decode(w, r, &in)
+	var res task.BulkResult
+	if err == nil {
+		sc := scopeFrom(r)
+		var loc *time.Location
+		if loc, err = s.tasks.Location(r.Context(), sc.UserID); err != nil {
+			return err
+		}
+		res, err = s.tasks.Bulk(r.Context(), sc, in.in, loc)
 	}
-	sc := scopeFrom(r)
-	loc, err := s.tasks.Location(r.Context(), sc.UserID)
-	if err != nil {
-		return err
-	}
-	res, err := s.tasks.Bulk(r.Context(), sc, in.BulkInput, loc)
 	if wantsJSON(r) {
 		if err != nil {
 			return err
@@ -90,9 +97,9 @@ func (s *Server) bulkTasks(w http.ResponseWriter, r *http.Request) error {
 	case len(res.Refused) > 0 && len(res.Done) == 0:
 		setFlash(w, "error", "Не изменено: "+res.Refused[0].Detail)
 	case len(res.Refused) > 0:
-		setFlash(w, "success", bulkDoneText(in.Action, len(res.Done))+"; не изменено: "+strconv.Itoa(len(res.Refused)))
+		setFlash(w, "success", bulkDoneText(in.in.Action, len(res.Done))+"; не изменено: "+strconv.Itoa(len(res.Refused)))
 	default:
-		setFlash(w, "success", bulkDoneText(in.Action, len(res.Done)))
+		setFlash(w, "success", bulkDoneText(in.in.Action, len(res.Done)))
 	}
 	redirect(w, r, next)
 	return nil
