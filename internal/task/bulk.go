@@ -148,13 +148,13 @@ type dueTarget struct {
 }
 
 // parseDueTarget reads "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" (in loc) or
-// RFC 3339, within the years 1900…9999.
+// RFC 3339, within the years a task's due date may have (2000…2199).
 func parseDueTarget(s string, loc *time.Location) (dueTarget, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 40 {
 		return dueTarget{}, false
 	}
-	inRange := func(t time.Time) bool { return t.Year() >= 1900 && t.Year() <= 9999 }
+	inRange := func(t time.Time) bool { return t.Year() >= 2000 && t.Year() <= 2199 }
 	if d, err := time.Parse("2006-01-02", s); err == nil && inRange(d) {
 		return dueTarget{date: d, dateOnly: true}, true
 	}

@@ -107,8 +107,3 @@ func ShortNumber(n int) string {
 	}
 	return strconv.Itoa(whole) + "," + strconv.Itoa(tenth) + thinNBSP + "млн"
 }
-
-// chartColumns is the CSS grid of the HTML label rows: one column a bar.
-func (c BarChart) chartColumns() string {
-	return "grid-template-columns: repeat(" + strconv.Itoa(max(1, len(c.Bars))) + ", minmax(0, 1fr))"
-}

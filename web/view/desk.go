@@ -70,6 +70,3 @@ func (r DeskRow) idValue() string { return strconv.FormatInt(r.ID, 10) }
 
 // allLabel is «Все (12)».
 func (g DeskGroup) allLabel() string { return "Все (" + FormatInt(g.Count) + ")" }
-
-// more reports whether the card shows fewer rows than the group has.
-func (g DeskGroup) more() bool { return g.Count > len(g.Rows) }
