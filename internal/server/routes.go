@@ -108,6 +108,21 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	r.Delete("/company-notes/{id}/", s.act("note.delete", "note", s.deleteNote))
 	r.Post("/company-notes/{id}/pin/", s.act("note.pin", "note", s.pinNote))
 	r.Post("/company-notes/{id}/unpin/", s.act("note.pin", "note", s.pinNote))
+
+	// Tasks. Complete and skip answer {"task", "next"}; a form may send
+	// next= (a local path) to come back to the page it was on.
+	r.Get("/tasks/", s.wrap(s.listTasks))
+	r.Post("/tasks/", s.act("task.create", "task", s.createTask))
+	r.Get("/tasks/{id}/", s.wrap(s.showTask))
+	r.Patch("/tasks/{id}/", s.act("task.update", "task", s.updateTask))
+	r.Put("/tasks/{id}/", s.act("task.update", "task", s.updateTask))
+	r.Delete("/tasks/{id}/", s.act("task.delete", "task", s.deleteTask))
+	r.Post("/tasks/{id}/complete/", s.act("task.complete", "task", s.completeTask))
+	r.Post("/tasks/{id}/skip/", s.act("task.skip", "task", s.skipTask))
+	r.Post("/tasks/{id}/stop/", s.act("task.update", "task", s.stopSeries))
+	r.Get("/tasks/{id}/comments/", s.wrap(s.listTaskComments))
+	r.Post("/tasks/{id}/comments/", s.act("task.comment", "task", s.addTaskComment))
+	r.Get("/tasks/{id}/history/", s.wrap(s.listTaskHistory))
 }
 
 // apiRoutes are JSON-only: the dictionaries (everyone reads, admins
@@ -131,6 +146,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/dashboard/", s.wrap(s.showDashboard))
 	r.Post("/tasks/bulk/", s.wrap(s.bulkTasks))
 	r.Post("/tasks/bulk/undo/", s.wrap(s.undoBulk))
+
+	// The task form's recurrence builder: description and next dates.
+	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
@@ -152,6 +170,11 @@ func (s *Server) pageRoutes(r chi.Router) {
 	r.Get("/contacts/{id}/edit", s.wrap(s.editContact))
 	r.Post("/contacts/{id}/edit", s.act("contact.update", "contact", s.updateContact))
 	r.Post("/contacts/{id}/delete", s.act("contact.delete", "contact", s.deleteContact))
+
+	r.Get("/tasks/new", s.wrap(s.newTask))
+	r.Get("/tasks/{id}/edit", s.wrap(s.editTask))
+	r.Post("/tasks/{id}/", s.act("task.update", "task", s.updateTask))
+	r.Post("/tasks/{id}/delete", s.act("task.delete", "task", s.deleteTask))
 
 	// The company card's timeline: quick-add, the edit page, delete, pin.
 	r.Post("/companies/{id}/notes/", s.act("note.create", "company", s.createNote)) // {id} is the company
