@@ -183,7 +183,6 @@
   slot.classList.add("bulk-toolbar");
   slot.setAttribute("role", "region");
   slot.setAttribute("aria-label", "Действия с выбранными задачами");
-  slot.dataset.testid = "bulk-toolbar";
   slot.hidden = true;
   slot.innerHTML = `
     <span class="bulk-count" data-testid="bulk-count" aria-live="polite"></span>
