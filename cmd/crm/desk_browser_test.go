@@ -74,6 +74,27 @@ func TestBrowserDesk(t *testing.T) {
 				t.Fatalf("quick actions: %v\nserver log:\n%s", err, inst.log.String())
 			}
 
+			// Bulk: two tasks of the list moved at once, then put back.
+			err = chromedp.Do(ctx,
+				chromedp.Navigate(base+"/tasks/?assigned_to=me&state=overdue"),
+				chromedp.WaitVisible(chromedp.CSS(`input[name="ids"]`)),
+				waitJS(t, "the toolbar hides while nothing is selected", `document.querySelector("[data-bulk-toolbar]").hidden`),
+				chromedp.Click(chromedp.CSS(`tbody tr:nth-child(1) input[name="ids"]`)),
+				chromedp.Click(chromedp.CSS(`tbody tr:nth-child(2) input[name="ids"]`)),
+				waitText(t, sel("bulk-count"), "Выбрано: 2"),
+				chromedp.SetValue(chromedp.CSS("#bulk-date"), "2030-01-15"),
+				shot(t, "7-bulk-toolbar"),
+				chromedp.Click(sel("bulk-reschedule")),
+				waitText(t, sel("toasts"), "Перенесены 2 задачи"),
+				chromedp.WaitVisible(sel("undo")),
+				shot(t, "8-bulk-undo-toast"),
+				chromedp.Click(sel("undo")),
+				waitText(t, sel("toasts"), "Восстановлены 2 задачи"),
+			)
+			if err != nil {
+				t.Fatalf("bulk: %v\nserver log:\n%s", err, inst.log.String())
+			}
+
 			// The same desk on a phone.
 			phone := browser(t, 390, 844)
 			err = chromedp.Do(phone,

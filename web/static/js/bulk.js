@@ -128,7 +128,8 @@
   };
 
   // undoToast offers «Отменить» for the rest of ms; after a successful undo
-  // then() runs (the desk refreshes itself, the list reloads).
+  // then(text) runs with the message to show (the desk shows it and
+  // refreshes itself; the list carries it over its reload).
   const undoToast = (text, token, ms, then) => {
     if (!token) return toast("success", text, 4000);
     return toast("success", text, ms, [
@@ -146,8 +147,9 @@
             return;
           }
           const n = (res.data.restored || []).length;
-          toast("success", UNDONE_TEXT(n), 4000);
-          if (then) then();
+          const text = UNDONE_TEXT(n);
+          if (then) then(text);
+          else toast("success", text, 4000);
         },
       },
     ]);
@@ -164,7 +166,10 @@
     }
   })();
   if (pending && pending.until > Date.now()) {
-    undoToast(pending.text, pending.token, pending.until - Date.now(), () => location.reload());
+    undoToast(pending.text, pending.token, pending.until - Date.now(), (text) => {
+      sessionStorage.setItem(KEY, JSON.stringify({ text, token: "", until: Date.now() + 4000 }));
+      location.reload();
+    });
     if (pending.refused) toast("error", pending.refused, 8000);
   }
   sessionStorage.removeItem(KEY);

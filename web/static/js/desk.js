@@ -152,7 +152,10 @@
     if (complete) {
       bulk.toast("success", res.data.next ? "Задача выполнена, следующая создана" : "Задача выполнена", 4000);
     } else {
-      window.crmUndoToast("Задача перенесена", res.data.undo_token, refresh);
+      window.crmUndoToast("Задача перенесена", res.data.undo_token, (text) => {
+        bulk.toast("success", text, 4000);
+        refresh();
+      });
     }
     refresh();
   });
