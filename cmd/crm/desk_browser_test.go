@@ -62,6 +62,8 @@ func TestBrowserDesk(t *testing.T) {
 
 				// Move the next one to tomorrow, then undo from the toast.
 				chromedp.Click(chromedp.CSS(firstOverdue+`[data-testid="desk-reschedule-toggle"]`)),
+				chromedp.WaitVisible(chromedp.CSS(firstOverdue+`[data-testid="desk-tomorrow"]`)),
+				shot(t, "3a-reschedule-menu"),
 				chromedp.Click(chromedp.CSS(firstOverdue+`[data-testid="desk-tomorrow"]`)),
 				waitJS(t, "the moved task leaves the overdue group", tileCount("overdue")+" === "+strconv.Itoa(int(overdue)-2)),
 				chromedp.WaitVisible(sel("undo")),
