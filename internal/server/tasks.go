@@ -45,7 +45,7 @@ func (s *Server) taskQuery(r *http.Request) (task.Filter, error) {
 			f.Statuses = append(f.Statuses, st)
 		}
 	}
-	if v := q.Get("state"); v != "" {
+	if v := q.Get("state"); v != "" && v != "any" {
 		if !task.ValidState(v) {
 			inv.Add("state", "Неизвестное состояние; допустимо: overdue, today, week, later, done, cancelled, open")
 		}
@@ -106,9 +106,13 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tab := r.URL.Query().Get("tab")
+	q := r.URL.Query()
+	tab := q.Get("tab")
 	if !wantsJSON(r) && tab != "all" && r.URL.Query().Get("assigned_to") == "" {
 		tab, f.AssignedTo = "mine", sc.UserID // the page opens on «Мои задачи»
+	}
+	if !wantsJSON(r) && f.State == "" && len(f.Statuses) == 0 && r.URL.Query().Get("state") == "" {
+		f.State = "open" // the page shows what is left to do unless asked for more
 	}
 	list, count, err := s.tasks.List(r.Context(), sc, f)
 	if err != nil {
@@ -121,9 +125,8 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	l := view.TaskList{
-		Tasks: list, Tab: tab, State: f.State, Search: f.Search,
+		Tasks: list, Tab: tab, State: q.Get("state"), Search: f.Search,
 		Assignee: q.Get("assigned_to"), Type: q.Get("type"), Company: q.Get("company"),
 		Users: taskOptions(ch.Users), Types: taskOptions(ch.Types),
 		Location: f.Loc, Viewer: sc.UserID,
@@ -170,7 +173,7 @@ func (f *taskInput) fromForm(v url.Values) error {
 		in.AssignedTo = task.OptAssignee{Set: true, Value: n, Bad: err != nil || n <= 0}
 	}
 	date, clock := strings.TrimSpace(v.Get("due_date")), strings.TrimSpace(v.Get("due_time"))
-	allDay := v.Get("all_day") != ""
+	allDay := v.Get("all_day") != "" || clock == "" // no time: the whole day, as the hint says
 	due := date
 	if date != "" && clock != "" && !allDay {
 		due = date + "T" + clock

@@ -67,8 +67,8 @@ func taskStateKind(state string) string {
 func taskStateOptions() []Option {
 	return []Option{
 		{Value: "overdue", Label: "Просрочено"}, {Value: "today", Label: "Сегодня"}, {Value: "week", Label: "На неделе"},
-		{Value: "later", Label: "Позже"}, {Value: "open", Label: "Все открытые"}, {Value: "done", Label: "Выполнены"},
-		{Value: "cancelled", Label: "Отменены"},
+		{Value: "later", Label: "Позже"}, {Value: "done", Label: "Выполнены"}, {Value: "cancelled", Label: "Отменены"},
+		{Value: "any", Label: "Все, включая закрытые"},
 	}
 }
 

@@ -229,7 +229,7 @@ func TaskListPage(s Shell, l TaskList) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = SelectField(FieldProps{Name: "state", Label: "Срок", Value: l.State, Placeholder: "Все", Attrs: templ.Attributes{"data-autosubmit": true}}, taskStateOptions()).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = SelectField(FieldProps{Name: "state", Label: "Срок", Value: l.State, Placeholder: "Открытые", Attrs: templ.Attributes{"data-autosubmit": true}}, taskStateOptions()).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
