@@ -91,17 +91,17 @@ type deskGroupDef struct {
 
 var deskGroups = []deskGroupDef{
 	{key: task.GroupOverdue, title: "Просрочено", tile: "Просрочено", kind: "danger",
-		href:  "/tasks/?assigned_to=me&state=overdue",
-		empty: "Просроченных задач нет — так держать.", emptyLink: "Все мои задачи", emptyHref: "/tasks/?assigned_to=me"},
+		href:  "/tasks/?state=overdue",
+		empty: "Просроченных задач нет — так держать.", emptyLink: "Все мои задачи", emptyHref: "/tasks/"},
 	{key: task.GroupToday, title: "На сегодня", tile: "На сегодня", kind: "warning",
-		href:  "/tasks/?assigned_to=me&state=today",
+		href:  "/tasks/?state=today",
 		empty: "Задач на сегодня нет.", emptyLink: "Создать задачу", emptyHref: "/tasks/new"},
 	{key: task.GroupWeek, title: "На неделю", tile: "На неделю", kind: "info",
-		href:  "/tasks/?assigned_to=me&state=week",
+		href:  "/tasks/?state=week",
 		empty: "До конца недели задач больше нет.", emptyLink: "Запланировать задачу", emptyHref: "/tasks/new"},
 	{key: task.GroupNewAssignments, title: "Новые назначения", tile: "Новые назначения", kind: "brand",
-		href:  "/tasks/?assigned_to=me&status=new",
-		empty: "Новых назначений нет: всё, что вам поручили, вы уже видели.", emptyLink: "Все мои задачи", emptyHref: "/tasks/?assigned_to=me"},
+		href:  "/tasks/?status=new",
+		empty: "Новых назначений нет: всё, что вам поручили, вы уже видели.", emptyLink: "Все мои задачи", emptyHref: "/tasks/"},
 }
 
 // deskView turns the desk's data into the page's view model, every date

@@ -69,8 +69,16 @@ func TestDeskIsTheLandingPage(t *testing.T) {
 				t.Errorf("tile %s = %q, want %s", key, got, want)
 			}
 		}
-		if href, _ := doc.Find(`[data-testid="tile-overdue"]`).Attr("href"); href != "/tasks/?assigned_to=me&state=overdue" {
+		if href, _ := doc.Find(`[data-testid="tile-overdue"]`).Attr("href"); href != "/tasks/?state=overdue" {
 			t.Errorf("overdue tile links to %q", href)
+		}
+		// Each tile opens the task list filtered to its group.
+		for key, want := range map[string]string{"overdue": "Просроченный звонок", "today": "Сегодняшнее дело"} {
+			href, _ := doc.Find(`[data-testid="tile-` + key + `"]`).Attr("href")
+			list := e.do(&c.Alisa, "GET", href, nil)
+			if list.Code != http.StatusOK || !strings.Contains(list.Body.String(), want) || strings.Contains(list.Body.String(), "Поручение Бориса") {
+				t.Errorf("tile %s → %s: %d, want %q alone", key, href, list.Code, want)
+			}
 		}
 		if got := doc.Find(`[data-testid="nav-desk"]`).AttrOr("aria-current", ""); got != "page" {
 			t.Errorf("the rail's desk item is not current: %q", got)
