@@ -242,3 +242,41 @@ func TestDeskForEveryoneInTheCast(t *testing.T) {
 		}
 	})
 }
+
+// TestDueLabelSpeaksTheViewersDay: the desk names days as a person does,
+// in the viewer's zone.
+func TestDueLabelSpeaksTheViewersDay(t *testing.T) {
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ekb, err := time.LoadLocation("Asia/Yekaterinburg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 3, 19, 0, 0, 0, time.UTC) // Thursday 22:00 in Moscow, Friday 00:00 in Yekaterinburg
+	timed := func(at time.Time) task.Task { return task.Task{DueAt: at} }
+	allDay := func(y int, m time.Month, d int) task.Task {
+		return task.Task{DueAt: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), AllDay: true}
+	}
+	for _, tc := range []struct {
+		name string
+		t    task.Task
+		loc  *time.Location
+		want string
+	}{
+		{"23:30 Moscow is today in Moscow", timed(time.Date(2026, 12, 3, 20, 30, 0, 0, time.UTC)), msk, "сегодня, 23:30"},
+		{"and 01:30 today in Yekaterinburg", timed(time.Date(2026, 12, 3, 20, 30, 0, 0, time.UTC)), ekb, "сегодня, 01:30"},
+		{"an all-day Thursday is yesterday in Yekaterinburg", allDay(2026, 12, 3), ekb, "вчера, весь день"},
+		{"an all-day Friday is tomorrow in Moscow", allDay(2026, 12, 4), msk, "завтра, весь день"},
+		{"next Tuesday has its weekday", timed(time.Date(2026, 12, 8, 7, 0, 0, 0, time.UTC)), msk, "вт, 8 декабря, 10:00"},
+		{"a date this year has no year", allDay(2026, 11, 20), msk, "20 ноября, весь день"},
+		{"another year says which", allDay(2027, 1, 20), msk, "20 января 2027, весь день"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dueLabel(tc.t, now, tc.loc); got != tc.want {
+				t.Errorf("dueLabel = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
