@@ -21,6 +21,7 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	contacts := fs.Int("contacts", 4000, "сколько контактов должно быть в базе")
 	notes := fs.Float64("notes-per-company", 3, "заметок на компанию в среднем")
 	password := fs.String("password", "demo-пароль", "пароль каждого демо-пользователя")
+	tasks := fs.Int("tasks-per-user", 40, "задач на каждого демо-пользователя (рабочий стол); 0 — без задач")
 	_, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -30,13 +31,13 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 		return errors.New(msg)
 	}
 	sum, err := demo.Load(ctx, db, demo.Options{
-		Companies: *companies, Contacts: *contacts, NotesPerCompany: *notes,
+		Companies: *companies, Contacts: *contacts, NotesPerCompany: *notes, TasksPerUser: *tasks,
 		Seed: 1, Password: *password, Progress: progress.Terminal(env.stdout),
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "\nДемо-база готова: %d компаний, %d контактов, %d заметок.\n", sum.Companies, sum.Contacts, sum.Notes)
+	fmt.Fprintf(env.stdout, "\nДемо-база готова: %d компаний, %d контактов, %d заметок, %d задач.\n", sum.Companies, sum.Contacts, sum.Notes, sum.Tasks)
 	fmt.Fprintf(env.stdout, "Пароль каждого демо-пользователя: %s\n\n", *password)
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Логин\tИмя\tРоль\tВидит")

@@ -40,15 +40,36 @@ const (
 	loadMaxClients  = 2000
 )
 
-// loadOps are the operations of the mix, in report order.
-var loadOps = []string{"list", "search", "card", "patch"}
+// loadOps are the operations a mix may name, in report order: the
+// companies' (the default mix) and the desk's.
+var loadOps = []string{"list", "search", "card", "patch", "desk", "dashboard", "tasks", "complete"}
 
 var loadOpNames = map[string]string{
-	"list":   "Список компаний (HTML)",
-	"search": "Поиск по названию (HTML)",
-	"card":   "Карточка компании (HTML)",
-	"patch":  "PATCH компании (API)",
+	"list":      "Список компаний (HTML)",
+	"search":    "Поиск по названию (HTML)",
+	"card":      "Карточка компании (HTML)",
+	"patch":     "PATCH компании (API)",
+	"desk":      "Рабочий стол (HTML)",
+	"dashboard": "Рабочий стол (API)",
+	"tasks":     "Мои задачи (HTML)",
+	"complete":  "Выполнить задачу (API)",
 }
+
+// loadMixes are the named mixes --mix accepts besides explicit shares:
+// "companies" (the default: the base's lists, cards and edits) and
+// "desk" (a sales manager's morning: the desk page, its API, the task
+// list, completing tasks).
+var loadMixes = map[string]string{
+	"companies": "list=30,search=25,card=35,patch=10",
+	"desk":      "desk=35,dashboard=25,tasks=30,complete=10",
+}
+
+// deskOps are the operations that need tasks in the base.
+var deskOps = []string{"desk", "dashboard", "tasks", "complete"}
+
+// loadTasksPerUser is how many tasks each demo user gets when a desk
+// operation is in the mix and the server runs in-process.
+const loadTasksPerUser = 40
 
 // cmdLoadtest signs in demo users and sends a mix of the most common
 // requests from many clients at once, then reports the throughput and the
@@ -63,7 +84,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	duration := fs.Duration("duration", 30*time.Second, "длительность замера (не больше 10m)")
 	maxReq := fs.Int("requests", 1_000_000, "не больше запросов за замер")
 	warmup := fs.Duration("warmup", 3*time.Second, "разогрев перед замером (не входит в отчёт)")
-	mixFlag := fs.String("mix", "list=30,search=25,card=35,patch=10", "доли операций: list, search, card, patch")
+	mixFlag := fs.String("mix", "companies", "доли операций (list, search, card, patch, desk, dashboard, tasks, complete), например desk=50,complete=10; или готовая смесь: companies (компании) или desk (рабочий стол)")
 	users := fs.String("users", "", "логины пользователей через запятую; пусто — 35 демо-пользователей crm demo (demo-admin, demo-group, demo-director-N, demo-manager-N-M)")
 	password := fs.String("password", "demo-пароль", "пароль пользователей (как у crm demo)")
 	companies := fs.Int("companies", 2000, "без --url: сколько компаний должно быть в демо-базе")
@@ -115,8 +136,14 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
+	tasks := 0
+	for _, op := range deskOps {
+		if mix[op] > 0 {
+			tasks = loadTasksPerUser
+		}
+	}
 	if _, err := demo.Load(ctx, db, demo.Options{
-		Companies: *companies, Contacts: *companies * 2, NotesPerCompany: 3, Seed: 1, Password: *password, Progress: progress.Terminal(env.stdout),
+		Companies: *companies, Contacts: *companies * 2, NotesPerCompany: 3, TasksPerUser: tasks, Seed: 1, Password: *password, Progress: progress.Terminal(env.stdout),
 	}); err != nil {
 		return err
 	}
@@ -170,8 +197,12 @@ func loopbackURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// parseMix reads "list=30,search=25,card=35,patch=10" into weights.
+// parseMix reads "list=30,search=25,card=35,patch=10", or the name of one
+// of loadMixes, into weights.
 func parseMix(s string) (map[string]int, error) {
+	if named, ok := loadMixes[strings.TrimSpace(s)]; ok {
+		s = named
+	}
 	mix := map[string]int{}
 	total := 0
 	for _, part := range splitList(s) {
@@ -179,7 +210,7 @@ func parseMix(s string) (map[string]int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		k = strings.TrimSpace(k)
 		if !ok || err != nil || n < 0 || !slices.Contains(loadOps, k) {
-			return nil, fmt.Errorf("--mix %q: ожидается list=30,search=25,card=35,patch=10", s)
+			return nil, fmt.Errorf("--mix %q: ожидается companies, desk или доли вида desk=35,dashboard=25,tasks=30,complete=10", s)
 		}
 		mix[k] = n
 		total += n
@@ -214,6 +245,10 @@ type loadUser struct {
 	ids    []int64  // companies the user sees
 	words  []string // name words of those companies, for the search
 	own    []*ownCompany
+	// open are the user's open tasks as the assignee, for "complete";
+	// each is completed once (taken under the lock).
+	openMu sync.Mutex
+	open   []int64
 }
 
 // ownCompany is a company the user may edit, with the version the next
@@ -322,6 +357,9 @@ func (lt *loadTest) client(ctx, phase context.Context, i int, st map[string]*opS
 		if op == "patch" && len(u.own) == 0 {
 			op = "card"
 		}
+		if (op == "card" && len(u.ids) == 0) || (op == "search" && len(u.words) == 0) {
+			op = "dashboard"
+		}
 		t := time.Now()
 		err := lt.do(ctx, u, op, rnd)
 		d := time.Since(t)
@@ -351,6 +389,21 @@ func (lt *loadTest) do(ctx context.Context, u *loadUser, op string, rnd *rand.Ra
 		return lt.get(ctx, u, "/companies/?search="+url.QueryEscape(w), nil)
 	case "card":
 		return lt.get(ctx, u, "/companies/"+strconv.FormatInt(u.ids[rnd.IntN(len(u.ids))], 10)+"/", nil)
+	case "desk":
+		return lt.get(ctx, u, "/desk/", nil)
+	case "dashboard":
+		return lt.get(ctx, u, "/api/dashboard/", nil)
+	case "tasks":
+		return lt.get(ctx, u, "/tasks/", nil)
+	case "complete":
+		id := u.takeOpen()
+		if id == 0 {
+			// Every open task of this user is done: the desk is what a
+			// person would look at next.
+			return lt.get(ctx, u, "/api/dashboard/", nil)
+		}
+		body, _ := json.Marshal(map[string]string{"result": "Сделано (нагрузочный тест)"})
+		return lt.send(ctx, u, http.MethodPost, "/api/tasks/"+strconv.FormatInt(id, 10)+"/complete/", body, nil)
 	default:
 		c := u.own[rnd.IntN(len(u.own))]
 		c.Lock()
@@ -416,6 +469,19 @@ func (lt *loadTest) send(ctx context.Context, u *loadUser, method, path string, 
 	return nil
 }
 
+// takeOpen hands out one of the user's open tasks, each once; 0 when none
+// is left.
+func (u *loadUser) takeOpen() int64 {
+	u.openMu.Lock()
+	defer u.openMu.Unlock()
+	if len(u.open) == 0 {
+		return 0
+	}
+	id := u.open[len(u.open)-1]
+	u.open = u.open[:len(u.open)-1]
+	return id
+}
+
 // errSeesNothing marks a user who sees no company: nothing to load.
 var errSeesNothing = errors.New("the user sees no company")
 
@@ -469,6 +535,24 @@ func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, nam
 			u.words = append(u.words, words[0])
 		}
 	}
+	if lt.usesDesk() {
+		var desk struct {
+			Overdue, Today, Week []struct {
+				ID int64 `json:"id"`
+			}
+		}
+		if err := lt.send(ctx, u, http.MethodGet, "/api/dashboard/?limit=100", nil, &desk); err != nil {
+			return nil, err
+		}
+		for _, group := range [][]struct {
+			ID int64 `json:"id"`
+		}{desk.Overdue, desk.Today, desk.Week} {
+			for _, t := range group {
+				u.open = append(u.open, t.ID)
+			}
+		}
+		return u, nil // the desk's operations need no company
+	}
 	if len(u.ids) == 0 || len(u.words) == 0 {
 		return nil, errSeesNothing
 	}
@@ -478,14 +562,27 @@ func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, nam
 	return u, nil
 }
 
+// usesDesk reports whether the mix has a desk operation.
+func (lt *loadTest) usesDesk() bool {
+	for _, op := range deskOps {
+		if lt.mix[op] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // report prints requests per second and p50/p95/p99 and errors per
-// operation and in total.
+// operation of the mix and in total.
 func (lt *loadTest) report(stats []map[string]*opStats, elapsed time.Duration) error {
 	tw := tabwriter.NewWriter(lt.out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "Операция\tзапросов\tзапр/с\tp50\tp95\tp99\tошибок\t")
 	var all []time.Duration
 	errs := 0
 	for _, op := range loadOps {
+		if lt.mix[op] == 0 {
+			continue
+		}
 		var lat []time.Duration
 		n := 0
 		for _, st := range stats {

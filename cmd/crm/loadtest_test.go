@@ -22,7 +22,11 @@ func TestLoadtestRunsAgainstARealServer(t *testing.T) {
 				t.Fatalf("loadtest: %v\n%s%s\nserver log:\n%s", err, out.String(), errOut.String(), inst.log.String())
 			}
 			report := out.String()
+			mix, _ := parseMix("companies")
 			for _, op := range loadOps {
+				if mix[op] == 0 {
+					continue
+				}
 				line := lineWith(report, loadOpNames[op])
 				if line == "" || strings.Fields(line)[len(strings.Fields(line))-1] != "0" {
 					t.Errorf("operation %s: report line %q, want requests and 0 errors\n%s", op, line, report)
@@ -74,6 +78,34 @@ func TestLoadtestStartsItsOwnServer(t *testing.T) {
 			}
 			if line := lineWith(out.String(), "Всего"); line == "" || !strings.HasSuffix(strings.TrimSpace(line), " 0") {
 				t.Fatalf("report without a clean total:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestLoadtestDeskMix runs the desk-heavy mix against the real binary on
+// a demo base with tasks: the desk page, its API, the task list and
+// completing tasks, none failing.
+func TestLoadtestDeskMix(t *testing.T) {
+	for dialect, newURL := range e2eDatabases(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			inst := startCRM(t, newURL())
+			inst.crm(t, "demo", "--companies", "40", "--contacts", "40", "--notes-per-company", "0", "--tasks-per-user", "20")
+			var out, errOut bytes.Buffer
+			args := []string{"loadtest", "--url", inst.URL, "--mix", "desk", "--clients", "4", "--duration", "2s", "--warmup", "200ms",
+				"--users", "demo-manager-1-1,demo-manager-2-4,demo-director-1"}
+			if err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); err != nil {
+				t.Fatalf("loadtest: %v\n%s%s\nserver log:\n%s", err, out.String(), errOut.String(), inst.log.String())
+			}
+			report := out.String()
+			for _, op := range deskOps {
+				line := lineWith(report, loadOpNames[op])
+				if line == "" || strings.Fields(line)[len(strings.Fields(line))-1] != "0" {
+					t.Errorf("operation %s: report line %q, want requests and 0 errors\n%s", op, line, report)
+				}
+			}
+			if lineWith(report, loadOpNames["list"]) != "" {
+				t.Errorf("the desk mix reports company operations:\n%s", report)
 			}
 		})
 	}

@@ -21,7 +21,10 @@ type Options struct {
 	Contacts  int
 	// NotesPerCompany is the average number of notes; 0 means none.
 	NotesPerCompany float64
-	Seed            uint64
+	// TasksPerUser is how many tasks each demo user is given as the
+	// assignee (the desk); 0 means none.
+	TasksPerUser int
+	Seed         uint64
 	// Password is every demo user's password; "" leaves the users without
 	// one (the benchmark signs in through sessions).
 	Password string
@@ -36,7 +39,7 @@ type User struct {
 
 // Summary is what the base holds after Load.
 type Summary struct {
-	Companies, Contacts, Notes int
+	Companies, Contacts, Notes, Tasks int
 	// AdminID and ManagerID are an administrator and a manager who sees
 	// only their own companies.
 	AdminID, ManagerID int64
@@ -152,6 +155,11 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 	}
 	if sum.Notes, err = count(ctx, db, "company_notes"); err != nil {
 		return sum, err
+	}
+	if opt.TasksPerUser > 0 {
+		if sum.Tasks, err = loadTasks(ctx, db, g, opt.TasksPerUser, sum.Companies); err != nil {
+			return sum, err
+		}
 	}
 	return sum, nil
 }

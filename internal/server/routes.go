@@ -39,7 +39,7 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/logout", s.wrap(s.logout))
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
-			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/companies/") })
+			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/desk/") })
 			s.resourceRoutes(r)
 			s.pageRoutes(r)
 			r.Route("/admin", func(r chi.Router) {
@@ -147,6 +147,11 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
 
+	// The desk and bulk actions on tasks (JSON; the pages are in pageRoutes).
+	r.Get("/dashboard/", s.wrap(s.showDashboard))
+	r.Post("/tasks/bulk/", s.wrap(s.bulkTasks))
+	r.Post("/tasks/bulk/undo/", s.wrap(s.undoBulk))
+
 	// The task form's recurrence builder: description and next dates.
 	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
 	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
@@ -157,6 +162,10 @@ func (s *Server) apiRoutes(r chi.Router) {
 func (s *Server) pageRoutes(r chi.Router) {
 	r.Get("/profile/", s.wrap(s.showProfile))
 	r.Post("/profile/", s.wrap(s.updateMe))
+
+	// The desk, the page after sign-in (/ leads here).
+	r.Get("/desk/", s.wrap(s.showDesk))
+	r.Post("/tasks/bulk/", s.wrap(s.bulkTasks)) // the desk's «Перенести», a list without its script
 
 	r.Get("/companies/new", s.wrap(s.newCompany))
 	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))

@@ -43,11 +43,10 @@ type MenuItem struct {
 	AdminOnly bool
 }
 
-// menu is the rail, in order. Adding a section is one line here:
-//
-//	{Key: "desk", Label: "Рабочий стол", Href: "/", Icon: "i-desk"},
-//	{Key: "tasks", Label: "Задачи", Href: "/tasks/", Icon: "i-tasks"},
+// menu is the rail, in order: the day's work first (the desk is the page
+// after sign-in), then the base. Adding a section is one line here.
 var menu = []MenuItem{
+	{Key: "desk", Label: "Рабочий стол", Href: "/desk/", Icon: "i-desk"},
 	{Key: "tasks", Label: "Задачи", Href: "/tasks/", Icon: "i-tasks"},
 	{Key: "companies", Label: "Компании", Href: "/companies/", Icon: "i-companies"},
 	{Key: "contacts", Label: "Контакты", Href: "/contacts/", Icon: "i-contacts"},
