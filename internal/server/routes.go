@@ -30,6 +30,8 @@ func (s *Server) router() *chi.Mux {
 	r.Get("/healthz", s.wrap(s.health))
 	r.Handle("/static/*", static.Handler())
 	r.Handle("/favicon.ico", static.Favicon())
+	// A calendar feed: the token in the path is the credential.
+	r.Get(feedPath+"{file}", s.wrap(s.calendarFeed))
 
 	// Pages: signed in with the session cookie.
 	r.Group(func(r chi.Router) {
@@ -126,6 +128,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/audit/", s.act("audit.list", "audit", s.listAudit))
 	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
+	r.Post("/me/calendar-feed/", s.wrap(s.enableCalendarFeed))
+	r.Delete("/me/calendar-feed/", s.wrap(s.disableCalendarFeed))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
@@ -133,6 +137,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 func (s *Server) pageRoutes(r chi.Router) {
 	r.Get("/profile/", s.wrap(s.showProfile))
 	r.Post("/profile/", s.wrap(s.updateMe))
+	r.Post("/profile/calendar-feed", s.wrap(s.enableCalendarFeed))
+	r.Post("/profile/calendar-feed/delete", s.wrap(s.disableCalendarFeed))
 
 	r.Get("/companies/new", s.wrap(s.newCompany))
 	r.Get("/companies/{id}/edit", s.wrap(s.editCompany))

@@ -4,12 +4,16 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/calendar"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/contact"
@@ -33,6 +37,9 @@ type Server struct {
 	notes     *note.Store
 	audit     *audit.Store
 	live      *live.Hub
+	jobs      Jobs // nil: no background jobs (tests that need none)
+	feeds     *calendar.Feeds
+	feedLimit *rateLimiter
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
@@ -51,8 +58,24 @@ const (
 	ReadTimeout        = 5 * time.Minute
 )
 
+// Jobs is what the server's actions need of the background job queue
+// (internal/jobs): to add a job in the action's own transaction, so that it
+// exists only if the action commits, and to cancel one in it (a task's
+// due-time notification when the task is completed or moved).
+type Jobs interface {
+	Enqueue(ctx context.Context, tx *sql.Tx, args river.JobArgs) (int64, error)
+	Cancel(ctx context.Context, tx *sql.Tx, jobID int64) error
+}
+
+// Option adds to a Server what not every Server has.
+type Option func(*Server)
+
+// WithJobs gives the server the process's job queue. A Server without
+// it (tests, commands that serve briefly) schedules no timed work.
+func WithJobs(j Jobs) Option { return func(s *Server) { s.jobs = j } }
+
 // New builds a Server on db. cfg must hold a secret key.
-func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
+func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *Server {
 	s := &Server{
 		cfg:       cfg,
 		log:       log,
@@ -66,9 +89,14 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		notes:     note.NewStore(db),
 		audit:     audit.NewStore(db),
 		live:      live.NewHub(),
+		feeds:     calendar.NewFeeds(db),
+		feedLimit: newRateLimiter(feedRequestsPerMinute, time.Minute),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	s.handler = s.routes()
 	return s
