@@ -68,6 +68,12 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	serving := false
+	defer func() {
+		if !serving { // a start that failed: release River's connection
+			_ = bg.Stop(context.WithoutCancel(ctx))
+		}
+	}()
 	srv := server.New(cfg, log, db, server.WithJobs(bg))
 	if err := srv.Health(ctx); err != nil {
 		return fmt.Errorf("health check before start: %w", err)
@@ -96,6 +102,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		_ = ln.Close()
 		return err
 	}
+	serving = true
 	log.Info("CRM ПРОФИ is listening", "url", "http://"+ln.Addr().String()+"/", "database", string(db.Dialect), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
