@@ -1,0 +1,89 @@
+package access
+
+import (
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// RestrictTasks limits w to the tasks the scope may see; t is the tasks
+// table alias. A task is visible to its assignee and its author, and to
+// whoever may see its company (Restrict) while the company is not in the
+// trash. A task without a company is its assignee's and author's alone —
+// admins included, as the contract words it; the system actor sees all.
+func (s Scope) RestrictTasks(w *database.Where, t string) {
+	switch {
+	case !s.Acts():
+		w.Add("1 = 0")
+	case s.IsSystem():
+	default:
+		var inner database.Where
+		inner.Add("vc.id = " + t + ".company_id")
+		inner.Add("vc.deleted_at IS NULL")
+		s.Restrict(&inner, "vc")
+		w.Add("("+t+".assigned_to = ? OR "+t+".created_by = ? OR EXISTS (SELECT 1 FROM companies vc"+w.Adopt(&inner)+"))",
+			s.UserID, s.UserID)
+	}
+}
+
+// TaskRef is what the permission rules need to know of a task: its
+// assignee, its author (0: none or deleted) and its company (nil: none, or
+// one the scope cannot see).
+type TaskRef struct {
+	AssignedTo int64
+	CreatedBy  int64
+	Company    *CompanyRef
+}
+
+// Task actions, for CanChangeTask.
+const (
+	TaskEdit   = "edit"
+	TaskDelete = "delete"
+)
+
+// CanChangeTask decides whether the scope may change (edit, complete,
+// skip, comment on…) or delete a task it can see.
+//
+//	edit:   the assignee, the author, and whoever may edit the task's
+//	        company (CanEditCompany); the system actor.
+//	delete: the author and whoever may edit the task's company; not the
+//	        assignee of a task someone else set them — it was asked of them.
+func (s Scope) CanChangeTask(t TaskRef, action string) error {
+	if !s.Acts() {
+		return apperr.Forbid("Недостаточно прав")
+	}
+	if s.IsSystem() {
+		return nil
+	}
+	if s.UserID == t.CreatedBy || (action != TaskDelete && s.UserID == t.AssignedTo) {
+		return nil
+	}
+	if t.Company != nil && s.CanEditCompany(*t.Company) == nil {
+		return nil
+	}
+	if action == TaskDelete {
+		return apperr.Forbid("Удалить задачу может её автор или тот, кто может изменять её компанию")
+	}
+	return apperr.Forbid("Изменять задачу могут её исполнитель, автор и те, кто может изменять её компанию")
+}
+
+// CanAssignTask decides whether the scope may make user the assignee of a
+// task: managers only themselves; branch directors the people of their
+// branch (and themselves); group managers, admins and the system anyone.
+func (s Scope) CanAssignTask(user UserRef) error {
+	switch {
+	case !s.Acts():
+		return apperr.Forbid("Недостаточно прав")
+	case s.IsSystem(), s.Role == RoleAdmin, s.Role == RoleGroupManager:
+		return nil
+	case user.ID == s.UserID:
+		return nil
+	case s.Role == RoleBranchDirector:
+		if s.BranchID != 0 && user.BranchID == s.BranchID {
+			return nil
+		}
+		return apperr.Forbid("Директор филиала может назначать задачи только сотрудникам своего филиала")
+	case s.Role == RoleManager:
+		return apperr.Forbid("Менеджер может ставить задачи только себе")
+	}
+	return apperr.Forbid("Недостаточно прав")
+}

@@ -1,0 +1,80 @@
+package task
+
+import (
+	"time"
+
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// Bounds are the edges of a viewer's day and week as instants, for the
+// state filters in SQL: timed tasks compare with the instants, all-day
+// tasks (stored as their date at 00:00 UTC) with the dates.
+type Bounds struct {
+	Now      time.Time // the instant the states are for
+	Tomorrow time.Time // start of tomorrow in the viewer's zone
+	WeekEnd  time.Time // start of next Monday in the viewer's zone
+	// The same days as floating dates (00:00 UTC of the local date).
+	TodayDate, TomorrowDate, WeekEndDate time.Time
+}
+
+// boundsAt computes Bounds for now in loc. Days are stepped by the
+// calendar (AddDate), so a DST change makes a 23- or 25-hour day, not a
+// shifted midnight.
+func boundsAt(now time.Time, loc *time.Location) Bounds {
+	local := now.In(loc)
+	y, m, d := local.Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	toMonday := (8 - int(today.Weekday())) % 7
+	if toMonday == 0 {
+		toMonday = 7
+	}
+	date := func(days int) time.Time { return time.Date(y, m, d+days, 0, 0, 0, 0, time.UTC) }
+	return Bounds{
+		Now:          now,
+		Tomorrow:     time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC(),
+		WeekEnd:      time.Date(y, m, d+toMonday, 0, 0, 0, 0, loc).UTC(),
+		TodayDate:    date(0),
+		TomorrowDate: date(1),
+		WeekEndDate:  date(toMonday),
+	}
+}
+
+// BoundsAt is boundsAt for other code of the product (the desk).
+func BoundsAt(now time.Time, loc *time.Location) Bounds { return boundsAt(now, loc) }
+
+// openSQL is the condition of an open task; t is the tasks alias.
+func openSQL(t string) string { return t + ".status IN ('new', 'in_progress')" }
+
+// AddState limits w to the tasks of t (alias) in state for the viewer at
+// b: "overdue", "today", "week", "later", "done", "cancelled", or "open"
+// (every open task). It reports false for an unknown state.
+func (b Bounds) AddState(w *database.Where, t, state string) bool {
+	now, tom, wk := b.Now.UTC().Truncate(time.Microsecond), b.Tomorrow, b.WeekEnd
+	td, tmd, wkd := b.TodayDate, b.TomorrowDate, b.WeekEndDate
+	timed, allDay := "NOT "+t+".all_day", t+".all_day"
+	switch state {
+	case "open":
+		w.Add(openSQL(t))
+	case "overdue":
+		w.Add(openSQL(t))
+		w.Add("(("+timed+" AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at < ?))", now, td)
+	case "today":
+		w.Add(openSQL(t))
+		w.Add("(("+timed+" AND "+t+".due_at >= ? AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at >= ? AND "+t+".due_at < ?))",
+			now, tom, td, tmd)
+	case "week":
+		w.Add(openSQL(t))
+		w.Add("(("+timed+" AND "+t+".due_at >= ? AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at >= ? AND "+t+".due_at < ?))",
+			tom, wk, tmd, wkd)
+	case "later":
+		w.Add(openSQL(t))
+		w.Add("(("+timed+" AND "+t+".due_at >= ?) OR ("+allDay+" AND "+t+".due_at >= ?))", wk, wkd)
+	case "done":
+		w.Add(t + ".status = 'done'")
+	case "cancelled":
+		w.Add(t + ".status = 'cancelled'")
+	default:
+		return false
+	}
+	return true
+}
