@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,58 @@ type DB struct {
 	// dsn is the driver's data source name, for connections of other
 	// drivers to the same database (River's LISTEN connection).
 	dsn string
+	// committed is called after each transaction of InTx commits (the
+	// live events hub's wake-up on SQLite); shared by WithTx copies.
+	committed *commitHooks
+}
+
+// OnCommit adds fn to the functions called after every transaction begun
+// by InTx commits (not after a savepoint: the caller's transaction commits
+// later), and returns its removal. fn must be quick and must not block:
+// the live events hub uses it on SQLite, where no other process writes and
+// no NOTIFY exists, to read the new events at once.
+func (db *DB) OnCommit(fn func()) (remove func()) {
+	h := db.committed
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	id := h.seq
+	next := map[uint64]func(){id: fn}
+	if cur := h.fns.Load(); cur != nil {
+		for k, f := range *cur {
+			next[k] = f
+		}
+	}
+	h.fns.Store(&next)
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		next := map[uint64]func(){}
+		if cur := h.fns.Load(); cur != nil {
+			for k, f := range *cur {
+				if k != id {
+					next[k] = f
+				}
+			}
+		}
+		h.fns.Store(&next)
+	}
+}
+
+// commitHooks are the functions OnCommit added; reading them after a
+// commit takes no lock.
+type commitHooks struct {
+	mu  sync.Mutex
+	seq uint64
+	fns atomic.Pointer[map[uint64]func()]
+}
+
+func (h *commitHooks) run() {
+	if fns := h.fns.Load(); fns != nil {
+		for _, fn := range *fns {
+			fn()
+		}
+	}
 }
 
 // DSN is the driver data source name the DB was opened with: the URL for
@@ -95,7 +148,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn}, nil
+	return &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn, committed: new(commitHooks)}, nil
 }
 
 // SQLiteDSN builds the driver DSN for a SQLite file. The pragmas come in this
@@ -162,6 +215,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.committed.run()
 	return nil
 }
 

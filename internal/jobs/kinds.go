@@ -11,12 +11,16 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/live"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 // register lists every job kind this application works, in one place.
 func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &purgeWorker{users: auth.NewStore(j.db), throttle: auth.NewThrottle(j.db), log: j.log})
 	river.AddWorker(w, &pingWorker{j: j})
+	river.AddWorker(w, &noticePurgeWorker{db: j.db, notices: notify.NewStore(j.db), log: j.log})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected
@@ -31,7 +35,40 @@ func (j *Jobs) periodic(opts Options) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return PurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
 		}, &river.PeriodicJobOpts{ID: PurgeArgs{}.Kind(), RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+			return NoticePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+		}, &river.PeriodicJobOpts{ID: NoticePurgeArgs{}.Kind(), RunOnStart: true}),
 	}
+}
+
+// NoticePurgeArgs asks for the purge of notifications read more than 90
+// days ago and of live events past their replay window.
+type NoticePurgeArgs struct{}
+
+// Kind names the job kind in River's table.
+func (NoticePurgeArgs) Kind() string { return "notify.purge" }
+
+type noticePurgeWorker struct {
+	river.WorkerDefaults[NoticePurgeArgs]
+	db      *database.DB
+	notices *notify.Store
+	log     *slog.Logger
+}
+
+func (w *noticePurgeWorker) Work(ctx context.Context, _ *river.Job[NoticePurgeArgs]) error {
+	now := time.Now()
+	read, err := w.notices.Purge(ctx, now.Add(-notify.ReadRetention))
+	if err != nil {
+		return err
+	}
+	events, err := live.Purge(ctx, w.db, now.Add(-live.DefaultRetain))
+	if err != nil {
+		return err
+	}
+	if read+events > 0 {
+		w.log.InfoContext(ctx, "read notifications and old live events purged", "notifications", read, "events", events)
+	}
+	return nil
 }
 
 // PurgeArgs asks for the purge of expired sessions, refresh tokens and

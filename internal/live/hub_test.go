@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -14,6 +15,16 @@ func event(t *testing.T, typ string, v any) Event {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// subscribe opens a subscription on h and fails the test on an error.
+func subscribe(t *testing.T, h *Hub, userID int64, after Cursor) (*Subscription, []Event, bool) {
+	t.Helper()
+	sub, replay, gap, err := h.Subscribe(context.Background(), userID, after, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub, replay, gap
 }
 
 // receive takes the next event of sub or fails after a second.
@@ -31,20 +42,20 @@ func receive(t *testing.T, sub *Subscription) Event {
 	return Event{}
 }
 
-func TestAUserReceivesTheirOwnEventsInOrderAndNoOneElses(t *testing.T) {
+func TestAUserReceivesTheirOwnEphemeralEventsInOrderAndNoOneElses(t *testing.T) {
 	h := NewHub()
-	mine, _, _ := h.Subscribe(1, 0)
+	mine, _, _ := subscribe(t, h, 1, Cursor{})
 	defer mine.Close()
-	theirs, _, _ := h.Subscribe(2, 0)
+	theirs, _, _ := subscribe(t, h, 2, Cursor{})
 	defer theirs.Close()
 	a := h.Publish(1, event(t, "unread", map[string]int{"count": 1}))
 	h.Publish(2, event(t, "unread", map[string]int{"count": 7}))
 	b := h.Publish(1, event(t, "unread", map[string]int{"count": 2}))
-	if got := receive(t, mine); got.ID != a.ID || string(got.Data) != `{"count":1}` {
+	if got := receive(t, mine); got.Seq != a.Seq || got.ID != 0 || string(got.Data) != `{"count":1}` {
 		t.Fatalf("first event %+v", got)
 	}
-	if got := receive(t, mine); got.ID != b.ID || b.ID <= a.ID {
-		t.Fatalf("second event %+v, want id %d > %d", got, b.ID, a.ID)
+	if got := receive(t, mine); got.Seq != b.Seq || b.Seq <= a.Seq {
+		t.Fatalf("second event %+v, want seq %d > %d", got, b.Seq, a.Seq)
 	}
 	if got := receive(t, theirs); string(got.Data) != `{"count":7}` {
 		t.Fatalf("the other user got %s", got.Data)
@@ -63,50 +74,72 @@ func TestAReconnectWithTheLastIDReplaysWhatWasMissed(t *testing.T) {
 	third := h.Publish(1, event(t, "task", map[string]any{"id": 1, "change": "deleted"}))
 	h.Publish(2, event(t, "task", map[string]any{"id": 9, "change": "created"}))
 
-	sub, replay, gap := h.Subscribe(1, first.ID)
+	sub, replay, gap := subscribe(t, h, 1, Cursor{Local: first.Seq})
 	defer sub.Close()
-	if gap || len(replay) != 2 || replay[0].ID != second.ID || replay[1].ID != third.ID {
+	if gap || len(replay) != 2 || replay[0].Seq != second.Seq || replay[1].Seq != third.Seq {
 		t.Fatalf("replay %+v (gap %v), want the second and third events", replay, gap)
 	}
-	if _, replay, _ := h.Subscribe(1, 0); len(replay) != 0 {
+	if _, replay, _ := subscribe(t, h, 1, Cursor{}); len(replay) != 0 {
 		t.Fatalf("a first connection replayed %d events", len(replay))
 	}
 }
 
-func TestEventsOlderThanTheRetentionAreDroppedAndTheGapReported(t *testing.T) {
+func TestEphemeralEventsOlderThanTheRetentionOrBeyondTheCapAreDropped(t *testing.T) {
 	h := NewHub()
 	clock := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	h.now = func() time.Time { return clock }
-	old := h.Publish(1, event(t, "unread", map[string]int{"count": 1}))
+	old := h.Publish(1, event(t, "progress", map[string]int{"done": 1}))
 	clock = clock.Add(DefaultRetain - time.Minute)
-	kept := h.Publish(1, event(t, "unread", map[string]int{"count": 2}))
-	if _, replay, gap := h.Subscribe(1, old.ID); gap || len(replay) != 1 || replay[0].ID != kept.ID {
-		t.Fatalf("within the retention: replay %+v, gap %v", replay, gap)
+	kept := h.Publish(1, event(t, "progress", map[string]int{"done": 2}))
+	if _, replay, _ := subscribe(t, h, 1, Cursor{Local: old.Seq - 1}); len(replay) != 2 {
+		t.Fatalf("within the retention: replay %+v", replay)
 	}
 	clock = clock.Add(2 * time.Minute) // the first event is now older than the retention
-	newer := h.Publish(1, event(t, "unread", map[string]int{"count": 3}))
-	_, replay, gap := h.Subscribe(1, old.ID-1)
-	if !gap || len(replay) != 2 || replay[0].ID != kept.ID || replay[1].ID != newer.ID {
+	newer := h.Publish(1, event(t, "progress", map[string]int{"done": 3}))
+	_, replay, gap := subscribe(t, h, 1, Cursor{Local: old.Seq - 1})
+	if gap || len(replay) != 2 || replay[0].Seq != kept.Seq || replay[1].Seq != newer.Seq {
 		t.Fatalf("after the retention: replay %+v, gap %v", replay, gap)
+	}
+
+	h.perUser = 3
+	var seqs []uint64
+	for i := range 5 {
+		seqs = append(seqs, h.Publish(2, event(t, "progress", map[string]int{"done": i})).Seq)
+	}
+	if _, replay, _ := subscribe(t, h, 2, Cursor{Local: seqs[0]}); len(replay) != 3 || replay[0].Seq != seqs[2] {
+		t.Fatalf("replay %+v; want the last three", replay)
 	}
 }
 
-func TestTheBufferPerUserIsBounded(t *testing.T) {
+func TestAnIdleUsersEphemeralEventsAreReclaimedAfterTheRetention(t *testing.T) {
 	h := NewHub()
-	h.perUser = 3
-	var ids []uint64
-	for i := range 5 {
-		ids = append(ids, h.Publish(1, event(t, "unread", map[string]int{"count": i})).ID)
+	h.retain = 50 * time.Millisecond
+	for u := range int64(100) {
+		h.Publish(u+1, event(t, "progress", map[string]int{"done": 1}))
 	}
-	_, replay, gap := h.Subscribe(1, ids[0])
-	if !gap || len(replay) != 3 || replay[0].ID != ids[2] {
-		t.Fatalf("replay %+v, gap %v; want the last three and a gap", replay, gap)
+	sub, _, _ := subscribe(t, h, 1, Cursor{})
+	if n := h.userCount(); n != 100 {
+		t.Fatalf("%d users held right after publishing, want 100", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.userCount() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d users still held after the retention; want only the subscribed one", h.userCount())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sub.Close()
+	for h.userCount() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the last user was not reclaimed after their stream closed")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
 func TestASlowSubscriberIsDroppedInsteadOfBlockingPublishers(t *testing.T) {
 	h := NewHub()
-	sub, _, _ := h.Subscribe(1, 0)
+	sub, _, _ := subscribe(t, h, 1, Cursor{})
 	defer sub.Close()
 	done := make(chan struct{})
 	go func() {
@@ -131,13 +164,13 @@ func TestASlowSubscriberIsDroppedInsteadOfBlockingPublishers(t *testing.T) {
 
 func TestClosingTheHubEndsEverySubscription(t *testing.T) {
 	h := NewHub()
-	sub, _, _ := h.Subscribe(1, 0)
+	sub, _, _ := subscribe(t, h, 1, Cursor{})
 	h.Close()
 	if _, ok := <-sub.C; ok {
 		t.Fatal("the subscription is still open")
 	}
 	sub.Close() // after the hub: does nothing
-	late, _, _ := h.Subscribe(1, 0)
+	late, _, _ := subscribe(t, h, 1, Cursor{})
 	if _, ok := <-late.C; ok {
 		t.Fatal("a subscription to a closed hub is open")
 	}
@@ -152,7 +185,7 @@ func TestTheBrowserReporterPublishesProgressEventsSparingly(t *testing.T) {
 	h := NewHub()
 	clock := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	h.now = func() time.Time { return clock }
-	sub, _, _ := h.Subscribe(5, 0)
+	sub, _, _ := subscribe(t, h, 5, Cursor{})
 	defer sub.Close()
 	r := Progress(h, 5, "import-1", "Импорт компаний")
 	r.Start(1000)
@@ -191,18 +224,40 @@ func TestTheBrowserReporterPublishesProgressEventsSparingly(t *testing.T) {
 	}
 }
 
-func TestAnIDFromBeforeARestartIsAGap(t *testing.T) {
-	before := NewHub().Publish(1, event(t, "unread", map[string]int{"count": 1}))
+func TestEphemeralEventsOfARestartedProcessReplayAfterAnOldCursor(t *testing.T) {
+	before := NewHub().Publish(1, event(t, "progress", map[string]int{"done": 1}))
 	time.Sleep(time.Millisecond)
 	h := NewHub() // the restarted process
-	now := h.Publish(1, event(t, "unread", map[string]int{"count": 2}))
-	if now.ID <= before.ID {
-		t.Fatalf("ids went back after a restart: %d after %d", now.ID, before.ID)
+	now := h.Publish(1, event(t, "progress", map[string]int{"done": 2}))
+	if now.Seq <= before.Seq {
+		t.Fatalf("sequence numbers went back after a restart: %d after %d", now.Seq, before.Seq)
 	}
-	if _, replay, gap := h.Subscribe(1, before.ID); !gap || len(replay) != 1 || replay[0].ID != now.ID {
-		t.Fatalf("replay %+v, gap %v; want the new event and a gap", replay, gap)
+	if _, replay, gap := subscribe(t, h, 1, Cursor{Outbox: 7, Local: before.Seq}); gap || len(replay) != 1 || replay[0].Seq != now.Seq {
+		t.Fatalf("replay %+v, gap %v; want the new event and no gap (ephemeral events are not promised)", replay, gap)
 	}
-	if _, _, gap := h.Subscribe(1, now.ID); gap {
-		t.Fatal("an id of this process is reported as a gap")
+}
+
+func TestACursorTravelsAsTheEventID(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Cursor
+	}{
+		{"", Cursor{}},
+		{"42", Cursor{Outbox: 42}},
+		{"42.1764756000000000", Cursor{Outbox: 42, Local: 1764756000000000}},
+		{"0.5", Cursor{Local: 5}},
+		{"abc", Cursor{}},
+		{"4.x", Cursor{}},
+		{"-3", Cursor{}},
+	} {
+		t.Run("Last-Event-ID "+tc.in, func(t *testing.T) {
+			got := ParseCursor(tc.in)
+			if got != tc.want {
+				t.Fatalf("ParseCursor(%q) = %+v, want %+v", tc.in, got, tc.want)
+			}
+			if tc.want != (Cursor{}) && ParseCursor(got.String()) != got {
+				t.Fatalf("%+v does not survive String: %q", got, got.String())
+			}
+		})
 	}
 }

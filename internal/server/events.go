@@ -1,12 +1,14 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmprofi/crm/internal/live"
@@ -29,12 +31,12 @@ const (
 // it falls too far behind (it reconnects and replays), or at shutdown.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	u := userFrom(r)
-	var after uint64
-	if v := r.Header.Get("Last-Event-ID"); v != "" {
-		// A malformed id is treated as none: the stream starts afresh.
-		after, _ = strconv.ParseUint(v, 10, 64)
+	// A malformed id is treated as none: the stream starts afresh.
+	cur := live.ParseCursor(r.Header.Get("Last-Event-ID"))
+	sub, replay, gap, err := s.live.Subscribe(r.Context(), u.ID, cur, streamKey(r))
+	if err != nil {
+		return err
 	}
-	sub, replay, gap := s.live.Subscribe(u.ID, after)
 	defer sub.Close()
 
 	rc := http.NewResponseController(w)
@@ -56,14 +58,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 		return rc.Flush()
 	}
-	err := send(func(w io.Writer) error {
+	// The durable events replayed from the outbox may come again live
+	// (PostgreSQL commits need not follow id order): send each once.
+	replayed := map[uint64]bool{}
+	err = send(func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
 		if err == nil && gap {
 			_, err = io.WriteString(w, "event: reset\ndata: {}\n\n")
 		}
 		for _, e := range replay {
 			if err == nil {
-				err = writeEvent(w, e)
+				cur = cur.Next(e)
+				replayed[e.ID] = e.ID != 0
+				err = writeEvent(w, cur, e)
 			}
 		}
 		return err
@@ -76,9 +83,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case e, ok := <-sub.C:
 			if !ok {
-				return nil // dropped as too slow, or shutting down
+				return nil // dropped as too slow, its session ended, or shutting down
 			}
-			err = send(func(w io.Writer) error { return writeEvent(w, e) })
+			if replayed[e.ID] {
+				continue
+			}
+			cur = cur.Next(e)
+			err = send(func(w io.Writer) error { return writeEvent(w, cur, e) })
 		case <-heartbeat.C:
 			err = send(func(w io.Writer) error {
 				_, err := io.WriteString(w, ": heartbeat\n\n")
@@ -93,9 +104,30 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	return nil // otherwise the client went away mid-write
 }
 
-// writeEvent writes one event in the text/event-stream format. Data is
-// JSON on one line, so it needs no splitting.
-func writeEvent(w io.Writer, e live.Event) error {
-	_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, e.Data)
+// writeEvent writes one event in the text/event-stream format, with the
+// stream's cursor after it as the id. Data is JSON on one line, so it
+// needs no splitting.
+func writeEvent(w io.Writer, cur live.Cursor, e live.Event) error {
+	_, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", cur, e.Type, e.Data)
 	return err
+}
+
+// streamKey names the credential a stream is opened with, so that signing
+// out of one session ends that session's streams (live.EndStreams): the
+// hash of the session cookie, or of the Bearer token.
+func streamKey(r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return credentialKey(c.Value)
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return credentialKey(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+	}
+	return ""
+}
+
+// credentialKey is a short stable digest of a secret, safe to keep in
+// the outbox.
+func credentialKey(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:12])
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 // Server holds the stores and serves HTTP.
@@ -40,6 +41,7 @@ type Server struct {
 	jobs      Jobs // nil: no background jobs (tests that need none)
 	feeds     *calendar.Feeds
 	feedLimit *rateLimiter
+	notices   *notify.Store
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
@@ -91,6 +93,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 		live:      live.NewHub(),
 		feeds:     calendar.NewFeeds(db),
 		feedLimit: newRateLimiter(feedRequestsPerMinute, time.Minute),
+		notices:   notify.NewStore(db),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
@@ -98,6 +101,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	for _, o := range opts {
 		o(s)
 	}
+	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s
 }
