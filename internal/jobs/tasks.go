@@ -50,7 +50,9 @@ type TaskReminderArgs struct {
 func (TaskReminderArgs) Kind() string { return "task.unseen_reminder" }
 
 // InsertOpts schedules the job at RunAt.
-func (a TaskReminderArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{ScheduledAt: a.RunAt} }
+func (a TaskReminderArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{ScheduledAt: a.RunAt}
+}
 
 // taskNow is what a task's timed jobs read of it when they run.
 type taskNow struct {
