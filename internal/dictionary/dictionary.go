@@ -86,6 +86,22 @@ func (k Kind) table() string {
 // HasCode reports whether entries carry a code and a time zone (branches).
 func (k Kind) HasCode() bool { return k == Branches }
 
+// HasLook reports whether entries carry an icon and a colour (task types).
+func (k Kind) HasLook() bool { return k == TaskTypes }
+
+// TaskIcons are the symbols of the sprite a task type may show, with
+// their Russian names for the admin's select.
+var TaskIcons = []struct{ Name, Label string }{
+	{"tasks", "Задача"}, {"phone", "Звонок"}, {"mail", "Письмо"}, {"users", "Встреча"},
+	{"companies", "Визит"}, {"note", "Документ"}, {"check", "Проверка"}, {"desk", "План"},
+}
+
+// Defaults of a task type's look.
+const (
+	DefaultTaskIcon  = "tasks"
+	DefaultTaskColor = "#01948E"
+)
+
 // HasPosition reports whether entries are ordered by hand (statuses).
 func (k Kind) HasPosition() bool { return k == CompanyStatuses }
 
@@ -101,6 +117,8 @@ type Item struct {
 	Name     string
 	TimeZone string
 	Position int
+	Icon     string // task types: a symbol of the sprite (TaskIcons)
+	Color    string // task types: #RRGGBB
 	Version  int
 }
 
@@ -123,6 +141,14 @@ func (it Item) MarshalJSON() ([]byte, error) {
 			Position int    `json:"position"`
 			Version  int    `json:"version"`
 		}{it.ID, it.Name, it.Position, it.Version})
+	case TaskTypes:
+		return json.Marshal(struct {
+			ID      int64  `json:"id"`
+			Name    string `json:"name"`
+			Icon    string `json:"icon"`
+			Color   string `json:"color"`
+			Version int    `json:"version"`
+		}{it.ID, it.Name, it.Icon, it.Color, it.Version})
 	}
 	return json.Marshal(struct {
 		ID      int64  `json:"id"`
@@ -139,6 +165,8 @@ type Input struct {
 	Name     *string `json:"name"`
 	TimeZone *string `json:"time_zone"`
 	Position *int    `json:"position"`
+	Icon     *string `json:"icon"`
+	Color    *string `json:"color"`
 	Version  int     `json:"version"`
 	Replace  bool    `json:"-"`
 }
@@ -193,6 +221,26 @@ func (in Input) apply(it *Item, create bool) error {
 			it.TimeZone = tz
 		}
 	}
+	if it.Kind.HasLook() {
+		if in.Icon != nil || create {
+			it.Icon = DefaultTaskIcon
+			if in.Icon != nil && strings.TrimSpace(*in.Icon) != "" {
+				it.Icon = strings.TrimSpace(*in.Icon)
+			}
+			if !validIcon(it.Icon) {
+				inv.Add("icon", "Неизвестный значок; выберите из списка")
+			}
+		}
+		if in.Color != nil || create {
+			it.Color = DefaultTaskColor
+			if in.Color != nil && strings.TrimSpace(*in.Color) != "" {
+				it.Color = strings.ToUpper(strings.TrimSpace(*in.Color))
+			}
+			if !validColor(it.Color) {
+				inv.Add("color", "Цвет — в виде #RRGGBB, например #01948E")
+			}
+		}
+	}
 	if it.Kind.HasPosition() && in.Position != nil {
 		if *in.Position < 0 {
 			inv.Add("position", "Порядок не может быть отрицательным")
@@ -212,4 +260,25 @@ func ValidateTimeZone(tz string) string {
 		return "Неизвестный часовой пояс «" + tz + "»; пример: Europe/Moscow"
 	}
 	return ""
+}
+
+func validIcon(name string) bool {
+	for _, ic := range TaskIcons {
+		if ic.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func validColor(c string) bool {
+	if len(c) != 7 || c[0] != '#' {
+		return false
+	}
+	for _, r := range c[1:] {
+		if !strings.ContainsRune("0123456789ABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }

@@ -44,11 +44,13 @@ type Filter struct {
 func columns(k Kind) string {
 	switch k {
 	case Branches:
-		return "id, code, name, time_zone, 0, version"
+		return "id, code, name, time_zone, 0, version, '', ''"
 	case CompanyStatuses:
-		return "id, '', name, '', position, version"
+		return "id, '', name, '', position, version, '', ''"
+	case TaskTypes:
+		return "id, '', name, '', 0, version, icon, color"
 	}
-	return "id, '', name, '', 0, version"
+	return "id, '', name, '', 0, version, '', ''"
 }
 
 // List returns one page of the kind's entries and how many match. A
@@ -123,6 +125,9 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, k Kind, in Input
 		case CompanyStatuses:
 			err = tx.QueryRowContext(ctx, `INSERT INTO company_statuses (name, position) VALUES ($1, $2) RETURNING id`,
 				it.Name, it.Position).Scan(&it.ID)
+		case TaskTypes:
+			err = tx.QueryRowContext(ctx, `INSERT INTO task_types (name, icon, color) VALUES ($1, $2, $3) RETURNING id`,
+				it.Name, it.Icon, it.Color).Scan(&it.ID)
 		default:
 			err = tx.QueryRowContext(ctx, `INSERT INTO `+k.table()+` (name) VALUES ($1) RETURNING id`, it.Name).Scan(&it.ID)
 		}
@@ -167,6 +172,9 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, k Kind, id int64
 		case CompanyStatuses:
 			res, err = tx.ExecContext(ctx, `UPDATE company_statuses SET name = $1, position = $2, version = version + 1
 				WHERE id = $3 AND version = $4`, it.Name, it.Position, id, old.Version)
+		case TaskTypes:
+			res, err = tx.ExecContext(ctx, `UPDATE task_types SET name = $1, icon = $2, color = $3, version = version + 1
+				WHERE id = $4 AND version = $5`, it.Name, it.Icon, it.Color, id, old.Version)
 		default:
 			//nolint:gosec // k.table() is one of four constants
 			res, err = tx.ExecContext(ctx, `UPDATE `+k.table()+` SET name = $1, version = version + 1
@@ -226,7 +234,7 @@ func all(ctx context.Context, q database.Querier, k Kind) ([]Item, error) {
 	var items []Item
 	for rows.Next() {
 		it := Item{Kind: k}
-		if err := rows.Scan(&it.ID, &it.Code, &it.Name, &it.TimeZone, &it.Position, &it.Version); err != nil {
+		if err := rows.Scan(&it.ID, &it.Code, &it.Name, &it.TimeZone, &it.Position, &it.Version, &it.Icon, &it.Color); err != nil {
 			return nil, fmt.Errorf("list %s: %w", k, err)
 		}
 		items = append(items, it)
@@ -240,7 +248,7 @@ func all(ctx context.Context, q database.Querier, k Kind) ([]Item, error) {
 func get(ctx context.Context, q database.Querier, k Kind, id int64) (Item, error) {
 	it := Item{Kind: k}
 	err := q.QueryRowContext(ctx, `SELECT `+columns(k)+` FROM `+k.table()+` WHERE id = $1`, id).
-		Scan(&it.ID, &it.Code, &it.Name, &it.TimeZone, &it.Position, &it.Version)
+		Scan(&it.ID, &it.Code, &it.Name, &it.TimeZone, &it.Position, &it.Version, &it.Icon, &it.Color)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Item{}, apperr.ErrNotFound
 	}
@@ -290,7 +298,7 @@ func uniqueOr(err error, what string) error {
 
 // usage says in Russian what still refers to the entry, or "" when
 // nothing does. Companies in the trash count too: deleting would strip
-// them silently. Task types get their check with the tasks table.
+// them silently.
 func usage(ctx context.Context, q database.Querier, k Kind, id int64) (string, error) {
 	count := func(query string) (int, error) {
 		var n int
@@ -299,7 +307,7 @@ func usage(ctx context.Context, q database.Querier, k Kind, id int64) (string, e
 		}
 		return n, nil
 	}
-	var companies, users int
+	var companies, users, tasks int
 	var err error
 	switch k {
 	case Branches:
@@ -313,6 +321,8 @@ func usage(ctx context.Context, q database.Querier, k Kind, id int64) (string, e
 		companies, err = count(`SELECT COUNT(*) FROM companies WHERE status_id = $1`)
 	case Spheres:
 		companies, err = count(`SELECT COUNT(*) FROM company_spheres WHERE sphere_id = $1`)
+	case TaskTypes:
+		tasks, err = count(`SELECT COUNT(*) FROM tasks WHERE type_id = $1`)
 	}
 	if err != nil {
 		return "", err
@@ -323,6 +333,9 @@ func usage(ctx context.Context, q database.Querier, k Kind, id int64) (string, e
 	}
 	if users > 0 {
 		parts = append(parts, "у "+strconv.Itoa(users)+" "+plural(users, "пользователя", "пользователей", "пользователей"))
+	}
+	if tasks > 0 {
+		parts = append(parts, "в "+strconv.Itoa(tasks)+" "+plural(tasks, "задаче", "задачах", "задачах"))
 	}
 	if len(parts) == 0 {
 		return "", nil
@@ -394,6 +407,9 @@ func (it Item) detail() map[string]any {
 	}
 	if it.Kind.HasPosition() {
 		d["position"] = it.Position
+	}
+	if it.Kind.HasLook() {
+		d["icon"], d["color"] = it.Icon, it.Color
 	}
 	return d
 }

@@ -161,3 +161,32 @@ func TestDictionaryRules(t *testing.T) {
 		})
 	})
 }
+
+func TestTaskTypesCarryAnIconAndAColour(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		s := dictionary.NewStore(db)
+		it, err := s.Create(ctx, cast.Admin.Scope, dictionary.TaskTypes, dictionary.Input{Name: ptr("Звонок")})
+		if err != nil || it.Icon != dictionary.DefaultTaskIcon || it.Color != dictionary.DefaultTaskColor {
+			t.Fatalf("create with defaults: %+v, %v", it, err)
+		}
+		it, err = s.Update(ctx, cast.Admin.Scope, dictionary.TaskTypes, it.ID, dictionary.Input{Icon: ptr("phone"), Color: ptr("#c62828")})
+		if err != nil || it.Icon != "phone" || it.Color != "#C62828" {
+			t.Fatalf("update: %+v, %v", it, err)
+		}
+		got, err := s.Get(ctx, cast.Alisa.Scope, dictionary.TaskTypes, it.ID)
+		if err != nil || got.Icon != "phone" || got.Color != "#C62828" {
+			t.Errorf("get: %+v, %v", got, err)
+		}
+		for _, in := range []dictionary.Input{{Icon: ptr("rocket")}, {Color: ptr("red")}, {Color: ptr("#12345G")}} {
+			if _, err := s.Update(ctx, cast.Admin.Scope, dictionary.TaskTypes, it.ID, in); err == nil {
+				t.Errorf("update %+v was taken", in)
+			}
+		}
+		b, _ := got.MarshalJSON()
+		if !strings.Contains(string(b), `"icon":"phone"`) || !strings.Contains(string(b), `"color":"#C62828"`) {
+			t.Errorf("json = %s", b)
+		}
+	})
+}

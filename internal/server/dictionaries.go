@@ -117,7 +117,7 @@ func (s *Server) deleteDictionary(k dictionary.Kind) handlerFunc {
 			err, func(status int, errs apperr.Invalid) error {
 				return s.renderDictionaryEdit(w, r, status, view.DictionaryForm{
 					Kind: k, ID: it.ID, Code: it.Code, Name: it.Name, TimeZone: it.TimeZone,
-					Position: strconv.Itoa(it.Position), Version: it.Version, Title: it.Name, Errors: errs,
+					Position: strconv.Itoa(it.Position), Icon: it.Icon, Color: it.Color, Version: it.Version, Title: it.Name, Errors: errs,
 				})
 			})
 	}
@@ -153,6 +153,7 @@ func (in *dictionaryInput) fromForm(v url.Values) error {
 		return &s
 	}
 	in.Name, in.Code, in.TimeZone = str("name"), str("code"), str("time_zone")
+	in.Icon, in.Color = str("icon"), str("color")
 	inv := apperr.Invalid{}
 	if p := strings.TrimSpace(v.Get("position")); p != "" {
 		n, err := strconv.Atoi(p)
@@ -197,7 +198,7 @@ func (s *Server) adminDictionaryEdit(k dictionary.Kind) handlerFunc {
 		}
 		return s.renderDictionaryEdit(w, r, http.StatusOK, view.DictionaryForm{
 			Kind: k, ID: it.ID, Code: it.Code, Name: it.Name, TimeZone: it.TimeZone,
-			Position: strconv.Itoa(it.Position), Version: it.Version, Title: it.Name,
+			Position: strconv.Itoa(it.Position), Icon: it.Icon, Color: it.Color, Version: it.Version, Title: it.Name,
 		})
 	}
 }
@@ -211,7 +212,7 @@ func formFromValues(k dictionary.Kind, id int64, v url.Values, errs apperr.Inval
 	version, _ := strconv.Atoi(v.Get("version"))
 	return view.DictionaryForm{
 		Kind: k, ID: id, Code: v.Get("code"), Name: v.Get("name"), TimeZone: v.Get("time_zone"),
-		Position: v.Get("position"), Version: version, Errors: errs,
+		Position: v.Get("position"), Icon: v.Get("icon"), Color: v.Get("color"), Version: version, Errors: errs,
 	}
 }
 

@@ -163,7 +163,7 @@ func controlAttrs(f FieldProps) templ.Attributes {
 // back to text.
 func inputType(t string) string {
 	switch t {
-	case "email", "password", "tel", "number", "date", "search", "url", "time", "datetime-local":
+	case "email", "password", "tel", "number", "date", "search", "url", "time", "datetime-local", "color":
 		return t
 	}
 	return "text"
