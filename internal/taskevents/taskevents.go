@@ -99,7 +99,7 @@ func (s *Subscriber) notifications(ctx context.Context, tx *sql.Tx, c task.Chang
 		if c.After == nil || !c.After.Status.Open() {
 			return nil
 		}
-		if c.Before != nil && c.Before.AssignedTo == c.After.AssignedTo {
+		if !newAssignment(c) {
 			return nil
 		}
 		return add(ctx, tx, notify.Notification{Kind: notify.KindTaskAssigned, UserID: t.AssignedTo, ActorID: actor,
@@ -123,6 +123,19 @@ func (s *Subscriber) notifications(ctx context.Context, tx *sql.Tx, c task.Chang
 		}
 	}
 	return nil
+}
+
+// newAssignment reports whether the change gives the task to someone:
+// a new task, or another assignee. The next occurrence of a series that
+// completing one creates is not one — its assignee has the series already.
+func newAssignment(c task.Change) bool {
+	switch {
+	case c.After == nil:
+		return false
+	case c.Before == nil:
+		return c.Kind == task.Created && c.After.Occurrence <= 1
+	}
+	return c.Before.AssignedTo != c.After.AssignedTo
 }
 
 func add(ctx context.Context, tx *sql.Tx, n notify.Notification) error {
@@ -229,7 +242,7 @@ func (s *Subscriber) timers(ctx context.Context, tx *sql.Tx, c task.Change) erro
 			return err
 		}
 	}
-	if open && reassigned && !a.Seen && a.AssignedTo != c.Actor.UserID {
+	if open && newAssignment(c) && !a.Seen && a.AssignedTo != c.Actor.UserID {
 		args := jobs.TaskReminderArgs{TaskID: a.ID, AssignedTo: a.AssignedTo, RunAt: s.now().Add(ReminderAfter)}
 		if err := s.schedule(ctx, tx, a.ID, args); err != nil {
 			return err

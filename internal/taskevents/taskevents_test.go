@@ -320,3 +320,87 @@ func TestTimedWorkFollowsTheTask(t *testing.T) {
 		})
 	})
 }
+
+func TestCommentsNotifyTheAssigneeAndTheAuthorButNotTheCommenter(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db, false)
+		c := w.cast
+		ctx := context.Background()
+		tk := w.create(t, c.Boris.Scope, task.Input{Title: str("Обсудить"), DueAt: str("2030-01-10T10:00:00Z"),
+			AssignedTo: who(c.Alisa.ID), Company: w.company(t)})
+		if _, err := w.store.AddComment(ctx, c.Alisa.Scope, tk.ID, "Готово наполовину"); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("the assignee's comment reaches the author", func(t *testing.T) {
+			if got := w.notices(t, c.Boris.ID); len(got) != 1 || got[0] != "Комментарий к задаче: Обсудить" {
+				t.Fatalf("Борис: %q", got)
+			}
+			if got := w.notices(t, c.Alisa.ID); len(got) != 1 { // only the assignment
+				t.Fatalf("Алиса: %q", got)
+			}
+		})
+		t.Run("a third person's comment reaches both", func(t *testing.T) {
+			if _, err := w.store.AddComment(ctx, c.Admin.Scope, tk.ID, "Как дела?"); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.notices(t, c.Boris.ID); len(got) != 2 {
+				t.Fatalf("Борис: %q", got)
+			}
+			if got := w.notices(t, c.Alisa.ID); len(got) != 2 || got[1] != "Комментарий к задаче: Обсудить" {
+				t.Fatalf("Алиса: %q", got)
+			}
+			if got := w.notices(t, c.Admin.ID); len(got) != 0 {
+				t.Fatalf("the commenter: %q", got)
+			}
+		})
+		t.Run("a comment is a task event, not a desk event", func(t *testing.T) {
+			if got := w.events(t, c.Boris.ID, taskevents.EventDesk); len(got) != 0 {
+				t.Fatalf("Борис's desk events: %q", got)
+			}
+		})
+	})
+}
+
+func TestOpeningCompletingAndRecurringTasksKeepTheirJobsRight(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db, true)
+		c := w.cast
+		ctx := context.Background()
+		due := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Second)
+		t.Run("opening a new assignment cancels its reminder", func(t *testing.T) {
+			tk := w.create(t, c.Boris.Scope, task.Input{Title: str("Открыть"), DueAt: str(due.Format(time.RFC3339)), AssignedTo: who(c.Alisa.ID)})
+			if _, err := w.store.Get(ctx, c.Alisa.Scope, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			js := w.jobs(t, jobs.TaskReminderArgs{}.Kind(), tk.ID)
+			if len(js) != 1 || js[0].state != "cancelled" {
+				t.Fatalf("reminders %+v", js)
+			}
+			if js := w.jobs(t, jobs.TaskDueArgs{}.Kind(), tk.ID); len(js) != 1 || js[0].state != "scheduled" {
+				t.Fatalf("opening touched the due job: %+v", js)
+			}
+		})
+		t.Run("completing cancels the due job, and the next occurrence gets its own without a new notification", func(t *testing.T) {
+			tk := w.create(t, c.Boris.Scope, task.Input{Title: str("Еженедельно"), DueAt: str(due.Format(time.RFC3339)),
+				AssignedTo: who(c.Alisa.ID), Rule: str("FREQ=WEEKLY;COUNT=3")})
+			before := len(w.notices(t, c.Alisa.ID))
+			_, next, err := w.store.Complete(ctx, c.Alisa.Scope, tk.ID, "Сделано", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next == nil {
+				t.Fatal("no next occurrence")
+			}
+			if js := w.jobs(t, jobs.TaskDueArgs{}.Kind(), tk.ID); len(js) != 1 || js[0].state != "cancelled" {
+				t.Fatalf("the completed task's due jobs: %+v", js)
+			}
+			js := w.jobs(t, jobs.TaskDueArgs{}.Kind(), next.ID)
+			if len(js) != 1 || js[0].state != "scheduled" || !js[0].scheduledAt.Equal(next.DueAt) {
+				t.Fatalf("the next occurrence's due jobs: %+v (due %v)", js, next.DueAt)
+			}
+			if got := w.notices(t, c.Alisa.ID); len(got) != before {
+				t.Fatalf("the next occurrence notified Алиса: %q", got[before:])
+			}
+		})
+	})
+}
