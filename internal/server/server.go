@@ -22,6 +22,8 @@ import (
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/notify"
+	"github.com/crmprofi/crm/internal/task"
+	"github.com/crmprofi/crm/internal/taskevents"
 )
 
 // Server holds the stores and serves HTTP.
@@ -42,6 +44,7 @@ type Server struct {
 	feeds     *calendar.Feeds
 	feedLimit *rateLimiter
 	notices   *notify.Store
+	tasks     *task.Store
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
@@ -101,6 +104,14 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	for _, o := range opts {
 		o(s)
 	}
+	// Every task change notifies, reaches the open pages and keeps the
+	// task's timed work in step, in the change's own transaction.
+	s.tasks = task.NewStore(db, task.LoadZone(cfg.TimeZone))
+	var queue taskevents.Queue
+	if s.jobs != nil {
+		queue = s.jobs
+	}
+	taskevents.Register(s.tasks, queue, task.LoadZone(cfg.TimeZone))
 	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s
