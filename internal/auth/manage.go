@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/dedup"
 )
 
@@ -506,10 +507,15 @@ func setPassword(ctx context.Context, tx *sql.Tx, by access.Scope, id int64, pas
 	return audit.Record(ctx, tx, by, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)})
 }
 
-// endSignIns ends a user's browser sessions and revokes their refresh tokens.
+// endSignIns ends a user's browser sessions, revokes their refresh tokens
+// and, when tx commits, ends their open live event streams in every
+// process (their reconnects are then refused).
 func endSignIns(ctx context.Context, tx *sql.Tx, id int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 		return fmt.Errorf("end sessions: %w", err)
+	}
+	if err := live.EndStreams(ctx, tx, id, ""); err != nil {
+		return err
 	}
 	return revokeRefreshTokens(ctx, tx, id, database.Now())
 }

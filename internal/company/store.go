@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 // Store keeps company records. Every method takes the caller's scope and
@@ -260,6 +262,9 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 			ObjectID: audit.ID(ids[0]), Detail: map[string]any{"name": n.Name, "inn": n.INN}}); err != nil {
 			return err
 		}
+		if err := notifyResponsible(ctx, tx, scope, ids[0], n.Name, n.ResponsibleID); err != nil {
+			return err
+		}
 		out, err = s.get(ctx, tx, reread, ids[0], false)
 		return err
 	})
@@ -398,10 +403,32 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 			ObjectID: audit.ID(id), Detail: map[string]any{"name": n.Name, "fields": changed}}); err != nil {
 			return err
 		}
+		if reassigned {
+			if err := notifyResponsible(ctx, tx, scope, id, n.Name, n.ResponsibleID); err != nil {
+				return err
+			}
+		}
 		out, err = s.get(ctx, tx, reread, id, false)
 		return err
 	})
 	return out, err
+}
+
+// notifyResponsible tells the company's new responsible, in the change's
+// transaction, that someone made them responsible (nobody is told of
+// their own doing: notify.Add skips it).
+func notifyResponsible(ctx context.Context, tx *sql.Tx, scope access.Scope, id int64, name string, responsibleID int64) error {
+	if responsibleID == 0 {
+		return nil
+	}
+	body := ""
+	if scope.Name != "" && !scope.IsSystem() {
+		body = "Назначил(а): " + scope.Name
+	}
+	_, _, err := notify.Add(ctx, tx, notify.Notification{Kind: notify.KindCompanyResponsible,
+		Title: "Вы назначены ответственным: " + name, Body: body, URL: "/companies/" + strconv.FormatInt(id, 10) + "/",
+		UserID: responsibleID, ActorID: scope.UserID, ObjectType: "company", ObjectID: id})
+	return err
 }
 
 // changedFields names the contract fields that differ between a and b.

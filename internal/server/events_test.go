@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -136,6 +137,24 @@ func publish(t *testing.T, h *live.Hub, userID int64, typ string, v any) live.Ev
 	return h.Publish(userID, ev)
 }
 
+// emitEvent writes a durable event for userID in its own committed
+// transaction, as an action would.
+func emitEvent(t *testing.T, e *testEnv, userID int64, typ string, v any) live.Event {
+	t.Helper()
+	var ev live.Event
+	err := e.db.InTx(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		ev, err = live.Emit(context.Background(), tx, userID, typ, v)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func outboxID(ev live.Event) string { return strconv.FormatUint(ev.ID, 10) }
+
 // waitFor polls cond for up to 5 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -155,15 +174,15 @@ func TestTheLiveEventsStream(t *testing.T) {
 		hub := e.srv.Live()
 		alisa, vera := e.cast.Alisa, e.cast.Vera
 
-		t.Run("an event published for the user arrives with its id, type and data", func(t *testing.T) {
+		t.Run("an event emitted for the user arrives with its outbox id, type and data", func(t *testing.T) {
 			c := openEvents(t, srv, sessionHeader(e, alisa))
 			if ct := c.resp.Header.Get("Content-Type"); c.resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream") {
 				t.Fatalf("status %d, Content-Type %q", c.resp.StatusCode, ct)
 			}
 			waitFor(t, "the subscription", func() bool { return hub.Subscribers(alisa.ID) == 1 })
-			ev := publish(t, hub, alisa.ID, "unread", map[string]int{"count": 3})
+			ev := emitEvent(t, e, alisa.ID, "unread", map[string]int{"count": 3})
 			got := c.next(t, false)
-			if got.ID != strconv.FormatUint(ev.ID, 10) || got.Event != "unread" || got.Data != `{"count":3}` {
+			if got.ID != outboxID(ev) || got.Event != "unread" || got.Data != `{"count":3}` {
 				t.Fatalf("got %+v, want id %d unread {\"count\":3}", got, ev.ID)
 			}
 		})
@@ -178,31 +197,43 @@ func TestTheLiveEventsStream(t *testing.T) {
 		t.Run("another user's events never arrive", func(t *testing.T) {
 			c := openEvents(t, srv, sessionHeader(e, vera))
 			waitFor(t, "the subscription", func() bool { return hub.Subscribers(vera.ID) == 1 })
-			publish(t, hub, alisa.ID, "unread", map[string]int{"count": 99})
+			emitEvent(t, e, alisa.ID, "unread", map[string]int{"count": 99})
+			publish(t, hub, alisa.ID, "progress", map[string]int{"done": 99})
 			c.quiet(t, 300*time.Millisecond)
-			mine := publish(t, hub, vera.ID, "unread", map[string]int{"count": 1})
-			if got := c.next(t, false); got.ID != strconv.FormatUint(mine.ID, 10) {
+			mine := emitEvent(t, e, vera.ID, "unread", map[string]int{"count": 1})
+			if got := c.next(t, false); got.ID != outboxID(mine) {
 				t.Fatalf("got %+v, want only Вера's event %d", got, mine.ID)
 			}
 		})
 
-		t.Run("a reconnect with Last-Event-ID replays what was missed", func(t *testing.T) {
-			seen := publish(t, hub, alisa.ID, "task", map[string]any{"id": 1, "change": "created"})
-			missed1 := publish(t, hub, alisa.ID, "task", map[string]any{"id": 1, "change": "updated"})
-			missed2 := publish(t, hub, alisa.ID, "task", map[string]any{"id": 2, "change": "created"})
-			h := sessionHeader(e, alisa)
-			h.Set("Last-Event-ID", strconv.FormatUint(seen.ID, 10))
-			c := openEvents(t, srv, h)
-			for _, want := range []live.Event{missed1, missed2} {
-				if got := c.next(t, false); got.ID != strconv.FormatUint(want.ID, 10) || got.Data != string(want.Data) {
-					t.Fatalf("replayed %+v, want %d %s", got, want.ID, want.Data)
+		t.Run("a reconnect with Last-Event-ID replays what was missed, also from a restarted server", func(t *testing.T) {
+			seen := emitEvent(t, e, alisa.ID, "task", map[string]any{"id": 1, "change": "created"})
+			missed1 := emitEvent(t, e, alisa.ID, "task", map[string]any{"id": 1, "change": "updated"})
+			missed2 := emitEvent(t, e, alisa.ID, "task", map[string]any{"id": 2, "change": "created"})
+			restarted := httptest.NewServer(New(e.srv.cfg, e.srv.log, e.db)) // nothing of the first one in memory
+			defer restarted.Close()
+			for name, server := range map[string]*httptest.Server{"the same server": srv, "a restarted server": restarted} {
+				h := sessionHeader(e, alisa)
+				h.Set("Last-Event-ID", outboxID(seen))
+				c := openEvents(t, server, h)
+				for _, want := range []live.Event{missed1, missed2} {
+					if got := c.next(t, false); got.ID != outboxID(want) || got.Data != string(want.Data) {
+						t.Fatalf("%s replayed %+v, want %d %s", name, got, want.ID, want.Data)
+					}
 				}
+				c.close()
 			}
 		})
 
-		t.Run("a Last-Event-ID the server no longer has asks the page to reload", func(t *testing.T) {
+		t.Run("a Last-Event-ID older than the kept events asks the page to reload", func(t *testing.T) {
+			old := emitEvent(t, e, vera.ID, "unread", map[string]int{"count": 1})
+			emitEvent(t, e, vera.ID, "unread", map[string]int{"count": 2}) // purged: missed
+			emitEvent(t, e, vera.ID, "unread", map[string]int{"count": 3}) // the newest is kept
+			if _, err := live.Purge(context.Background(), e.db, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
 			h := sessionHeader(e, vera)
-			h.Set("Last-Event-ID", "1") // from before this process started
+			h.Set("Last-Event-ID", outboxID(old))
 			c := openEvents(t, srv, h)
 			if got := c.next(t, false); got.Event != "reset" {
 				t.Fatalf("first event %+v, want reset", got)
@@ -224,8 +255,8 @@ func TestTheLiveEventsStream(t *testing.T) {
 			var last live.ProgressEvent
 			for range 2 {
 				m := c.next(t, false)
-				if m.Event != "progress" {
-					t.Fatalf("event %+v", m)
+				if m.Event != "progress" || !strings.HasPrefix(m.ID, "0.") {
+					t.Fatalf("event %+v, want a progress event with the cursor 0.<seq>", m)
 				}
 				if err := json.Unmarshal([]byte(m.Data), &last); err != nil {
 					t.Fatal(err)
@@ -271,6 +302,90 @@ func TestTheLiveEventsStream(t *testing.T) {
 					}
 				case <-time.After(5 * time.Second):
 					t.Fatal(errors.New("the stream is still open"))
+				}
+			}
+		})
+	})
+}
+
+// ended waits for c's stream to end (events before the end are skipped).
+func (c *sseClient) ended(t *testing.T) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-c.msgs:
+			if !ok {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the stream is still open")
+		}
+	}
+}
+
+func TestAStreamEndsWithItsSignIn(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		srv := httptest.NewServer(e.srv)
+		defer srv.Close()
+		// A second server process on the same database: the end reaches
+		// its streams too (on PostgreSQL through NOTIFY).
+		other := httptest.NewServer(New(e.srv.cfg, e.srv.log, e.db))
+		defer other.Close()
+		hub := e.srv.Live()
+
+		t.Run("signing out ends that session's streams, in every process, and its reconnect is refused", func(t *testing.T) {
+			signedOut, kept := sessionHeader(e, e.cast.Alisa), sessionHeader(e, e.cast.Alisa)
+			here, there := openEvents(t, srv, signedOut), openEvents(t, other, signedOut)
+			another := openEvents(t, srv, kept)
+			waitFor(t, "the subscriptions", func() bool { return hub.Subscribers(e.cast.Alisa.ID) == 2 })
+			req, err := http.NewRequest(http.MethodPost, srv.URL+"/logout", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = signedOut.Clone()
+			req.Header.Set("Origin", srv.URL)
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("logout: %d", resp.StatusCode)
+			}
+			here.ended(t)
+			there.ended(t)
+			if again := openEvents(t, srv, signedOut); again.resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("the reconnect of a signed-out session: %d, want 401", again.resp.StatusCode)
+			}
+			// The other session of the same user goes on.
+			ev := emitEvent(t, e, e.cast.Alisa.ID, "unread", map[string]int{"count": 5})
+			if got := another.next(t, false); got.ID != outboxID(ev) {
+				t.Fatalf("the other session got %+v", got)
+			}
+		})
+
+		t.Run("deactivating a user ends all their streams, and a reconnect is refused", func(t *testing.T) {
+			vera := sessionHeader(e, e.cast.Vera)
+			pair, err := e.srv.tokens.Issue(context.Background(), e.cast.Vera.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bearer := http.Header{}
+			bearer.Set("Authorization", "Bearer "+pair.Access)
+			streams := []*sseClient{openEvents(t, srv, vera), openEvents(t, other, vera), openEvents(t, srv, bearer)}
+			waitFor(t, "the subscriptions", func() bool { return hub.Subscribers(e.cast.Vera.ID) == 2 })
+			if code := e.api(&e.cast.Admin, "PATCH", "/api/users/"+strconv.FormatInt(e.cast.Vera.ID, 10)+"/",
+				map[string]any{"is_active": false}, nil); code != http.StatusOK {
+				t.Fatalf("deactivate: %d", code)
+			}
+			for _, c := range streams {
+				c.ended(t)
+			}
+			for _, h := range []http.Header{vera, bearer} {
+				if again := openEvents(t, srv, h); again.resp.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("the reconnect of a deactivated user: %d, want 401", again.resp.StatusCode)
 				}
 			}
 		})

@@ -110,6 +110,11 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	r.Delete("/company-notes/{id}/", s.act("note.delete", "note", s.deleteNote))
 	r.Post("/company-notes/{id}/pin/", s.act("note.pin", "note", s.pinNote))
 	r.Post("/company-notes/{id}/unpin/", s.act("note.pin", "note", s.pinNote))
+
+	// Notifications: the signed-in user's own.
+	r.Get("/notifications/", s.wrap(s.listNotifications))
+	r.Post("/notifications/read-all/", s.wrap(s.readAllNotifications))
+	r.Post("/notifications/{id}/read/", s.wrap(s.readNotification))
 }
 
 // apiRoutes are JSON-only: the dictionaries (everyone reads, admins
@@ -130,6 +135,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
 	r.Post("/me/calendar-feed/", s.wrap(s.enableCalendarFeed))
 	r.Delete("/me/calendar-feed/", s.wrap(s.disableCalendarFeed))
+	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -106,10 +108,19 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *auth.Us
 	return nil
 }
 
+// logout ends the browser's session and, in every process, the live
+// event streams opened with it.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		if err := s.users.DeleteSession(r.Context(), c.Value); err != nil {
 			return err
+		}
+		if u := userFrom(r); u != nil {
+			if err := s.db.InTx(r.Context(), func(tx *sql.Tx) error {
+				return live.EndStreams(r.Context(), tx, u.ID, credentialKey(c.Value))
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	if u := userFrom(r); u != nil {

@@ -24,6 +24,7 @@ type Shell struct {
 type ShellUser struct {
 	FullName string
 	IsAdmin  bool
+	Unread   int // unread notifications: the bell's count
 }
 
 // Toast is a short message shown in the top-right corner after an action,
