@@ -73,7 +73,7 @@ func TestTheFeedMatchesItsGoldenFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(golden) //nolint:gosec // a fixed path under testdata
 	if err != nil {
 		t.Fatal(err)
 	}
