@@ -109,7 +109,7 @@ func Events(tasks []Task, loc *time.Location, site, host string) []Event {
 			}
 			series[t.SeriesID] = true
 			e.UID = "series-" + strconv.FormatInt(t.SeriesID, 10) + "@" + host
-			e.RRule = RemainingRule(t.Rule, t.Occurrence)
+			e.RRule = untilLike(RemainingRule(t.Rule, t.Occurrence), t.AllDay, loc)
 		}
 		out = append(out, e)
 	}
@@ -135,6 +135,38 @@ func RemainingRule(rule string, occurrence int) string {
 			return rule
 		}
 		parts[i] = "COUNT=" + strconv.Itoa(max(1, n-occurrence+1))
+	}
+	return strings.Join(parts, ";")
+}
+
+// untilLike makes a rule's UNTIL the value type RFC 5545 requires beside
+// the event's DTSTART: a DATE for an all-day event, a UTC DATE-TIME for a
+// timed one (a date then means the end of that day in loc).
+func untilLike(rule string, allDay bool, loc *time.Location) string {
+	parts := strings.Split(rule, ";")
+	for i, p := range parts {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok || !strings.EqualFold(name, "UNTIL") {
+			continue
+		}
+		switch {
+		case allDay && len(value) > 8:
+			t, err := time.Parse("20060102T150405Z", value)
+			if err != nil {
+				value = value[:8]
+			} else {
+				value = t.In(loc).Format("20060102")
+			}
+		case !allDay && len(value) == 8:
+			if d, err := time.ParseInLocation("20060102", value, loc); err == nil {
+				value = d.AddDate(0, 0, 1).Add(-time.Second).UTC().Format("20060102T150405Z")
+			}
+		case !allDay && !strings.HasSuffix(value, "Z"):
+			if t, err := time.ParseInLocation("20060102T150405", value, loc); err == nil {
+				value = t.UTC().Format("20060102T150405Z")
+			}
+		}
+		parts[i] = "UNTIL=" + value
 	}
 	return strings.Join(parts, ";")
 }

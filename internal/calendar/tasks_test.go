@@ -28,6 +28,30 @@ func TestRemainingRule(t *testing.T) {
 	}
 }
 
+func TestUntilTakesTheValueTypeOfTheStart(t *testing.T) {
+	msk := mustZone(t, "Europe/Moscow")
+	tests := []struct {
+		name   string
+		rule   string
+		allDay bool
+		want   string
+	}{
+		{"an all-day series ends on a date", "FREQ=DAILY;UNTIL=20270110T205959Z", true, "FREQ=DAILY;UNTIL=20270110"},
+		{"a timed series keeps a UTC end", "FREQ=DAILY;UNTIL=20270110T205959Z", false, "FREQ=DAILY;UNTIL=20270110T205959Z"},
+		{"a timed series ending on a date ends at that day's end in its zone", "FREQ=DAILY;UNTIL=20270110", false, "FREQ=DAILY;UNTIL=20270110T205959Z"},
+		{"a floating end is read in the zone", "FREQ=DAILY;UNTIL=20270110T235959", false, "FREQ=DAILY;UNTIL=20270110T205959Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := calendar.Events([]calendar.Task{{ID: 1, SeriesID: 1, Occurrence: 1, Rule: tt.rule, AllDay: tt.allDay,
+				DueAt: time.Date(2027, 1, 1, 7, 0, 0, 0, time.UTC)}}, msk, "https://x", "x")
+			if ev[0].RRule != tt.want {
+				t.Errorf("got %q, want %q", ev[0].RRule, tt.want)
+			}
+		})
+	}
+}
+
 func TestEventsOfTasks(t *testing.T) {
 	ekb := mustZone(t, "Asia/Yekaterinburg")
 	due := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC) // 10:00 in Yekaterinburg
