@@ -267,7 +267,7 @@ func validateProfile(u *User, inv apperr.Invalid) {
 		}
 	}
 	if !validTimeZone(u.TimeZone) {
-		inv.Add("time_zone", "Неизвестный часовой пояс")
+		inv.Add("time_zone", "Неизвестный часовой пояс «"+u.TimeZone+"»; выберите из списка или укажите имя IANA, например Europe/Moscow")
 	}
 }
 

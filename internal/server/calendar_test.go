@@ -10,9 +10,7 @@ import (
 
 	"github.com/emersion/go-ical"
 
-	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database/dbtest"
-	"github.com/crmprofi/crm/internal/task"
 )
 
 // feedPathOf is the path of a feed URL answered by the API.
@@ -49,31 +47,17 @@ func (e *testEnv) enableFeed(m dbtest.Member) string {
 	return feedPathOf(e.t, out.URL)
 }
 
-func (e *testEnv) seedTask(by dbtest.Member, to int64, title, due, rule string) task.Task {
-	e.t.Helper()
-	in := task.Input{Title: company.OptString{Set: true, Value: title}, DueAt: company.OptString{Set: true, Value: due},
-		AssignedTo: task.OptAssignee{Set: true, Value: to}}
-	if rule != "" {
-		in.Rule = company.OptString{Set: true, Value: rule}
-	}
-	tk, err := e.srv.tasks.Create(context.Background(), by.Scope, in)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tk
-}
-
 func TestTheCalendarFeedServesTheUsersOpenTasks(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *testEnv) {
 		c := e.cast
-		e.seedTask(c.Boris, c.Alisa.ID, "Позвонить, уточнить; счёт", "2030-01-10T10:00:00+03:00", "")
-		e.seedTask(c.Alisa, c.Alisa.ID, "Отчёт", "2030-01-11", "")
-		e.seedTask(c.Alisa, c.Alisa.ID, "Планёрка", "2030-01-14T09:00:00+03:00", "FREQ=WEEKLY;BYDAY=MO;COUNT=4")
-		done := e.seedTask(c.Alisa, c.Alisa.ID, "Уже сделано", "2030-01-12T10:00:00+03:00", "")
+		e.seedTask(c.Boris, "Позвонить, уточнить; счёт", "2030-01-10T10:00:00+03:00", c.Alisa.ID, 0, "")
+		e.seedTask(c.Alisa, "Отчёт", "2030-01-11", c.Alisa.ID, 0, "")
+		e.seedTask(c.Alisa, "Планёрка", "2030-01-14T09:00:00+03:00", c.Alisa.ID, 0, "FREQ=WEEKLY;BYDAY=MO;COUNT=4")
+		done := e.seedTask(c.Alisa, "Уже сделано", "2030-01-12T10:00:00+03:00", c.Alisa.ID, 0, "")
 		if _, _, err := e.srv.tasks.Complete(context.Background(), c.Alisa.Scope, done.ID, "ok", 0); err != nil {
 			t.Fatal(err)
 		}
-		e.seedTask(c.Boris, c.Boris.ID, "Чужая", "2030-01-10T10:00:00+03:00", "")
+		e.seedTask(c.Boris, "Чужая", "2030-01-10T10:00:00+03:00", c.Boris.ID, 0, "")
 		path := e.enableFeed(c.Alisa)
 
 		rec := e.fetchFeed(path, "")

@@ -130,8 +130,12 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	tasks, err := s.companyTasksSection(r, id)
+	if err != nil {
+		return err
+	}
 	card := view.CompanyCard{
-		Company: c, Contacts: contacts, Notes: notes,
+		Company: c, Contacts: contacts, Notes: notes, Tasks: tasks,
 		CanEdit:   scope.CanEditCompany(c.Ref()) == nil,
 		CanDelete: scope.CanDeleteCompany(c.Ref()) == nil,
 		Location:  userFrom(r).Location(s.cfg.Location),

@@ -115,6 +115,20 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	r.Get("/notifications/", s.wrap(s.listNotifications))
 	r.Post("/notifications/read-all/", s.wrap(s.readAllNotifications))
 	r.Post("/notifications/{id}/read/", s.wrap(s.readNotification))
+	// Tasks. Complete and skip answer {"task", "next"}; a form may send
+	// next= (a local path) to come back to the page it was on.
+	r.Get("/tasks/", s.wrap(s.listTasks))
+	r.Post("/tasks/", s.act("task.create", "task", s.createTask))
+	r.Get("/tasks/{id}/", s.wrap(s.showTask))
+	r.Patch("/tasks/{id}/", s.act("task.update", "task", s.updateTask))
+	r.Put("/tasks/{id}/", s.act("task.update", "task", s.updateTask))
+	r.Delete("/tasks/{id}/", s.act("task.delete", "task", s.deleteTask))
+	r.Post("/tasks/{id}/complete/", s.act("task.complete", "task", s.completeTask))
+	r.Post("/tasks/{id}/skip/", s.act("task.skip", "task", s.skipTask))
+	r.Post("/tasks/{id}/stop/", s.act("task.update", "task", s.stopSeries))
+	r.Get("/tasks/{id}/comments/", s.wrap(s.listTaskComments))
+	r.Post("/tasks/{id}/comments/", s.act("task.comment", "task", s.addTaskComment))
+	r.Get("/tasks/{id}/history/", s.wrap(s.listTaskHistory))
 }
 
 // apiRoutes are JSON-only: the dictionaries (everyone reads, admins
@@ -136,6 +150,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Post("/me/calendar-feed/", s.wrap(s.enableCalendarFeed))
 	r.Delete("/me/calendar-feed/", s.wrap(s.disableCalendarFeed))
 	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
+
+	// The task form's recurrence builder: description and next dates.
+	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
@@ -155,6 +172,11 @@ func (s *Server) pageRoutes(r chi.Router) {
 	r.Get("/contacts/{id}/edit", s.wrap(s.editContact))
 	r.Post("/contacts/{id}/edit", s.act("contact.update", "contact", s.updateContact))
 	r.Post("/contacts/{id}/delete", s.act("contact.delete", "contact", s.deleteContact))
+
+	r.Get("/tasks/new", s.wrap(s.newTask))
+	r.Get("/tasks/{id}/edit", s.wrap(s.editTask))
+	r.Post("/tasks/{id}/", s.act("task.update", "task", s.updateTask))
+	r.Post("/tasks/{id}/delete", s.act("task.delete", "task", s.deleteTask))
 
 	// The company card's timeline: quick-add, the edit page, delete, pin.
 	r.Post("/companies/{id}/notes/", s.act("note.create", "company", s.createNote)) // {id} is the company

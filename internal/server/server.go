@@ -38,13 +38,13 @@ type Server struct {
 	companies *company.Store
 	contacts  *contact.Store
 	notes     *note.Store
+	tasks     *task.Store
 	audit     *audit.Store
 	live      *live.Hub
 	jobs      Jobs // nil: no background jobs (tests that need none)
 	feeds     *calendar.Feeds
 	feedLimit *rateLimiter
 	notices   *notify.Store
-	tasks     *task.Store
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
 
@@ -92,6 +92,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 		companies: company.NewStore(db),
 		contacts:  contact.NewStore(db),
 		notes:     note.NewStore(db),
+		tasks:     task.NewStore(db, cfg.Location),
 		audit:     audit.NewStore(db),
 		live:      live.NewHub(),
 		feeds:     calendar.NewFeeds(db),
@@ -106,12 +107,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	}
 	// Every task change notifies, reaches the open pages and keeps the
 	// task's timed work in step, in the change's own transaction.
-	s.tasks = task.NewStore(db, task.LoadZone(cfg.TimeZone))
 	var queue taskevents.Queue
 	if s.jobs != nil {
 		queue = s.jobs
 	}
-	taskevents.Register(s.tasks, queue, task.LoadZone(cfg.TimeZone))
+	taskevents.Register(s.tasks, queue, cfg.Location)
 	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s

@@ -13,9 +13,12 @@ import (
 
 // maxPageStatements is the most SQL statements the company card and the
 // company list may send, session check included, however many contacts,
-// notes, phones and e-mails they show. (Seven since the header's bell
-// shows the unread notifications count: one statement on a partial index.)
-const maxPageStatements = 7
+// notes, tasks, phones and e-mails they show. Issue 7 added two: the
+// header's bell shows the unread notifications count (one statement on a
+// partial index), and the card's «Задачи» section brings the company's
+// open tasks with their total, names and the viewer's time zone in a
+// single query.
+const maxPageStatements = 8
 
 // TestCardAndListSendFewStatements counts the SQL statements of the
 // busiest pages on a company with several of everything: a regression
@@ -55,6 +58,10 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 			if code := e.api(&c.Alisa, "POST", "/api/company-notes/", map[string]any{"company": co.ID, "text": fmt.Sprintf("Звонок %d", i)}, nil); code != http.StatusCreated {
 				t.Fatalf("note: %d", code)
 			}
+			if code := e.api(&c.Alisa, "POST", "/api/tasks/", map[string]any{"company": co.ID, "title": fmt.Sprintf("Перезвонить %d", i),
+				"due_at": fmt.Sprintf("2030-01-%02dT10:00:00+03:00", i+1)}, nil); code != http.StatusCreated {
+				t.Fatalf("task: %d", code)
+			}
 		}
 		for i := range 4 {
 			if code := e.api(&c.Alisa, "POST", "/api/companies/", map[string]any{
@@ -82,7 +89,7 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 						t.Errorf("%d SQL statements, want at most %d", n, maxPageStatements)
 					}
 					if path == card {
-						for _, want := range []string{"Иванов0", "Иванов4", "Звонок 0", "Звонок 4", "a@romashka.ru", "Сфера 2"} {
+						for _, want := range []string{"Иванов0", "Иванов4", "Звонок 0", "Звонок 4", "a@romashka.ru", "Сфера 2", "Перезвонить 0", "Перезвонить 4"} {
 							if !strings.Contains(rec.Body.String(), want) {
 								t.Errorf("the card does not show %q", want)
 							}

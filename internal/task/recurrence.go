@@ -1,3 +1,6 @@
+// Package task holds the tasks of the CRM: their recurrence (RFC 5545
+// RRULE, expanded in the viewer's time zone and described in Russian), their
+// states for a viewer, and their storage.
 package task
 
 import (

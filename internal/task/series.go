@@ -142,6 +142,11 @@ func (s *Store) close(ctx context.Context, tx *sql.Tx, sc access.Scope, id int64
 	if err != nil {
 		return Task{}, nil, err
 	}
+	viewer, err := UserLocation(ctx, tx, sc.UserID, s.def)
+	if err != nil {
+		return Task{}, nil, err
+	}
+	s.viewerState(&done, viewer)
 	kind := Completed
 	if status != StatusDone {
 		kind = Updated
@@ -150,6 +155,9 @@ func (s *Store) close(ctx context.Context, tx *sql.Tx, sc access.Scope, id int64
 		return Task{}, nil, err
 	}
 	next, err := s.spawnNext(ctx, tx, sc, &cur, now)
+	if next != nil {
+		s.viewerState(next, viewer)
+	}
 	return done, next, err
 }
 

@@ -216,46 +216,13 @@ func ValidState(s string) bool {
 // List returns a page of the tasks sc may see by due time, and how many
 // there are. The rows come with the total in one query.
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, int, error) {
+	var cw database.Where
+	if err := s.filter(ctx, &cw, sc, f); err != nil {
+		return nil, 0, err
+	}
 	var w database.Where
 	cols := viewerCols(&w, sc.UserID)
-	sc.RestrictTasks(&w, "t")
-	if len(f.Statuses) > 0 {
-		vals := make([]any, len(f.Statuses))
-		for i, st := range f.Statuses {
-			vals[i] = string(st)
-		}
-		w.Add("t.status IN " + w.In(vals...))
-	}
-	if f.State != "" {
-		loc := f.Loc
-		if loc == nil {
-			var err error
-			if loc, err = s.Location(ctx, sc.UserID); err != nil {
-				return nil, 0, err
-			}
-		}
-		if !boundsAt(s.now(), loc).AddState(&w, "t", f.State) {
-			return nil, 0, apperr.Invalid{"state": "Неизвестное состояние; допустимо: overdue, today, week, later, done, cancelled"}
-		}
-	}
-	for _, c := range []struct {
-		col string
-		v   int64
-	}{{"t.assigned_to", f.AssignedTo}, {"t.created_by", f.CreatedBy}, {"t.company_id", f.Company},
-		{"t.contact_id", f.Contact}, {"t.type_id", f.Type}, {"t.series_id", f.Series}} {
-		if c.v != 0 {
-			w.Add(c.col+" = ?", c.v)
-		}
-	}
-	if !f.DueBefore.IsZero() {
-		w.Add("t.due_at < ?", f.DueBefore.UTC())
-	}
-	if !f.DueAfter.IsZero() {
-		w.Add("t.due_at >= ?", f.DueAfter.UTC())
-	}
-	for _, word := range strings.Fields(dedup.NormalizeText(f.Search)) {
-		w.Add(`t.title_norm LIKE ? ESCAPE '\'`, "%"+escapeLike(word)+"%")
-	}
+	where := w.Adopt(&cw)
 	size := f.Size
 	if size <= 0 {
 		size = 50
@@ -264,7 +231,6 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 	if f.Desc {
 		order = " ORDER BY t.due_at DESC, t.id DESC"
 	}
-	where := w.SQL()
 	q := selectTask + cols + ", COUNT(*) OVER ()" + fromTask + where + order +
 		" LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(f.Page, size))
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
@@ -288,12 +254,55 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
 	}
 	if len(out) == 0 && f.Page > 1 {
-		args := w.Args()[:len(w.Args())-2]
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tasks t"+where, args...).Scan(&count); err != nil {
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tasks t"+cw.SQL(), cw.Args()...).Scan(&count); err != nil {
 			return nil, 0, fmt.Errorf("count tasks: %w", err)
 		}
 	}
 	return out, count, nil
+}
+
+// filter adds f's conditions and sc's visibility to w; t is the tasks
+// alias.
+func (s *Store) filter(ctx context.Context, w *database.Where, sc access.Scope, f Filter) error {
+	sc.RestrictTasks(w, "t")
+	if len(f.Statuses) > 0 {
+		vals := make([]any, len(f.Statuses))
+		for i, st := range f.Statuses {
+			vals[i] = string(st)
+		}
+		w.Add("t.status IN " + w.In(vals...))
+	}
+	if f.State != "" {
+		loc := f.Loc
+		if loc == nil {
+			var err error
+			if loc, err = s.Location(ctx, sc.UserID); err != nil {
+				return err
+			}
+		}
+		if !boundsAt(s.now(), loc).AddState(w, "t", f.State) {
+			return apperr.Invalid{"state": "Неизвестное состояние; допустимо: overdue, today, week, later, done, cancelled"}
+		}
+	}
+	for _, c := range []struct {
+		col string
+		v   int64
+	}{{"t.assigned_to", f.AssignedTo}, {"t.created_by", f.CreatedBy}, {"t.company_id", f.Company},
+		{"t.contact_id", f.Contact}, {"t.type_id", f.Type}, {"t.series_id", f.Series}} {
+		if c.v != 0 {
+			w.Add(c.col+" = ?", c.v)
+		}
+	}
+	if !f.DueBefore.IsZero() {
+		w.Add("t.due_at < ?", f.DueBefore.UTC())
+	}
+	if !f.DueAfter.IsZero() {
+		w.Add("t.due_at >= ?", f.DueAfter.UTC())
+	}
+	for _, word := range strings.Fields(dedup.NormalizeText(f.Search)) {
+		w.Add(`t.title_norm LIKE ? ESCAPE '\'`, "%"+escapeLike(word)+"%")
+	}
+	return nil
 }
 
 func escapeLike(s string) string {
@@ -453,6 +462,11 @@ var (
 	maxDue = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// dueError is ParseDue's refusal, a Russian message for the field.
+type dueError string
+
+func (e dueError) Error() string { return string(e) }
+
 // ParseDue reads a due time: RFC 3339 with an offset; "YYYY-MM-DDTHH:MM"
 // (or with a space, or with seconds) in loc; or a date "YYYY-MM-DD"
 // (also «ДД.ММ.ГГГГ»), which is a whole day (allDay true, 00:00 UTC).
@@ -460,7 +474,7 @@ func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error
 	if loc == nil {
 		loc = time.UTC
 	}
-	bad := errors.New("Неверный срок: ожидается дата ГГГГ-ММ-ДД или дата и время")
+	bad := dueError("Неверный срок: ожидается дата ГГГГ-ММ-ДД или дата и время")
 	switch {
 	case len(s) > 40:
 		return time.Time{}, false, bad
@@ -487,7 +501,7 @@ func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error
 		return time.Time{}, false, bad
 	}
 	if t.Before(minDue) || !t.Before(maxDue) {
-		return time.Time{}, false, errors.New("Срок должен быть между 2000 и 2199 годом")
+		return time.Time{}, false, dueError("Срок должен быть между 2000 и 2199 годом")
 	}
 	return t.UTC().Truncate(time.Microsecond), allDay, nil
 }
@@ -817,9 +831,9 @@ func timeOr(t *time.Time) time.Time {
 // as a person reads them (names, local times in loc).
 func diff(a, b fields, loc *time.Location) [][3]string {
 	var out [][3]string
-	add := func(field, old, new string) {
-		if old != new {
-			out = append(out, [3]string{field, old, new})
+	add := func(field, before, after string) {
+		if before != after {
+			out = append(out, [3]string{field, before, after})
 		}
 	}
 	yes := func(v bool) string {

@@ -48,6 +48,7 @@ type MenuItem struct {
 //	{Key: "desk", Label: "Рабочий стол", Href: "/", Icon: "i-desk"},
 //	{Key: "tasks", Label: "Задачи", Href: "/tasks/", Icon: "i-tasks"},
 var menu = []MenuItem{
+	{Key: "tasks", Label: "Задачи", Href: "/tasks/", Icon: "i-tasks"},
 	{Key: "companies", Label: "Компании", Href: "/companies/", Icon: "i-companies"},
 	{Key: "contacts", Label: "Контакты", Href: "/contacts/", Icon: "i-contacts"},
 	{Key: "admin", Label: "Администрирование", Href: "/admin/", Icon: "i-settings", AdminOnly: true},

@@ -170,7 +170,7 @@ func TestLayoutAdminSeesAdministration(t *testing.T) {
 	for _, m := range Menu(&ShellUser{IsAdmin: true}) {
 		keys = append(keys, m.Key)
 	}
-	if got := strings.Join(keys, ","); got != "companies,contacts,admin" {
+	if got := strings.Join(keys, ","); got != "tasks,companies,contacts,admin" {
 		t.Errorf("admin menu = %s", got)
 	}
 	if Menu(nil) != nil {
