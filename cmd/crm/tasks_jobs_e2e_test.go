@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
@@ -151,6 +153,20 @@ func TestADueTaskNotifiesOnceWithTwoServers(t *testing.T) {
 	if st := w.dueJobStates(t); st["completed"] != n {
 		t.Errorf("due jobs by state: %v, want %d completed", st, n)
 	}
+	res, err := w.queue.Client().JobList(context.Background(), river.NewJobListParams().Kinds(jobs.TaskDueArgs{}.Kind()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byProcess := map[string]int{}
+	for _, j := range res.Jobs {
+		if len(j.AttemptedBy) != 1 {
+			t.Errorf("job %d was attempted by %v", j.ID, j.AttemptedBy)
+		}
+		for _, by := range j.AttemptedBy {
+			byProcess[by]++
+		}
+	}
+	t.Logf("due jobs worked per process: %v", byProcess)
 }
 
 // A task falls due while no server runs: the first server to start
