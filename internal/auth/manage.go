@@ -15,8 +15,8 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
-	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/live"
 )
 
 // UserInput is a create or a change of a user by an admin. Nil fields are

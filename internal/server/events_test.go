@@ -29,6 +29,8 @@ type sseClient struct {
 	resp   *http.Response
 	msgs   chan sseMessage
 	cancel context.CancelFunc
+	// first is the unread count a new stream starts with.
+	first sseMessage
 }
 
 // openEvents connects to srv's /api/events/ with the given request
@@ -78,6 +80,12 @@ func openEvents(t *testing.T, srv *httptest.Server, header http.Header) *sseClie
 			}
 		}
 	}()
+	if header.Get("Last-Event-ID") == "" {
+		// A new stream starts with the unread count, without an id.
+		if c.first = c.next(t, false); c.first.Event != "unread" || c.first.ID != "" {
+			t.Fatalf("a new stream began with %+v, want the unread count", c.first)
+		}
+	}
 	return c
 }
 
@@ -184,6 +192,17 @@ func TestTheLiveEventsStream(t *testing.T) {
 			got := c.next(t, false)
 			if got.ID != outboxID(ev) || got.Event != "unread" || got.Data != `{"count":3}` {
 				t.Fatalf("got %+v, want id %d unread {\"count\":3}", got, ev.ID)
+			}
+		})
+
+		t.Run("a new stream starts with the unread count", func(t *testing.T) {
+			if _, err := e.db.ExecContext(context.Background(), `INSERT INTO notifications (user_id, kind, title, created_at)
+				VALUES ($1, 'company.responsible', 'Вы назначены ответственным', CURRENT_TIMESTAMP)`, e.cast.Darya.ID); err != nil {
+				t.Fatal(err)
+			}
+			c := openEvents(t, srv, sessionHeader(e, e.cast.Darya))
+			if c.first.Data != `{"count":1}` {
+				t.Fatalf("first event %+v, want the count 1", c.first)
 			}
 		})
 
