@@ -70,6 +70,14 @@ func TestTheCalendarFeedServesTheUsersOpenTasks(t *testing.T) {
 				t.Fatalf("headers %v", h)
 			}
 		})
+		t.Run("a HEAD request gets the headers only", func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodHead, path, nil)
+			head := httptest.NewRecorder()
+			e.srv.ServeHTTP(head, req)
+			if head.Code != http.StatusOK || head.Body.Len() != 0 || head.Header().Get("Content-Length") != rec.Header().Get("Content-Length") {
+				t.Fatalf("HEAD: %d, %d bytes, length %q", head.Code, head.Body.Len(), head.Header().Get("Content-Length"))
+			}
+		})
 		cal, err := ical.NewDecoder(bytes.NewReader(rec.Body.Bytes())).Decode()
 		if err != nil {
 			t.Fatalf("an RFC 5545 parser refuses the feed: %v\n%s", err, rec.Body.String())

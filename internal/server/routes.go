@@ -32,6 +32,7 @@ func (s *Server) router() *chi.Mux {
 	r.Handle("/favicon.ico", static.Favicon())
 	// A calendar feed: the token in the path is the credential.
 	r.Get(feedPath+"{file}", s.wrap(s.calendarFeed))
+	r.Head(feedPath+"{file}", s.wrap(s.calendarFeed))
 
 	// Pages: signed in with the session cookie.
 	r.Group(func(r chi.Router) {
