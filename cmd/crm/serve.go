@@ -62,7 +62,19 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if cfg.GeneratedSecret {
 		log.Warn("no CRM_SECRET_KEY: generated one and stored it; set CRM_SECRET_KEY in production", "file", cfg.SecretKeyFile)
 	}
-	srv := server.New(cfg, log, db)
+	// Background jobs (River) run in every serving process; they stop
+	// after the HTTP server, so requests in flight may still enqueue.
+	bg, err := jobs.New(ctx, db, jobs.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	serving := false
+	defer func() {
+		if !serving { // a start that failed: release River's connection
+			_ = bg.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	srv := server.New(cfg, log, db, server.WithJobs(bg))
 	if err := srv.Health(ctx); err != nil {
 		return fmt.Errorf("health check before start: %w", err)
 	}
@@ -86,17 +98,11 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(srv.Close) // open event streams end, so shutdown does not wait for them
-	// Background jobs (River) run in every serving process; they stop
-	// after the HTTP server, so requests in flight may still enqueue.
-	bg, err := jobs.New(ctx, db, jobs.Options{Log: log})
-	if err != nil {
-		_ = ln.Close()
-		return err
-	}
 	if err := bg.Start(context.WithoutCancel(ctx)); err != nil {
 		_ = ln.Close()
 		return err
 	}
+	serving = true
 	log.Info("CRM ПРОФИ is listening", "url", "http://"+ln.Addr().String()+"/", "database", string(db.Dialect), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

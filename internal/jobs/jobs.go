@@ -165,6 +165,17 @@ func (j *Jobs) Enqueue(ctx context.Context, tx *sql.Tx, args river.JobArgs) (int
 	return res.Job.ID, nil
 }
 
+// Cancel cancels the job jobID in the caller's transaction tx: a job not
+// yet running never runs; one running finishes but is not retried; one
+// already finished, or gone, is left as it is.
+func (j *Jobs) Cancel(ctx context.Context, tx *sql.Tx, jobID int64) error {
+	_, err := j.client.JobCancelTx(ctx, tx, jobID)
+	if err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("cancel job %d: %w", jobID, err)
+	}
+	return nil
+}
+
 // EnqueueMany adds jobs in the caller's transaction tx in one go (an
 // import asking for many).
 func (j *Jobs) EnqueueMany(ctx context.Context, tx *sql.Tx, args []river.JobArgs) error {

@@ -21,6 +21,8 @@ func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &purgeWorker{users: auth.NewStore(j.db), throttle: auth.NewThrottle(j.db), log: j.log})
 	river.AddWorker(w, &pingWorker{j: j})
 	river.AddWorker(w, &noticePurgeWorker{db: j.db, notices: notify.NewStore(j.db), log: j.log})
+	river.AddWorker(w, &taskDueWorker{j: j})
+	river.AddWorker(w, &taskReminderWorker{j: j})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected

@@ -30,6 +30,9 @@ func (s *Server) router() *chi.Mux {
 	r.Get("/healthz", s.wrap(s.health))
 	r.Handle("/static/*", static.Handler())
 	r.Handle("/favicon.ico", static.Favicon())
+	// A calendar feed: the token in the path is the credential.
+	r.Get(feedPath+"{file}", s.wrap(s.calendarFeed))
+	r.Head(feedPath+"{file}", s.wrap(s.calendarFeed))
 
 	// Pages: signed in with the session cookie.
 	r.Group(func(r chi.Router) {
@@ -154,7 +157,11 @@ func (s *Server) apiRoutes(r chi.Router) {
 
 	// The task form's recurrence builder: description and next dates.
 	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
+
+	// The bell's count, and the secret URL of one's calendar feed.
 	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
+	r.Post("/me/calendar-feed/", s.wrap(s.enableCalendarFeed))
+	r.Delete("/me/calendar-feed/", s.wrap(s.disableCalendarFeed))
 }
 
 // pageRoutes are the pages and HTML forms outside the admin section. A
@@ -162,6 +169,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 func (s *Server) pageRoutes(r chi.Router) {
 	r.Get("/profile/", s.wrap(s.showProfile))
 	r.Post("/profile/", s.wrap(s.updateMe))
+	r.Post("/profile/calendar-feed", s.wrap(s.enableCalendarFeed))
+	r.Post("/profile/calendar-feed/delete", s.wrap(s.disableCalendarFeed))
 
 	// The desk, the page after sign-in (/ leads here).
 	r.Get("/desk/", s.wrap(s.showDesk))

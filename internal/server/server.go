@@ -4,12 +4,16 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/calendar"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/contact"
@@ -19,6 +23,7 @@ import (
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/notify"
 	"github.com/crmprofi/crm/internal/task"
+	"github.com/crmprofi/crm/internal/taskevents"
 )
 
 // Server holds the stores and serves HTTP.
@@ -36,6 +41,9 @@ type Server struct {
 	tasks     *task.Store
 	audit     *audit.Store
 	live      *live.Hub
+	jobs      Jobs // nil: no background jobs (tests that need none)
+	feeds     *calendar.Feeds
+	feedLimit *rateLimiter
 	notices   *notify.Store
 	heartbeat time.Duration // of the live events stream
 	handler   http.Handler
@@ -55,8 +63,24 @@ const (
 	ReadTimeout        = 5 * time.Minute
 )
 
+// Jobs is what the server's actions need of the background job queue
+// (internal/jobs): to add a job in the action's own transaction, so that it
+// exists only if the action commits, and to cancel one in it (a task's
+// due-time notification when the task is completed or moved).
+type Jobs interface {
+	Enqueue(ctx context.Context, tx *sql.Tx, args river.JobArgs) (int64, error)
+	Cancel(ctx context.Context, tx *sql.Tx, jobID int64) error
+}
+
+// Option adds to a Server what not every Server has.
+type Option func(*Server)
+
+// WithJobs gives the server the process's job queue. A Server without
+// it (tests, commands that serve briefly) schedules no timed work.
+func WithJobs(j Jobs) Option { return func(s *Server) { s.jobs = j } }
+
 // New builds a Server on db. cfg must hold a secret key.
-func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
+func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *Server {
 	s := &Server{
 		cfg:       cfg,
 		log:       log,
@@ -71,11 +95,23 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB) *Server {
 		tasks:     task.NewStore(db, cfg.Location),
 		audit:     audit.NewStore(db),
 		live:      live.NewHub(),
+		feeds:     calendar.NewFeeds(db),
+		feedLimit: newRateLimiter(feedRequestsPerMinute, time.Minute),
 		notices:   notify.NewStore(db),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	// Every task change notifies, reaches the open pages and keeps the
+	// task's timed work in step, in the change's own transaction.
+	var queue taskevents.Queue
+	if s.jobs != nil {
+		queue = s.jobs
+	}
+	taskevents.Register(s.tasks, queue, cfg.Location)
 	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s

@@ -335,6 +335,7 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 			errs = apperr.Invalid{apperr.NonField: "Профиль изменён в другом окне. Проверьте данные и сохраните ещё раз."}
 		}
 		f.Errors = errs
+		f.CalendarOn, _ = s.feeds.Enabled(r.Context(), me.ID)
 		return respond(w, r, status, nil, view.ProfilePage(s.shell(r, "Мой профиль", ""), f))
 	})
 }
@@ -397,7 +398,13 @@ func profileView(u *auth.User) view.ProfileForm {
 
 func (s *Server) showProfile(w http.ResponseWriter, r *http.Request) error {
 	u := userFrom(r)
-	return respond(w, r, http.StatusOK, toUserJSON(u), view.ProfilePage(s.shell(r, "Мой профиль", ""), profileView(u)))
+	f := profileView(u)
+	on, err := s.feeds.Enabled(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	f.CalendarOn = on
+	return respond(w, r, http.StatusOK, toUserJSON(u), view.ProfilePage(s.shell(r, "Мой профиль", ""), f))
 }
 
 func deref(p *string) string {
