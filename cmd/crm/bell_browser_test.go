@@ -37,7 +37,7 @@ func apiGet(t *testing.T, inst *instance, token, path string, out any) {
 // changes in both tabs without a reload (the live stream, no polling);
 // the panel opens on the bell, lists the notification, passes axe, and
 // closes with Esc, giving focus back to the bell; «Прочитать все» empties
-// the count everywhere.
+// the count everywhere; on a phone the panel fits the screen.
 func TestBrowserBellInTwoTabs(t *testing.T) {
 	for dialect, newURL := range e2eDatabases(t) {
 		t.Run(string(dialect), func(t *testing.T) {
@@ -109,6 +109,18 @@ func TestBrowserBellInTwoTabs(t *testing.T) {
 			}
 			err = chromedp.Do(second,
 				waitJS(t, "the second tab's count empties too", count+` === ""`),
+				// A phone: the panel spans the screen under the top bar.
+				chromedp.EmulateViewport(390, 844),
+				chromedp.Navigate(base+"/contacts/"),
+				waitJS(t, "the stream is open again", connected),
+				chromedp.Click(sel("bell")),
+				chromedp.WaitVisible(sel("bell-panel")),
+				waitText(t, sel("bell-list"), "ООО «Ромашка»"),
+				evalTrue(t, "the panel fits the phone's width", `(() => { const r = document.querySelector('[data-testid="bell-panel"]').getBoundingClientRect();
+					return r.left >= 0 && r.right <= window.innerWidth && r.top >= document.querySelector('.topbar').getBoundingClientRect().bottom; })()`),
+				evalTrue(t, "the page does not scroll sideways", `document.documentElement.scrollWidth <= window.innerWidth`),
+				shot(t, "2-phone-panel"),
+				checkA11y(t, "the contacts page on a phone with the bell's panel open"),
 			)
 			if err != nil {
 				t.Fatalf("second tab after read-all: %v\n%s", err, inst.log.String())
