@@ -122,11 +122,15 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 		return nil, apperr.ErrUnauthenticated
 	}
 	h := hashToken(token)
-	// The session and its user in one statement: every page asks this.
+	// The session, its user and the bell's count in one statement: every
+	// page asks this. The count is a range of the partial index
+	// notifications_unread_idx.
 	var expires, seen time.Time
-	row := s.db.QueryRowContext(ctx, `SELECT s.expires_at, s.last_seen_at, `+userColumns+userFrom+
+	var unread int
+	row := s.db.QueryRowContext(ctx, `SELECT s.expires_at, s.last_seen_at,
+		(SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND NOT n.is_read), `+userColumns+userFrom+
 		` JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1`, h)
-	u, err := scanUser(row, &expires, &seen)
+	u, err := scanUser(row, &expires, &seen, &unread)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.ErrUnauthenticated
 	}
@@ -141,6 +145,7 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 	if !u.IsActive {
 		return nil, apperr.ErrUnauthenticated
 	}
+	u.Unread, u.UnreadKnown = unread, true
 	if now.Sub(seen) > sessionTouchEvery {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3`,
 			now, now.Add(ttl), h); err != nil {

@@ -27,6 +27,12 @@ type User struct {
 	LastLogin   *time.Time       `json:"last_login"`
 	Version     int              `json:"version"`
 	BranchTZ    string           `json:"-"`
+	// Unread is how many unread notifications the user had when their
+	// browser session was checked (UserBySession reads it in the same
+	// statement, so a page's bell costs no query of its own); UnreadKnown
+	// says it was read. Other lookups leave both zero.
+	Unread      int  `json:"-"`
+	UnreadKnown bool `json:"-"`
 	passwordSet bool
 }
 

@@ -19,9 +19,13 @@ func (s *Server) shell(r *http.Request, title, active string) view.Shell {
 	sh := view.Shell{Title: title, Active: active}
 	if u := userFrom(r); u != nil {
 		sh.User = &view.ShellUser{FullName: u.FullName(), IsAdmin: u.Scope().IsAdmin()}
-		// The bell's count: one statement on a partial index. A failure
-		// shows no count rather than no page.
-		n, err := s.notices.UnreadCount(r.Context(), u.ID)
+		// The bell's count came with the session check; a page reached
+		// otherwise (a Bearer token) asks for it. A failure shows no count
+		// rather than no page.
+		n, err := u.Unread, error(nil)
+		if !u.UnreadKnown {
+			n, err = s.notices.UnreadCount(r.Context(), u.ID)
+		}
 		if err != nil {
 			s.log.WarnContext(r.Context(), "unread notifications count", "err", err)
 		}
