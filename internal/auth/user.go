@@ -12,21 +12,21 @@ import (
 // User is a person who signs in. The login (Username) is only for signing
 // in; everywhere else the user is shown by FullName.
 type User struct {
-	ID          int64            `json:"id"`
-	Username    string           `json:"username"`
-	FirstName   string           `json:"first_name"`
-	LastName    string           `json:"last_name"`
-	Email       string           `json:"email"`
-	Role        access.Role      `json:"role"`
-	DataScope   access.DataScope `json:"data_scope"`
-	BranchID    int64            `json:"branch"`
-	BranchName  string           `json:"branch_name"`
-	TimeZone    string           `json:"time_zone"`
-	IsActive    bool             `json:"is_active"`
-	DateJoined  time.Time        `json:"date_joined"`
-	LastLogin   *time.Time       `json:"last_login"`
-	Version     int              `json:"version"`
-	BranchTZ    string           `json:"-"`
+	ID         int64            `json:"id"`
+	Username   string           `json:"username"`
+	FirstName  string           `json:"first_name"`
+	LastName   string           `json:"last_name"`
+	Email      string           `json:"email"`
+	Role       access.Role      `json:"role"`
+	DataScope  access.DataScope `json:"data_scope"`
+	BranchID   int64            `json:"branch"`
+	BranchName string           `json:"branch_name"`
+	TimeZone   string           `json:"time_zone"`
+	IsActive   bool             `json:"is_active"`
+	DateJoined time.Time        `json:"date_joined"`
+	LastLogin  *time.Time       `json:"last_login"`
+	Version    int              `json:"version"`
+	BranchTZ   string           `json:"-"`
 	// Unread is how many unread notifications the user had when their
 	// browser session was checked (UserBySession reads it in the same
 	// statement, so a page's bell costs no query of its own); UnreadKnown
