@@ -17,6 +17,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/jobs"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/notify"
@@ -33,13 +34,20 @@ type Queue interface {
 // Live event types the subscriber emits (the contract's «Live events»).
 const (
 	EventTask = "task" // data: TaskEvent
-	EventDesk = "desk" // data: {} — "your desk changed, ask for it again"
+	EventDesk = "desk" // data: DeskEvent — the recipient's desk counts after the change
 )
 
 // TaskEvent is the data of a "task" live event.
 type TaskEvent struct {
 	ID     int64  `json:"id"`
 	Change string `json:"change"` // "created", "updated" or "deleted"
+}
+
+// DeskEvent is the data of a "desk" live event: the recipient's desk
+// counts as the change left them (the contract's {"counts"}), computed in
+// the change's transaction and the recipient's time zone.
+type DeskEvent struct {
+	Counts task.Counts `json:"counts"`
 }
 
 // ReminderAfter is how long a task assigned by someone else may stay
@@ -53,6 +61,7 @@ const DueHour = 9
 
 // Subscriber is registered on a task store with Register.
 type Subscriber struct {
+	store *task.Store
 	queue Queue // nil: no timed work (tests, short-lived commands)
 	def   *time.Location
 	now   func() time.Time
@@ -62,7 +71,7 @@ type Subscriber struct {
 // and live events still go out, timed work is not scheduled. def is the
 // time zone of users without one (theirs or their branch's).
 func Register(store *task.Store, queue Queue, def *time.Location) *Subscriber {
-	s := &Subscriber{queue: queue, def: def, now: time.Now}
+	s := &Subscriber{store: store, queue: queue, def: def, now: time.Now}
 	store.OnChange(s.Handle)
 	return s
 }
@@ -171,9 +180,9 @@ func people(t *task.Task) []int64 {
 }
 
 // liveEvents: "task" to the assignee and the author of every change; "desk"
-// to each assignee whose desk may have changed — the new one and, on a
-// reassignment, the old one, who is told only to refresh (they may no
-// longer see the task, so they hear nothing about it).
+// with the new counts to each assignee whose desk may have changed — the
+// new one and, on a reassignment, the old one, who gets only the counts
+// (they may no longer see the task, so they hear nothing about it).
 func (s *Subscriber) liveEvents(ctx context.Context, tx *sql.Tx, c task.Change, t *task.Task) error {
 	change := "updated"
 	switch c.Kind {
@@ -195,7 +204,15 @@ func (s *Subscriber) liveEvents(ctx context.Context, tx *sql.Tx, c task.Change, 
 		desks = append(desks, c.Before.AssignedTo)
 	}
 	for _, to := range desks {
-		if _, err := live.Emit(ctx, tx, to, EventDesk, struct{}{}); err != nil {
+		loc, err := task.UserLocation(ctx, tx, to, s.def)
+		if err != nil {
+			return err
+		}
+		counts, err := s.store.WithTx(tx).DeskCounts(ctx, access.System("live:desk"), to, s.now(), loc)
+		if err != nil {
+			return err
+		}
+		if _, err := live.Emit(ctx, tx, to, EventDesk, DeskEvent{Counts: counts}); err != nil {
 			return err
 		}
 	}
