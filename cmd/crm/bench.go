@@ -35,6 +35,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
 	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies или tasks")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -42,6 +43,9 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	defer func() { _ = db.Close() }()
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
+	}
+	if *which != "all" && *which != "companies" && *which != "tasks" {
+		return errors.New("--ops: укажите all, companies или tasks")
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
@@ -92,7 +96,10 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		{"Список контактов, стр. 1 (API)", admin, func() string { return "/api/contacts/" }},
 		{"Поиск контактов по фамилии (API)", admin, func() string { return "/api/contacts/?search=" + url.QueryEscape(pick(probe.lastNames)) }},
 	}
-	if sum.Tasks > 0 {
+	if *which == "tasks" {
+		ops = nil
+	}
+	if sum.Tasks > 0 && *which != "companies" {
 		mine, err := benchTaskIDs(ctx, db, sum.ManagerID, *samples)
 		if err != nil {
 			return err
