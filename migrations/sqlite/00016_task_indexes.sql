@@ -8,6 +8,13 @@ CREATE INDEX tasks_assignee_open_cover_idx ON tasks (assigned_to, due_at, id, al
     WHERE status IN ('new', 'in_progress');
 DROP INDEX tasks_assignee_open_idx;
 
+-- The desk's chart counts what an assignee completed in the last weeks:
+-- through tasks_assignee_idx it read all 9,200 done tasks of the busy
+-- manager from the heap to keep 1,500 (138 ms); this index ranges over
+-- completed_at directly (0.6 ms).
+CREATE INDEX tasks_assignee_done_idx ON tasks (assigned_to, completed_at) WHERE status = 'done';
+
 -- +goose Down
+DROP INDEX tasks_assignee_done_idx;
 CREATE INDEX tasks_assignee_open_idx ON tasks (assigned_to, due_at, id) WHERE status IN ('new', 'in_progress');
 DROP INDEX tasks_assignee_open_cover_idx;
