@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -53,6 +55,19 @@ func TestBrowserTaskCreateAndComplete(t *testing.T) {
 				waitText(t, sel("task-due"), "14.01.2030 10:00"),
 				checkA11y(t, "task list"),
 				shot(t, "task-3-list"),
+
+				// Choosing a company in the form loads its contacts.
+				evalAwait(t, "a company and its contact are made through the API", `(async () => {
+					const post = (path, body) => fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)}).then(r => r.json());
+					const c = await post("/api/companies/", {name: "Ромашка"});
+					const p = await post("/api/contacts/", {company: c.id, last_name: "Петров", first_name: "Пётр"});
+					return !!p.id;
+				})()`),
+				chromedp.Navigate(base+"/tasks/new"),
+				chromedp.WaitVisible(sel("task-form")),
+				evalTrue(t, "the company is chosen", `(() => { const s = document.querySelector('select[name="company"]');
+					s.value = Array.from(s.options).find(o => o.textContent === "Ромашка").value; s.dispatchEvent(new Event("change")); return true; })()`),
+				waitJS(t, "the contact select offers the company's contact", `Array.from(document.querySelectorAll('select[name="contact"] option')).some(o => o.textContent.includes("Петров"))`),
 			)
 			if err != nil {
 				t.Fatalf("task flow: %v\nserver log:\n%s", err, inst.log.String())
@@ -71,4 +86,19 @@ func TestBrowserTaskCreateAndComplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evalAwait fails the test unless the JavaScript promise resolves true.
+func evalAwait(t *testing.T, what, expr string) chromedp.Action[chromedp.Void] {
+	t.Helper()
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		ok, err := chromedp.Evaluate[bool](expr, chromedp.EvalAwaitPromise)(ctx, target)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if !ok {
+			t.Errorf("%s: false", what)
+		}
+		return nil
+	})
 }

@@ -190,3 +190,24 @@ func TestTaskTypesCarryAnIconAndAColour(t *testing.T) {
 		}
 	})
 }
+
+func TestATaskTypeInUseIsKept(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		s := dictionary.NewStore(db)
+		it, err := s.Create(ctx, cast.Admin.Scope, dictionary.TaskTypes, dictionary.Input{Name: ptr("Встреча")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := database.Now()
+		if _, err := db.ExecContext(ctx, `INSERT INTO tasks (title, type_id, due_at, assigned_to, created_at, updated_at) VALUES ('x', $1, $2, $3, $2, $2)`,
+			it.ID, now, cast.Alisa.ID); err != nil {
+			t.Fatal(err)
+		}
+		err = s.Delete(ctx, cast.Admin.Scope, dictionary.TaskTypes, it.ID, 0)
+		if err == nil || !strings.Contains(err.Error(), "в 1 задаче") {
+			t.Errorf("delete of a type in use: %v", err)
+		}
+	})
+}

@@ -324,3 +324,24 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+func TestOpeningTheCardMarksTheAssignmentSeen(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		c := e.cast
+		tk := e.seedTask(c.Boris, "Новое поручение", "2030-01-10T10:00:00+03:00", c.Alisa.ID, 0, "")
+		path := "/tasks/" + strconv.FormatInt(tk.ID, 10) + "/"
+		seen := func() bool {
+			var v bool
+			if err := e.db.QueryRowContext(context.Background(), `SELECT seen FROM tasks WHERE id = $1`, tk.ID).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if rec := e.do(&c.Boris, "GET", path, nil); rec.Code != 200 || seen() {
+			t.Fatalf("the author's read: %d, seen %v", rec.Code, seen())
+		}
+		if rec := e.do(&c.Alisa, "GET", path, nil); rec.Code != 200 || !seen() {
+			t.Errorf("the assignee's read: %d, seen %v", rec.Code, seen())
+		}
+	})
+}

@@ -142,13 +142,16 @@ func (r Rule) describeYearly() string {
 			nums[i] = strconv.Itoa(d)
 		}
 		return s + " " + join(nums) + " " + join(pick(monthGen[:], r.byMonth))
+	case len(r.byMonth) > 0 && what != "" && len(r.byMonthDay) == 0 && len(r.bySetPos) == 0 && len(r.plainDays()) == len(r.byDay):
+		// «ежегодно по понедельникам в марте».
+		return s + " " + what + " в " + join(pick(monthPrep[:], r.byMonth))
 	case len(r.byMonth) > 0 && what != "":
 		// «ежегодно в последнюю пятницу ноября».
 		return s + " " + what + " " + join(pick(monthGen[:], r.byMonth))
 	case what != "":
 		return s + " " + what + " года"
 	case len(r.byMonth) > 0:
-		return s + " в " + join(pick(monthPrep[:], r.byMonth))
+		return r.withSetPos(s + " в " + join(pick(monthPrep[:], r.byMonth)))
 	}
 	return r.withSetPos(s)
 }
@@ -234,9 +237,10 @@ func setPosWords(ps []int, g byte) string {
 	return join(words)
 }
 
-// withSetPos notes a BYSETPOS the phrase could not fold in.
+// withSetPos notes a BYSETPOS the phrase could not fold in; callers use it
+// only where the phrase has not said it.
 func (r Rule) withSetPos(s string) string {
-	if len(r.bySetPos) == 0 || len(r.byDay) > 0 || len(r.byMonthDay) > 0 {
+	if len(r.bySetPos) == 0 {
 		return s
 	}
 	return s + " (" + setPosWords(r.bySetPos, 'm') + " по порядку)"

@@ -44,6 +44,10 @@ func TestDescribe(t *testing.T) {
 		{"every two years", "FREQ=YEARLY;INTERVAL=2", "каждые 2 года"},
 		{"the last Friday of November", "FREQ=YEARLY;BYMONTH=11;BYDAY=-1FR", "ежегодно в последнюю пятницу ноября"},
 		{"in two months of the year", "FREQ=YEARLY;BYMONTH=3,9", "ежегодно в марте и сентябре"},
+		{"weekdays in a month of the year", "FREQ=YEARLY;BYMONTH=3;BYDAY=MO", "ежегодно по понедельникам в марте"},
+		{"a weekly set position is not lost", "FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=1", "по понедельникам и пятницам (1-й по порядку)"},
+		{"a monthly rule in some months", "FREQ=MONTHLY;BYMONTHDAY=15;BYMONTH=3,9", "ежемесячно, 15-го числа, только в марте и сентябре"},
+		{"a daily rule in one month", "FREQ=DAILY;BYMONTH=12", "ежедневно, только в декабре"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -130,7 +130,7 @@ func (r Rule) horizonYears() int {
 	case Weekly:
 		years = 60000 * 7 * r.interval / 365
 	case Monthly:
-		years = 6000 * r.interval / 12
+		years = 3000 * r.interval / 12
 	default:
 		years = 2000 * r.interval
 	}

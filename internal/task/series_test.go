@@ -199,3 +199,40 @@ func TestComments(t *testing.T) {
 		}
 	})
 }
+
+func TestSeriesScopeMovesTheSeries(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		sc := w.cast.Darya.Scope // no branch: the default zone (UTC here)
+		now := time.Date(2030, 1, 1, 6, 0, 0, 0, time.UTC)
+		w.store.SetClock(func() time.Time { return now })
+		tk := w.create(t, sc, task.Input{Title: str("Отчёт"), DueAt: str("2030-01-07T09:00:00Z"), Rule: str("FREQ=WEEKLY")})
+		t.Run("moving one occurrence keeps the series' days", func(t *testing.T) {
+			moved, err := w.store.Update(ctx, sc, tk.ID, task.Input{DueAt: str("2030-01-08T09:00:00Z")})
+			if err != nil || *moved.SeriesStart != time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC) {
+				t.Fatalf("update: %v %+v", err, moved)
+			}
+			_, next, err := w.store.Complete(ctx, sc, tk.ID, "", 0)
+			if err != nil || next == nil || !next.DueAt.Equal(time.Date(2030, 1, 14, 9, 0, 0, 0, time.UTC)) {
+				t.Fatalf("next: %v %+v", err, next)
+			}
+			t.Run("while the series scope moves the series", func(t *testing.T) {
+				moved, err := w.store.Update(ctx, sc, next.ID, task.Input{DueAt: str("2030-01-16T15:00:00Z"), Scope: "series"})
+				if err != nil || *moved.SeriesID != next.ID || moved.Occurrence != 1 || !moved.SeriesStart.Equal(moved.DueAt) {
+					t.Fatalf("update: %v %+v", err, moved)
+				}
+				_, after, err := w.store.Complete(ctx, sc, next.ID, "", 0)
+				if err != nil || after == nil || !after.DueAt.Equal(time.Date(2030, 1, 23, 15, 0, 0, 0, time.UTC)) {
+					t.Errorf("after: %v %+v", err, after)
+				}
+			})
+		})
+		t.Run("me as the assignee is the caller", func(t *testing.T) {
+			tk, err := w.store.Update(ctx, w.cast.Boris.Scope, w.t1.ID, task.Input{AssignedTo: task.OptAssignee{Set: true, Me: true}})
+			if err != nil || tk.AssignedTo != w.cast.Boris.ID {
+				t.Errorf("update: %v %+v", err, tk)
+			}
+		})
+	})
+}

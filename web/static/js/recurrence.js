@@ -111,9 +111,15 @@
     return v || root.dataset.dtstart || "";
   }
 
+  // allDay: the form's "all day" box, or — when the form splits date and
+  // time — an empty time (the task form reads it as a whole day too).
   function allDay(root, form) {
     const field = form && form.elements.namedItem(root.dataset.alldayField || "all_day");
-    if (field && field.type === "checkbox") return field.checked;
+    if (field && field.type === "checkbox" && field.checked) return true;
+    const timeName = root.dataset.timeField;
+    const time = timeName && form ? form.elements.namedItem(timeName) : null;
+    if (time && "value" in time) return time.value.trim() === "";
+    if (field && field.type === "checkbox") return false;
     return root.dataset.allDay === "true";
   }
 
@@ -183,7 +189,7 @@
           hidden.value = body.rrule;
           showPreview(body.text || "Не повторяется", body.next_text || []);
         } else {
-          const msgs = Object.values(body || {}).flat();
+          const msgs = body && body.detail ? [body.detail] : Object.values(body || {}).flat();
           showPreview(msgs.length ? msgs.join(" ") : "Не удалось проверить правило.", []);
         }
       } catch (err) {
