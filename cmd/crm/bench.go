@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,7 +32,10 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	companies := fs.Int("companies", 500_000, "сколько компаний загрузить")
 	contacts := fs.Int("contacts", 1_000_000, "сколько контактов загрузить")
+	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
+	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies или tasks")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -40,26 +44,34 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
+	if *which != "all" && *which != "companies" && *which != "tasks" {
+		return errors.New("--ops: укажите all, companies или tasks")
+	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
-	sum, err := demo.Load(ctx, db, demo.Options{Companies: *companies, Contacts: *contacts, Seed: 1, Progress: progress.Terminal(env.stdout)})
+	sum, err := demo.Load(ctx, db, demo.Options{Companies: *companies, Contacts: *contacts, Users: *users, Tasks: *tasks,
+		Seed: 1, Progress: progress.Terminal(env.stdout)})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "Данные: %d компаний, %d контактов, %d заметок (подготовка %s)\n\n",
-		sum.Companies, sum.Contacts, sum.Notes, time.Since(start).Round(time.Second))
+	var staff int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE username LIKE 'demo-%'`).Scan(&staff); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "Данные: %d компаний, %d контактов, %d заметок, %d задач, %d пользователей (подготовка %s)\n\n",
+		sum.Companies, sum.Contacts, sum.Notes, sum.Tasks, staff, time.Since(start).Round(time.Second))
 	if err := analyze(ctx, db); err != nil {
 		return err
 	}
 
 	quiet := slog.New(slog.DiscardHandler)
 	srv := server.New(cfg, quiet, db)
-	users := auth.NewStore(db)
-	admin, err := users.CreateSession(ctx, sum.AdminID, time.Hour, "127.0.0.1", "bench")
+	sessions := auth.NewStore(db)
+	admin, err := sessions.CreateSession(ctx, sum.AdminID, time.Hour, "127.0.0.1", "bench")
 	if err != nil {
 		return err
 	}
-	manager, err := users.CreateSession(ctx, sum.ManagerID, time.Hour, "127.0.0.1", "bench")
+	manager, err := sessions.CreateSession(ctx, sum.ManagerID, time.Hour, "127.0.0.1", "bench")
 	if err != nil {
 		return err
 	}
@@ -84,6 +96,17 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		{"Список контактов, стр. 1 (API)", admin, func() string { return "/api/contacts/" }},
 		{"Поиск контактов по фамилии (API)", admin, func() string { return "/api/contacts/?search=" + url.QueryEscape(pick(probe.lastNames)) }},
 	}
+	if *which == "tasks" {
+		ops = nil
+	}
+	if sum.Tasks > 0 && *which != "companies" {
+		mine, err := benchTaskIDs(ctx, db, sum.ManagerID, *samples)
+		if err != nil {
+			return err
+		}
+		card := func() string { return "/tasks/" + strconv.FormatInt(mine[rnd.IntN(len(mine))], 10) + "/" }
+		ops = append(ops, taskOps(admin, manager, card)...)
+	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
 	for _, op := range ops {
@@ -94,6 +117,52 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), res.statements, res.sizes)
 	}
 	return tw.Flush()
+}
+
+// taskOps are the desk and the task lists, seen by a busy manager (the
+// loader's largest share of tasks) and, for «все доступные», an admin.
+func taskOps(admin, manager string, card func() string) []benchOp {
+	path := func(p string) func() string { return func() string { return p } }
+	return []benchOp{
+		{"Рабочий стол (HTML, занятой менеджер)", manager, path("/desk/")},
+		{"Рабочий стол (API)", manager, path("/api/dashboard/")},
+		{"Задачи «мои», стр. 1 (HTML)", manager, path("/tasks/")},
+		{"Задачи «мои», стр. 1 (API)", manager, path("/api/tasks/?assigned_to=me&state=open")},
+		{"Задачи «мои», просроченные (HTML)", manager, path("/tasks/?state=overdue")},
+		{"Задачи «все доступные» (HTML, менеджер)", manager, path("/tasks/?tab=all")},
+		{"Задачи «все доступные» (HTML, админ)", admin, path("/tasks/?tab=all")},
+		{"Задачи «все доступные» (API, админ)", admin, path("/api/tasks/?state=open")},
+		{"Карточка задачи (HTML)", manager, card},
+	}
+}
+
+// benchTaskIDs are up to n ids of the tasks assigned to userID, spread over them.
+func benchTaskIDs(ctx context.Context, db *database.DB, userID int64, n int) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id FROM tasks WHERE assigned_to = $1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var all []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		all = append(all, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
+		return nil, errors.New("the bench manager has no tasks")
+	}
+	step := max(1, len(all)/max(n, 1))
+	var out []int64
+	for i := 0; i < len(all); i += step {
+		out = append(out, all[i])
+	}
+	return out, nil
 }
 
 type benchOp struct {

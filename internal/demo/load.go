@@ -24,7 +24,17 @@ type Options struct {
 	// TasksPerUser is how many tasks each demo user is given as the
 	// assignee (the desk); 0 means none.
 	TasksPerUser int
-	Seed         uint64
+	// Users is the number of demo users; fewer than the 35 of the demo's
+	// staff (0 included) means those 35. More are managers added to the
+	// branches in turn (the benchmark's 200).
+	Users int
+	// Tasks is the total number of tasks to bulk-load over all demo users
+	// (the benchmark's history, see LoadTasks); 0 means none.
+	Tasks int
+	// BusyID is the user given a larger share of Tasks (the benchmark's
+	// viewer); 0 picks the manager of Summary.ManagerID.
+	BusyID int64
+	Seed   uint64
 	// Password is every demo user's password; "" leaves the users without
 	// one (the benchmark signs in through sessions).
 	Password string
@@ -61,7 +71,7 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	team, err := loadUsers(ctx, db, dict, opt.Password)
+	team, err := loadUsers(ctx, db, dict, opt.Password, opt.Users)
 	if err != nil {
 		return sum, err
 	}
@@ -161,6 +171,15 @@ func Load(ctx context.Context, db *database.DB, opt Options) (Summary, error) {
 			return sum, err
 		}
 	}
+	if opt.Tasks > 0 {
+		busy := opt.BusyID
+		if busy == 0 {
+			busy = sum.ManagerID
+		}
+		if sum.Tasks, err = loadTaskHistory(ctx, db, opt, busy, sum.Companies); err != nil {
+			return sum, err
+		}
+	}
 	return sum, nil
 }
 
@@ -249,8 +268,9 @@ type team struct {
 }
 
 // loadUsers creates the demo's 35 users unless they exist: an admin, a
-// group manager, a director per branch and ten managers per branch.
-func loadUsers(ctx context.Context, db *database.DB, d dictionaries, password string) (team, error) {
+// group manager, a director per branch and ten managers per branch; and
+// more managers, branch by branch, up to total users.
+func loadUsers(ctx context.Context, db *database.DB, d dictionaries, password string, total int) (team, error) {
 	var t team
 	hash := ""
 	if password != "" {
@@ -279,6 +299,14 @@ func loadUsers(ctx context.Context, db *database.DB, d dictionaries, password st
 			}
 			specs = append(specs, spec{fmt.Sprintf("demo-manager-%d-%d", bi+1, m+1), "", "", access.RoleManager, scope, b})
 		}
+	}
+	for i := 0; len(d.branches) > 0 && len(specs) < total; i++ {
+		bi, m := i%len(d.branches), 10+i/len(d.branches)
+		scope := access.Self
+		if m%4 == 3 {
+			scope = access.Global
+		}
+		specs = append(specs, spec{fmt.Sprintf("demo-manager-%d-%d", bi+1, m+1), "", "", access.RoleManager, scope, d.branches[bi]})
 	}
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, s := range specs {
