@@ -35,7 +35,7 @@ const (
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	u := userFrom(r)
 	// The browser sends Last-Event-ID when it reconnects by itself; a
-	// stream the page opens anew (live.js, after the browser gave up)
+	// stream the page opens anew (js/00-live.js, after the browser gave up)
 	// passes it as ?last_event_id=. A malformed id is treated as none: the
 	// stream starts afresh.
 	last := r.Header.Get("Last-Event-ID")

@@ -150,10 +150,8 @@
 
   setCount(count);
 
-  // live.js comes after this file in the bundle: subscribe once every
-  // script has run.
-  const follow = () => {
-    if (!window.crmLive) return;
+  // 00-live.js comes first in the bundle, so the stream is there.
+  if (window.crmLive) {
     window.crmLive.on("unread", (d) => setCount(d.count));
     window.crmLive.on("notification", (n) => {
       if (announce) announce.textContent = "Новое уведомление: " + n.title;
@@ -166,9 +164,5 @@
       if (isOpen()) load();
       else items = null;
     });
-  };
-  // (Deferred scripts run when the document is already "interactive",
-  // before DOMContentLoaded.)
-  if (window.crmLive || document.readyState === "complete") follow();
-  else document.addEventListener("DOMContentLoaded", follow);
+  }
 })();

@@ -1,4 +1,5 @@
 // The live events stream (GET /api/events/): one EventSource per tab,
+// named to come first among js/*.js so every later part can subscribe,
 // shared by every part of the page that wants live updates. A part calls
 // window.crmLive.on(type, fn) and gets each event's parsed JSON data; the
 // stream opens on the first subscription.
