@@ -95,11 +95,22 @@ func (t *Tokens) issue(ctx context.Context, q database.Querier, userID int64) (P
 
 // UserID returns the user of a valid access token.
 func (t *Tokens) UserID(access string) (int64, error) {
+	id, _, err := t.Verify(access)
+	return id, err
+}
+
+// Verify returns the user of a valid access token and when the token
+// stops being valid: what a long-lived request made with it (an event
+// stream) must not outlive.
+func (t *Tokens) Verify(access string) (userID int64, expires time.Time, err error) {
 	c, err := t.parse(access, tokenAccess)
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
-	return c.UserID, nil
+	if c.ExpiresAt != nil {
+		expires = c.ExpiresAt.Time
+	}
+	return c.UserID, expires, nil
 }
 
 // Refresh spends a refresh token and returns the next pair. A token that

@@ -31,7 +31,8 @@ const (
 // what it shows. Each event's id is the stream's cursor (live.Cursor).
 // The stream ends when the client goes away, when it falls too far behind
 // (it reconnects and replays), when its session ends (logout,
-// deactivation: live.EndStreams), or at shutdown.
+// deactivation: live.EndStreams), when its Bearer token expires, or at
+// shutdown.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	u := userFrom(r)
 	// The browser sends Last-Event-ID when it reconnects by itself; a
@@ -63,7 +64,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 
-	st := &stream{s: s, sub: sub, cur: cur}
+	st := &stream{s: s, sub: sub, cur: cur, until: credentialUntil(r)}
 	var opening []byte
 	opening = fmt.Appendf(opening, "retry: %d\n\n", retryMillis)
 	if fresh {
@@ -141,6 +142,7 @@ type stream struct {
 	w        http.ResponseWriter
 	rc       *http.ResponseController
 	gone     <-chan struct{} // the client went away
+	until    time.Time       // the credential's expiry (a Bearer token's), or zero
 	buf      []byte
 }
 
@@ -180,9 +182,20 @@ func (st *stream) run(heartbeat time.Duration) {
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
+	// A stream opened with a Bearer token ends when the token does; the
+	// client reconnects with a fresh one (and Last-Event-ID, so it misses
+	// nothing) or is refused.
+	var expired <-chan time.Time
+	if !st.until.IsZero() {
+		t := time.NewTimer(time.Until(st.until))
+		defer t.Stop()
+		expired = t.C
+	}
 	for {
 		select {
 		case <-st.gone:
+			return
+		case <-expired:
 			return
 		case e, ok := <-st.sub.C:
 			if !ok {

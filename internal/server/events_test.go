@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 	"github.com/crmprofi/crm/internal/live"
 )
@@ -382,6 +383,24 @@ func TestAStreamEndsWithItsSignIn(t *testing.T) {
 			ev := emitEvent(t, e, e.cast.Alisa.ID, "unread", map[string]int{"count": 5})
 			if got := another.next(t, false); got.ID != outboxID(ev) {
 				t.Fatalf("the other session got %+v", got)
+			}
+		})
+
+		t.Run("a stream opened with a Bearer token ends when the token expires, and a reconnect with it is refused", func(t *testing.T) {
+			short := auth.NewTokens(e.db, []byte(e.srv.cfg.SecretKey), 2*time.Second, time.Hour)
+			pair, err := short.Issue(context.Background(), e.cast.Gleb.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bearer := http.Header{}
+			bearer.Set("Authorization", "Bearer "+pair.Access)
+			stream := openEvents(t, srv, bearer)
+			if stream.resp.StatusCode != http.StatusOK {
+				t.Fatalf("open: %d", stream.resp.StatusCode)
+			}
+			stream.ended(t) // within 5 s: the token lives 2 s (whole seconds in the JWT)
+			if again := openEvents(t, srv, bearer); again.resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("the reconnect with the expired token: %d, want 401", again.resp.StatusCode)
 			}
 		})
 

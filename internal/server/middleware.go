@@ -22,7 +22,18 @@ import (
 
 type ctxKey int
 
-const userKey ctxKey = iota
+const (
+	userKey ctxKey = iota
+	credentialUntilKey
+)
+
+// credentialUntil is when the credential of the request stops being
+// valid: the expiry of its Bearer token, or zero (a session, which ends by
+// signing out).
+func credentialUntil(r *http.Request) time.Time {
+	until, _ := r.Context().Value(credentialUntilKey).(time.Time)
+	return until
+}
 
 // userFrom returns the signed-in user, or nil.
 func userFrom(r *http.Request) *auth.User {
@@ -45,8 +56,11 @@ const sessionCookie = "crm_session"
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var u *auth.User
+		var until time.Time
 		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			id, err := s.tokens.UserID(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+			var id int64
+			var err error
+			id, until, err = s.tokens.Verify(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
 			if err == nil {
 				u, err = s.users.Get(r.Context(), id)
 			}
@@ -64,6 +78,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ctx := audit.WithClientIP(r.Context(), s.clientIP(r))
 		if u != nil {
 			ctx = context.WithValue(ctx, userKey, u)
+		}
+		if !until.IsZero() {
+			ctx = context.WithValue(ctx, credentialUntilKey, until)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
