@@ -100,7 +100,7 @@ var deskGroups = []deskGroupDef{
 		href:  "/tasks/?state=week",
 		empty: "До конца недели задач больше нет.", emptyLink: "Запланировать задачу", emptyHref: "/tasks/new"},
 	{key: task.GroupNewAssignments, title: "Новые назначения", tile: "Новые назначения", kind: "brand",
-		href:  "/tasks/?status=new",
+		href:  "/tasks/?new_assignments=true",
 		empty: "Новых назначений нет: всё, что вам поручили, вы уже видели.", emptyLink: "Все мои задачи", emptyHref: "/tasks/"},
 }
 

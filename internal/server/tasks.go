@@ -24,7 +24,8 @@ func (s *Server) Tasks() *task.Store { return s.tasks }
 // taskQuery reads the list's parameters: status (one or several, comma
 // separated or repeated), state, assigned_to (an id or "me"), company,
 // contact, type, due_before, due_after (a date — midnight in the viewer's
-// zone — or an RFC 3339 time), search (words of the title), ordering
+// zone — or an RFC 3339 time), new_assignments (true: the desk's «Новые
+// назначения»), search (words of the title), ordering
 // (due_at or -due_at), page, page_size. A bad value is a 400 naming it.
 func (s *Server) taskQuery(r *http.Request) (task.Filter, error) {
 	q := r.URL.Query()
@@ -90,6 +91,13 @@ func (s *Server) taskQuery(r *http.Request) (task.Filter, error) {
 		return t
 	}
 	f.DueBefore, f.DueAfter = bound("due_before"), bound("due_after")
+	switch q.Get("new_assignments") {
+	case "", "false", "0":
+	case "true", "1":
+		f.NewAssignments = true
+	default:
+		inv.Add("new_assignments", "Укажите true или false")
+	}
 	switch q.Get("ordering") {
 	case "", "due_at":
 	case "-due_at":

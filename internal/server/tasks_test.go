@@ -345,3 +345,38 @@ func TestOpeningTheCardMarksTheAssignmentSeen(t *testing.T) {
 		}
 	})
 }
+
+// TestTheNewAssignmentsFilterIsTheDesks lists, with new_assignments=true,
+// exactly what the desk calls «Новые назначения»: tasks someone else
+// assigned that the assignee has not opened — not one's own tasks, not an
+// assignment once opened. The desk's tile links to it.
+func TestTheNewAssignmentsFilterIsTheDesks(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		c := e.cast
+		given := e.seedTask(c.Boris, "Поручение Бориса", "2030-01-10T10:00:00+03:00", c.Alisa.ID, 0, "")
+		opened := e.seedTask(c.Boris, "Уже открытое", "2030-01-11T10:00:00+03:00", c.Alisa.ID, 0, "")
+		e.seedTask(c.Alisa, "Своя задача", "2030-01-12T10:00:00+03:00", 0, 0, "")
+		if rec := e.do(&c.Alisa, "GET", "/tasks/"+strconv.FormatInt(opened.ID, 10)+"/", nil); rec.Code != 200 {
+			t.Fatalf("opening: %d", rec.Code)
+		}
+		var list struct {
+			Count   int         `json:"count"`
+			Results []task.Task `json:"results"`
+		}
+		if code := e.api(&c.Alisa, "GET", "/api/tasks/?assigned_to=me&new_assignments=true", nil, &list); code != 200 ||
+			list.Count != 1 || list.Results[0].ID != given.ID {
+			t.Fatalf("new assignments: %d %+v", code, list)
+		}
+		if code := e.api(&c.Alisa, "GET", "/api/tasks/?new_assignments=maybe", nil, nil); code != http.StatusBadRequest {
+			t.Errorf("a bad value: %d, want 400", code)
+		}
+		rec := e.do(&c.Alisa, "GET", "/desk/", nil)
+		if !strings.Contains(rec.Body.String(), `href="/tasks/?new_assignments=true"`) {
+			t.Error("the desk's tile does not link to the filter")
+		}
+		page := e.do(&c.Alisa, "GET", "/tasks/?new_assignments=true", nil).Body.String()
+		if !strings.Contains(page, "Поручение Бориса") || strings.Contains(page, "Своя задача") || strings.Contains(page, "Уже открытое") {
+			t.Error("the page lists other than the new assignments")
+		}
+	})
+}

@@ -196,9 +196,12 @@ type Filter struct {
 	DueBefore  time.Time // due_at < DueBefore
 	DueAfter   time.Time // due_at >= DueAfter
 	Search     string    // words of the title
-	Desc       bool      // latest due first
-	Page       int       // 1-based
-	Size       int       // 0: 50
+	// NewAssignments keeps the tasks someone else assigned that their
+	// assignee has not opened yet: the desk's «Новые назначения».
+	NewAssignments bool
+	Desc           bool // latest due first
+	Page           int  // 1-based
+	Size           int  // 0: 50
 	// Loc is the zone State is computed in (the viewer's); nil: the
 	// viewer's as the store resolves it.
 	Loc *time.Location
@@ -305,6 +308,9 @@ func (s *Store) filter(ctx context.Context, w *database.Where, sc access.Scope, 
 	}
 	for _, word := range strings.Fields(dedup.NormalizeText(f.Search)) {
 		w.Add(`t.title_norm LIKE ? ESCAPE '\'`, "%"+escapeLike(word)+"%")
+	}
+	if f.NewAssignments {
+		w.Add(freshSQL("t"))
 	}
 	return nil
 }
