@@ -674,18 +674,32 @@ func moveBack(ctx context.Context, tx *sql.Tx, table string, ids []int64, from, 
 }
 
 // MergedInto reads where a merged company went, for the redirect of its
-// old links: the survivor's id (0 when id is not merged) and the merge
-// as the survivor's card shows it. The survivor must be visible to sc.
+// old links: the live company it ended in (following later merges of the
+// survivor), with the merge as the survivor's card shows it. Both the
+// merged company and the survivor must be visible to sc; ErrNotFound when
+// they are not or id is not merged.
 func (s *Store) MergedInto(ctx context.Context, sc access.Scope, id int64) (MergeInfo, error) {
-	var into sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT merged_into FROM companies WHERE id = $1`, id).Scan(&into)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && !into.Valid {
+	a, into, err := s.companyState(ctx, s.db, sc, id)
+	if err != nil {
+		return MergeInfo{}, err
+	}
+	info := MergeInfo{AbsorbedID: id, AbsorbedName: a.Name}
+	for range 10 {
+		if into == 0 {
+			break
+		}
+		var surv Company
+		surv, next, err := s.companyState(ctx, s.db, sc, into)
+		if err != nil {
+			return MergeInfo{}, err
+		}
+		info.SurvivorID, info.SurvivorName = surv.ID, surv.Name
+		into = next
+	}
+	if info.SurvivorID == 0 {
 		return MergeInfo{}, apperr.ErrNotFound
 	}
-	if err != nil {
-		return MergeInfo{}, fmt.Errorf("merged into: %w", err)
-	}
-	list, err := s.Merges(ctx, sc, into.Int64)
+	list, err := s.Merges(ctx, sc, info.SurvivorID)
 	if err != nil {
 		return MergeInfo{}, err
 	}
@@ -694,11 +708,7 @@ func (s *Store) MergedInto(ctx context.Context, sc access.Scope, id int64) (Merg
 			return m, nil
 		}
 	}
-	// Merged so long ago that no undo is possible: still the survivor.
-	if _, err := s.get(ctx, s.db, sc, into.Int64, false); err != nil {
-		return MergeInfo{}, err
-	}
-	return MergeInfo{SurvivorID: into.Int64, AbsorbedID: id}, nil
+	return info, nil
 }
 
 // Merges lists the merges into the live company id that are not undone,
