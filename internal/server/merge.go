@@ -16,7 +16,10 @@ import (
 
 // mergeInput adapts company.MergeInput to decode: JSON as the contract
 // has it, the merge page's form through fromForm.
-type mergeInput struct{ in *company.MergeInput }
+type mergeInput struct {
+	in  *company.MergeInput
+	bad apperr.Invalid // a JSON value of the wrong shape, reported by field
+}
 
 func (f *mergeInput) UnmarshalJSON(b []byte) error {
 	var raw struct {
@@ -25,12 +28,14 @@ func (f *mergeInput) UnmarshalJSON(b []byte) error {
 		Union     *[]string         `json:"union"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return apperr.Invalid{apperr.NonField: "Ожидается {\"duplicate\": id, \"fields\": {\"поле\": \"survivor\"|\"duplicate\"}, \"union\": [\"phones\", \"emails\", \"spheres\"]}"}
+		f.bad = apperr.Invalid{apperr.NonField: "Ожидается {\"duplicate\": id, \"fields\": {\"поле\": \"survivor\"|\"duplicate\"}, \"union\": [\"phones\", \"emails\", \"spheres\"]}"}
+		return nil
 	}
 	if len(raw.Duplicate) > 0 && string(raw.Duplicate) != "null" {
 		id, err := strconv.ParseInt(strings.Trim(string(raw.Duplicate), `"`), 10, 64)
 		if err != nil || id <= 0 {
-			return apperr.Invalid{"duplicate": "Неверный идентификатор компании"}
+			f.bad = apperr.Invalid{"duplicate": "Неверный идентификатор компании"}
+			return nil
 		}
 		f.in.Duplicate = id
 	}
@@ -139,7 +144,11 @@ func (s *Server) mergeCompanies(w http.ResponseWriter, r *http.Request) error {
 	}
 	var in company.MergeInput
 	var c company.Company
-	if err = decode(w, r, &mergeInput{in: &in}); err == nil {
+	body := mergeInput{in: &in}
+	if err = decode(w, r, &body); err == nil && body.bad != nil {
+		err = body.bad
+	}
+	if err == nil {
 		c, err = s.companies.Merge(r.Context(), scopeFrom(r), id, in)
 	}
 	return saved(w, r, done{status: http.StatusOK, body: c, flash: "Компании объединены. Отменить можно в течение 30 дней.", to: view.CompanyURL(id, "")},
