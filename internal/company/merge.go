@@ -711,21 +711,25 @@ func (s *Store) MergedInto(ctx context.Context, sc access.Scope, id int64) (Merg
 	return info, nil
 }
 
-// Merges lists the merges into the live company id that are not undone,
-// newest first, that are still within UndoPeriod: what the card shows as
-// «Объединена с … · Отменить». ErrNotFound when sc may not see id.
+// Merges lists the merges into the live company id that are not undone
+// and still within UndoPeriod, newest first: what the card shows as
+// «Объединена с … · Отменить». Only the newest merge can be undone (an
+// earlier one waits until the later ones are). One query; empty when sc
+// may not see id.
 func (s *Store) Merges(ctx context.Context, sc access.Scope, id int64) ([]MergeInfo, error) {
-	if _, err := VisibleRef(ctx, s.db, sc, id); err != nil {
-		return nil, err
-	}
-	since := s.now().Add(-UndoPeriod)
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id, m.survivor_id, s.name, m.absorbed_id, a.name, m.merged_at
-		FROM company_merges m JOIN companies s ON s.id = m.survivor_id JOIN companies a ON a.id = m.absorbed_id
-		WHERE m.survivor_id = $1 AND m.undone_at IS NULL AND m.merged_at >= $2 ORDER BY m.id DESC`, id, since)
+	var w database.Where
+	w.Add("m.survivor_id = ?", id)
+	w.Add("m.undone_at IS NULL")
+	w.Add("sc.deleted_at IS NULL")
+	sc.Restrict(&w, "sc")
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id, m.survivor_id, sc.name, m.absorbed_id, a.name, m.merged_at
+		FROM company_merges m JOIN companies sc ON sc.id = m.survivor_id JOIN companies a ON a.id = m.absorbed_id`+w.SQL()+` ORDER BY m.id DESC`, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("merges: %w", err)
 	}
+	since := s.now().Add(-UndoPeriod)
 	var out []MergeInfo
+	first := true
 	err = eachRow(rows, func() error {
 		var m MergeInfo
 		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.SurvivorName, &m.AbsorbedID, &m.AbsorbedName, &m.MergedAt); err != nil {
@@ -733,8 +737,11 @@ func (s *Store) Merges(ctx context.Context, sc access.Scope, id int64) ([]MergeI
 		}
 		m.MergedAt = m.MergedAt.UTC()
 		m.UndoUntil = m.MergedAt.Add(UndoPeriod)
-		m.CanUndo = len(out) == 0 // only the latest
-		out = append(out, m)
+		m.CanUndo = first
+		first = false
+		if !m.MergedAt.Before(since) {
+			out = append(out, m)
+		}
 		return nil
 	})
 	if err != nil {
