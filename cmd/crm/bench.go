@@ -35,7 +35,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
 	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
-	which := fs.String("ops", "all", "какие операции измерить: all, companies или tasks")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks или merge")
+	mergeRuns := fs.Int("merge-runs", 5, "сколько раз измерить объединение компаний и его отмену")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -44,8 +45,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
-	if *which != "all" && *which != "companies" && *which != "tasks" {
-		return errors.New("--ops: укажите all, companies или tasks")
+	if *which != "all" && *which != "companies" && *which != "tasks" && *which != "merge" {
+		return errors.New("--ops: укажите all, companies, tasks или merge")
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
@@ -96,10 +97,10 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		{"Список контактов, стр. 1 (API)", admin, func() string { return "/api/contacts/" }},
 		{"Поиск контактов по фамилии (API)", admin, func() string { return "/api/contacts/?search=" + url.QueryEscape(pick(probe.lastNames)) }},
 	}
-	if *which == "tasks" {
+	if *which == "tasks" || *which == "merge" {
 		ops = nil
 	}
-	if sum.Tasks > 0 && *which != "companies" {
+	if sum.Tasks > 0 && (*which == "all" || *which == "tasks") {
 		mine, err := benchTaskIDs(ctx, db, sum.ManagerID, *samples)
 		if err != nil {
 			return err
@@ -108,7 +109,9 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		ops = append(ops, taskOps(admin, manager, card)...)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
+	if len(ops) > 0 {
+		fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
+	}
 	for _, op := range ops {
 		res, err := op.measure(srv, db, *samples)
 		if err != nil {
@@ -116,7 +119,13 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), res.statements, res.sizes)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *which == "all" || *which == "merge" {
+		return benchMerge(ctx, env.stdout, srv, db, admin, sum.AdminID, max(1, *mergeRuns))
+	}
+	return nil
 }
 
 // taskOps are the desk and the task lists, seen by a busy manager (the
