@@ -427,7 +427,7 @@ func MergePage(s Shell, m MergeView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if r.Unitable {
+				if r.Unitable && !r.Empty() {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<label class=\"check merge-union\"><input type=\"checkbox\" name=\"union\" value=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
