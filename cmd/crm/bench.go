@@ -35,7 +35,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
 	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
-	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks или duplicates")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks, duplicates или merge")
+	mergeRuns := fs.Int("merge-runs", 5, "сколько раз измерить объединение компаний и его отмену")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -44,8 +45,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"all", "companies", "tasks", "duplicates"}, *which) {
-		return errors.New("--ops: укажите all, companies, tasks или duplicates")
+	if !slices.Contains([]string{"all", "companies", "tasks", "duplicates", "merge"}, *which) {
+		return errors.New("--ops: укажите all, companies, tasks, duplicates или merge")
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
@@ -101,7 +102,9 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		ops = append(ops, taskOps(admin, manager, card)...)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
+	if len(ops) > 0 {
+		fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
+	}
 	for _, op := range ops {
 		res, err := op.measure(srv, db, *samples)
 		if err != nil {
@@ -109,7 +112,13 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), res.statements, res.sizes)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *which == "all" || *which == "merge" {
+		return benchMerge(ctx, env.stdout, srv, db, admin, sum.AdminID, max(1, *mergeRuns))
+	}
+	return nil
 }
 
 // companyOps are the company lists, cards and searches.

@@ -307,7 +307,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		order = "h.hit_rank, " + order
 	}
 	if q.Deleted {
-		w.Add("c.deleted_at IS NOT NULL")
+		// Merged companies are deleted too, but they come back by undoing
+		// the merge, not from the trash.
+		w.Add("c.deleted_at IS NOT NULL AND c.merged_into IS NULL")
 	} else {
 		w.Add("c.deleted_at IS NULL")
 	}

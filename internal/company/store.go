@@ -23,15 +23,29 @@ import (
 // puts its visibility into the WHERE clause, so a hidden company is never
 // loaded, only not found.
 type Store struct {
-	db *database.DB
+	db  *database.DB
+	now func() time.Time
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db} }
+func NewStore(db *database.DB) *Store { return &Store{db: db, now: database.Now} }
 
 // WithTx returns the store working in the caller's transaction tx: its
 // writes commit or roll back with the caller's (see database.DB.WithTx).
-func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+func (s *Store) WithTx(tx *sql.Tx) *Store {
+	c := *s
+	c.db = s.db.WithTx(tx)
+	return &c
+}
+
+// SetClock makes the store read the time from now (tests of the merge's
+// undo period); nil restores the real clock.
+func (s *Store) SetClock(now func() time.Time) {
+	if now == nil {
+		now = database.Now
+	}
+	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}
 
 // reread is the scope a write reads its result back with: the writer may
 // no longer see the company it has just saved (a manager handing it to
@@ -457,28 +471,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 			}
 		}
 		nm := n.norms()
-		var w database.Where
-		set := `UPDATE companies SET name = ` + w.Arg(n.Name) + `, name_norm = ` + w.Arg(nm.name) +
-			`, legal_name = ` + w.Arg(n.LegalName) + `, legal_name_norm = ` + w.Arg(nm.legalName) +
-			`, inn = ` + w.Arg(n.INN) + `, kpp = ` + w.Arg(n.KPP) + `, ogrn = ` + w.Arg(n.OGRN) +
-			`, address = ` + w.Arg(n.Address) + `, address_norm = ` + w.Arg(nm.address) +
-			`, website = ` + w.Arg(n.Website) + `, website_domain = ` + w.Arg(nm.domain) + `, status_id = ` + w.Arg(database.NullInt64(n.StatusID)) +
-			`, branch_id = ` + w.Arg(database.NullInt64(n.BranchID)) +
-			`, responsible_id = ` + w.Arg(database.NullInt64(n.ResponsibleID)) +
-			`, updated_at = ` + w.Arg(database.Now()) + `, version = version + 1`
-		w.Add("id = ?", id)
-		w.Add("deleted_at IS NULL")
-		// The version read above is the one written against: a concurrent
-		// writer in between makes this match nothing.
-		w.Add("version = ?", cur.Version)
-		res, err := tx.ExecContext(ctx, set+w.SQL(), w.Args()...)
-		if err != nil {
-			return fmt.Errorf("update company: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.ErrConflict
-		}
-		if err := s.replaceChildren(ctx, tx, id, &n, nm, changed); err != nil {
+		if err := s.writeFields(ctx, tx, id, cur.Version, &n, nm, changed); err != nil {
 			return err
 		}
 		detail := map[string]any{"name": n.Name, "fields": changed}
@@ -499,6 +492,34 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		return err
 	})
 	return out, err
+}
+
+// writeFields writes the fields of n onto live company id, read at
+// version, with its derived keys, and rewrites the child rows of the
+// fields in changed; the version goes up. Update, merge and its undo all
+// write through it. A concurrent writer since version makes it match
+// nothing: ErrConflict.
+func (s *Store) writeFields(ctx context.Context, tx *sql.Tx, id int64, version int, n *NewCompany, nm norms, changed []string) error {
+	var w database.Where
+	set := `UPDATE companies SET name = ` + w.Arg(n.Name) + `, name_norm = ` + w.Arg(nm.name) +
+		`, legal_name = ` + w.Arg(n.LegalName) + `, legal_name_norm = ` + w.Arg(nm.legalName) +
+		`, inn = ` + w.Arg(n.INN) + `, kpp = ` + w.Arg(n.KPP) + `, ogrn = ` + w.Arg(n.OGRN) +
+		`, address = ` + w.Arg(n.Address) + `, address_norm = ` + w.Arg(nm.address) +
+		`, website = ` + w.Arg(n.Website) + `, website_domain = ` + w.Arg(nm.domain) + `, status_id = ` + w.Arg(database.NullInt64(n.StatusID)) +
+		`, branch_id = ` + w.Arg(database.NullInt64(n.BranchID)) +
+		`, responsible_id = ` + w.Arg(database.NullInt64(n.ResponsibleID)) +
+		`, updated_at = ` + w.Arg(s.now()) + `, version = version + 1`
+	w.Add("id = ?", id)
+	w.Add("deleted_at IS NULL")
+	w.Add("version = ?", version)
+	res, err := tx.ExecContext(ctx, set+w.SQL(), w.Args()...)
+	if err != nil {
+		return fmt.Errorf("update company: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.ErrConflict
+	}
+	return s.replaceChildren(ctx, tx, id, n, nm, changed)
 }
 
 // notifyResponsible tells the company's new responsible, in the change's
@@ -651,9 +672,15 @@ func (s *Store) Restore(ctx context.Context, scope access.Scope, id int64) (Comp
 	}
 	var out Company
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		cur, err := s.get(ctx, tx, scope, id, true)
+		cur, into, err := s.companyState(ctx, tx, scope, id)
 		if err != nil {
 			return err
+		}
+		switch {
+		case into != 0:
+			return apperr.Invalid{apperr.NonField: "Компания «" + cur.Name + "» объединена с другой; чтобы вернуть её, отмените объединение на карточке той компании"}
+		case cur.DeletedAt == nil:
+			return apperr.ErrNotFound
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE companies SET deleted_at = NULL, deleted_by = NULL, updated_at = $1, version = version + 1
 			WHERE id = $2`, database.Now(), id); err != nil {

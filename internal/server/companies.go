@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -116,11 +117,18 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	}
 	scope := scopeFrom(r)
 	c, err := s.companies.Get(r.Context(), scope, id)
+	if errors.Is(err, apperr.ErrNotFound) && s.mergedRedirect(w, r, id) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	if wantsJSON(r) {
 		return respond(w, r, http.StatusOK, c, nil)
+	}
+	merges, err := s.companies.Merges(r.Context(), scope, id)
+	if err != nil {
+		return err
 	}
 	contacts, err := s.companyContactsSection(r, id)
 	if err != nil {
@@ -139,6 +147,7 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 		CanEdit:   scope.CanEditCompany(c.Ref()) == nil,
 		CanDelete: scope.CanDeleteCompany(c.Ref()) == nil,
 		Location:  userFrom(r).Location(s.cfg.Location),
+		Merges:    merges,
 	}
 	return respond(w, r, http.StatusOK, c, view.CompanyPage(s.shell(r, c.Name, "companies"), card))
 }

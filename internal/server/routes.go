@@ -93,6 +93,10 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	r.Put("/companies/{id}/", s.act("company.update", "company", s.updateCompany))
 	r.Delete("/companies/{id}/", s.act("company.delete", "company", s.deleteCompany))
 	r.Post("/companies/{id}/restore/", s.act("company.restore", "company", s.restoreCompany))
+	// Merge: the page (or its JSON preview), the merge and its undo.
+	r.Get("/companies/{id}/merge/", s.wrap(s.showMerge))
+	r.Post("/companies/{id}/merge/", s.act("company.merge", "company", s.mergeCompanies))
+	r.Post("/companies/{id}/unmerge/", s.act("company.unmerge", "company", s.unmergeCompanies))
 
 	// Contacts.
 	r.Get("/contacts/", s.wrap(s.listContacts))
