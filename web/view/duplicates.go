@@ -5,7 +5,36 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/crmprofi/crm/internal/duplicate"
 )
+
+// DuplicateMergeURL is the merge page of the company being edited with one
+// of its likely duplicates.
+func DuplicateMergeURL(survivor, duplicateID int64) string {
+	return CompanyURL(survivor, "merge/") + "?with=" + strconv.FormatInt(duplicateID, 10)
+}
+
+// duplicateConfirmLabel is the button that saves despite the duplicates.
+func duplicateConfirmLabel(id int64) string {
+	if id == 0 {
+		return "Всё равно создать"
+	}
+	return "Всё равно сохранить"
+}
+
+// duplicateFacts is the muted line under an accessible match: its ИНН/КПП
+// and who is responsible for it.
+func duplicateFacts(m duplicate.Match) string {
+	var parts []string
+	if code := companyJoin(" / ", m.INN, m.KPP); code != "" {
+		parts = append(parts, "ИНН "+code)
+	}
+	if m.ResponsibleName != "" {
+		parts = append(parts, m.ResponsibleName)
+	}
+	return strings.Join(parts, " · ")
+}
 
 // duplicateStrength says how sure a duplicate match is in words a busy
 // manager reads at a glance, with the percent beside it, and the badge
