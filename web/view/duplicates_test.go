@@ -33,7 +33,7 @@ func TestGenitiveDeclinesCommonRussianNames(t *testing.T) {
 
 func TestDuplicateStrengthIsWordsAndPercent(t *testing.T) {
 	for _, c := range []struct {
-		score      float64
+		score       float64
 		label, tone string
 	}{
 		{0.92, "почти наверняка, 92\u00a0%", "danger"},
