@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestBrowserDuplicateCheck(t *testing.T) {
 						body: JSON.stringify({name: 'ООО "Ромашка"', inn: "7707083893", address: "г. Москва, ул. Ленина, д. 1"})});
 					return r.status === 201;
 				})()`),
-				evalNumber(`fetch("/api/companies/?search=7707083893").then(r => r.json()).then(b => b.results[0].id)`, &firstID),
+				awaitNumber(`fetch("/api/companies/?search=7707083893").then(r => r.json()).then(b => b.results[0].id)`, &firstID),
 
 				chromedp.Navigate(base+"/companies/new"),
 				chromedp.WaitVisible(sel("company-form")),
@@ -131,3 +132,12 @@ func TestBrowserDuplicateCheck(t *testing.T) {
 
 // strconvID writes an id read from the page as a number.
 func strconvID(id float64) string { return strconv.Itoa(int(id)) }
+
+// awaitNumber reads into n the number a JavaScript promise resolves to.
+func awaitNumber(expr string, n *float64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		v, err := chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise)(ctx, target)
+		*n = v
+		return err
+	})
+}
