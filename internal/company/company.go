@@ -16,6 +16,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/duplicate"
 )
 
 // Company is one client organisation as the API and the pages show it.
@@ -48,6 +49,10 @@ type Company struct {
 	DeletedByName   string     `json:"deleted_by_name,omitempty"`
 	Version         int        `json:"version"`
 	Match           *Match     `json:"match,omitempty"`
+	// Duplicates are the likely duplicates a create or an update found
+	// and saved anyway (a branch: the same ИНН with another КПП, or a
+	// confirmed duplicate), so the caller can show them.
+	Duplicates []duplicate.Match `json:"duplicates,omitempty"`
 
 	// responsibleBranch is the responsible user's branch, read with the
 	// row so that permission checks need no second query.
@@ -237,6 +242,16 @@ type Input struct {
 	Phones      OptPhones  `json:"phones"`
 	Emails      OptEmails  `json:"emails"`
 	Version     OptVersion `json:"version"`
+
+	// ConfirmDuplicate saves although the duplicate check found a
+	// blocking (or, in strict mode, a likely) duplicate; the save's audit
+	// entry names them (detail "confirmed_duplicate": [ids]).
+	ConfirmDuplicate bool `json:"confirm_duplicate"`
+	// StrictDuplicates makes any likely duplicate (score ≥
+	// duplicate.Likely) block the save unless confirmed, not only the
+	// same ИНН and КПП: the company form sets it, so that nobody creates a
+	// likely double without pressing «Всё равно создать».
+	StrictDuplicates bool `json:"-"`
 }
 
 // OptString is a string field that may be absent; null reads as "".

@@ -254,22 +254,74 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 		if err := inv.Err(); err != nil {
 			return err
 		}
+		dups, confirmed, err := s.checkDuplicates(ctx, tx, scope, 0, &n, in, true)
+		if err != nil {
+			return err
+		}
 		n.CreatedAt = database.Now()
 		ids, err := s.InsertBatch(ctx, tx, []NewCompany{n})
 		if err != nil {
 			return err
 		}
+		detail := map[string]any{"name": n.Name, "inn": n.INN}
+		if len(confirmed) > 0 {
+			detail["confirmed_duplicate"] = confirmed
+		}
 		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "company.create", ObjectType: "company",
-			ObjectID: audit.ID(ids[0]), Detail: map[string]any{"name": n.Name, "inn": n.INN}}); err != nil {
+			ObjectID: audit.ID(ids[0]), Detail: detail}); err != nil {
 			return err
 		}
 		if err := notifyResponsible(ctx, tx, scope, ids[0], n.Name, n.ResponsibleID); err != nil {
 			return err
 		}
 		out, err = s.get(ctx, tx, reread, ids[0], false)
+		out.Duplicates = dups
 		return err
 	})
 	return out, err
+}
+
+// identityFields are the fields the duplicate check compares: an update
+// that changes none of them is not checked (a company that already has a
+// double can still get a new status).
+var identityFields = []string{"name", "inn", "kpp", "ogrn", "address", "website", "phones", "emails"}
+
+// checkDuplicates asks the duplicate engine, inside the save's
+// transaction, whether n (company id, 0 when new) would duplicate a live
+// company. A blocking match (the same ИНН and КПП, or the same ИНН and no
+// КПП on either) refuses the save with *duplicate.Found when blockINN is
+// set (a create, or an update that changes the ИНН or КПП); in strict
+// mode (in.StrictDuplicates, the form) any likely match refuses it. With in.ConfirmDuplicate nothing refuses and the ids of
+// what would have are returned as confirmed, for the audit entry. The
+// likely matches come back to be shown with the saved company.
+func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Scope, id int64, n *NewCompany, in Input,
+	blockINN bool,
+) (likely []duplicate.Match, confirmed []int64, err error) {
+	probe := duplicate.Probe{Exclude: id, Name: n.Name, INN: n.INN, KPP: n.KPP, OGRN: n.OGRN, Address: n.Address, Website: n.Website}
+	for _, p := range n.Phones {
+		probe.Phones = append(probe.Phones, p.E164)
+	}
+	for _, e := range n.Emails {
+		probe.Emails = append(probe.Emails, e.Norm)
+	}
+	matches, err := duplicate.New(s.db).WithTx(tx).Find(ctx, scope, probe, 20)
+	if err != nil {
+		return nil, nil, err
+	}
+	var refused []int64
+	for _, m := range matches {
+		blocks := blockINN && m.Blocking || in.StrictDuplicates && m.Score >= duplicate.Likely
+		if blocks {
+			refused = append(refused, m.ID)
+		}
+		if blocks || m.Score >= duplicate.Likely {
+			likely = append(likely, m)
+		}
+	}
+	if len(refused) > 0 && !in.ConfirmDuplicate {
+		return nil, nil, &duplicate.Found{Matches: likely}
+	}
+	return likely, refused, nil
 }
 
 // checkRefs verifies that the status, spheres, branch and responsible of n
@@ -375,6 +427,17 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 			out = cur
 			return nil
 		}
+		var (
+			dups      []duplicate.Match
+			confirmed []int64
+		)
+		if slices.ContainsFunc(identityFields, func(f string) bool { return slices.Contains(changed, f) }) {
+			blockINN := slices.Contains(changed, "inn") || slices.Contains(changed, "kpp")
+			dups, confirmed, err = s.checkDuplicates(ctx, tx, scope, id, &n, in, blockINN)
+			if err != nil {
+				return err
+			}
+		}
 		nm := n.norms()
 		var w database.Where
 		set := `UPDATE companies SET name = ` + w.Arg(n.Name) + `, name_norm = ` + w.Arg(nm.name) +
@@ -400,8 +463,12 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		if err := s.replaceChildren(ctx, tx, id, &n, nm, changed); err != nil {
 			return err
 		}
+		detail := map[string]any{"name": n.Name, "fields": changed}
+		if len(confirmed) > 0 {
+			detail["confirmed_duplicate"] = confirmed
+		}
 		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "company.update", ObjectType: "company",
-			ObjectID: audit.ID(id), Detail: map[string]any{"name": n.Name, "fields": changed}}); err != nil {
+			ObjectID: audit.ID(id), Detail: detail}); err != nil {
 			return err
 		}
 		if reassigned {
@@ -410,6 +477,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 			}
 		}
 		out, err = s.get(ctx, tx, reread, id, false)
+		out.Duplicates = dups
 		return err
 	})
 	return out, err

@@ -304,7 +304,7 @@ func TestCompanyPages(t *testing.T) {
 			}
 		})
 		t.Run("a valid form creates the company and redirects to its card", func(t *testing.T) {
-			form := url.Values{"name": {"Ромашка"}, "inn": {"7707083893"}, "phone": {"8 495 111-22-33", ""}, "phone_kind": {"work", "work"},
+			form := url.Values{"name": {"Ромашка"}, "inn": {"5001007329"}, "phone": {"8 495 111-22-33", ""}, "phone_kind": {"work", "work"},
 				"phone_comment": {"бухгалтерия", ""}}
 			rec := e.do(&alisa, "POST", "/companies/", form.Encode())
 			if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/companies/") {

@@ -16,6 +16,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/duplicate"
 )
 
 // handlerFunc is a handler that returns its failure; wrap turns it into an
@@ -79,6 +80,14 @@ type detail struct {
 	Code   string `json:"code,omitempty"`
 }
 
+// duplicateConflict is the 409 of a save refused by the duplicate check
+// (api.md: {"code": "duplicate", "detail", "matches"}).
+type duplicateConflict struct {
+	Code    string            `json:"code"`
+	Detail  string            `json:"detail"`
+	Matches []duplicate.Match `json:"matches"`
+}
+
 // fail maps an error to its status and body; unexpected errors are logged
 // once, here, and shown to the user without internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -100,6 +109,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch b := body.(type) {
 	case detail:
 		msg = b.Detail
+	case duplicateConflict:
+		msg = b.Detail
 	case map[string][]string:
 		for _, v := range b {
 			msg = strings.Join(v, "; ")
@@ -113,6 +124,7 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 	var forb *apperr.Forbidden
 	var conflict *apperr.Conflict
 	var maxBytes *http.MaxBytesError
+	var found *duplicate.Found
 	if inv, ok := apperr.AsInvalid(err); ok {
 		out := make(map[string][]string, len(inv))
 		for k, v := range inv {
@@ -121,6 +133,8 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusBadRequest, out
 	}
 	switch {
+	case errors.As(err, &found):
+		return http.StatusConflict, duplicateConflict{Code: "duplicate", Detail: found.Detail(), Matches: found.Matches}
 	case errors.As(err, &forb):
 		return http.StatusForbidden, detail{Detail: forb.Reason}
 	case errors.Is(err, apperr.ErrForbidden):
@@ -298,7 +312,12 @@ func formFailure(err error) (int, apperr.Invalid) {
 		return http.StatusBadRequest, inv
 	}
 	var c *apperr.Conflict
+	var found *duplicate.Found
 	switch {
+	case errors.As(err, &found):
+		// The form shows the matches from the error itself (see the
+		// company form); the message goes on top.
+		return http.StatusConflict, apperr.Invalid{apperr.NonField: found.Detail()}
 	case errors.As(err, &c):
 		return http.StatusConflict, apperr.Invalid{apperr.NonField: c.Message}
 	case errors.Is(err, apperr.ErrConflict):

@@ -150,6 +150,10 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
 
+	// Likely duplicates of what is typed in the company form (JSON; a
+	// static path, so chi takes it before /companies/{id}/).
+	r.Get("/companies/duplicates/", s.wrap(s.findDuplicates))
+
 	// The desk and bulk actions on tasks (JSON; the pages are in pageRoutes).
 	r.Get("/dashboard/", s.wrap(s.showDashboard))
 	r.Post("/tasks/bulk/", s.wrap(s.bulkTasks))

@@ -19,6 +19,7 @@ import (
 	"github.com/crmprofi/crm/internal/contact"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dictionary"
+	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/notify"
@@ -36,6 +37,7 @@ type Server struct {
 	throttle  *auth.Throttle
 	dicts     *dictionary.Store
 	companies *company.Store
+	dups      *duplicate.Engine
 	contacts  *contact.Store
 	notes     *note.Store
 	tasks     *task.Store
@@ -90,6 +92,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 		throttle:  auth.NewThrottle(db),
 		dicts:     dictionary.NewStore(db),
 		companies: company.NewStore(db),
+		dups:      duplicate.New(db),
 		contacts:  contact.NewStore(db),
 		notes:     note.NewStore(db),
 		tasks:     task.NewStore(db, cfg.Location),

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/duplicate"
+)
+
+// Limits of a duplicate query: the form sends what one company can hold,
+// anything beyond is not a company being typed.
+const (
+	maxDuplicateResults = 20
+	maxDuplicateText    = 1000 // characters of one value
+	maxDuplicateValues  = 20   // phones or e-mails
+)
+
+// findDuplicates answers GET /api/companies/duplicates/ with the likely
+// duplicates of what is typed: {"results": [Match]}, best first. The
+// company form calls it on every typing pause, so it reads only indexes
+// (see internal/duplicate). Matches the caller may not see show only that
+// they exist.
+func (s *Server) findDuplicates(w http.ResponseWriter, r *http.Request) error {
+	p, err := duplicateProbe(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	matches, err := s.dups.Find(r.Context(), scopeFrom(r), p, maxDuplicateResults)
+	if err != nil {
+		return err
+	}
+	if matches == nil {
+		matches = []duplicate.Match{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"results": matches})
+}
+
+// duplicateProbe reads the query (name, inn, kpp, ogrn, address, website,
+// phone and email repeated, exclude) into a probe; hostile input — huge
+// values, hundreds of phones, an exclude that is not an id — is a 400
+// with field messages.
+func duplicateProbe(q url.Values) (duplicate.Probe, error) {
+	var p duplicate.Probe
+	inv := apperr.Invalid{}
+	text := func(key string, dst *string) {
+		vals := q[key]
+		if len(vals) > 1 {
+			inv.Add(key, "Укажите одно значение")
+			return
+		}
+		if len(vals) == 0 {
+			return
+		}
+		if !utf8.ValidString(vals[0]) || utf8.RuneCountInString(vals[0]) > maxDuplicateText {
+			inv.Add(key, fmt.Sprintf("Значение не длиннее %d символов", maxDuplicateText))
+			return
+		}
+		*dst = vals[0]
+	}
+	text("name", &p.Name)
+	text("inn", &p.INN)
+	text("kpp", &p.KPP)
+	text("ogrn", &p.OGRN)
+	text("address", &p.Address)
+	text("website", &p.Website)
+	list := func(key string, dst *[]string) {
+		vals := q[key]
+		if len(vals) > maxDuplicateValues {
+			inv.Add(key, fmt.Sprintf("Не больше %d значений", maxDuplicateValues))
+			return
+		}
+		for _, v := range vals {
+			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxDuplicateText {
+				inv.Add(key, fmt.Sprintf("Значение не длиннее %d символов", maxDuplicateText))
+				return
+			}
+			if v != "" {
+				*dst = append(*dst, v)
+			}
+		}
+	}
+	list("phone", &p.Phones)
+	list("email", &p.Emails)
+	if ex := q.Get("exclude"); ex != "" {
+		id, err := strconv.ParseInt(ex, 10, 64)
+		if err != nil || id <= 0 {
+			inv.Add("exclude", "Неверный идентификатор компании")
+		}
+		p.Exclude = id
+	}
+	return p, inv.Err()
+}
