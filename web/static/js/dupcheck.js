@@ -11,7 +11,7 @@
   // Without the script the save check asks the same on «Создать».
 
   const DELAY = 150;
-  const WATCHED = ["name", "inn", "kpp", "address", "website", "phone", "email"];
+  const WATCHED = ["name", "inn", "kpp", "ogrn", "address", "website", "phone", "email"];
   const FIELD_LABELS = {
     inn: "ИНН",
     kpp: "КПП",
@@ -180,7 +180,7 @@
   // query is the form as the API wants it; empty when nothing is typed.
   function query(form, panel, focused) {
     const q = new URLSearchParams();
-    for (const name of ["name", "inn", "kpp", "address", "website"]) {
+    for (const name of ["name", "inn", "kpp", "ogrn", "address", "website"]) {
       const f = form.elements.namedItem(name);
       const v = f && "value" in f ? f.value.trim() : "";
       if (v) q.append(name, v);
