@@ -39,12 +39,13 @@ func duplicateFacts(m duplicate.Match) string {
 // duplicateStrength says how sure a duplicate match is in words a busy
 // manager reads at a glance, with the percent beside it, and the badge
 // tone that goes with it (js/dupcheck.js says the same in the panel).
+// «вероятно» starts where the save asks for confirmation (duplicate.Likely).
 func duplicateStrength(score float64) (label, tone string) {
 	percent := strconv.Itoa(int(math.Round(score*100))) + "\u00a0%"
 	switch {
 	case score >= 0.9:
 		return "почти наверняка, " + percent, "danger"
-	case score >= 0.7:
+	case score >= duplicate.Likely:
 		return "вероятно, " + percent, "warning"
 	}
 	return "возможно, " + percent, "neutral"

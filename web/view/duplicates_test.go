@@ -38,6 +38,7 @@ func TestDuplicateStrengthIsWordsAndPercent(t *testing.T) {
 	}{
 		{0.92, "почти наверняка, 92\u00a0%", "danger"},
 		{0.75, "вероятно, 75\u00a0%", "warning"},
+		{0.6, "вероятно, 60\u00a0%", "warning"},
 		{0.4, "возможно, 40\u00a0%", "neutral"},
 	} {
 		label, tone := duplicateStrength(c.score)

@@ -36,10 +36,11 @@
   }
 
   // strength says how sure the match is in words a busy manager reads at
-  // a glance; the percent is beside it.
-  function strength(score) {
+  // a glance; the percent is beside it (view.duplicateStrength). «вероятно»
+  // starts where the save asks for confirmation (data-dup-likely).
+  function strength(score, likely) {
     if (score >= 0.9) return { label: "почти наверняка", tone: "danger" };
-    if (score >= 0.7) return { label: "вероятно", tone: "warning" };
+    if (score >= likely) return { label: "вероятно", tone: "warning" };
     return { label: "возможно", tone: "neutral" };
   }
 
@@ -113,8 +114,8 @@
     );
   }
 
-  function matchItem(m, mergeBase) {
-    const s = strength(m.score || 0);
+  function matchItem(m, mergeBase, likely) {
+    const s = strength(m.score || 0, likely);
     const percent = Math.round((m.score || 0) * 100);
     const name = m.accessible
       ? el(
@@ -165,6 +166,7 @@
       return;
     }
     const n = results.length;
+    const likely = Number(panel.dataset.dupLikely) || 0.6;
     const title = n === 1 ? "Похожая компания уже есть" : "Похожие компании уже есть: " + n;
     panel.replaceChildren(
       el(
@@ -172,7 +174,11 @@
         { class: "dup-box", "aria-labelledby": "dup-title", tabindex: "0" },
         el("h2", { class: "dup-title", id: "dup-title" }, title),
         el("p", { class: "dup-hint" }, "Проверьте, не заводите ли вы её второй раз."),
-        el("ul", { class: "dup-list", "data-testid": "dup-list" }, ...results.map((m) => matchItem(m, panel.dataset.dupMerge))),
+        el(
+          "ul",
+          { class: "dup-list", "data-testid": "dup-list" },
+          ...results.map((m) => matchItem(m, panel.dataset.dupMerge, likely)),
+        ),
       ),
     );
   }
