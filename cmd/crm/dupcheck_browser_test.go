@@ -97,6 +97,7 @@ func TestBrowserDuplicateCheck(t *testing.T) {
 					const a = document.querySelector('`+dupItem+` [data-testid="dup-merge"]');
 					return !!a && a.getAttribute("href") === "/companies/`+second+`/merge/?with=`+strconvID(firstID)+`"; })()`),
 				evalTrue(t, "the company itself is not its own duplicate", `Array.from(document.querySelectorAll('`+dupItem+`')).every(e => e.dataset.id !== "`+second+`")`),
+				shot(t, "5-edit-1366"),
 				checkA11y(t, "edit form with the panel"),
 			)
 			if err != nil {

@@ -173,7 +173,13 @@
         "section",
         { class: "dup-box", "aria-labelledby": "dup-title", tabindex: "0" },
         el("h2", { class: "dup-title", id: "dup-title" }, title),
-        el("p", { class: "dup-hint" }, "Проверьте, не заводите ли вы её второй раз."),
+        el(
+          "p",
+          { class: "dup-hint" },
+          panel.dataset.dupMerge
+            ? "Если это одна и та же компания, их можно объединить."
+            : "Проверьте, не заводите ли вы её второй раз.",
+        ),
         el(
           "ul",
           { class: "dup-list", "data-testid": "dup-list" },
