@@ -35,7 +35,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
 	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
-	which := fs.String("ops", "all", "какие операции измерить: all, companies или tasks")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks или duplicates")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -44,8 +44,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
-	if *which != "all" && *which != "companies" && *which != "tasks" {
-		return errors.New("--ops: укажите all, companies или tasks")
+	if !slices.Contains([]string{"all", "companies", "tasks", "duplicates"}, *which) {
+		return errors.New("--ops: укажите all, companies, tasks или duplicates")
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
@@ -75,31 +75,24 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	probe, err := sampleCompanies(ctx, db, *samples)
-	if err != nil {
-		return err
-	}
 	rnd := rand.New(rand.NewPCG(7, 7)) //nolint:gosec // sampling, not secrets
 	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
-	ops := []benchOp{
-		{"Список компаний, стр. 1 (HTML, вся база)", admin, func() string { return "/companies/" }},
-		{"Карточка компании (HTML)", admin, func() string { return "/companies/" + pick(probe.ids) + "/" }},
-		{"Список компаний, стр. 1 (API, вся база)", admin, func() string { return "/api/companies/" }},
-		{"Список компаний, стр. 1 (HTML, свои компании)", manager, func() string { return "/companies/" }},
-		{"Список компаний, стр. 200 (API)", admin, func() string { return "/api/companies/?page=200" }},
-		{"Список, сортировка по дате (API)", admin, func() string { return "/api/companies/?ordering=-created_at" }},
-		{"Поиск по названию, начало слова (API)", admin, func() string { return "/api/companies/?search=" + url.QueryEscape(pick(probe.prefixes)) }},
-		{"Поиск по названию, два слова (HTML)", admin, func() string { return "/companies/?search=" + url.QueryEscape(pick(probe.names)) }},
-		{"Поиск по ИНН (API)", admin, func() string { return "/api/companies/?search=" + pick(probe.inns) }},
-		{"Поиск по телефону, другой формат (API)", admin, func() string { return "/api/companies/?search=" + url.QueryEscape(pick(probe.phones)) }},
-		{"Поиск по телефону (HTML, свои компании)", manager, func() string { return "/companies/?search=" + url.QueryEscape(pick(probe.phones)) }},
-		{"Список контактов, стр. 1 (API)", admin, func() string { return "/api/contacts/" }},
-		{"Поиск контактов по фамилии (API)", admin, func() string { return "/api/contacts/?search=" + url.QueryEscape(pick(probe.lastNames)) }},
+	var ops []benchOp
+	if *which == "duplicates" || *which == "all" {
+		dp, err := sampleDuplicates(ctx, db, *samples)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, duplicateOps(admin, manager, dp, pick)...)
 	}
-	if *which == "tasks" {
-		ops = nil
+	if *which == "all" || *which == "companies" {
+		probe, err := sampleCompanies(ctx, db, *samples)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, companyOps(admin, manager, probe, pick)...)
 	}
-	if sum.Tasks > 0 && *which != "companies" {
+	if sum.Tasks > 0 && (*which == "all" || *which == "tasks") {
 		mine, err := benchTaskIDs(ctx, db, sum.ManagerID, *samples)
 		if err != nil {
 			return err
@@ -117,6 +110,25 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), res.statements, res.sizes)
 	}
 	return tw.Flush()
+}
+
+// companyOps are the company lists, cards and searches.
+func companyOps(admin, manager string, probe probes, pick func([]string) string) []benchOp {
+	return []benchOp{
+		{"Список компаний, стр. 1 (HTML, вся база)", admin, func() string { return "/companies/" }},
+		{"Карточка компании (HTML)", admin, func() string { return "/companies/" + pick(probe.ids) + "/" }},
+		{"Список компаний, стр. 1 (API, вся база)", admin, func() string { return "/api/companies/" }},
+		{"Список компаний, стр. 1 (HTML, свои компании)", manager, func() string { return "/companies/" }},
+		{"Список компаний, стр. 200 (API)", admin, func() string { return "/api/companies/?page=200" }},
+		{"Список, сортировка по дате (API)", admin, func() string { return "/api/companies/?ordering=-created_at" }},
+		{"Поиск по названию, начало слова (API)", admin, func() string { return "/api/companies/?search=" + url.QueryEscape(pick(probe.prefixes)) }},
+		{"Поиск по названию, два слова (HTML)", admin, func() string { return "/companies/?search=" + url.QueryEscape(pick(probe.names)) }},
+		{"Поиск по ИНН (API)", admin, func() string { return "/api/companies/?search=" + pick(probe.inns) }},
+		{"Поиск по телефону, другой формат (API)", admin, func() string { return "/api/companies/?search=" + url.QueryEscape(pick(probe.phones)) }},
+		{"Поиск по телефону (HTML, свои компании)", manager, func() string { return "/companies/?search=" + url.QueryEscape(pick(probe.phones)) }},
+		{"Список контактов, стр. 1 (API)", admin, func() string { return "/api/contacts/" }},
+		{"Поиск контактов по фамилии (API)", admin, func() string { return "/api/contacts/?search=" + url.QueryEscape(pick(probe.lastNames)) }},
+	}
 }
 
 // taskOps are the desk and the task lists, seen by a busy manager (the
@@ -199,7 +211,7 @@ func (op benchOp) measure(h http.Handler, db *database.DB, samples int) (benchRe
 		}
 		stmts += db.Statements() - before
 		lat = append(lat, d)
-		if strings.Contains(rec.Body.String(), `"count":0`) {
+		if body := rec.Body.String(); strings.Contains(body, `"count":0`) || strings.Contains(body, `"results":[]`) {
 			continue
 		}
 		hits++

@@ -3,6 +3,8 @@ package dedup
 import (
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // AddressKey is the key two spellings of one address share, for the
@@ -12,7 +14,8 @@ import (
 // name a kind of place (г, ул, обл, р, край, респ, пр, пер, …) — people
 // put them before or after the name, or leave them out — keeps each
 // number with what it numbers (a house number stands alone, "к2",
-// "стр1", "оф3"), and sorts the parts, because the order of city, street
+// "стр1", "оф3", a house letter joins its number: "5а"), drops a lone
+// letter, and sorts the parts, because the order of city, street
 // and region varies from one form to the next.
 //
 // Unlike NormalizeAddress it is not meant for display or word search:
@@ -33,7 +36,7 @@ func AddressKey(s string) string {
 				if t != "д" && t != "вл" {
 					n = t + n
 				}
-				if i+1 < len(toks) && isLetterSuffix(toks[i+1]) {
+				if i+1 < len(toks) && isHouseLetter(toks[i+1]) {
 					n += toks[i+1]
 					i++
 				}
@@ -41,14 +44,16 @@ func AddressKey(s string) string {
 			}
 			continue
 		}
-		if isDigits(t) && i+1 < len(toks) && isLetterSuffix(toks[i+1]) {
+		if isDigits(t) && i+1 < len(toks) && isHouseLetter(toks[i+1]) {
 			// «5 а» after splitting «5а»: one house number.
-			_, numbered := addressNumbered[toks[i+1]]
-			if !numbered {
-				parts = append(parts, t+toks[i+1])
-				i++
-				continue
-			}
+			parts = append(parts, t+toks[i+1])
+			i++
+			continue
+		}
+		if isHouseLetter(t) {
+			// A letter that follows no number says nothing (and, kept,
+			// could end up after a number in the sorted key and join it).
+			continue
 		}
 		parts = append(parts, t)
 	}
@@ -74,8 +79,14 @@ func setOf(words ...string) map[string]struct{} {
 
 func isDigits(s string) bool { return s != "" && allDigits(s) }
 
-// isLetterSuffix reports a one-letter house suffix («5а», «16б»).
-func isLetterSuffix(s string) bool {
-	r := []rune(s)
-	return len(r) == 1 && r[0] >= 'а' && r[0] <= 'я'
+// isHouseLetter reports a one-letter house suffix («5а», «16б») — any one
+// letter that is not itself an abbreviation (к, д, с, …).
+func isHouseLetter(s string) bool {
+	r, size := utf8.DecodeRuneInString(s)
+	if size != len(s) || !unicode.IsLetter(r) {
+		return false
+	}
+	_, numbered := addressNumbered[s]
+	_, kind := addressPlaceKinds[s]
+	return !numbered && !kind
 }

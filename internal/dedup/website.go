@@ -13,7 +13,7 @@ import (
 // path, query and fragment go, letters are lower-cased, a leading "www."
 // and a trailing dot are dropped, and a punycode domain is shown in
 // Unicode, so "https://www.Romashka.ru/contacts", "romashka.ru" and
-// "ROMASHKA.RU:443/" give "romashka.ru", and "xn--80aa0ahc2a.xn--p1ai" and
+// "ROMASHKA.RU:443/" give "romashka.ru", and "xn--80aa3agjl3d.xn--p1ai" and
 // "Ромашка.РФ" give "ромашка.рф". Anything that does not look like a
 // domain (no dot, spaces, symbols) gives "".
 //

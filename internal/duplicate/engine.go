@@ -145,41 +145,11 @@ func (e *Engine) hide(ctx context.Context, scope access.Scope, list []Match) err
 // candidates collects the ids of companies that share a key with probe,
 // each signal through its index.
 func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) {
-	var (
-		w     database.Where
-		parts []string
-	)
-	limit := strconv.Itoa(perSignal)
-	// one adds a part "columns FROM table WHERE …" written with "?"
-	// placeholders; the id column is named id in every part so the union
-	// reads one column.
-	one := func(sql string, args ...any) {
-		var inner database.Where
-		inner.Add(sql, args...)
-		parts = append(parts, `SELECT id FROM (SELECT `+strings.TrimPrefix(w.Adopt(&inner), " WHERE ")+` LIMIT `+limit+`) s`+strconv.Itoa(len(parts)))
-	}
-	if probe.INN != "" {
-		one("id FROM companies WHERE inn = ? AND inn <> '' AND deleted_at IS NULL", probe.INN)
-	}
-	if probe.OGRN != "" {
-		one("id FROM companies WHERE ogrn = ? AND ogrn <> '' AND deleted_at IS NULL", probe.OGRN)
-	}
-	if probe.NameNorm != "" {
-		one("id FROM companies WHERE name_norm = ? AND deleted_at IS NULL", probe.NameNorm)
-	}
-	if probe.Domain != "" {
-		one("id FROM companies WHERE website_domain = ? AND website_domain <> '' AND deleted_at IS NULL", probe.Domain)
-	}
-	if len(probe.Phones) > 0 {
-		one("company_id AS id FROM company_phones WHERE e164 IN "+marks(len(probe.Phones))+" AND e164 <> ''", strs(probe.Phones)...)
-	}
-	if len(probe.Emails) > 0 {
-		one("company_id AS id FROM company_emails WHERE value_norm IN "+marks(len(probe.Emails))+" AND value_norm <> ''", strs(probe.Emails)...)
-	}
+	query, args := exactQuery(probe)
 	seen := map[int64]bool{}
 	var ids []int64
-	if len(parts) > 0 {
-		rows, err := e.db.QueryContext(ctx, strings.Join(parts, " UNION "), w.Args()...)
+	if query != "" {
+		rows, err := e.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("duplicate candidates: %w", err)
 		}
@@ -211,6 +181,47 @@ func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) 
 	return ids, nil
 }
 
+// exactQuery is the union of the index look-ups of the signals that
+// match a key exactly (ИНН, ОГРН, name, website domain, phones, e-mails),
+// each bounded; "" when the probe has none of those keys.
+func exactQuery(probe Record) (string, []any) {
+	var (
+		w     database.Where
+		parts []string
+	)
+	limit := strconv.Itoa(perSignal)
+	// one adds a part "columns FROM table WHERE …" written with "?"
+	// placeholders; the id column is named id in every part so the union
+	// reads one column.
+	one := func(sql string, args ...any) {
+		var inner database.Where
+		inner.Add(sql, args...)
+		parts = append(parts, `SELECT id FROM (SELECT `+strings.TrimPrefix(w.Adopt(&inner), " WHERE ")+` LIMIT `+limit+`) s`+strconv.Itoa(len(parts)))
+	}
+	if probe.INN != "" {
+		one("id FROM companies WHERE inn = ? AND inn <> '' AND deleted_at IS NULL", probe.INN)
+	}
+	if probe.OGRN != "" {
+		one("id FROM companies WHERE ogrn = ? AND ogrn <> '' AND deleted_at IS NULL", probe.OGRN)
+	}
+	if probe.NameNorm != "" {
+		one("id FROM companies WHERE name_norm = ? AND deleted_at IS NULL", probe.NameNorm)
+	}
+	if probe.Domain != "" {
+		one("id FROM companies WHERE website_domain = ? AND website_domain <> '' AND deleted_at IS NULL", probe.Domain)
+	}
+	if len(probe.Phones) > 0 {
+		one("company_id AS id FROM company_phones WHERE e164 IN "+marks(len(probe.Phones))+" AND e164 <> ''", strs(probe.Phones)...)
+	}
+	if len(probe.Emails) > 0 {
+		one("company_id AS id FROM company_emails WHERE value_norm IN "+marks(len(probe.Emails))+" AND value_norm <> ''", strs(probe.Emails)...)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return strings.Join(parts, " UNION "), w.Args()
+}
+
 // similarNames returns the ids of live companies whose name_norm has a
 // trigram similarity of at least SimilarName with norm, most similar
 // first, at most perSignal.
@@ -224,6 +235,10 @@ func (e *Engine) similarNames(ctx context.Context, norm string) ([]int64, error)
 	return e.similarSQLite(ctx, norm)
 }
 
+// similarPostgresQuery finds similar names through companies_name_trgm_idx.
+var similarPostgresQuery = `SELECT id FROM companies WHERE deleted_at IS NULL AND name_norm % $1
+	ORDER BY similarity(name_norm, $1) DESC, id LIMIT ` + strconv.Itoa(perSignal)
+
 // similarPostgres asks pg_trgm's GIN index (companies_name_trgm_idx) with
 // the % operator, its threshold set for this transaction only.
 func (e *Engine) similarPostgres(ctx context.Context, norm string) ([]int64, error) {
@@ -233,8 +248,7 @@ func (e *Engine) similarPostgres(ctx context.Context, norm string) ([]int64, err
 			strconv.FormatFloat(SimilarName, 'f', -1, 64)); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM companies WHERE deleted_at IS NULL AND name_norm % $1
-			ORDER BY similarity(name_norm, $1) DESC, id LIMIT `+strconv.Itoa(perSignal), norm)
+		rows, err := tx.QueryContext(ctx, similarPostgresQuery, norm)
 		if err != nil {
 			return err
 		}
@@ -254,21 +268,30 @@ func (e *Engine) similarPostgres(ctx context.Context, norm string) ([]int64, err
 }
 
 // The SQLite similar-name search bounds: how far a trigram's posting list
-// is counted to rank it, and how many candidates the rare lists may bring.
+// is counted to rank it, how much of one list is read, and how many
+// candidates are verified.
 const (
-	trigramCountCap = 1000
-	trigramCandCap  = 3000
+	trigramCountCap = 500
+	trigramListCap  = 2000
+	trigramVerify   = 200
 )
 
 // similarSQLite is the indexed equivalent of pg_trgm on SQLite, over the
 // company_trigrams posting table. A name b is similar to the probe a
-// (n trigrams) when common/(n+m−common) ≥ θ, which needs m, b's number of
-// trigrams, within [θn, n/θ] (length filter) and common ≥ k = ⌈θn⌉; so b
-// has at least one of any n−k+1 trigrams of a (prefix filter). The rarest
-// n−k+1 are chosen by their capped list lengths, their postings within
-// the length range give the candidates, and the candidates' shared
-// trigrams are counted through company_trigrams_company_idx. The exact
-// similarity is then computed here, as pg_trgm would.
+// (n distinct trigrams) when common/(n+m−common) ≥ θ, which needs m, b's
+// number of trigrams, within [θn, n/θ] (length filter: the ntri column
+// of the index) and common ≥ k = ⌈θn⌉; so among any r of a's trigrams b
+// has at least k−(n−r) (prefix filter). The r rarest lists are read, r =
+// n−k+1 plus up to two more so that a candidate needs two or three hits
+// and the names that share one common trigram fall away; the companies
+// with enough hits, most hits first, are verified with Similarity on
+// their name_norm, as pg_trgm would compute it.
+//
+// Each list is read to trigramListCap entries: a trigram shared by more
+// names (in a base where one name repeats thousands of times) is then
+// counted short and a few of its names may be missed — those are the
+// names the exact-name signal reports anyway. The bounds keep a check on
+// every typing pause within a few milliseconds at a million companies.
 func (e *Engine) similarSQLite(ctx context.Context, norm string) ([]int64, error) {
 	grams := Trigrams(norm)
 	n := len(grams)
@@ -279,18 +302,9 @@ func (e *Engine) similarSQLite(ctx context.Context, norm string) ([]int64, error
 	lo, hi := k, int(math.Floor(float64(n)/SimilarName+1e-9))
 
 	// Rank the trigrams by how many names of a fitting length have them.
-	var w database.Where
-	var parts []string
-	for i, g := range grams {
-		parts = append(parts, `SELECT `+strconv.Itoa(i)+`, (SELECT COUNT(*) FROM (SELECT 1 FROM company_trigrams WHERE trigram = `+
-			w.Arg(g)+` AND ntri BETWEEN `+w.Arg(lo)+` AND `+w.Arg(hi)+` LIMIT `+strconv.Itoa(trigramCountCap)+`) x)`)
-	}
-	rows, err := e.db.QueryContext(ctx, strings.Join(parts, " UNION ALL "), w.Args()...)
-	if err != nil {
-		return nil, fmt.Errorf("similar names: %w", err)
-	}
+	rank, rankArgs := trigramRankQuery(grams, lo, hi)
 	counts := make([]int, n)
-	err = eachRow(rows, func() error {
+	err := e.each(ctx, rank, rankArgs, func(rows *sql.Rows) error {
 		var i, c int
 		if err := rows.Scan(&i, &c); err != nil {
 			return err
@@ -306,39 +320,50 @@ func (e *Engine) similarSQLite(ctx context.Context, norm string) ([]int64, error
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(counts[a], counts[b]) })
-	var rare []any
-	for _, i := range order[:n-k+1] {
-		if counts[i] > 0 {
+	extra := min(2, k-1)
+	r := n - k + 1 + extra
+	need := 1 + extra
+
+	// The r rarest lists, each capped, their hits counted per company.
+	var rare []string
+	for _, i := range order[:r] {
+		if counts[i] > 0 { // an empty list: nobody has it
 			rare = append(rare, grams[i])
 		}
 	}
-	if len(rare) == 0 {
+	if len(rare) < need {
 		return nil, nil
 	}
-
-	var q database.Where
-	cand := `WITH cand AS (SELECT DISTINCT company_id FROM company_trigrams WHERE trigram IN ` + q.In(rare...) +
-		` AND ntri BETWEEN ` + q.Arg(lo) + ` AND ` + q.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramCandCap) + `)
-		SELECT t.company_id, MAX(t.ntri), COUNT(*) FROM cand JOIN company_trigrams t ON t.company_id = cand.company_id
-		AND t.trigram IN ` + q.In(strs(grams)...) + ` GROUP BY t.company_id HAVING COUNT(*) >= ` + q.Arg(k)
-	rows, err = e.db.QueryContext(ctx, cand, q.Args()...)
-	if err != nil {
-		return nil, fmt.Errorf("similar names: %w", err)
+	lists, listArgs := trigramListsQuery(rare, lo, hi, need)
+	var cands []any
+	err = e.each(ctx, lists, listArgs, func(rows *sql.Rows) error {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		cands = append(cands, id)
+		return nil
+	})
+	if err != nil || len(cands) == 0 {
+		return nil, err
 	}
+
+	// Verify: the exact similarity of each candidate's live name.
 	type hit struct {
 		id  int64
 		sim float64
 	}
 	var hits []hit
-	err = eachRow(rows, func() error {
+	verify, verifyArgs := verifyQuery(cands)
+	err = e.each(ctx, verify, verifyArgs, func(rows *sql.Rows) error {
 		var (
 			id   int64
-			m, c int
+			name string
 		)
-		if err := rows.Scan(&id, &m, &c); err != nil {
+		if err := rows.Scan(&id, &name); err != nil {
 			return err
 		}
-		if sim := float64(c) / float64(n+m-c); sim >= SimilarName {
+		if sim := Similarity(norm, name); sim >= SimilarName {
 			hits = append(hits, hit{id, sim})
 		}
 		return nil
@@ -356,8 +381,48 @@ func (e *Engine) similarSQLite(ctx context.Context, norm string) ([]int64, error
 	for _, h := range hits[:min(len(hits), perSignal)] {
 		ids = append(ids, h.id)
 	}
-	// Deleted companies keep their trigrams; load drops them.
 	return ids, nil
+}
+
+// trigramRankQuery counts, capped, the postings of each trigram within
+// the length range: one row (index, count) per trigram.
+func trigramRankQuery(grams []string, lo, hi int) (string, []any) {
+	var w database.Where
+	parts := make([]string, len(grams))
+	for i, g := range grams {
+		parts[i] = `SELECT ` + strconv.Itoa(i) + `, (SELECT COUNT(*) FROM (SELECT 1 FROM company_trigrams WHERE trigram = ` +
+			w.Arg(g) + ` AND ntri BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramCountCap) + `) x)`
+	}
+	return strings.Join(parts, " UNION ALL "), w.Args()
+}
+
+// trigramListsQuery reads the capped posting lists of grams within the
+// length range and returns the companies with at least need hits, most
+// hits first.
+func trigramListsQuery(grams []string, lo, hi, need int) (string, []any) {
+	var w database.Where
+	parts := make([]string, len(grams))
+	for i, g := range grams {
+		parts[i] = `SELECT * FROM (SELECT company_id FROM company_trigrams WHERE trigram = ` + w.Arg(g) +
+			` AND ntri BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramListCap) + `)`
+	}
+	return `SELECT company_id FROM (` + strings.Join(parts, " UNION ALL ") + `) GROUP BY company_id HAVING COUNT(*) >= ` +
+		w.Arg(need) + ` ORDER BY COUNT(*) DESC, company_id LIMIT ` + strconv.Itoa(trigramVerify), w.Args()
+}
+
+// verifyQuery reads the live names of the candidates.
+func verifyQuery(ids []any) (string, []any) {
+	var w database.Where
+	return `SELECT id, name_norm FROM companies WHERE id IN ` + w.In(ids...) + ` AND deleted_at IS NULL`, w.Args()
+}
+
+// each runs a query and calls fn for every row.
+func (e *Engine) each(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := e.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	return eachRow(rows, func() error { return fn(rows) })
 }
 
 // loaded is a candidate's record and what a Match shows of it.

@@ -99,7 +99,7 @@ func RecordOf(p Probe) Record {
 // form asks «Всё равно создать?» and the bulk scan lists the pair. It sits
 // where one strong signal alone reaches it (the ИНН, the ОГРН, the same
 // name, the same name and address) and so do two weaker ones together (a
-// shared phone and a similar name, a phone and an e-mail), while one weak
+// shared phone and a clearly similar name, a phone and an e-mail), while one weak
 // signal alone (a shared phone — a business centre's switchboard —, a
 // similar name, the same website) stays below: those are shown, not
 // pressed on the user.
@@ -111,9 +111,10 @@ const Likely = 0.6
 const SimilarName = 0.4
 
 // The weights of the signals, combined as independent evidence
-// (1 − Π(1 − w)). Their order is the contract (see score_test.go):
+// (1 − Π(1 − w)). Their order is the contract (see TestScoreOrdering):
 // ИНН+КПП > ОГРН > ИНН, КПП of one side only > ИНН, other КПП (a branch) >
-// name+address > name > phone+similar name > phone > similar name.
+// name+address > phone+e-mail > phone+similar name > name > e-mail >
+// phone > website > similar name.
 const (
 	wINNKPP      = 0.97
 	wOGRN        = 0.95
@@ -121,8 +122,8 @@ const (
 	wINNBranch   = 0.80
 	wNameAddress = 0.75
 	wName        = 0.60
-	wPhone       = 0.50
-	wEmail       = 0.50
+	wEmail       = 0.50 // an address is someone's; a number may be a switchboard
+	wPhone       = 0.45
 	wWebsite     = 0.40
 	wAddress     = 0.30
 	wSimilarMin  = 0.20 // at SimilarName

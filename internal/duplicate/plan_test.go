@@ -1,0 +1,130 @@
+package duplicate
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// TestCandidateQueriesUseIndexes checks the plans of every query a
+// duplicate check sends: each signal is an index look-up, the trigram
+// lists are ranges of company_trigrams' primary key, and PostgreSQL's
+// similar names come from the GIN index — never a scan of companies,
+// phones, e-mails or trigrams. PostgreSQL is told to avoid sequential
+// scans, as its planner prefers them on tables this small; it still must
+// find a usable index.
+func TestCandidateQueriesUseIndexes(t *testing.T) {
+	probe := RecordOf(Probe{Name: "ООО «Ромашка»", INN: "7707083893", OGRN: "1027700132195", Website: "romashka.ru",
+		Phones: []string{"+7 495 123-45-67", "8 800 555-35-35"}, Emails: []string{"info@romashka.ru"}})
+	grams := Trigrams(probe.NameNorm)
+	exact, exactArgs := exactQuery(probe)
+	rank, rankArgs := trigramRankQuery(grams, 3, 20)
+	lists, listArgs := trigramListsQuery(grams[:4], 3, 20, 2)
+	verify, verifyArgs := verifyQuery([]any{int64(1), int64(2)})
+	queries := []struct {
+		name    string
+		sql     string
+		args    []any
+		dialect database.Dialect // "" for both
+		index   string           // an index the plan must name
+	}{
+		{"the exact signals", exact, exactArgs, "", "companies_inn_idx"},
+		{"the exact signals find ОГРН by its index", exact, exactArgs, "", "companies_ogrn_idx"},
+		{"the exact signals find the website by its index", exact, exactArgs, "", "companies_website_domain_idx"},
+		{"the exact signals find phones by their index", exact, exactArgs, "", "company_phones_e164_idx"},
+		{"the exact signals find e-mails by their index", exact, exactArgs, "", "company_emails_norm_idx"},
+		{"the trigram ranking", rank, rankArgs, database.SQLite, "PRIMARY KEY"},
+		{"the trigram lists", lists, listArgs, database.SQLite, "PRIMARY KEY"},
+		{"the verification", verify, verifyArgs, "", ""},
+		{"similar names on PostgreSQL", similarPostgresQuery, []any{probe.NameNorm}, database.Postgres, "companies_name_trgm_idx"},
+	}
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := conn.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+		prefix := "EXPLAIN QUERY PLAN "
+		if db.Dialect == database.Postgres {
+			prefix = "EXPLAIN (COSTS OFF) "
+			if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if _, err := conn.ExecContext(ctx, "RESET enable_seqscan"); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		for _, q := range queries {
+			if q.dialect != "" && q.dialect != db.Dialect {
+				continue
+			}
+			t.Run(q.name, func(t *testing.T) {
+				if q.dialect == database.Postgres {
+					// On an empty table any index of the live companies
+					// looks as good as the trigram index: give the planner
+					// a few thousand names, their statistics and the GIN
+					// index's pending list merged (VACUUM), as autovacuum
+					// keeps them in a live base.
+					if _, err := conn.ExecContext(ctx, `INSERT INTO companies (name, name_norm, created_at, updated_at)
+						SELECT 'Компания', (ARRAY['северный', 'южный', 'светлый', 'быстрый', 'точный'])[1 + i % 5] || ' ' ||
+							(ARRAY['ветер', 'мост', 'берег', 'кедр', 'маяк', 'путь'])[1 + i / 5 % 6] || ' ' || i,
+							CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM generate_series(1, 5000) i`); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := conn.ExecContext(ctx, "VACUUM ANALYZE companies"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				rows, err := conn.QueryContext(ctx, prefix+q.sql, q.args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = rows.Close() }()
+				cols, err := rows.Columns()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var plan []string
+				for rows.Next() {
+					vals := make([]any, len(cols))
+					ptrs := make([]any, len(cols))
+					for i := range vals {
+						ptrs[i] = &vals[i]
+					}
+					if err := rows.Scan(ptrs...); err != nil {
+						t.Fatal(err)
+					}
+					switch v := vals[len(vals)-1].(type) {
+					case string:
+						plan = append(plan, v)
+					case []byte:
+						plan = append(plan, string(v))
+					}
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+				text := strings.Join(plan, "\n")
+				if q.index != "" && !strings.Contains(text, q.index) {
+					t.Errorf("%s is not used:\n%s", q.index, text)
+				}
+				for _, table := range []string{"companies", "company_phones", "company_emails", "company_trigrams"} {
+					if strings.Contains(text, "SCAN "+table+"\n") || strings.HasSuffix(text, "SCAN "+table) ||
+						strings.Contains(text, "SCAN "+table+" ") || strings.Contains(text, "Seq Scan on "+table) {
+						t.Errorf("%s is scanned:\n%s", table, text)
+					}
+				}
+			})
+		}
+	})
+}
