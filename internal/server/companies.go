@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/contactinfo"
+	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
 )
@@ -192,6 +194,13 @@ func (f *companyInput) fromForm(v url.Values) error {
 	}
 	in.Phones = company.OptPhones{Set: true, Value: contactinfo.PhonesFromForm(v["phone"], v["phone_kind"], v["phone_comment"])}
 	in.Emails = company.OptEmails{Set: true, Value: contactinfo.EmailsFromForm(v["email"], v["email_kind"], v["email_comment"])}
+	// The form is strict about duplicates: any likely one stops the save
+	// until «Всё равно создать» (confirm_duplicate) is pressed.
+	in.StrictDuplicates = true
+	switch v.Get("confirm_duplicate") {
+	case "1", "true", "on":
+		in.ConfirmDuplicate = true
+	}
 	if ver := v.Get("version"); ver != "" {
 		n, err := strconv.Atoi(ver)
 		if err != nil || n <= 0 {
@@ -210,7 +219,7 @@ func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 		c, err = s.companies.Create(r.Context(), scopeFrom(r), in)
 	}
 	return saved(w, r, done{status: http.StatusCreated, body: c, flash: "Компания «" + c.Name + "» создана", to: view.CompanyURL(c.ID, "")},
-		err, s.companyForm(w, r, 0, in))
+		err, s.companyForm(w, r, 0, in, err))
 }
 
 // updateCompany is PATCH (what is sent), PUT and the edit form's POST
@@ -226,7 +235,7 @@ func (s *Server) updateCompany(w http.ResponseWriter, r *http.Request) error {
 		c, err = s.companies.Update(r.Context(), scopeFrom(r), id, in, r.Method != http.MethodPatch)
 	}
 	return saved(w, r, done{status: http.StatusOK, body: c, flash: "Изменения сохранены", to: view.CompanyURL(id, "")},
-		err, s.companyForm(w, r, id, in))
+		err, s.companyForm(w, r, id, in, err))
 }
 
 func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
@@ -306,10 +315,19 @@ func companyFormView(c company.Company) view.CompanyForm {
 }
 
 // companyForm shows the company form again with what was typed and the
-// messages beside the fields: for a new company (id 0) or an edit.
-func (s *Server) companyForm(w http.ResponseWriter, r *http.Request, id int64, in company.Input) formPage {
+// messages beside the fields: for a new company (id 0) or an edit. A save
+// refused as a likely duplicate (saveErr is a *duplicate.Found) comes back
+// with the matches on top, which say it instead of the one-line message.
+func (s *Server) companyForm(w http.ResponseWriter, r *http.Request, id int64, in company.Input, saveErr error) formPage {
 	return func(status int, errs apperr.Invalid) error {
-		f := view.CompanyForm{ID: id, Title: "Новая компания", Errors: errs,
+		var dups []duplicate.Match
+		var found *duplicate.Found
+		if errors.As(saveErr, &found) && len(found.Matches) > 0 {
+			dups = found.Matches
+			errs = maps.Clone(errs)
+			delete(errs, apperr.NonField)
+		}
+		f := view.CompanyForm{ID: id, Title: "Новая компания", Errors: errs, Duplicates: dups,
 			Name: in.Name.Value, LegalName: in.LegalName.Value, INN: in.INN.Value, KPP: in.KPP.Value, OGRN: in.OGRN.Value,
 			Address: in.Address.Value, Website: in.Website.Value, Phones: in.Phones.Value, Emails: in.Emails.Value,
 			Status: idString(in.Status.Value), Responsible: idString(in.Responsible.Value), Branch: idString(in.Branch.Value),
