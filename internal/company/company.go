@@ -204,8 +204,8 @@ func validateWebsite(s string) string {
 
 // Norms are the search keys derived from a company's names and address.
 type norms struct {
-	name, legalName, address string
-	terms                    []string
+	name, legalName, address, domain string
+	terms                            []string
 }
 
 func (n *NewCompany) norms() norms {
@@ -213,6 +213,7 @@ func (n *NewCompany) norms() norms {
 		name:      dedup.NormalizeName(n.Name),
 		legalName: dedup.NormalizeName(n.LegalName),
 		address:   dedup.NormalizeAddress(n.Address),
+		domain:    dedup.NormalizeWebsite(n.Website),
 	}
 	nm.terms = dedup.Tokens(strings.TrimSpace(nm.name + " " + nm.legalName))
 	return nm

@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/notify"
 )
 
@@ -380,7 +381,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 			`, legal_name = ` + w.Arg(n.LegalName) + `, legal_name_norm = ` + w.Arg(nm.legalName) +
 			`, inn = ` + w.Arg(n.INN) + `, kpp = ` + w.Arg(n.KPP) + `, ogrn = ` + w.Arg(n.OGRN) +
 			`, address = ` + w.Arg(n.Address) + `, address_norm = ` + w.Arg(nm.address) +
-			`, website = ` + w.Arg(n.Website) + `, status_id = ` + w.Arg(database.NullInt64(n.StatusID)) +
+			`, website = ` + w.Arg(n.Website) + `, website_domain = ` + w.Arg(nm.domain) + `, status_id = ` + w.Arg(database.NullInt64(n.StatusID)) +
 			`, branch_id = ` + w.Arg(database.NullInt64(n.BranchID)) +
 			`, responsible_id = ` + w.Arg(database.NullInt64(n.ResponsibleID)) +
 			`, updated_at = ` + w.Arg(database.Now()) + `, version = version + 1`
@@ -468,6 +469,9 @@ func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *Ne
 	var rows childRows
 	rows.add(id, n, nm)
 	for _, k := range childKinds {
+		if k.sqliteOnly && s.db.Dialect != database.SQLite {
+			continue
+		}
 		if !slices.ContainsFunc(k.fields, func(f string) bool { return slices.Contains(changed, f) }) {
 			continue
 		}
@@ -484,7 +488,7 @@ func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *Ne
 // childRows are the rows of a company's search terms, phones, e-mails and
 // spheres, gathered for multi-row INSERTs.
 type childRows struct {
-	terms, phones, emails, spheres [][]any
+	terms, phones, emails, spheres, trigrams [][]any
 }
 
 // add appends the child rows of live company id. A term row carries the
@@ -503,6 +507,10 @@ func (c *childRows) add(id int64, n *NewCompany, nm norms) {
 	for _, sp := range n.Spheres {
 		c.spheres = append(c.spheres, []any{id, sp})
 	}
+	grams := duplicate.Trigrams(nm.name)
+	for _, g := range grams {
+		c.trigrams = append(c.trigrams, []any{g, len(grams), id})
+	}
 }
 
 // childKinds names each child table, the company fields it derives from
@@ -511,15 +519,18 @@ var childKinds = []struct {
 	table, insert string
 	fields        []string
 	rows          func(*childRows) [][]any
+	sqliteOnly    bool // PostgreSQL answers with pg_trgm instead
 }{
 	{"company_terms", `INSERT INTO company_terms (term, company_id, name_norm, live, branch_id, responsible_id)`, []string{"name", "legal_name"},
-		func(c *childRows) [][]any { return c.terms }},
+		func(c *childRows) [][]any { return c.terms }, false},
 	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext, e164_suffix)`, []string{"phones"},
-		func(c *childRows) [][]any { return c.phones }},
+		func(c *childRows) [][]any { return c.phones }, false},
 	{"company_emails", `INSERT INTO company_emails (company_id, position, value, value_norm, kind, comment)`, []string{"emails"},
-		func(c *childRows) [][]any { return c.emails }},
+		func(c *childRows) [][]any { return c.emails }, false},
 	{"company_spheres", `INSERT INTO company_spheres (company_id, sphere_id)`, []string{"spheres"},
-		func(c *childRows) [][]any { return c.spheres }},
+		func(c *childRows) [][]any { return c.spheres }, false},
+	{"company_trigrams", `INSERT INTO company_trigrams (trigram, ntri, company_id)`, []string{"name"},
+		func(c *childRows) [][]any { return c.trigrams }, true},
 }
 
 // Delete moves a visible company to the trash (deleted_at, deleted_by);
@@ -593,7 +604,7 @@ func (s *Store) ByINN(ctx context.Context, scope access.Scope, inn string) ([]Co
 // loader and of the importer, which do those themselves.
 func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) ([]int64, error) {
 	ids := make([]int64, 0, len(list))
-	per := database.BatchSize(16)
+	per := database.BatchSize(17)
 	for start := 0; start < len(list); start += per {
 		chunk := list[start:min(start+per, len(list))]
 		rows := make([][]any, len(chunk))
@@ -608,11 +619,11 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			}
 			at = at.UTC().Truncate(time.Microsecond)
 			rows[i] = []any{n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
-				n.Website, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
+				n.Website, nm.domain, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
 				database.NullInt64(n.CreatedBy), at, at}
 		}
 		chunkIDs, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO companies (name, name_norm, legal_name, legal_name_norm, inn, kpp, ogrn, address, address_norm,
-			website, status_id, branch_id, responsible_id, created_by, created_at, updated_at)`, rows)
+			website, website_domain, status_id, branch_id, responsible_id, created_by, created_at, updated_at)`, rows)
 		if err != nil {
 			return nil, fmt.Errorf("insert companies: %w", err)
 		}
@@ -621,6 +632,9 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			children.add(chunkIDs[i], &chunk[i], nms[i])
 		}
 		for _, k := range childKinds {
+			if k.sqliteOnly && s.db.Dialect != database.SQLite {
+				continue
+			}
 			if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
 				return nil, err
 			}

@@ -1,0 +1,63 @@
+-- +goose Up
+-- The duplicate engine (internal/duplicate) finds candidates through
+-- indexes only. ИНН, the normalised name and the phones and e-mails have
+-- theirs already; this adds the ОГРН, the website's domain and, for
+-- similar names, a trigram posting table.
+--
+-- website_domain is dedup.NormalizeWebsite(website), written by the store
+-- with every save. Existing rows are filled here with the same rule for
+-- ASCII domains (scheme, path and "www." dropped, lower case); a Cyrillic
+-- domain is folded exactly on the company's next save.
+ALTER TABLE companies ADD COLUMN website_domain TEXT NOT NULL DEFAULT '';
+UPDATE companies SET website_domain = d.domain FROM (
+    SELECT id, CASE WHEN h LIKE 'www.%' THEN substr(h, 5) ELSE h END AS domain FROM (
+        SELECT id, substr(p, 1, instr(p || '/', '/') - 1) AS h FROM (
+            SELECT id, CASE WHEN instr(w, '://') > 0 THEN substr(w, instr(w, '://') + 3) ELSE w END AS p FROM (
+                SELECT id, lower(trim(website)) AS w FROM companies WHERE website <> '') s1) s2) s3) d
+WHERE d.id = companies.id AND instr(d.domain, '.') > 0;
+CREATE INDEX companies_ogrn_idx ON companies (ogrn) WHERE deleted_at IS NULL AND ogrn <> '';
+CREATE INDEX companies_website_domain_idx ON companies (website_domain) WHERE deleted_at IS NULL AND website_domain <> '';
+
+-- company_trigrams holds the trigrams of each company's name_norm, made
+-- the way pg_trgm makes them (duplicate.Trigrams: each word padded with
+-- two spaces in front and one behind), with ntri, how many distinct
+-- trigrams the name has. A similar-name search reads the posting lists of
+-- the probe's rarest trigrams within the ntri range a similar name can
+-- have (prefix and length filtering), then counts the shared trigrams of
+-- those candidates through company_trigrams_company_idx: no scan of the
+-- companies. The store writes the rows with the company and rewrites them
+-- when the name changes; deleted and merged companies keep theirs (the
+-- candidate query reads only live companies), so deleting, restoring and
+-- merging need no upkeep, and the rows go with the company.
+--
+-- PostgreSQL has the same table (both dialects keep one schema) but never
+-- fills it: pg_trgm's GIN index answers there.
+CREATE TABLE company_trigrams (
+    trigram    TEXT NOT NULL,
+    ntri       INTEGER NOT NULL,
+    company_id BIGINT NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    PRIMARY KEY (trigram, ntri, company_id)
+) WITHOUT ROWID;
+CREATE INDEX company_trigrams_company_idx ON company_trigrams (company_id, trigram);
+
+-- The existing companies' trigrams, made in SQL by the same rule
+-- (substr counts characters, not bytes).
+WITH RECURSIVE words(id, word, rest) AS (
+    SELECT id, '', name_norm || ' ' FROM companies WHERE name_norm <> ''
+    UNION ALL
+    SELECT id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM words WHERE rest <> ''
+), padded(id, s, i) AS (
+    SELECT id, '  ' || word || ' ', 1 FROM words WHERE word <> ''
+    UNION ALL
+    SELECT id, s, i + 1 FROM padded WHERE i + 3 <= length(s)
+), grams(id, g) AS (
+    SELECT DISTINCT id, substr(s, i, 3) FROM padded WHERE i + 2 <= length(s)
+)
+INSERT INTO company_trigrams (trigram, ntri, company_id)
+SELECT g, COUNT(*) OVER (PARTITION BY id), id FROM grams;
+
+-- +goose Down
+DROP TABLE company_trigrams;
+DROP INDEX companies_website_domain_idx;
+DROP INDEX companies_ogrn_idx;
+ALTER TABLE companies DROP COLUMN website_domain;
