@@ -27,9 +27,9 @@ import (
 // other; the engine's Score then decides each candidate, and the pairs
 // at or above Likely are kept in duplicate_pairs. Groups are the
 // connected components of those pairs. A re-check (Recheck) does the same
-// for the companies the triggers of migration 00019 marked dirty, with
-// the same keys restricted to the company, so the bulk result and the
-// incremental one agree.
+// for the companies the triggers of migration 00019 marked dirty, through
+// the engine's own indexed candidates (Engine.Find), the live check of
+// the company form.
 
 // Scan defaults.
 const (
@@ -43,7 +43,7 @@ const (
 	bigGroup = 24
 	// scoreChunk is how many candidate pairs are scored per round trip
 	// for their records.
-	scoreChunk = 4000
+	scoreChunk = 1000
 	// recheckBatch is how many dirty companies one Recheck call takes.
 	recheckBatch = 500
 )
@@ -102,7 +102,7 @@ type Scanner struct {
 
 // NewScanner is the scanner of db.
 func NewScanner(db *database.DB) *Scanner {
-	return &Scanner{db: db, engine: NewEngine(db), Window: DefaultWindow, now: database.Now}
+	return &Scanner{db: db, engine: New(db), Window: DefaultWindow, now: database.Now}
 }
 
 type pairKey struct{ a, b int64 }
@@ -213,9 +213,11 @@ func reasonFields(rs []Reason) string {
 	return "," + strings.Join(fs, ",") + ","
 }
 
-// exactKeys are the candidate queries on exact keys: each yields (key,
-// company id) of live companies, ordered by key, for the keys more than
-// one company shares — a GROUP BY over an indexed column.
+// exactKeys are the candidate queries on exact keys (ИНН, ОГРН, the
+// normalised name, the website's domain, a phone, an e-mail): each yields
+// (key, company id) of live companies, ordered by key, for the keys more
+// than one company shares — a GROUP BY over an indexed column. The same
+// name and address need no key of their own: the same name is one.
 var exactKeys = []string{
 	`SELECT c.inn, c.id FROM companies c
 	 JOIN (SELECT inn FROM companies WHERE deleted_at IS NULL AND inn <> '' GROUP BY inn HAVING COUNT(*) > 1) g ON g.inn = c.inn
@@ -223,10 +225,13 @@ var exactKeys = []string{
 	`SELECT c.ogrn, c.id FROM companies c
 	 JOIN (SELECT ogrn FROM companies WHERE deleted_at IS NULL AND ogrn <> '' GROUP BY ogrn HAVING COUNT(*) > 1) g ON g.ogrn = c.ogrn
 	 WHERE c.deleted_at IS NULL ORDER BY c.ogrn, c.id`,
-	`SELECT c.name_norm || '|' || c.address_norm, c.id FROM companies c
-	 JOIN (SELECT name_norm, address_norm FROM companies WHERE deleted_at IS NULL AND name_norm <> '' AND address_norm <> ''
-	       GROUP BY name_norm, address_norm HAVING COUNT(*) > 1) g ON g.name_norm = c.name_norm AND g.address_norm = c.address_norm
-	 WHERE c.deleted_at IS NULL ORDER BY 1, c.id`,
+	`SELECT c.name_norm, c.id FROM companies c
+	 JOIN (SELECT name_norm FROM companies WHERE deleted_at IS NULL AND name_norm <> '' GROUP BY name_norm HAVING COUNT(*) > 1) g ON g.name_norm = c.name_norm
+	 WHERE c.deleted_at IS NULL ORDER BY c.name_norm, c.id`,
+	`SELECT c.website_domain, c.id FROM companies c
+	 JOIN (SELECT website_domain FROM companies WHERE deleted_at IS NULL AND website_domain <> '' GROUP BY website_domain HAVING COUNT(*) > 1) g
+	   ON g.website_domain = c.website_domain
+	 WHERE c.deleted_at IS NULL ORDER BY c.website_domain, c.id`,
 	`SELECT p.e164, p.company_id FROM company_phones p
 	 JOIN (SELECT e164 FROM company_phones WHERE e164 <> '' GROUP BY e164 HAVING COUNT(DISTINCT company_id) > 1) g ON g.e164 = p.e164
 	 JOIN companies c ON c.id = p.company_id AND c.deleted_at IS NULL
@@ -246,9 +251,6 @@ func (s *Scanner) candidates(ctx context.Context) ([]pairKey, error) {
 		}
 	}
 	var err error
-	if out, err = s.websiteCandidates(ctx, out); err != nil {
-		return nil, err
-	}
 	if out, err = s.nameCandidates(ctx, out); err != nil {
 		return nil, err
 	}
@@ -307,36 +309,6 @@ func groupPairs(out []pairKey, ids []int64) []pairKey {
 		}
 	}
 	return out
-}
-
-// websiteCandidates groups the companies by the domain of their website.
-// The domain is worked out in Go (a stored URL is free text), in one pass
-// over the companies that have one.
-func (s *Scanner) websiteCandidates(ctx context.Context, out []pairKey) ([]pairKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, website FROM companies WHERE deleted_at IS NULL AND website <> ''`)
-	if err != nil {
-		return nil, fmt.Errorf("website candidates: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	byDomain := map[string][]int64{}
-	for rows.Next() {
-		var id int64
-		var site string
-		if err := rows.Scan(&id, &site); err != nil {
-			return nil, err
-		}
-		if d := WebsiteDomain(site); d != "" {
-			byDomain[d] = append(byDomain[d], id)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("website candidates: %w", err)
-	}
-	for _, ids := range byDomain {
-		slices.Sort(ids)
-		out = groupPairs(out, slices.Compact(ids))
-	}
-	return out, nil
 }
 
 // nameCandidates pairs each company with the next Window companies in
@@ -464,66 +436,51 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 	return n, more, nil
 }
 
-// check scores company id against its candidates — the same keys as the
-// full scan, limited to id, from the same indexes — and the companies it
-// is paired with now, and returns the rows of its likely duplicates.
+// checkLimit bounds the matches one re-check keeps of the engine's
+// candidates.
+const checkLimit = 50
+
+// recheckActor is the system actor the re-check asks the engine as.
+const recheckActor = "job:duplicate.recheck"
+
+// check asks the engine (Engine.Find: its indexed candidates — ИНН, ОГРН,
+// name, similar names, phones, e-mails, website — scored by Score) for
+// the likely duplicates of company id, rescores the companies it is
+// paired with now, and returns the rows of those at or above Likely
+// that are not dismissed.
 func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
-	var inn, ogrn, name, address, website string
-	err := s.db.QueryRowContext(ctx, `SELECT inn, ogrn, name_norm, address_norm, website FROM companies WHERE id = $1 AND deleted_at IS NULL`, id).
-		Scan(&inn, &ogrn, &name, &address, &website)
+	var p Probe
+	err := s.db.QueryRowContext(ctx, `SELECT name, inn, kpp, ogrn, address, website FROM companies WHERE id = $1 AND deleted_at IS NULL`, id).
+		Scan(&p.Name, &p.INN, &p.KPP, &p.OGRN, &p.Address, &p.Website)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recheck %d: %w", id, err)
 	}
-	w := cmp.Or(s.Window, DefaultWindow)
-	queries := []struct {
-		q    string
-		args []any
-	}{
-		{`SELECT a_id FROM duplicate_pairs WHERE b_id = $1 UNION SELECT b_id FROM duplicate_pairs WHERE a_id = $1`, []any{id}},
-		{`SELECT id FROM companies WHERE deleted_at IS NULL AND inn = $1 AND inn <> ''`, []any{inn}},
-		{`SELECT id FROM companies WHERE deleted_at IS NULL AND ogrn = $1 AND ogrn <> ''`, []any{ogrn}},
-		{`SELECT id FROM companies WHERE deleted_at IS NULL AND address_norm = $1 AND name_norm = $2 AND address_norm <> ''`, []any{address, name}},
-		{`SELECT p.company_id FROM company_phones p JOIN company_phones mine ON mine.e164 = p.e164
-		  WHERE mine.company_id = $1 AND mine.e164 <> ''`, []any{id}},
-		{`SELECT e.company_id FROM company_emails e JOIN company_emails mine ON mine.value_norm = e.value_norm
-		  WHERE mine.company_id = $1 AND mine.value_norm <> ''`, []any{id}},
-		{`SELECT id FROM companies WHERE deleted_at IS NULL AND name_norm <> '' AND (name_norm > $1 OR (name_norm = $1 AND id > $2))
-		  ORDER BY name_norm, id LIMIT $3`, []any{name, id, w}},
-		{`SELECT id FROM companies WHERE deleted_at IS NULL AND name_norm <> '' AND (name_norm < $1 OR (name_norm = $1 AND id < $2))
-		  ORDER BY name_norm DESC, id DESC LIMIT $3`, []any{name, id, w}},
+	p.Exclude = id
+	if p.Phones, err = s.strings(ctx, `SELECT e164 FROM company_phones WHERE company_id = $1 AND e164 <> ''`, id); err != nil {
+		return nil, err
 	}
-	if d := WebsiteDomain(website); d != "" {
-		// The ways one site is written are few; each is a lookup in
-		// companies_website_idx (migration 00019).
-		var sites []any
-		for _, pre := range []string{"", "www.", "http://", "https://", "http://www.", "https://www."} {
-			sites = append(sites, pre+d, pre+d+"/")
-		}
-		var wh database.Where
-		wh.Add("deleted_at IS NULL")
-		in := wh.In(sites...)
-		queries = append(queries, struct {
-			q    string
-			args []any
-		}{`SELECT id FROM companies` + wh.SQL() + ` AND website IN ` + in, wh.Args()})
+	if p.Emails, err = s.strings(ctx, `SELECT value_norm FROM company_emails WHERE company_id = $1 AND value_norm <> ''`, id); err != nil {
+		return nil, err
+	}
+	matches, err := s.engine.Find(ctx, access.System(recheckActor), p, checkLimit)
+	if err != nil {
+		return nil, err
 	}
 	var cands []pairKey
-	for _, q := range queries {
-		if name == "" && strings.Contains(q.q, "ORDER BY name_norm") {
-			continue
+	for _, m := range matches {
+		if m.Score >= Likely {
+			cands = append(cands, orderedPair(id, m.ID))
 		}
-		ids, err := s.ids(ctx, q.q, q.args...)
-		if err != nil {
-			return nil, err
-		}
-		for _, other := range ids {
-			if other != id {
-				cands = append(cands, orderedPair(id, other))
-			}
-		}
+	}
+	partners, err := s.ids(ctx, `SELECT a_id FROM duplicate_pairs WHERE b_id = $1 UNION SELECT b_id FROM duplicate_pairs WHERE a_id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, other := range partners {
+		cands = append(cands, orderedPair(id, other))
 	}
 	slices.SortFunc(cands, func(x, y pairKey) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
 	cands = slices.Compact(cands)
@@ -536,6 +493,23 @@ func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
 	}
 	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
 	return s.score(ctx, cands, s.now())
+}
+
+func (s *Scanner) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recheck: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func (s *Scanner) ids(ctx context.Context, q string, args ...any) ([]int64, error) {

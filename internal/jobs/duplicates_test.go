@@ -106,7 +106,8 @@ func TestDuplicateRecheckJobFindsAChangedCompany(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
-		addCompanies(t, db, cast, company.NewCompany{Name: "Бета", Emails: []company.Email{{Value: "b@beta.ru", Kind: "work"}}})
+		addCompanies(t, db, cast, company.NewCompany{Name: "Бета", Emails: []company.Email{{Value: "b@beta.ru", Kind: "work"}},
+			Phones: []company.Phone{{Value: "+74955555555", Kind: "work"}}})
 		j := newJobs(t, db, jobs.Options{RecheckEvery: time.Second})
 		if err := j.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -114,6 +115,7 @@ func TestDuplicateRecheckJobFindsAChangedCompany(t *testing.T) {
 		_, err := company.NewStore(db).Create(ctx, cast.Alisa.Scope, company.Input{
 			Name:   company.OptString{Set: true, Value: "Бета Плюс"},
 			Emails: company.OptEmails{Set: true, Value: []company.Email{{Value: "B@beta.ru", Kind: "work"}}},
+			Phones: company.OptPhones{Set: true, Value: []company.Phone{{Value: "8 495 555-55-55", Kind: "work"}}},
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -17,10 +17,6 @@ CREATE TABLE duplicate_pairs (
 );
 CREATE INDEX duplicate_pairs_b_idx ON duplicate_pairs (b_id);
 
--- The re-check of one company looks its website up (in the few ways one
--- site is written).
-CREATE INDEX companies_website_idx ON companies (website) WHERE deleted_at IS NULL AND website <> '';
-
 -- «Не дубль», shared by the team: the pair stays dismissed while both
 -- companies keep the fingerprint (ИНН, normalised name and address) they
 -- had when it was dismissed; a changed fingerprint revives the pair.
@@ -88,7 +84,7 @@ CREATE TRIGGER companies_duplicate_dirty_update AFTER UPDATE ON companies
     FOR EACH ROW
     WHEN (OLD.inn IS DISTINCT FROM NEW.inn OR OLD.kpp IS DISTINCT FROM NEW.kpp OR OLD.ogrn IS DISTINCT FROM NEW.ogrn
         OR OLD.name_norm IS DISTINCT FROM NEW.name_norm OR OLD.legal_name_norm IS DISTINCT FROM NEW.legal_name_norm
-        OR OLD.address_norm IS DISTINCT FROM NEW.address_norm OR OLD.website IS DISTINCT FROM NEW.website
+        OR OLD.address_norm IS DISTINCT FROM NEW.address_norm OR OLD.website_domain IS DISTINCT FROM NEW.website_domain
         OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
     EXECUTE FUNCTION duplicate_mark_dirty();
 CREATE TRIGGER company_phones_duplicate_dirty AFTER INSERT OR DELETE ON company_phones
@@ -106,4 +102,3 @@ DROP TABLE duplicate_scans;
 DROP TABLE duplicate_dirty;
 DROP TABLE duplicate_dismissals;
 DROP TABLE duplicate_pairs;
-DROP INDEX companies_website_idx;

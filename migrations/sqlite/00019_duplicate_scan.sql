@@ -17,10 +17,6 @@ CREATE TABLE duplicate_pairs (
 );
 CREATE INDEX duplicate_pairs_b_idx ON duplicate_pairs (b_id);
 
--- The re-check of one company looks its website up (in the few ways one
--- site is written).
-CREATE INDEX companies_website_idx ON companies (website) WHERE deleted_at IS NULL AND website <> '';
-
 -- «Не дубль», shared by the team: the pair stays dismissed while both
 -- companies keep the fingerprint (ИНН, normalised name and address) they
 -- had when it was dismissed; a changed fingerprint revives the pair.
@@ -74,7 +70,7 @@ END;
 CREATE TRIGGER companies_duplicate_dirty_update AFTER UPDATE ON companies
     WHEN OLD.inn IS NOT NEW.inn OR OLD.kpp IS NOT NEW.kpp OR OLD.ogrn IS NOT NEW.ogrn
         OR OLD.name_norm IS NOT NEW.name_norm OR OLD.legal_name_norm IS NOT NEW.legal_name_norm
-        OR OLD.address_norm IS NOT NEW.address_norm OR OLD.website IS NOT NEW.website
+        OR OLD.address_norm IS NOT NEW.address_norm OR OLD.website_domain IS NOT NEW.website_domain
         OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
 BEGIN
     INSERT INTO duplicate_dirty (company_id) VALUES (NEW.id)
@@ -121,4 +117,3 @@ DROP TABLE duplicate_scans;
 DROP TABLE duplicate_dirty;
 DROP TABLE duplicate_dismissals;
 DROP TABLE duplicate_pairs;
-DROP INDEX companies_website_idx;
