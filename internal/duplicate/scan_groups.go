@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/progress"
 )
@@ -243,6 +244,9 @@ func (s *Scanner) StartScan(ctx context.Context, scope access.Scope, enqueue Enq
 		if _, err := tx.ExecContext(ctx, `UPDATE duplicate_scans SET job_id = $1 WHERE id = $2`, jobID, sc.ID); err != nil {
 			return fmt.Errorf("start scan: %w", err)
 		}
+		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "duplicate.scan", ObjectType: "duplicate_scan", ObjectID: audit.ID(sc.ID)}); err != nil {
+			return err
+		}
 		started = true
 		sc, err = s.getScan(ctx, tx, sc.ID)
 		return err
@@ -322,12 +326,15 @@ func (s *Scanner) RunScan(ctx context.Context, id int64, rep progress.Reporter) 
 		rep.Finish(err)
 		return err
 	}
-	rep.Finish(nil)
+	// The row first: a page told by the bar that the scan is done reloads
+	// and must find it done.
 	_, err = s.db.ExecContext(ctx, `UPDATE duplicate_scans SET state = $1, active = FALSE, done = total, pairs = $2, finished_at = $3 WHERE id = $4`,
 		ScanDone, stats.Pairs, s.now(), id)
 	if err != nil {
+		rep.Finish(err)
 		return fmt.Errorf("scan %d: %w", id, err)
 	}
+	rep.Finish(nil)
 	return nil
 }
 
