@@ -8,7 +8,11 @@
   // this one, so the page also asks for the scan's state every few
   // seconds (the page as JSON).
   const bar = document.querySelector("[data-dup-scan-active]");
-  if (!bar || bar.dataset.dupScanActive !== "true") return;
+  if (!bar) return;
+  // The state the page was rendered with (no inline styles under the CSP).
+  const fill = bar.querySelector(".live-progress-fill[data-fill]");
+  if (fill) fill.style.width = fill.dataset.fill + "%";
+  if (bar.dataset.dupScanActive !== "true") return;
   let reloading = false;
   const reload = () => {
     if (reloading) return;
