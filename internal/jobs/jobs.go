@@ -30,6 +30,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/live"
 )
 
 // Options tune a Jobs; the zero value is what `crm serve` runs with.
@@ -46,6 +47,9 @@ type Options struct {
 	// PurgeEvery is the interval of the purge of expired sessions and
 	// refresh tokens; 0 means an hour.
 	PurgeEvery time.Duration
+	// RecheckEvery is the interval of the duplicate re-check of changed
+	// companies; 0 means 30 s.
+	RecheckEvery time.Duration
 	// NoPeriodic leaves the periodic jobs out (tests of other behaviour).
 	NoPeriodic bool
 }
@@ -57,6 +61,7 @@ type Jobs struct {
 	log      *slog.Logger
 	client   *river.Client[*sql.Tx]
 	listener *pgxpool.Pool // PostgreSQL only
+	live     *live.Hub     // progress bars; nil: none (UseLive)
 }
 
 // New prepares the River client on db with every registered job kind.

@@ -12,6 +12,7 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/notify"
 )
@@ -23,6 +24,9 @@ func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &noticePurgeWorker{db: j.db, notices: notify.NewStore(j.db), log: j.log})
 	river.AddWorker(w, &taskDueWorker{j: j})
 	river.AddWorker(w, &taskReminderWorker{j: j})
+	scanner := duplicate.NewScanner(j.db)
+	river.AddWorker(w, &duplicateScanWorker{j: j, scanner: scanner})
+	river.AddWorker(w, &duplicateRecheckWorker{j: j, scanner: scanner})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected
@@ -33,7 +37,15 @@ func (j *Jobs) periodic(opts Options) []*river.PeriodicJob {
 	if every <= 0 {
 		every = time.Hour
 	}
+	recheck := opts.RecheckEvery
+	if recheck <= 0 {
+		recheck = 30 * time.Second
+	}
 	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(recheck), func() (river.JobArgs, *river.InsertOpts) {
+			// River's uniqueness periods start at a second.
+			return DuplicateRecheckArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: max(recheck, time.Second)}}
+		}, &river.PeriodicJobOpts{ID: DuplicateRecheckArgs{}.Kind(), RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return PurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
 		}, &river.PeriodicJobOpts{ID: PurgeArgs{}.Kind(), RunOnStart: true}),

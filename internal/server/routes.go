@@ -231,6 +231,10 @@ func (s *Server) adminRoutes(r chi.Router) {
 
 	r.Get("/audit/", s.wrap(s.adminAudit))
 
+	r.Get("/duplicates/", s.wrap(s.adminDuplicates))
+	r.Post("/duplicates/scan", s.act("duplicate.scan", "duplicate_scan", s.startDuplicateScan))
+	r.Post("/duplicates/dismiss", s.act("duplicate.dismiss", "company", s.dismissDuplicate))
+
 	r.Get("/trash/companies/", s.wrap(s.companyTrash))
 	r.Post("/trash/companies/{id}/restore", s.act("company.restore", "company", s.restoreCompany))
 	r.Get("/trash/contacts/", s.wrap(s.contactTrash))

@@ -1,0 +1,585 @@
+package duplicate
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/progress"
+)
+
+// The team-wide scan (admin page «Дубли»). A full scan is set-based:
+// candidate pairs come from indexed GROUP BYs on the exact keys (ИНН,
+// ОГРН, name + address, phone, e-mail, website domain) and from a
+// sorted-neighbourhood window over the normalised names (similar names
+// sort close together), never from comparing every company with every
+// other; the engine's Score then decides each candidate, and the pairs
+// at or above Likely are kept in duplicate_pairs. Groups are the
+// connected components of those pairs. A re-check (Recheck) does the same
+// for the companies the triggers of migration 00019 marked dirty, through
+// the engine's own indexed candidates (Engine.Find), the live check of
+// the company form.
+
+// Scan defaults.
+const (
+	// DefaultWindow is how many following names in name order each
+	// company is paired with as a similar-name candidate.
+	DefaultWindow = 4
+	// bigGroup is the size from which the companies sharing one exact
+	// key are chained (each with the next and with the first) rather than
+	// paired all with all: a call-centre phone on 500 cards gives 1,000
+	// candidates, not 125,000, and the group still comes out whole.
+	bigGroup = 24
+	// scoreChunk is how many candidate pairs are scored per round trip
+	// for their records.
+	scoreChunk = 1000
+	// recheckBatch is how many dirty companies one Recheck call takes.
+	recheckBatch = 500
+)
+
+// Scan states.
+const (
+	ScanQueued  = "queued"
+	ScanRunning = "running"
+	ScanDone    = "done"
+	ScanFailed  = "failed"
+)
+
+// Pair is one stored likely duplicate: A < B.
+type Pair struct {
+	A, B      int64
+	Score     float64
+	Reasons   []Reason
+	CheckedAt time.Time
+}
+
+// Scan is one full scan as the page shows it.
+type Scan struct {
+	ID          int64      `json:"id"`
+	RequestedBy int64      `json:"requested_by"`
+	JobID       int64      `json:"job_id"`
+	State       string     `json:"state"`
+	Total       int64      `json:"total"`
+	Done        int64      `json:"done"`
+	Pairs       int64      `json:"pairs"`
+	Error       string     `json:"error,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+}
+
+// Active reports whether the scan is queued or running.
+func (s Scan) Active() bool { return s.State == ScanQueued || s.State == ScanRunning }
+
+// ProgressID is the id of the scan's progress bar (data-progress).
+func (s Scan) ProgressID() string { return "duplicate-scan-" + strconv.FormatInt(s.ID, 10) }
+
+// ScanStats is what a full scan found.
+type ScanStats struct {
+	Candidates int
+	Pairs      int
+	Elapsed    time.Duration
+}
+
+// Scanner runs the scans and serves the groups of the page.
+type Scanner struct {
+	db     *database.DB
+	engine *Engine
+	// Window is the similar-name window (DefaultWindow when 0).
+	Window int
+	now    func() time.Time
+}
+
+// NewScanner is the scanner of db.
+func NewScanner(db *database.DB) *Scanner {
+	return &Scanner{db: db, engine: New(db), Window: DefaultWindow, now: database.Now}
+}
+
+type pairKey struct{ a, b int64 }
+
+func orderedPair(x, y int64) pairKey {
+	if x > y {
+		x, y = y, x
+	}
+	return pairKey{x, y}
+}
+
+// Full scans the whole base and replaces duplicate_pairs with what it
+// finds; rep sees the candidates scored. The dirty marks present when it
+// began are cleared when it ends (a mark made meanwhile stays).
+func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, error) {
+	start := time.Now()
+	if _, err := s.db.ExecContext(ctx, `UPDATE duplicate_dirty SET taken = TRUE`); err != nil {
+		return ScanStats{}, fmt.Errorf("take dirty marks: %w", err)
+	}
+	cands, err := s.candidates(ctx)
+	if err != nil {
+		return ScanStats{}, err
+	}
+	dismissed, err := s.dismissed(ctx, "")
+	if err != nil {
+		return ScanStats{}, err
+	}
+	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
+	rep.Start(int64(len(cands)))
+	var found [][]any
+	now := s.now()
+	for from := 0; from < len(cands); from += scoreChunk {
+		chunk := cands[from:min(from+scoreChunk, len(cands))]
+		rows, err := s.score(ctx, chunk, now)
+		if err != nil {
+			return ScanStats{}, err
+		}
+		found = append(found, rows...)
+		rep.Add(int64(len(chunk)))
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs`); err != nil {
+			return fmt.Errorf("clear pairs: %w", err)
+		}
+		if err := s.db.InsertRows(ctx, tx, pairInsert, found); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE taken`); err != nil {
+			return fmt.Errorf("clear dirty marks: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return ScanStats{}, err
+	}
+	return ScanStats{Candidates: len(cands), Pairs: len(found), Elapsed: time.Since(start)}, nil
+}
+
+const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons, fields, checked_at)`
+
+// score asks the engine about each pair and returns the duplicate_pairs
+// rows of those at or above Likely.
+func (s *Scanner) score(ctx context.Context, pairs []pairKey, now time.Time) ([][]any, error) {
+	ids := make([]int64, 0, 2*len(pairs))
+	for _, p := range pairs {
+		ids = append(ids, p.a, p.b)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	recs, err := s.engine.Records(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*Record, len(recs))
+	for i := range recs {
+		byID[recs[i].ID] = &recs[i]
+	}
+	var out [][]any
+	for _, p := range pairs {
+		a, b := byID[p.a], byID[p.b]
+		if a == nil || b == nil {
+			continue
+		}
+		score, reasons := Score(*a, *b)
+		if score < Likely {
+			continue
+		}
+		js, err := json.Marshal(reasons)
+		if err != nil {
+			return nil, fmt.Errorf("reasons: %w", err)
+		}
+		out = append(out, []any{p.a, p.b, score, string(js), reasonFields(reasons), now})
+	}
+	return out, nil
+}
+
+// reasonFields is ",inn,phone," — the fields of reasons, for the filter.
+func reasonFields(rs []Reason) string {
+	var fs []string
+	for _, r := range rs {
+		if !slices.Contains(fs, r.Field) {
+			fs = append(fs, r.Field)
+		}
+	}
+	if len(fs) == 0 {
+		return ""
+	}
+	return "," + strings.Join(fs, ",") + ","
+}
+
+// exactKeys are the candidate queries on exact keys (ИНН, ОГРН, the
+// normalised name, the website's domain, a phone, an e-mail): each yields
+// (key, company id) of live companies, ordered by key, for the keys more
+// than one company shares — a GROUP BY over an indexed column. The same
+// name and address need no key of their own: the same name is one.
+var exactKeys = []string{
+	`SELECT c.inn, c.id FROM companies c
+	 JOIN (SELECT inn FROM companies WHERE deleted_at IS NULL AND inn <> '' GROUP BY inn HAVING COUNT(*) > 1) g ON g.inn = c.inn
+	 WHERE c.deleted_at IS NULL ORDER BY c.inn, c.id`,
+	`SELECT c.ogrn, c.id FROM companies c
+	 JOIN (SELECT ogrn FROM companies WHERE deleted_at IS NULL AND ogrn <> '' GROUP BY ogrn HAVING COUNT(*) > 1) g ON g.ogrn = c.ogrn
+	 WHERE c.deleted_at IS NULL ORDER BY c.ogrn, c.id`,
+	`SELECT c.name_norm, c.id FROM companies c
+	 JOIN (SELECT name_norm FROM companies WHERE deleted_at IS NULL AND name_norm <> '' GROUP BY name_norm HAVING COUNT(*) > 1) g ON g.name_norm = c.name_norm
+	 WHERE c.deleted_at IS NULL ORDER BY c.name_norm, c.id`,
+	`SELECT c.website_domain, c.id FROM companies c
+	 JOIN (SELECT website_domain FROM companies WHERE deleted_at IS NULL AND website_domain <> '' GROUP BY website_domain HAVING COUNT(*) > 1) g
+	   ON g.website_domain = c.website_domain
+	 WHERE c.deleted_at IS NULL ORDER BY c.website_domain, c.id`,
+	`SELECT p.e164, p.company_id FROM company_phones p
+	 JOIN (SELECT e164 FROM company_phones WHERE e164 <> '' GROUP BY e164 HAVING COUNT(DISTINCT company_id) > 1) g ON g.e164 = p.e164
+	 JOIN companies c ON c.id = p.company_id AND c.deleted_at IS NULL
+	 ORDER BY p.e164, p.company_id`,
+	`SELECT e.value_norm, e.company_id FROM company_emails e
+	 JOIN (SELECT value_norm FROM company_emails WHERE value_norm <> '' GROUP BY value_norm HAVING COUNT(DISTINCT company_id) > 1) g ON g.value_norm = e.value_norm
+	 JOIN companies c ON c.id = e.company_id AND c.deleted_at IS NULL
+	 ORDER BY e.value_norm, e.company_id`,
+}
+
+// candidates collects the candidate pairs of the whole base, each once.
+func (s *Scanner) candidates(ctx context.Context) ([]pairKey, error) {
+	var out []pairKey
+	for _, q := range exactKeys {
+		if err := s.keyGroups(ctx, q, func(ids []int64) { out = groupPairs(out, ids) }); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if out, err = s.nameCandidates(ctx, out); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(x, y pairKey) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
+	return slices.Compact(out), nil
+}
+
+// keyGroups streams q's (key, id) rows and calls fn with the ids of each
+// key (ordered, each once).
+func (s *Scanner) keyGroups(ctx context.Context, q string, fn func(ids []int64)) error {
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("duplicate candidates: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var key string
+	var ids []int64
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
+		}
+		if k != key {
+			fn(ids)
+			key, ids = k, ids[:0]
+		}
+		if len(ids) == 0 || ids[len(ids)-1] != id {
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("duplicate candidates: %w", err)
+	}
+	fn(ids)
+	return nil
+}
+
+// groupPairs adds the candidate pairs of companies sharing one key.
+func groupPairs(out []pairKey, ids []int64) []pairKey {
+	if len(ids) < 2 {
+		return out
+	}
+	if len(ids) <= bigGroup {
+		for i, a := range ids {
+			for _, b := range ids[i+1:] {
+				out = append(out, orderedPair(a, b))
+			}
+		}
+		return out
+	}
+	for i := 1; i < len(ids); i++ {
+		out = append(out, orderedPair(ids[0], ids[i]))
+		if i > 1 {
+			out = append(out, orderedPair(ids[i-1], ids[i]))
+		}
+	}
+	return out
+}
+
+// nameCandidates pairs each company with the next Window companies in
+// the order of their normalised names (the index companies_name_idx):
+// a sorted neighbourhood, where names that differ late — a suffix, a
+// typo at the end, one word more — land next to each other.
+func (s *Scanner) nameCandidates(ctx context.Context, out []pairKey) ([]pairKey, error) {
+	w := cmp.Or(s.Window, DefaultWindow)
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id FROM companies WHERE deleted_at IS NULL AND name_norm <> '' ORDER BY name_norm, id`)
+	if err != nil {
+		return nil, fmt.Errorf("name candidates: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	ring := make([]int64, 0, w)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		for _, prev := range ring {
+			out = append(out, orderedPair(prev, id))
+		}
+		if len(ring) == w {
+			copy(ring, ring[1:])
+			ring = ring[:w-1]
+		}
+		ring = append(ring, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("name candidates: %w", err)
+	}
+	return out, nil
+}
+
+// fingerprint is the SQL of a company's fingerprint (alias c): its ИНН,
+// normalised name and address. A dismissal holds while both companies
+// keep theirs.
+func fingerprint(c string) string {
+	return c + ".inn || '|' || " + c + ".name_norm || '|' || " + c + ".address_norm"
+}
+
+// dismissed returns the pairs still dismissed (both fingerprints
+// unchanged); cond, if not empty, limits them (alias d).
+func (s *Scanner) dismissed(ctx context.Context, cond string) (map[pairKey]struct{}, error) {
+	q := `SELECT d.a_id, d.b_id FROM duplicate_dismissals d
+		JOIN companies a ON a.id = d.a_id JOIN companies b ON b.id = d.b_id
+		WHERE d.fingerprint_a = ` + fingerprint("a") + ` AND d.fingerprint_b = ` + fingerprint("b")
+	if cond != "" {
+		q += " AND " + cond
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("dismissed pairs: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[pairKey]struct{}{}
+	for rows.Next() {
+		var p pairKey
+		if err := rows.Scan(&p.a, &p.b); err != nil {
+			return nil, err
+		}
+		out[p] = struct{}{}
+	}
+	return out, rows.Err()
+}
+
+// Recheck re-checks up to one batch of the companies marked dirty (created
+// or changed since their last check) and reports how many it took and
+// whether more are waiting. It does nothing while a full scan is active:
+// the scan will cover them.
+func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
+	if _, active, err := s.ActiveScan(ctx); err != nil || active {
+		return 0, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT company_id, gen FROM duplicate_dirty ORDER BY company_id LIMIT $1`, recheckBatch+1)
+	if err != nil {
+		return 0, false, fmt.Errorf("dirty companies: %w", err)
+	}
+	type mark struct{ id, gen int64 }
+	var marks []mark
+	for rows.Next() {
+		var m mark
+		if err := rows.Scan(&m.id, &m.gen); err != nil {
+			_ = rows.Close()
+			return 0, false, err
+		}
+		marks = append(marks, m)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	if more = len(marks) > recheckBatch; more {
+		marks = marks[:recheckBatch]
+	}
+	for _, m := range marks {
+		pairs, err := s.check(ctx, m.id)
+		if err != nil {
+			return n, more, err
+		}
+		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
+				return fmt.Errorf("replace pairs: %w", err)
+			}
+			// A company deleted meanwhile gets no pairs (its FK would
+			// hold, but the page must not list it).
+			var live int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM companies WHERE id = $1 AND deleted_at IS NULL`, m.id).Scan(&live); err != nil {
+				return err
+			}
+			if live > 0 {
+				if err := s.db.InsertRows(ctx, tx, pairInsert, pairs); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen)
+			return err
+		})
+		if err != nil {
+			return n, more, err
+		}
+		n++
+	}
+	return n, more, nil
+}
+
+// checkLimit bounds the matches one re-check keeps of the engine's
+// candidates.
+const checkLimit = 50
+
+// recheckActor is the system actor the re-check asks the engine as.
+const recheckActor = "job:duplicate.recheck"
+
+// check asks the engine (Engine.Find: its indexed candidates — ИНН, ОГРН,
+// name, similar names, phones, e-mails, website — scored by Score) for
+// the likely duplicates of company id, rescores the companies it is
+// paired with now, and returns the rows of those at or above Likely
+// that are not dismissed.
+func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
+	var p Probe
+	err := s.db.QueryRowContext(ctx, `SELECT name, inn, kpp, ogrn, address, website FROM companies WHERE id = $1 AND deleted_at IS NULL`, id).
+		Scan(&p.Name, &p.INN, &p.KPP, &p.OGRN, &p.Address, &p.Website)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recheck %d: %w", id, err)
+	}
+	p.Exclude = id
+	if p.Phones, err = s.strings(ctx, `SELECT e164 FROM company_phones WHERE company_id = $1 AND e164 <> ''`, id); err != nil {
+		return nil, err
+	}
+	if p.Emails, err = s.strings(ctx, `SELECT value_norm FROM company_emails WHERE company_id = $1 AND value_norm <> ''`, id); err != nil {
+		return nil, err
+	}
+	matches, err := s.engine.Find(ctx, access.System(recheckActor), p, checkLimit)
+	if err != nil {
+		return nil, err
+	}
+	var cands []pairKey
+	for _, m := range matches {
+		if m.Score >= Likely {
+			cands = append(cands, orderedPair(id, m.ID))
+		}
+	}
+	partners, err := s.ids(ctx, `SELECT a_id FROM duplicate_pairs WHERE b_id = $1 UNION SELECT b_id FROM duplicate_pairs WHERE a_id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, other := range partners {
+		cands = append(cands, orderedPair(id, other))
+	}
+	slices.SortFunc(cands, func(x, y pairKey) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
+	cands = slices.Compact(cands)
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	dismissed, err := s.dismissed(ctx, "(d.a_id = "+strconv.FormatInt(id, 10)+" OR d.b_id = "+strconv.FormatInt(id, 10)+")")
+	if err != nil {
+		return nil, err
+	}
+	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
+	return s.score(ctx, cands, s.now())
+}
+
+func (s *Scanner) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recheck: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (s *Scanner) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate candidates: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// idList is "(1, 2, 3)": ids written into the statement, which both
+// drivers parse far faster than thousands of placeholders.
+func idList(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	if len(ids) == 0 {
+		b.WriteString("NULL")
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// Dismiss records «Не дубль» for the pair a, b for the whole team, with
+// both companies' fingerprints, removes the pair from the list and
+// audits it (duplicate.dismiss). Admins only.
+func (s *Scanner) Dismiss(ctx context.Context, scope access.Scope, x, y int64) error {
+	if err := scope.CanManage(); err != nil {
+		return err
+	}
+	if x == y || x <= 0 || y <= 0 {
+		return apperr.Invalid{"pair": "Укажите две разные компании"}
+	}
+	p := orderedPair(x, y)
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var fa, fb, na, nb string
+		err := tx.QueryRowContext(ctx, `SELECT `+fingerprint("a")+`, `+fingerprint("b")+`, a.name, b.name
+			FROM companies a, companies b WHERE a.id = $1 AND b.id = $2`, p.a, p.b).Scan(&fa, &fb, &na, &nb)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("dismiss: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO duplicate_dismissals (a_id, b_id, fingerprint_a, fingerprint_b, dismissed_by, dismissed_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (a_id, b_id) DO UPDATE SET fingerprint_a = excluded.fingerprint_a, fingerprint_b = excluded.fingerprint_b,
+				dismissed_by = excluded.dismissed_by, dismissed_at = excluded.dismissed_at`,
+			p.a, p.b, fa, fb, database.NullInt64(scope.UserID), s.now())
+		if err != nil {
+			return fmt.Errorf("dismiss: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 AND b_id = $2`, p.a, p.b); err != nil {
+			return fmt.Errorf("dismiss: %w", err)
+		}
+		return audit.Record(ctx, tx, scope, audit.Entry{Action: "duplicate.dismiss", ObjectType: "company", ObjectID: audit.ID(p.a),
+			Detail: map[string]any{"a": p.a, "b": p.b, "a_name": na, "b_name": nb}})
+	})
+}

@@ -1,0 +1,381 @@
+package duplicate
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/progress"
+)
+
+// GroupCompany is one company of a group as the page lists it.
+type GroupCompany struct {
+	ID              int64  `json:"id"`
+	Name            string `json:"name"`
+	INN             string `json:"inn"`
+	KPP             string `json:"kpp"`
+	Address         string `json:"address"`
+	ResponsibleName string `json:"responsible_name"`
+}
+
+// Group is a connected set of likely duplicates: its companies, the
+// pairs that connect them (best first) and its best score.
+type Group struct {
+	Score     float64        `json:"score"`
+	Companies []GroupCompany `json:"companies"`
+	Pairs     []Pair         `json:"pairs"`
+}
+
+// MarshalJSON writes a pair as {"a", "b", "score", "reasons", "checked_at"}.
+func (p Pair) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		A         int64     `json:"a"`
+		B         int64     `json:"b"`
+		Score     float64   `json:"score"`
+		Reasons   []Reason  `json:"reasons"`
+		CheckedAt time.Time `json:"checked_at"`
+	}{p.A, p.B, p.Score, p.Reasons, p.CheckedAt})
+}
+
+// GroupFilter selects a page of groups; Field keeps the groups with a
+// pair that has a reason on that field ("inn", "phone", …).
+type GroupFilter struct {
+	Field      string
+	Page, Size int
+}
+
+// GroupList is one page of groups and the totals.
+type GroupList struct {
+	Groups    []Group `json:"results"`
+	Count     int     `json:"count"`     // groups
+	Companies int     `json:"companies"` // companies in all the groups
+	Pairs     int     `json:"pairs"`     // pairs in all the groups
+}
+
+type storedPair struct {
+	a, b      int64
+	score     float64
+	reasons   string
+	checkedAt time.Time
+}
+
+// Groups lists the groups of likely duplicates among live companies, best
+// first. Admins only (the page is in the admin section): a branch
+// director sees duplicates of their own branch in the company form's
+// check, not here — a group may span branches.
+func (s *Scanner) Groups(ctx context.Context, scope access.Scope, f GroupFilter) (GroupList, error) {
+	if err := scope.CanManage(); err != nil {
+		return GroupList{}, err
+	}
+	var w database.Where
+	w.Add("a.deleted_at IS NULL AND b.deleted_at IS NULL")
+	if f.Field != "" {
+		w.Add("p.fields LIKE ?", "%,"+f.Field+",%")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT p.a_id, p.b_id, p.score, p.reasons, p.checked_at FROM duplicate_pairs p
+		JOIN companies a ON a.id = p.a_id JOIN companies b ON b.id = p.b_id`+w.SQL(), w.Args()...)
+	if err != nil {
+		return GroupList{}, fmt.Errorf("duplicate groups: %w", err)
+	}
+	var pairs []storedPair
+	for rows.Next() {
+		var p storedPair
+		if err := rows.Scan(&p.a, &p.b, &p.score, &p.reasons, &p.checkedAt); err != nil {
+			_ = rows.Close()
+			return GroupList{}, err
+		}
+		pairs = append(pairs, p)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return GroupList{}, err
+	}
+
+	// Connected components (union-find with path halving).
+	parent := map[int64]int64{}
+	var find func(int64) int64
+	find = func(x int64) int64 {
+		for {
+			p, ok := parent[x]
+			if !ok {
+				parent[x] = x
+				return x
+			}
+			if p == x {
+				return x
+			}
+			gp := parent[p]
+			parent[x] = gp
+			x = gp
+		}
+	}
+	for _, p := range pairs {
+		ra, rb := find(p.a), find(p.b)
+		if ra != rb {
+			parent[max(ra, rb)] = min(ra, rb)
+		}
+	}
+	type comp struct {
+		root  int64
+		best  float64
+		ids   []int64
+		pairs []storedPair
+	}
+	byRoot := map[int64]*comp{}
+	for _, p := range pairs {
+		r := find(p.a)
+		c := byRoot[r]
+		if c == nil {
+			c = &comp{root: r}
+			byRoot[r] = c
+		}
+		c.pairs = append(c.pairs, p)
+		c.best = max(c.best, p.score)
+		c.ids = append(c.ids, p.a, p.b)
+	}
+	comps := make([]*comp, 0, len(byRoot))
+	list := GroupList{Pairs: len(pairs)}
+	for _, c := range byRoot {
+		slices.Sort(c.ids)
+		c.ids = slices.Compact(c.ids)
+		list.Companies += len(c.ids)
+		comps = append(comps, c)
+	}
+	// Best first; a group of more companies before a smaller one of the
+	// same score; then by the oldest company, so the order is stable.
+	slices.SortFunc(comps, func(x, y *comp) int {
+		return cmp.Or(cmp.Compare(y.best, x.best), cmp.Compare(len(y.ids), len(x.ids)), cmp.Compare(x.root, y.root))
+	})
+	list.Count = len(comps)
+	from, to := database.PageBounds(f.Page, f.Size, len(comps))
+	comps = comps[from:to]
+
+	var ids []int64
+	for _, c := range comps {
+		ids = append(ids, c.ids...)
+	}
+	companies, err := s.groupCompanies(ctx, ids)
+	if err != nil {
+		return GroupList{}, err
+	}
+	for _, c := range comps {
+		g := Group{Score: c.best}
+		for _, id := range c.ids {
+			if gc, ok := companies[id]; ok {
+				g.Companies = append(g.Companies, gc)
+			}
+		}
+		slices.SortFunc(c.pairs, func(x, y storedPair) int {
+			return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
+		})
+		for _, p := range c.pairs {
+			var rs []Reason
+			if err := json.Unmarshal([]byte(p.reasons), &rs); err != nil {
+				return GroupList{}, fmt.Errorf("pair %d-%d reasons: %w", p.a, p.b, err)
+			}
+			g.Pairs = append(g.Pairs, Pair{A: p.a, B: p.b, Score: p.score, Reasons: rs, CheckedAt: p.checkedAt})
+		}
+		list.Groups = append(list.Groups, g)
+	}
+	return list, nil
+}
+
+func (s *Scanner) groupCompanies(ctx context.Context, ids []int64) (map[int64]GroupCompany, error) {
+	out := map[int64]GroupCompany{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.name, c.inn, c.kpp, c.address,
+		COALESCE(u.username, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, '')
+		FROM companies c LEFT JOIN users u ON u.id = c.responsible_id WHERE c.id IN `+idList(ids))
+	if err != nil {
+		return nil, fmt.Errorf("group companies: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var c GroupCompany
+		var login, first, last string
+		if err := rows.Scan(&c.ID, &c.Name, &c.INN, &c.KPP, &c.Address, &login, &first, &last); err != nil {
+			return nil, err
+		}
+		if c.ResponsibleName = strings.TrimSpace(first + " " + last); c.ResponsibleName == "" {
+			c.ResponsibleName = login
+		}
+		out[c.ID] = c
+	}
+	return out, rows.Err()
+}
+
+// Enqueue adds the job of a scan in the caller's transaction and returns
+// its id (internal/jobs provides it; this package does not import it).
+type Enqueue func(ctx context.Context, tx *sql.Tx, scanID int64) (jobID int64, err error)
+
+// StartScan asks for a full scan: a new scan row and its job, in one
+// transaction. While one is queued or running it is returned instead
+// (started false) — one at a time, for the whole team. Admins only.
+func (s *Scanner) StartScan(ctx context.Context, scope access.Scope, enqueue Enqueue) (sc Scan, started bool, err error) {
+	if err := scope.CanManage(); err != nil {
+		return Scan{}, false, err
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		cur, active, err := s.activeScan(ctx, tx)
+		if err != nil || active {
+			sc = cur
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO duplicate_scans (requested_by, state, active, created_at)
+			VALUES ($1, $2, TRUE, $3) RETURNING id`, database.NullInt64(scope.UserID), ScanQueued, s.now()).Scan(&sc.ID)
+		if err != nil {
+			return fmt.Errorf("start scan: %w", err)
+		}
+		jobID, err := enqueue(ctx, tx, sc.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE duplicate_scans SET job_id = $1 WHERE id = $2`, jobID, sc.ID); err != nil {
+			return fmt.Errorf("start scan: %w", err)
+		}
+		if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "duplicate.scan", ObjectType: "duplicate_scan", ObjectID: audit.ID(sc.ID)}); err != nil {
+			return err
+		}
+		started = true
+		sc, err = s.getScan(ctx, tx, sc.ID)
+		return err
+	})
+	if database.IsUniqueViolation(err) { // another admin's click won the race
+		sc, _, err = s.ActiveScan(ctx)
+		return sc, false, err
+	}
+	return sc, started, err
+}
+
+const scanColumns = `id, COALESCE(requested_by, 0), job_id, state, total, done, pairs, error, created_at, finished_at`
+
+func scanScan(row interface{ Scan(...any) error }) (Scan, error) {
+	var sc Scan
+	var fin sql.NullTime
+	err := row.Scan(&sc.ID, &sc.RequestedBy, &sc.JobID, &sc.State, &sc.Total, &sc.Done, &sc.Pairs, &sc.Error, &sc.CreatedAt, &fin)
+	if fin.Valid {
+		sc.FinishedAt = &fin.Time
+	}
+	return sc, err
+}
+
+func (s *Scanner) getScan(ctx context.Context, q database.Querier, id int64) (Scan, error) {
+	return scanScan(q.QueryRowContext(ctx, `SELECT `+scanColumns+` FROM duplicate_scans WHERE id = $1`, id))
+}
+
+func (s *Scanner) activeScan(ctx context.Context, q database.Querier) (Scan, bool, error) {
+	sc, err := scanScan(q.QueryRowContext(ctx, `SELECT `+scanColumns+` FROM duplicate_scans WHERE active`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, false, nil
+	}
+	if err != nil {
+		return Scan{}, false, fmt.Errorf("active scan: %w", err)
+	}
+	return sc, true, nil
+}
+
+// ActiveScan is the scan queued or running, if any.
+func (s *Scanner) ActiveScan(ctx context.Context) (Scan, bool, error) {
+	return s.activeScan(ctx, s.db)
+}
+
+// LastScan is the latest scan, active or finished, if any.
+func (s *Scanner) LastScan(ctx context.Context) (Scan, bool, error) {
+	sc, err := scanScan(s.db.QueryRowContext(ctx, `SELECT `+scanColumns+` FROM duplicate_scans ORDER BY id DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, false, nil
+	}
+	if err != nil {
+		return Scan{}, false, fmt.Errorf("last scan: %w", err)
+	}
+	return sc, true, nil
+}
+
+// RunScan works scan id (the job's work): marks it running, runs Full with
+// rep and the scan row both following its progress, and records the end.
+// A scan already finished is left alone; one that was running when its
+// process stopped runs again from the start (Full is idempotent).
+func (s *Scanner) RunScan(ctx context.Context, id int64, rep progress.Reporter) error {
+	sc, err := s.getScan(ctx, s.db, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !sc.Active() {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE duplicate_scans SET state = $1, done = 0, total = 0, error = '' WHERE id = $2`, ScanRunning, id); err != nil {
+		return fmt.Errorf("scan %d: %w", id, err)
+	}
+	row := &rowReporter{s: s, id: id, ctx: ctx, next: rep}
+	stats, err := s.Full(ctx, row)
+	if err != nil {
+		rep.Finish(err)
+		return err
+	}
+	// The row first: a page told by the bar that the scan is done reloads
+	// and must find it done.
+	_, err = s.db.ExecContext(ctx, `UPDATE duplicate_scans SET state = $1, active = FALSE, done = total, pairs = $2, finished_at = $3 WHERE id = $4`,
+		ScanDone, stats.Pairs, s.now(), id)
+	if err != nil {
+		rep.Finish(err)
+		return fmt.Errorf("scan %d: %w", id, err)
+	}
+	rep.Finish(nil)
+	return nil
+}
+
+// FailScan records that scan id failed for good (the job gave up).
+func (s *Scanner) FailScan(ctx context.Context, id int64, cause error) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE duplicate_scans SET state = $1, active = FALSE, error = $2, finished_at = $3 WHERE id = $4 AND active`,
+		ScanFailed, cause.Error(), s.now(), id)
+	return err
+}
+
+// rowReporter passes progress on and keeps the scan row's counts, at most
+// once a second, so a page opened later (or in another process) shows
+// where the scan stands.
+type rowReporter struct {
+	s     *Scanner
+	id    int64
+	ctx   context.Context //nolint:containedctx // the work's own context, for the row writes
+	next  progress.Reporter
+	total int64
+	done  int64
+	last  time.Time
+}
+
+func (r *rowReporter) Start(total int64) {
+	r.total, r.done = total, 0
+	r.next.Start(total)
+	r.write()
+}
+
+func (r *rowReporter) Add(n int64) {
+	r.done += n
+	r.next.Add(n)
+	if time.Since(r.last) >= time.Second {
+		r.write()
+	}
+}
+
+func (r *rowReporter) Finish(error) {}
+
+func (r *rowReporter) write() {
+	r.last = time.Now()
+	// The counts are for show: a failed write must not stop the scan.
+	_, _ = r.s.db.ExecContext(r.ctx, `UPDATE duplicate_scans SET total = $1, done = $2 WHERE id = $3`, r.total, r.done, r.id)
+}

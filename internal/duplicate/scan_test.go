@@ -1,0 +1,385 @@
+package duplicate_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+	"github.com/crmprofi/crm/internal/duplicate"
+	"github.com/crmprofi/crm/internal/progress"
+)
+
+type scanFixture struct {
+	db        *database.DB
+	cast      dbtest.Cast
+	companies *company.Store
+	scanner   *duplicate.Scanner
+}
+
+func newScanFixture(t *testing.T, db *database.DB) *scanFixture {
+	t.Helper()
+	return &scanFixture{db: db, cast: dbtest.NewCast(t, db), companies: company.NewStore(db), scanner: duplicate.NewScanner(db)}
+}
+
+// add writes companies the way loaders do (the dirty-marking triggers
+// fire as for any write) and returns their ids.
+func (f *scanFixture) add(t *testing.T, list ...company.NewCompany) []int64 {
+	t.Helper()
+	for i := range list {
+		if list[i].ResponsibleID == 0 {
+			list[i].ResponsibleID, list[i].CreatedBy, list[i].BranchID = f.cast.Alisa.ID, f.cast.Alisa.ID, f.cast.BranchA
+		}
+		if inv := list[i].Normalize(); len(inv) > 0 {
+			t.Fatalf("company %q: %v", list[i].Name, inv)
+		}
+	}
+	var ids []int64
+	err := f.db.InTx(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		ids, err = f.companies.InsertBatch(context.Background(), tx, list)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func (f *scanFixture) full(t *testing.T) duplicate.ScanStats {
+	t.Helper()
+	st, err := f.scanner.Full(context.Background(), progress.Discard(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (f *scanFixture) recheck(t *testing.T) int {
+	t.Helper()
+	total := 0
+	for {
+		n, more, err := f.scanner.Recheck(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		if !more {
+			return total
+		}
+	}
+}
+
+// pairs maps "a-b" to the reason fields of every listed pair.
+func (f *scanFixture) pairs(t *testing.T) map[string][]string {
+	t.Helper()
+	list, err := f.scanner.Groups(context.Background(), f.cast.Admin.Scope, duplicate.GroupFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, g := range list.Groups {
+		for _, p := range g.Pairs {
+			var fields []string
+			for _, r := range p.Reasons {
+				fields = append(fields, r.Field)
+			}
+			out[key(p.A, p.B)] = fields
+		}
+	}
+	return out
+}
+
+func key(a, b int64) string { return fmt.Sprintf("%d-%d", min(a, b), max(a, b)) }
+
+func phone(v string) []company.Phone { return []company.Phone{{Value: v, Kind: "work"}} }
+func email(v string) []company.Email { return []company.Email{{Value: v, Kind: "work"}} }
+
+func TestFullScanFindsAPairForEachSignal(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newScanFixture(t, db)
+		ids := f.add(t,
+			company.NewCompany{Name: "Альфа", INN: "7707083893"},
+			company.NewCompany{Name: "Альфа-Центр", INN: "7707083893"},
+			company.NewCompany{Name: "Бета", OGRN: "1027700132195"},
+			company.NewCompany{Name: "Бета Групп", OGRN: "1027700132195"},
+			company.NewCompany{Name: "ООО «Гамма»", Address: "г. Москва, ул. Ленина, д. 1"},
+			company.NewCompany{Name: "Гамма", Address: "г. Москва, ул. Ленина, д. 1"},
+			company.NewCompany{Name: "Дельта", Phones: phone("+7 (495) 123-45-67"), Website: "delta.ru"},
+			company.NewCompany{Name: "Трейд", Phones: phone("8 495 1234567"), Website: "www.delta.ru"},
+			company.NewCompany{Name: "Эпсилон", Emails: email("info@epsilon.ru"), Website: "epsilon.ru"},
+			company.NewCompany{Name: "Плюс", Emails: email("INFO@epsilon.ru"), Website: "http://epsilon.ru"},
+			company.NewCompany{Name: "Зета", Website: "https://www.zeta.ru/", Phones: phone("+74957654321")},
+			company.NewCompany{Name: "Строй", Website: "zeta.ru", Phones: phone("+74957654321")},
+			company.NewCompany{Name: "Омега", Address: "Казань"},
+			company.NewCompany{Name: "Совсем другое", Address: "Томск"},
+		)
+		st := f.full(t)
+		got := f.pairs(t)
+		for _, c := range []struct {
+			name  string
+			a, b  int
+			field string
+		}{
+			{"the same ИНН", 0, 1, "inn"},
+			{"the same ОГРН", 2, 3, "ogrn"},
+			{"the same name and address", 4, 5, "name"},
+			{"a shared phone", 6, 7, "phone"},
+			{"a shared e-mail", 8, 9, "email"},
+			{"the same website", 10, 11, "website"},
+		} {
+			t.Run(c.name+" makes a pair", func(t *testing.T) {
+				fields, ok := got[key(ids[c.a], ids[c.b])]
+				if !ok {
+					t.Fatalf("no pair %d-%d; pairs %v", ids[c.a], ids[c.b], got)
+				}
+				if !slices.Contains(fields, c.field) {
+					t.Errorf("pair reasons %v, want %s among them", fields, c.field)
+				}
+			})
+		}
+		if _, ok := got[key(ids[12], ids[13])]; ok {
+			t.Errorf("unrelated neighbours paired: %v", got)
+		}
+		if st.Pairs != len(got) || st.Candidates < st.Pairs {
+			t.Errorf("stats %+v, %d pairs listed", st, len(got))
+		}
+		var dirty int
+		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM duplicate_dirty`).Scan(&dirty); err != nil || dirty != 0 {
+			t.Errorf("dirty marks after a full scan: %d, %v", dirty, err)
+		}
+	})
+}
+
+func TestGroupsAreConnectedComponentsBestFirst(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newScanFixture(t, db)
+		ids := f.add(t,
+			company.NewCompany{Name: "Каппа", INN: "7736207543", Phones: phone("+74951111111"), Emails: email("k@kappa.ru")},
+			company.NewCompany{Name: "Каппа Сервис", INN: "7736207543"},
+			company.NewCompany{Name: "Лямбда", Phones: phone("+74951111111"), Emails: email("k@kappa.ru")},
+			company.NewCompany{Name: "Мю", Emails: email("mu@mu.ru"), Phones: phone("+74953333333")},
+			company.NewCompany{Name: "Ню", Emails: email("mu@mu.ru"), Phones: phone("+74953333333")},
+		)
+		f.full(t)
+		list, err := f.scanner.Groups(context.Background(), f.cast.Admin.Scope, duplicate.GroupFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list.Count != 2 || list.Companies != 5 {
+			t.Fatalf("groups %d, companies %d; want 2 and 5: %+v", list.Count, list.Companies, list.Groups)
+		}
+		var first []int64
+		for _, c := range list.Groups[0].Companies {
+			first = append(first, c.ID)
+		}
+		if !slices.Equal(first, ids[:3]) {
+			t.Errorf("first group %v, want %v (the ИНН, linked by the phone)", first, ids[:3])
+		}
+		if list.Groups[0].Score < list.Groups[1].Score {
+			t.Errorf("groups not best first: %v then %v", list.Groups[0].Score, list.Groups[1].Score)
+		}
+		// The filter keeps the pairs with the reason; groups form of those.
+		byINN, err := f.scanner.Groups(context.Background(), f.cast.Admin.Scope, duplicate.GroupFilter{Field: "inn"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if byINN.Count != 1 || len(byINN.Groups[0].Companies) != 2 || byINN.Groups[0].Companies[1].ID != ids[1] {
+			t.Errorf("filter by ИНН: %+v", byINN)
+		}
+		paged, err := f.scanner.Groups(context.Background(), f.cast.Admin.Scope, duplicate.GroupFilter{Page: 2, Size: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if paged.Count != 2 || len(paged.Groups) != 1 || paged.Groups[0].Companies[0].ID != ids[3] {
+			t.Errorf("page 2 of 1: %+v", paged)
+		}
+	})
+}
+
+func TestOnlyAdminsSeeAndDismissGroups(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newScanFixture(t, db)
+		ids := f.add(t, company.NewCompany{Name: "Альфа", INN: "7707083893"}, company.NewCompany{Name: "Альфа 2", INN: "7707083893"})
+		f.full(t)
+		for _, m := range f.cast.All() {
+			t.Run(m.Username, func(t *testing.T) {
+				_, err := f.scanner.Groups(context.Background(), m.Scope, duplicate.GroupFilter{})
+				dErr := f.scanner.Dismiss(context.Background(), m.Scope, ids[0], ids[1])
+				_, _, sErr := f.scanner.StartScan(context.Background(), m.Scope, func(context.Context, *sql.Tx, int64) (int64, error) { return 0, nil })
+				if m.ID == f.cast.Admin.ID {
+					return
+				}
+				for _, e := range []error{err, dErr, sErr} {
+					if !errors.Is(e, apperr.ErrForbidden) {
+						t.Errorf("got %v, want forbidden", e)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestDismissalSticksIsSharedAndRevivesOnChange(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newScanFixture(t, db)
+		ids := f.add(t,
+			company.NewCompany{Name: "Сигма", Address: "Москва, Тверская 1", Phones: phone("+74952222222"), Emails: email("s@sigma.ru")},
+			company.NewCompany{Name: "Сигма Плюс", Address: "Москва, Тверская 2", Phones: phone("+74952222222"), Emails: email("s@sigma.ru")},
+		)
+		pair := key(ids[0], ids[1])
+		f.full(t)
+		if _, ok := f.pairs(t)[pair]; !ok {
+			t.Fatal("the shared phone gave no pair")
+		}
+		if err := f.scanner.Dismiss(ctx, f.cast.Admin.Scope, ids[1], ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.pairs(t)[pair]; ok {
+			t.Fatal("a dismissed pair is still listed")
+		}
+		var audited int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'duplicate.dismiss'`).Scan(&audited); err != nil || audited != 1 {
+			t.Errorf("audit entries %d, %v", audited, err)
+		}
+
+		t.Run("a full scan does not bring it back", func(t *testing.T) {
+			f.full(t)
+			if _, ok := f.pairs(t)[pair]; ok {
+				t.Error("listed again after a full scan")
+			}
+		})
+		t.Run("a change outside ИНН, name and address does not bring it back", func(t *testing.T) {
+			_, err := f.companies.Update(ctx, f.cast.Admin.Scope, ids[1], input(t, `{"legal_name": "ООО «Сигма Плюс»"}`), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.recheck(t) != 1 {
+				t.Error("the changed company was not re-checked")
+			}
+			if _, ok := f.pairs(t)[pair]; ok {
+				t.Error("listed again after a website change")
+			}
+		})
+		t.Run("a changed address revives it for everyone", func(t *testing.T) {
+			_, err := f.companies.Update(ctx, f.cast.Admin.Scope, ids[1], input(t, `{"address": "Москва, Тверская 3"}`), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.recheck(t)
+			if _, ok := f.pairs(t)[pair]; !ok {
+				t.Error("not revived by the address change")
+			}
+		})
+	})
+}
+
+func input(t *testing.T, js string) company.Input {
+	t.Helper()
+	in, err := company.ParseJSON([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestRecheckFindsANewDuplicateWithoutAFullScan(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newScanFixture(t, db)
+		var base []company.NewCompany
+		for i := range 50 {
+			base = append(base, company.NewCompany{Name: fmt.Sprintf("Компания %03d", i)})
+		}
+		base = append(base, company.NewCompany{Name: "Тау", INN: "7710140679"})
+		ids := f.add(t, base...)
+		f.full(t)
+		if n := len(f.pairs(t)); n != 0 {
+			t.Fatalf("pairs before the change: %d", n)
+		}
+		c, err := f.companies.Create(ctx, f.cast.Alisa.Scope, input(t, `{"name": "Тау-Сервис", "inn": "7710140679"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := f.recheck(t); n != 1 {
+			t.Errorf("re-checked %d companies, want only the new one", n)
+		}
+		if _, ok := f.pairs(t)[key(ids[len(ids)-1], c.ID)]; !ok {
+			t.Errorf("the new duplicate was not found: %v", f.pairs(t))
+		}
+		var scans int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM duplicate_scans`).Scan(&scans); err != nil || scans != 0 {
+			t.Errorf("scans %d, %v", scans, err)
+		}
+	})
+}
+
+func TestDeletedAndMergedCompaniesDropOut(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newScanFixture(t, db)
+		ids := f.add(t,
+			company.NewCompany{Name: "Фи", INN: "7740000076"},
+			company.NewCompany{Name: "Фи 2", INN: "7740000076"},
+			company.NewCompany{Name: "Хи", Emails: email("chi@chi.ru"), Phones: phone("+74954444444")},
+			company.NewCompany{Name: "Хи 2", Emails: email("chi@chi.ru"), Phones: phone("+74954444444")},
+		)
+		f.full(t)
+		if len(f.pairs(t)) != 2 {
+			t.Fatalf("pairs %v", f.pairs(t))
+		}
+		if err := f.companies.Delete(ctx, f.cast.Admin.Scope, ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		// Merged-away companies are deleted_at too (the merge marks them).
+		if _, err := db.ExecContext(ctx, `UPDATE companies SET deleted_at = $1 WHERE id = $2`, database.Now(), ids[3]); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.pairs(t); len(got) != 0 {
+			t.Errorf("listed at once after delete and merge: %v", got)
+		}
+		f.recheck(t)
+		var stored int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM duplicate_pairs`).Scan(&stored); err != nil || stored != 0 {
+			t.Errorf("stored pairs after the re-check: %d, %v", stored, err)
+		}
+	})
+}
+
+func TestOneScanAtATime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newScanFixture(t, db)
+		enqueued := 0
+		enqueue := func(context.Context, *sql.Tx, int64) (int64, error) { enqueued++; return int64(100 + enqueued), nil }
+		first, started, err := f.scanner.StartScan(ctx, f.cast.Admin.Scope, enqueue)
+		if err != nil || !started || first.State != duplicate.ScanQueued || first.JobID != 101 {
+			t.Fatalf("first start: %+v %v %v", first, started, err)
+		}
+		second, started, err := f.scanner.StartScan(ctx, f.cast.Admin.Scope, enqueue)
+		if err != nil || started || second.ID != first.ID || enqueued != 1 {
+			t.Fatalf("second start while queued: %+v %v %v (enqueued %d)", second, started, err, enqueued)
+		}
+		if n, _, err := f.scanner.Recheck(ctx); err != nil || n != 0 {
+			t.Errorf("a re-check during a scan took %d, %v", n, err)
+		}
+		if err := f.scanner.RunScan(ctx, first.ID, progress.Discard("")); err != nil {
+			t.Fatal(err)
+		}
+		last, ok, err := f.scanner.LastScan(ctx)
+		if err != nil || !ok || last.State != duplicate.ScanDone || last.FinishedAt == nil {
+			t.Fatalf("after the run: %+v %v %v", last, ok, err)
+		}
+		third, started, err := f.scanner.StartScan(ctx, f.cast.Admin.Scope, enqueue)
+		if err != nil || !started || third.ID == first.ID {
+			t.Errorf("start after the end: %+v %v %v", third, started, err)
+		}
+	})
+}

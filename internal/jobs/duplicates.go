@@ -1,0 +1,110 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/crmprofi/crm/internal/duplicate"
+	"github.com/crmprofi/crm/internal/live"
+	"github.com/crmprofi/crm/internal/progress"
+)
+
+// DuplicateScanArgs is a full duplicate scan (the admin page «Дубли»,
+// «Проверить всю базу»): ScanID is its duplicate_scans row, UserID the
+// admin whose page follows its progress bar. A process that stops
+// mid-scan leaves the job to be retried; the scan starts over (it
+// replaces the pairs only at its end).
+type DuplicateScanArgs struct {
+	ScanID int64 `json:"scan_id"`
+	UserID int64 `json:"user_id"`
+}
+
+// Kind names the job kind in River's table.
+func (DuplicateScanArgs) Kind() string { return "duplicate.scan" }
+
+// InsertOpts retries a failed scan a few times, not for days.
+func (DuplicateScanArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
+
+// DuplicateScanLabel is the label of the scan's progress bar.
+const DuplicateScanLabel = "Проверка базы"
+
+type duplicateScanWorker struct {
+	river.WorkerDefaults[DuplicateScanArgs]
+	j       *Jobs
+	scanner *duplicate.Scanner
+}
+
+// Timeout lets a scan of a large base run its course (River's default is
+// a minute).
+func (w *duplicateScanWorker) Timeout(*river.Job[DuplicateScanArgs]) time.Duration {
+	return 30 * time.Minute
+}
+
+func (w *duplicateScanWorker) Work(ctx context.Context, job *river.Job[DuplicateScanArgs]) error {
+	var rep progress.Reporter = progress.Discard("")
+	if h := w.j.live; h != nil && job.Args.UserID != 0 {
+		rep = live.Progress(h, job.Args.UserID, "duplicate-scan-"+strconv.FormatInt(job.Args.ScanID, 10), DuplicateScanLabel)
+	}
+	start := time.Now()
+	err := w.scanner.RunScan(ctx, job.Args.ScanID, rep)
+	if err != nil {
+		if job.Attempt >= job.MaxAttempts {
+			_ = w.scanner.FailScan(context.WithoutCancel(ctx), job.Args.ScanID, err)
+		}
+		return err
+	}
+	w.j.log.InfoContext(ctx, "duplicate scan finished", "scan", job.Args.ScanID, "elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// DuplicateRecheckArgs re-checks the companies created or changed since
+// their last check (marked in duplicate_dirty by triggers, in the change's
+// own transaction). It runs every RecheckEvery.
+type DuplicateRecheckArgs struct{}
+
+// Kind names the job kind in River's table.
+func (DuplicateRecheckArgs) Kind() string { return "duplicate.recheck" }
+
+// recheckRounds bounds one run: a bulk load marks many companies, and a
+// full scan is the faster way through those; the next run goes on.
+const recheckRounds = 20
+
+type duplicateRecheckWorker struct {
+	river.WorkerDefaults[DuplicateRecheckArgs]
+	j       *Jobs
+	scanner *duplicate.Scanner
+}
+
+func (w *duplicateRecheckWorker) Work(ctx context.Context, _ *river.Job[DuplicateRecheckArgs]) error {
+	total := 0
+	for range recheckRounds {
+		n, more, err := w.scanner.Recheck(ctx)
+		total += n
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	if total > 0 {
+		w.j.log.InfoContext(ctx, "companies re-checked for duplicates", "companies", total)
+	}
+	return nil
+}
+
+// EnqueueDuplicateScan is duplicate.Enqueue for this queue: the scan's
+// job, followed by userID's progress bar.
+func (j *Jobs) EnqueueDuplicateScan(userID int64) duplicate.Enqueue {
+	return func(ctx context.Context, tx *sql.Tx, scanID int64) (int64, error) {
+		return j.Enqueue(ctx, tx, DuplicateScanArgs{ScanID: scanID, UserID: userID})
+	}
+}
+
+// UseLive gives the workers the hub of this process's live events, for
+// the progress bars of the work they do. Call it before Start.
+func (j *Jobs) UseLive(h *live.Hub) { j.live = h }
