@@ -55,7 +55,6 @@ func TestBrowserTaskCreateAndComplete(t *testing.T) {
 				waitText(t, sel("task-due"), "14.01.2030 10:00"),
 				checkA11y(t, "task list"),
 				shot(t, "task-3-list"),
-
 			)
 			if err != nil {
 				t.Fatalf("task flow: %v\nserver log:\n%s", err, inst.log.String())
