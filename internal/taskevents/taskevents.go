@@ -346,27 +346,9 @@ func (s *Subscriber) rezone(ctx context.Context, tx *sql.Tx, cond string, arg an
 	if s.queue == nil {
 		return nil
 	}
-	//nolint:gosec // cond is one of the two constants above
-	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.due_at, t.assigned_to FROM tasks t
-		WHERE t.all_day AND t.due_at >= $1 AND `+task.OpenSQL("t")+` AND `+cond+` ORDER BY t.id`,
-		s.now().Add(-rezoneSince).UTC().Truncate(time.Microsecond), arg)
+	list, err := s.rezoned(ctx, tx, cond, arg)
 	if err != nil {
-		return fmt.Errorf("rezone tasks: %w", err)
-	}
-	var list []task.Task
-	for rows.Next() {
-		t := task.Task{AllDay: true}
-		if err := rows.Scan(&t.ID, &t.DueAt, &t.AssignedTo); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("rezone tasks: %w", err)
-		}
-		list = append(list, t)
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("rezone tasks: %w", err)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("rezone tasks: %w", err)
+		return err
 	}
 	for i := range list {
 		if err := s.cancel(ctx, tx, list[i].ID, jobs.TaskDueArgs{}.Kind()); err != nil {
@@ -377,4 +359,29 @@ func (s *Subscriber) rezone(ctx context.Context, tx *sql.Tx, cond string, arg an
 		}
 	}
 	return nil
+}
+
+// rezoned reads the tasks rezone moves, all of them before any is moved:
+// a transaction runs one statement at a time.
+func (s *Subscriber) rezoned(ctx context.Context, tx *sql.Tx, cond string, arg any) ([]task.Task, error) {
+	//nolint:gosec // cond is one of the two constants of RezoneUser and RezoneBranch
+	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.due_at, t.assigned_to FROM tasks t
+		WHERE t.all_day AND t.due_at >= $1 AND `+task.OpenSQL("t")+` AND `+cond+` ORDER BY t.id`,
+		s.now().Add(-rezoneSince).UTC().Truncate(time.Microsecond), arg)
+	if err != nil {
+		return nil, fmt.Errorf("rezone tasks: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var list []task.Task
+	for rows.Next() {
+		t := task.Task{AllDay: true}
+		if err := rows.Scan(&t.ID, &t.DueAt, &t.AssignedTo); err != nil {
+			return nil, fmt.Errorf("rezone tasks: %w", err)
+		}
+		list = append(list, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rezone tasks: %w", err)
+	}
+	return list, nil
 }
