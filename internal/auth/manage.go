@@ -442,6 +442,11 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 				return err
 			}
 		}
+		if before.TimeZone != u.TimeZone || before.BranchID != u.BranchID {
+			if err := s.zoneChanged(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		if before.IsActive != u.IsActive {
 			action := "user.activate"
 			if !u.IsActive {
@@ -614,6 +619,11 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, in ProfileInput
 		if changed := changedFields(&before, cur); len(changed) > 0 {
 			if err := audit.Record(ctx, tx, self, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: audit.ID(userID),
 				Detail: map[string]any{"changed": changed, "self": true}}); err != nil {
+				return err
+			}
+		}
+		if before.TimeZone != cur.TimeZone {
+			if err := s.zoneChanged(ctx, tx, userID); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmprofi/crm/internal/task"
 )
 
 // Task is what the feed needs of one open task.
@@ -44,7 +46,7 @@ func (f *Feeds) OpenTasks(ctx context.Context, userID int64) (tasks []Task, user
 	rows, err := f.db.QueryContext(ctx, `SELECT t.id, t.title, t.description, COALESCE(c.name, ''), t.due_at, t.all_day,
 			t.is_urgent, t.recurrence_rrule, COALESCE(t.series_id, 0), t.occurrence, t.created_at, t.updated_at
 		FROM tasks t LEFT JOIN companies c ON c.id = t.company_id
-		WHERE t.assigned_to = $1 AND t.status IN ('new', 'in_progress')
+		WHERE t.assigned_to = $1 AND `+task.OpenSQL("t")+`
 		ORDER BY t.due_at, t.id LIMIT `+strconv.Itoa(MaxTasks), userID)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("feed tasks: %w", err)

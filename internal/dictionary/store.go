@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
@@ -21,15 +22,49 @@ import (
 
 // Store keeps the dictionaries. Everyone reads them; only admins change them.
 type Store struct {
-	db *database.DB
+	db    *database.DB
+	zones *zoneHooks
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db} }
+func NewStore(db *database.DB) *Store { return &Store{db: db, zones: &zoneHooks{}} }
 
 // WithTx returns the store working in the caller's transaction tx: its
 // writes commit or roll back with the caller's (see database.DB.WithTx).
-func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx)} }
+func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx), zones: s.zones} }
+
+// BranchZoneHook is told, inside the transaction of the change, that
+// branch branchID has a new time zone — the zone of its users without one
+// of their own. What it writes with tx commits with the change; an error
+// rolls the change back. The task events re-schedule those users' all-day
+// due notifications through it without this package knowing of tasks.
+type BranchZoneHook func(ctx context.Context, tx *sql.Tx, branchID int64) error
+
+// zoneHooks is the list shared by a Store and its WithTx copies.
+type zoneHooks struct {
+	mu   sync.RWMutex
+	list []BranchZoneHook
+}
+
+// OnBranchZoneChange registers h for every change of a branch's zone.
+func (s *Store) OnBranchZoneChange(h BranchZoneHook) {
+	s.zones.mu.Lock()
+	defer s.zones.mu.Unlock()
+	s.zones.list = append(s.zones.list, h)
+}
+
+// branchZoneChanged calls the zone hooks for branchID inside tx.
+func (s *Store) branchZoneChanged(ctx context.Context, tx *sql.Tx, branchID int64) error {
+	s.zones.mu.RLock()
+	list := s.zones.list
+	s.zones.mu.RUnlock()
+	for _, h := range list {
+		if err := h(ctx, tx, branchID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Filter narrows and orders a list. Ordering is a field name, "-" first
 // for descending; empty means the kind's natural order.
@@ -189,6 +224,11 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, k Kind, id int64
 			return apperr.ErrConflict
 		}
 		it.Version = old.Version + 1
+		if k == Branches && old.TimeZone != it.TimeZone {
+			if err := s.branchZoneChanged(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, tx, scope, audit.Entry{Action: "dictionary.update", ObjectType: string(k),
 			ObjectID: audit.ID(id), Detail: changes(old, it)})
 	})

@@ -15,11 +15,12 @@ import (
 	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/notify"
+	"github.com/crmprofi/crm/internal/task"
 )
 
 // register lists every job kind this application works, in one place.
 func (j *Jobs) register(w *river.Workers) {
-	river.AddWorker(w, &purgeWorker{users: auth.NewStore(j.db), throttle: auth.NewThrottle(j.db), log: j.log})
+	river.AddWorker(w, &purgeWorker{db: j.db, users: auth.NewStore(j.db), throttle: auth.NewThrottle(j.db), log: j.log})
 	river.AddWorker(w, &pingWorker{j: j})
 	river.AddWorker(w, &noticePurgeWorker{db: j.db, notices: notify.NewStore(j.db), log: j.log})
 	river.AddWorker(w, &taskDueWorker{j: j})
@@ -85,9 +86,9 @@ func (w *noticePurgeWorker) Work(ctx context.Context, _ *river.Job[NoticePurgeAr
 	return nil
 }
 
-// PurgeArgs asks for the purge of expired sessions, refresh tokens and
-// login-throttle windows, which keeps those tables the size of the active
-// user base.
+// PurgeArgs asks for the purge of expired sessions, refresh tokens,
+// login-throttle windows and bulk-action undo records, which keeps those
+// tables the size of the active user base.
 type PurgeArgs struct{}
 
 // Kind names the job kind in River's table.
@@ -95,6 +96,7 @@ func (PurgeArgs) Kind() string { return "auth.purge_expired" }
 
 type purgeWorker struct {
 	river.WorkerDefaults[PurgeArgs]
+	db       *database.DB
 	users    *auth.Store
 	throttle *auth.Throttle
 	log      *slog.Logger
@@ -109,8 +111,12 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 	if err != nil {
 		return err
 	}
-	if n += windows; n > 0 {
-		w.log.InfoContext(ctx, "expired sessions and tokens purged", "rows", n)
+	undo, err := task.PurgeUndo(ctx, w.db, time.Now().Add(-task.UndoRetention))
+	if err != nil {
+		return err
+	}
+	if n += windows + undo; n > 0 {
+		w.log.InfoContext(ctx, "expired sessions, tokens and undo records purged", "rows", n)
 	}
 	return nil
 }

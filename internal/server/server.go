@@ -114,7 +114,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	if s.jobs != nil {
 		queue = s.jobs
 	}
-	taskevents.Register(s.tasks, queue, cfg.Location)
+	events := taskevents.Register(s.tasks, queue, cfg.Location)
+	// A user's new zone (theirs or their branch's) moves their all-day
+	// tasks' due notifications, in the change's transaction.
+	s.users.OnZoneChange(events.RezoneUser)
+	s.dicts.OnBranchZoneChange(events.RezoneBranch)
 	s.live.Attach(db, log)
 	s.handler = s.routes()
 	return s

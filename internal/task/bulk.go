@@ -18,6 +18,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database"
 )
 
 // The bulk actions on tasks.
@@ -315,8 +316,9 @@ func hashUndoToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// saveUndo keeps items under a new token for UndoWindow, and drops the
-// records that expired more than a day ago.
+// saveUndo keeps items under a new token for UndoWindow. Expired records
+// are dropped by the periodic purge (PurgeUndo), not here: a bulk action
+// writes its own record and nothing else.
 func (s *Store) saveUndo(ctx context.Context, sc access.Scope, action string, items []undoItem) (string, error) {
 	token, hash, err := newUndoToken()
 	if err != nil {
@@ -327,18 +329,28 @@ func (s *Store) saveUndo(ctx context.Context, sc access.Scope, action string, it
 		return "", err
 	}
 	now := s.now()
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM task_bulk_undo WHERE expires_ms < $1`, now.Add(-24*time.Hour).UnixMilli()); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO task_bulk_undo (token_hash, user_id, action, payload, created_ms, expires_ms)
-			VALUES ($1, $2, $3, $4, $5, $6)`, hash, sc.UserID, action, string(payload), now.UnixMilli(), now.Add(UndoWindow).UnixMilli())
-		return err
-	})
+	_, err = s.db.ExecContext(ctx, `INSERT INTO task_bulk_undo (token_hash, user_id, action, payload, created_ms, expires_ms)
+		VALUES ($1, $2, $3, $4, $5, $6)`, hash, sc.UserID, action, string(payload), now.UnixMilli(), now.Add(UndoWindow).UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("save bulk undo: %w", err)
 	}
 	return token, nil
+}
+
+// UndoRetention is how long an expired undo record is kept: a late
+// «Отменить» is told the undo expired (410) rather than that it is
+// unknown.
+const UndoRetention = 24 * time.Hour
+
+// PurgeUndo deletes the bulk-undo records that expired before before and
+// reports how many. The periodic purge job (internal/jobs) calls it with
+// now − UndoRetention.
+func PurgeUndo(ctx context.Context, q database.Querier, before time.Time) (int64, error) {
+	res, err := q.ExecContext(ctx, `DELETE FROM task_bulk_undo WHERE expires_ms < $1`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("purge bulk undo: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // Undo puts back what the bulk action of token changed, task by task, as

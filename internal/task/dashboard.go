@@ -80,7 +80,7 @@ func freshSQL(t string) string {
 func deskCTE(w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool) string {
 	var inner database.Where
 	inner.Add("t.assigned_to = ?", userID)
-	inner.Add(openSQL("t"))
+	inner.Add(OpenSQL("t"))
 	if restrict {
 		sc.RestrictTasks(&inner, "t")
 	}
@@ -165,7 +165,7 @@ func (s *Store) DeskCounts(ctx context.Context, sc access.Scope, userID int64, n
 	var w database.Where
 	grp := groupSQL(&w, "t", b)
 	w.Add("t.assigned_to = ?", userID)
-	w.Add(openSQL("t"))
+	w.Add(OpenSQL("t"))
 	if userID != sc.UserID {
 		sc.RestrictTasks(&w, "t")
 	}

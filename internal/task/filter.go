@@ -42,8 +42,8 @@ func boundsAt(now time.Time, loc *time.Location) Bounds {
 // BoundsAt is boundsAt for other code of the product (the desk).
 func BoundsAt(now time.Time, loc *time.Location) Bounds { return boundsAt(now, loc) }
 
-// openSQL is the condition of an open task; t is the tasks alias.
-func openSQL(t string) string { return t + ".status IN ('new', 'in_progress')" }
+// OpenSQL is the condition of an open task; t is the tasks alias.
+func OpenSQL(t string) string { return t + ".status IN ('new', 'in_progress')" }
 
 // AddState limits w to the tasks of t (alias) in state for the viewer at
 // b: "overdue", "today", "week", "later", "done", "cancelled", or "open"
@@ -54,20 +54,20 @@ func (b Bounds) AddState(w *database.Where, t, state string) bool {
 	timed, allDay := "NOT "+t+".all_day", t+".all_day"
 	switch state {
 	case "open":
-		w.Add(openSQL(t))
+		w.Add(OpenSQL(t))
 	case "overdue":
-		w.Add(openSQL(t))
+		w.Add(OpenSQL(t))
 		w.Add("(("+timed+" AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at < ?))", now, td)
 	case "today":
-		w.Add(openSQL(t))
+		w.Add(OpenSQL(t))
 		w.Add("(("+timed+" AND "+t+".due_at >= ? AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at >= ? AND "+t+".due_at < ?))",
 			now, tom, td, tmd)
 	case "week":
-		w.Add(openSQL(t))
+		w.Add(OpenSQL(t))
 		w.Add("(("+timed+" AND "+t+".due_at >= ? AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at >= ? AND "+t+".due_at < ?))",
 			tom, wk, tmd, wkd)
 	case "later":
-		w.Add(openSQL(t))
+		w.Add(OpenSQL(t))
 		w.Add("(("+timed+" AND "+t+".due_at >= ?) OR ("+allDay+" AND "+t+".due_at >= ?))", wk, wkd)
 	case "done":
 		w.Add(t + ".status = 'done'")

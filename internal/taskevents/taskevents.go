@@ -317,3 +317,71 @@ func (s *Subscriber) cancel(ctx context.Context, tx *sql.Tx, taskID int64, kind 
 	}
 	return s.queue.Cancel(ctx, tx, jobID)
 }
+
+// rezoneSince is how far back an all-day task's day may lie and its due
+// notification still be ahead in some zone: nine in the morning of a day
+// is at most a day and a half from its midnight in UTC.
+const rezoneSince = 48 * time.Hour
+
+// RezoneUser moves the due notifications of user's open all-day tasks to
+// nine in the zone the user lives in now. The user and admin stores call
+// it (auth.Store.OnZoneChange) in the transaction that changes the user's
+// own zone or branch; a timed task keeps its instant and is not touched.
+func (s *Subscriber) RezoneUser(ctx context.Context, tx *sql.Tx, userID int64) error {
+	return s.rezone(ctx, tx, `t.assigned_to = $2`, userID)
+}
+
+// RezoneBranch does what RezoneUser does for every user of branch who has
+// no zone of their own — they live in the branch's. The dictionary store
+// calls it (dictionary.Store.OnBranchZoneChange) in the transaction that
+// changes the branch's zone.
+func (s *Subscriber) RezoneBranch(ctx context.Context, tx *sql.Tx, branchID int64) error {
+	return s.rezone(ctx, tx, `t.assigned_to IN (SELECT u.id FROM users u WHERE u.branch_id = $2 AND u.time_zone = '')`, branchID)
+}
+
+// rezone re-schedules the due jobs of the open all-day tasks whose
+// assignee matches cond ($2 is arg), from the day before yesterday on:
+// an earlier day's nine o'clock is past in every zone.
+func (s *Subscriber) rezone(ctx context.Context, tx *sql.Tx, cond string, arg any) error {
+	if s.queue == nil {
+		return nil
+	}
+	list, err := s.rezoned(ctx, tx, cond, arg)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if err := s.cancel(ctx, tx, list[i].ID, jobs.TaskDueArgs{}.Kind()); err != nil {
+			return err
+		}
+		if err := s.scheduleDue(ctx, tx, &list[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rezoned reads the tasks rezone moves, all of them before any is moved:
+// a transaction runs one statement at a time.
+func (s *Subscriber) rezoned(ctx context.Context, tx *sql.Tx, cond string, arg any) ([]task.Task, error) {
+	//nolint:gosec // cond is one of the two constants of RezoneUser and RezoneBranch
+	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.due_at, t.assigned_to FROM tasks t
+		WHERE t.all_day AND t.due_at >= $1 AND `+task.OpenSQL("t")+` AND `+cond+` ORDER BY t.id`,
+		s.now().Add(-rezoneSince).UTC().Truncate(time.Microsecond), arg)
+	if err != nil {
+		return nil, fmt.Errorf("rezone tasks: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var list []task.Task
+	for rows.Next() {
+		t := task.Task{AllDay: true}
+		if err := rows.Scan(&t.ID, &t.DueAt, &t.AssignedTo); err != nil {
+			return nil, fmt.Errorf("rezone tasks: %w", err)
+		}
+		list = append(list, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rezone tasks: %w", err)
+	}
+	return list, nil
+}

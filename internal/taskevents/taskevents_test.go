@@ -11,9 +11,11 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
+	"github.com/crmprofi/crm/internal/dictionary"
 	"github.com/crmprofi/crm/internal/jobs"
 	"github.com/crmprofi/crm/internal/task"
 	"github.com/crmprofi/crm/internal/taskevents"
@@ -29,6 +31,7 @@ type world struct {
 	cast  dbtest.Cast
 	store *task.Store
 	queue *jobs.Jobs
+	sub   *taskevents.Subscriber
 }
 
 func newWorld(t *testing.T, db *database.DB, withJobs bool) *world {
@@ -43,7 +46,7 @@ func newWorld(t *testing.T, db *database.DB, withJobs bool) *world {
 		t.Cleanup(func() { _ = j.Stop(context.Background()) })
 		w.queue, q = j, j
 	}
-	taskevents.Register(w.store, q, time.UTC)
+	w.sub = taskevents.Register(w.store, q, time.UTC)
 	return w
 }
 
@@ -405,6 +408,91 @@ func TestOpeningCompletingAndRecurringTasksKeepTheirJobsRight(t *testing.T) {
 			if got := w.notices(t, c.Alisa.ID); len(got) != before {
 				t.Fatalf("the next occurrence notified Алиса: %q", got[before:])
 			}
+		})
+	})
+}
+
+func TestAllDayDueJobsFollowTheAssigneesZone(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db, true)
+		c := w.cast
+		ctx := context.Background()
+		users, dicts := auth.NewStore(db), dictionary.NewStore(db)
+		users.OnZoneChange(w.sub.RezoneUser)
+		dicts.OnBranchZoneChange(w.sub.RezoneBranch)
+		day := time.Now().AddDate(0, 0, 5).Format("2006-01-02")
+		at := func(hhmm string) time.Time {
+			v, err := time.Parse("2006-01-02 15:04", day+" "+hhmm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		// due checks the task's due jobs: every one but the last cancelled,
+		// the last scheduled at want (UTC), n in all.
+		due := func(t *testing.T, id int64, n int, want time.Time) {
+			t.Helper()
+			js := w.jobs(t, jobs.TaskDueArgs{}.Kind(), id)
+			if len(js) != n {
+				t.Fatalf("%d due jobs %+v, want %d", len(js), js, n)
+			}
+			for _, j := range js[:n-1] {
+				if j.state != "cancelled" {
+					t.Fatalf("an old due job is %s: %+v", j.state, js)
+				}
+			}
+			if last := js[n-1]; last.state != "scheduled" || !last.scheduledAt.Equal(want) {
+				t.Fatalf("due jobs %+v, want the last scheduled at %v", js, want)
+			}
+		}
+		alisa := w.create(t, c.Alisa.Scope, task.Input{Title: str("Весь день, Алиса"), DueAt: str(day)})
+		boris := w.create(t, c.Boris.Scope, task.Input{Title: str("Весь день, Борис"), DueAt: str(day)})
+		vera := w.create(t, c.Vera.Scope, task.Input{Title: str("Весь день, Вера"), DueAt: str(day)})
+		timed := at("12:30")
+		fixed := w.create(t, c.Alisa.Scope, task.Input{Title: str("К сроку"), DueAt: str(timed.Format(time.RFC3339))})
+		closed := w.create(t, c.Alisa.Scope, task.Input{Title: str("Отменённая"), DueAt: str(day)})
+		w.update(t, c.Alisa.Scope, closed.ID, task.Input{Status: str("cancelled")})
+
+		t.Run("an all-day task is due at nine in the branch's zone of a user without one", func(t *testing.T) {
+			due(t, alisa.ID, 1, at("06:00")) // Moscow, UTC+3
+			due(t, vera.ID, 1, at("02:00"))  // Novosibirsk, UTC+7
+		})
+		t.Run("a user's own new zone moves their all-day due jobs, Moscow to Yekaterinburg by two hours back", func(t *testing.T) {
+			tz := "Asia/Yekaterinburg"
+			if _, _, err := users.UpdateProfile(ctx, c.Alisa.ID, auth.ProfileInput{TimeZone: &tz}); err != nil {
+				t.Fatal(err)
+			}
+			due(t, alisa.ID, 2, at("04:00"))
+		})
+		t.Run("a timed task keeps its instant and a closed one stays without a job", func(t *testing.T) {
+			due(t, fixed.ID, 1, timed)
+			for _, j := range w.jobs(t, jobs.TaskDueArgs{}.Kind(), closed.ID) {
+				if j.state != "cancelled" {
+					t.Fatalf("the closed task has a %s due job", j.state)
+				}
+			}
+		})
+		t.Run("an admin's change of a user's zone moves them too", func(t *testing.T) {
+			tz := "Europe/Moscow"
+			if _, err := users.Update(ctx, c.Admin.Scope, c.Vera.ID, auth.UserInput{TimeZone: &tz}); err != nil {
+				t.Fatal(err)
+			}
+			due(t, vera.ID, 2, at("06:00"))
+		})
+		t.Run("a branch's new zone moves its users without their own zone only", func(t *testing.T) {
+			tz := "Asia/Novosibirsk"
+			if _, err := dicts.Update(ctx, c.Admin.Scope, dictionary.Branches, c.BranchA, dictionary.Input{TimeZone: &tz}); err != nil {
+				t.Fatal(err)
+			}
+			due(t, boris.ID, 2, at("02:00"))
+			due(t, alisa.ID, 2, at("04:00")) // her own zone, Yekaterinburg, holds
+		})
+		t.Run("a change that fails moves nothing", func(t *testing.T) {
+			tz := "Марс/Олимп"
+			if _, _, err := users.UpdateProfile(ctx, c.Boris.ID, auth.ProfileInput{TimeZone: &tz}); err == nil {
+				t.Fatal("a bad zone was saved")
+			}
+			due(t, boris.ID, 2, at("02:00"))
 		})
 	})
 }
