@@ -281,6 +281,21 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 	return out, err
 }
 
+// lockINN serialises, on PostgreSQL, the saves of companies with one ИНН
+// until their transactions end, so that two people creating the same
+// company at the same moment cannot both pass the duplicate check (the
+// second waits and then sees the first). SQLite needs nothing: its
+// write transactions already run one at a time.
+func lockINN(ctx context.Context, tx *sql.Tx, d database.Dialect, inn string) error {
+	if d != database.Postgres || inn == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('company.inn:' || $1))`, inn); err != nil {
+		return fmt.Errorf("lock inn: %w", err)
+	}
+	return nil
+}
+
 // identityFields are the fields the duplicate check compares: an update
 // that changes none of them is not checked (a company that already has a
 // double can still get a new status).
@@ -297,6 +312,9 @@ var identityFields = []string{"name", "inn", "kpp", "ogrn", "address", "website"
 func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Scope, id int64, n *NewCompany, in Input,
 	blockINN bool,
 ) (likely []duplicate.Match, confirmed []int64, err error) {
+	if err := lockINN(ctx, tx, s.db.Dialect, n.INN); err != nil {
+		return nil, nil, err
+	}
 	probe := duplicate.Probe{Exclude: id, Name: n.Name, INN: n.INN, KPP: n.KPP, OGRN: n.OGRN, Address: n.Address, Website: n.Website}
 	for _, p := range n.Phones {
 		probe.Phones = append(probe.Phones, p.E164)

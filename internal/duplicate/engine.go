@@ -95,6 +95,13 @@ func (e *Engine) Records(ctx context.Context, ids []int64) ([]Record, error) {
 	return out, nil
 }
 
+// Candidates returns the ids of the live companies that share a key with
+// r or have a similar name — what Find scores — for the bulk scan, which
+// holds Records rather than what was typed. r.ID itself may be among them.
+func (e *Engine) Candidates(ctx context.Context, r Record) ([]int64, error) {
+	return e.candidates(ctx, r)
+}
+
 // hide strips from the matches the scope may not see everything but the
 // id, the name, the responsible and the reasons (whose details never
 // quote the other company's values). Visibility is access.Scope.Restrict's

@@ -1,0 +1,200 @@
+package duplicate_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+	"github.com/crmprofi/crm/internal/duplicate"
+	"github.com/crmprofi/crm/migrations"
+)
+
+// trigramRows reads company_trigrams as "trigram/ntri/company" lines.
+func trigramRows(t *testing.T, db *database.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT trigram, ntri, company_id FROM company_trigrams`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var (
+			g     string
+			n, id int64
+		)
+		if err := rows.Scan(&g, &n, &id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g+"/"+itoa(n)+"/"+itoa(id))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// expectTrigrams is what company_trigrams must hold for the names.
+func expectTrigrams(names map[int64]string) []string {
+	var out []string
+	for id, name := range names {
+		grams := duplicate.Trigrams(name)
+		for _, g := range grams {
+			out = append(out, g+"/"+itoa(int64(len(grams)))+"/"+itoa(id))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestTheTrigramTableFollowsTheCompanies(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		store := company.NewStore(db)
+		admin := cast.Admin.Scope
+		name := func(s string) company.Input { return company.Input{Name: company.OptString{Set: true, Value: s}} }
+		c, err := store.Create(ctx, admin, name("ООО «Ромашка»"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := seed(t, db, company.NewCompany{Name: "Светлый кедр", ResponsibleID: cast.Alisa.ID})[0]
+		check := func(names map[int64]string) {
+			t.Helper()
+			got := trigramRows(t, db)
+			if db.Dialect == database.Postgres {
+				if len(got) != 0 {
+					t.Fatalf("PostgreSQL fills company_trigrams: %v", got)
+				}
+				return
+			}
+			if want := expectTrigrams(names); !slices.Equal(got, want) {
+				t.Fatalf("company_trigrams\n got %v\nwant %v", got, want)
+			}
+		}
+		found := func(probe string, id int64) bool {
+			t.Helper()
+			list, err := duplicate.New(db).Find(ctx, admin, duplicate.Probe{Name: probe}, 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(list, func(m duplicate.Match) bool { return m.ID == id })
+		}
+		check(map[int64]string{c.ID: "ромашка", other: "светлый кедр"})
+		if !found("Ромашки", c.ID) || !found("Светлый кедры", other) {
+			t.Fatal("the similar names are not found")
+		}
+
+		if _, err := store.Update(ctx, admin, c.ID, name("Лютик"), false); err != nil {
+			t.Fatal(err)
+		}
+		check(map[int64]string{c.ID: "лютик", other: "светлый кедр"})
+		if found("Ромашки", c.ID) || !found("Лютики", c.ID) {
+			t.Fatal("a renamed company is found by its old name, or not by its new one")
+		}
+
+		if err := store.Delete(ctx, admin, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if found("Лютики", c.ID) {
+			t.Fatal("a deleted company is a candidate")
+		}
+		if _, err := store.Restore(ctx, admin, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if !found("Лютики", c.ID) {
+			t.Fatal("a restored company is not a candidate")
+		}
+		check(map[int64]string{c.ID: "лютик", other: "светлый кедр"})
+	})
+}
+
+// TestTheMigrationBackfillMakesTheStoresTrigrams runs the SQLite
+// migration's backfill again on companies written by the store: SQL must
+// give exactly what duplicate.Trigrams gives.
+func TestTheMigrationBackfillMakesTheStoresTrigrams(t *testing.T) {
+	db := dbtest.New(t, database.SQLite)
+	cast := dbtest.NewCast(t, db)
+	seed(t, db,
+		company.NewCompany{Name: "ООО «Ромашка-Плюс»", ResponsibleID: cast.Alisa.ID},
+		company.NewCompany{Name: "ИП Соловьёва Е.П.", ResponsibleID: cast.Alisa.ID},
+		company.NewCompany{Name: "Завод 67", ResponsibleID: cast.Alisa.ID},
+		company.NewCompany{Name: "Ёлочный Ёж Ёж", ResponsibleID: cast.Alisa.ID},
+		company.NewCompany{Name: "A", ResponsibleID: cast.Alisa.ID},
+	)
+	want := trigramRows(t, db)
+	fsys, err := migrations.For("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := fs.ReadFile(fsys, "00017_duplicates.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, _ := strings.Cut(string(raw), "-- +goose Down")
+	start := strings.Index(up, "WITH RECURSIVE")
+	if start < 0 {
+		t.Fatal("no backfill in the migration")
+	}
+	backfill := up[start:]
+	backfill = backfill[:strings.Index(backfill, ";")+1]
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `DELETE FROM company_trigrams`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, backfill); err != nil {
+		t.Fatal(err)
+	}
+	if got := trigramRows(t, db); !slices.Equal(got, want) {
+		t.Fatalf("backfill\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestTwoPeopleCreatingOneCompanyAtOnce: of two simultaneous creates with
+// one ИНН, one is saved and the other refused — never both.
+func TestTwoPeopleCreatingOneCompanyAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		cast := dbtest.NewCast(t, db)
+		store := company.NewStore(db)
+		in := company.Input{Name: company.OptString{Set: true, Value: "Ромашка"}, INN: company.OptString{Set: true, Value: "7707083893"}}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			saved   int
+			refused int
+		)
+		for _, m := range []dbtest.Member{cast.Admin, cast.Gleb} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := store.Create(context.Background(), m.Scope, in)
+				var found *duplicate.Found
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					saved++
+				case errors.As(err, &found):
+					refused++
+				default:
+					t.Errorf("create: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if saved != 1 || refused != 1 {
+			t.Fatalf("saved %d, refused %d", saved, refused)
+		}
+	})
+}
