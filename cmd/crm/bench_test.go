@@ -50,3 +50,35 @@ func TestBenchMeasuresTheDeskAndTaskListsWithConstantStatements(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchMeasuresTheDuplicateCheck runs `crm bench --ops duplicates`
+// with tiny volumes on both databases: every duplicate operation is
+// measured, and the ИНН and phone probes find their company every time.
+func TestBenchMeasuresTheDuplicateCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the bench loads data; skipped with -short")
+	}
+	ops := duplicateOps("", "", duplicateProbes{}, nil)
+	for dialect, newURL := range e2eDatabases(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			out, err := runCrm(t, newURL(), "", "bench", "--ops", "duplicates", "--companies", "300", "--contacts", "10",
+				"--tasks", "0", "--users", "40", "--samples", "5")
+			if err != nil {
+				t.Fatalf("bench: %v\n%s", err, out)
+			}
+			for _, op := range ops {
+				line := lineWith(out, op.name)
+				f := strings.Fields(line)
+				if len(f) < 8 {
+					t.Fatalf("operation %q: report line %q, want timings, statements and hits\n%s", op.name, line, out)
+				}
+				if (strings.Contains(op.name, "ИНН") || strings.Contains(op.name, "телефон")) && f[len(f)-1] != "5/5" {
+					t.Errorf("operation %q found its company %s times, want 5/5", op.name, f[len(f)-1])
+				}
+			}
+			if strings.Contains(out, "Список компаний") {
+				t.Errorf("--ops duplicates measured the company lists too:\n%s", out)
+			}
+		})
+	}
+}
