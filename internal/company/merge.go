@@ -460,6 +460,7 @@ func (s *Store) moveRows(ctx context.Context, tx *sql.Tx, table string, from, to
 	if err != nil {
 		return nil, fmt.Errorf("move %s: %w", table, err)
 	}
+	defer func() { _ = rows.Close() }()
 	ids := []int64{}
 	err = eachRow(rows, func() error {
 		var id int64
