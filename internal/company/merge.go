@@ -623,9 +623,13 @@ func (s *Store) undoable(ctx context.Context, q database.Querier, m mergeRow, su
 func (s *Store) restoreSurvivor(ctx context.Context, tx *sql.Tx, cur Company, before snapshot) error {
 	n := before.Fields
 	nm := n.norms()
-	// The terms follow the name as Update writes them; phones, e-mails
-	// and spheres are written here with their original rows.
-	if err := s.writeFields(ctx, tx, cur.ID, cur.Version, &n, nm, []string{"name"}); err != nil {
+	// Rows derived from the fields (the name's search terms) are written
+	// as Update writes them; phones, e-mails and spheres are written here
+	// with their original rows.
+	changed := slices.DeleteFunc(changedFields(cur.draft(), n), func(f string) bool {
+		return f == "phones" || f == "emails" || f == "spheres"
+	})
+	if err := s.writeFields(ctx, tx, cur.ID, cur.Version, &n, nm, changed); err != nil {
 		return err
 	}
 	for _, table := range []string{"company_phones", "company_emails", "company_spheres"} {
