@@ -38,6 +38,16 @@ func TestMergeAPIRoundTripAndOldLinks(t *testing.T) {
 			!strings.Contains(rec.Header().Get("Set-Cookie"), "flash") {
 			t.Errorf("page old link: %d %q %q", rec.Code, rec.Header().Get("Location"), rec.Header().Get("Set-Cookie"))
 		}
+		// The trash does not list it, and restoring it points to the undo.
+		var trash struct{ Count int }
+		if code := e.api(&c.Admin, "GET", "/api/companies/?deleted=true", nil, &trash); code != http.StatusOK || trash.Count != 0 {
+			t.Errorf("the trash: %d, %d companies", code, trash.Count)
+		}
+		var refused map[string][]string
+		if code := e.api(&c.Admin, "POST", fmt.Sprintf("/api/companies/%d/restore/", dup), nil, &refused); code != http.StatusBadRequest ||
+			len(refused["non_field_errors"]) == 0 || !strings.Contains(refused["non_field_errors"][0], "отмените объединение") {
+			t.Errorf("restore of a merged company: %d %v", code, refused)
+		}
 		// Someone who may not see the survivor gets 404, as for any hidden company.
 		if rec := e.do(&c.Vera, "GET", fmt.Sprintf("/api/companies/%d/", dup), nil); rec.Code != http.StatusNotFound {
 			t.Errorf("a hidden merged company: %d", rec.Code)
