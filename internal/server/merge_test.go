@@ -21,6 +21,17 @@ func TestMergeAPIRoundTripAndOldLinks(t *testing.T) {
 		c := e.cast
 		dup := insertCompanies(t, e, company.NewCompany{Name: "Альфа-Дубль", INN: "500100732259", ResponsibleID: c.Alisa.ID, CreatedBy: c.Alisa.ID,
 			BranchID: c.BranchA, Phones: []company.Phone{{Value: "+7 916 111-22-33", Kind: "mobile"}}})[0]
+		var preview struct {
+			Survivor, Duplicate company.Company
+			Moves               company.MergeCounts
+		}
+		if code := e.api(&c.Alisa, "GET", fmt.Sprintf("/api/companies/%d/merge/?with=%d", set.A1, dup), nil, &preview); code != http.StatusOK ||
+			preview.Survivor.ID != set.A1 || preview.Duplicate.ID != dup {
+			t.Errorf("preview: %d %+v", code, preview)
+		}
+		if code := e.api(&c.Alisa, "GET", fmt.Sprintf("/api/companies/%d/merge/", set.A1), nil, nil); code != http.StatusBadRequest {
+			t.Errorf("preview without ?with: %d", code)
+		}
 		var got company.Company
 		code := e.api(&c.Alisa, "POST", fmt.Sprintf("/api/companies/%d/merge/", set.A1),
 			map[string]any{"duplicate": dup, "fields": map[string]string{"name": "duplicate"}}, &got)
