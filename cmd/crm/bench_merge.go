@@ -81,7 +81,7 @@ func benchMergePair(ctx context.Context, db *database.DB, adminID int64) (surv, 
 	store := company.NewStore(db)
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	list := []company.NewCompany{
-		{Name: "Слияние " + stamp, INN: "7707083893", ResponsibleID: adminID, CreatedBy: adminID,
+		{Name: "Слияние " + stamp, ResponsibleID: adminID, CreatedBy: adminID,
 			Phones: []company.Phone{{Value: "+7 495 123-45-67", Kind: "work"}}, Emails: []company.Email{{Value: "a@merge.ru", Kind: "work"}}},
 		{Name: "Слияние дубль " + stamp, ResponsibleID: adminID, CreatedBy: adminID,
 			Phones: []company.Phone{{Value: "+7 916 123-45-67", Kind: "mobile"}}, Emails: []company.Email{{Value: "b@merge.ru", Kind: "work"}}},

@@ -454,30 +454,34 @@ func (s *Store) snapshot(ctx context.Context, tx *sql.Tx, c Company) (snapshot, 
 }
 
 // moveRows moves the rows of table from one company to another and
-// returns their ids.
+// returns their ids. Each UPDATE names a condition an index answers:
+// contacts are moved live and trashed apart, since their company index
+// holds only live ones (migration 00018 indexes the trashed ones).
 func (s *Store) moveRows(ctx context.Context, tx *sql.Tx, table string, from, to int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE company_id = $1 ORDER BY id`, from) //nolint:gosec // table names are constants
-	if err != nil {
-		return nil, fmt.Errorf("move %s: %w", table, err)
+	conds := []string{""}
+	if table == "contacts" {
+		conds = []string{" AND deleted_at IS NULL", " AND deleted_at IS NOT NULL"}
 	}
 	ids := []int64{}
-	err = eachRow(rows, func() error {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
+	for _, cond := range conds {
+		rows, err := tx.QueryContext(ctx, `UPDATE `+table+` SET company_id = $1 WHERE company_id = $2`+cond+` RETURNING id`, to, from) //nolint:gosec // table names and conditions are constants
+		if err != nil {
+			return nil, fmt.Errorf("move %s: %w", table, err)
 		}
-		ids = append(ids, id)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("move %s: %w", table, err)
+		defer func() { _ = rows.Close() }()
+		err = eachRow(rows, func() error {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("move %s: %w", table, err)
+		}
 	}
-	if len(ids) == 0 {
-		return ids, nil
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET company_id = $1 WHERE company_id = $2`, to, from); err != nil { //nolint:gosec // table names are constants
-		return nil, fmt.Errorf("move %s: %w", table, err)
-	}
+	slices.Sort(ids)
 	return ids, nil
 }
 
@@ -619,9 +623,13 @@ func (s *Store) undoable(ctx context.Context, q database.Querier, m mergeRow, su
 func (s *Store) restoreSurvivor(ctx context.Context, tx *sql.Tx, cur Company, before snapshot) error {
 	n := before.Fields
 	nm := n.norms()
-	// The terms follow the name as Update writes them; phones, e-mails
-	// and spheres are written here with their original rows.
-	if err := s.writeFields(ctx, tx, cur.ID, cur.Version, &n, nm, []string{"name"}); err != nil {
+	// Rows derived from the fields (the name's search terms) are written
+	// as Update writes them; phones, e-mails and spheres are written here
+	// with their original rows.
+	changed := slices.DeleteFunc(changedFields(cur.draft(), n), func(f string) bool {
+		return f == "phones" || f == "emails" || f == "spheres"
+	})
+	if err := s.writeFields(ctx, tx, cur.ID, cur.Version, &n, nm, changed); err != nil {
 		return err
 	}
 	for _, table := range []string{"company_phones", "company_emails", "company_spheres"} {

@@ -38,40 +38,7 @@ func dump(t *testing.T, db *database.DB, ids ...int64) string {
 	for _, d := range dumpTables {
 		var w database.Where
 		w.Add(d.where + " IN " + w.In(database.IDs(ids)...))
-		rows, err := db.QueryContext(context.Background(), `SELECT * FROM `+d.table+w.SQL()+` ORDER BY `+d.order, w.Args()...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			b.WriteString(d.table)
-			for i, c := range cols {
-				if d.table == "companies" && (c == "version" || c == "updated_at") {
-					continue
-				}
-				v := vals[i]
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				if tm, ok := v.(time.Time); ok {
-					v = tm.UTC().Format(time.RFC3339Nano)
-				}
-				fmt.Fprintf(&b, " %s=%v", c, v)
-			}
-			b.WriteString("\n")
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
+		dumpRows(t, db, &b, d.table, `SELECT * FROM `+d.table+w.SQL()+` ORDER BY `+d.order, w.Args())
 	}
 	var tallies string
 	if err := db.QueryRowContext(context.Background(), `SELECT COALESCE(SUM(n), 0) || '' FROM company_tallies`).Scan(&tallies); err != nil {
@@ -81,8 +48,47 @@ func dump(t *testing.T, db *database.DB, ids ...int64) string {
 	return b.String()
 }
 
-// mergeFixture adds to f's companies A1 (survivor) and X... a duplicate
-// with children: contacts (one in the trash), notes and tasks on both.
+// dumpRows writes the rows of query as lines of column=value.
+func dumpRows(t *testing.T, db *database.DB, b *strings.Builder, table, query string, args []any) {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(table)
+		for i, c := range cols {
+			if table == "companies" && (c == "version" || c == "updated_at") {
+				continue
+			}
+			v := vals[i]
+			if bs, ok := v.([]byte); ok {
+				v = string(bs)
+			}
+			if tm, ok := v.(time.Time); ok {
+				v = tm.UTC().Format(time.RFC3339Nano)
+			}
+			fmt.Fprintf(b, " %s=%v", c, v)
+		}
+		b.WriteString("\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mergeFixture adds to f's companies (see newFixture) a survivor and a
+// duplicate with children: contacts (one in the trash), notes and tasks on both.
 type mergeFixture struct {
 	*fixture
 	surv, dup int64

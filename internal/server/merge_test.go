@@ -21,6 +21,17 @@ func TestMergeAPIRoundTripAndOldLinks(t *testing.T) {
 		c := e.cast
 		dup := insertCompanies(t, e, company.NewCompany{Name: "Альфа-Дубль", INN: "500100732259", ResponsibleID: c.Alisa.ID, CreatedBy: c.Alisa.ID,
 			BranchID: c.BranchA, Phones: []company.Phone{{Value: "+7 916 111-22-33", Kind: "mobile"}}})[0]
+		var preview struct {
+			Survivor, Duplicate company.Company
+			Moves               company.MergeCounts
+		}
+		if code := e.api(&c.Alisa, "GET", fmt.Sprintf("/api/companies/%d/merge/?with=%d", set.A1, dup), nil, &preview); code != http.StatusOK ||
+			preview.Survivor.ID != set.A1 || preview.Duplicate.ID != dup {
+			t.Errorf("preview: %d %+v", code, preview)
+		}
+		if code := e.api(&c.Alisa, "GET", fmt.Sprintf("/api/companies/%d/merge/", set.A1), nil, nil); code != http.StatusBadRequest {
+			t.Errorf("preview without ?with: %d", code)
+		}
 		var got company.Company
 		code := e.api(&c.Alisa, "POST", fmt.Sprintf("/api/companies/%d/merge/", set.A1),
 			map[string]any{"duplicate": dup, "fields": map[string]string{"name": "duplicate"}}, &got)
@@ -37,6 +48,16 @@ func TestMergeAPIRoundTripAndOldLinks(t *testing.T) {
 		if rec.Code != http.StatusFound || rec.Header().Get("Location") != fmt.Sprintf("/companies/%d/", set.A1) ||
 			!strings.Contains(rec.Header().Get("Set-Cookie"), "flash") {
 			t.Errorf("page old link: %d %q %q", rec.Code, rec.Header().Get("Location"), rec.Header().Get("Set-Cookie"))
+		}
+		// The trash does not list it, and restoring it points to the undo.
+		var trash struct{ Count int }
+		if code := e.api(&c.Admin, "GET", "/api/companies/?deleted=true", nil, &trash); code != http.StatusOK || trash.Count != 0 {
+			t.Errorf("the trash: %d, %d companies", code, trash.Count)
+		}
+		var refused map[string][]string
+		if code := e.api(&c.Admin, "POST", fmt.Sprintf("/api/companies/%d/restore/", dup), nil, &refused); code != http.StatusBadRequest ||
+			len(refused["non_field_errors"]) == 0 || !strings.Contains(refused["non_field_errors"][0], "отмените объединение") {
+			t.Errorf("restore of a merged company: %d %v", code, refused)
 		}
 		// Someone who may not see the survivor gets 404, as for any hidden company.
 		if rec := e.do(&c.Vera, "GET", fmt.Sprintf("/api/companies/%d/", dup), nil); rec.Code != http.StatusNotFound {

@@ -5,6 +5,9 @@
 ALTER TABLE companies ADD COLUMN merged_into BIGINT;
 ALTER TABLE companies ADD COLUMN merged_at TIMESTAMPTZ;
 CREATE INDEX companies_merged_into_idx ON companies (merged_into) WHERE merged_into IS NOT NULL;
+-- A merge moves a company's trashed contacts too; the contacts' company
+-- index holds only live ones, so the trashed get their own (small) one.
+CREATE INDEX contacts_company_trash_idx ON contacts (company_id) WHERE deleted_at IS NOT NULL;
 
 -- One row per merge: what undo needs to put everything back. survivor
 -- holds the survivor's fields and phones, e-mails and spheres (with their
@@ -30,6 +33,7 @@ CREATE INDEX company_merges_absorbed_idx ON company_merges (absorbed_id, id);
 
 -- +goose Down
 DROP TABLE company_merges;
+DROP INDEX contacts_company_trash_idx;
 DROP INDEX companies_merged_into_idx;
 ALTER TABLE companies DROP COLUMN merged_at;
 ALTER TABLE companies DROP COLUMN merged_into;
