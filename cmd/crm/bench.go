@@ -35,7 +35,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
 	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
-	which := fs.String("ops", "all", "какие операции измерить: all, companies или tasks")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks или scan (проверка всей базы на дубли)")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -44,8 +44,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
-	if *which != "all" && *which != "companies" && *which != "tasks" {
-		return errors.New("--ops: укажите all, companies или tasks")
+	if *which != "all" && *which != "companies" && *which != "tasks" && *which != "scan" {
+		return errors.New("--ops: укажите all, companies, tasks или scan")
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
@@ -62,6 +62,9 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		sum.Companies, sum.Contacts, sum.Notes, sum.Tasks, staff, time.Since(start).Round(time.Second))
 	if err := analyze(ctx, db); err != nil {
 		return err
+	}
+	if *which == "scan" {
+		return benchScan(ctx, env, db, sum.AdminID)
 	}
 
 	quiet := slog.New(slog.DiscardHandler)

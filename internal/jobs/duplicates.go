@@ -45,7 +45,7 @@ func (w *duplicateScanWorker) Timeout(*river.Job[DuplicateScanArgs]) time.Durati
 }
 
 func (w *duplicateScanWorker) Work(ctx context.Context, job *river.Job[DuplicateScanArgs]) error {
-	var rep progress.Reporter = progress.Discard("")
+	rep := progress.Discard("")
 	if h := w.j.live; h != nil && job.Args.UserID != 0 {
 		rep = live.Progress(h, job.Args.UserID, "duplicate-scan-"+strconv.FormatInt(job.Args.ScanID, 10), DuplicateScanLabel)
 	}
