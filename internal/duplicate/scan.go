@@ -156,13 +156,18 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	return ScanStats{Candidates: len(cands), Pairs: len(found), Elapsed: time.Since(start)}, nil
 }
 
-// scoreWorkers is how many chunks are scored at once: reading the
-// records waits on the database far more than Score uses the CPU.
+// scoreWorkers is how many goroutines score the candidates.
 const scoreWorkers = 4
 
-// scoreAll scores the candidates chunk by chunk, scoreWorkers at a time,
-// and returns the rows of the likely duplicates.
+// scoreAll reads the records of every live company in one pass over each
+// table (in id order, no random reads), then scores the candidates in
+// memory, scoreWorkers at a time, and returns the rows of the likely
+// duplicates. Memory: a few hundred bytes a company.
 func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Reporter) ([][]any, error) {
+	recs, err := s.allRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	var (
 		mu    sync.Mutex
@@ -173,7 +178,7 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 	take := func() []pairKey {
 		mu.Lock()
 		defer mu.Unlock()
-		if first != nil || next >= len(cands) {
+		if first != nil || next >= len(cands) || ctx.Err() != nil {
 			return nil
 		}
 		chunk := cands[next:min(next+scoreChunk, len(cands))]
@@ -184,11 +189,24 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 	for range scoreWorkers {
 		wg.Go(func() {
 			for chunk := take(); chunk != nil; chunk = take() {
-				rows, err := s.score(ctx, chunk, now)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
+				var rows [][]any
+				for _, p := range chunk {
+					a, b := recs[p.a], recs[p.b]
+					if a == nil || b == nil {
+						continue
+					}
+					row, err := likelyRow(p, a, b, now)
+					if err != nil {
+						mu.Lock()
+						first = cmp.Or(first, err)
+						mu.Unlock()
+						return
+					}
+					if row != nil {
+						rows = append(rows, row)
+					}
 				}
+				mu.Lock()
 				found = append(found, rows...)
 				mu.Unlock()
 				rep.Add(int64(len(chunk)))
@@ -200,6 +218,25 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 		return nil, first
 	}
 	return found, ctx.Err()
+}
+
+// likelyRow is the duplicate_pairs row of p when the engine's Score puts
+// it at or above Likely, or nil.
+func likelyRow(p pairKey, a, b *Record, now time.Time) ([]any, error) {
+	score, reasons := Score(*a, *b)
+	if score < Likely {
+		return nil, nil
+	}
+	js, err := json.Marshal(reasons)
+	if err != nil {
+		return nil, fmt.Errorf("reasons: %w", err)
+	}
+	return []any{p.a, p.b, score, string(js), reasonFields(reasons), now}, nil
+}
+
+// allRecords reads the Records of every live company (see records).
+func (s *Scanner) allRecords(ctx context.Context) (map[int64]*Record, error) {
+	return s.readRecords(ctx, "", "")
 }
 
 const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons, fields, checked_at)`
@@ -223,15 +260,13 @@ func (s *Scanner) score(ctx context.Context, pairs []pairKey, now time.Time) ([]
 		if a == nil || b == nil {
 			continue
 		}
-		score, reasons := Score(*a, *b)
-		if score < Likely {
-			continue
-		}
-		js, err := json.Marshal(reasons)
+		row, err := likelyRow(p, a, b, now)
 		if err != nil {
-			return nil, fmt.Errorf("reasons: %w", err)
+			return nil, err
 		}
-		out = append(out, []any{p.a, p.b, score, string(js), reasonFields(reasons), now})
+		if row != nil {
+			out = append(out, row)
+		}
 	}
 	return out, nil
 }
@@ -243,13 +278,19 @@ func (s *Scanner) score(ctx context.Context, pairs []pairKey, now time.Time) ([]
 // tenth of a second for 2,000 ids), and the scan reads every company.
 // TestScanRecordsAreTheEngines holds the two to the same result.
 func (s *Scanner) records(ctx context.Context, ids []int64) (map[int64]*Record, error) {
-	out := make(map[int64]*Record, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[int64]*Record{}, nil
 	}
 	in := idList(ids)
+	return s.readRecords(ctx, " AND id IN "+in, " AND company_id IN "+in)
+}
+
+// readRecords reads the records of the live companies that cond (on
+// companies) and childCond (on their phones and e-mails) keep.
+func (s *Scanner) readRecords(ctx context.Context, cond, childCond string) (map[int64]*Record, error) {
+	out := map[int64]*Record{}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name_norm, inn, kpp, ogrn, address, website_domain
-		FROM companies WHERE deleted_at IS NULL AND id IN `+in)
+		FROM companies WHERE deleted_at IS NULL`+cond)
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
@@ -266,8 +307,8 @@ func (s *Scanner) records(ctx context.Context, ids []int64) (map[int64]*Record, 
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT 1, company_id, e164 FROM company_phones WHERE company_id IN `+in+` AND e164 <> ''
-		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE company_id IN `+in+` AND value_norm <> ''`)
+	rows, err = s.db.QueryContext(ctx, `SELECT 1, company_id, e164 FROM company_phones WHERE e164 <> ''`+childCond+`
+		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE value_norm <> ''`+childCond)
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
