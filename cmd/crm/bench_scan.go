@@ -27,9 +27,10 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "  проход %d: %s — кандидатов %d, пар ≥ %.2f: %d (%.0f компаний/с)\n", run,
+		fmt.Fprintf(env.stdout, "  проход %d: %s — кандидатов %d, пар ≥ %.2f: %d (%.0f компаний/с); кандидаты %s, оценка %s, запись %s\n", run,
 			stats.Elapsed.Round(time.Millisecond), stats.Candidates, duplicate.Likely, stats.Pairs,
-			float64(live)/stats.Elapsed.Seconds())
+			float64(live)/stats.Elapsed.Seconds(), stats.Collect.Round(time.Millisecond), stats.Score.Round(time.Millisecond),
+			stats.Write.Round(time.Millisecond))
 	}
 	admin := access.Scope{UserID: adminID, Role: access.RoleAdmin, Data: access.Global, Name: "bench"}
 	start := time.Now()

@@ -91,6 +91,9 @@ type ScanStats struct {
 	Candidates int
 	Pairs      int
 	Elapsed    time.Duration
+	// The phases: collecting candidates, reading records and scoring,
+	// writing the pairs.
+	Collect, Score, Write time.Duration
 }
 
 // Scanner runs the scans and serves the groups of the page.
@@ -128,16 +131,19 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	if err != nil {
 		return ScanStats{}, err
 	}
+	st := ScanStats{Candidates: len(cands), Collect: time.Since(start)}
 	dismissed, err := s.dismissed(ctx, "")
 	if err != nil {
 		return ScanStats{}, err
 	}
 	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
 	rep.Start(int64(len(cands)))
+	phase := time.Now()
 	found, err := s.scoreAll(ctx, cands, rep)
 	if err != nil {
 		return ScanStats{}, err
 	}
+	st.Score, phase = time.Since(phase), time.Now()
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs`); err != nil {
 			return fmt.Errorf("clear pairs: %w", err)
@@ -153,7 +159,8 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	if err != nil {
 		return ScanStats{}, err
 	}
-	return ScanStats{Candidates: len(cands), Pairs: len(found), Elapsed: time.Since(start)}, nil
+	st.Write, st.Pairs, st.Elapsed = time.Since(phase), len(found), time.Since(start)
+	return st, nil
 }
 
 // scoreWorkers is how many goroutines score the candidates.
