@@ -35,7 +35,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	tasks := fs.Int("tasks", 1_000_000, "сколько задач загрузить (0 — без задач)")
 	users := fs.Int("users", 200, "сколько пользователей (не меньше 35 демо-пользователей)")
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
-	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks, duplicates или merge")
+	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks, duplicates, merge или scan (проверка всей базы на дубли)")
 	mergeRuns := fs.Int("merge-runs", 5, "сколько раз измерить объединение компаний и его отмену")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
@@ -45,8 +45,8 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"all", "companies", "tasks", "duplicates", "merge"}, *which) {
-		return errors.New("--ops: укажите all, companies, tasks, duplicates или merge")
+	if !slices.Contains([]string{"all", "companies", "tasks", "duplicates", "merge", "scan"}, *which) {
+		return errors.New("--ops: укажите all, companies, tasks, duplicates, merge или scan")
 	}
 	fmt.Fprintf(env.stdout, "База: %s. Загрузка данных…\n", db.Dialect)
 	start := time.Now()
@@ -63,6 +63,9 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		sum.Companies, sum.Contacts, sum.Notes, sum.Tasks, staff, time.Since(start).Round(time.Second))
 	if err := analyze(ctx, db); err != nil {
 		return err
+	}
+	if *which == "scan" {
+		return benchScan(ctx, env, db, sum.AdminID)
 	}
 
 	quiet := slog.New(slog.DiscardHandler)

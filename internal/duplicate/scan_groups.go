@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -28,12 +29,22 @@ type GroupCompany struct {
 }
 
 // Group is a connected set of likely duplicates: its companies, the
-// pairs that connect them (best first) and its best score.
+// pairs that connect them (best first) and its best score. A large group
+// shows its first groupShown companies and pairs; Size and PairCount
+// count them all.
 type Group struct {
 	Score     float64        `json:"score"`
+	Size      int            `json:"size"`
+	PairCount int            `json:"pair_count"`
 	Companies []GroupCompany `json:"companies"`
 	Pairs     []Pair         `json:"pairs"`
 }
+
+// groupShown is how many companies and pairs of one group are listed.
+const groupShown = 30
+
+// shown is the first n of ids.
+func shown(ids []int64, n int) []int64 { return ids[:min(n, len(ids))] }
 
 // MarshalJSON writes a pair as {"a", "b", "score", "reasons", "checked_at"}.
 func (p Pair) MarshalJSON() ([]byte, error) {
@@ -62,10 +73,8 @@ type GroupList struct {
 }
 
 type storedPair struct {
-	a, b      int64
-	score     float64
-	reasons   string
-	checkedAt time.Time
+	a, b  int64
+	score float64
 }
 
 // Groups lists the groups of likely duplicates among live companies, best
@@ -77,33 +86,17 @@ func (s *Scanner) Groups(ctx context.Context, scope access.Scope, f GroupFilter)
 		return GroupList{}, err
 	}
 	var w database.Where
-	w.Add("a.deleted_at IS NULL AND b.deleted_at IS NULL")
 	if f.Field != "" {
 		w.Add("p.fields LIKE ?", "%,"+f.Field+",%")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT p.a_id, p.b_id, p.score, p.reasons, p.checked_at FROM duplicate_pairs p
-		JOIN companies a ON a.id = p.a_id JOIN companies b ON b.id = p.b_id`+w.SQL(), w.Args()...)
+	pairs, err := s.storedPairs(ctx, &w)
 	if err != nil {
-		return GroupList{}, fmt.Errorf("duplicate groups: %w", err)
-	}
-	var pairs []storedPair
-	for rows.Next() {
-		var p storedPair
-		if err := rows.Scan(&p.a, &p.b, &p.score, &p.reasons, &p.checkedAt); err != nil {
-			_ = rows.Close()
-			return GroupList{}, err
-		}
-		pairs = append(pairs, p)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
 		return GroupList{}, err
 	}
 
 	// Connected components (union-find with path halving).
 	parent := map[int64]int64{}
-	var find func(int64) int64
-	find = func(x int64) int64 {
+	find := func(x int64) int64 {
 		for {
 			p, ok := parent[x]
 			if !ok {
@@ -161,15 +154,19 @@ func (s *Scanner) Groups(ctx context.Context, scope access.Scope, f GroupFilter)
 
 	var ids []int64
 	for _, c := range comps {
-		ids = append(ids, c.ids...)
+		ids = append(ids, shown(c.ids, groupShown)...)
 	}
 	companies, err := s.groupCompanies(ctx, ids)
 	if err != nil {
 		return GroupList{}, err
 	}
+	details, err := s.pairDetails(ctx, ids)
+	if err != nil {
+		return GroupList{}, err
+	}
 	for _, c := range comps {
-		g := Group{Score: c.best}
-		for _, id := range c.ids {
+		g := Group{Score: c.best, Size: len(c.ids), PairCount: len(c.pairs)}
+		for _, id := range shown(c.ids, groupShown) {
 			if gc, ok := companies[id]; ok {
 				g.Companies = append(g.Companies, gc)
 			}
@@ -178,15 +175,88 @@ func (s *Scanner) Groups(ctx context.Context, scope access.Scope, f GroupFilter)
 			return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 		})
 		for _, p := range c.pairs {
-			var rs []Reason
-			if err := json.Unmarshal([]byte(p.reasons), &rs); err != nil {
-				return GroupList{}, fmt.Errorf("pair %d-%d reasons: %w", p.a, p.b, err)
+			if len(g.Pairs) == groupShown {
+				break
 			}
-			g.Pairs = append(g.Pairs, Pair{A: p.a, B: p.b, Score: p.score, Reasons: rs, CheckedAt: p.checkedAt})
+			if d, ok := details[pairKey{p.a, p.b}]; ok {
+				g.Pairs = append(g.Pairs, d)
+			}
 		}
 		list.Groups = append(list.Groups, g)
 	}
 	return list, nil
+}
+
+// storedPairs reads the stored pairs that w keeps, without those of
+// deleted (or merged-away) companies: the re-check removes their pairs
+// soon after, and until then they are left out here. The deleted ones are
+// few and indexed (companies_deleted_idx), cheaper to read than joining
+// every pair twice to companies.
+func (s *Scanner) storedPairs(ctx context.Context, w *database.Where) ([]storedPair, error) {
+	gone := map[int64]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM companies WHERE deleted_at IS NOT NULL
+		AND id IN (SELECT a_id FROM duplicate_pairs UNION SELECT b_id FROM duplicate_pairs)`)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate groups: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		gone[id] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duplicate groups: %w", err)
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT p.a_id, p.b_id, p.score FROM duplicate_pairs p`+w.SQL(), w.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate groups: %w", err)
+	}
+	var pairs []storedPair
+	err = eachRow(rows, func() error {
+		var p storedPair
+		if err := rows.Scan(&p.a, &p.b, &p.score); err != nil {
+			return err
+		}
+		if !gone[p.a] && !gone[p.b] {
+			pairs = append(pairs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duplicate groups: %w", err)
+	}
+	return pairs, nil
+}
+
+// pairDetails reads the reasons and check times of the pairs among ids.
+func (s *Scanner) pairDetails(ctx context.Context, ids []int64) (map[pairKey]Pair, error) {
+	out := map[pairKey]Pair{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, checked_at FROM duplicate_pairs WHERE a_id IN `+idList(ids))
+	if err != nil {
+		return nil, fmt.Errorf("duplicate pairs: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var p Pair
+		var reasons string
+		if err := rows.Scan(&p.A, &p.B, &p.Score, &reasons, &p.CheckedAt); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(reasons), &p.Reasons); err != nil {
+			return fmt.Errorf("pair %d-%d reasons: %w", p.A, p.B, err)
+		}
+		out[pairKey{p.A, p.B}] = p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duplicate pairs: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Scanner) groupCompanies(ctx context.Context, ids []int64) (map[int64]GroupCompany, error) {
@@ -349,6 +419,7 @@ func (s *Scanner) FailScan(ctx context.Context, id int64, cause error) error {
 // once a second, so a page opened later (or in another process) shows
 // where the scan stands.
 type rowReporter struct {
+	mu    sync.Mutex
 	s     *Scanner
 	id    int64
 	ctx   context.Context //nolint:containedctx // the work's own context, for the row writes
@@ -359,12 +430,16 @@ type rowReporter struct {
 }
 
 func (r *rowReporter) Start(total int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.total, r.done = total, 0
 	r.next.Start(total)
 	r.write()
 }
 
 func (r *rowReporter) Add(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.done += n
 	r.next.Add(n)
 	if time.Since(r.last) >= time.Second {

@@ -45,7 +45,7 @@ func (w *duplicateScanWorker) Timeout(*river.Job[DuplicateScanArgs]) time.Durati
 }
 
 func (w *duplicateScanWorker) Work(ctx context.Context, job *river.Job[DuplicateScanArgs]) error {
-	var rep progress.Reporter = progress.Discard("")
+	rep := progress.Discard("")
 	if h := w.j.live; h != nil && job.Args.UserID != 0 {
 		rep = live.Progress(h, job.Args.UserID, "duplicate-scan-"+strconv.FormatInt(job.Args.ScanID, 10), DuplicateScanLabel)
 	}
@@ -73,15 +73,28 @@ func (DuplicateRecheckArgs) Kind() string { return "duplicate.recheck" }
 // full scan is the faster way through those; the next run goes on.
 const recheckRounds = 20
 
+// recheckBudget is the time after which a run starts no new round.
+const recheckBudget = 2 * time.Minute
+
 type duplicateRecheckWorker struct {
 	river.WorkerDefaults[DuplicateRecheckArgs]
 	j       *Jobs
 	scanner *duplicate.Scanner
 }
 
+// Timeout: a round of 500 companies takes seconds on PostgreSQL and up to
+// a few minutes on a busy SQLite; River's default minute would cut it.
+func (w *duplicateRecheckWorker) Timeout(*river.Job[DuplicateRecheckArgs]) time.Duration {
+	return 15 * time.Minute
+}
+
 func (w *duplicateRecheckWorker) Work(ctx context.Context, _ *river.Job[DuplicateRecheckArgs]) error {
 	total := 0
+	start := time.Now()
 	for range recheckRounds {
+		if time.Since(start) > recheckBudget {
+			break // the next run goes on
+		}
 		n, more, err := w.scanner.Recheck(ctx)
 		total += n
 		if err != nil {

@@ -65,7 +65,7 @@ func twoDuplicates(t *testing.T, e *testEnv) (a, b int64) {
 	for i, name := range []string{"Ромашка", "Ромашка-Сервис"} {
 		c, err := e.srv.companies.Create(ctx, e.cast.Admin.Scope, company.Input{
 			Name: company.OptString{Set: true, Value: name}, INN: company.OptString{Set: true, Value: "7707083893"},
-			KPP:  company.OptString{Set: true, Value: []string{"770701001", "770702001"}[i]}})
+			KPP: company.OptString{Set: true, Value: []string{"770701001", "770702001"}[i]}})
 		if err != nil {
 			t.Fatal(err)
 		}
