@@ -75,7 +75,6 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		}
 	}()
 	srv := server.New(cfg, log, db, server.WithJobs(bg))
-	bg.UseLive(srv.Live()) // the jobs' progress bars reach this process's pages
 	if err := srv.Health(ctx); err != nil {
 		return fmt.Errorf("health check before start: %w", err)
 	}

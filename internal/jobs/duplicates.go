@@ -3,14 +3,15 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/live"
-	"github.com/crmprofi/crm/internal/progress"
 )
 
 // DuplicateScanArgs is a full duplicate scan (the admin page «Дубли»,
@@ -45,12 +46,15 @@ func (w *duplicateScanWorker) Timeout(*river.Job[DuplicateScanArgs]) time.Durati
 }
 
 func (w *duplicateScanWorker) Work(ctx context.Context, job *river.Job[DuplicateScanArgs]) error {
-	rep := progress.Discard("")
-	if h := w.j.live; h != nil && job.Args.UserID != 0 {
-		rep = live.Progress(h, job.Args.UserID, "duplicate-scan-"+strconv.FormatInt(job.Args.ScanID, 10), DuplicateScanLabel)
+	// Every admin's open «Дубли» page follows the bar, whichever process
+	// serves it: the states go through the durable live events.
+	admins, err := activeAdmins(ctx, w.j.db)
+	if err != nil {
+		return err
 	}
+	rep := live.Broadcast(ctx, w.j.db, admins, "duplicate-scan-"+strconv.FormatInt(job.Args.ScanID, 10), DuplicateScanLabel)
 	start := time.Now()
-	err := w.scanner.RunScan(ctx, job.Args.ScanID, rep)
+	err = w.scanner.RunScan(ctx, job.Args.ScanID, rep)
 	if err != nil {
 		if job.Attempt >= job.MaxAttempts {
 			_ = w.scanner.FailScan(context.WithoutCancel(ctx), job.Args.ScanID, err)
@@ -118,6 +122,21 @@ func (j *Jobs) EnqueueDuplicateScan(userID int64) duplicate.Enqueue {
 	}
 }
 
-// UseLive gives the workers the hub of this process's live events, for
-// the progress bars of the work they do. Call it before Start.
-func (j *Jobs) UseLive(h *live.Hub) { j.live = h }
+// activeAdmins are the ids of the active administrators: those who see
+// the page «Дубли».
+func activeAdmins(ctx context.Context, db *database.DB) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("admins: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("admins: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -64,13 +65,14 @@ func TestDuplicateScanJobSurvivesARestartAndReportsProgress(t *testing.T) {
 
 		// The next process works it.
 		hub := live.NewHub()
+		hub.Attach(db, slog.New(slog.DiscardHandler))
+		defer hub.Close()
 		sub, _, _, err := hub.Subscribe(ctx, cast.Admin.ID, live.Cursor{}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sub.Close()
 		next := newJobs(t, db, jobs.Options{NoPeriodic: true})
-		next.UseLive(hub)
 		if err := next.Start(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/crmprofi/crm/internal/database"
-	"github.com/crmprofi/crm/internal/live"
 )
 
 // Options tune a Jobs; the zero value is what `crm serve` runs with.
@@ -61,7 +60,6 @@ type Jobs struct {
 	log      *slog.Logger
 	client   *river.Client[*sql.Tx]
 	listener *pgxpool.Pool // PostgreSQL only
-	live     *live.Hub     // progress bars; nil: none (UseLive)
 }
 
 // New prepares the River client on db with every registered job kind.

@@ -3,16 +3,16 @@
   "use strict";
 
   // While a full scan is queued or running, its bar follows the live
-  // stream (progress.js); when the scan ends the page reloads to show the
-  // groups it found. A scan worked by another process sends no events to
-  // this one, so the page also asks for the scan's state every few
-  // seconds (the page as JSON).
+  // stream (progress.js): the scan's job sends its states to every admin
+  // as durable events, whichever process works it. When the scan ends the
+  // page reloads to show the groups it found; when another admin starts
+  // one, the page reloads to show its bar.
+  if (!document.querySelector('[data-testid="dup-scan-form"]')) return;
   const bar = document.querySelector("[data-dup-scan-active]");
-  if (!bar) return;
+  const active = !!bar && bar.dataset.dupScanActive === "true";
   // The state the page was rendered with (no inline styles under the CSP).
-  const fill = bar.querySelector(".live-progress-fill[data-fill]");
+  const fill = bar && bar.querySelector(".live-progress-fill[data-fill]");
   if (fill) fill.style.width = fill.dataset.fill + "%";
-  if (bar.dataset.dupScanActive !== "true") return;
   let reloading = false;
   const reload = () => {
     if (reloading) return;
@@ -22,25 +22,8 @@
   };
   if (window.crmLive) {
     window.crmLive.on("progress", (p) => {
-      if (p && p.id === bar.dataset.progress && (p.state === "done" || p.state === "failed")) reload();
+      if (!p || typeof p.id !== "string" || !p.id.startsWith("duplicate-scan-")) return;
+      if (active ? p.id === bar.dataset.progress && (p.state === "done" || p.state === "failed") : p.state === "running") reload();
     });
   }
-  const poll = async () => {
-    if (reloading) return;
-    try {
-      const res = await fetch(window.location.pathname, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (res.ok) {
-        const body = await res.json();
-        const scan = body && body.scan;
-        if (scan && scan.state !== "queued" && scan.state !== "running") {
-          reload();
-          return;
-        }
-      }
-    } catch {
-      // Offline for a moment: ask again later.
-    }
-    window.setTimeout(poll, 3000);
-  };
-  window.setTimeout(poll, 3000);
 })();
