@@ -42,7 +42,7 @@ func TestBrowserDuplicatesScan(t *testing.T) {
 				waitJS(t, "the bar finishes", `document.querySelector('[data-testid="dup-scan-progress"]').dataset.state === "done"`),
 				waitJS(t, "the groups are listed", groups+` === 2`),
 				waitText(t, sel("dup-scan-progress"), "готово"),
-				evalTrue(t, "the finished bar is full", `(() => { const b = document.querySelector('[data-testid="dup-scan-progress"]');
+				waitJS(t, "the finished bar is full", `(() => { const b = document.querySelector('[data-testid="dup-scan-progress"]');
 					return b.querySelector('.live-progress-fill').getBoundingClientRect().width >= b.querySelector('.live-progress-track').getBoundingClientRect().width - 1; })()`),
 				waitText(t, sel("dup-summary"), "Групп: 2"),
 				evalTrue(t, "the branch is explained", `[...document.querySelectorAll('[data-testid="dup-chip"]')].some(c => c.textContent.includes("вероятно, филиал"))`),

@@ -62,6 +62,10 @@ func NewEvent(typ string, v any) (Event, error) {
 type Cursor struct {
 	Outbox uint64
 	Local  uint64
+	// Given tells a cursor the client sent ("0" on an outbox that was
+	// empty when its page rendered) from none: a stream with a given
+	// cursor replays what came after it; one without starts afresh.
+	Given bool
 }
 
 // ParseCursor reads a Last-Event-ID; anything malformed is the zero
@@ -72,7 +76,7 @@ func ParseCursor(s string) Cursor {
 	if err != nil {
 		return Cursor{}
 	}
-	c := Cursor{Outbox: outbox}
+	c := Cursor{Outbox: outbox, Given: true}
 	if dotted {
 		if c.Local, err = strconv.ParseUint(b, 10, 64); err != nil {
 			return Cursor{}
@@ -305,7 +309,7 @@ func (h *Hub) Subscribe(ctx context.Context, userID int64, after Cursor, key str
 	st.subs[sub] = struct{}{}
 	h.nsubs++
 	src := h.startSource()
-	if after.Outbox != 0 || after.Local != 0 {
+	if after.Given {
 		for _, e := range st.ring {
 			if e.Seq > after.Local {
 				replay = append(replay, e)
@@ -328,7 +332,7 @@ func (h *Hub) Subscribe(ctx context.Context, userID int64, after Cursor, key str
 			return sub, nil, false, ctx.Err()
 		}
 	}
-	if after.Outbox == 0 || h.db == nil {
+	if !after.Given || h.db == nil {
 		return sub, replay, false, nil
 	}
 	durable, gap, err := h.replay(ctx, userID, after.Outbox)

@@ -74,7 +74,7 @@ func TestAReconnectWithTheLastIDReplaysWhatWasMissed(t *testing.T) {
 	third := h.Publish(1, event(t, "task", map[string]any{"id": 1, "change": "deleted"}))
 	h.Publish(2, event(t, "task", map[string]any{"id": 9, "change": "created"}))
 
-	sub, replay, gap := subscribe(t, h, 1, Cursor{Local: first.Seq})
+	sub, replay, gap := subscribe(t, h, 1, Cursor{Given: true, Local: first.Seq})
 	defer sub.Close()
 	if gap || len(replay) != 2 || replay[0].Seq != second.Seq || replay[1].Seq != third.Seq {
 		t.Fatalf("replay %+v (gap %v), want the second and third events", replay, gap)
@@ -91,12 +91,12 @@ func TestEphemeralEventsOlderThanTheRetentionOrBeyondTheCapAreDropped(t *testing
 	old := h.Publish(1, event(t, "progress", map[string]int{"done": 1}))
 	clock = clock.Add(DefaultRetain - time.Minute)
 	kept := h.Publish(1, event(t, "progress", map[string]int{"done": 2}))
-	if _, replay, _ := subscribe(t, h, 1, Cursor{Local: old.Seq - 1}); len(replay) != 2 {
+	if _, replay, _ := subscribe(t, h, 1, Cursor{Given: true, Local: old.Seq - 1}); len(replay) != 2 {
 		t.Fatalf("within the retention: replay %+v", replay)
 	}
 	clock = clock.Add(2 * time.Minute) // the first event is now older than the retention
 	newer := h.Publish(1, event(t, "progress", map[string]int{"done": 3}))
-	_, replay, gap := subscribe(t, h, 1, Cursor{Local: old.Seq - 1})
+	_, replay, gap := subscribe(t, h, 1, Cursor{Given: true, Local: old.Seq - 1})
 	if gap || len(replay) != 2 || replay[0].Seq != kept.Seq || replay[1].Seq != newer.Seq {
 		t.Fatalf("after the retention: replay %+v, gap %v", replay, gap)
 	}
@@ -106,7 +106,7 @@ func TestEphemeralEventsOlderThanTheRetentionOrBeyondTheCapAreDropped(t *testing
 	for i := range 5 {
 		seqs = append(seqs, h.Publish(2, event(t, "progress", map[string]int{"done": i})).Seq)
 	}
-	if _, replay, _ := subscribe(t, h, 2, Cursor{Local: seqs[0]}); len(replay) != 3 || replay[0].Seq != seqs[2] {
+	if _, replay, _ := subscribe(t, h, 2, Cursor{Given: true, Local: seqs[0]}); len(replay) != 3 || replay[0].Seq != seqs[2] {
 		t.Fatalf("replay %+v; want the last three", replay)
 	}
 }
@@ -232,7 +232,7 @@ func TestEphemeralEventsOfARestartedProcessReplayAfterAnOldCursor(t *testing.T) 
 	if now.Seq <= before.Seq {
 		t.Fatalf("sequence numbers went back after a restart: %d after %d", now.Seq, before.Seq)
 	}
-	if _, replay, gap := subscribe(t, h, 1, Cursor{Outbox: 7, Local: before.Seq}); gap || len(replay) != 1 || replay[0].Seq != now.Seq {
+	if _, replay, gap := subscribe(t, h, 1, Cursor{Given: true, Outbox: 7, Local: before.Seq}); gap || len(replay) != 1 || replay[0].Seq != now.Seq {
 		t.Fatalf("replay %+v, gap %v; want the new event and no gap (ephemeral events are not promised)", replay, gap)
 	}
 }
@@ -243,9 +243,10 @@ func TestACursorTravelsAsTheEventID(t *testing.T) {
 		want Cursor
 	}{
 		{"", Cursor{}},
-		{"42", Cursor{Outbox: 42}},
-		{"42.1764756000000000", Cursor{Outbox: 42, Local: 1764756000000000}},
-		{"0.5", Cursor{Local: 5}},
+		{"42", Cursor{Given: true, Outbox: 42}},
+		{"42.1764756000000000", Cursor{Given: true, Outbox: 42, Local: 1764756000000000}},
+		{"0.5", Cursor{Given: true, Local: 5}},
+		{"0", Cursor{Given: true}}, // a page rendered on an empty outbox
 		{"abc", Cursor{}},
 		{"4.x", Cursor{}},
 		{"-3", Cursor{}},

@@ -323,3 +323,15 @@ func (h *Hub) tail(ctx context.Context, src *source) {
 		}
 	}
 }
+
+// Latest is the cursor of the newest durable event: a page that renders
+// state a later event changes puts it in the page (data-live-cursor), read
+// before that state, so its stream replays every change made after the
+// render instead of starting at the moment it connects.
+func Latest(ctx context.Context, q database.Querier) (Cursor, error) {
+	var id int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM live_events`).Scan(&id); err != nil {
+		return Cursor{}, fmt.Errorf("latest live event: %w", err)
+	}
+	return Cursor{Outbox: uint64(id), Given: true}, nil //nolint:gosec // identity ids are positive
+}

@@ -113,13 +113,13 @@ func TestDurableEvents(t *testing.T) {
 			emit(t, db, 3, typeEnd, endData{}) // control events are never replayed
 			missed2 := emit(t, db, 3, "unread", map[string]int{"count": 4})
 			restarted := attached(t, db) // a new process: nothing in memory
-			sub, replay, gap := subscribe(t, restarted, 3, Cursor{Outbox: seen.ID})
+			sub, replay, gap := subscribe(t, restarted, 3, Cursor{Given: true, Outbox: seen.ID})
 			defer sub.Close()
 			if gap || len(replay) != 2 || replay[0].ID != missed1.ID || replay[1].ID != missed2.ID ||
 				string(replay[1].Data) != `{"count":4}` || replay[1].Type != "unread" {
 				t.Fatalf("replay %+v, gap %v; want events %d and %d", replay, gap, missed1.ID, missed2.ID)
 			}
-			if _, replay, gap := subscribe(t, restarted, 3, Cursor{Outbox: missed2.ID}); gap || len(replay) != 0 {
+			if _, replay, gap := subscribe(t, restarted, 3, Cursor{Given: true, Outbox: missed2.ID}); gap || len(replay) != 0 {
 				t.Fatalf("up to date: replay %+v, gap %v", replay, gap)
 			}
 		})
@@ -133,7 +133,7 @@ func TestDurableEvents(t *testing.T) {
 				t.Fatalf("purged %d, %v", n, err)
 			}
 			h := attached(t, db)
-			_, replay, gap := subscribe(t, h, 5, Cursor{Outbox: first.ID})
+			_, replay, gap := subscribe(t, h, 5, Cursor{Given: true, Outbox: first.ID})
 			if !gap || len(replay) != 1 || replay[0].ID != last.ID {
 				t.Fatalf("replay %+v, gap %v; want the kept newest event and a gap", replay, gap)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/jobs"
+	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -24,8 +25,7 @@ import (
 // state of its own, so one per request costs nothing).
 func (s *Server) scanner() *duplicate.Scanner { return duplicate.NewScanner(s.db) }
 
-// duplicatesBody is the page as JSON (Accept: application/json), which the
-// page's script polls while a scan runs.
+// duplicatesBody is the page as JSON (Accept: application/json).
 type duplicatesBody struct {
 	Scan *duplicate.Scan `json:"scan"`
 	duplicate.GroupList
@@ -40,6 +40,13 @@ func (s *Server) adminDuplicates(w http.ResponseWriter, r *http.Request) error {
 		inv.Add("reason", "Неизвестная причина")
 	}
 	p := view.DuplicatesPage{Reason: reason, Location: s.viewerLocation(r), Back: r.URL.RequestURI()}
+	// The stream's cursor before the scan's state: the page's bar then
+	// misses no state written after this render.
+	cur, err := live.Latest(r.Context(), s.db)
+	if err != nil {
+		return err
+	}
+	p.LiveCursor = cur.String()
 	sc := s.scanner()
 	last, ok, err := sc.LastScan(r.Context())
 	if err != nil {

@@ -48,7 +48,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fresh := cur == (live.Cursor{})
+	fresh := !cur.Given
 	var unread int
 	if fresh {
 		if unread, err = s.notices.UnreadCount(r.Context(), u.ID); err != nil {

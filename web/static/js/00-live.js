@@ -15,7 +15,11 @@
   "use strict";
 
   let stream = null;
-  let lastId = "";
+  // A page whose state later events change says where its stream starts
+  // (data-live-cursor, read before that state), so nothing between the
+  // render and the stream's opening is missed.
+  const start = document.querySelector("[data-live-cursor]");
+  let lastId = start ? start.dataset.liveCursor || "" : "";
   let retry = 0; // consecutive failed attempts
   let timer = 0;
   let stopped = false;
