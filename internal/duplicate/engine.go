@@ -236,8 +236,16 @@ func (e *Engine) similarNames(ctx context.Context, norm string) ([]int64, error)
 	if norm == "" {
 		return nil, nil
 	}
+	// A company name is at most 255 characters; a longer probe (a hostile
+	// one) would only make the trigram queries longer.
+	if r := []rune(norm); len(r) > maxNameRunes {
+		norm = strings.TrimSpace(string(r[:maxNameRunes]))
+	}
 	return e.similarTrigrams(ctx, norm)
 }
+
+// maxNameRunes is the longest company name (see company.NewCompany).
+const maxNameRunes = 255
 
 // The similar-name search bounds: how far a trigram's posting list
 // is counted to rank it, how much of one list is read, and how many
