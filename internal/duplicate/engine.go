@@ -123,11 +123,7 @@ func (e *Engine) hide(ctx context.Context, scope access.Scope, list []Match) err
 		var w database.Where
 		w.Add("c.id IN " + w.In(ids...))
 		scope.Restrict(&w, "c")
-		rows, err := e.db.QueryContext(ctx, `SELECT c.id FROM companies c`+w.SQL(), w.Args()...)
-		if err != nil {
-			return fmt.Errorf("duplicate visibility: %w", err)
-		}
-		err = eachRow(rows, func() error {
+		err := e.each(ctx, `SELECT c.id FROM companies c`+w.SQL(), w.Args(), func(rows *sql.Rows) error {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				return err
@@ -156,11 +152,7 @@ func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) 
 	seen := map[int64]bool{}
 	var ids []int64
 	if query != "" {
-		rows, err := e.db.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, fmt.Errorf("duplicate candidates: %w", err)
-		}
-		err = eachRow(rows, func() error {
+		err := e.each(ctx, query, args, func(rows *sql.Rows) error {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				return err

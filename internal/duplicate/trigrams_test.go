@@ -122,6 +122,7 @@ func TestTheMigrationBackfillMakesTheStoresTrigrams(t *testing.T) {
 }
 
 func testBackfill(t *testing.T, db *database.DB) {
+	t.Helper()
 	cast := dbtest.NewCast(t, db)
 	seed(t, db,
 		company.NewCompany{Name: "ООО «Ромашка-Плюс»", ResponsibleID: cast.Alisa.ID},
