@@ -576,9 +576,6 @@ func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *Ne
 	var rows childRows
 	rows.add(id, n, nm)
 	for _, k := range childKinds {
-		if k.sqliteOnly && s.db.Dialect != database.SQLite {
-			continue
-		}
 		if !slices.ContainsFunc(k.fields, func(f string) bool { return slices.Contains(changed, f) }) {
 			continue
 		}
@@ -626,18 +623,17 @@ var childKinds = []struct {
 	table, insert string
 	fields        []string
 	rows          func(*childRows) [][]any
-	sqliteOnly    bool // PostgreSQL answers with pg_trgm instead
 }{
 	{"company_terms", `INSERT INTO company_terms (term, company_id, name_norm, live, branch_id, responsible_id)`, []string{"name", "legal_name"},
-		func(c *childRows) [][]any { return c.terms }, false},
+		func(c *childRows) [][]any { return c.terms }},
 	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext, e164_suffix)`, []string{"phones"},
-		func(c *childRows) [][]any { return c.phones }, false},
+		func(c *childRows) [][]any { return c.phones }},
 	{"company_emails", `INSERT INTO company_emails (company_id, position, value, value_norm, kind, comment)`, []string{"emails"},
-		func(c *childRows) [][]any { return c.emails }, false},
+		func(c *childRows) [][]any { return c.emails }},
 	{"company_spheres", `INSERT INTO company_spheres (company_id, sphere_id)`, []string{"spheres"},
-		func(c *childRows) [][]any { return c.spheres }, false},
+		func(c *childRows) [][]any { return c.spheres }},
 	{"company_trigrams", `INSERT INTO company_trigrams (trigram, ntri, company_id)`, []string{"name"},
-		func(c *childRows) [][]any { return c.trigrams }, true},
+		func(c *childRows) [][]any { return c.trigrams }},
 }
 
 // Delete moves a visible company to the trash (deleted_at, deleted_by);
@@ -745,9 +741,6 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			children.add(chunkIDs[i], &chunk[i], nms[i])
 		}
 		for _, k := range childKinds {
-			if k.sqliteOnly && s.db.Dialect != database.SQLite {
-				continue
-			}
 			if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
 				return nil, err
 			}

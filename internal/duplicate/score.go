@@ -13,6 +13,7 @@
 package duplicate
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -44,9 +45,9 @@ type Reason struct {
 type Match struct {
 	ID              int64    `json:"id"`
 	Name            string   `json:"name"`
-	INN             string   `json:"inn,omitempty"`
-	KPP             string   `json:"kpp,omitempty"`
-	Address         string   `json:"address,omitempty"`
+	INN             string   `json:"inn"`
+	KPP             string   `json:"kpp"`
+	Address         string   `json:"address"`
 	ResponsibleName string   `json:"responsible_name"`
 	Accessible      bool     `json:"accessible"`
 	Score           float64  `json:"score"`
@@ -55,6 +56,24 @@ type Match struct {
 	// same ИНН and КПП, or the same ИНН where neither has a КПП. Saving
 	// one needs confirmation.
 	Blocking bool `json:"-"`
+}
+
+// MarshalJSON writes every field of a match the caller may see (an empty
+// ИНН as ""), and of a hidden one only id, name, responsible_name,
+// accessible, score and reasons: the keys themselves are absent.
+func (m Match) MarshalJSON() ([]byte, error) {
+	type plain Match
+	if m.Accessible {
+		return json.Marshal(plain(m))
+	}
+	return json.Marshal(struct {
+		ID              int64    `json:"id"`
+		Name            string   `json:"name"`
+		ResponsibleName string   `json:"responsible_name"`
+		Accessible      bool     `json:"accessible"`
+		Score           float64  `json:"score"`
+		Reasons         []Reason `json:"reasons"`
+	}{m.ID, m.Name, m.ResponsibleName, false, m.Score, m.Reasons})
 }
 
 // Record is one company's normalised keys; Score compares two of them and

@@ -2,8 +2,10 @@ package duplicate
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/database"
@@ -156,6 +158,10 @@ func TestTrigramsAndSimilarityAgreeWithPgTrgm(t *testing.T) {
 		if db.Dialect != database.Postgres {
 			return
 		}
+		// The engine does not need pg_trgm; this test compares with it.
+		if _, err := db.ExecContext(context.Background(), `CREATE EXTENSION IF NOT EXISTS pg_trgm`); err != nil {
+			t.Skipf("pg_trgm is not available: %v", err)
+		}
 		for _, p := range pairs {
 			var want float64
 			if err := db.QueryRowContext(context.Background(), `SELECT similarity($1, $2)`, p[0], p[1]).Scan(&want); err != nil {
@@ -183,5 +189,27 @@ func BenchmarkRecordOf(b *testing.B) {
 		Phones: []string{"8 (495) 123-45-67"}, Emails: []string{"Info@Romashka.ru"}, Website: "https://www.romashka.ru/"}
 	for b.Loop() {
 		RecordOf(p)
+	}
+}
+
+func TestMatchJSONShowsAHiddenCompanyOnlyByName(t *testing.T) {
+	seen, err := json.Marshal(Match{ID: 1, Name: "Ромашка", ResponsibleName: "Вера Волкова", Accessible: true, Score: 0.6,
+		Reasons: []Reason{{"name", "normalized", "то же название"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"inn":""`, `"kpp":""`, `"address":""`, `"accessible":true`} {
+		if !strings.Contains(string(seen), key) {
+			t.Errorf("a visible match lacks %s: %s", key, seen)
+		}
+	}
+	hidden, err := json.Marshal(Match{ID: 1, Name: "Ромашка", INN: "7707083893", Address: "Тайная, 5", ResponsibleName: "Вера Волкова", Score: 0.6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"inn"`, `"kpp"`, `"address"`, "7707083893", "Тайная"} {
+		if strings.Contains(string(hidden), key) {
+			t.Errorf("a hidden match shows %s: %s", key, hidden)
+		}
 	}
 }

@@ -15,7 +15,8 @@ import (
 // anything beyond is not a company being typed.
 const (
 	maxDuplicateResults = 20
-	maxDuplicateText    = 1000 // characters of one value
+	maxDuplicateName    = 255  // characters of a name, an ИНН, a website (as the company form)
+	maxDuplicateText    = 1000 // characters of an address, a phone, an e-mail
 	maxDuplicateValues  = 20   // phones or e-mails
 )
 
@@ -46,7 +47,7 @@ func (s *Server) findDuplicates(w http.ResponseWriter, r *http.Request) error {
 func duplicateProbe(q url.Values) (duplicate.Probe, error) {
 	var p duplicate.Probe
 	inv := apperr.Invalid{}
-	text := func(key string, dst *string) {
+	text := func(key string, dst *string, limit int) {
 		vals := q[key]
 		if len(vals) > 1 {
 			inv.Add(key, "Укажите одно значение")
@@ -55,18 +56,18 @@ func duplicateProbe(q url.Values) (duplicate.Probe, error) {
 		if len(vals) == 0 {
 			return
 		}
-		if !utf8.ValidString(vals[0]) || utf8.RuneCountInString(vals[0]) > maxDuplicateText {
-			inv.Add(key, fmt.Sprintf("Значение не длиннее %d символов", maxDuplicateText))
+		if !utf8.ValidString(vals[0]) || utf8.RuneCountInString(vals[0]) > limit {
+			inv.Add(key, fmt.Sprintf("Значение не длиннее %d символов", limit))
 			return
 		}
 		*dst = vals[0]
 	}
-	text("name", &p.Name)
-	text("inn", &p.INN)
-	text("kpp", &p.KPP)
-	text("ogrn", &p.OGRN)
-	text("address", &p.Address)
-	text("website", &p.Website)
+	text("name", &p.Name, maxDuplicateName)
+	text("inn", &p.INN, maxDuplicateName)
+	text("kpp", &p.KPP, maxDuplicateName)
+	text("ogrn", &p.OGRN, maxDuplicateName)
+	text("address", &p.Address, maxDuplicateText)
+	text("website", &p.Website, maxDuplicateName)
 	list := func(key string, dst *[]string) {
 		vals := q[key]
 		if len(vals) > maxDuplicateValues {

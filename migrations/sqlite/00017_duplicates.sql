@@ -23,15 +23,13 @@ CREATE INDEX companies_website_domain_idx ON companies (website_domain) WHERE de
 -- two spaces in front and one behind), with ntri, how many distinct
 -- trigrams the name has. A similar-name search reads the posting lists of
 -- the probe's rarest trigrams within the ntri range a similar name can
--- have (prefix and length filtering), then counts the shared trigrams of
--- those candidates through company_trigrams_company_idx: no scan of the
--- companies. The store writes the rows with the company and rewrites them
--- when the name changes; deleted and merged companies keep theirs (the
--- candidate query reads only live companies), so deleting, restoring and
--- merging need no upkeep, and the rows go with the company.
---
--- PostgreSQL has the same table (both dialects keep one schema) but never
--- fills it: pg_trgm's GIN index answers there.
+-- have (prefix and length filtering), capped, and verifies the companies
+-- with enough hits on their name_norm: no scan of the companies. The
+-- store writes the rows with the company and rewrites them when the name
+-- changes; deleted and merged companies keep theirs (the candidate query
+-- reads only live companies), so deleting, restoring and merging need no
+-- upkeep, and the rows go with the company. PostgreSQL uses the same
+-- table (see its migration for why not pg_trgm's GIN index).
 CREATE TABLE company_trigrams (
     trigram    TEXT NOT NULL,
     ntri       INTEGER NOT NULL,
@@ -43,7 +41,7 @@ CREATE INDEX company_trigrams_company_idx ON company_trigrams (company_id, trigr
 -- The existing companies' trigrams, made in SQL by the same rule
 -- (substr counts characters, not bytes).
 WITH RECURSIVE words(id, word, rest) AS (
-    SELECT id, '', name_norm || ' ' FROM companies WHERE name_norm <> ''
+    SELECT id, substr(name_norm, 1, 0), name_norm || ' ' FROM companies WHERE name_norm <> ''
     UNION ALL
     SELECT id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM words WHERE rest <> ''
 ), padded(id, s, i) AS (
