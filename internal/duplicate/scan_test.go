@@ -304,7 +304,7 @@ func TestRecheckFindsANewDuplicateWithoutAFullScan(t *testing.T) {
 		if n := len(f.pairs(t)); n != 0 {
 			t.Fatalf("pairs before the change: %d", n)
 		}
-		c, err := f.companies.Create(ctx, f.cast.Alisa.Scope, input(t, `{"name": "Тау-Сервис", "inn": "7710140679"}`))
+		c, err := f.companies.Create(ctx, f.cast.Alisa.Scope, input(t, `{"name": "Тау-Сервис", "inn": "7710140679", "confirm_duplicate": true}`))
 		if err != nil {
 			t.Fatal(err)
 		}
