@@ -77,18 +77,31 @@ func freshSQL(t string) string {
 // desk's groups: g(id, grp, rn, n) with the row's rank within its group
 // and the group's size. restrict, when set, limits the tasks to those sc
 // may see (someone looking at another user's desk).
+//
+// It reads two ranges of the assignee's open tasks rather than all of
+// them: those due before the end of the week (the tasks due later — most
+// of a busy manager's — are in no dated group) and the new assignments
+// (not yet seen, a short partial index of its own, migration 00020).
 func deskCTE(w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool) string {
-	var inner database.Where
-	inner.Add("t.assigned_to = ?", userID)
-	inner.Add(OpenSQL("t"))
-	if restrict {
-		sc.RestrictTasks(&inner, "t")
+	mine := func(more ...string) *database.Where {
+		var inner database.Where
+		inner.Add("t.assigned_to = ?", userID)
+		inner.Add(OpenSQL("t"))
+		for _, m := range more {
+			inner.Add(m)
+		}
+		if restrict {
+			sc.RestrictTasks(&inner, "t")
+		}
+		return &inner
 	}
 	grp := groupSQL(w, "t", b)
-	where := w.Adopt(&inner)
-	return `WITH o AS (SELECT t.id, t.due_at, t.updated_at, ` + grp + ` AS grp,
-		CASE WHEN ` + freshSQL("t") + ` THEN 1 ELSE 0 END AS fresh
-		FROM tasks t` + where + `),
+	dated := mine()
+	dated.Add("t.due_at < ?", weekEdge(b))
+	datedWhere := w.Adopt(dated)
+	freshWhere := w.Adopt(mine(freshSQL("t")))
+	return `WITH o AS (SELECT t.id, t.due_at, ` + grp + ` AS grp FROM tasks t` + datedWhere + `),
+	f AS (SELECT t.id, t.updated_at FROM tasks t` + freshWhere + `),
 	g AS (
 		SELECT id, grp, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY due_at, id) AS rn,
 			COUNT(*) OVER (PARTITION BY grp) AS n
@@ -96,8 +109,18 @@ func deskCTE(w *database.Where, sc access.Scope, userID int64, b Bounds, restric
 		UNION ALL
 		SELECT id, 'new_assignments', ROW_NUMBER() OVER (ORDER BY updated_at DESC, id DESC),
 			COUNT(*) OVER ()
-		FROM o WHERE fresh = 1
+		FROM f
 	) `
+}
+
+// weekEdge is the later of the week's two ends: a timed task is in the
+// week before WeekEnd (an instant), an all-day one before WeekEndDate (a
+// date at 00:00 UTC), and which comes first depends on the zone.
+func weekEdge(b Bounds) time.Time {
+	if b.WeekEnd.After(b.WeekEndDate) {
+		return b.WeekEnd
+	}
+	return b.WeekEndDate
 }
 
 // DashboardN is userID's desk at now in loc with up to n rows a group
