@@ -21,7 +21,8 @@ func dupChip(field string) string {
 // «Название» chip while the name is typed and the «ИНН» chip once the ИНН
 // is, without a reload; saving asks for «Всё равно создать», which creates
 // it and leaves an audit entry; the new company's edit form offers
-// «Объединить» with the first. On the phone, an answer that arrives after
+// «Объединить» with the first, which merges them and undoes the merge
+// from the survivor's card. On the phone, an answer that arrives after
 // a newer question is dropped. axe-core checks the form with the panel
 // open and the confirmation; screenshots at 1366 and 390 px; the time from
 // the last keystroke to the panel is logged.
@@ -112,6 +113,23 @@ func TestBrowserDuplicateCheck(t *testing.T) {
 				evalTrue(t, "the company itself is not its own duplicate", `Array.from(document.querySelectorAll('`+dupItem+`')).every(e => e.dataset.id !== "`+second+`")`),
 				shot(t, "5-edit-1366"),
 				checkA11y(t, "edit form with the panel"),
+
+				// The issue's whole path: from the panel to the merge, and back.
+				chromedp.Click(chromedp.CSS(dupItem+` [data-testid="dup-merge"]`)),
+				chromedp.WaitVisible(sel("merge-submit")),
+				chromedp.Click(sel("merge-submit")),
+				waitText(t, sel("toasts"), "Компании объединены"),
+				waitJS(t, "the survivor's card", `location.pathname === "/companies/`+second+`/"`),
+				chromedp.WaitVisible(sel("merge-notice")),
+				chromedp.Navigate(base+"/companies/"+strconvID(firstID)+"/"),
+				waitJS(t, "the absorbed company's link opens the survivor", `location.pathname === "/companies/`+second+`/"`),
+				chromedp.Click(sel("merge-undo")),
+				chromedp.WaitVisible(sel("confirm-dialog")),
+				chromedp.Click(sel("confirm-ok")),
+				waitText(t, sel("toasts"), "Объединение отменено"),
+				waitJS(t, "the notice is gone", `!document.querySelector('[data-testid="merge-notice"]')`),
+				chromedp.Navigate(base+"/companies/"+strconvID(firstID)+"/"),
+				waitJS(t, "the first company is back on its own", `location.pathname === "/companies/`+strconvID(firstID)+`/"`),
 			)
 			if err != nil {
 				t.Fatalf("edit form: %v\nserver log:\n%s", err, inst.log.String())
