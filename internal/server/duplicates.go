@@ -56,8 +56,8 @@ func duplicateProbe(q url.Values) (duplicate.Probe, error) {
 		if len(vals) == 0 {
 			return
 		}
-		if !utf8.ValidString(vals[0]) || utf8.RuneCountInString(vals[0]) > limit {
-			inv.Add(key, fmt.Sprintf("Значение не длиннее %d символов", limit))
+		if msg := badText(vals[0], limit); msg != "" {
+			inv.Add(key, msg)
 			return
 		}
 		*dst = vals[0]
@@ -75,8 +75,8 @@ func duplicateProbe(q url.Values) (duplicate.Probe, error) {
 			return
 		}
 		for _, v := range vals {
-			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxDuplicateText {
-				inv.Add(key, fmt.Sprintf("Значение не длиннее %d символов", maxDuplicateText))
+			if msg := badText(v, maxDuplicateText); msg != "" {
+				inv.Add(key, msg)
 				return
 			}
 			if v != "" {
@@ -94,4 +94,16 @@ func duplicateProbe(q url.Values) (duplicate.Probe, error) {
 		p.Exclude = id
 	}
 	return p, inv.Err()
+}
+
+// badText says, in Russian, what is wrong with a typed value: bytes that
+// are not text, or more than limit characters; "" when it is fine.
+func badText(v string, limit int) string {
+	switch {
+	case !utf8.ValidString(v):
+		return "Значение содержит недопустимые символы"
+	case utf8.RuneCountInString(v) > limit:
+		return fmt.Sprintf("Значение не длиннее %d символов", limit)
+	}
+	return ""
 }

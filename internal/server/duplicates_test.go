@@ -184,21 +184,23 @@ func TestTheDuplicatesEndpoint(t *testing.T) {
 			}
 		})
 		hostile := []struct {
-			name, query, field string
+			name, query, field, says string
 		}{
-			{"a huge name", "name=" + strings.Repeat("я", 5000), "name"},
-			{"an exclude that is not an id", "exclude=abc", "exclude"},
-			{"a negative exclude", "exclude=-1", "exclude"},
-			{"500 phones", strings.Repeat("phone=1&", 500), "phone"},
-			{"500 e-mails", strings.Repeat("email=a@b.ru&", 500), "email"},
-			{"two ИНН", "inn=1&inn=2", "inn"},
-			{"invalid UTF-8", "address=%ff%fe", "address"},
+			{"a huge name", "name=" + strings.Repeat("я", 5000), "name", "не длиннее 255"},
+			{"an exclude that is not an id", "exclude=abc", "exclude", "идентификатор"},
+			{"a negative exclude", "exclude=-1", "exclude", "идентификатор"},
+			{"500 phones", strings.Repeat("phone=1&", 500), "phone", "Не больше"},
+			{"500 e-mails", strings.Repeat("email=a@b.ru&", 500), "email", "Не больше"},
+			{"two ИНН", "inn=1&inn=2", "inn", "одно значение"},
+			{"invalid UTF-8", "address=%ff%fe", "address", "недопустимые символы"},
+			{"an ИНН of invalid UTF-8", "inn=%ff", "inn", "недопустимые символы"},
 		}
 		for _, h := range hostile {
 			t.Run(h.name+" is a 400 naming the field", func(t *testing.T) {
 				var got map[string][]string
-				if code := e.api(&admin, "GET", "/api/companies/duplicates/?"+h.query, nil, &got); code != http.StatusBadRequest || len(got[h.field]) == 0 {
-					t.Fatalf("%d %v", code, got)
+				if code := e.api(&admin, "GET", "/api/companies/duplicates/?"+h.query, nil, &got); code != http.StatusBadRequest ||
+					len(got[h.field]) == 0 || !strings.Contains(got[h.field][0], h.says) {
+					t.Fatalf("%d %v, want %q on %s", code, got, h.says, h.field)
 				}
 			})
 		}
