@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/crmprofi/crm/internal/apperr"
@@ -19,11 +18,11 @@ import (
 // Store keeps users and sessions.
 type Store struct {
 	db    *database.DB
-	zones *zoneHooks
+	zones *database.Hooks[int64] // user ids
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db, zones: &zoneHooks{}} }
+func NewStore(db *database.DB) *Store { return &Store{db: db, zones: &database.Hooks[int64]{}} }
 
 // WithTx returns the store working in the caller's transaction tx: its
 // writes commit or roll back with the caller's (see database.DB.WithTx).
@@ -36,31 +35,13 @@ func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx), z
 // notifications through it without this package knowing of tasks.
 type ZoneHook func(ctx context.Context, tx *sql.Tx, userID int64) error
 
-// zoneHooks is the list shared by a Store and its WithTx copies.
-type zoneHooks struct {
-	mu   sync.RWMutex
-	list []ZoneHook
-}
-
 // OnZoneChange registers h for every change of a user's zone or branch,
 // by an admin (Update) or by the user (UpdateProfile).
-func (s *Store) OnZoneChange(h ZoneHook) {
-	s.zones.mu.Lock()
-	defer s.zones.mu.Unlock()
-	s.zones.list = append(s.zones.list, h)
-}
+func (s *Store) OnZoneChange(h ZoneHook) { s.zones.Add(h) }
 
 // zoneChanged calls the zone hooks for userID inside tx.
 func (s *Store) zoneChanged(ctx context.Context, tx *sql.Tx, userID int64) error {
-	s.zones.mu.RLock()
-	list := s.zones.list
-	s.zones.mu.RUnlock()
-	for _, h := range list {
-		if err := h(ctx, tx, userID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.zones.Run(ctx, tx, userID)
 }
 
 const userColumns = `u.id, u.username, u.first_name, u.last_name, u.email, u.role, u.data_scope,

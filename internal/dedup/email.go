@@ -54,22 +54,32 @@ func validEmailLocal(l string) bool {
 	return true
 }
 
-// validEmailDomain checks the part after "@": labels of letters, digits and
-// inner hyphens, at least two of them, the last one a plausible TLD.
-func validEmailDomain(d string) bool {
+// domainLabels splits a domain name into its labels when it has at least
+// two and each is 1–63 bytes of letters, digits and inner hyphens.
+func domainLabels(d string) ([]string, bool) {
 	labels := strings.Split(d, ".")
 	if len(labels) < 2 {
-		return false
+		return nil, false
 	}
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
+			return nil, false
 		}
 		for _, r := range l {
 			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
-				return false
+				return nil, false
 			}
 		}
+	}
+	return labels, true
+}
+
+// validEmailDomain checks the part after "@": labels of letters, digits and
+// inner hyphens, at least two of them, the last one a plausible TLD.
+func validEmailDomain(d string) bool {
+	labels, ok := domainLabels(d)
+	if !ok {
+		return false
 	}
 	tld := labels[len(labels)-1]
 	if strings.HasPrefix(tld, "xn--") {

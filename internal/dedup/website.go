@@ -62,23 +62,14 @@ func validDomain(h string) bool {
 	if len(h) > 253 {
 		return false
 	}
-	labels := strings.Split(h, ".")
-	if len(labels) < 2 {
+	if _, ok := domainLabels(h); !ok {
 		return false
 	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+	// A letter that lower-casing changes (or that has no lower case, like
+	// Georgian Mtavruli) would make the key drift.
+	for _, r := range h {
+		if unicode.IsLetter(r) && unicode.ToLower(r) != r {
 			return false
-		}
-		for _, r := range l {
-			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-				return false
-			}
-			// A letter that lower-casing changes (or that has no lower
-			// case, like Georgian Mtavruli) would make the key drift.
-			if unicode.IsLetter(r) && unicode.ToLower(r) != r {
-				return false
-			}
 		}
 	}
 	return !strings.HasPrefix(h, "xn--") && !strings.Contains(h, ".xn--") || idnaRoundTrip(h)

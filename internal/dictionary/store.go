@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
@@ -23,11 +22,11 @@ import (
 // Store keeps the dictionaries. Everyone reads them; only admins change them.
 type Store struct {
 	db    *database.DB
-	zones *zoneHooks
+	zones *database.Hooks[int64] // branch ids
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db, zones: &zoneHooks{}} }
+func NewStore(db *database.DB) *Store { return &Store{db: db, zones: &database.Hooks[int64]{}} }
 
 // WithTx returns the store working in the caller's transaction tx: its
 // writes commit or roll back with the caller's (see database.DB.WithTx).
@@ -40,30 +39,12 @@ func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx), z
 // due notifications through it without this package knowing of tasks.
 type BranchZoneHook func(ctx context.Context, tx *sql.Tx, branchID int64) error
 
-// zoneHooks is the list shared by a Store and its WithTx copies.
-type zoneHooks struct {
-	mu   sync.RWMutex
-	list []BranchZoneHook
-}
-
 // OnBranchZoneChange registers h for every change of a branch's zone.
-func (s *Store) OnBranchZoneChange(h BranchZoneHook) {
-	s.zones.mu.Lock()
-	defer s.zones.mu.Unlock()
-	s.zones.list = append(s.zones.list, h)
-}
+func (s *Store) OnBranchZoneChange(h BranchZoneHook) { s.zones.Add(h) }
 
 // branchZoneChanged calls the zone hooks for branchID inside tx.
 func (s *Store) branchZoneChanged(ctx context.Context, tx *sql.Tx, branchID int64) error {
-	s.zones.mu.RLock()
-	list := s.zones.list
-	s.zones.mu.RUnlock()
-	for _, h := range list {
-		if err := h(ctx, tx, branchID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.zones.Run(ctx, tx, branchID)
 }
 
 // Filter narrows and orders a list. Ordering is a field name, "-" first

@@ -33,49 +33,13 @@ const progressEvery = 500 * time.Millisecond
 // page's data-progress attribute) on h. The first and the last state are
 // always published; the states between at most every half second.
 func Progress(h *Hub, userID int64, id, label string) progress.Reporter {
-	return &reporter{hub: h, userID: userID, ev: ProgressEvent{ID: id, Label: label, State: "running"}}
-}
-
-type reporter struct {
-	mu     sync.Mutex
-	hub    *Hub
-	userID int64
-	ev     ProgressEvent
-	last   time.Time
-}
-
-func (r *reporter) Start(total int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ev.Total, r.ev.Done = total, 0
-	r.publish()
-}
-
-func (r *reporter) Add(n int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ev.Done += n
-	if r.hub.now().Sub(r.last) >= progressEvery {
-		r.publish()
-	}
-}
-
-func (r *reporter) Finish(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ev.State = "done"
-	if err != nil {
-		r.ev.State, r.ev.Error = "failed", err.Error()
-	}
-	r.publish()
-}
-
-func (r *reporter) publish() {
-	r.last = r.hub.now()
-	e, err := NewEvent("progress", r.ev)
-	if err == nil { // a struct of strings and numbers always marshals
-		r.hub.Publish(r.userID, e)
-	}
+	return &reporter{now: h.now, every: progressEvery, ev: ProgressEvent{ID: id, Label: label, State: "running"},
+		publish: func(ev ProgressEvent) {
+			e, err := NewEvent("progress", ev)
+			if err == nil { // a struct of strings and numbers always marshals
+				h.Publish(userID, e)
+			}
+		}}
 }
 
 // outboxEvery is how often Broadcast writes a running bar at most: each
@@ -90,54 +54,60 @@ const outboxEvery = time.Second
 // and must be made outside a transaction of the caller's; a failed write
 // loses that state only (the next one carries the counts).
 func Broadcast(ctx context.Context, db *database.DB, users []int64, id, label string) progress.Reporter {
-	return &broadcast{ctx: context.WithoutCancel(ctx), db: db, users: users, ev: ProgressEvent{ID: id, Label: label, State: "running"}}
+	ctx = context.WithoutCancel(ctx)
+	return &reporter{now: time.Now, every: outboxEvery, ev: ProgressEvent{ID: id, Label: label, State: "running"},
+		publish: func(ev ProgressEvent) {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_ = db.InTx(ctx, func(tx *sql.Tx) error {
+				for _, u := range users {
+					if _, err := Emit(ctx, tx, u, "progress", ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}}
 }
 
-type broadcast struct {
-	mu    sync.Mutex
-	ctx   context.Context
-	db    *database.DB
-	users []int64
-	ev    ProgressEvent
-	last  time.Time
+// reporter keeps the state of one bar and hands it to publish: the first
+// and the last state always, those between at most every so often.
+type reporter struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	every   time.Duration
+	publish func(ProgressEvent)
+	ev      ProgressEvent
+	last    time.Time
 }
 
-func (b *broadcast) Start(total int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.ev.Total, b.ev.Done = total, 0
-	b.publish()
+func (r *reporter) Start(total int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ev.Total, r.ev.Done = total, 0
+	r.send()
 }
 
-func (b *broadcast) Add(n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.ev.Done += n
-	if time.Since(b.last) >= outboxEvery {
-		b.publish()
+func (r *reporter) Add(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ev.Done += n
+	if r.now().Sub(r.last) >= r.every {
+		r.send()
 	}
 }
 
-func (b *broadcast) Finish(err error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.ev.State = "done"
+func (r *reporter) Finish(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ev.State = "done"
 	if err != nil {
-		b.ev.State, b.ev.Error = "failed", err.Error()
+		r.ev.State, r.ev.Error = "failed", err.Error()
 	}
-	b.publish()
+	r.send()
 }
 
-func (b *broadcast) publish() {
-	b.last = time.Now()
-	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-	defer cancel()
-	_ = b.db.InTx(ctx, func(tx *sql.Tx) error {
-		for _, u := range b.users {
-			if _, err := Emit(ctx, tx, u, "progress", b.ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+func (r *reporter) send() {
+	r.last = r.now()
+	r.publish(r.ev)
 }

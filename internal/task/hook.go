@@ -3,7 +3,6 @@ package task
 import (
 	"context"
 	"database/sql"
-	"sync"
 
 	"github.com/crmprofi/crm/internal/access"
 )
@@ -37,29 +36,11 @@ type Change struct {
 // job with tx instead).
 type Hook func(ctx context.Context, tx *sql.Tx, c Change) error
 
-// hooks is the list shared by a Store and the copies WithTx makes.
-type hooks struct {
-	mu   sync.RWMutex
-	list []Hook
-}
-
 // OnChange registers h; every write of the store — and of its WithTx
 // copies, the next occurrence created by Complete and Skip included —
 // calls every hook in registration order inside its transaction.
-func (s *Store) OnChange(h Hook) {
-	s.hooks.mu.Lock()
-	defer s.hooks.mu.Unlock()
-	s.hooks.list = append(s.hooks.list, h)
-}
+func (s *Store) OnChange(h Hook) { s.hooks.Add(h) }
 
 func (s *Store) notify(ctx context.Context, tx *sql.Tx, c Change) error {
-	s.hooks.mu.RLock()
-	list := s.hooks.list
-	s.hooks.mu.RUnlock()
-	for _, h := range list {
-		if err := h(ctx, tx, c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.hooks.Run(ctx, tx, c)
 }

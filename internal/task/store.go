@@ -21,7 +21,7 @@ import (
 type Store struct {
 	db    *database.DB
 	def   *time.Location
-	hooks *hooks
+	hooks *database.Hooks[Change]
 	now   func() time.Time
 }
 
@@ -31,7 +31,7 @@ func NewStore(db *database.DB, def *time.Location) *Store {
 	if def == nil {
 		def = time.UTC
 	}
-	return &Store{db: db, def: def, hooks: &hooks{}, now: database.Now}
+	return &Store{db: db, def: def, hooks: &database.Hooks[Change]{}, now: database.Now}
 }
 
 // WithTx returns the store working in the caller's transaction tx: its
