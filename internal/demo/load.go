@@ -226,33 +226,16 @@ func loadDictionaries(ctx context.Context, db *database.DB) (dictionaries, error
 			}
 		}
 		var err error
-		if d.branches, err = ids(ctx, tx, `SELECT id FROM branches ORDER BY id`); err != nil {
+		if d.branches, err = database.Column[int64](ctx, tx, `SELECT id FROM branches ORDER BY id`); err != nil {
 			return err
 		}
-		if d.statuses, err = ids(ctx, tx, `SELECT id FROM company_statuses ORDER BY position, id`); err != nil {
+		if d.statuses, err = database.Column[int64](ctx, tx, `SELECT id FROM company_statuses ORDER BY position, id`); err != nil {
 			return err
 		}
-		d.spheres, err = ids(ctx, tx, `SELECT id FROM spheres ORDER BY id`)
+		d.spheres, err = database.Column[int64](ctx, tx, `SELECT id FROM spheres ORDER BY id`)
 		return err
 	})
 	return d, err
-}
-
-func ids(ctx context.Context, q database.Querier, query string) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 type member struct {

@@ -34,7 +34,7 @@ var taskTitles = []string{
 // «Новые назначения»). Plain inserts: no history, audit or jobs — it is
 // demo data.
 func loadTasks(ctx context.Context, db *database.DB, g *Generator, perUser, companies int) (int, error) {
-	users, err := ids(ctx, db, `SELECT id FROM users WHERE username LIKE 'demo-%' ORDER BY id`)
+	users, err := database.Column[int64](ctx, db, `SELECT id FROM users WHERE username LIKE 'demo-%' ORDER BY id`)
 	if err != nil || len(users) == 0 || perUser <= 0 {
 		return 0, err
 	}
@@ -105,11 +105,11 @@ const taskTxRows = 10_000
 // company. Multi-row inserts, no history, audit or jobs: it is
 // benchmark data. It returns the number of tasks in the base.
 func loadTaskHistory(ctx context.Context, db *database.DB, opt Options, busy int64, companies int) (int, error) {
-	users, err := ids(ctx, db, `SELECT id FROM users WHERE username LIKE 'demo-%' ORDER BY id`)
+	users, err := database.Column[int64](ctx, db, `SELECT id FROM users WHERE username LIKE 'demo-%' ORDER BY id`)
 	if err != nil || len(users) == 0 {
 		return 0, err
 	}
-	types, err := ids(ctx, db, `SELECT id FROM task_types ORDER BY id`)
+	types, err := database.Column[int64](ctx, db, `SELECT id FROM task_types ORDER BY id`)
 	if err != nil {
 		return 0, err
 	}

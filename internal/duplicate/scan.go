@@ -605,10 +605,10 @@ func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
 		return nil, fmt.Errorf("recheck %d: %w", id, err)
 	}
 	p.Exclude = id
-	if p.Phones, err = s.strings(ctx, `SELECT e164 FROM company_phones WHERE company_id = $1 AND e164 <> ''`, id); err != nil {
+	if p.Phones, err = database.Column[string](ctx, s.db, `SELECT e164 FROM company_phones WHERE company_id = $1 AND e164 <> ''`, id); err != nil {
 		return nil, err
 	}
-	if p.Emails, err = s.strings(ctx, `SELECT value_norm FROM company_emails WHERE company_id = $1 AND value_norm <> ''`, id); err != nil {
+	if p.Emails, err = database.Column[string](ctx, s.db, `SELECT value_norm FROM company_emails WHERE company_id = $1 AND value_norm <> ''`, id); err != nil {
 		return nil, err
 	}
 	matches, err := s.engine.Find(ctx, access.System(recheckActor), p, checkLimit)
@@ -621,7 +621,7 @@ func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
 			cands = append(cands, orderedPair(id, m.ID))
 		}
 	}
-	partners, err := s.ids(ctx, `SELECT a_id FROM duplicate_pairs WHERE b_id = $1 UNION SELECT b_id FROM duplicate_pairs WHERE a_id = $1`, id)
+	partners, err := database.Column[int64](ctx, s.db, `SELECT a_id FROM duplicate_pairs WHERE b_id = $1 UNION SELECT b_id FROM duplicate_pairs WHERE a_id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -639,40 +639,6 @@ func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
 	}
 	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
 	return s.score(ctx, cands, s.now())
-}
-
-func (s *Scanner) strings(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("recheck: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func (s *Scanner) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("duplicate candidates: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // idList is "(1, 2, 3)": ids written into the statement, which both

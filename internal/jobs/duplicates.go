@@ -125,18 +125,9 @@ func (j *Jobs) EnqueueDuplicateScan(userID int64) duplicate.Enqueue {
 // activeAdmins are the ids of the active administrators: those who see
 // the page «Дубли».
 func activeAdmins(ctx context.Context, db *database.DB) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id`)
+	ids, err := database.Column[int64](ctx, db, `SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("admins: %w", err)
 	}
-	defer func() { _ = rows.Close() }()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("admins: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
