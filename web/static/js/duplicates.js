@@ -10,6 +10,9 @@
   if (!document.querySelector('[data-testid="dup-scan-form"]')) return;
   const bar = document.querySelector("[data-dup-scan-active]");
   const active = !!bar && bar.dataset.dupScanActive === "true";
+  const prefix = "duplicate-scan-";
+  const scanNumber = (id) => Number(String(id).slice(prefix.length)) || 0;
+  const shown = bar ? scanNumber(bar.dataset.progress) : 0;
   // The state the page was rendered with (no inline styles under the CSP).
   const fill = bar && bar.querySelector(".live-progress-fill[data-fill]");
   if (fill) fill.style.width = fill.dataset.fill + "%";
@@ -22,8 +25,14 @@
   };
   if (window.crmLive) {
     window.crmLive.on("progress", (p) => {
-      if (!p || typeof p.id !== "string" || !p.id.startsWith("duplicate-scan-")) return;
-      if (active ? p.id === bar.dataset.progress && (p.state === "done" || p.state === "failed") : p.state === "running") reload();
+      if (!p || typeof p.id !== "string" || !p.id.startsWith(prefix)) return;
+      if (active) {
+        if (p.id === bar.dataset.progress && (p.state === "done" || p.state === "failed")) reload();
+      } else if (p.state === "running" && scanNumber(p.id) > shown) {
+        // A later scan than the one shown (the stream also replays the
+        // states of the shown one, written while the page rendered).
+        reload();
+      }
     });
   }
 })();
