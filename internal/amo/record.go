@@ -127,3 +127,21 @@ const (
 	// ActionError: the row could not be imported; the reason says why.
 	ActionError = "error"
 )
+
+// Row is what the reader returns for one record of the file: a Record to
+// import or a Skip.
+type Row struct {
+	Record *Record
+	Skip   *Skip
+}
+
+// Summary is the totals of a run, as the API shows them
+// (GET /api/imports/{id}/ "summary"): rows created, updated, merged into
+// another row, skipped and failed.
+type Summary struct {
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Merged  int `json:"merged"`
+	Skipped int `json:"skipped"`
+	Errors  int `json:"errors"`
+}

@@ -51,8 +51,13 @@ CREATE TABLE import_files (
 -- cleaned record (amo.Record as JSON); the key columns are what deciding
 -- joins on. action is create, update, merge, skip or error; entity is the
 -- number of the record that stands for the company or contact this one
--- belongs to; reason says why, in Russian; issues are the record's
--- warnings as JSON.
+-- belongs to; company_id and contact_id are the company or contact in the
+-- base it updates (decide) or created (apply); link_entity, on a contact's
+-- row, is the entity number of the company in this file it belongs to;
+-- responsible_id is the CRM user it goes to; reason says why, in Russian;
+-- issues are the record's warnings as JSON. Companies the import creates
+-- from a contact's company name (no company row names them) get rows of
+-- their own, numbered after the file's last record.
 CREATE TABLE import_rows (
     import_id      BIGINT NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
     number         INTEGER NOT NULL,
@@ -68,6 +73,7 @@ CREATE TABLE import_rows (
     entity         INTEGER,
     company_id     BIGINT,
     contact_id     BIGINT,
+    link_entity    INTEGER,
     responsible_id BIGINT,
     reason         TEXT NOT NULL DEFAULT '',
     issues         TEXT NOT NULL DEFAULT '[]',
