@@ -48,7 +48,7 @@ CREATE TABLE import_files (
 
 -- Every record of the file, as read, with what the import decided for it:
 -- the staging area of the run and, afterwards, its report. record is the
--- cleaned record (amo.Record as JSON); the key columns are what deciding
+-- cleaned record (amoimport.Record as JSON); the key columns are what deciding
 -- joins on. action is create, update, merge, skip or error; entity is the
 -- number of the record that stands for the company or contact this one
 -- belongs to; company_id and contact_id are the company or contact in the

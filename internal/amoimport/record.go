@@ -1,22 +1,27 @@
-// Package amo imports amoCRM's export of contacts and companies (CSV in
-// any of its encodings and delimiters, or .xlsx) into CRM ПРОФИ.
+// Package amoimport imports amoCRM's export of contacts and companies
+// (CSV in any of its encodings and delimiters, or .xlsx) into CRM ПРОФИ.
 //
-// An import runs in four steps, each its own part of the package:
+// An import runs in four steps, each its own part of the package, all in
+// one transaction:
 //
-//   - read (read*.go): the file becomes Records, one per data row, cleaned
-//     and repaired (ИНН, КПП, phones, e-mails), each with its physical line
-//     and its warnings; rows that are no records (blank, a repeated header,
-//     footer garbage, …) become Skips with their reason;
-//   - stage (stage.go): the records go into import_rows, with the keys that
-//     deciding joins on, in the import's transaction;
-//   - decide (decide.go): which records are one company or contact, within
+//   - Parse (parse*.go): the file becomes Records, one per data row,
+//     cleaned and repaired (ИНН, КПП, phones, e-mails), each with its
+//     physical line and its warnings; rows that are no records (blank, a
+//     repeated header, footer garbage, …) become Skips with their reason;
+//   - Stage (stage.go): the records go into import_rows, with the keys that
+//     planning joins on;
+//   - Plan (plan*.go): which records are one company or contact, within
 //     the file and against the base (through the one duplicate engine's
 //     keys), whose they are («Ответственный»), which company each contact
-//     belongs to; every row gets its action and reason — the dry run stops
+//     belongs to; every row gets its action and reason — a dry run stops
 //     here, and its import_rows are the report;
-//   - apply (apply.go): the decisions are written in bulk, in the same
-//     transaction, so an import is all or nothing.
-package amo
+//   - Apply (apply*.go): the plan is written in bulk.
+//
+// The plan is made over the staged rows in the database rather than in
+// memory: a 1,000,000-row export then needs no more memory than a
+// 100,000-row one, and the staged rows are the report a dry run shows and
+// the page filters.
+package amoimport
 
 import (
 	"time"
