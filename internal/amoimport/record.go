@@ -150,3 +150,9 @@ type Summary struct {
 	Skipped int `json:"skipped"`
 	Errors  int `json:"errors"`
 }
+
+// Rows is a source of rows, read one at a time: the Parser, or a slice in
+// tests. Next returns io.EOF after the last row.
+type Rows interface {
+	Next() (Row, error)
+}
