@@ -33,14 +33,16 @@ func TestParseGeneratedExports(t *testing.T) {
 			variant{l, amogen.CP1251, ';', false}, variant{l, amogen.UTF16, '\t', false},
 			variant{l, amogen.UTF8, '\t', false}, variant{l, "", 0, true})
 	}
-	for i, v := range variants {
+	seed := uint64(100)
+	for _, v := range variants {
+		seed++
 		name := fmt.Sprintf("%s %s %q", v.layout, v.enc, v.delim)
 		if v.xlsx {
 			name = fmt.Sprintf("%s xlsx", v.layout)
 		}
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			opt := amogen.Options{Rows: rows, Seed: uint64(100 + i), Layout: v.layout, Encoding: v.enc, Delimiter: v.delim}
+			opt := amogen.Options{Rows: rows, Seed: seed, Layout: v.layout, Encoding: v.enc, Delimiter: v.delim}
 			var sum amogen.Summary
 			var err error
 			if v.xlsx {
