@@ -27,6 +27,7 @@ const (
 	CodePhoneInvalid          = "phone_invalid"
 	CodeDateInvalid           = "date_invalid"
 	CodeAmoIDInvalid          = "amo_id_invalid"
+	CodeQuoteUnclosed         = "quote_unclosed"
 	pythonCSVFieldLimit       = 131072
 	minPhoneDigitsWithoutArea = 5
 )
