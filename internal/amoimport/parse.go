@@ -550,11 +550,20 @@ func openCSV(r io.ReaderAt, size int64) (source, error) {
 			text = transform.NewReader(counter, charmap.Windows1251.NewDecoder())
 		}
 	}
-	lines := &lineCounter{r: text}
-	br := bufio.NewReaderSize(lines, 64<<10)
-	delim, err := sniffDelimiter(br)
+	text, err = macLineEnds(text)
 	if err != nil {
 		return nil, err
+	}
+	lines := &lineCounter{r: text}
+	br := bufio.NewReaderSize(lines, 64<<10)
+	offset, delim, err := excelSepLine(br)
+	if err != nil {
+		return nil, err
+	}
+	if delim == 0 {
+		if delim, err = sniffDelimiter(br); err != nil {
+			return nil, err
+		}
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = delim
@@ -566,7 +575,7 @@ func openCSV(r io.ReaderAt, size int64) (source, error) {
 	// quote as text, and so does the lazy mode. It also keeps the record
 	// boundaries Python finds for every well-formed row.
 	cr.LazyQuotes = true
-	return &csvSource{cr: cr, counter: counter, lines: lines, size: size}, nil
+	return &csvSource{cr: cr, counter: counter, lines: lines, size: size, offset: offset}, nil
 }
 
 // looksLikeText rejects a start of a file full of control characters.
@@ -612,6 +621,60 @@ func isUTF8(r io.ReaderAt, size int64) (bool, error) {
 		carry = copy(buf, chunk[cut:])
 	}
 	return carry == 0 || utf8.Valid(buf[:carry]), nil
+}
+
+// macLineEnds makes a file whose lines end in a bare CR (Excel's «CSV
+// (Macintosh)») readable: encoding/csv splits lines on LF only. A file
+// with any LF in its first 64 KiB is left alone.
+func macLineEnds(text io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(text, 64<<10)
+	head, err := br.Peek(64 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("amoimport: read the file: %w", err)
+	}
+	if bytes.IndexByte(head, '\r') < 0 || bytes.IndexByte(head, '\n') >= 0 {
+		return br, nil
+	}
+	return crToLF{br}, nil
+}
+
+// crToLF turns every CR into LF.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	for i, x := range b[:n] {
+		if x == '\r' {
+			b[i] = '\n'
+		}
+	}
+	return n, err
+}
+
+// excelSepLine reads Excel's «sep=;» line, which some files start with to
+// tell Excel the delimiter: it is no header, and it names the delimiter.
+// offset is 1 when the line was there and is now consumed.
+func excelSepLine(br *bufio.Reader) (offset int, delim rune, err error) {
+	head, err := br.Peek(8)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, 0, fmt.Errorf("amoimport: read the file: %w", err)
+	}
+	if len(head) < 6 || !bytes.EqualFold(head[:4], []byte("sep=")) || strings.IndexByte(";,\t|", head[4]) < 0 {
+		return 0, 0, nil
+	}
+	rest := head[5:]
+	switch {
+	case rest[0] == '\n':
+		_, err = br.Discard(6)
+	case rest[0] == '\r' && len(rest) > 1 && rest[1] == '\n':
+		_, err = br.Discard(7)
+	default:
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("amoimport: read the file: %w", err)
+	}
+	return 1, rune(head[4]), nil
 }
 
 // sniffDelimiter counts «;», «,» and tabs outside quotes on the header
@@ -660,6 +723,7 @@ type csvSource struct {
 	counter *countingReader
 	lines   *lineCounter
 	size    int64
+	offset  int // lines before the header that the CSV reader did not see
 }
 
 func (s *csvSource) next() ([]string, int, int, error) {
@@ -671,7 +735,7 @@ func (s *csvSource) next() ([]string, int, int, error) {
 	last := len(rec) - 1
 	end, _ := s.cr.FieldPos(last)
 	end += strings.Count(rec[last], "\n")
-	return rec, line, end, nil
+	return rec, line + s.offset, end + s.offset, nil
 }
 
 // lastLine is the number of the file's last physical line: a final line

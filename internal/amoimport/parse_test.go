@@ -92,6 +92,7 @@ func TestParseReading(t *testing.T) {
 		{"UTF-16 BE with a BOM reads", utf16(t, joined, unicode.BigEndian)},
 		{"LF line ends read like CRLF", []byte(strings.Join(sample, "\n") + "\n")},
 		{"a file without a final line break reads", []byte(strings.TrimSuffix(joined, "\r\n"))},
+		{"CR line ends (Excel's CSV for Macintosh) read", []byte(strings.ReplaceAll(joined, "\r\n", "\r"))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := describe(t, c.data); !slices.Equal(got, want) {
@@ -102,6 +103,13 @@ func TestParseReading(t *testing.T) {
 				t.Errorf("cells misread: %+v %+v", recs[0], recs[1])
 			}
 		})
+	}
+}
+
+func TestParseExcelSepLine(t *testing.T) {
+	got := describe(t, []byte("sep=,\r\n"+strings.ReplaceAll(header, ";", ",")+"\r\n1,компания,Альфа;Бета,,,,,,,\r\n"))
+	if want := []string{`#1 L3 company "Альфа;Бета"`}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
