@@ -75,6 +75,7 @@ type source interface {
 	next() (cells []string, line, end int, err error)
 	lastLine() int
 	progress() (done, total int64)
+	close() error
 }
 
 // Parse opens an export: an .xlsx workbook (recognised by its zip magic,
@@ -109,19 +110,27 @@ func Parse(r io.ReaderAt, size int64) (*Parser, error) {
 		p.delim = c.cr.Comma
 	}
 	header, _, end, err := src.next()
-	if errors.Is(err, io.EOF) {
-		return nil, &FormatError{Message: msgEmpty}
+	switch {
+	case errors.Is(err, io.EOF):
+		err = &FormatError{Message: msgEmpty}
+	case err == nil:
+		p.cols, p.layout = mapColumns(header)
+		if !p.layout.isExport() {
+			err = &FormatError{Message: msgNoColumns}
+		}
 	}
 	if err != nil {
+		_ = src.close()
 		return nil, err
-	}
-	p.cols, p.layout = mapColumns(header)
-	if !p.layout.isExport() {
-		return nil, &FormatError{Message: msgNoColumns}
 	}
 	p.line = end + 1
 	return p, nil
 }
+
+// Close releases what reading holds: nothing for a CSV file, the
+// workbook and its temporary files for an .xlsx. Reading to io.EOF closes
+// too; a caller that stops early (a cancelled import) calls Close.
+func (p *Parser) Close() error { return p.src.close() }
 
 // Columns is the header as the parser understood it.
 func (p *Parser) Columns() Columns { return p.cols }
@@ -749,6 +758,8 @@ func (s *csvSource) lastLine() int {
 }
 
 func (s *csvSource) progress() (int64, int64) { return s.counter.n, s.size }
+
+func (s *csvSource) close() error { return nil }
 
 // countingReader counts the bytes read from the file, for Progress.
 type countingReader struct {

@@ -469,4 +469,19 @@ func TestParseXLSX(t *testing.T) {
 	if done, total := p.Progress(); done != total || total != 6 {
 		t.Errorf("progress %d of %d, want 6 of 6", done, total)
 	}
+	t.Run("a reader stopped early is closed", func(t *testing.T) {
+		p, err := Parse(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("second Close() = %v", err)
+		}
+	})
 }
