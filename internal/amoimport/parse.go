@@ -471,7 +471,13 @@ func (p *Parser) swallowedRows(rr *rowReader) {
 			continue
 		}
 		rows := 0
-		for _, line := range strings.Split(c, "\n")[1:] {
+		for rest := c[strings.IndexByte(c, '\n')+1:]; rest != ""; {
+			line := rest
+			if i := strings.IndexByte(rest, '\n'); i >= 0 {
+				line, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = ""
+			}
 			if strings.Count(line, string(p.delim)) >= need {
 				rows++
 			}
