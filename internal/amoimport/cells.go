@@ -13,21 +13,29 @@ import (
 )
 
 // The warning codes of cells, as the fixtures' truth files name them, and
-// a few of the reader's own (date_invalid, amo_id_invalid, phone_invalid)
-// that the truth files have no name for.
+// a few of the reader's own that the truth files have no name for
+// (phone_invalid, date_invalid, amo_id_invalid, quote_unclosed; with
+// ogrn_invalid of inn.go).
 const (
-	CodeHTMLEntities          = "html_entities"
-	CodeExtraColumns          = "extra_columns"
-	CodeValueTooLong          = "value_too_long"
-	CodeNoteVeryLong          = "note_very_long"
-	CodeFieldOverPythonLimit  = "field_exceeds_python_csv_default_limit"
-	CodeEmailInvalid          = "email_invalid"
-	CodePhoneExcelError       = "phone_excel_error"
-	CodePhoneWithoutAreaCode  = "phone_without_area_code"
-	CodePhoneInvalid          = "phone_invalid"
-	CodeDateInvalid           = "date_invalid"
-	CodeAmoIDInvalid          = "amo_id_invalid"
-	CodeQuoteUnclosed         = "quote_unclosed"
+	CodeHTMLEntities         = "html_entities"
+	CodeExtraColumns         = "extra_columns"
+	CodeValueTooLong         = "value_too_long"
+	CodeNoteVeryLong         = "note_very_long"
+	CodeFieldOverPythonLimit = "field_exceeds_python_csv_default_limit"
+	CodeEmailInvalid         = "email_invalid"
+	CodePhoneExcelError      = "phone_excel_error"
+	CodePhoneWithoutAreaCode = "phone_without_area_code"
+	CodePhoneInvalid         = "phone_invalid"
+	CodeDateInvalid          = "date_invalid"
+	CodeAmoIDInvalid         = "amo_id_invalid"
+	CodeQuoteUnclosed        = "quote_unclosed"
+)
+
+// pythonCSVFieldLimit is Python's default csv.field_size_limit, on which
+// the first version's importer died; minPhoneDigitsWithoutArea is the
+// shortest local number («12-34-5») worth calling one that lost its area
+// code.
+const (
 	pythonCSVFieldLimit       = 131072
 	minPhoneDigitsWithoutArea = 5
 )

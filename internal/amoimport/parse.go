@@ -555,13 +555,16 @@ func openCSV(r io.ReaderAt, size int64) (source, error) {
 	case bytes.IndexByte(b, 0) >= 0 || !looksLikeText(b):
 		return nil, &FormatError{Message: msgBinary}
 	default:
-		valid, err := isUTF8(r, size)
+		enc, err := detectEncoding(r, size)
 		if err != nil {
 			return nil, err
 		}
-		if valid {
+		switch enc {
+		case encUTF8:
 			text = counter
-		} else {
+		case encDamagedUTF8:
+			text = transform.NewReader(counter, unicode.UTF8.NewDecoder())
+		default:
 			text = transform.NewReader(counter, charmap.Windows1251.NewDecoder())
 		}
 	}
@@ -604,16 +607,29 @@ func looksLikeText(b []byte) bool {
 	return bad*20 <= len(b)
 }
 
-// isUTF8 checks the whole file as strict UTF-8, a chunk at a time, so that
-// a Windows-1251 file with its first non-ASCII letter deep inside is not
-// misread. The check is one fast pass over the bytes; nothing is kept.
-func isUTF8(r io.ReaderAt, size int64) (bool, error) {
+// The encodings detectEncoding tells apart.
+const (
+	encUTF8 = iota
+	// encDamagedUTF8 is UTF-8 with a few invalid bytes (a cell pasted from
+	// elsewhere, a truncated character): read as UTF-8, the bad bytes
+	// replaced by U+FFFD, rather than the whole file misread as cp1251.
+	encDamagedUTF8
+	encCP1251
+)
+
+// detectEncoding checks the whole file as strict UTF-8, a chunk at a time,
+// so that a Windows-1251 file with its first non-ASCII letter deep inside
+// is not misread; nothing is kept. At the first invalid chunk it weighs
+// the evidence: in cp1251 Russian text almost every letter is an invalid
+// UTF-8 byte, while damaged UTF-8 has far more valid multi-byte letters
+// than invalid bytes.
+func detectEncoding(r io.ReaderAt, size int64) (int, error) {
 	buf := make([]byte, 256<<10)
 	carry := 0
 	for off := int64(0); off < size; {
 		n, err := r.ReadAt(buf[carry:], off)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return false, fmt.Errorf("amoimport: read the file: %w", err)
+			return 0, fmt.Errorf("amoimport: read the file: %w", err)
 		}
 		if n == 0 {
 			break
@@ -631,11 +647,34 @@ func isUTF8(r io.ReaderAt, size int64) (bool, error) {
 			}
 		}
 		if !utf8.Valid(chunk[:cut]) {
-			return false, nil
+			return weighUTF8(chunk[:cut]), nil
 		}
 		carry = copy(buf, chunk[cut:])
 	}
-	return carry == 0 || utf8.Valid(buf[:carry]), nil
+	if carry > 0 && !utf8.Valid(buf[:carry]) {
+		return weighUTF8(buf[:carry]), nil
+	}
+	return encUTF8, nil
+}
+
+// weighUTF8 decides between damaged UTF-8 and cp1251 for text that is not
+// valid UTF-8.
+func weighUTF8(b []byte) int {
+	valid, invalid := 0, 0
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			invalid++
+		case size > 1:
+			valid++
+		}
+		b = b[size:]
+	}
+	if valid > 4*invalid {
+		return encDamagedUTF8
+	}
+	return encCP1251
 }
 
 // macLineEnds makes a file whose lines end in a bare CR (Excel's «CSV

@@ -88,6 +88,7 @@ func TestParseReading(t *testing.T) {
 		{"a tab-separated file reads", []byte(tab.Replace(joined))},
 		{"a comma-separated file with quoted commas reads", []byte(strings.ReplaceAll(comma.Replace(joined), "+7 (495) 123-45-67", `"+7 (495) 123-45-67, доб. 1"`))},
 		{"Windows-1251 (an Excel re-save) reads", cp1251(t, joined)},
+		{"UTF-8 with a stray invalid byte reads as UTF-8", []byte(strings.Replace(joined, "info@romashka.ru;7707083893;773601001;", "info@romashka.ru;7707083893;773601001;\xff", 1))},
 		{"UTF-16 LE with a BOM and tabs (Excel's Unicode text) reads", utf16(t, tab.Replace(joined), unicode.LittleEndian)},
 		{"UTF-16 BE with a BOM reads", utf16(t, joined, unicode.BigEndian)},
 		{"LF line ends read like CRLF", []byte(strings.Join(sample, "\n") + "\n")},
@@ -484,4 +485,12 @@ func TestParseXLSX(t *testing.T) {
 			t.Errorf("second Close() = %v", err)
 		}
 	})
+}
+
+func TestParseDamagedUTF8(t *testing.T) {
+	data := crlf(header, "1;компания;ООО «Ромашка»;;Иванов Иван;;;;;заметка \xff конец")
+	_, recs, _ := parseAll(t, data)
+	if len(recs) != 1 || recs[0].Name != "ООО «Ромашка»" || !slices.Equal(recs[0].Notes, []string{"заметка \ufffd конец"}) {
+		t.Errorf("got %+v", recs)
+	}
 }
