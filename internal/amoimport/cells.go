@@ -56,7 +56,7 @@ const (
 
 // cleanCell is a cell as the importer reads it: HTML entities decoded
 // (some exports carry «ООО &quot;Ромашка&quot;»), no-break spaces made
-// spaces, trimmed. entities reports whether decoding changed anything.
+// spaces, NUL bytes dropped, trimmed. entities reports whether decoding changed anything.
 func cleanCell(s string) (clean string, entities bool) {
 	if strings.IndexByte(s, '&') >= 0 && strings.IndexByte(s, ';') >= 0 {
 		if u := html.UnescapeString(s); u != s {
@@ -65,6 +65,10 @@ func cleanCell(s string) (clean string, entities bool) {
 	}
 	if strings.Contains(s, "\u00a0") {
 		s = strings.ReplaceAll(s, "\u00a0", " ")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// PostgreSQL's text takes no NUL; a NUL in a CSV is debris anyway.
+		s = strings.ReplaceAll(s, "\x00", "")
 	}
 	return strings.TrimSpace(s), entities
 }
