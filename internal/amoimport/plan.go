@@ -53,7 +53,7 @@ type planner struct {
 	users    *Matcher
 	fallback string // the fallback user's name, for the reasons
 
-	n       int     // the highest number of a row of the file
+	n       int32   // the highest number of a row of the file
 	kind    []uint8 // 1 company, 2 contact, 0 no record
 	parent  []int32 // union-find: rows of one entity share a root, its lowest number
 	join    []uint8 // how the row joined its entity
@@ -148,7 +148,7 @@ func (p *planner) loadRows() error {
 		p.importID).Scan(&p.n); err != nil {
 		return err
 	}
-	size := p.n + 1
+	size := int(p.n) + 1
 	p.kind = make([]uint8, size)
 	p.parent = make([]int32, size)
 	p.join = make([]uint8, size)
@@ -239,7 +239,7 @@ func (p *planner) group() error {
 	}
 	// Each hard entity's ИНН, decided before any name joins, so that the
 	// name pass reads the same facts whatever the order of the file.
-	for i := int32(1); int(i) <= p.n; i++ {
+	for i := int32(1); i <= p.n; i++ {
 		if id := p.innID[i]; id != 0 {
 			r := p.find(i)
 			switch p.rootINN[r] {
@@ -341,7 +341,7 @@ func (p *planner) writeEntities() error {
 		return err
 	}
 	var batch [][]any
-	for i := int32(1); int(i) <= p.n; i++ {
+	for i := int32(1); i <= p.n; i++ {
 		if p.kind[i] == kindNone {
 			continue
 		}

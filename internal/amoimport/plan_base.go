@@ -132,32 +132,31 @@ func (p *planner) baseCompaniesByName(keys map[string]string) (map[string]int64,
 	}
 	var w database.Where
 	w.Add("name_norm IN " + w.In(norms...) + " AND deleted_at IS NULL")
-	rows, err := p.tx.QueryContext(p.ctx, `SELECT id, name, name_norm FROM companies`+w.SQL()+` ORDER BY id`, w.Args()...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
 	several := map[string]bool{}
-	for rows.Next() {
+	err := p.scan(`SELECT id, name, name_norm FROM companies`+w.SQL()+` ORDER BY id`, w.Args(), func(rows *sql.Rows) error {
 		var (
 			id         int64
 			name, norm string
 		)
 		if err := rows.Scan(&id, &name, &norm); err != nil {
-			return nil, err
+			return err
 		}
 		if dedup.LegalForm(name) != formOf(keys[norm]) {
-			continue
+			return nil
 		}
 		if _, ok := out[norm]; ok {
 			several[norm] = true
 		}
 		out[norm] = id
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for norm := range several {
 		delete(out, norm)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // addOrphanCompanies adds a company row for each company name contacts
@@ -172,7 +171,7 @@ func (p *planner) addOrphanCompanies() error {
 		responsible  string // the contact's «Ответственный»
 	}
 	var batch []orphan
-	next := int32(p.n)
+	next := p.n
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -191,7 +190,7 @@ func (p *planner) addOrphanCompanies() error {
 				continue
 			}
 			next++
-			rec := Record{Number: int(next), Kind: KindCompany, Name: strings.TrimSpace(o.company), Responsible: o.responsible}
+			rec := Record{Number: int(next), Kind: KindCompany, Name: contactCompany(o.company), Responsible: o.responsible}
 			record, err := json.Marshal(rec)
 			if err != nil {
 				return err

@@ -131,7 +131,7 @@ func recordKeys(r *Record) stagedKeys {
 		k.nameKey, k.nameNorm = NameKey(r.Name)
 		k.addressKey = dedup.NormalizeAddress(html.UnescapeString(r.Address))
 	case KindContact:
-		k.companyKey, k.nameNorm = NameKey(r.Company)
+		k.companyKey, k.nameNorm = NameKey(contactCompany(r.Company))
 	}
 	return k
 }
@@ -148,6 +148,15 @@ func NameKey(name string) (key, norm string) {
 		return "", ""
 	}
 	return dedup.LegalForm(name) + "|" + norm, norm
+}
+
+// contactCompany is a contact's company name as the company's own row
+// would hold it: cut to the length a company name takes (the reader cuts
+// a company row's name, not the name a contact's row gives), so that the
+// two keys agree.
+func contactCompany(name string) string {
+	cut, _ := limitRunes(strings.TrimSpace(name), maxCompanyName)
+	return cut
 }
 
 // usableINN returns inn when it is a valid ИНН (check digits pass, not all
