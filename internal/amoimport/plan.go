@@ -214,6 +214,9 @@ func (p *planner) group() error {
 		if err := p.groupBlocks(`SELECT number, CAST(amo_id AS TEXT) FROM import_rows
 			WHERE import_id = $1 AND kind = '`+string(kind)+`' AND amo_id IS NOT NULL ORDER BY amo_id, number`,
 			func(block []int32, _ int32) {
+				if len(block) < 2 {
+					return
+				}
 				for _, i := range block[1:] {
 					p.union(block[0], i)
 				}
