@@ -180,7 +180,7 @@ func IsInputError(err error) bool {
 // any import exists.
 func Check(r io.ReaderAt, size int64) error {
 	if size == 0 {
-		return ErrEmptyFile
+		return errEmptyFile()
 	}
 	_, err := Parse(r, size)
 	var fe *FormatError

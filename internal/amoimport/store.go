@@ -95,8 +95,11 @@ func NewStore(db *database.DB) *Store { return &Store{db: db} }
 // file is a thousand rows, small enough that no driver buffers much.
 const partSize = 4 << 20
 
-// ErrEmptyFile is an upload with nothing in it.
-var ErrEmptyFile = apperr.Invalid{"file": "Файл пустой. Выберите выгрузку из amoCRM (CSV или XLSX)."}
+// errEmptyFile is an upload with nothing in it (a new map each time: the
+// caller may add to it).
+func errEmptyFile() error {
+	return apperr.Invalid{"file": "Файл пустой. Выберите выгрузку из amoCRM (CSV или XLSX)."}
+}
 
 // Create adds a queued import of file in tx: the imports row and the file
 // in parts. It returns the import with its id; the caller enqueues its
@@ -132,7 +135,7 @@ func (s *Store) Create(ctx context.Context, tx *sql.Tx, in New, file io.Reader) 
 		}
 	}
 	if size == 0 {
-		return Import{}, ErrEmptyFile
+		return Import{}, errEmptyFile()
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE imports SET file_size = $1 WHERE id = $2`, size, id); err != nil {
 		return Import{}, fmt.Errorf("create import: %w", err)

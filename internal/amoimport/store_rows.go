@@ -160,6 +160,25 @@ func eachRow(rows *sql.Rows, fn func(ReportRow) error) error {
 	return rows.Err()
 }
 
+// ActionLabelFor is an action as the report of a real run (dry false) or
+// of a dry run says it: «Создано», or «Будет создано».
+func ActionLabelFor(a string, dry bool) string {
+	if !dry {
+		return ActionLabel(a)
+	}
+	switch a {
+	case ActionCreate:
+		return "Будет создано"
+	case ActionUpdate:
+		return "Будет обновлено"
+	case ActionMerge:
+		return "Будет объединено"
+	case ActionSkip:
+		return "Будет пропущено"
+	}
+	return ActionLabel(a)
+}
+
 // ActionLabel is an action as the report says it in Russian.
 func ActionLabel(a string) string {
 	switch a {
@@ -239,6 +258,10 @@ func IssueText(is Issue) string {
 // line per row — record number, file line, action, reason, warnings —
 // then the kind and the name. It streams: the report is never in memory.
 func (s *Store) WriteReport(ctx context.Context, id int64, w io.Writer) error {
+	im, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
 	bw := bufio.NewWriter(w)
 	if _, err := bw.WriteString("\uFEFF"); err != nil {
 		return err
@@ -254,7 +277,7 @@ func (s *Store) WriteReport(ctx context.Context, id int64, w io.Writer) error {
 		return fmt.Errorf("import %d report: %w", id, err)
 	}
 	err = eachRow(rows, func(r ReportRow) error {
-		return cw.Write([]string{strconv.Itoa(r.Number), strconv.Itoa(r.Line), ActionLabel(r.Action), r.Reason,
+		return cw.Write([]string{strconv.Itoa(r.Number), strconv.Itoa(r.Line), ActionLabelFor(r.Action, im.DryRun), r.Reason,
 			strings.Join(r.Warnings, "; "), kindLabel(r.Kind), excelSafe(r.Name)})
 	})
 	if err != nil {
