@@ -48,20 +48,20 @@ func (s *Server) imports() *amoimport.Store { return amoimport.NewStore(s.db) }
 
 // importBody is an import in the API: api.md's fields, then the rest.
 type importBody struct {
-	ID        int64              `json:"id"`
-	Status    string             `json:"status"`
-	DryRun    bool               `json:"dry_run"`
-	Progress  importProgress     `json:"progress"`
-	Summary   amoimport.Report   `json:"summary"`
-	ReportURL string             `json:"report_url"`
-	Error     string             `json:"error,omitempty"`
-	FileName  string             `json:"file_name"`
-	FileSize  int64              `json:"file_size"`
-	CreatedBy int64              `json:"created_by"`
-	CreatedAt time.Time          `json:"created_at"`
-	Started   *time.Time         `json:"started_at"`
-	Finished  *time.Time         `json:"finished_at"`
-	Fallback  int64              `json:"fallback_responsible"`
+	ID        int64            `json:"id"`
+	Status    string           `json:"status"`
+	DryRun    bool             `json:"dry_run"`
+	Progress  importProgress   `json:"progress"`
+	Summary   amoimport.Report `json:"summary"`
+	ReportURL string           `json:"report_url"`
+	Error     string           `json:"error,omitempty"`
+	FileName  string           `json:"file_name"`
+	FileSize  int64            `json:"file_size"`
+	CreatedBy int64            `json:"created_by"`
+	CreatedAt time.Time        `json:"created_at"`
+	Started   *time.Time       `json:"started_at"`
+	Finished  *time.Time       `json:"finished_at"`
+	Fallback  int64            `json:"fallback_responsible"`
 }
 
 type importProgress struct {
@@ -84,7 +84,9 @@ func (s *Server) importBody(r *http.Request, im amoimport.Import) importBody {
 	return b
 }
 
-func importReportURL(id int64) string { return "/api/imports/" + strconv.FormatInt(id, 10) + "/report/" }
+func importReportURL(id int64) string {
+	return "/api/imports/" + strconv.FormatInt(id, 10) + "/report/"
+}
 
 func importPageURL(id int64) string { return "/admin/imports/" + strconv.FormatInt(id, 10) + "/" }
 
