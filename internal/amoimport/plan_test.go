@@ -3,7 +3,6 @@ package amoimport
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -372,5 +371,3 @@ func TestPlanAgainOnTheSameImportGivesTheSamePlan(t *testing.T) {
 		}
 	})
 }
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
