@@ -327,9 +327,9 @@ func TestAnImportKilledMidwayLeavesTheBaseAsItWasAndFinishesOnceAfterARestart(t 
 				t.Fatalf("the import ended before the kill (%s): make the file bigger", s)
 			}
 			for q, want := range map[string]int{
-				`SELECT COUNT(*) FROM companies`:   0,
-				`SELECT COUNT(*) FROM contacts`:    0,
-				`SELECT COUNT(*) FROM import_rows`: 0,
+				`SELECT COUNT(*) FROM companies`:                             0,
+				`SELECT COUNT(*) FROM contacts`:                              0,
+				`SELECT COUNT(*) FROM import_rows`:                           0,
 				`SELECT COUNT(*) FROM audit_log WHERE action = 'import.amo'`: 0,
 			} {
 				if n := countRows(t, db, q); n != want {
