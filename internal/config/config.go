@@ -49,6 +49,10 @@ type Config struct {
 	// as abandoned by a process that died, and is worked again
 	// (CRM_JOB_RESCUE_AFTER; 1h by default).
 	JobRescueAfter time.Duration
+	// ImportTimeout bounds one run of an amoCRM import, and is how long
+	// an import whose process died waits before another process runs it
+	// again (CRM_IMPORT_TIMEOUT; 50m by default).
+	ImportTimeout time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -100,6 +104,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.AccessTokenTTL = duration(env, "CRM_ACCESS_TOKEN_TTL", 15*time.Minute, &errs)
 	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
 	c.JobRescueAfter = duration(env, "CRM_JOB_RESCUE_AFTER", time.Hour, &errs)
+	c.ImportTimeout = duration(env, "CRM_IMPORT_TIMEOUT", 50*time.Minute, &errs)
 	c.ImportMaxBytes = 200 << 20
 	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
 		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {

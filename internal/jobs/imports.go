@@ -43,10 +43,16 @@ type importWorker struct {
 	j *Jobs
 }
 
-// Timeout lets a million-row import run its course (seconds to minutes)
-// and stays under River's default rescue of abandoned jobs (an hour), so
-// a slow import is never worked twice at once.
-func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration { return 50 * time.Minute }
+// Timeout lets a million-row import run its course (seconds to minutes;
+// Options.ImportTimeout, 50 minutes by default) and stays under River's
+// default rescue of abandoned jobs (an hour), so a slow import is never
+// worked twice at once.
+func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
+	if w.j.opts.ImportTimeout > 0 {
+		return w.j.opts.ImportTimeout
+	}
+	return 50 * time.Minute
+}
 
 func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
 	id := job.Args.ImportID

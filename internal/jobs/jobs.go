@@ -56,11 +56,17 @@ type Options struct {
 	// abandoned by a process that died and works it again; 0 means an
 	// hour. It must exceed every worker's Timeout.
 	RescueAfter time.Duration
+	// ImportTimeout bounds one run of an amoCRM import; 0 means 50
+	// minutes. River rescues a job abandoned by a dead process only once
+	// its own timeout has passed, so this is also how long a killed
+	// import waits before another process runs it again.
+	ImportTimeout time.Duration
 }
 
 // Jobs owns the River client of one process: New prepares it (jobs can be
 // enqueued at once), Start begins working, Stop ends it.
 type Jobs struct {
+	opts     Options
 	db       *database.DB
 	log      *slog.Logger
 	client   *river.Client[*sql.Tx]
@@ -75,7 +81,7 @@ func New(ctx context.Context, db *database.DB, opts Options) (*Jobs, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	j := &Jobs{db: db, log: log}
+	j := &Jobs{db: db, log: log, opts: opts}
 	workers := river.NewWorkers()
 	j.register(workers)
 	cfg := &river.Config{
@@ -87,6 +93,11 @@ func New(ctx context.Context, db *database.DB, opts Options) (*Jobs, error) {
 		// discarded for a look, not retried for days.
 		MaxAttempts:          10,
 		RescueStuckJobsAfter: opts.RescueAfter,
+	}
+	if opts.RescueAfter > 0 && opts.RescueAfter < time.Minute {
+		// River wants the default timeout within the rescue (a test's
+		// seconds); workers with a Timeout of their own keep theirs.
+		cfg.JobTimeout = opts.RescueAfter
 	}
 	if !opts.NoPeriodic {
 		cfg.PeriodicJobs = j.periodic(opts)
