@@ -1,0 +1,346 @@
+package amoimport
+
+import (
+	"html"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/crmprofi/crm/internal/contactinfo"
+	"github.com/crmprofi/crm/internal/dedup"
+)
+
+// The warning codes of cells, as the fixtures' truth files name them, and
+// a few of the reader's own (date_invalid, amo_id_invalid, phone_invalid)
+// that the truth files have no name for.
+const (
+	CodeHTMLEntities          = "html_entities"
+	CodeExtraColumns          = "extra_columns"
+	CodeValueTooLong          = "value_too_long"
+	CodeNoteVeryLong          = "note_very_long"
+	CodeFieldOverPythonLimit  = "field_exceeds_python_csv_default_limit"
+	CodeEmailInvalid          = "email_invalid"
+	CodePhoneExcelError       = "phone_excel_error"
+	CodePhoneWithoutAreaCode  = "phone_without_area_code"
+	CodePhoneInvalid          = "phone_invalid"
+	CodeDateInvalid           = "date_invalid"
+	CodeAmoIDInvalid          = "amo_id_invalid"
+	pythonCSVFieldLimit       = 131072
+	minPhoneDigitsWithoutArea = 5
+)
+
+// Length limits of the fields a record is written into: those of
+// internal/company and internal/contact, so that a record the reader
+// returns is one Apply can write. A longer value is cut to the limit with
+// value_too_long; a note longer than internal/note takes is kept whole
+// with note_very_long (Apply decides how to store it).
+const (
+	maxCompanyName = 255
+	maxAddress     = 1000
+	maxWebsite     = 255
+	maxPersonName  = 150
+	maxPosition    = 255
+	maxNote        = 20000
+)
+
+// cleanCell is a cell as the importer reads it: HTML entities decoded
+// (some exports carry «ООО &quot;Ромашка&quot;»), no-break spaces made
+// spaces, trimmed. entities reports whether decoding changed anything.
+func cleanCell(s string) (clean string, entities bool) {
+	if strings.IndexByte(s, '&') >= 0 && strings.IndexByte(s, ';') >= 0 {
+		if u := html.UnescapeString(s); u != s {
+			s, entities = u, true
+		}
+	}
+	if strings.Contains(s, "\u00a0") {
+		s = strings.ReplaceAll(s, "\u00a0", " ")
+	}
+	return strings.TrimSpace(s), entities
+}
+
+// limitRunes cuts s to at most n runes and reports whether it did.
+func limitRunes(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	count := 0
+	for i := range s {
+		if count == n {
+			return strings.TrimSpace(s[:i]), true
+		}
+		count++
+	}
+	return s, false
+}
+
+// excelErrors are the error values Excel writes into a cell whose formula
+// failed — a phone typed with a leading «+» or «=» becomes one — in the
+// Russian and the English interface.
+var excelErrors = []string{
+	"#ИМЯ?", "#ЗНАЧ!", "#ДЕЛ/0!", "#Н/Д", "#ССЫЛКА!", "#ЧИСЛО!", "#ПУСТО!",
+	"#NAME?", "#VALUE!", "#DIV/0!", "#N/A", "#REF!", "#NUM!", "#NULL!",
+}
+
+// IsExcelError reports whether a cell holds an Excel error value rather
+// than data.
+func IsExcelError(s string) bool {
+	s = strings.TrimSpace(s)
+	for _, e := range excelErrors {
+		if strings.EqualFold(s, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// extensionLead are the words that start an extension; a fragment of a
+// phone cell that starts with one belongs to the number before it.
+var extensionLead = []string{"доб", "вн", "ext", "#", "доп", "x", "х"}
+
+// SplitPhones splits a phone cell into its numbers. People and amoCRM
+// separate numbers with «,», «;», «/» or a new line, but an extension
+// written «…-67, доб. 123» would then become a «phone» of its own, so a
+// fragment that starts with an extension word is glued back onto the
+// number before it.
+func SplitPhones(cell string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(cell, func(r rune) bool {
+		return r == ',' || r == ';' || r == '/' || r == '\n' || r == '\r'
+	}) {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if len(out) > 0 && startsExtension(f) {
+			out[len(out)-1] += " " + f
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func startsExtension(f string) bool {
+	f = strings.ToLower(strings.TrimLeft(f, " (\t"))
+	for _, w := range extensionLead {
+		if strings.HasPrefix(f, w) {
+			rest := strings.TrimLeft(f[len(w):], " .:№#")
+			return w == "#" || rest == "" || rest[0] >= '0' && rest[0] <= '9' || strings.HasPrefix(f, "доб")
+		}
+	}
+	return false
+}
+
+// readPhones turns a phone cell into phones of the column's kind,
+// normalised by the project's one normaliser (dedup.NormalizePhone). A
+// number that has no normal form is kept as typed, without E164, and
+// reported: phone_without_area_code for a local number («123-45-67»),
+// phone_invalid otherwise. An Excel error value is dropped and reported.
+func readPhones(cell string, col column, issues *[]Issue) []contactinfo.Phone {
+	if IsExcelError(cell) {
+		*issues = append(*issues, Issue{Code: CodePhoneExcelError, Field: col.header, Value: cell})
+		return nil
+	}
+	var out []contactinfo.Phone
+	for _, v := range SplitPhones(cell) {
+		if IsExcelError(v) {
+			*issues = append(*issues, Issue{Code: CodePhoneExcelError, Field: col.header, Value: v})
+			continue
+		}
+		p := contactinfo.Phone{Value: v, Kind: col.kind}
+		if n, ok := dedup.NormalizePhone(v); ok {
+			p.E164, p.Ext = n.E164, n.Ext
+		} else {
+			code := CodePhoneInvalid
+			if d := len(keepDigits(v)); d >= minPhoneDigitsWithoutArea && d <= dedup.PhoneSuffixLen {
+				code = CodePhoneWithoutAreaCode
+			}
+			*issues = append(*issues, Issue{Code: code, Field: col.header, Value: v})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// SplitEmails splits an e-mail cell on «,», «;» and whitespace: amoCRM
+// users put two addresses in one cell «когда 2 почты».
+func SplitEmails(cell string) []string {
+	return strings.FieldsFunc(cell, func(r rune) bool {
+		return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+	})
+}
+
+// readEmails keeps the valid addresses of an e-mail cell
+// (dedup.NormalizeEmail, the check every e-mail of the project passes)
+// and reports each invalid one with email_invalid.
+func readEmails(cell string, col column, issues *[]Issue) []contactinfo.Email {
+	var out []contactinfo.Email
+	for _, v := range SplitEmails(cell) {
+		norm, ok := dedup.NormalizeEmail(v)
+		if !ok {
+			*issues = append(*issues, Issue{Code: CodeEmailInvalid, Field: col.header, Value: v})
+			continue
+		}
+		out = append(out, contactinfo.Email{Value: v, Kind: col.kind, Norm: norm})
+	}
+	return out
+}
+
+// exportZone is the time zone of the dates in an export: amoCRM writes
+// them in the account's zone, which for the teams this import is for is
+// Moscow time (UTC+3 all year since 2014). A fixed zone spares the binary
+// the time zone database.
+var exportZone = time.FixedZone("MSK", 3*60*60)
+
+// dateLayouts are the forms dates take in an export: amoCRM's own, and
+// what an Excel round trip leaves (no seconds, or no time).
+var dateLayouts = []string{"02.01.2006 15:04:05", "02.01.2006 15:04", "02.01.2006", "2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02"}
+
+// ParseDate reads a date cell of an export into UTC. ok is false for a
+// value that is no date; an empty cell is the zero time and ok.
+func ParseDate(cell string) (time.Time, bool) {
+	if cell == "" {
+		return time.Time{}, true
+	}
+	for _, layout := range dateLayouts {
+		if t, err := time.ParseInLocation(layout, cell, exportZone); err == nil {
+			return t.UTC(), true
+		}
+	}
+	if t, ok := excelSerialDate(cell); ok {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// excelSerialDate reads the day number a typed .xlsx date cell holds
+// (days since 1899-12-30, the fraction the time of day).
+func excelSerialDate(cell string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(cell, 64)
+	if err != nil || f < 1 || f > 2958465 {
+		return time.Time{}, false
+	}
+	days := int(f)
+	secs := int((f-float64(days))*86400 + 0.5)
+	t := time.Date(1899, 12, 30, 0, 0, 0, 0, exportZone).AddDate(0, 0, days).Add(time.Duration(secs) * time.Second)
+	return t.UTC(), true
+}
+
+// SplitList splits a «Теги» or «Сфера деятельности» cell on «,» into
+// trimmed values without repeats (compared case-insensitively, the first
+// spelling kept).
+func SplitList(cell string, into []string) []string {
+	for _, v := range strings.Split(cell, ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		dup := false
+		for _, have := range into {
+			if strings.EqualFold(have, v) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			into = append(into, v)
+		}
+	}
+	return into
+}
+
+// patronymicEndings end Russian patronymics (and the Turkic «оглы»,
+// «кызы»), so a name's middle token can be told from a surname.
+var patronymicEndings = []string{"ович", "евич", "ьич", "овна", "евна", "ична", "инична", "оглы", "кызы", "улы"}
+
+// surnameEndings end most Russian surnames; used only to order a
+// two-word name whose columns were not exported.
+var surnameEndings = []string{
+	"ов", "ев", "ёв", "ин", "ын", "ова", "ева", "ёва", "ина", "ына",
+	"ский", "цкий", "ская", "цкая", "ской", "цкой", "ых", "их", "енко", "ко", "ук", "юк", "ян", "швили", "дзе",
+}
+
+func hasEnding(w string, endings []string) bool {
+	w = strings.ToLower(w)
+	for _, e := range endings {
+		if strings.HasSuffix(w, e) && utf8.RuneCountInString(w) > utf8.RuneCountInString(e)+1 {
+			return true
+		}
+	}
+	return false
+}
+
+// SplitPersonName splits a contact's full name into last, first and
+// middle names. Three words are «Фамилия Имя Отчество»; two words are
+// «Имя Отчество» when the second is a patronymic, «Фамилия Имя» when the
+// first looks like a surname and the second does not, and «Имя Фамилия»
+// otherwise (amoCRM's own order when it joins the two columns); one word
+// is a first name. More words: the first is the surname, the second the
+// first name, the rest the middle name.
+func SplitPersonName(full string) (last, first, middle string) {
+	w := strings.Fields(full)
+	switch len(w) {
+	case 0:
+		return "", "", ""
+	case 1:
+		return "", w[0], ""
+	case 2:
+		switch {
+		case hasEnding(w[1], patronymicEndings):
+			return "", w[0], w[1]
+		case hasEnding(w[0], surnameEndings) && !hasEnding(w[1], surnameEndings):
+			return w[0], w[1], ""
+		default:
+			return w[1], w[0], ""
+		}
+	case 3:
+		if hasEnding(w[0], patronymicEndings) || hasEnding(w[1], patronymicEndings) && !hasEnding(w[2], patronymicEndings) {
+			// «Иван Петрович Сидоров»
+			return w[2], w[0], w[1]
+		}
+		return w[0], w[1], w[2]
+	default:
+		return w[0], w[1], strings.Join(w[2:], " ")
+	}
+}
+
+// personName fills the contact's names: from the «Фамилия», «Имя» and
+// «Отчество» columns where they are filled, the rest from the full name's
+// words those columns do not already account for, each in the place
+// SplitPersonName gives it when that place is free.
+func personName(full, last, first, middle string) (l, f, m string) {
+	split := [3]string{}
+	split[0], split[1], split[2] = SplitPersonName(full)
+	out := [3]string{last, first, middle}
+	taken := func(w string) bool {
+		for _, c := range []string{last, first, middle} {
+			if c != "" && strings.EqualFold(c, w) {
+				return true
+			}
+		}
+		return false
+	}
+	var left []string
+	for i, w := range split {
+		if w == "" || taken(w) {
+			continue
+		}
+		if out[i] == "" {
+			out[i] = w
+			continue
+		}
+		left = append(left, w)
+	}
+	for _, w := range left {
+		switch {
+		case out[2] == "" && hasEnding(w, patronymicEndings):
+			out[2] = w
+		case out[1] == "":
+			out[1] = w
+		case out[0] == "":
+			out[0] = w
+		}
+	}
+	return out[0], out[1], out[2]
+}
