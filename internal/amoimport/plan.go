@@ -1,0 +1,450 @@
+package amoimport
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// PlanOptions are the choices of the person who runs the import.
+type PlanOptions struct {
+	// Fallback is the CRM user who gets the records whose «Ответственный»
+	// is empty or matches no active user: the importing admin, or a user
+	// chosen on the page.
+	Fallback int64
+}
+
+// How a row joined the other rows of its company or contact, and how an
+// entity was found in the base; the smaller, the stronger.
+const (
+	joinNone uint8 = iota
+	joinAmo
+	joinINN
+	joinName
+)
+
+// Row flags.
+const (
+	// flagNameAmbiguous: the row's name and address are those of
+	// companies with different ИНН, so it joined none of them.
+	flagNameAmbiguous uint8 = 1 << iota
+	// flagBaseAmbiguous: the entity's name and address match more than
+	// one company of the base.
+	flagBaseAmbiguous
+	// flagBaseConflict: the entity's rows point at different companies of
+	// the base; the strongest match won.
+	flagBaseConflict
+)
+
+// planner holds what Plan knows of the staged rows between its passes:
+// a few bytes per row in flat arrays indexed by the row's number (a
+// million rows cost about 20 MB), never the rows themselves, which are
+// read back from import_rows one sorted stream at a time.
+type planner struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	db       *database.DB
+	importID int64
+	opt      PlanOptions
+	users    *Matcher
+	fallback string // the fallback user's name, for the reasons
+
+	n       int32   // the highest number of a row of the file
+	kind    []uint8 // 1 company, 2 contact, 0 no record
+	parent  []int32 // union-find: rows of one entity share a root, its lowest number
+	join    []uint8 // how the row joined its entity
+	flags   []uint8
+	innID   []int32 // the row's ИНН, numbered in sorted order; 0 none
+	rootINN []int32 // per root: the entity's ИНН number; -1 when it has two
+	base    []int64 // per root: the company or contact of the base it is
+	baseHow []uint8 // per root: how base was found
+}
+
+const (
+	kindNone uint8 = iota
+	kindCompany
+	kindContact
+)
+
+// Plan decides, for every row Stage wrote for the import, what the import
+// does with it: which rows are one company or contact (within the file,
+// and against the base: amoCRM ID, then ИНН, then name and address — the
+// duplicate engine's keys), whom each record goes to, which company each
+// contact belongs to, and so the row's action (create, update, merge,
+// skip or error), entity, company_id / contact_id, link_entity,
+// responsible_id, created_by_id, reason and issues. Contacts' companies
+// that no company row names get rows of their own, numbered after the
+// file's last record. Plan may run again on the same import: it starts
+// from the staged rows each time. It returns the rows counted by action.
+//
+// Grouping is union-find over the rows, fed by the staged rows sorted by
+// each key, so the groups do not depend on the order of the file. Plan
+// runs as the system for an admin: nothing here filters by scope.
+func Plan(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, opt PlanOptions) (Summary, error) {
+	p := &planner{ctx: ctx, tx: tx, db: db, importID: importID, opt: opt}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"reset", p.reset},
+		{"users", p.loadUsers},
+		{"rows", p.loadRows},
+		{"group", p.group},
+		{"entities", p.writeEntities},
+		{"base", p.matchBase},
+		{"orphans", p.addOrphanCompanies},
+		{"decide", p.decide},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			return Summary{}, fmt.Errorf("plan import %d: %s: %w", importID, s.name, err)
+		}
+	}
+	return p.summary()
+}
+
+// reset takes back what an earlier Plan of the import decided.
+func (p *planner) reset() error {
+	if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM import_rows WHERE import_id = $1 AND line = 0`, p.importID); err != nil {
+		return err
+	}
+	_, err := p.tx.ExecContext(p.ctx, `UPDATE import_rows SET action = '', entity = NULL, company_id = NULL, contact_id = NULL,
+		link_entity = NULL, responsible_id = NULL, created_by_id = NULL, reason = ''
+		WHERE import_id = $1 AND kind <> ''`, p.importID)
+	return err
+}
+
+// loadUsers builds the responsible matcher from the active users and
+// finds the fallback user's name.
+func (p *planner) loadUsers() error {
+	users, err := loadUsers(p.ctx, p.tx)
+	if err != nil {
+		return err
+	}
+	p.users = NewMatcher(users)
+	if p.opt.Fallback == 0 {
+		return nil
+	}
+	var username, first, last string
+	err = p.tx.QueryRowContext(p.ctx, `SELECT username, first_name, last_name FROM users WHERE id = $1`, p.opt.Fallback).
+		Scan(&username, &first, &last)
+	if err != nil {
+		return fmt.Errorf("fallback user %d: %w", p.opt.Fallback, err)
+	}
+	p.fallback = strings.TrimSpace(first + " " + last)
+	if p.fallback == "" {
+		p.fallback = username
+	}
+	return nil
+}
+
+// loadRows sizes the arrays and reads each row's kind.
+func (p *planner) loadRows() error {
+	if err := p.tx.QueryRowContext(p.ctx, `SELECT COALESCE(MAX(number), 0) FROM import_rows WHERE import_id = $1`,
+		p.importID).Scan(&p.n); err != nil {
+		return err
+	}
+	size := int(p.n) + 1
+	p.kind = make([]uint8, size)
+	p.parent = make([]int32, size)
+	p.join = make([]uint8, size)
+	p.flags = make([]uint8, size)
+	p.innID = make([]int32, size)
+	p.rootINN = make([]int32, size)
+	p.base = make([]int64, size)
+	p.baseHow = make([]uint8, size)
+	for i := range p.parent {
+		p.parent[i] = int32(i)
+	}
+	return p.each(`SELECT number, kind FROM import_rows WHERE import_id = $1 AND kind <> ''`, func(rows *sql.Rows) error {
+		var (
+			n    int
+			kind string
+		)
+		if err := rows.Scan(&n, &kind); err != nil {
+			return err
+		}
+		switch Kind(kind) {
+		case KindCompany:
+			p.kind[n] = kindCompany
+		case KindContact:
+			p.kind[n] = kindContact
+		}
+		return nil
+	})
+}
+
+// find returns the root of row i: the lowest number of its entity.
+func (p *planner) find(i int32) int32 {
+	for p.parent[i] != i {
+		p.parent[i] = p.parent[p.parent[i]]
+		i = p.parent[i]
+	}
+	return i
+}
+
+// union joins the entities of rows a and b; the lower root stays root,
+// so an entity is always numbered by its first row.
+func (p *planner) union(a, b int32) {
+	ra, rb := p.find(a), p.find(b)
+	switch {
+	case ra < rb:
+		p.parent[rb] = ra
+	case rb < ra:
+		p.parent[ra] = rb
+	}
+}
+
+// markJoin records how row i joined others, keeping the strongest way.
+func (p *planner) markJoin(i int32, how uint8) {
+	if p.join[i] == joinNone || how < p.join[i] {
+		p.join[i] = how
+	}
+}
+
+// group makes the entities: companies by amoCRM ID and ИНН (the hard
+// keys), then by name and address where that joins at most one ИНН;
+// contacts by amoCRM ID only.
+func (p *planner) group() error {
+	for _, kind := range []Kind{KindCompany, KindContact} {
+		if err := p.groupBlocks(`SELECT number, CAST(amo_id AS TEXT) FROM import_rows
+			WHERE import_id = $1 AND kind = '`+string(kind)+`' AND amo_id IS NOT NULL ORDER BY amo_id, number`,
+			func(block []int32, _ int32) {
+				if len(block) < 2 {
+					return
+				}
+				for _, i := range block[1:] {
+					p.union(block[0], i)
+				}
+				for _, i := range block {
+					p.markJoin(i, joinAmo)
+				}
+			}); err != nil {
+			return err
+		}
+	}
+	if err := p.groupBlocks(`SELECT number, inn FROM import_rows
+		WHERE import_id = $1 AND kind = 'company' AND inn <> '' ORDER BY inn, number`,
+		func(block []int32, seq int32) {
+			for _, i := range block {
+				p.innID[i] = seq
+				if len(block) > 1 {
+					p.union(block[0], i)
+					p.markJoin(i, joinINN)
+				}
+			}
+		}); err != nil {
+		return err
+	}
+	// Each hard entity's ИНН, decided before any name joins, so that the
+	// name pass reads the same facts whatever the order of the file.
+	for i := int32(1); i <= p.n; i++ {
+		if id := p.innID[i]; id != 0 {
+			r := p.find(i)
+			switch p.rootINN[r] {
+			case 0:
+				p.rootINN[r] = id
+			case id, -1:
+			default:
+				p.rootINN[r] = -1
+			}
+		}
+	}
+	hard := make(map[int32]int32) // a block's roots → ИНН, reused
+	return p.groupBlocks(`SELECT number, name_key || '#' || address_key FROM import_rows
+		WHERE import_id = $1 AND kind = 'company' AND name_key <> '' AND line > 0 ORDER BY name_key, address_key, number`,
+		func(block []int32, _ int32) {
+			if len(block) < 2 {
+				return
+			}
+			clear(hard)
+			inns := map[int32]bool{}
+			for _, i := range block {
+				r := p.find(i)
+				hard[r] = p.rootINN[r]
+				if v := p.rootINN[r]; v != 0 {
+					inns[v] = true
+					if v == -1 {
+						inns[-2] = true // two ИНН in one entity already
+					}
+				}
+			}
+			if len(inns) <= 1 {
+				for _, i := range block[1:] {
+					p.union(block[0], i)
+				}
+				for _, i := range block {
+					p.markJoin(i, joinName)
+				}
+				return
+			}
+			// Companies with different ИНН share this name and address:
+			// the rows without one cannot tell which they belong to. They
+			// stay together, apart from all of those.
+			var first int32
+			for _, i := range block {
+				if hard[p.find(i)] != 0 {
+					continue
+				}
+				p.flags[i] |= flagNameAmbiguous
+				if first == 0 {
+					first = i
+					continue
+				}
+				p.union(first, i)
+				p.markJoin(first, joinName)
+				p.markJoin(i, joinName)
+			}
+		})
+}
+
+// groupBlocks streams (number, key) rows sorted by key and calls fn with
+// each run of rows that share a key, numbered from 1 in key order.
+func (p *planner) groupBlocks(query string, fn func(block []int32, seq int32)) error {
+	var (
+		block []int32
+		key   string
+		seq   int32
+	)
+	err := p.each(query, func(rows *sql.Rows) error {
+		var (
+			n int32
+			k string
+		)
+		if err := rows.Scan(&n, &k); err != nil {
+			return err
+		}
+		if len(block) > 0 && k != key {
+			seq++
+			fn(block, seq)
+			block = block[:0]
+		}
+		key = k
+		block = append(block, n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(block) > 0 {
+		seq++
+		fn(block, seq)
+	}
+	return nil
+}
+
+// writeEntities stores each record's entity: its root.
+func (p *planner) writeEntities() error {
+	if _, err := p.tx.ExecContext(p.ctx, `UPDATE import_rows SET entity = number WHERE import_id = $1 AND kind <> ''`,
+		p.importID); err != nil {
+		return err
+	}
+	var batch [][]any
+	for i := int32(1); i <= p.n; i++ {
+		if p.kind[i] == kindNone {
+			continue
+		}
+		if r := p.find(i); r != i {
+			batch = append(batch, []any{i, r})
+			if len(batch) == updateBatch {
+				if err := p.updateRows("entity = v.column2", []string{"INTEGER", "INTEGER"}, batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+	}
+	return p.updateRows("entity = v.column2", []string{"INTEGER", "INTEGER"}, batch)
+}
+
+// updateBatch is how many rows one UPDATE … FROM (VALUES …) changes.
+const updateBatch = 500
+
+// updateRows updates import_rows of the import from rows, each starting
+// with the row's number; set names the other values as v.column2, … and
+// types are every column's SQL type (VALUES needs them on PostgreSQL).
+func (p *planner) updateRows(set string, types []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var (
+		b    strings.Builder
+		args []any
+	)
+	b.WriteString("UPDATE import_rows SET " + set + " FROM (VALUES ")
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j, v := range r {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			args = append(args, v)
+			mark := "?"
+			if p.db.Dialect == database.Postgres {
+				mark = "$" + strconv.Itoa(len(args))
+			}
+			b.WriteString("CAST(" + mark + " AS " + types[j] + ")")
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(") AS v WHERE import_rows.import_id = " + strconv.FormatInt(p.importID, 10) + " AND import_rows.number = v.column1")
+	_, err := p.tx.ExecContext(p.ctx, b.String(), args...)
+	return err
+}
+
+// each runs a query whose first argument is the import's id and calls fn
+// for every row.
+func (p *planner) each(query string, fn func(rows *sql.Rows) error, args ...any) error {
+	return p.scan(query, append([]any{p.importID}, args...), fn)
+}
+
+// scan runs a query and calls fn for every row. No other statement may
+// run on the transaction until it returns.
+func (p *planner) scan(query string, args []any, fn func(rows *sql.Rows) error) error {
+	rows, err := p.tx.QueryContext(p.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// summary counts the rows by action.
+func (p *planner) summary() (Summary, error) {
+	var s Summary
+	err := p.each(`SELECT action, COUNT(*) FROM import_rows WHERE import_id = $1 GROUP BY action`, func(rows *sql.Rows) error {
+		var (
+			action string
+			n      int
+		)
+		if err := rows.Scan(&action, &n); err != nil {
+			return err
+		}
+		switch action {
+		case ActionCreate:
+			s.Created += n
+		case ActionUpdate:
+			s.Updated += n
+		case ActionMerge:
+			s.Merged += n
+		case ActionSkip:
+			s.Skipped += n
+		case ActionError:
+			s.Errors += n
+		}
+		return nil
+	})
+	return s, err
+}

@@ -1,0 +1,274 @@
+package amoimport
+
+import (
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// pageContext is what decide needs from outside a page's rows: the base
+// companies and contacts its entities are, and the companies its contacts
+// name.
+type pageContext struct {
+	companies  map[int64]*baseCompany
+	contacts   map[int64]*baseContact
+	links      map[int32][]linkCand // contact row → the file's companies with its company's name key
+	baseByName map[string]int64     // name_norm → the one base company with that name and form
+}
+
+// linkCand is a company of the file a contact's company name matches: its
+// entity and first line (0 for a company the plan creates).
+type linkCand struct {
+	entity, line int32
+}
+
+// baseCompany is a company of the base as the plan compares it.
+type baseCompany struct {
+	name, inn, kpp, ogrn, address, website string
+	responsible                            int64
+	phones, emails, notes, spheres, amoIDs map[string]bool
+}
+
+// baseContact is a contact of the base as the plan compares it.
+type baseContact struct {
+	first, last, middle, position string
+	company                       int64
+	phones, emails, amoIDs        map[string]bool
+}
+
+// loadPage reads what the page's entities need, a few queries a page.
+func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
+	pc := &pageContext{companies: map[int64]*baseCompany{}, contacts: map[int64]*baseContact{},
+		links: map[int32][]linkCand{}, baseByName: map[string]int64{}}
+	var companyIDs, contactIDs, linkRows []any
+	for _, r := range page {
+		id, _ := p.baseOf(r.entity)
+		switch r.kind {
+		case KindCompany:
+			if id != 0 && pc.companies[id] == nil {
+				pc.companies[id] = &baseCompany{}
+				companyIDs = append(companyIDs, id)
+			}
+		case KindContact:
+			if id != 0 && pc.contacts[id] == nil {
+				pc.contacts[id] = &baseContact{}
+				contactIDs = append(contactIDs, id)
+			}
+			if r.companyKey != "" {
+				linkRows = append(linkRows, r.number)
+			}
+		}
+	}
+	if err := p.loadCompanies(pc, companyIDs); err != nil {
+		return nil, err
+	}
+	if err := p.loadContacts(pc, contactIDs); err != nil {
+		return nil, err
+	}
+	if len(linkRows) > 0 {
+		var w database.Where
+		w.Add("p.import_id = ?", p.importID)
+		w.Add("p.number IN " + w.In(linkRows...))
+		err := p.scan(`SELECT p.number, r.entity, MIN(r.line) FROM import_rows p
+			JOIN import_rows r ON r.import_id = p.import_id AND r.kind = 'company' AND r.name_key = p.company_key`+w.SQL()+`
+			GROUP BY p.number, r.entity ORDER BY p.number, r.entity`, w.Args(), func(rows *sql.Rows) error {
+			var n, e, line int32
+			if err := rows.Scan(&n, &e, &line); err != nil {
+				return err
+			}
+			pc.links[n] = append(pc.links[n], linkCand{entity: e, line: line})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	keys := map[string]string{}
+	for _, r := range page {
+		if r.kind == KindContact && r.companyKey != "" && len(pc.links[r.number]) == 0 {
+			keys[r.norm] = r.companyKey
+		}
+	}
+	byName, err := p.baseCompaniesByName(keys)
+	if err != nil {
+		return nil, err
+	}
+	pc.baseByName = byName
+	return pc, nil
+}
+
+// loadCompanies reads the base companies ids and their lists.
+func (p *planner) loadCompanies(pc *pageContext, ids []any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, c := range pc.companies {
+		c.phones, c.emails, c.notes, c.spheres, c.amoIDs = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	var w database.Where
+	in := w.In(ids...)
+	err := p.scan(`SELECT id, name, inn, kpp, ogrn, address, website, COALESCE(responsible_id, 0) FROM companies WHERE id IN `+in,
+		w.Args(), func(rows *sql.Rows) error {
+			var (
+				id int64
+				c  baseCompany
+			)
+			if err := rows.Scan(&id, &c.name, &c.inn, &c.kpp, &c.ogrn, &c.address, &c.website, &c.responsible); err != nil {
+				return err
+			}
+			b := pc.companies[id]
+			c.phones, c.emails, c.notes, c.spheres, c.amoIDs = b.phones, b.emails, b.notes, b.spheres, b.amoIDs
+			*b = c
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return p.scan(`SELECT 1, company_id, CASE WHEN e164 <> '' THEN e164 || '#' || ext ELSE value END FROM company_phones WHERE company_id IN `+in+`
+		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE company_id IN `+in+`
+		UNION ALL SELECT 3, company_id, text FROM company_notes WHERE company_id IN `+in+`
+		UNION ALL SELECT 4, cs.company_id, s.name FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id WHERE cs.company_id IN `+in+`
+		UNION ALL SELECT 5, company_id, CAST(amo_id AS TEXT) FROM company_amo_ids WHERE company_id IN `+in,
+		w.Args(), func(rows *sql.Rows) error {
+			var (
+				what int
+				id   int64
+				v    string
+			)
+			if err := rows.Scan(&what, &id, &v); err != nil {
+				return err
+			}
+			c := pc.companies[id]
+			switch what {
+			case 1:
+				c.phones[strings.TrimSpace(v)] = true
+			case 2:
+				c.emails[v] = true
+			case 3:
+				c.notes[noteKey(v)] = true
+			case 4:
+				c.spheres[SphereKey(v)] = true
+			case 5:
+				c.amoIDs[v] = true
+			}
+			return nil
+		})
+}
+
+// loadContacts reads the base contacts ids and their lists.
+func (p *planner) loadContacts(pc *pageContext, ids []any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, c := range pc.contacts {
+		c.phones, c.emails, c.amoIDs = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	var w database.Where
+	in := w.In(ids...)
+	err := p.scan(`SELECT id, first_name, last_name, middle_name, position, COALESCE(company_id, 0) FROM contacts WHERE id IN `+in,
+		w.Args(), func(rows *sql.Rows) error {
+			var (
+				id int64
+				c  baseContact
+			)
+			if err := rows.Scan(&id, &c.first, &c.last, &c.middle, &c.position, &c.company); err != nil {
+				return err
+			}
+			b := pc.contacts[id]
+			c.phones, c.emails, c.amoIDs = b.phones, b.emails, b.amoIDs
+			*b = c
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return p.scan(`SELECT 1, contact_id, CASE WHEN e164 <> '' THEN e164 || '#' || ext ELSE value END FROM contact_phones WHERE contact_id IN `+in+`
+		UNION ALL SELECT 2, contact_id, value_norm FROM contact_emails WHERE contact_id IN `+in+`
+		UNION ALL SELECT 3, contact_id, CAST(amo_id AS TEXT) FROM contact_amo_ids WHERE contact_id IN `+in,
+		w.Args(), func(rows *sql.Rows) error {
+			var (
+				what int
+				id   int64
+				v    string
+			)
+			if err := rows.Scan(&what, &id, &v); err != nil {
+				return err
+			}
+			c := pc.contacts[id]
+			switch what {
+			case 1:
+				c.phones[strings.TrimSpace(v)] = true
+			case 2:
+				c.emails[v] = true
+			case 3:
+				c.amoIDs[v] = true
+			}
+			return nil
+		})
+}
+
+// companyUnchanged reports whether writing the entity's merged values
+// into base company id would change nothing: each value the file has is
+// the company's already (a value the file lacks never clears one), every
+// phone, e-mail, note, sphere and amoCRM ID is there, and the responsible,
+// when the file names a known one, is the company's.
+func (pc *pageContext) companyUnchanged(id int64, m Record, amoIDs []int64, resolved bool, responsible int64) bool {
+	c := pc.companies[id]
+	if c == nil {
+		return false
+	}
+	same := func(file, base string) bool {
+		file = strings.TrimSpace(file)
+		return file == "" || file == strings.TrimSpace(base)
+	}
+	if !same(m.Name, c.name) || !same(m.INN, c.inn) || !same(m.KPP, c.kpp) || !same(m.OGRN, c.ogrn) ||
+		!same(m.Address, c.address) || !same(m.Website, c.website) {
+		return false
+	}
+	if resolved && responsible != c.responsible {
+		return false
+	}
+	return allIn(m.Phones, c.phones, PhoneKey) && allIn(m.Emails, c.emails, EmailKey) &&
+		allIn(m.Notes, c.notes, noteKey) && allIn(m.Spheres, c.spheres, SphereKey) && amoIn(amoIDs, c.amoIDs)
+}
+
+// contactUnchanged is companyUnchanged for a contact; company is the base
+// company its row links to (0: none to check, -1: one being created).
+func (pc *pageContext) contactUnchanged(id int64, m Record, amoIDs []int64, company int64) bool {
+	c := pc.contacts[id]
+	if c == nil {
+		return false
+	}
+	same := func(file, base string) bool {
+		file = strings.TrimSpace(file)
+		return file == "" || file == strings.TrimSpace(base)
+	}
+	if !same(m.FirstName, c.first) || !same(m.LastName, c.last) || !same(m.MiddleName, c.middle) || !same(m.Position, c.position) {
+		return false
+	}
+	if company == -1 || company > 0 && company != c.company {
+		return false
+	}
+	return allIn(m.Phones, c.phones, PhoneKey) && allIn(m.Emails, c.emails, EmailKey) && amoIn(amoIDs, c.amoIDs)
+}
+
+func allIn[T any](list []T, set map[string]bool, key func(T) string) bool {
+	for _, v := range list {
+		if !set[key(v)] {
+			return false
+		}
+	}
+	return true
+}
+
+// amoIn reports whether every amoCRM ID is kept for the base record.
+func amoIn(ids []int64, set map[string]bool) bool {
+	for _, id := range ids {
+		if !set[strconv.FormatInt(id, 10)] {
+			return false
+		}
+	}
+	return true
+}

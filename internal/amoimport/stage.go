@@ -1,0 +1,195 @@
+package amoimport
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"strings"
+
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/dedup"
+)
+
+// stageBatch is how many rows one multi-row INSERT writes: enough to make
+// the round trips cheap, few enough that the batch's memory does not
+// matter whatever the file's size.
+const stageBatch = 500
+
+// stageColumns are the columns Stage writes, in the order of stageValues.
+const stageColumns = `INSERT INTO import_rows (import_id, number, line, kind, amo_id, inn, name_key, name_norm,
+	address_key, company_key, record, issues, action, reason)`
+
+// Stage writes one import_rows row per row of rows, in batches, with the
+// keys planning joins on, and returns how many rows it wrote. It reads
+// rows one at a time and holds at most one batch, so memory stays flat
+// however long the file is. A Skip becomes a row with action skip, its
+// reason in Russian and its code as the row's issue.
+//
+// The keys come from the duplicate engine's normalisers (package dedup):
+// inn is the record's ИНН when its check digits pass; name_norm is
+// dedup.NormalizeName of the company's name, the key companies.name_norm
+// holds; name_key is that key with the legal form in front
+// (dedup.LegalForm: "ооо|ромашка"), because in an import «ООО Ромашка» and
+// «АО Ромашка» are two companies; address_key is dedup.NormalizeAddress,
+// the key companies.address_norm holds; on a contact's row company_key and
+// name_norm are those of its company's name.
+//
+// On PostgreSQL, COPY would be faster, but it needs the pgx connection
+// itself, which a database/sql transaction does not give out; multi-row
+// INSERTs keep Stage inside the caller's transaction on both databases.
+func Stage(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, rows Rows) (int, error) {
+	batch := make([][]any, 0, stageBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := db.InsertRows(ctx, tx, stageColumns, batch); err != nil {
+			return fmt.Errorf("stage rows: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	n := 0
+	for {
+		row, err := rows.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		v, err := stageValues(importID, row)
+		if err != nil {
+			return n, err
+		}
+		if v == nil {
+			continue
+		}
+		batch = append(batch, v)
+		n++
+		if len(batch) == stageBatch {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, flush()
+}
+
+// stageValues is the row of import_rows for one Row, in stageColumns'
+// order; nil for an empty Row.
+func stageValues(importID int64, row Row) ([]any, error) {
+	switch {
+	case row.Record != nil:
+		r := row.Record
+		keys := recordKeys(r)
+		record, err := json.Marshal(r)
+		if err != nil {
+			return nil, fmt.Errorf("stage record %d: %w", r.Number, err)
+		}
+		issues, err := json.Marshal(nonNil(r.Issues))
+		if err != nil {
+			return nil, fmt.Errorf("stage record %d: %w", r.Number, err)
+		}
+		var amo sql.NullInt64
+		if r.AmoID > 0 {
+			amo = sql.NullInt64{Int64: r.AmoID, Valid: true}
+		}
+		return []any{importID, r.Number, r.Line, string(r.Kind), amo, keys.inn, keys.nameKey, keys.nameNorm,
+			keys.addressKey, keys.companyKey, string(record), string(issues), "", ""}, nil
+	case row.Skip != nil:
+		s := row.Skip
+		record, err := json.Marshal(Record{Number: s.Number, Line: s.Line})
+		if err != nil {
+			return nil, err
+		}
+		issues, err := json.Marshal([]Issue{{Code: s.Reason}})
+		if err != nil {
+			return nil, err
+		}
+		return []any{importID, s.Number, s.Line, "", sql.NullInt64{}, "", "", "", "", "", string(record), string(issues),
+			ActionSkip, SkipReason(s.Reason)}, nil
+	}
+	return nil, nil
+}
+
+// stagedKeys are the keys of one staged record.
+type stagedKeys struct {
+	inn, nameKey, nameNorm, addressKey, companyKey string
+}
+
+// recordKeys computes the keys planning joins a record on.
+func recordKeys(r *Record) stagedKeys {
+	var k stagedKeys
+	switch r.Kind {
+	case KindCompany:
+		k.inn = usableINN(r.INN)
+		k.nameKey, k.nameNorm = NameKey(r.Name)
+		k.addressKey = dedup.NormalizeAddress(html.UnescapeString(r.Address))
+	case KindContact:
+		k.companyKey, k.nameNorm = NameKey(contactCompany(r.Company))
+	}
+	return k
+}
+
+// NameKey is the key an import compares company names by, and
+// dedup.NormalizeName's key (what companies.name_norm holds) inside it:
+// key is the legal form, "|" and the normalised name ("ооо|ромашка" for
+// «ООО «Ромашка»», "|ромашка" for «Ромашка»); both are "" for a name
+// that normalises to nothing. HTML entities (`&quot;`) are decoded first.
+func NameKey(name string) (key, norm string) {
+	name = html.UnescapeString(name)
+	norm = dedup.NormalizeName(name)
+	if norm == "" {
+		return "", ""
+	}
+	return dedup.LegalForm(name) + "|" + norm, norm
+}
+
+// contactCompany is a contact's company name as the company's own row
+// would hold it: cut to the length a company name takes (the reader cuts
+// a company row's name, not the name a contact's row gives), so that the
+// two keys agree.
+func contactCompany(name string) string {
+	cut, _ := limitRunes(strings.TrimSpace(name), maxCompanyName)
+	return cut
+}
+
+// usableINN returns inn when it is a valid ИНН (check digits pass, not all
+// zeros) and "" otherwise: only a valid ИНН may join companies.
+func usableINN(inn string) string {
+	if inn == "" || dedup.ValidateINN(inn) != "" || strings.Trim(inn, "0") == "" {
+		return ""
+	}
+	return inn
+}
+
+// skipReasons are the Russian texts of the reasons a row is no record.
+var skipReasons = map[string]string{
+	"blank_line":           "Пустая строка",
+	"empty_row":            "Строка без значений",
+	"repeated_header":      "Повтор строки заголовков",
+	"garbage_row":          "Не запись: не указан «Тип»",
+	"unknown_type":         "Неизвестный «Тип»: не компания и не контакт",
+	"company_without_name": "Компания без названия",
+	"contact_empty":        "Контакт без имени, телефона и e-mail",
+}
+
+// SkipReason is the Russian text of a Skip's reason code, for the report.
+func SkipReason(code string) string {
+	if s, ok := skipReasons[code]; ok {
+		return s
+	}
+	return "Строка пропущена (" + code + ")"
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
