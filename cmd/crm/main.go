@@ -50,6 +50,7 @@ func commands() []command {
 		{"serve", "запустить веб-сервер (по умолчанию)", cmdServe},
 		{"migrate", "применить миграции базы данных", cmdMigrate},
 		{"createsuperuser", "создать администратора", cmdCreateSuperuser},
+		{"import-amo", "импорт выгрузки amoCRM (CSV или XLSX): --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]", cmdImportAmo},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
 		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
 		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},

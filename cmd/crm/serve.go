@@ -64,7 +64,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}
 	// Background jobs (River) run in every serving process; they stop
 	// after the HTTP server, so requests in flight may still enqueue.
-	bg, err := jobs.New(ctx, db, jobs.Options{Log: log})
+	bg, err := jobs.New(ctx, db, jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return err
 	}
@@ -75,6 +75,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		}
 	}()
 	srv := server.New(cfg, log, db, server.WithJobs(bg))
+	bg.UseLive(srv.Live())
 	if err := srv.Health(ctx); err != nil {
 		return fmt.Errorf("health check before start: %w", err)
 	}

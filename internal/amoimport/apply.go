@@ -20,7 +20,7 @@ import (
 	"github.com/crmprofi/crm/internal/progress"
 )
 
-// applyChunkRows is how many planned rows Apply reads and writes at a
+// applyChunkRows is how many appliedRow rows Apply reads and writes at a
 // time: enough for multi-row statements to pay, few enough that memory
 // stays flat whatever the size of the file.
 const applyChunkRows = 2000
@@ -29,7 +29,7 @@ const applyChunkRows = 2000
 // transaction tx (db is the database tx belongs to): the import is all or
 // nothing because the caller commits or rolls back once.
 //
-// It reads the planned import_rows (migration 00021) whose action is
+// It reads the appliedRow import_rows (migration 00021) whose action is
 // create, update or merge, entity by entity (the rows sharing an entity
 // number), companies first:
 //
@@ -106,18 +106,18 @@ func (a *applier) run(ctx context.Context, bar progress.Reporter) error {
 	if err != nil {
 		return fmt.Errorf("apply: users: %w", err)
 	}
-	if err := a.eachChunk(ctx, string(KindCompany), func(groups [][]planned) error {
+	if err := a.eachChunk(ctx, string(KindCompany), func(groups [][]appliedRow) error {
 		return a.applyCompanies(ctx, groups)
 	}, bar); err != nil {
 		return err
 	}
-	return a.eachChunk(ctx, string(KindContact), func(groups [][]planned) error {
+	return a.eachChunk(ctx, string(KindContact), func(groups [][]appliedRow) error {
 		return a.applyContacts(ctx, groups)
 	}, bar)
 }
 
-// planned is one planned row of import_rows.
-type planned struct {
+// appliedRow is one appliedRow row of import_rows.
+type appliedRow struct {
 	number        int
 	action        string
 	entity        int
@@ -131,7 +131,7 @@ type planned struct {
 // eachChunk reads the applied rows of kind in pages of whole entities
 // (ordered by entity, then number) and passes each page, grouped by
 // entity with the entity's own row first, to fn.
-func (a *applier) eachChunk(ctx context.Context, kind string, fn func([][]planned) error, bar progress.Reporter) error {
+func (a *applier) eachChunk(ctx context.Context, kind string, fn func([][]appliedRow) error, bar progress.Reporter) error {
 	after, limit := -1<<31, applyChunkRows
 	for {
 		list, err := a.readRows(ctx, kind, after, limit)
@@ -165,7 +165,7 @@ func (a *applier) eachChunk(ctx context.Context, kind string, fn func([][]planne
 	}
 }
 
-func (a *applier) readRows(ctx context.Context, kind string, after, limit int) ([]planned, error) {
+func (a *applier) readRows(ctx context.Context, kind string, after, limit int) ([]appliedRow, error) {
 	rows, err := a.db.QueryContext(ctx, `SELECT number, action, entity, COALESCE(company_id, 0), COALESCE(contact_id, 0),
 		COALESCE(link_entity, 0), COALESCE(responsible_id, 0), record
 		FROM import_rows WHERE import_id = $1 AND kind = $2 AND entity > $3 AND action IN ('create', 'update', 'merge')
@@ -174,9 +174,9 @@ func (a *applier) readRows(ctx context.Context, kind string, after, limit int) (
 		return nil, fmt.Errorf("apply: read rows: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var list []planned
+	var list []appliedRow
 	err = scanAll(rows, func() error {
-		var p planned
+		var p appliedRow
 		var record string
 		if err := rows.Scan(&p.number, &p.action, &p.entity, &p.companyID, &p.contactID, &p.linkEntity, &p.responsibleID, &record); err != nil {
 			return err
@@ -195,15 +195,15 @@ func (a *applier) readRows(ctx context.Context, kind string, after, limit int) (
 
 // groupRows splits rows ordered by entity into entities, each with the
 // row numbered entity (when present) first and the others in file order.
-func groupRows(list []planned) [][]planned {
-	var groups [][]planned
+func groupRows(list []appliedRow) [][]appliedRow {
+	var groups [][]appliedRow
 	for start := 0; start < len(list); {
 		end := start + 1
 		for end < len(list) && list[end].entity == list[start].entity {
 			end++
 		}
 		g := list[start:end:end]
-		if i := slices.IndexFunc(g, func(p planned) bool { return p.number == p.entity }); i > 0 {
+		if i := slices.IndexFunc(g, func(p appliedRow) bool { return p.number == p.entity }); i > 0 {
 			head := g[i]
 			copy(g[1:i+1], g[:i])
 			g[0] = head
@@ -216,7 +216,7 @@ func groupRows(list []planned) [][]planned {
 
 // draft is what an entity's rows say of one company.
 type draft struct {
-	rows     []planned
+	rows     []appliedRow
 	baseID   int64 // the company it updates; 0: it creates one
 	next     company.NewCompany
 	spheres  []string
@@ -227,7 +227,7 @@ type draft struct {
 
 // companyDraft joins the rows of one entity into one company, head row
 // first: the first non-empty value of each field, the union of the rest.
-func (a *applier) companyDraft(g []planned) draft {
+func (a *applier) companyDraft(g []appliedRow) draft {
 	d := draft{rows: g}
 	n := &d.next
 	seenNote := map[string]bool{}
@@ -236,12 +236,12 @@ func (a *applier) companyDraft(g []planned) draft {
 		if d.baseID == 0 {
 			d.baseID = p.companyID
 		}
-		fill(&n.Name, r.Name)
-		fill(&n.INN, r.INN)
-		fill(&n.KPP, r.KPP)
-		fill(&n.OGRN, r.OGRN)
-		fill(&n.Address, r.Address)
-		fill(&n.Website, r.Website)
+		applyFill(&n.Name, r.Name)
+		applyFill(&n.INN, r.INN)
+		applyFill(&n.KPP, r.KPP)
+		applyFill(&n.OGRN, r.OGRN)
+		applyFill(&n.Address, r.Address)
+		applyFill(&n.Website, r.Website)
 		if n.ResponsibleID == 0 {
 			n.ResponsibleID = p.responsibleID
 		}
@@ -280,16 +280,16 @@ func (a *applier) companyDraft(g []planned) draft {
 	return d
 }
 
-// fill sets *dst to v unless *dst already has a value or v is empty.
-func fill(dst *string, v string) {
+// applyFill sets *dst to v unless *dst already has a value or v is empty.
+func applyFill(dst *string, v string) {
 	if *dst == "" {
 		*dst = strings.TrimSpace(v)
 	}
 }
 
-// phoneKey is what makes two phones the same number: the normal form
+// applyPhoneKey is what makes two phones the same number: the normal form
 // with its extension, or the digits as typed when there is none.
-func phoneKey(p contactinfo.Phone) string {
+func applyPhoneKey(p contactinfo.Phone) string {
 	if p.E164 == "" {
 		if norm, ok := dedup.NormalizePhone(p.Value); ok {
 			return norm.E164 + ";" + norm.Ext
@@ -310,7 +310,7 @@ func emailKey(e contactinfo.Email) string {
 // forms know (a column's odd kind becomes «Другой»).
 func addPhones(list, more []contactinfo.Phone) []contactinfo.Phone {
 	for _, p := range more {
-		if strings.TrimSpace(p.Value) == "" || slices.ContainsFunc(list, func(q contactinfo.Phone) bool { return phoneKey(q) == phoneKey(p) }) {
+		if strings.TrimSpace(p.Value) == "" || slices.ContainsFunc(list, func(q contactinfo.Phone) bool { return applyPhoneKey(q) == applyPhoneKey(p) }) {
 			continue
 		}
 		if p.Kind != "" && !knownKind(contactinfo.PhoneKinds, p.Kind) {
@@ -340,7 +340,7 @@ func knownKind(kinds []contactinfo.Kind, v string) bool {
 
 // Limits of company fields (company.NewCompany.Normalize).
 const (
-	maxCompanyName    = 255
+	// maxCompanyName is the reader's (cells.go), the same 255.
 	maxCompanyAddress = 1000
 )
 
@@ -373,7 +373,7 @@ func cut(s string, limit int) string {
 }
 
 // applyCompanies writes one chunk of company entities.
-func (a *applier) applyCompanies(ctx context.Context, groups [][]planned) error {
+func (a *applier) applyCompanies(ctx context.Context, groups [][]appliedRow) error {
 	drafts := make([]draft, len(groups))
 	var names []string
 	var baseIDs []int64
@@ -509,9 +509,9 @@ func amend(cur company.Company, from company.NewCompany) company.NewCompany {
 // изменений».
 func CompanyChanges(cur company.Company, notes []string, amoIDs []int64, recs []Record) []string {
 	var a applier
-	g := make([]planned, len(recs))
+	g := make([]appliedRow, len(recs))
 	for i, r := range recs {
-		g[i] = planned{rec: r, companyID: cur.ID}
+		g[i] = appliedRow{rec: r, companyID: cur.ID}
 	}
 	d := a.companyDraft(g)
 	d.next.ResponsibleID = 0 // the responsible is compared below, by presence

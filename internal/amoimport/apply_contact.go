@@ -15,7 +15,7 @@ const maxContactName = 150
 
 // contactDraft is what an entity's rows say of one contact.
 type contactDraft struct {
-	rows     []planned
+	rows     []appliedRow
 	baseID   int64 // the contact it updates; 0: it creates one
 	link     int64 // the company it belongs to; 0: none
 	next     contact.NewContact
@@ -25,7 +25,7 @@ type contactDraft struct {
 }
 
 // contactDraft joins the rows of one contact entity, head row first.
-func (a *applier) contactDraft(g []planned, links map[int]int64) contactDraft {
+func (a *applier) contactDraft(g []appliedRow, links map[int]int64) contactDraft {
 	d := contactDraft{rows: g}
 	n := &d.next
 	var fullName string
@@ -37,11 +37,11 @@ func (a *applier) contactDraft(g []planned, links map[int]int64) contactDraft {
 		if d.link == 0 && p.linkEntity != 0 {
 			d.link = links[p.linkEntity]
 		}
-		fill(&n.LastName, r.LastName)
-		fill(&n.FirstName, r.FirstName)
-		fill(&n.MiddleName, r.MiddleName)
-		fill(&n.Position, r.Position)
-		fill(&fullName, r.Name)
+		applyFill(&n.LastName, r.LastName)
+		applyFill(&n.FirstName, r.FirstName)
+		applyFill(&n.MiddleName, r.MiddleName)
+		applyFill(&n.Position, r.Position)
+		applyFill(&fullName, r.Name)
 		if n.CreatedBy == 0 {
 			n.CreatedBy = p.responsibleID
 		}
@@ -78,7 +78,7 @@ func (a *applier) contactDraft(g []planned, links map[int]int64) contactDraft {
 }
 
 // applyContacts writes one chunk of contact entities.
-func (a *applier) applyContacts(ctx context.Context, groups [][]planned) error {
+func (a *applier) applyContacts(ctx context.Context, groups [][]appliedRow) error {
 	links, err := a.linkedCompanies(ctx, groups)
 	if err != nil {
 		return err
@@ -165,7 +165,7 @@ func (a *applier) applyContacts(ctx context.Context, groups [][]planned) error {
 
 // linkedCompanies reads the company each link_entity of groups was
 // written to (Apply writes companies first).
-func (a *applier) linkedCompanies(ctx context.Context, groups [][]planned) (map[int]int64, error) {
+func (a *applier) linkedCompanies(ctx context.Context, groups [][]appliedRow) (map[int]int64, error) {
 	out := map[int]int64{}
 	var numbers []any
 	for _, g := range groups {

@@ -19,7 +19,7 @@ import (
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
-// planRow is one hand-made planned row of import_rows.
+// planRow is one hand-made appliedRow row of import_rows.
 type planRow struct {
 	action      string
 	entity      int
@@ -30,7 +30,7 @@ type planRow struct {
 	rec         amoimport.Record
 }
 
-// stage writes a new import and its planned rows, numbered by their
+// stage writes a new import and its appliedRow rows, numbered by their
 // records, and returns the import's id.
 func stage(t *testing.T, db *database.DB, rows []planRow) int64 {
 	t.Helper()

@@ -42,6 +42,13 @@ type Config struct {
 	SessionTTL      time.Duration // CRM_SESSION_TTL
 	AccessTokenTTL  time.Duration // CRM_ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // CRM_REFRESH_TOKEN_TTL
+	// ImportMaxBytes bounds an uploaded amoCRM export (CRM_IMPORT_MAX_MB,
+	// in megabytes; 200 by default): a larger upload is refused with 413.
+	ImportMaxBytes int64
+	// JobRescueAfter is how long a background job may run before it counts
+	// as abandoned by a process that died, and is worked again
+	// (CRM_JOB_RESCUE_AFTER; 1h by default).
+	JobRescueAfter time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -92,6 +99,15 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.SessionTTL = duration(env, "CRM_SESSION_TTL", 14*24*time.Hour, &errs)
 	c.AccessTokenTTL = duration(env, "CRM_ACCESS_TOKEN_TTL", 15*time.Minute, &errs)
 	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
+	c.JobRescueAfter = duration(env, "CRM_JOB_RESCUE_AFTER", time.Hour, &errs)
+	c.ImportMaxBytes = 200 << 20
+	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
+		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {
+			errs = append(errs, fmt.Errorf("CRM_IMPORT_MAX_MB: %q is not a positive number of megabytes", v))
+		} else {
+			c.ImportMaxBytes = mb << 20
+		}
+	}
 	if c.Location, err = time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("CRM_TIME_ZONE %q is not an IANA time zone", c.TimeZone))
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/live"
 )
 
 // Options tune a Jobs; the zero value is what `crm serve` runs with.
@@ -51,6 +52,10 @@ type Options struct {
 	RecheckEvery time.Duration
 	// NoPeriodic leaves the periodic jobs out (tests of other behaviour).
 	NoPeriodic bool
+	// RescueAfter is how long a job may run before River counts it as
+	// abandoned by a process that died and works it again; 0 means an
+	// hour. It must exceed every worker's Timeout.
+	RescueAfter time.Duration
 }
 
 // Jobs owns the River client of one process: New prepares it (jobs can be
@@ -60,6 +65,7 @@ type Jobs struct {
 	log      *slog.Logger
 	client   *river.Client[*sql.Tx]
 	listener *pgxpool.Pool // PostgreSQL only
+	hub      *live.Hub     // this process's live events (UseLive); nil: none
 }
 
 // New prepares the River client on db with every registered job kind.
@@ -79,7 +85,8 @@ func New(ctx context.Context, db *database.DB, opts Options) (*Jobs, error) {
 		FetchPollInterval: opts.PollInterval,
 		// A job that still fails after this many tries is kept as
 		// discarded for a look, not retried for days.
-		MaxAttempts: 10,
+		MaxAttempts:          10,
+		RescueStuckJobsAfter: opts.RescueAfter,
 	}
 	if !opts.NoPeriodic {
 		cfg.PeriodicJobs = j.periodic(opts)

@@ -28,6 +28,7 @@ func (j *Jobs) register(w *river.Workers) {
 	scanner := duplicate.NewScanner(j.db)
 	river.AddWorker(w, &duplicateScanWorker{j: j, scanner: scanner})
 	river.AddWorker(w, &duplicateRecheckWorker{j: j, scanner: scanner})
+	river.AddWorker(w, &importWorker{j: j})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected

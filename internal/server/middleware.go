@@ -225,9 +225,11 @@ func (s *Server) boundBodyRead(next http.Handler) http.Handler {
 }
 
 // isUpload reports whether r carries a file whose body may take minutes
-// (bounded by ReadTimeout) rather than boundBodyRead's seconds. No route
-// takes uploads yet; the imports of later issues belong here.
-func isUpload(*http.Request) bool { return false }
+// (bounded by ReadTimeout) rather than boundBodyRead's seconds: the
+// upload of an amoCRM export (its size is bounded by the import's limit).
+func isUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && (r.URL.Path == "/api/imports/" || r.URL.Path == "/admin/imports/")
+}
 
 // deadlineBody lifts the connection's read deadline when the body has
 // been read to its end.

@@ -166,6 +166,14 @@ func (s *Server) apiRoutes(r chi.Router) {
 	// The task form's recurrence builder: description and next dates.
 	r.Get("/tasks/recurrence/", s.wrap(s.previewRecurrence))
 
+	// The import of amoCRM's export (admins; a refusal is audited as
+	// import.amo). report/ is the CSV download, or the rows as JSON.
+	r.Get("/imports/", s.act("import.amo", "import", s.listImports))
+	r.Post("/imports/", s.act("import.amo", "import", s.createImport))
+	r.Get("/imports/{id}/", s.act("import.amo", "import", s.showImport))
+	r.Get("/imports/{id}/report/", s.act("import.amo", "import", s.importReport))
+	r.Post("/imports/{id}/run/", s.act("import.amo", "import", s.importFromDryRun))
+
 	// The bell's count, and the secret URL of one's calendar feed.
 	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
 	r.Post("/me/calendar-feed/", s.wrap(s.enableCalendarFeed))
@@ -205,6 +213,15 @@ func (s *Server) pageRoutes(r chi.Router) {
 	r.Post("/notes/{id}/edit", s.act("note.update", "note", s.updateNote))
 	r.Post("/notes/{id}/delete", s.act("note.delete", "note", s.deleteNote))
 	r.Post("/notes/{id}/pin", s.act("note.pin", "note", s.pinNote))
+
+	// «Импорт из amoCRM», a page of the admin section kept outside the
+	// /admin mount so that a refusal is audited as the import it was
+	// (import.amo), not as a visit to the section; each handler checks
+	// that the user is an admin.
+	r.Get("/admin/imports/", s.act("import.amo", "import", s.listImports))
+	r.Post("/admin/imports/", s.act("import.amo", "import", s.createImport))
+	r.Get("/admin/imports/{id}/", s.act("import.amo", "import", s.showImport))
+	r.Post("/admin/imports/{id}/run", s.act("import.amo", "import", s.importFromDryRun))
 }
 
 // adminRoutes is the admin section, mounted at /admin behind requireAdmin.

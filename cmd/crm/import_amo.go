@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/amoimport"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/progress"
+)
+
+// importActor is the system actor of the command line's imports in the
+// audit log.
+const importActor = "import-amo"
+
+// cmdImportAmo is `crm import-amo --csv FILE [--dry-run] [--report FILE]
+// [--responsible LOGIN]`: the import of amoCRM's export run in this
+// process (not through the job queue), with a progress bar in the
+// terminal, the totals in Russian and, when asked, the report as CSV for
+// Excel. The import is recorded like the page's (the imports list, the
+// audit log), by the system actor.
+func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("import-amo", flag.ContinueOnError)
+	file := fs.String("csv", "", "файл выгрузки amoCRM: CSV или XLSX (обязательно)")
+	dry := fs.Bool("dry-run", false, "только проверить: показать, что будет сделано, ничего не записывая")
+	reportPath := fs.String("report", "", "записать отчёт по каждой строке в этот файл (CSV для Excel)")
+	responsible := fs.String("responsible", "", "логин пользователя, которому отдать записи с неизвестным «Ответственным» (по умолчанию — первый администратор)")
+	_, _, db, err := setup(ctx, env, fs, args)
+	if err != nil {
+		return err
+	}
+	if *file == "" {
+		_ = db.Close()
+		return errors.New("укажите файл выгрузки: crm import-amo --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]")
+	}
+	defer func() { _ = db.Close() }()
+
+	f, err := os.Open(*file)
+	if err != nil {
+		return fmt.Errorf("не удаётся открыть файл: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("не удаётся прочитать файл: %w", err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s — это папка, а нужен файл выгрузки", *file)
+	}
+	if err := amoimport.Check(f, st.Size()); err != nil {
+		return fmt.Errorf("файл %s не импортирован: %s", filepath.Base(*file), amoimport.FailureText(err))
+	}
+	fallback, err := importFallback(ctx, db, *responsible)
+	if err != nil {
+		return err
+	}
+	var im amoimport.Import
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		im, err = amoimport.NewStore(db).Create(ctx, tx, amoimport.New{FileName: filepath.Base(*file), DryRun: *dry,
+			Fallback: fallback}, io.NewSectionReader(f, 0, st.Size()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("файл не загружен в базу: %w", err)
+	}
+	sum, err := amoimport.Run(ctx, db, im.ID, amoimport.RunOptions{
+		Actor:    access.System(importActor),
+		Progress: progress.Terminal(env.stderr),
+	})
+	if err != nil {
+		return fmt.Errorf("импорт не выполнен, база не изменена: %s", amoimport.FailureText(err))
+	}
+	if im, err = amoimport.NewStore(db).Get(ctx, im.ID); err != nil {
+		return err
+	}
+	if err := printImportSummary(env.stdout, im, sum); err != nil {
+		return err
+	}
+	if *reportPath != "" {
+		if err := writeImportReport(ctx, db, im.ID, *reportPath); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(env.stdout, "Отчёт по строкам: %s\n", *reportPath)
+		return err
+	}
+	return nil
+}
+
+// importFallback is the user who gets the records whose «Ответственный»
+// is unknown: the one named, or the first active administrator.
+func importFallback(ctx context.Context, db *database.DB, login string) (int64, error) {
+	if login != "" {
+		u, err := auth.NewStore(db).ByUsername(ctx, strings.ToLower(strings.TrimSpace(login)))
+		if errors.Is(err, apperr.ErrNotFound) || (err == nil && !u.IsActive) {
+			return 0, fmt.Errorf("--responsible: активного пользователя с логином %q нет", login)
+		}
+		if err != nil {
+			return 0, err
+		}
+		return u.ID, nil
+	}
+	ids, err := database.Column[int64](ctx, db, `SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id LIMIT 1`)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, errors.New("в базе нет администратора, которому отдать записи с неизвестным «Ответственным»: создайте его (crm createsuperuser) или укажите --responsible ЛОГИН")
+	}
+	return ids[0], nil
+}
+
+// printImportSummary writes the totals and the report's other sections.
+func printImportSummary(w io.Writer, im amoimport.Import, sum amoimport.Summary) error {
+	var b strings.Builder
+	if im.DryRun {
+		fmt.Fprintf(&b, "Проверка файла %s: в базу ничего не записано. Импорт этого файла сделает так:\n", im.FileName)
+		fmt.Fprintf(&b, "  будет создано:     %d\n  будет обновлено:   %d\n  будет объединено:  %d\n  будет пропущено:   %d\n  ошибки:            %d\n",
+			sum.Created, sum.Updated, sum.Merged, sum.Skipped, sum.Errors)
+	} else {
+		fmt.Fprintf(&b, "Импорт файла %s выполнен:\n", im.FileName)
+		fmt.Fprintf(&b, "  создано:     %d\n  обновлено:   %d\n  объединено:  %d\n  пропущено:   %d\n  ошибки:      %d\n",
+			sum.Created, sum.Updated, sum.Merged, sum.Skipped, sum.Errors)
+	}
+	fmt.Fprintf(&b, "Строк в отчёте: %d, из них с предупреждениями: %d\n", im.Report.Rows, im.Report.Warnings)
+	if len(im.Report.UnknownResponsible) > 0 {
+		fmt.Fprintf(&b, "Ответственные, которых нет среди пользователей (их записи получает %s):\n", im.FallbackName)
+		for _, v := range im.Report.UnknownResponsible {
+			fmt.Fprintf(&b, "  %s — %d\n", v.Value, v.Count)
+		}
+	}
+	if len(im.Report.UnknownColumns) > 0 {
+		fmt.Fprintf(&b, "Столбцы, которые не импортируются: %s\n", strings.Join(im.Report.UnknownColumns, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeImportReport writes the report to path, whole or not at all.
+func writeImportReport(ctx context.Context, db *database.DB, id int64, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".import-report-*")
+	if err != nil {
+		return fmt.Errorf("отчёт не записан: %w", err)
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if err := amoimport.NewStore(db).WriteReport(ctx, id, tmp); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("отчёт не записан: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("отчёт не записан: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("отчёт не записан: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package amoimport_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/amoimport"
+	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// create adds an import of data in its own transaction.
+func create(t *testing.T, db *database.DB, in amoimport.New, data []byte) amoimport.Import {
+	t.Helper()
+	var im amoimport.Import
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		im, err = amoimport.NewStore(db).Create(context.Background(), tx, in, bytes.NewReader(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+func TestAnUploadIsKeptInPartsAndSpooledBackWhole(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		data := make([]byte, 9<<20+123) // three parts
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := range data {
+			data[i] = byte(r.IntN(256))
+		}
+		im := create(t, db, amoimport.New{FileName: "amo.csv", DryRun: true, CreatedBy: cast.Admin.ID}, data)
+		if im.Status != amoimport.StatusQueued || im.FileSize != int64(len(data)) || im.Fallback != cast.Admin.ID ||
+			im.CreatedByName != "Админ Системный" {
+			t.Errorf("import: %+v", im)
+		}
+		var parts int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_files WHERE import_id = $1`, im.ID).Scan(&parts)
+		if parts != 3 {
+			t.Errorf("parts: %d", parts)
+		}
+		f, size, err := amoimport.NewStore(db).Spool(ctx, im.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer amoimport.Remove(f)
+		got, _ := io.ReadAll(f)
+		if size != int64(len(data)) || !bytes.Equal(got, data) {
+			t.Errorf("spooled %d bytes, equal %v", size, bytes.Equal(got, data))
+		}
+
+		again, err := func() (amoimport.Import, error) {
+			var out amoimport.Import
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				out, err = amoimport.NewStore(db).CreateFrom(ctx, tx, im.ID, cast.Admin.ID)
+				return err
+			})
+			return out, err
+		}()
+		if err != nil || again.DryRun || again.FileSize != im.FileSize || again.Fallback != im.Fallback {
+			t.Fatalf("copy: %+v %v", again, err)
+		}
+		list, count, err := amoimport.NewStore(db).List(ctx, 1, 10)
+		if err != nil || count != 2 || list[0].ID != again.ID {
+			t.Errorf("list: %d %v", count, err)
+		}
+	})
+}
+
+func TestAnEmptyUploadIsRefusedAndLeavesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := amoimport.NewStore(db).Create(ctx, tx, amoimport.New{FileName: "amo.csv"}, strings.NewReader(""))
+			return err
+		})
+		if inv, ok := apperr.AsInvalid(err); !ok || inv["file"] == "" {
+			t.Fatalf("err: %v", err)
+		}
+		var n int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports`).Scan(&n)
+		if n != 0 {
+			t.Errorf("imports: %d", n)
+		}
+		if _, err := amoimport.NewStore(db).Get(ctx, 12345); !errors.Is(err, apperr.ErrNotFound) {
+			t.Errorf("missing import: %v", err)
+		}
+	})
+}
+
+func TestWarningsAreSaidInRussianWithTheirCell(t *testing.T) {
+	cases := []struct {
+		name string
+		in   amoimport.Issue
+		want string
+	}{
+		{"a repaired ИНН says what it was and became", amoimport.Issue{Code: "inn_leading_zero_lost", Field: "ИНН", Value: "274062111", Fixed: "0274062111"},
+			"ИНН без ведущего нуля — ноль восстановлен («ИНН», было «274062111», стало «0274062111»)"},
+		{"an unknown code is shown by its code", amoimport.Issue{Code: "something_new"}, "Предупреждение: something_new"},
+		{"a long value is cut", amoimport.Issue{Code: "value_too_long", Value: strings.Repeat("я", 100)},
+			"Слишком длинное значение — обрезано (было «" + strings.Repeat("я", 60) + "…»)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := amoimport.IssueText(c.in); got != c.want {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}
