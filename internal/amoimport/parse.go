@@ -195,10 +195,8 @@ func (rr *rowReader) get(c column) string {
 func (rr *rowReader) first(l layout, fields ...Field) (string, column) {
 	for _, f := range fields {
 		for _, c := range l.byField[f] {
-			if c.index < len(rr.cells) && strings.TrimSpace(rr.cells[c.index]) != "" {
-				if v := rr.get(c); v != "" {
-					return v, c
-				}
+			if v := rr.get(c); v != "" {
+				return v, c
 			}
 		}
 	}
@@ -237,8 +235,7 @@ func (p *Parser) row(cells []string, line int) Row {
 	rr := &rowReader{cells: cells}
 	kind := l.defaultKind
 	if l.has(FieldType) {
-		typ := rr.plain(l, FieldType)
-		switch t := headerKey(typ); {
+		switch t := rowKind(rr.plain(l, FieldType)); {
 		case t == l.typeHeader:
 			return skip(ReasonRepeatedHeader)
 		case t == "":
@@ -332,6 +329,16 @@ func (p *Parser) row(cells []string, line int) Row {
 	p.longFields(rr)
 	rec.Issues = rr.issues
 	return Row{Record: rec}
+}
+
+// rowKind folds a «Тип» cell for classifying, sparing the common values
+// the work of headerKey.
+func rowKind(typ string) string {
+	switch typ {
+	case "компания", "контакт", "":
+		return typ
+	}
+	return headerKey(typ)
 }
 
 // nameIssues reports HTML entities in the record's name as the truth
