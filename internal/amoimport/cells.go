@@ -27,6 +27,7 @@ const (
 	CodePhoneInvalid          = "phone_invalid"
 	CodeDateInvalid           = "date_invalid"
 	CodeAmoIDInvalid          = "amo_id_invalid"
+	CodeQuoteUnclosed         = "quote_unclosed"
 	pythonCSVFieldLimit       = 131072
 	minPhoneDigitsWithoutArea = 5
 )
@@ -173,15 +174,26 @@ func readPhones(cell string, col column, issues *[]Issue) []contactinfo.Phone {
 	return out
 }
 
-// SplitEmails splits an e-mail cell on «,», «;» and whitespace: amoCRM
-// users put two addresses in one cell «когда 2 почты».
+// SplitEmails splits an e-mail cell on «,» and «;» (and line breaks):
+// amoCRM users put two addresses in one cell «когда 2 почты». A space is
+// no separator: «ivan mail.ru» is one mistyped address, reported as such,
+// not two.
 func SplitEmails(cell string) []string {
-	if !strings.ContainsAny(cell, ",; \n\r\t") {
+	if !strings.ContainsAny(cell, ",;\n\r") {
+		if cell = strings.TrimSpace(cell); cell == "" {
+			return nil
+		}
 		return []string{cell}
 	}
-	return strings.FieldsFunc(cell, func(r rune) bool {
-		return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
-	})
+	var out []string
+	for _, f := range strings.FieldsFunc(cell, func(r rune) bool {
+		return r == ',' || r == ';' || r == '\n' || r == '\r'
+	}) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // readEmails keeps the valid addresses of an e-mail cell

@@ -93,6 +93,7 @@ func TestReadEmails(t *testing.T) {
 		{"an address without a domain is reported", "vasileva@farmgruppplyus", nil, []string{"vasileva@farmgruppplyus"}},
 		{"a doubled at sign is reported", "zakaz@@spetsservis.ru", nil, []string{"zakaz@@spetsservis.ru"}},
 		{"a bad address does not drop the good one", "a@b.ru, нет", []string{"a@b.ru"}, []string{"нет"}},
+		{"a space is no separator", "ivan mail.ru", nil, []string{"ivan mail.ru"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var issues []Issue

@@ -65,6 +65,7 @@ type Parser struct {
 	heldPos int
 	heldErr error
 	done    bool
+	delim   rune // a CSV file's delimiter; 0 for a workbook
 }
 
 // source is a file format's row reader: the cells of the next physical
@@ -104,6 +105,9 @@ func Parse(r io.ReaderAt, size int64) (*Parser, error) {
 		return nil, err
 	}
 	p := &Parser{src: src}
+	if c, ok := src.(*csvSource); ok {
+		p.delim = c.cr.Comma
+	}
 	header, _, end, err := src.next()
 	if errors.Is(err, io.EOF) {
 		return nil, &FormatError{Message: msgEmpty}
@@ -327,6 +331,7 @@ func (p *Parser) row(cells []string, line int) Row {
 	}
 	p.extraCells(rr)
 	p.longFields(rr)
+	p.swallowedRows(rr)
 	rec.Issues = rr.issues
 	return Row{Record: rec}
 }
@@ -436,6 +441,38 @@ func (p *Parser) longFields(rr *rowReader) {
 				field = p.cols.Header[i]
 			}
 			rr.issues = append(rr.issues, Issue{Code: CodeFieldOverPythonLimit, Field: field, Value: strconv.Itoa(n)})
+		}
+	}
+}
+
+// swallowedRows reports a cell whose quote was never closed: the CSV
+// reader (like Python's, by which the truth files number) then reads the
+// following lines into that one cell. A quoted multi-line note is common;
+// a line inside a cell carrying as many delimiters as half a row is not,
+// so each such line is counted as a row that was swallowed, and the
+// record gets quote_unclosed with the count, for the admin to fix the
+// file.
+func (p *Parser) swallowedRows(rr *rowReader) {
+	if p.delim == 0 {
+		return
+	}
+	need := max(len(p.cols.Header)/2, 2)
+	for i, c := range rr.cells {
+		if strings.IndexByte(c, '\n') < 0 {
+			continue
+		}
+		rows := 0
+		for _, line := range strings.Split(c, "\n")[1:] {
+			if strings.Count(line, string(p.delim)) >= need {
+				rows++
+			}
+		}
+		if rows > 0 {
+			field := ""
+			if i < len(p.cols.Header) {
+				field = p.cols.Header[i]
+			}
+			rr.issues = append(rr.issues, Issue{Code: CodeQuoteUnclosed, Field: field, Value: strconv.Itoa(rows)})
 		}
 	}
 }

@@ -128,6 +128,11 @@ func TestParseRows(t *testing.T) {
 			[]string{`#1 L2 company "ООО \"Ромашка\""`, `#2 L3 company "Бета"`},
 		},
 		{
+			"a quote never closed swallows the rows after it, and the record says so",
+			[]string{header, `1;компания;Альфа;;;;;;;"начало заметки`, "2;компания;Бета;;;;;;;", "3;компания;Гамма;;;;;;;"},
+			[]string{`#1 L2 company "Альфа" !quote_unclosed`},
+		},
+		{
 			"a blank line is skipped and counted",
 			[]string{header, "1;компания;Альфа;;;;;;;", "", "2;компания;Бета;;;;;;;"},
 			[]string{`#1 L2 company "Альфа"`, "#2 L3 skip blank_line", `#3 L4 company "Бета"`},
