@@ -175,7 +175,6 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 	merged := MergeRecords(recs)
 	root := head.entity
 	baseID, how := p.baseOf(root)
-	headResolved := p.users.Match(head.rec.Responsible) != 0
 
 	switch head.kind {
 	case KindCompany:
@@ -193,12 +192,12 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 			if p.flags[root]&flagBaseAmbiguous != 0 {
 				h.reason = append(h.reason, "в базе несколько компаний с таким названием и адресом — создаётся новая")
 			}
-		case pc.companyUnchanged(baseID, merged, amoIDs, headResolved, plans[0].responsible):
+		case pc.companyUnchanged(baseID, recs):
 			h.action = ActionSkip
 			h.reason = prepend(h.reason, "Без изменений")
 		default:
 			h.action = ActionUpdate
-			h.reason = prepend(h.reason, fmt.Sprintf("Обновит компанию «%s»: %s", pc.companies[baseID].name, foundBy(how, true)))
+			h.reason = prepend(h.reason, fmt.Sprintf("Обновит компанию «%s»: %s", pc.companies[baseID].Name, foundBy(how, true)))
 		}
 		if baseID != 0 && p.flags[root]&flagBaseConflict != 0 {
 			h.reason = append(h.reason, "строки указывают на разные компании базы — выбрана найденная "+foundBy(how, false))
@@ -209,6 +208,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 				plans[i].reason = prepend(plans[i].reason, p.duplicateReason(head, rows[i], merged))
 			}
 		}
+		unchangedDuplicates(plans)
 	case KindContact:
 		for i := range plans {
 			plans[i].contactID = baseID
@@ -234,11 +234,27 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 				plans[i].reason = prepend(plans[i].reason, fmt.Sprintf("Дубль строки %d: тот же amoCRM ID", head.line))
 			}
 		}
+		unchangedDuplicates(plans)
 	}
 	for i := range all {
 		all[i].entity = head.entity
 	}
 	return all
+}
+
+// unchangedDuplicates makes the other rows of an entity that changes
+// nothing skips too: Apply writes create, update and merge rows, and the
+// duplicates of an unchanged company must not be written on their own.
+func unchangedDuplicates(plans []rowPlan) {
+	if plans[0].action != ActionSkip {
+		return
+	}
+	for i := 1; i < len(plans); i++ {
+		if plans[i].action == ActionMerge {
+			plans[i].action = ActionSkip
+			plans[i].reason[0] += " — без изменений"
+		}
+	}
 }
 
 // baseOf is the base's company or contact an entity is, and how it was
