@@ -118,7 +118,7 @@ func TestParseReadsAGeneratedExportAsPlanted(t *testing.T) {
 // create, merge and skip are the companies, contacts, duplicates and
 // skipped rows the generator planted.
 func TestPlanOfAGeneratedExportMatchesItsSummary(t *testing.T) {
-	data, want := generated(t, amogen.Options{Rows: 10_000, Seed: 8}, false)
+	data, want := generated(t, amogen.Options{Rows: 3000, Seed: 8}, false)
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		admin := createUsers(t, db)
