@@ -57,6 +57,7 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	copyLimit := fs.Bool("copy", false, "PostgreSQL: измерить COPY тех же строк в простую таблицу (физический предел)")
 	keep := fs.Bool("keep-base", true, "оставить базу с --base-companies компаниями для следующего запуска")
 	crm := fs.String("crm", "", "исполняемый файл crm для импорта (по умолчанию — этот)")
+	tag := fs.String("tag", "", "метка в именах баз замера, чтобы два замера на одном сервере не мешали друг другу")
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
 		return err
@@ -83,7 +84,8 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	if err != nil {
 		return err
 	}
-	baseName := fmt.Sprintf("%sbase_%d", benchPrefix, *base)
+	srv.prefix = benchPrefix + *tag
+	baseName := fmt.Sprintf("%sbase_%d", srv.prefix, *base)
 	fmt.Fprintf(env.stdout, "База: %s, до импорта %d компаний. Подготовка…\n", srv.dialect, *base)
 	if err := srv.ensureBase(ctx, env, baseName, *base); err != nil {
 		return err
@@ -174,6 +176,7 @@ func benchFile(env *environment, dir string, n int, seed uint64) (string, amogen
 // server (reached through the configured database) or a folder of SQLite
 // files.
 type benchServer struct {
+	prefix  string // of the databases' names
 	dialect database.Dialect
 	admin   string // PostgreSQL: the configured URL
 	dir     string // SQLite: the configured file's folder
@@ -329,7 +332,7 @@ type importRun struct {
 // process: the wall time and the child's peak RSS are the import's alone.
 func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry bool) (importRun, error) {
 	var res importRun
-	run := fmt.Sprintf("%srun_%d", benchPrefix, os.Getpid())
+	run := fmt.Sprintf("%srun_%d", s.prefix, os.Getpid())
 	_ = s.drop(ctx, run)
 	if err := s.create(ctx, run, base); err != nil {
 		return res, err
@@ -436,7 +439,7 @@ func (s *benchServer) copyLimit(ctx context.Context, c *benchCopy) error {
 			r.Address, r.Website, strings.Join(phones, ","), strings.Join(emails, ","), strings.Join(r.Notes, "\n"),
 			r.Responsible, r.CreatedAt})
 	}
-	name := fmt.Sprintf("%scopy_%d", benchPrefix, os.Getpid())
+	name := fmt.Sprintf("%scopy_%d", s.prefix, os.Getpid())
 	_ = s.drop(ctx, name)
 	if err := s.create(ctx, name, ""); err != nil {
 		return err
