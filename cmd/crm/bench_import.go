@@ -111,6 +111,9 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 			fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t%.0f МБ\t%s\t%s\t\n", srv.dialect, *base, sum.Records, label,
 				res.elapsed.Round(10*time.Millisecond), float64(sum.Records)/res.elapsed.Seconds(), float64(res.maxRSS)/(1<<20),
 				res.totals, res.load)
+			if err := tw.Flush(); err != nil { // each figure as soon as it is taken
+				return err
+			}
 			if mode == "real" && limit.importRate == 0 {
 				limit.importRate = float64(sum.Records) / res.elapsed.Seconds()
 			}
