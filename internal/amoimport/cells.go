@@ -13,21 +13,29 @@ import (
 )
 
 // The warning codes of cells, as the fixtures' truth files name them, and
-// a few of the reader's own (date_invalid, amo_id_invalid, phone_invalid)
-// that the truth files have no name for.
+// a few of the reader's own that the truth files have no name for
+// (phone_invalid, date_invalid, amo_id_invalid, quote_unclosed; with
+// ogrn_invalid of inn.go).
 const (
-	CodeHTMLEntities          = "html_entities"
-	CodeExtraColumns          = "extra_columns"
-	CodeValueTooLong          = "value_too_long"
-	CodeNoteVeryLong          = "note_very_long"
-	CodeFieldOverPythonLimit  = "field_exceeds_python_csv_default_limit"
-	CodeEmailInvalid          = "email_invalid"
-	CodePhoneExcelError       = "phone_excel_error"
-	CodePhoneWithoutAreaCode  = "phone_without_area_code"
-	CodePhoneInvalid          = "phone_invalid"
-	CodeDateInvalid           = "date_invalid"
-	CodeAmoIDInvalid          = "amo_id_invalid"
-	CodeQuoteUnclosed         = "quote_unclosed"
+	CodeHTMLEntities         = "html_entities"
+	CodeExtraColumns         = "extra_columns"
+	CodeValueTooLong         = "value_too_long"
+	CodeNoteVeryLong         = "note_very_long"
+	CodeFieldOverPythonLimit = "field_exceeds_python_csv_default_limit"
+	CodeEmailInvalid         = "email_invalid"
+	CodePhoneExcelError      = "phone_excel_error"
+	CodePhoneWithoutAreaCode = "phone_without_area_code"
+	CodePhoneInvalid         = "phone_invalid"
+	CodeDateInvalid          = "date_invalid"
+	CodeAmoIDInvalid         = "amo_id_invalid"
+	CodeQuoteUnclosed        = "quote_unclosed"
+)
+
+// pythonCSVFieldLimit is Python's default csv.field_size_limit, on which
+// the first version's importer died; minPhoneDigitsWithoutArea is the
+// shortest local number («12-34-5») worth calling one that lost its area
+// code.
+const (
 	pythonCSVFieldLimit       = 131072
 	minPhoneDigitsWithoutArea = 5
 )
@@ -48,7 +56,7 @@ const (
 
 // cleanCell is a cell as the importer reads it: HTML entities decoded
 // (some exports carry «ООО &quot;Ромашка&quot;»), no-break spaces made
-// spaces, trimmed. entities reports whether decoding changed anything.
+// spaces, NUL bytes dropped, trimmed. entities reports whether decoding changed anything.
 func cleanCell(s string) (clean string, entities bool) {
 	if strings.IndexByte(s, '&') >= 0 && strings.IndexByte(s, ';') >= 0 {
 		if u := html.UnescapeString(s); u != s {
@@ -57,6 +65,10 @@ func cleanCell(s string) (clean string, entities bool) {
 	}
 	if strings.Contains(s, "\u00a0") {
 		s = strings.ReplaceAll(s, "\u00a0", " ")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// PostgreSQL's text takes no NUL; a NUL in a CSV is debris anyway.
+		s = strings.ReplaceAll(s, "\x00", "")
 	}
 	return strings.TrimSpace(s), entities
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse checks that no file makes the reader panic or lose a row:
@@ -52,6 +54,7 @@ func FuzzParse(f *testing.F) {
 			n, l := 0, 0
 			if row.Record != nil {
 				n, l = row.Record.Number, row.Record.Line
+				checkText(t, row.Record)
 			} else {
 				n, l = row.Skip.Number, row.Skip.Line
 			}
@@ -70,4 +73,28 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("progress %d of %d", done, total)
 		}
 	})
+}
+
+// checkText fails when a record holds a string PostgreSQL's text would
+// refuse: invalid UTF-8 or a NUL.
+func checkText(t *testing.T, r *Record) {
+	t.Helper()
+	texts := []string{r.Name, r.FirstName, r.LastName, r.MiddleName, r.Position, r.Company,
+		r.Responsible, r.CreatedBy, r.UpdatedBy, r.INN, r.KPP, r.OGRN, r.Address, r.Website}
+	texts = append(texts, r.Notes...)
+	texts = append(texts, r.Spheres...)
+	for _, p := range r.Phones {
+		texts = append(texts, p.Value, p.Kind, p.E164, p.Ext)
+	}
+	for _, e := range r.Emails {
+		texts = append(texts, e.Value, e.Kind, e.Norm)
+	}
+	for _, is := range r.Issues {
+		texts = append(texts, is.Code, is.Field, is.Value, is.Fixed)
+	}
+	for _, s := range texts {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			t.Fatalf("record %d holds %q, which is no valid text", r.Number, s)
+		}
+	}
 }

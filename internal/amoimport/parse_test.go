@@ -88,10 +88,12 @@ func TestParseReading(t *testing.T) {
 		{"a tab-separated file reads", []byte(tab.Replace(joined))},
 		{"a comma-separated file with quoted commas reads", []byte(strings.ReplaceAll(comma.Replace(joined), "+7 (495) 123-45-67", `"+7 (495) 123-45-67, доб. 1"`))},
 		{"Windows-1251 (an Excel re-save) reads", cp1251(t, joined)},
+		{"UTF-8 with a stray invalid byte reads as UTF-8", []byte(strings.Replace(joined, "info@romashka.ru;7707083893;773601001;", "info@romashka.ru;7707083893;773601001;\xff", 1))},
 		{"UTF-16 LE with a BOM and tabs (Excel's Unicode text) reads", utf16(t, tab.Replace(joined), unicode.LittleEndian)},
 		{"UTF-16 BE with a BOM reads", utf16(t, joined, unicode.BigEndian)},
 		{"LF line ends read like CRLF", []byte(strings.Join(sample, "\n") + "\n")},
 		{"a file without a final line break reads", []byte(strings.TrimSuffix(joined, "\r\n"))},
+		{"CR line ends (Excel's CSV for Macintosh) read", []byte(strings.ReplaceAll(joined, "\r\n", "\r"))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := describe(t, c.data); !slices.Equal(got, want) {
@@ -102,6 +104,13 @@ func TestParseReading(t *testing.T) {
 				t.Errorf("cells misread: %+v %+v", recs[0], recs[1])
 			}
 		})
+	}
+}
+
+func TestParseExcelSepLine(t *testing.T) {
+	got := describe(t, []byte("sep=,\r\n"+strings.ReplaceAll(header, ";", ",")+"\r\n1,компания,Альфа;Бета,,,,,,,\r\n"))
+	if want := []string{`#1 L3 company "Альфа;Бета"`}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
@@ -460,5 +469,28 @@ func TestParseXLSX(t *testing.T) {
 	}
 	if done, total := p.Progress(); done != total || total != 6 {
 		t.Errorf("progress %d of %d, want 6 of 6", done, total)
+	}
+	t.Run("a reader stopped early is closed", func(t *testing.T) {
+		p, err := Parse(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("second Close() = %v", err)
+		}
+	})
+}
+
+func TestParseDamagedUTF8(t *testing.T) {
+	data := crlf(header, "1;компания;ООО «Ромашка»;;Иванов Иван;;;;;заметка \xff конец")
+	_, recs, _ := parseAll(t, data)
+	if len(recs) != 1 || recs[0].Name != "ООО «Ромашка»" || !slices.Equal(recs[0].Notes, []string{"заметка \ufffd конец"}) {
+		t.Errorf("got %+v", recs)
 	}
 }
