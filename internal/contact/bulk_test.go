@@ -186,3 +186,36 @@ func dumpTable(t *testing.T, db *database.DB, table, order string) string {
 	}
 	return b.String()
 }
+
+// TestBulkFlagEndsWithTheBatch: the triggers stand aside only for the
+// batch; a company written after it in the same transaction is counted by
+// them again, and nothing of the flag outlives the transaction.
+func TestBulkFlagEndsWithTheBatch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		s := company.NewStore(db)
+		batch := make([]company.NewCompany, database.BulkMin)
+		for i := range batch {
+			batch[i] = company.NewCompany{Name: fmt.Sprintf("Пакет %d", i), ResponsibleID: cast.Alisa.ID, BranchID: cast.BranchA}
+		}
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := s.InsertBatch(ctx, tx, batch); err != nil {
+				return err
+			}
+			_, err := s.InsertBatch(ctx, tx, []company.NewCompany{{Name: "После пакета", ResponsibleID: cast.Vera.ID, BranchID: cast.BranchB}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tallied, marked, flags int
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT SUM(n) FROM company_tallies), (SELECT COUNT(*) FROM duplicate_dirty),
+			(SELECT COUNT(*) FROM bulk_writes)`).Scan(&tallied, &marked, &flags); err != nil {
+			t.Fatal(err)
+		}
+		if want := database.BulkMin + 1; tallied != want || marked != want || flags != 0 {
+			t.Errorf("tallied %d, marked %d, flags left %d; want %d, %d, 0", tallied, marked, flags, want, want)
+		}
+	})
+}

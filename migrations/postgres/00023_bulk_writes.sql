@@ -53,9 +53,6 @@ CREATE TRIGGER contacts_tally_insert AFTER INSERT ON contacts
 CREATE TRIGGER contacts_tally_change AFTER DELETE OR UPDATE OF deleted_at ON contacts
     FOR EACH ROW EXECUTE FUNCTION contact_tally();
 
--- Apply reads an import's planned rows entity by entity, in pages.
-CREATE INDEX import_rows_entity_idx ON import_rows (import_id, kind, entity, number);
-
 -- The SQLite migration of the same name creates bulk_writes, its flag; the
 -- table exists here too (unused) so that both databases list the same
 -- tables.
@@ -70,7 +67,6 @@ ALTER TABLE company_merges ADD COLUMN amo_ids TEXT NOT NULL DEFAULT '[]';
 -- +goose Down
 ALTER TABLE company_merges DROP COLUMN amo_ids;
 DROP TABLE bulk_writes;
-DROP INDEX import_rows_entity_idx;
 DROP TRIGGER contacts_tally_change ON contacts;
 DROP TRIGGER contacts_tally_insert ON contacts;
 CREATE TRIGGER contacts_tally AFTER INSERT OR DELETE OR UPDATE OF deleted_at

@@ -76,16 +76,12 @@ BEGIN
 END;
 -- +goose StatementEnd
 
--- Apply reads an import's planned rows entity by entity, in pages.
-CREATE INDEX import_rows_entity_idx ON import_rows (import_id, kind, entity, number);
-
 -- A merge moves the absorbed company's amoCRM ids to the survivor (a
 -- re-import then finds the survivor); undo moves these back.
 ALTER TABLE company_merges ADD COLUMN amo_ids TEXT NOT NULL DEFAULT '[]';
 
 -- +goose Down
 ALTER TABLE company_merges DROP COLUMN amo_ids;
-DROP INDEX import_rows_entity_idx;
 DROP TRIGGER contacts_tally_insert;
 -- +goose StatementBegin
 CREATE TRIGGER contacts_tally_insert AFTER INSERT ON contacts WHEN NEW.deleted_at IS NULL
