@@ -450,7 +450,7 @@ func (g *gen) contactRow(c *company, ref string, kind refKind) error {
 		}
 		personal := p.Emails[0]
 		if g.rates.emailInvalid.fire() {
-			personal = g.pick([]string{local + "@@mail.ru", local + "@mail", local + " mail.ru"})
+			personal = g.pick([]string{local + "@@mail.ru", local + "@mail", local + "(at)mail.ru"})
 			g.warn("email_invalid")
 		}
 		g.set(fEmailPersonal, personal)
