@@ -549,7 +549,15 @@ func openCSV(r io.ReaderAt, size int64) (source, error) {
 		if _, err := io.CopyN(io.Discard, counter, 3); err != nil {
 			return nil, fmt.Errorf("amoimport: read the file: %w", err)
 		}
+		// The BOM says UTF-8; invalid bytes in it are damage, replaced.
+		enc, err := detectEncoding(r, size)
+		if err != nil {
+			return nil, err
+		}
 		text = counter
+		if enc != encUTF8 {
+			text = transform.NewReader(counter, unicode.UTF8.NewDecoder())
+		}
 	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
 		text = transform.NewReader(counter, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
 	case bytes.IndexByte(b, 0) >= 0 || !looksLikeText(b):

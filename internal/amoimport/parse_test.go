@@ -489,8 +489,12 @@ func TestParseXLSX(t *testing.T) {
 
 func TestParseDamagedUTF8(t *testing.T) {
 	data := crlf(header, "1;компания;ООО «Ромашка»;;Иванов Иван;;;;;заметка \xff конец")
-	_, recs, _ := parseAll(t, data)
-	if len(recs) != 1 || recs[0].Name != "ООО «Ромашка»" || !slices.Equal(recs[0].Notes, []string{"заметка \ufffd конец"}) {
-		t.Errorf("got %+v", recs)
+	for name, data := range map[string][]byte{"without a BOM": data, "with a BOM": append([]byte("\ufeff"), data...)} {
+		t.Run(name, func(t *testing.T) {
+			_, recs, _ := parseAll(t, data)
+			if len(recs) != 1 || recs[0].Name != "ООО «Ромашка»" || !slices.Equal(recs[0].Notes, []string{"заметка \ufffd конец"}) {
+				t.Errorf("got %+v", recs)
+			}
+		})
 	}
 }
