@@ -295,7 +295,7 @@ func report(ctx context.Context, tx *sql.Tx, id int64, sum Summary, columns []st
 		if err := json.Unmarshal([]byte(raw), &issues); err != nil {
 			return Report{}, fmt.Errorf("import %d report: %w", id, err)
 		}
-		if len(issues) > 0 {
+		if len(warnings(issues)) > 0 {
 			rep.Warnings++
 		}
 		for _, is := range issues {
