@@ -53,6 +53,7 @@ func commands() []command {
 		{"import-amo", "импорт выгрузки amoCRM (CSV или XLSX): --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]", cmdImportAmo},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
 		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
+		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},
 		{"loadtest", "нагрузочный тест: много клиентов сразу, запр/с и задержки (только loopback)", cmdLoadtest},
 		{"version", "показать версию", cmdVersion},
 		{"help", "показать эту справку", cmdHelp},

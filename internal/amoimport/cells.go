@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/crmprofi/crm/internal/contactinfo"
@@ -12,20 +13,29 @@ import (
 )
 
 // The warning codes of cells, as the fixtures' truth files name them, and
-// a few of the reader's own (date_invalid, amo_id_invalid, phone_invalid)
-// that the truth files have no name for.
+// a few of the reader's own that the truth files have no name for
+// (phone_invalid, date_invalid, amo_id_invalid, quote_unclosed; with
+// ogrn_invalid of inn.go).
 const (
-	CodeHTMLEntities          = "html_entities"
-	CodeExtraColumns          = "extra_columns"
-	CodeValueTooLong          = "value_too_long"
-	CodeNoteVeryLong          = "note_very_long"
-	CodeFieldOverPythonLimit  = "field_exceeds_python_csv_default_limit"
-	CodeEmailInvalid          = "email_invalid"
-	CodePhoneExcelError       = "phone_excel_error"
-	CodePhoneWithoutAreaCode  = "phone_without_area_code"
-	CodePhoneInvalid          = "phone_invalid"
-	CodeDateInvalid           = "date_invalid"
-	CodeAmoIDInvalid          = "amo_id_invalid"
+	CodeHTMLEntities         = "html_entities"
+	CodeExtraColumns         = "extra_columns"
+	CodeValueTooLong         = "value_too_long"
+	CodeNoteVeryLong         = "note_very_long"
+	CodeFieldOverPythonLimit = "field_exceeds_python_csv_default_limit"
+	CodeEmailInvalid         = "email_invalid"
+	CodePhoneExcelError      = "phone_excel_error"
+	CodePhoneWithoutAreaCode = "phone_without_area_code"
+	CodePhoneInvalid         = "phone_invalid"
+	CodeDateInvalid          = "date_invalid"
+	CodeAmoIDInvalid         = "amo_id_invalid"
+	CodeQuoteUnclosed        = "quote_unclosed"
+)
+
+// pythonCSVFieldLimit is Python's default csv.field_size_limit, on which
+// the first version's importer died; minPhoneDigitsWithoutArea is the
+// shortest local number («12-34-5») worth calling one that lost its area
+// code.
+const (
 	pythonCSVFieldLimit       = 131072
 	minPhoneDigitsWithoutArea = 5
 )
@@ -46,7 +56,7 @@ const (
 
 // cleanCell is a cell as the importer reads it: HTML entities decoded
 // (some exports carry «ООО &quot;Ромашка&quot;»), no-break spaces made
-// spaces, trimmed. entities reports whether decoding changed anything.
+// spaces, NUL bytes dropped, trimmed. entities reports whether decoding changed anything.
 func cleanCell(s string) (clean string, entities bool) {
 	if strings.IndexByte(s, '&') >= 0 && strings.IndexByte(s, ';') >= 0 {
 		if u := html.UnescapeString(s); u != s {
@@ -55,6 +65,10 @@ func cleanCell(s string) (clean string, entities bool) {
 	}
 	if strings.Contains(s, "\u00a0") {
 		s = strings.ReplaceAll(s, "\u00a0", " ")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// PostgreSQL's text takes no NUL; a NUL in a CSV is debris anyway.
+		s = strings.ReplaceAll(s, "\x00", "")
 	}
 	return strings.TrimSpace(s), entities
 }
@@ -86,6 +100,9 @@ var excelErrors = []string{
 // than data.
 func IsExcelError(s string) bool {
 	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "#") {
+		return false
+	}
 	for _, e := range excelErrors {
 		if strings.EqualFold(s, e) {
 			return true
@@ -104,6 +121,12 @@ var extensionLead = []string{"доб", "вн", "ext", "#", "доп", "x", "х"}
 // fragment that starts with an extension word is glued back onto the
 // number before it.
 func SplitPhones(cell string) []string {
+	if !strings.ContainsAny(cell, ",;/\n\r") {
+		if cell = strings.TrimSpace(cell); cell == "" {
+			return nil
+		}
+		return []string{cell}
+	}
 	var out []string
 	for _, f := range strings.FieldsFunc(cell, func(r rune) bool {
 		return r == ',' || r == ';' || r == '/' || r == '\n' || r == '\r'
@@ -163,12 +186,26 @@ func readPhones(cell string, col column, issues *[]Issue) []contactinfo.Phone {
 	return out
 }
 
-// SplitEmails splits an e-mail cell on «,», «;» and whitespace: amoCRM
-// users put two addresses in one cell «когда 2 почты».
+// SplitEmails splits an e-mail cell on «,» and «;» (and line breaks):
+// amoCRM users put two addresses in one cell «когда 2 почты». A space is
+// no separator: «ivan mail.ru» is one mistyped address, reported as such,
+// not two.
 func SplitEmails(cell string) []string {
-	return strings.FieldsFunc(cell, func(r rune) bool {
-		return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
-	})
+	if !strings.ContainsAny(cell, ",;\n\r") {
+		if cell = strings.TrimSpace(cell); cell == "" {
+			return nil
+		}
+		return []string{cell}
+	}
+	var out []string
+	for _, f := range strings.FieldsFunc(cell, func(r rune) bool {
+		return r == ',' || r == ';' || r == '\n' || r == '\r'
+	}) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // readEmails keeps the valid addresses of an e-mail cell
@@ -203,6 +240,9 @@ func ParseDate(cell string) (time.Time, bool) {
 	if cell == "" {
 		return time.Time{}, true
 	}
+	if t, ok := parseRussianDate(cell); ok {
+		return t, true
+	}
 	for _, layout := range dateLayouts {
 		if t, err := time.ParseInLocation(layout, cell, exportZone); err == nil {
 			return t.UTC(), true
@@ -212,6 +252,49 @@ func ParseDate(cell string) (time.Time, bool) {
 		return t, true
 	}
 	return time.Time{}, false
+}
+
+// parseRussianDate is the fast path of ParseDate for amoCRM's own
+// «dd.mm.yyyy H:MM[:SS]», which every row has twice: time.Parse through
+// the layouts costs more than the rest of the row.
+func parseRussianDate(s string) (time.Time, bool) {
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, s != ""
+	}
+	if len(s) < len("02.01.2006 1:04") || s[2] != '.' || s[5] != '.' || s[10] != ' ' {
+		return time.Time{}, false
+	}
+	day, ok1 := num(s[0:2])
+	month, ok2 := num(s[3:5])
+	year, ok3 := num(s[6:10])
+	clock := strings.Split(s[11:], ":")
+	if !ok1 || !ok2 || !ok3 || len(clock) < 2 || len(clock) > 3 || len(clock[0]) > 2 || len(clock[1]) != 2 {
+		return time.Time{}, false
+	}
+	hour, ok1 := num(clock[0])
+	minute, ok2 := num(clock[1])
+	sec, ok3 := 0, true
+	if len(clock) == 3 {
+		if len(clock[2]) != 2 {
+			return time.Time{}, false
+		}
+		sec, ok3 = num(clock[2])
+	}
+	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, exportZone)
+	if t.Day() != day {
+		return time.Time{}, false // 31.02: time.Date would roll it over
+	}
+	return t.UTC(), true
 }
 
 // excelSerialDate reads the day number a typed .xlsx date cell holds
@@ -262,11 +345,16 @@ var surnameEndings = []string{
 }
 
 func hasEnding(w string, endings []string) bool {
-	w = strings.ToLower(w)
 	for _, e := range endings {
-		if strings.HasSuffix(w, e) && utf8.RuneCountInString(w) > utf8.RuneCountInString(e)+1 {
+		// At least two letters before the ending: «Ов» is no surname.
+		if len(w) >= len(e)+3 && strings.HasSuffix(w, e) {
 			return true
 		}
+	}
+	// Endings are lower case and so is the end of a capitalised name; only
+	// a name in capitals needs folding.
+	if r, _ := utf8.DecodeLastRuneInString(w); unicode.IsUpper(r) {
+		return hasEnding(strings.ToLower(w), endings)
 	}
 	return false
 }

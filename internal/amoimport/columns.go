@@ -128,9 +128,9 @@ func headerKey(h string) string {
 }
 
 // cleanHeader is a header name as the report shows it: no BOM, no
-// no-break spaces, trimmed.
+// no-break spaces, no NUL, trimmed.
 func cleanHeader(h string) string {
-	return strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(h, "\ufeff", ""), "\u00a0", " "))
+	return strings.TrimSpace(strings.NewReplacer("\ufeff", "", "\u00a0", " ", "\x00", "").Replace(h))
 }
 
 // Columns is the header of an export as the importer understood it. The

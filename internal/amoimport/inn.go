@@ -197,7 +197,10 @@ func fromScientific(s string) (digits string, ok, isSci bool) {
 // stripFloatSuffix removes the «.0» (or «,0», «.00») pandas and openpyxl
 // add to a whole number read as a float.
 func stripFloatSuffix(s string) (string, bool) {
-	i := strings.LastIndexAny(s, ".,")
+	i := strings.LastIndexByte(s, '.')
+	if c := strings.LastIndexByte(s, ','); c > i {
+		i = c
+	}
 	if i <= 0 || i == len(s)-1 || strings.Trim(s[i+1:], "0") != "" || !isASCIIDigits(s[:i]) {
 		return s, false
 	}

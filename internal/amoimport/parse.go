@@ -65,6 +65,7 @@ type Parser struct {
 	heldPos int
 	heldErr error
 	done    bool
+	delim   rune // a CSV file's delimiter; 0 for a workbook
 }
 
 // source is a file format's row reader: the cells of the next physical
@@ -74,6 +75,7 @@ type source interface {
 	next() (cells []string, line, end int, err error)
 	lastLine() int
 	progress() (done, total int64)
+	close() error
 }
 
 // Parse opens an export: an .xlsx workbook (recognised by its zip magic,
@@ -104,20 +106,31 @@ func Parse(r io.ReaderAt, size int64) (*Parser, error) {
 		return nil, err
 	}
 	p := &Parser{src: src}
+	if c, ok := src.(*csvSource); ok {
+		p.delim = c.cr.Comma
+	}
 	header, _, end, err := src.next()
-	if errors.Is(err, io.EOF) {
-		return nil, &FormatError{Message: msgEmpty}
+	switch {
+	case errors.Is(err, io.EOF):
+		err = &FormatError{Message: msgEmpty}
+	case err == nil:
+		p.cols, p.layout = mapColumns(header)
+		if !p.layout.isExport() {
+			err = &FormatError{Message: msgNoColumns}
+		}
 	}
 	if err != nil {
+		_ = src.close()
 		return nil, err
-	}
-	p.cols, p.layout = mapColumns(header)
-	if !p.layout.isExport() {
-		return nil, &FormatError{Message: msgNoColumns}
 	}
 	p.line = end + 1
 	return p, nil
 }
+
+// Close releases what reading holds: nothing for a CSV file, the
+// workbook and its temporary files for an .xlsx. Reading to io.EOF closes
+// too; a caller that stops early (a cancelled import) calls Close.
+func (p *Parser) Close() error { return p.src.close() }
 
 // Columns is the header as the parser understood it.
 func (p *Parser) Columns() Columns { return p.cols }
@@ -195,10 +208,8 @@ func (rr *rowReader) get(c column) string {
 func (rr *rowReader) first(l layout, fields ...Field) (string, column) {
 	for _, f := range fields {
 		for _, c := range l.byField[f] {
-			if c.index < len(rr.cells) && strings.TrimSpace(rr.cells[c.index]) != "" {
-				if v := rr.get(c); v != "" {
-					return v, c
-				}
+			if v := rr.get(c); v != "" {
+				return v, c
 			}
 		}
 	}
@@ -237,8 +248,7 @@ func (p *Parser) row(cells []string, line int) Row {
 	rr := &rowReader{cells: cells}
 	kind := l.defaultKind
 	if l.has(FieldType) {
-		typ := rr.plain(l, FieldType)
-		switch t := headerKey(typ); {
+		switch t := rowKind(rr.plain(l, FieldType)); {
 		case t == l.typeHeader:
 			return skip(ReasonRepeatedHeader)
 		case t == "":
@@ -330,8 +340,19 @@ func (p *Parser) row(cells []string, line int) Row {
 	}
 	p.extraCells(rr)
 	p.longFields(rr)
+	p.swallowedRows(rr)
 	rec.Issues = rr.issues
 	return Row{Record: rec}
+}
+
+// rowKind folds a «Тип» cell for classifying, sparing the common values
+// the work of headerKey.
+func rowKind(typ string) string {
+	switch typ {
+	case "компания", "контакт", "":
+		return typ
+	}
+	return headerKey(typ)
 }
 
 // nameIssues reports HTML entities in the record's name as the truth
@@ -433,6 +454,44 @@ func (p *Parser) longFields(rr *rowReader) {
 	}
 }
 
+// swallowedRows reports a cell whose quote was never closed: the CSV
+// reader (like Python's, by which the truth files number) then reads the
+// following lines into that one cell. A quoted multi-line note is common;
+// a line inside a cell carrying as many delimiters as half a row is not,
+// so each such line is counted as a row that was swallowed, and the
+// record gets quote_unclosed with the count, for the admin to fix the
+// file.
+func (p *Parser) swallowedRows(rr *rowReader) {
+	if p.delim == 0 {
+		return
+	}
+	need := max(len(p.cols.Header)/2, 2)
+	for i, c := range rr.cells {
+		if strings.IndexByte(c, '\n') < 0 {
+			continue
+		}
+		rows := 0
+		for rest := c[strings.IndexByte(c, '\n')+1:]; rest != ""; {
+			line := rest
+			if i := strings.IndexByte(rest, '\n'); i >= 0 {
+				line, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = ""
+			}
+			if strings.Count(line, string(p.delim)) >= need {
+				rows++
+			}
+		}
+		if rows > 0 {
+			field := ""
+			if i < len(p.cols.Header) {
+				field = p.cols.Header[i]
+			}
+			rr.issues = append(rr.issues, Issue{Code: CodeQuoteUnclosed, Field: field, Value: strconv.Itoa(rows)})
+		}
+	}
+}
+
 // isHeaderAgain reports whether a row repeats the header (two exports
 // pasted together) in a file without a «Тип» column.
 func (p *Parser) isHeaderAgain(cells []string) bool {
@@ -496,21 +555,33 @@ func openCSV(r io.ReaderAt, size int64) (source, error) {
 	case bytes.IndexByte(b, 0) >= 0 || !looksLikeText(b):
 		return nil, &FormatError{Message: msgBinary}
 	default:
-		valid, err := isUTF8(r, size)
+		enc, err := detectEncoding(r, size)
 		if err != nil {
 			return nil, err
 		}
-		if valid {
+		switch enc {
+		case encUTF8:
 			text = counter
-		} else {
+		case encDamagedUTF8:
+			text = transform.NewReader(counter, unicode.UTF8.NewDecoder())
+		default:
 			text = transform.NewReader(counter, charmap.Windows1251.NewDecoder())
 		}
 	}
-	lines := &lineCounter{r: text}
-	br := bufio.NewReaderSize(lines, 64<<10)
-	delim, err := sniffDelimiter(br)
+	text, err = macLineEnds(text)
 	if err != nil {
 		return nil, err
+	}
+	lines := &lineCounter{r: text}
+	br := bufio.NewReaderSize(lines, 64<<10)
+	offset, delim, err := excelSepLine(br)
+	if err != nil {
+		return nil, err
+	}
+	if delim == 0 {
+		if delim, err = sniffDelimiter(br); err != nil {
+			return nil, err
+		}
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = delim
@@ -522,7 +593,7 @@ func openCSV(r io.ReaderAt, size int64) (source, error) {
 	// quote as text, and so does the lazy mode. It also keeps the record
 	// boundaries Python finds for every well-formed row.
 	cr.LazyQuotes = true
-	return &csvSource{cr: cr, counter: counter, lines: lines, size: size}, nil
+	return &csvSource{cr: cr, counter: counter, lines: lines, size: size, offset: offset}, nil
 }
 
 // looksLikeText rejects a start of a file full of control characters.
@@ -536,16 +607,29 @@ func looksLikeText(b []byte) bool {
 	return bad*20 <= len(b)
 }
 
-// isUTF8 checks the whole file as strict UTF-8, a chunk at a time, so that
-// a Windows-1251 file with its first non-ASCII letter deep inside is not
-// misread. The check is one fast pass over the bytes; nothing is kept.
-func isUTF8(r io.ReaderAt, size int64) (bool, error) {
+// The encodings detectEncoding tells apart.
+const (
+	encUTF8 = iota
+	// encDamagedUTF8 is UTF-8 with a few invalid bytes (a cell pasted from
+	// elsewhere, a truncated character): read as UTF-8, the bad bytes
+	// replaced by U+FFFD, rather than the whole file misread as cp1251.
+	encDamagedUTF8
+	encCP1251
+)
+
+// detectEncoding checks the whole file as strict UTF-8, a chunk at a time,
+// so that a Windows-1251 file with its first non-ASCII letter deep inside
+// is not misread; nothing is kept. At the first invalid chunk it weighs
+// the evidence: in cp1251 Russian text almost every letter is an invalid
+// UTF-8 byte, while damaged UTF-8 has far more valid multi-byte letters
+// than invalid bytes.
+func detectEncoding(r io.ReaderAt, size int64) (int, error) {
 	buf := make([]byte, 256<<10)
 	carry := 0
 	for off := int64(0); off < size; {
 		n, err := r.ReadAt(buf[carry:], off)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return false, fmt.Errorf("amoimport: read the file: %w", err)
+			return 0, fmt.Errorf("amoimport: read the file: %w", err)
 		}
 		if n == 0 {
 			break
@@ -563,11 +647,88 @@ func isUTF8(r io.ReaderAt, size int64) (bool, error) {
 			}
 		}
 		if !utf8.Valid(chunk[:cut]) {
-			return false, nil
+			return weighUTF8(chunk[:cut]), nil
 		}
 		carry = copy(buf, chunk[cut:])
 	}
-	return carry == 0 || utf8.Valid(buf[:carry]), nil
+	if carry > 0 && !utf8.Valid(buf[:carry]) {
+		return weighUTF8(buf[:carry]), nil
+	}
+	return encUTF8, nil
+}
+
+// weighUTF8 decides between damaged UTF-8 and cp1251 for text that is not
+// valid UTF-8.
+func weighUTF8(b []byte) int {
+	valid, invalid := 0, 0
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			invalid++
+		case size > 1:
+			valid++
+		}
+		b = b[size:]
+	}
+	if valid > 4*invalid {
+		return encDamagedUTF8
+	}
+	return encCP1251
+}
+
+// macLineEnds makes a file whose lines end in a bare CR (Excel's «CSV
+// (Macintosh)») readable: encoding/csv splits lines on LF only. A file
+// with any LF in its first 64 KiB is left alone.
+func macLineEnds(text io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(text, 64<<10)
+	head, err := br.Peek(64 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("amoimport: read the file: %w", err)
+	}
+	if bytes.IndexByte(head, '\r') < 0 || bytes.IndexByte(head, '\n') >= 0 {
+		return br, nil
+	}
+	return crToLF{br}, nil
+}
+
+// crToLF turns every CR into LF.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	for i, x := range b[:n] {
+		if x == '\r' {
+			b[i] = '\n'
+		}
+	}
+	return n, err
+}
+
+// excelSepLine reads Excel's «sep=;» line, which some files start with to
+// tell Excel the delimiter: it is no header, and it names the delimiter.
+// offset is 1 when the line was there and is now consumed.
+func excelSepLine(br *bufio.Reader) (offset int, delim rune, err error) {
+	head, err := br.Peek(8)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, 0, fmt.Errorf("amoimport: read the file: %w", err)
+	}
+	if len(head) < 6 || !bytes.EqualFold(head[:4], []byte("sep=")) || strings.IndexByte(";,\t|", head[4]) < 0 {
+		return 0, 0, nil
+	}
+	rest := head[5:]
+	switch {
+	case rest[0] == '\n':
+		_, err = br.Discard(6)
+	case rest[0] == '\r' && len(rest) > 1 && rest[1] == '\n':
+		_, err = br.Discard(7)
+	default:
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("amoimport: read the file: %w", err)
+	}
+	return 1, rune(head[4]), nil
 }
 
 // sniffDelimiter counts «;», «,» and tabs outside quotes on the header
@@ -616,6 +777,7 @@ type csvSource struct {
 	counter *countingReader
 	lines   *lineCounter
 	size    int64
+	offset  int // lines before the header that the CSV reader did not see
 }
 
 func (s *csvSource) next() ([]string, int, int, error) {
@@ -627,7 +789,7 @@ func (s *csvSource) next() ([]string, int, int, error) {
 	last := len(rec) - 1
 	end, _ := s.cr.FieldPos(last)
 	end += strings.Count(rec[last], "\n")
-	return rec, line, end, nil
+	return rec, line + s.offset, end + s.offset, nil
 }
 
 // lastLine is the number of the file's last physical line: a final line
@@ -641,6 +803,8 @@ func (s *csvSource) lastLine() int {
 }
 
 func (s *csvSource) progress() (int64, int64) { return s.counter.n, s.size }
+
+func (s *csvSource) close() error { return nil }
 
 // countingReader counts the bytes read from the file, for Progress.
 type countingReader struct {

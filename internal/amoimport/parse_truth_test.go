@@ -172,7 +172,14 @@ func TestParseFixtures(t *testing.T) {
 				}
 				for _, r := range recs {
 					for _, is := range r.Issues {
+						if is.Code == CodeOGRNInvalid {
+							continue // the truth files do not look at ОГРН
+						}
 						if !readerCodes[is.Code] {
+							// The reader's own codes (date_invalid,
+							// phone_invalid, …) the truth has no name for
+							// must not fire on the fixtures either.
+							t.Errorf("warning %s the truth does not know: #%d %+v", is.Code, r.Number, is)
 							continue
 						}
 						fixed := is.Fixed

@@ -1,6 +1,7 @@
 package amoimport
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,10 +16,11 @@ import (
 // streams the sheet's rows, spilling a large sheet to a temporary file;
 // one row is decoded at a time.
 type xlsxSource struct {
-	f     *excelize.File
-	rows  *excelize.Rows
-	line  int
-	total int64
+	f      *excelize.File
+	rows   *excelize.Rows
+	line   int
+	total  int64
+	closed bool
 }
 
 func openXLSX(r io.ReaderAt, size int64) (source, error) {
@@ -56,8 +58,9 @@ func (s *xlsxSource) next() ([]string, int, int, error) {
 		if err := s.rows.Error(); err != nil {
 			return nil, 0, 0, fmt.Errorf("amoimport: read the workbook: %w", err)
 		}
-		_ = s.rows.Close()
-		_ = s.f.Close()
+		if err := s.close(); err != nil {
+			return nil, 0, 0, fmt.Errorf("amoimport: close the workbook: %w", err)
+		}
 		return nil, 0, 0, io.EOF
 	}
 	s.line++
@@ -94,6 +97,15 @@ func numberText(c string) string {
 }
 
 func (s *xlsxSource) lastLine() int { return s.line }
+
+// close closes the workbook once, removing excelize's temporary files.
+func (s *xlsxSource) close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return errors.Join(s.rows.Close(), s.f.Close())
+}
 
 func (s *xlsxSource) progress() (int64, int64) {
 	total := s.total

@@ -26,8 +26,9 @@ const maxPhoneDigits = 18
 //
 // The number may be written with spaces, dots, dashes and brackets. Russian
 // rules: 11 digits starting with 8 or 7 ("8 (495) 123-45-67",
-// "7 916 123 45 67", "8-800-…") and 10 digits starting with 9, 3, 4 or 8
-// ("495 123-45-67", "9161234567") become +7 and the ten national digits.
+// "7 916 123 45 67", "8-800-…") and 10 digits starting with 9, 3, 4, 8 or
+// 7 ("495 123-45-67", "9161234567", a Kazakh "(701) 123-45-67" — the +7
+// zone is shared) become +7 and the ten national digits.
 // A number with +7 must have ten national digits, the first of them 3–9
 // (the Russian and Kazakh ranges). Other countries: a leading "+", or the
 // international prefix "00" or "810", keeps the country code as given, and
@@ -176,7 +177,7 @@ func phoneE164(d string, plus bool) (string, bool) {
 		return internationalE164(d[3:])
 	case len(d) == 11 && (d[0] == '8' || d[0] == '7'):
 		return russianE164(d[1:])
-	case len(d) == 10 && strings.IndexByte("9348", d[0]) >= 0:
+	case len(d) == 10 && strings.IndexByte("93487", d[0]) >= 0:
 		return russianE164(d)
 	}
 	return "", false

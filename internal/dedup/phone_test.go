@@ -30,6 +30,7 @@ func TestNormalizePhone(t *testing.T) {
 		{name: "surrounding spaces are trimmed", in: "  8 916 123 45 67  ", e164: "+79161234567"},
 		{name: "a trailing dot is ignored", in: "8 916 123 45 67.", e164: "+79161234567"},
 		{name: "a Kazakh +7 7xx number is kept", in: "+7 701 123 45 67", e164: "+77011234567"},
+		{name: "ten digits of a Kazakh number get +7", in: "(706) 570-59-51", e164: "+77065705951"},
 		{name: "a German number keeps its country code", in: "+49 30 1234567", e164: "+49301234567"},
 		{name: "a US number keeps its country code", in: "+1 (212) 555-01-23", e164: "+12125550123"},
 		{name: "00 is an international prefix", in: "00 44 20 7946 0958", e164: "+442079460958"},
