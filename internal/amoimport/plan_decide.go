@@ -38,17 +38,23 @@ type rowPlan struct {
 // and number, a page at a time, an entity never split between pages),
 // and writes each row's action, reason and the rest.
 func (p *planner) decide() error {
-	var (
-		lastKind           string
-		lastEntity, lastNo int32
-		limit              = decidePage
-	)
+	for _, kind := range []Kind{KindCompany, KindContact} {
+		if err := p.decideKind(kind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decideKind decides the entities of one kind, a page of whole entities
+// at a time, read through the (import_id, kind, entity, number) index.
+func (p *planner) decideKind(kind Kind) error {
+	after, limit := int32(-1), decidePage
 	for {
 		var page []stagedRow
 		err := p.each(`SELECT number, line, kind, entity, inn, company_key, name_norm, record FROM import_rows
-			WHERE import_id = $1 AND kind <> '' AND line > 0
-				AND (kind > $2 OR (kind = $2 AND (entity > $3 OR (entity = $3 AND number > $4))))
-			ORDER BY kind, entity, number LIMIT $5`, func(rows *sql.Rows) error {
+			WHERE import_id = $1 AND kind = $2 AND entity > $3 AND line > 0
+			ORDER BY entity, number LIMIT $4`, func(rows *sql.Rows) error {
 			var (
 				r      stagedRow
 				kind   string
@@ -63,7 +69,7 @@ func (p *planner) decide() error {
 			}
 			page = append(page, r)
 			return nil
-		}, lastKind, lastEntity, lastNo, limit)
+		}, string(kind), after, limit)
 		if err != nil {
 			return err
 		}
@@ -74,7 +80,7 @@ func (p *planner) decide() error {
 		if full {
 			// The last entity may go on in the next page: leave it for then.
 			cut := len(page)
-			for cut > 0 && page[cut-1].kind == page[len(page)-1].kind && page[cut-1].entity == page[len(page)-1].entity {
+			for cut > 0 && page[cut-1].entity == page[len(page)-1].entity {
 				cut--
 			}
 			if cut == 0 {
@@ -86,9 +92,7 @@ func (p *planner) decide() error {
 		if err := p.decidePage(page); err != nil {
 			return err
 		}
-		last := page[len(page)-1]
-		lastKind, lastEntity, lastNo = string(last.kind), last.entity, last.number
-		limit = decidePage
+		after, limit = page[len(page)-1].entity, decidePage
 		if !full {
 			return nil
 		}
@@ -175,7 +179,6 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 	merged := MergeRecords(recs)
 	root := head.entity
 	baseID, how := p.baseOf(root)
-	headResolved := p.users.Match(head.rec.Responsible) != 0
 
 	switch head.kind {
 	case KindCompany:
@@ -193,12 +196,12 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 			if p.flags[root]&flagBaseAmbiguous != 0 {
 				h.reason = append(h.reason, "в базе несколько компаний с таким названием и адресом — создаётся новая")
 			}
-		case pc.companyUnchanged(baseID, merged, amoIDs, headResolved, plans[0].responsible):
+		case pc.companyUnchanged(baseID, recs):
 			h.action = ActionSkip
 			h.reason = prepend(h.reason, "Без изменений")
 		default:
 			h.action = ActionUpdate
-			h.reason = prepend(h.reason, fmt.Sprintf("Обновит компанию «%s»: %s", pc.companies[baseID].name, foundBy(how, true)))
+			h.reason = prepend(h.reason, fmt.Sprintf("Обновит компанию «%s»: %s", pc.companies[baseID].Name, foundBy(how, true)))
 		}
 		if baseID != 0 && p.flags[root]&flagBaseConflict != 0 {
 			h.reason = append(h.reason, "строки указывают на разные компании базы — выбрана найденная "+foundBy(how, false))
@@ -209,6 +212,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 				plans[i].reason = prepend(plans[i].reason, p.duplicateReason(head, rows[i], merged))
 			}
 		}
+		unchangedDuplicates(plans)
 	case KindContact:
 		for i := range plans {
 			plans[i].contactID = baseID
@@ -234,11 +238,27 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 				plans[i].reason = prepend(plans[i].reason, fmt.Sprintf("Дубль строки %d: тот же amoCRM ID", head.line))
 			}
 		}
+		unchangedDuplicates(plans)
 	}
 	for i := range all {
 		all[i].entity = head.entity
 	}
 	return all
+}
+
+// unchangedDuplicates makes the other rows of an entity that changes
+// nothing skips too: Apply writes create, update and merge rows, and the
+// duplicates of an unchanged company must not be written on their own.
+func unchangedDuplicates(plans []rowPlan) {
+	if plans[0].action != ActionSkip {
+		return
+	}
+	for i := 1; i < len(plans); i++ {
+		if plans[i].action == ActionMerge {
+			plans[i].action = ActionSkip
+			plans[i].reason[0] += " — без изменений"
+		}
+	}
 }
 
 // baseOf is the base's company or contact an entity is, and how it was

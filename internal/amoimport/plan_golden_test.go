@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,7 +75,7 @@ func TestPlanGolden(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				want, err := os.ReadFile(golden)
+				want, err := fs.ReadFile(testdata, name+".plan.golden")
 				if err != nil {
 					t.Fatalf("%v (run with -update to write it)", err)
 				}

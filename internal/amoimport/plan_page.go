@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 )
 
@@ -12,7 +13,7 @@ import (
 // companies and contacts its entities are, and the companies its contacts
 // name.
 type pageContext struct {
-	companies  map[int64]*baseCompany
+	companies  map[int64]*baseCompany // the base companies, read by company.Store.LoadBatch
 	contacts   map[int64]*baseContact
 	links      map[int32][]linkCand // contact row → the file's companies with its company's name key
 	baseByName map[string]int64     // name_norm → the one base company with that name and form
@@ -24,25 +25,27 @@ type linkCand struct {
 	entity, line int32
 }
 
-// baseCompany is a company of the base as the plan compares it.
+// baseCompany is a company of the base as Apply would amend it: the
+// company with its children, its notes' texts and its amoCRM IDs.
 type baseCompany struct {
-	name, inn, kpp, ogrn, address, website string
-	responsible                            int64
-	phones, emails, notes, spheres, amoIDs map[string]bool
+	company.Company
+	notes  []string
+	amoIDs []int64
 }
 
 // baseContact is a contact of the base as the plan compares it.
 type baseContact struct {
-	first, last, middle, position string
-	company                       int64
-	phones, emails, amoIDs        map[string]bool
+	first, last, middle, position, note string
+	company                             int64
+	phones, emails, amoIDs              map[string]bool
 }
 
 // loadPage reads what the page's entities need, a few queries a page.
 func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 	pc := &pageContext{companies: map[int64]*baseCompany{}, contacts: map[int64]*baseContact{},
 		links: map[int32][]linkCand{}, baseByName: map[string]int64{}}
-	var companyIDs, contactIDs, linkRows []any
+	var companyIDs, contactIDs, companyKeys []any
+	seenKey := map[string]bool{}
 	for _, r := range page {
 		id, _ := p.baseOf(r.entity)
 		switch r.kind {
@@ -56,8 +59,9 @@ func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 				pc.contacts[id] = &baseContact{}
 				contactIDs = append(contactIDs, id)
 			}
-			if r.companyKey != "" {
-				linkRows = append(linkRows, r.number)
+			if r.companyKey != "" && !seenKey[r.companyKey] {
+				seenKey[r.companyKey] = true
+				companyKeys = append(companyKeys, r.companyKey)
 			}
 		}
 	}
@@ -67,22 +71,33 @@ func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 	if err := p.loadContacts(pc, contactIDs); err != nil {
 		return nil, err
 	}
-	if len(linkRows) > 0 {
+	// The companies of the file with the page's contacts' company keys,
+	// through the (import_id, name_key) index.
+	byKey := map[string][]linkCand{}
+	if len(companyKeys) > 0 {
 		var w database.Where
-		w.Add("p.import_id = ?", p.importID)
-		w.Add("p.number IN " + w.In(linkRows...))
-		err := p.scan(`SELECT p.number, r.entity, MIN(r.line) FROM import_rows p
-			JOIN import_rows r ON r.import_id = p.import_id AND r.kind = 'company' AND r.name_key = p.company_key`+w.SQL()+`
-			GROUP BY p.number, r.entity ORDER BY p.number, r.entity`, w.Args(), func(rows *sql.Rows) error {
-			var n, e, line int32
-			if err := rows.Scan(&n, &e, &line); err != nil {
+		w.Add("import_id = ?", p.importID)
+		w.Add("kind = 'company'")
+		w.Add("name_key IN " + w.In(companyKeys...))
+		err := p.scan(`SELECT name_key, entity, MIN(line) FROM import_rows`+w.SQL()+`
+			GROUP BY name_key, entity ORDER BY name_key, entity`, w.Args(), func(rows *sql.Rows) error {
+			var (
+				key     string
+				e, line int32
+			)
+			if err := rows.Scan(&key, &e, &line); err != nil {
 				return err
 			}
-			pc.links[n] = append(pc.links[n], linkCand{entity: e, line: line})
+			byKey[key] = append(byKey[key], linkCand{entity: e, line: line})
 			return nil
 		})
 		if err != nil {
 			return nil, err
+		}
+	}
+	for _, r := range page {
+		if r.kind == KindContact && r.companyKey != "" {
+			pc.links[r.number] = byKey[r.companyKey]
 		}
 	}
 	keys := map[string]string{}
@@ -99,59 +114,40 @@ func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 	return pc, nil
 }
 
-// loadCompanies reads the base companies ids and their lists.
+// loadCompanies reads the base companies ids as Apply reads them, with
+// their notes' texts and amoCRM IDs.
 func (p *planner) loadCompanies(pc *pageContext, ids []any) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	for _, c := range pc.companies {
-		c.phones, c.emails, c.notes, c.spheres, c.amoIDs = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	list := make([]int64, len(ids))
+	for i, id := range ids {
+		list[i] = id.(int64)
 	}
-	var w database.Where
-	in := w.In(ids...)
-	err := p.scan(`SELECT id, name, inn, kpp, ogrn, address, website, COALESCE(responsible_id, 0) FROM companies WHERE id IN `+in,
-		w.Args(), func(rows *sql.Rows) error {
-			var (
-				id int64
-				c  baseCompany
-			)
-			if err := rows.Scan(&id, &c.name, &c.inn, &c.kpp, &c.ogrn, &c.address, &c.website, &c.responsible); err != nil {
-				return err
-			}
-			b := pc.companies[id]
-			c.phones, c.emails, c.notes, c.spheres, c.amoIDs = b.phones, b.emails, b.notes, b.spheres, b.amoIDs
-			*b = c
-			return nil
-		})
+	loaded, err := company.NewStore(p.db).LoadBatch(p.ctx, p.tx, list)
 	if err != nil {
 		return err
 	}
-	return p.scan(`SELECT 1, company_id, CASE WHEN e164 <> '' THEN e164 || '#' || ext ELSE value END FROM company_phones WHERE company_id IN `+in+`
-		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE company_id IN `+in+`
-		UNION ALL SELECT 3, company_id, text FROM company_notes WHERE company_id IN `+in+`
-		UNION ALL SELECT 4, cs.company_id, s.name FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id WHERE cs.company_id IN `+in+`
-		UNION ALL SELECT 5, company_id, CAST(amo_id AS TEXT) FROM company_amo_ids WHERE company_id IN `+in,
+	for _, c := range loaded {
+		pc.companies[c.ID].Company = c
+	}
+	var w database.Where
+	in := w.In(ids...)
+	return p.scan(`SELECT company_id, text, 0 FROM company_notes WHERE company_id IN `+in+`
+		UNION ALL SELECT company_id, '', amo_id FROM company_amo_ids WHERE company_id IN `+in,
 		w.Args(), func(rows *sql.Rows) error {
 			var (
-				what int
-				id   int64
-				v    string
+				id, amo int64
+				text    string
 			)
-			if err := rows.Scan(&what, &id, &v); err != nil {
+			if err := rows.Scan(&id, &text, &amo); err != nil {
 				return err
 			}
 			c := pc.companies[id]
-			switch what {
-			case 1:
-				c.phones[strings.TrimSpace(v)] = true
-			case 2:
-				c.emails[v] = true
-			case 3:
-				c.notes[noteKey(v)] = true
-			case 4:
-				c.spheres[SphereKey(v)] = true
-			case 5:
-				c.amoIDs[v] = true
+			if amo != 0 {
+				c.amoIDs = append(c.amoIDs, amo)
+			} else {
+				c.notes = append(c.notes, text)
 			}
 			return nil
 		})
@@ -167,13 +163,13 @@ func (p *planner) loadContacts(pc *pageContext, ids []any) error {
 	}
 	var w database.Where
 	in := w.In(ids...)
-	err := p.scan(`SELECT id, first_name, last_name, middle_name, position, COALESCE(company_id, 0) FROM contacts WHERE id IN `+in,
+	err := p.scan(`SELECT id, first_name, last_name, middle_name, position, note, COALESCE(company_id, 0) FROM contacts WHERE id IN `+in,
 		w.Args(), func(rows *sql.Rows) error {
 			var (
 				id int64
 				c  baseContact
 			)
-			if err := rows.Scan(&id, &c.first, &c.last, &c.middle, &c.position, &c.company); err != nil {
+			if err := rows.Scan(&id, &c.first, &c.last, &c.middle, &c.position, &c.note, &c.company); err != nil {
 				return err
 			}
 			b := pc.contacts[id]
@@ -209,33 +205,23 @@ func (p *planner) loadContacts(pc *pageContext, ids []any) error {
 		})
 }
 
-// companyUnchanged reports whether writing the entity's merged values
-// into base company id would change nothing: each value the file has is
-// the company's already (a value the file lacks never clears one), every
-// phone, e-mail, note, sphere and amoCRM ID is there, and the responsible,
-// when the file names a known one, is the company's.
-func (pc *pageContext) companyUnchanged(id int64, m Record, amoIDs []int64, resolved bool, responsible int64) bool {
+// companyUnchanged reports whether Apply would change nothing on base
+// company id for the entity's records (head first): Apply's own rule,
+// CompanyChanges.
+func (pc *pageContext) companyUnchanged(id int64, recs []Record) bool {
 	c := pc.companies[id]
-	if c == nil {
+	if c == nil || c.ID == 0 {
 		return false
 	}
-	same := func(file, base string) bool {
-		file = strings.TrimSpace(file)
-		return file == "" || file == strings.TrimSpace(base)
-	}
-	if !same(m.Name, c.name) || !same(m.INN, c.inn) || !same(m.KPP, c.kpp) || !same(m.OGRN, c.ogrn) ||
-		!same(m.Address, c.address) || !same(m.Website, c.website) {
-		return false
-	}
-	if resolved && responsible != c.responsible {
-		return false
-	}
-	return allIn(m.Phones, c.phones, PhoneKey) && allIn(m.Emails, c.emails, EmailKey) &&
-		allIn(m.Notes, c.notes, noteKey) && allIn(m.Spheres, c.spheres, SphereKey) && amoIn(amoIDs, c.amoIDs)
+	return len(CompanyChanges(c.Company, c.notes, c.amoIDs, recs)) == 0
 }
 
-// contactUnchanged is companyUnchanged for a contact; company is the base
-// company its row links to (0: none to check, -1: one being created).
+// contactUnchanged reports whether Apply would change nothing on base
+// contact id (its rule, amendContact's: a name part or position the file
+// has replaces the base's, phones, e-mails and note texts are added when
+// missing, the company is set when the file links one); company is the
+// base company its row links to (0: none to check, -1: one being
+// created).
 func (pc *pageContext) contactUnchanged(id int64, m Record, amoIDs []int64, company int64) bool {
 	c := pc.contacts[id]
 	if c == nil {
@@ -250,6 +236,11 @@ func (pc *pageContext) contactUnchanged(id int64, m Record, amoIDs []int64, comp
 	}
 	if company == -1 || company > 0 && company != c.company {
 		return false
+	}
+	for _, n := range m.Notes {
+		if n = strings.TrimSpace(n); n != "" && !strings.Contains(c.note, n) {
+			return false
+		}
 	}
 	return allIn(m.Phones, c.phones, PhoneKey) && allIn(m.Emails, c.emails, EmailKey) && amoIn(amoIDs, c.amoIDs)
 }

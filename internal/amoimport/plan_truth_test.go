@@ -120,7 +120,7 @@ func newPlanEnv(t *testing.T, db *database.DB, tr planTruth) *planEnv {
 	env := &planEnv{db: db, users: map[string]int64{}}
 	joined := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
 	err := db.QueryRowContext(ctx, `INSERT INTO users (username, first_name, last_name, email, role, date_joined)
-		VALUES ('admin', 'Иван', 'Петров', 'admin@example.ru', 'admin', $1) RETURNING id`, joined).Scan(&env.admin)
+		VALUES ('importer', 'Иван', 'Петров', 'importer@example.ru', 'admin', $1) RETURNING id`, joined).Scan(&env.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,10 @@ func (env *planEnv) rows(t *testing.T, importID int64) map[int]planned {
 }
 
 // checkTruth compares a plan of a fixture with its truth.
-func checkTruth(t *testing.T, env *planEnv, tr planTruth, sum Summary, got map[int]planned) {
+// In the file's own order (ordered) the truth's duplicates are the rows
+// merged; in another order the first row of an entity there leads it, so
+// only the number of merges is compared.
+func checkTruth(t *testing.T, env *planEnv, tr planTruth, sum Summary, got map[int]planned, ordered bool) {
 	t.Helper()
 	// row_entity: one entity per truth label and one label per entity.
 	labelOf := map[int]string{} // our entity → truth label
@@ -226,7 +229,7 @@ func checkTruth(t *testing.T, env *planEnv, tr planTruth, sum Summary, got map[i
 	}
 	// duplicates: each is a merge into its entity.
 	for _, d := range tr.Duplicates {
-		if r := got[d.Record]; r.Action != ActionMerge {
+		if r := got[d.Record]; ordered && r.Action != ActionMerge {
 			t.Errorf("row %d (duplicate of %d by %s): action %q, want merge: %s", d.Record, d.Of, d.Match, r.Action, r.Reason)
 		}
 	}
@@ -325,7 +328,7 @@ func TestPlanFixtures(t *testing.T) {
 			dbtest.Each(t, func(t *testing.T, db *database.DB) {
 				env := newPlanEnv(t, db, tr)
 				sum, got, _ := env.run(t, rows)
-				checkTruth(t, env, tr, sum, got)
+				checkTruth(t, env, tr, sum, got, true)
 			})
 		})
 	}
