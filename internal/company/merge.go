@@ -124,12 +124,15 @@ type emailRow struct {
 }
 
 // movedTables are the rows that follow their company in a merge, each
-// recorded by id in its company_merges column. Tasks of a recurring series
-// move one by one: series_id groups tasks, it does not name a company.
-var movedTables = []struct{ table, column string }{
-	{"contacts", "contact_ids"},
-	{"company_notes", "note_ids"},
-	{"tasks", "task_ids"},
+// recorded by its key in its company_merges column. Tasks of a recurring
+// series move one by one: series_id groups tasks, it does not name a
+// company. The absorbed company's amoCRM ids move too, so that a
+// re-import finds the survivor (migration 00023).
+var movedTables = []struct{ table, column, key string }{
+	{"contacts", "contact_ids", "id"},
+	{"company_notes", "note_ids", "id"},
+	{"tasks", "task_ids", "id"},
+	{"company_amo_ids", "amo_ids", "amo_id"},
 }
 
 // companyState reads a company sc may see whether live, deleted or
@@ -352,7 +355,7 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 		}
 		moved := make(map[string][]int64, len(movedTables))
 		for _, m := range movedTables {
-			ids, err := s.moveRows(ctx, tx, m.table, dup.ID, surv.ID)
+			ids, err := s.moveRows(ctx, tx, m.table, m.key, dup.ID, surv.ID)
 			if err != nil {
 				return err
 			}
@@ -376,7 +379,7 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 		}
 		var mergeID int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO company_merges (survivor_id, absorbed_id, actor_id, merged_at, fields, survivor,
-			contact_ids, note_ids, task_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, args...).Scan(&mergeID); err != nil {
+			contact_ids, note_ids, task_ids, amo_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, args...).Scan(&mergeID); err != nil {
 			return fmt.Errorf("record merge: %w", err)
 		}
 		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "company.merge", ObjectType: "company", ObjectID: audit.ID(surv.ID),
@@ -457,14 +460,14 @@ func (s *Store) snapshot(ctx context.Context, tx *sql.Tx, c Company) (snapshot, 
 // returns their ids. Each UPDATE names a condition an index answers:
 // contacts are moved live and trashed apart, since their company index
 // holds only live ones (migration 00018 indexes the trashed ones).
-func (s *Store) moveRows(ctx context.Context, tx *sql.Tx, table string, from, to int64) ([]int64, error) {
+func (s *Store) moveRows(ctx context.Context, tx *sql.Tx, table, key string, from, to int64) ([]int64, error) {
 	conds := []string{""}
 	if table == "contacts" {
 		conds = []string{" AND deleted_at IS NULL", " AND deleted_at IS NOT NULL"}
 	}
 	ids := []int64{}
 	for _, cond := range conds {
-		rows, err := tx.QueryContext(ctx, `UPDATE `+table+` SET company_id = $1 WHERE company_id = $2`+cond+` RETURNING id`, to, from) //nolint:gosec // table names and conditions are constants
+		rows, err := tx.QueryContext(ctx, `UPDATE `+table+` SET company_id = $1 WHERE company_id = $2`+cond+` RETURNING `+key, to, from) //nolint:gosec // table names and conditions are constants
 		if err != nil {
 			return nil, fmt.Errorf("move %s: %w", table, err)
 		}
@@ -497,10 +500,10 @@ type mergeRow struct {
 // undone; ErrNotFound when there is none.
 func activeMerge(ctx context.Context, q database.Querier, survivorID, absorbedID int64) (mergeRow, error) {
 	m := mergeRow{moved: map[string]string{}}
-	var contacts, notes, tasks string
-	err := q.QueryRowContext(ctx, `SELECT id, survivor_id, absorbed_id, merged_at, survivor, contact_ids, note_ids, task_ids
+	var contacts, notes, tasks, amoIDs string
+	err := q.QueryRowContext(ctx, `SELECT id, survivor_id, absorbed_id, merged_at, survivor, contact_ids, note_ids, task_ids, amo_ids
 		FROM company_merges WHERE survivor_id = $1 AND absorbed_id = $2 AND undone_at IS NULL ORDER BY id DESC LIMIT 1`,
-		survivorID, absorbedID).Scan(&m.id, &m.survivorID, &m.absorbedID, &m.mergedAt, &m.survivor, &contacts, &notes, &tasks)
+		survivorID, absorbedID).Scan(&m.id, &m.survivorID, &m.absorbedID, &m.mergedAt, &m.survivor, &contacts, &notes, &tasks, &amoIDs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, apperr.ErrNotFound
 	}
@@ -508,7 +511,7 @@ func activeMerge(ctx context.Context, q database.Querier, survivorID, absorbedID
 		return m, fmt.Errorf("read merge: %w", err)
 	}
 	m.mergedAt = m.mergedAt.UTC()
-	m.moved["contact_ids"], m.moved["note_ids"], m.moved["task_ids"] = contacts, notes, tasks
+	m.moved["contact_ids"], m.moved["note_ids"], m.moved["task_ids"], m.moved["amo_ids"] = contacts, notes, tasks, amoIDs
 	return m, nil
 }
 
@@ -571,7 +574,7 @@ func (s *Store) Unmerge(ctx context.Context, sc access.Scope, survivorID, duplic
 			if err := json.Unmarshal([]byte(m.moved[t.column]), &ids); err != nil {
 				return fmt.Errorf("merge rows: %w", err)
 			}
-			n, err := moveBack(ctx, tx, t.table, ids, survivorID, duplicateID)
+			n, err := moveBack(ctx, tx, t.table, t.key, ids, survivorID, duplicateID)
 			if err != nil {
 				return err
 			}
@@ -662,7 +665,7 @@ func (s *Store) restoreSurvivor(ctx context.Context, tx *sql.Tx, cur Company, be
 // moveBack returns the rows ids of table that are still on the survivor
 // to the absorbed company, in chunks that fit any database's limit of
 // parameters, and returns how many moved.
-func moveBack(ctx context.Context, tx *sql.Tx, table string, ids []int64, from, to int64) (int, error) {
+func moveBack(ctx context.Context, tx *sql.Tx, table, key string, ids []int64, from, to int64) (int, error) {
 	total := 0
 	per := database.BatchSize(1) - 2
 	for start := 0; start < len(ids); start += per {
@@ -670,7 +673,7 @@ func moveBack(ctx context.Context, tx *sql.Tx, table string, ids []int64, from, 
 		var w database.Where
 		set := `UPDATE ` + table + ` SET company_id = ` + w.Arg(to)
 		w.Add("company_id = ?", from)
-		w.Add("id IN " + w.In(database.IDs(chunk)...))
+		w.Add(key + " IN " + w.In(database.IDs(chunk)...))
 		res, err := tx.ExecContext(ctx, set+w.SQL(), w.Args()...)
 		if err != nil {
 			return 0, fmt.Errorf("move back %s: %w", table, err)

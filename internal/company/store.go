@@ -711,7 +711,23 @@ func (s *Store) ByINN(ctx context.Context, scope access.Scope, inn string) ([]Co
 // spheres, and returns their ids in order. It neither checks references
 // nor writes audit entries: it is the bulk path of Create, of the demo
 // loader and of the importer, which do those themselves.
-func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) ([]int64, error) {
+//
+// A batch of database.BulkMin companies or more keeps the tallies and the
+// duplicate marks itself, one statement per chunk, with the INSERT
+// triggers switched off for it (migration 00023): row by row they made a
+// load slow down as the base grew.
+func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) (_ []int64, err error) {
+	bulk := len(list) >= database.BulkMin
+	if bulk {
+		if err := s.db.SetBulk(ctx, tx, true); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if off := s.db.SetBulk(context.WithoutCancel(ctx), tx, false); err == nil {
+				err = off
+			}
+		}()
+	}
 	ids := make([]int64, 0, len(list))
 	per := database.BatchSize(17)
 	for start := 0; start < len(list); start += per {
@@ -745,9 +761,51 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 				return nil, err
 			}
 		}
+		if bulk {
+			if err := s.keepDerived(ctx, tx, chunkIDs, chunk); err != nil {
+				return nil, err
+			}
+		}
 		ids = append(ids, chunkIDs...)
 	}
 	return ids, nil
+}
+
+// keepDerived does for live companies ids, just written with their phones
+// and e-mails (list), what the INSERT triggers of migrations 00002 and 00019
+// do row by row: a company counts once in its (branch, responsible,
+// status) tally, and its duplicate mark goes up once for the company and
+// once for each phone and e-mail written.
+func (s *Store) keepDerived(ctx context.Context, tx *sql.Tx, ids []int64, list []NewCompany) error {
+	type owner struct{ branch, responsible, status int64 }
+	counts := map[owner]int{}
+	var order []owner
+	dirty := make([][]any, len(list))
+	for i, n := range list {
+		k := owner{n.BranchID, n.ResponsibleID, n.StatusID}
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+		dirty[i] = []any{ids[i], 1 + len(n.Phones) + len(n.Emails)}
+	}
+	tallies := make([][]any, len(order))
+	for i, k := range order {
+		tallies[i] = []any{k.branch, k.responsible, k.status, counts[k]}
+	}
+	values, args := s.db.Values(tallies)
+	q := `INSERT INTO company_tallies (branch_id, responsible_id, status_id, n) VALUES ` + values + //nolint:gosec // values are placeholders
+		` ON CONFLICT (branch_id, responsible_id, status_id) DO UPDATE SET n = company_tallies.n + excluded.n`
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("company tallies: %w", err)
+	}
+	values, args = s.db.Values(dirty)
+	q = `INSERT INTO duplicate_dirty (company_id, gen) VALUES ` + values + //nolint:gosec // values are placeholders
+		` ON CONFLICT (company_id) DO UPDATE SET gen = duplicate_dirty.gen + excluded.gen, taken = FALSE`
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("duplicate marks: %w", err)
+	}
+	return nil
 }
 
 // Choice is one option of a select in the company forms and filters.

@@ -1,0 +1,36 @@
+package database
+
+import (
+	"context"
+	"fmt"
+)
+
+// BulkMin is the smallest batch the stores write through the bulk path:
+// below it the row triggers cost less than the statements that switch
+// them off and keep their tables for the batch.
+const BulkMin = 16
+
+// SetBulk marks the transaction q as writing a batch whose derived tables
+// (tallies, duplicate marks) the writing store keeps itself, set-based, so
+// that the INSERT triggers of companies, their phones and e-mails and of
+// contacts stand aside until SetBulk(false). PostgreSQL: the
+// transaction-local setting crm.bulk; SQLite: the row of bulk_writes,
+// which no other connection can see before it is deleted (migration 00023
+// explains both). q must be a transaction.
+func (db *DB) SetBulk(ctx context.Context, q Querier, on bool) error {
+	var stmt string
+	switch {
+	case db.Dialect == Postgres && on:
+		stmt = `SELECT set_config('crm.bulk', 'on', true)`
+	case db.Dialect == Postgres:
+		stmt = `SELECT set_config('crm.bulk', 'off', true)`
+	case on:
+		stmt = `INSERT INTO bulk_writes (id) VALUES (1) ON CONFLICT (id) DO NOTHING`
+	default:
+		stmt = `DELETE FROM bulk_writes`
+	}
+	if _, err := q.ExecContext(ctx, stmt); err != nil {
+		return fmt.Errorf("bulk writes %v: %w", on, err)
+	}
+	return nil
+}
