@@ -97,6 +97,7 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 	if err != nil {
 		return Summary{}, notExport(err)
 	}
+	defer func() { _ = p.Close() }()
 	read := opt.Progress(StageRead)
 	rows := &reading{p: p, bar: read, db: db, id: im.ID}
 	read.Start(size)
@@ -182,7 +183,10 @@ func Check(r io.ReaderAt, size int64) error {
 	if size == 0 {
 		return errEmptyFile()
 	}
-	_, err := Parse(r, size)
+	p, err := Parse(r, size)
+	if err == nil {
+		return p.Close()
+	}
 	var fe *FormatError
 	if errors.As(err, &fe) {
 		return apperr.Invalid{"file": fe.Message}
