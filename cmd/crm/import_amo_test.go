@@ -54,7 +54,7 @@ func readTruth(t *testing.T, name string) importTruth {
 
 // crmRun runs the binary against dbURL and returns its exit error and
 // output (stdout, stderr).
-func crmRun(t *testing.T, dbURL string, args ...string) (error, string, string) { //nolint:revive // the error is what the test checks
+func crmRun(t *testing.T, dbURL string, args ...string) (string, string, error) {
 	t.Helper()
 	cmd := exec.CommandContext(context.Background(), crmBinary(t), args...)
 	cmd.Env = append(os.Environ(), "CRM_DATABASE_URL="+dbURL, "CRM_SECRET_KEY="+strings.Repeat("e2e-secret-", 4), "CRM_LOG_LEVEL=warn")
@@ -62,7 +62,7 @@ func crmRun(t *testing.T, dbURL string, args ...string) (error, string, string) 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	return err, stdout.String(), stderr.String()
+	return stdout.String(), stderr.String(), err
 }
 
 func openDB(t *testing.T, url string) *database.DB {
@@ -95,7 +95,7 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 			t.Run(string(dialect)+"/"+name, func(t *testing.T) {
 				url := newURL()
 				tr := readTruth(t, name)
-				if err, out, errOut := crmRun(t, url, "createsuperuser", "--username", "admin", "--password", "Ромашка-2026!",
+				if out, errOut, err := crmRun(t, url, "createsuperuser", "--username", "admin", "--password", "Ромашка-2026!",
 					"--first-name", "Анна", "--last-name", "Админова"); err != nil {
 					t.Fatalf("createsuperuser: %v\n%s%s", err, out, errOut)
 				}
@@ -109,7 +109,7 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 				file := fixturePath(name)
 				report := filepath.Join(t.TempDir(), "отчёт.csv")
 
-				err, out, errOut := crmRun(t, url, "import-amo", "--csv", file, "--dry-run", "--report", report)
+				out, errOut, err := crmRun(t, url, "import-amo", "--csv", file, "--dry-run", "--report", report)
 				if err != nil {
 					t.Fatalf("dry run: %v\n%s%s", err, out, errOut)
 				}
@@ -122,7 +122,7 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 				if n := countRows(t, db, `SELECT COUNT(*) FROM companies`); n != 0 {
 					t.Errorf("the dry run wrote %d companies", n)
 				}
-				raw, err := os.ReadFile(report)
+				raw, err := os.ReadFile(report) //nolint:gosec // the test's own temporary file
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -133,7 +133,7 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 					t.Errorf("report lines: %d, records %d", lines, tr.Expected.Records)
 				}
 
-				if err, out, errOut = crmRun(t, url, "import-amo", "--csv", file); err != nil {
+				if out, errOut, err = crmRun(t, url, "import-amo", "--csv", file); err != nil {
 					t.Fatalf("import: %v\n%s%s", err, out, errOut)
 				}
 				if !strings.Contains(out, "выполнен") || !strings.Contains(errOut, "Запись в базу") {
@@ -149,7 +149,7 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 					t.Errorf("audit entries of the two runs: %d", n)
 				}
 
-				if err, out, errOut = crmRun(t, url, "import-amo", "--csv", file); err != nil {
+				if out, errOut, err = crmRun(t, url, "import-amo", "--csv", file); err != nil {
 					t.Fatalf("re-import: %v\n%s%s", err, out, errOut)
 				}
 				if countRows(t, db, `SELECT COUNT(*) FROM companies WHERE deleted_at IS NULL`) != companies ||
@@ -159,7 +159,7 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 
 				bad := filepath.Join(t.TempDir(), "prices.csv")
 				_ = os.WriteFile(bad, []byte("Товар;Цена\r\nКирпич;10\r\n"), 0o600)
-				err, _, errOut = crmRun(t, url, "import-amo", "--csv", bad)
+				_, errOut, err = crmRun(t, url, "import-amo", "--csv", bad)
 				var exit *exec.ExitError
 				if err == nil || !errorsAs(err, &exit) || exit.ExitCode() == 0 || !strings.Contains(errOut, "не выгрузка") {
 					t.Errorf("a price list: %v\n%s", err, errOut)
@@ -227,7 +227,8 @@ func startServe(t *testing.T, dbURL string, env ...string) *serveProcess {
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-p.exited:
+		case err := <-p.exited:
+			_ = err // a killed or stopped process; its log tells
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
 		}
@@ -251,7 +252,7 @@ func startServe(t *testing.T, dbURL string, env ...string) *serveProcess {
 // uploadImport posts file to /api/imports/ with the bearer token.
 func uploadImport(t *testing.T, base, token, file string, dry bool) int64 {
 	t.Helper()
-	data, err := os.ReadFile(file)
+	data, err := os.ReadFile(file) //nolint:gosec // the test's own file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ func TestAnImportKilledMidwayLeavesTheBaseAsItWasAndFinishesOnceAfterARestart(t 
 			// River's next look (every 30 s).
 			rescue := []string{"CRM_JOB_RESCUE_AFTER=15s", "CRM_IMPORT_TIMEOUT=15s"}
 			first := startServe(t, url, rescue...)
-			if err, out, errOut := crmRun(t, url, "createsuperuser", "--username", "anna", "--password", "Ромашка-2026!",
+			if out, errOut, err := crmRun(t, url, "createsuperuser", "--username", "anna", "--password", "Ромашка-2026!",
 				"--first-name", "Анна", "--last-name", "Админова"); err != nil {
 				t.Fatalf("createsuperuser: %v\n%s%s", err, out, errOut)
 			}
@@ -322,7 +323,7 @@ func TestAnImportKilledMidwayLeavesTheBaseAsItWasAndFinishesOnceAfterARestart(t 
 			if err := first.cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
-			<-first.exited
+			t.Logf("first server: %v", <-first.exited)
 			if s := importStatus(t, db, id); s != "running" {
 				t.Fatalf("the import ended before the kill (%s): make the file bigger", s)
 			}

@@ -97,6 +97,7 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 	if err != nil {
 		return Summary{}, notExport(err)
 	}
+	defer func() { _ = p.Close() }()
 	read := opt.Progress(StageRead)
 	rows := &reading{p: p, bar: read, db: db, id: im.ID}
 	read.Start(size)
@@ -182,7 +183,10 @@ func Check(r io.ReaderAt, size int64) error {
 	if size == 0 {
 		return errEmptyFile()
 	}
-	_, err := Parse(r, size)
+	p, err := Parse(r, size)
+	if err == nil {
+		return p.Close()
+	}
 	var fe *FormatError
 	if errors.As(err, &fe) {
 		return apperr.Invalid{"file": fe.Message}
@@ -295,7 +299,7 @@ func report(ctx context.Context, tx *sql.Tx, id int64, sum Summary, columns []st
 		if err := json.Unmarshal([]byte(raw), &issues); err != nil {
 			return Report{}, fmt.Errorf("import %d report: %w", id, err)
 		}
-		if len(issues) > 0 {
+		if len(warnings(issues)) > 0 {
 			rep.Warnings++
 		}
 		for _, is := range issues {

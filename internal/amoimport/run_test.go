@@ -35,11 +35,11 @@ type runTruth struct {
 
 func loadRunTruth(t *testing.T, name string) ([]byte, runTruth) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
+	data, err := os.ReadFile(filepath.Join("testdata", name)) //nolint:gosec // a fixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".truth.json"))
+	raw, err := os.ReadFile(filepath.Join("testdata", name+".truth.json")) //nolint:gosec // a fixture
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +109,8 @@ func TestADryRunWritesNothingAndTheRealRunEndsAsTheTruthSays(t *testing.T) {
 					t.Errorf("dry run audit entries: %d", n)
 				}
 
-				real := create(t, db, amoimport.New{FileName: name, CreatedBy: cast.Admin.ID}, data)
-				sum, err := amoimport.Run(ctx, db, real.ID, amoimport.RunOptions{Actor: cast.Admin.Scope})
+				realRun := create(t, db, amoimport.New{FileName: name, CreatedBy: cast.Admin.ID}, data)
+				sum, err := amoimport.Run(ctx, db, realRun.ID, amoimport.RunOptions{Actor: cast.Admin.Scope})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -126,7 +126,7 @@ func TestADryRunWritesNothingAndTheRealRunEndsAsTheTruthSays(t *testing.T) {
 
 				// Running a finished import again changes nothing.
 				after := baseCounts(t, db)
-				again, err := amoimport.Run(ctx, db, real.ID, amoimport.RunOptions{Actor: cast.Admin.Scope})
+				again, err := amoimport.Run(ctx, db, realRun.ID, amoimport.RunOptions{Actor: cast.Admin.Scope})
 				if err != nil || again != sum || baseCounts(t, db) != after {
 					t.Errorf("a second run of a done import: %+v %v", again, err)
 				}

@@ -149,15 +149,30 @@ func eachRow(rows *sql.Rows, fn func(ReportRow) error) error {
 		if r.Issues == nil {
 			r.Issues = []Issue{}
 		}
-		r.Warnings = make([]string, len(r.Issues))
-		for i, is := range r.Issues {
-			r.Warnings[i] = IssueText(is)
-		}
+		r.Warnings = warnings(r.Issues)
 		if err := fn(r); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// warnings says a row's issues in Russian, leaving out a skipped row's
+// reason (Stage keeps it as an issue; the report shows it as the reason).
+func warnings(issues []Issue) []string {
+	out := []string{}
+	for _, is := range issues {
+		if !isSkipIssue(is) {
+			out = append(out, IssueText(is))
+		}
+	}
+	return out
+}
+
+// isSkipIssue reports whether is only repeats why a row was skipped.
+func isSkipIssue(is Issue) bool {
+	_, ok := skipReasons[is.Code]
+	return ok && is.Field == "" && is.Value == ""
 }
 
 // ActionLabelFor is an action as the report of a real run (dry false) or

@@ -3,10 +3,10 @@ package amoimport_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -36,9 +36,8 @@ func TestAnUploadIsKeptInPartsAndSpooledBackWhole(t *testing.T) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
 		data := make([]byte, 9<<20+123) // three parts
-		r := rand.New(rand.NewPCG(1, 2))
-		for i := range data {
-			data[i] = byte(r.IntN(256))
+		if _, err := rand.Read(data); err != nil {
+			t.Fatal(err)
 		}
 		im := create(t, db, amoimport.New{FileName: "amo.csv", DryRun: true, CreatedBy: cast.Admin.ID}, data)
 		if im.Status != amoimport.StatusQueued || im.FileSize != int64(len(data)) || im.Fallback != cast.Admin.ID ||

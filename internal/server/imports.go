@@ -181,8 +181,9 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, err
 	if r.ContentLength > limit+1<<20 {
 		return up, errUploadTooLarge{limit}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20) // the form's other parts and boundaries
-	if err := r.ParseMultipartForm(importUploadMemory); err != nil {
+	// The limit leaves room for the form's other parts and boundaries.
+	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	if err := r.ParseMultipartForm(importUploadMemory); err != nil { //nolint:gosec // the body is bounded just above
 		var maxBytes *http.MaxBytesError
 		if errors.As(err, &maxBytes) {
 			return up, errUploadTooLarge{limit}

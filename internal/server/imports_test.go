@@ -38,7 +38,7 @@ func (j *recordingJobs) Cancel(context.Context, *sql.Tx, int64) error { return n
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "amoimport", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "amoimport", "testdata", name)) //nolint:gosec // a fixture
 	if err != nil {
 		t.Fatal(err)
 	}
