@@ -38,17 +38,23 @@ type rowPlan struct {
 // and number, a page at a time, an entity never split between pages),
 // and writes each row's action, reason and the rest.
 func (p *planner) decide() error {
-	var (
-		lastKind           string
-		lastEntity, lastNo int32
-		limit              = decidePage
-	)
+	for _, kind := range []Kind{KindCompany, KindContact} {
+		if err := p.decideKind(kind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decideKind decides the entities of one kind, a page of whole entities
+// at a time, read through the (import_id, kind, entity, number) index.
+func (p *planner) decideKind(kind Kind) error {
+	after, limit := int32(-1), decidePage
 	for {
 		var page []stagedRow
 		err := p.each(`SELECT number, line, kind, entity, inn, company_key, name_norm, record FROM import_rows
-			WHERE import_id = $1 AND kind <> '' AND line > 0
-				AND (kind > $2 OR (kind = $2 AND (entity > $3 OR (entity = $3 AND number > $4))))
-			ORDER BY kind, entity, number LIMIT $5`, func(rows *sql.Rows) error {
+			WHERE import_id = $1 AND kind = $2 AND entity > $3 AND line > 0
+			ORDER BY entity, number LIMIT $4`, func(rows *sql.Rows) error {
 			var (
 				r      stagedRow
 				kind   string
@@ -63,7 +69,7 @@ func (p *planner) decide() error {
 			}
 			page = append(page, r)
 			return nil
-		}, lastKind, lastEntity, lastNo, limit)
+		}, string(kind), after, limit)
 		if err != nil {
 			return err
 		}
@@ -74,7 +80,7 @@ func (p *planner) decide() error {
 		if full {
 			// The last entity may go on in the next page: leave it for then.
 			cut := len(page)
-			for cut > 0 && page[cut-1].kind == page[len(page)-1].kind && page[cut-1].entity == page[len(page)-1].entity {
+			for cut > 0 && page[cut-1].entity == page[len(page)-1].entity {
 				cut--
 			}
 			if cut == 0 {
@@ -86,9 +92,7 @@ func (p *planner) decide() error {
 		if err := p.decidePage(page); err != nil {
 			return err
 		}
-		last := page[len(page)-1]
-		lastKind, lastEntity, lastNo = string(last.kind), last.entity, last.number
-		limit = decidePage
+		after, limit = page[len(page)-1].entity, decidePage
 		if !full {
 			return nil
 		}

@@ -44,7 +44,8 @@ type baseContact struct {
 func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 	pc := &pageContext{companies: map[int64]*baseCompany{}, contacts: map[int64]*baseContact{},
 		links: map[int32][]linkCand{}, baseByName: map[string]int64{}}
-	var companyIDs, contactIDs, linkRows []any
+	var companyIDs, contactIDs, companyKeys []any
+	seenKey := map[string]bool{}
 	for _, r := range page {
 		id, _ := p.baseOf(r.entity)
 		switch r.kind {
@@ -58,8 +59,9 @@ func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 				pc.contacts[id] = &baseContact{}
 				contactIDs = append(contactIDs, id)
 			}
-			if r.companyKey != "" {
-				linkRows = append(linkRows, r.number)
+			if r.companyKey != "" && !seenKey[r.companyKey] {
+				seenKey[r.companyKey] = true
+				companyKeys = append(companyKeys, r.companyKey)
 			}
 		}
 	}
@@ -69,22 +71,33 @@ func (p *planner) loadPage(page []stagedRow) (*pageContext, error) {
 	if err := p.loadContacts(pc, contactIDs); err != nil {
 		return nil, err
 	}
-	if len(linkRows) > 0 {
+	// The companies of the file with the page's contacts' company keys,
+	// through the (import_id, name_key) index.
+	byKey := map[string][]linkCand{}
+	if len(companyKeys) > 0 {
 		var w database.Where
-		w.Add("p.import_id = ?", p.importID)
-		w.Add("p.number IN " + w.In(linkRows...))
-		err := p.scan(`SELECT p.number, r.entity, MIN(r.line) FROM import_rows p
-			JOIN import_rows r ON r.import_id = p.import_id AND r.kind = 'company' AND r.name_key = p.company_key`+w.SQL()+`
-			GROUP BY p.number, r.entity ORDER BY p.number, r.entity`, w.Args(), func(rows *sql.Rows) error {
-			var n, e, line int32
-			if err := rows.Scan(&n, &e, &line); err != nil {
+		w.Add("import_id = ?", p.importID)
+		w.Add("kind = 'company'")
+		w.Add("name_key IN " + w.In(companyKeys...))
+		err := p.scan(`SELECT name_key, entity, MIN(line) FROM import_rows`+w.SQL()+`
+			GROUP BY name_key, entity ORDER BY name_key, entity`, w.Args(), func(rows *sql.Rows) error {
+			var (
+				key     string
+				e, line int32
+			)
+			if err := rows.Scan(&key, &e, &line); err != nil {
 				return err
 			}
-			pc.links[n] = append(pc.links[n], linkCand{entity: e, line: line})
+			byKey[key] = append(byKey[key], linkCand{entity: e, line: line})
 			return nil
 		})
 		if err != nil {
 			return nil, err
+		}
+	}
+	for _, r := range page {
+		if r.kind == KindContact && r.companyKey != "" {
+			pc.links[r.number] = byKey[r.companyKey]
 		}
 	}
 	keys := map[string]string{}

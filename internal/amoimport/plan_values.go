@@ -11,8 +11,10 @@ import (
 // stand for, in the order of their numbers: the first row's values, each
 // empty one filled from the next row that has it (the ИНН only from a
 // valid one); phones, e-mails, notes and spheres of all rows, without
-// repeats. Plan compares it with the base to tell an update from «Без
-// изменений», so Apply writes exactly it.
+// repeats — the way Apply joins an entity's rows. Plan compares a
+// contact's with the base by it to tell an update from «Без изменений»
+// (a company's is Apply's own CompanyChanges), and the branch reason
+// compares a row's КПП with it.
 func MergeRecords(recs []Record) Record {
 	if len(recs) == 0 {
 		return Record{}

@@ -21,7 +21,7 @@ const stageBatch = 500
 
 // stageColumns are the columns Stage writes, in the order of stageValues.
 const stageColumns = `INSERT INTO import_rows (import_id, number, line, kind, amo_id, inn, name_key, name_norm,
-	address_key, company_key, record, issues, action, reason)`
+	address_key, company_key, record, issues, action, reason, entity)`
 
 // Stage writes one import_rows row per row of rows, in batches, with the
 // keys planning joins on, and returns how many rows it wrote. It reads
@@ -36,7 +36,8 @@ const stageColumns = `INSERT INTO import_rows (import_id, number, line, kind, am
 // (dedup.LegalForm: "ооо|ромашка"), because in an import «ООО Ромашка» and
 // «АО Ромашка» are two companies; address_key is dedup.NormalizeAddress,
 // the key companies.address_norm holds; on a contact's row company_key and
-// name_norm are those of its company's name.
+// name_norm are those of its company's name. A record's entity starts as
+// its own number: Plan rewrites only the rows that join another.
 //
 // On PostgreSQL, COPY would be faster, but it needs the pgx connection
 // itself, which a database/sql transaction does not give out; multi-row
@@ -100,7 +101,7 @@ func stageValues(importID int64, row Row) ([]any, error) {
 			amo = sql.NullInt64{Int64: r.AmoID, Valid: true}
 		}
 		return []any{importID, r.Number, r.Line, string(r.Kind), amo, keys.inn, keys.nameKey, keys.nameNorm,
-			keys.addressKey, keys.companyKey, string(record), string(issues), "", ""}, nil
+			keys.addressKey, keys.companyKey, string(record), string(issues), "", "", r.Number}, nil
 	case row.Skip != nil:
 		s := row.Skip
 		record, err := json.Marshal(Record{Number: s.Number, Line: s.Line})
@@ -112,7 +113,7 @@ func stageValues(importID int64, row Row) ([]any, error) {
 			return nil, err
 		}
 		return []any{importID, s.Number, s.Line, "", sql.NullInt64{}, "", "", "", "", "", string(record), string(issues),
-			ActionSkip, SkipReason(s.Reason)}, nil
+			ActionSkip, SkipReason(s.Reason), sql.NullInt64{}}, nil
 	}
 	return nil, nil
 }
