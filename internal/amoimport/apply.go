@@ -48,7 +48,9 @@ const applyChunkRows = 2000
 //     it has one), a text the company already has being left out;
 //   - contacts likewise (contact_amo_ids; the company is the one of the
 //     row's link_entity, else its company_id), their notes joined into the
-//     contact's note.
+//     contact's note; a created contact's created_by is its row's
+//     responsible (so that one without a company stays visible to them),
+//     else the actor.
 //
 // Afterwards every applied row carries the company_id (and, for contacts,
 // contact_id) it was written to, so the report links to them. actor is who
@@ -248,7 +250,7 @@ func (a *applier) companyDraft(g []appliedRow) draft {
 		n.Phones = addPhones(n.Phones, r.Phones)
 		n.Emails = addEmails(n.Emails, r.Emails)
 		for _, s := range r.Spheres {
-			if s = strings.TrimSpace(s); s != "" && !slices.Contains(d.spheres, s) {
+			if s = cut(strings.TrimSpace(s), maxSphereName); s != "" && !slices.Contains(d.spheres, s) {
 				d.spheres = append(d.spheres, s)
 			}
 		}
@@ -343,6 +345,9 @@ const (
 	// maxCompanyName is the reader's (cells.go), the same 255.
 	maxCompanyAddress = 1000
 )
+
+// maxSphereName is the longest name the spheres dictionary takes.
+const maxSphereName = 200
 
 // tidy normalises n and makes it writable whatever the file held: a
 // value the company rules refuse is cut to length (name, address) or left
