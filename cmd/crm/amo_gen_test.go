@@ -39,7 +39,7 @@ func TestAmoGenerateWritesAnExportAndItsSummary(t *testing.T) {
 			if err != nil {
 				t.Fatalf("amo-generate: %v\n%s", err, stdout)
 			}
-			data, err := os.ReadFile(out)
+			data, err := os.ReadFile(filepath.Clean(out))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func TestAmoGenerateWritesAnExportAndItsSummary(t *testing.T) {
 				t.Errorf("the file starts with %q, want %q", data[:min(len(data), 12)], tc.magic)
 			}
 			var s amogen.Summary
-			b, err := os.ReadFile(sum)
+			b, err := os.ReadFile(filepath.Clean(sum))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -224,12 +224,12 @@ func (s *benchServer) create(ctx context.Context, name, from string) error {
 		if from == "" {
 			return nil // opening the file creates it
 		}
-		src, err := os.Open(filepath.Join(s.dir, from+".db"))
+		src, err := os.Open(filepath.Clean(filepath.Join(s.dir, from+".db")))
 		if err != nil {
 			return err
 		}
 		defer func() { _ = src.Close() }()
-		dst, err := os.Create(filepath.Join(s.dir, name+".db"))
+		dst, err := os.Create(filepath.Clean(filepath.Join(s.dir, name+".db")))
 		if err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *benchServer) create(ctx context.Context, name, from string) error {
 		return err
 	}
 	defer func() { _ = db.Close() }()
-	q := `CREATE DATABASE ` + pgx.Identifier{name}.Sanitize()
+	q := `CREATE DATABASE ` + pgx.Identifier{name}.Sanitize() //nolint:gosec // a quoted identifier of our own
 	if from != "" {
 		q += ` TEMPLATE ` + pgx.Identifier{from}.Sanitize()
 	}

@@ -86,7 +86,7 @@ func TestParseReadsAGeneratedExportAsPlanted(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.opt.Rows, tc.opt.Seed = 20_000, 21
+			tc.opt.Rows, tc.opt.Seed = 6000, 21
 			data, sum := generated(t, tc.opt, tc.xlsx)
 			got := parseAll(t, data)
 			if got.companies != sum.CompanyRecords || got.contacts != sum.ContactRecords {
