@@ -646,32 +646,17 @@ func (a *applier) upsertAmoIDs(ctx context.Context, table, column string, rows [
 	return nil
 }
 
-// setRowIDs writes ids[i] into column of the import's row numbers[i]:
-// one statement per chunk, joined to the pairs passed as arrays
-// (PostgreSQL) or as JSON (SQLite).
+// setRowIDs writes ids[i] into column of the import's row numbers[i],
+// a chunk of rows per statement.
 func (a *applier) setRowIDs(ctx context.Context, column string, numbers, ids []int64) error {
-	per := 10000
+	per := 4000 // two values a row: under SQLite's 32,766 variables
 	for start := 0; start < len(numbers); start += per {
 		end := min(start+per, len(numbers))
-		var err error
-		if a.db.Dialect == database.Postgres {
-			_, err = a.db.ExecContext(ctx, `UPDATE import_rows AS r SET `+column+` = v.id
-				FROM unnest($2::bigint[], $3::bigint[]) AS v(number, id)
-				WHERE r.import_id = $1 AND r.number = v.number`, a.importID, numbers[start:end], ids[start:end])
-		} else {
-			pairs := make([][2]int64, end-start)
-			for i := start; i < end; i++ {
-				pairs[i-start] = [2]int64{numbers[i], ids[i]}
-			}
-			b, jerr := json.Marshal(pairs)
-			if jerr != nil {
-				return jerr
-			}
-			_, err = a.db.ExecContext(ctx, `UPDATE import_rows SET `+column+` = v.id
-				FROM (SELECT json_extract(value, '$[0]') AS number, json_extract(value, '$[1]') AS id FROM json_each($2)) AS v
-				WHERE import_rows.import_id = $1 AND import_rows.number = v.number`, a.importID, string(b))
+		rows := make([][]any, 0, end-start)
+		for i := start; i < end; i++ {
+			rows = append(rows, []any{numbers[i], ids[i]})
 		}
-		if err != nil {
+		if err := updateImportRows(ctx, a.tx, a.db.Dialect, a.importID, column+" = v.column2", []string{"BIGINT", "BIGINT"}, rows); err != nil {
 			return fmt.Errorf("apply: report %s: %w", column, err)
 		}
 	}

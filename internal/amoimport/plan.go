@@ -389,6 +389,14 @@ const updateBatch = 500
 // with the row's number; set names the other values as v.column2, … and
 // types are every column's SQL type (VALUES needs them on PostgreSQL).
 func (p *planner) updateRows(set string, types []string, rows [][]any) error {
+	return updateImportRows(p.ctx, p.tx, p.db.Dialect, p.importID, set, types, rows)
+}
+
+// updateImportRows sets columns of many rows of an import in one
+// statement: rows are the values, the row's number first (int32 or
+// int64), joined as v.column1…; set says what to set from them (e.g.
+// "company_id = v.column2"); types are the values' SQL types.
+func updateImportRows(ctx context.Context, tx *sql.Tx, dialect database.Dialect, importID int64, set string, types []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -408,7 +416,7 @@ func (p *planner) updateRows(set string, types []string, rows [][]any) error {
 			}
 			args = append(args, v)
 			mark := "?"
-			if p.db.Dialect == database.Postgres {
+			if dialect == database.Postgres {
 				mark = "$" + strconv.Itoa(len(args))
 			}
 			b.WriteString("CAST(" + mark + " AS " + types[j] + ")")
@@ -416,17 +424,24 @@ func (p *planner) updateRows(set string, types []string, rows [][]any) error {
 		b.WriteByte(')')
 	}
 	// The numbers again as an IN list: the rows are then found through
-	// the primary key. A join on the VALUES alone made both databases
-	// scan all the import's rows for every batch.
-	b.WriteString(") AS v WHERE import_rows.import_id = " + strconv.FormatInt(p.importID, 10) + " AND import_rows.number IN (")
+	// the primary key. A join on the VALUES alone (or on json_each) made
+	// both databases scan all the import's rows for every batch.
+	b.WriteString(") AS v WHERE import_rows.import_id = " + strconv.FormatInt(importID, 10) + " AND import_rows.number IN (")
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(strconv.FormatInt(int64(r[0].(int32)), 10))
+		switch n := r[0].(type) {
+		case int32:
+			b.WriteString(strconv.FormatInt(int64(n), 10))
+		case int64:
+			b.WriteString(strconv.FormatInt(n, 10))
+		default:
+			return fmt.Errorf("import row number of type %T", r[0])
+		}
 	}
 	b.WriteString(") AND import_rows.number = v.column1")
-	_, err := p.tx.ExecContext(p.ctx, b.String(), args...)
+	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return err
 }
 
