@@ -297,7 +297,9 @@ func TestAnImportKilledMidwayLeavesTheBaseAsItWasAndFinishesOnceAfterARestart(t 
 	for dialect, newURL := range e2eDatabases(t) {
 		t.Run(string(dialect), func(t *testing.T) {
 			url := newURL()
-			const records = 800
+			// Big enough that the import, however fast, is still writing
+			// when the process is killed.
+			const records = 5000
 			file := bigExport(t, records)
 			// A killed job is taken over once its timeout has passed, at
 			// River's next look (every 30 s).
@@ -319,7 +321,7 @@ func TestAnImportKilledMidwayLeavesTheBaseAsItWasAndFinishesOnceAfterARestart(t 
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			time.Sleep(300 * time.Millisecond) // into the transaction
+			time.Sleep(200 * time.Millisecond) // into the transaction
 			if err := first.cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
