@@ -716,57 +716,52 @@ func (s *Store) ByINN(ctx context.Context, scope access.Scope, inn string) ([]Co
 // duplicate marks itself, one statement per chunk, with the INSERT
 // triggers switched off for it (migration 00023): row by row they made a
 // load slow down as the base grew.
-func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) (_ []int64, err error) {
-	bulk := len(list) >= database.BulkMin
-	if bulk {
-		if err := s.db.SetBulk(ctx, tx, true); err != nil {
-			return nil, err
-		}
-		defer func() {
-			if off := s.db.SetBulk(context.WithoutCancel(ctx), tx, false); err == nil {
-				err = off
-			}
-		}()
-	}
+func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) ([]int64, error) {
 	ids := make([]int64, 0, len(list))
-	per := database.BatchSize(17)
-	for start := 0; start < len(list); start += per {
-		chunk := list[start:min(start+per, len(list))]
-		rows := make([][]any, len(chunk))
-		nms := make([]norms, len(chunk))
-		for i := range chunk {
-			n := &chunk[i]
-			nm := n.norms()
-			nms[i] = nm
-			at := n.CreatedAt
-			if at.IsZero() {
-				at = database.Now()
+	err := s.db.Bulk(ctx, tx, len(list), func(bulk bool) error {
+		per := database.BatchSize(17)
+		for start := 0; start < len(list); start += per {
+			chunk := list[start:min(start+per, len(list))]
+			rows := make([][]any, len(chunk))
+			nms := make([]norms, len(chunk))
+			for i := range chunk {
+				n := &chunk[i]
+				nm := n.norms()
+				nms[i] = nm
+				at := n.CreatedAt
+				if at.IsZero() {
+					at = database.Now()
+				}
+				at = at.UTC().Truncate(time.Microsecond)
+				rows[i] = []any{n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
+					n.Website, nm.domain, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
+					database.NullInt64(n.CreatedBy), at, at}
 			}
-			at = at.UTC().Truncate(time.Microsecond)
-			rows[i] = []any{n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
-				n.Website, nm.domain, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
-				database.NullInt64(n.CreatedBy), at, at}
-		}
-		chunkIDs, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO companies (name, name_norm, legal_name, legal_name_norm, inn, kpp, ogrn, address, address_norm,
+			chunkIDs, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO companies (name, name_norm, legal_name, legal_name_norm, inn, kpp, ogrn, address, address_norm,
 			website, website_domain, status_id, branch_id, responsible_id, created_by, created_at, updated_at)`, rows)
-		if err != nil {
-			return nil, fmt.Errorf("insert companies: %w", err)
-		}
-		var children childRows
-		for i := range chunk {
-			children.add(chunkIDs[i], &chunk[i], nms[i])
-		}
-		for _, k := range childKinds {
-			if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
-				return nil, err
+			if err != nil {
+				return fmt.Errorf("insert companies: %w", err)
 			}
-		}
-		if bulk {
-			if err := s.keepDerived(ctx, tx, chunkIDs, chunk); err != nil {
-				return nil, err
+			var children childRows
+			for i := range chunk {
+				children.add(chunkIDs[i], &chunk[i], nms[i])
 			}
+			for _, k := range childKinds {
+				if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
+					return err
+				}
+			}
+			if bulk {
+				if err := s.keepDerived(ctx, tx, chunkIDs, chunk); err != nil {
+					return err
+				}
+			}
+			ids = append(ids, chunkIDs...)
 		}
-		ids = append(ids, chunkIDs...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ids, nil
 }

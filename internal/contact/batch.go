@@ -40,70 +40,65 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewContact) 
 // A batch of database.BulkMin contacts or more counts them in
 // contact_tallies with one statement, the INSERT trigger switched off for
 // it (migration 00023).
-func (s *Store) InsertBatchIDs(ctx context.Context, tx *sql.Tx, list []NewContact) (_ []int64, err error) {
-	bulk := len(list) >= database.BulkMin
-	if bulk {
-		if err := s.db.SetBulk(ctx, tx, true); err != nil {
-			return nil, err
-		}
-		defer func() {
-			if off := s.db.SetBulk(context.WithoutCancel(ctx), tx, false); err == nil {
-				err = off
-			}
-		}()
-	}
+func (s *Store) InsertBatchIDs(ctx context.Context, tx *sql.Tx, list []NewContact) ([]int64, error) {
 	all := make([]int64, 0, len(list))
-	per := database.BatchSize(11)
-	for start := 0; start < len(list); start += per {
-		chunk := list[start:min(start+per, len(list))]
-		rows := make([][]any, len(chunk))
-		for i, n := range chunk {
-			at := n.CreatedAt
-			if at.IsZero() {
-				at = database.Now()
+	err := s.db.Bulk(ctx, tx, len(list), func(bulk bool) error {
+		per := database.BatchSize(11)
+		for start := 0; start < len(list); start += per {
+			chunk := list[start:min(start+per, len(list))]
+			rows := make([][]any, len(chunk))
+			for i, n := range chunk {
+				at := n.CreatedAt
+				if at.IsZero() {
+					at = database.Now()
+				}
+				at = at.UTC().Truncate(time.Microsecond)
+				last, first, middle := strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName)
+				rows[i] = []any{database.NullInt64(n.CompanyID), last, first, middle, nameNorm(last, first, middle),
+					strings.TrimSpace(n.Position), n.Status, n.Note, database.NullInt64(n.CreatedBy), at, at}
 			}
-			at = at.UTC().Truncate(time.Microsecond)
-			last, first, middle := strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName)
-			rows[i] = []any{database.NullInt64(n.CompanyID), last, first, middle, nameNorm(last, first, middle),
-				strings.TrimSpace(n.Position), n.Status, n.Note, database.NullInt64(n.CreatedBy), at, at}
-		}
-		ids, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO contacts (company_id, last_name, first_name, middle_name, name_norm, position, status, note,
+			ids, err := s.db.InsertReturningIDs(ctx, tx, `INSERT INTO contacts (company_id, last_name, first_name, middle_name, name_norm, position, status, note,
 			created_by, created_at, updated_at)`, rows)
-		if err != nil {
-			return nil, fmt.Errorf("insert contacts: %w", err)
-		}
-		all = append(all, ids...)
-		var phones, emails, terms [][]any
-		for i, n := range chunk {
-			id := ids[i]
-			// Loaders import what they have; a number without a normal
-			// form is kept as typed, as a person's edit would be refused.
-			ignored := apperr.Invalid{}
-			for pos, p := range contactinfo.NormalizePhones(n.Phones, ignored) {
-				phones = append(phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext, dedup.Phone{E164: p.E164}.Suffix()})
+			if err != nil {
+				return fmt.Errorf("insert contacts: %w", err)
 			}
-			for pos, e := range contactinfo.NormalizeEmails(n.Emails, ignored) {
-				emails = append(emails, []any{id, pos, e.Value, e.Norm, e.Kind, e.Comment})
+			all = append(all, ids...)
+			var phones, emails, terms [][]any
+			for i, n := range chunk {
+				id := ids[i]
+				// Loaders import what they have; a number without a normal
+				// form is kept as typed, as a person's edit would be refused.
+				ignored := apperr.Invalid{}
+				for pos, p := range contactinfo.NormalizePhones(n.Phones, ignored) {
+					phones = append(phones, []any{id, pos, p.Value, p.Kind, p.Comment, p.E164, p.Ext, dedup.Phone{E164: p.E164}.Suffix()})
+				}
+				for pos, e := range contactinfo.NormalizeEmails(n.Emails, ignored) {
+					emails = append(emails, []any{id, pos, e.Value, e.Norm, e.Kind, e.Comment})
+				}
+				norm := nameNorm(strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName))
+				for _, t := range batchTerms(n) {
+					terms = append(terms, []any{t, id, norm, true})
+				}
 			}
-			norm := nameNorm(strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName))
-			for _, t := range batchTerms(n) {
-				terms = append(terms, []any{t, id, norm, true})
+			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext, e164_suffix)", phones); err != nil {
+				return fmt.Errorf("insert contact phones: %w", err)
+			}
+			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {
+				return fmt.Errorf("insert contact e-mails: %w", err)
+			}
+			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id, name_norm, live)", terms); err != nil {
+				return fmt.Errorf("insert contact terms: %w", err)
 			}
 		}
-		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext, e164_suffix)", phones); err != nil {
-			return nil, fmt.Errorf("insert contact phones: %w", err)
+		if bulk {
+			if _, err := tx.ExecContext(ctx, `UPDATE contact_tallies SET n = n + $1 WHERE id = 1`, len(all)); err != nil {
+				return fmt.Errorf("contact tallies: %w", err)
+			}
 		}
-		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {
-			return nil, fmt.Errorf("insert contact e-mails: %w", err)
-		}
-		if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id, name_norm, live)", terms); err != nil {
-			return nil, fmt.Errorf("insert contact terms: %w", err)
-		}
-	}
-	if bulk {
-		if _, err := tx.ExecContext(ctx, `UPDATE contact_tallies SET n = n + $1 WHERE id = 1`, len(all)); err != nil {
-			return nil, fmt.Errorf("contact tallies: %w", err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return all, nil
 }

@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -33,4 +34,23 @@ func (db *DB) SetBulk(ctx context.Context, q Querier, on bool) error {
 		return fmt.Errorf("bulk writes %v: %w", on, err)
 	}
 	return nil
+}
+
+// Bulk runs fn, which writes n rows in tx, with the INSERT triggers
+// standing aside (SetBulk) when n is BulkMin or more, and tells fn whether
+// they do, so that it keeps the derived tables itself. The flag is cleared
+// however fn ends.
+func (db *DB) Bulk(ctx context.Context, tx *sql.Tx, n int, fn func(bulk bool) error) (err error) {
+	bulk := n >= BulkMin
+	if bulk {
+		if err := db.SetBulk(ctx, tx, true); err != nil {
+			return err
+		}
+		defer func() {
+			if off := db.SetBulk(context.WithoutCancel(ctx), tx, false); err == nil {
+				err = off
+			}
+		}()
+	}
+	return fn(bulk)
 }
