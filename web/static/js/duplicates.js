@@ -13,16 +13,8 @@
   const prefix = "duplicate-scan-";
   const scanNumber = (id) => Number(String(id).slice(prefix.length)) || 0;
   const shown = bar ? scanNumber(bar.dataset.progress) : 0;
-  // The state the page was rendered with (no inline styles under the CSP).
-  const fill = bar && bar.querySelector(".live-progress-fill[data-fill]");
-  if (fill) fill.style.width = fill.dataset.fill + "%";
-  let reloading = false;
-  const reload = () => {
-    if (reloading) return;
-    reloading = true;
-    // A moment to see the full bar before the page changes.
-    window.setTimeout(() => window.location.reload(), 800);
-  };
+  // progress.js (loaded with every page) draws the bar and reloads.
+  const reload = () => window.crmReloadSoon();
   if (window.crmLive) {
     window.crmLive.on("progress", (p) => {
       if (!p || typeof p.id !== "string" || !p.id.startsWith(prefix)) return;

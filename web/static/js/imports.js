@@ -8,16 +8,8 @@
   // failed). No polling: the stream says when.
   const bar = document.querySelector("[data-import-active]");
   if (!bar) return;
-  // The state the page was rendered with (no inline styles under the CSP).
-  const fill = bar.querySelector(".live-progress-fill[data-fill]");
-  if (fill) fill.style.width = fill.dataset.fill + "%";
-  let reloading = false;
-  const reload = () => {
-    if (reloading) return;
-    reloading = true;
-    // A moment to see the full bar before the page changes.
-    window.setTimeout(() => window.location.reload(), 800);
-  };
+  // progress.js (loaded with every page) draws the bar and reloads.
+  const reload = () => window.crmReloadSoon();
   if (window.crmLive) {
     window.crmLive.on("progress", (p) => {
       if (!p || p.id !== bar.dataset.progress) return;

@@ -25,6 +25,10 @@
         bar.append(label, track);
       }
     });
+    // The state each bar was rendered with (no inline styles under the CSP).
+    document.querySelectorAll(".live-progress-fill[data-fill]").forEach((f) => {
+      f.style.width = f.dataset.fill + "%";
+    });
     const show = (p) => {
       const bar = document.querySelector('[data-progress="' + CSS.escape(String(p.id)) + '"]');
       if (!bar) return;
@@ -44,6 +48,16 @@
     };
     window.crmLive.on("progress", show);
   }
+
+  // crmReloadSoon reloads the page a moment after the work its bar shows
+  // has ended, so the full bar is seen before the page changes; asked
+  // again meanwhile, it still reloads once.
+  let reloading = false;
+  window.crmReloadSoon = () => {
+    if (reloading) return;
+    reloading = true;
+    window.setTimeout(() => window.location.reload(), 800);
+  };
 
   initProgress();
 })();
