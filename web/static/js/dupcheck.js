@@ -162,8 +162,7 @@
     const form = panel.closest("form");
     if (!form) return;
     let timer = 0;
-    let inflight = null;
-    let seq = 0;
+    const ask = window.crmLatest();
     let lastQuery = "";
 
     const check = async (focused) => {
@@ -171,31 +170,21 @@
       const key = q ? q.toString() : "";
       if (key === lastQuery) return;
       lastQuery = key;
-      if (inflight) inflight.abort();
-      inflight = null;
-      const mine = ++seq;
       if (!q) {
+        ask.cancel();
         show(panel, []);
         return;
       }
-      const ctrl = new AbortController();
-      inflight = ctrl;
       try {
-        const resp = await fetch(panel.dataset.dupUrl + "?" + key, {
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-          signal: ctrl.signal,
+        const got = await ask.get(panel.dataset.dupUrl + "?" + key, { headers: { Accept: "application/json" } }, (r) => {
+          if (!r.ok) throw new Error("status " + r.status);
+          return r.json();
         });
-        if (!resp.ok) throw new Error("status " + resp.status);
-        const body = await resp.json();
-        if (mine !== seq) return; // a newer question was asked meanwhile
-        show(panel, Array.isArray(body.results) ? body.results : []);
-      } catch (err) {
-        if (err.name === "AbortError" || mine !== seq) return;
+        if (!got) return; // a newer question was asked meanwhile
+        show(panel, Array.isArray(got.body.results) ? got.body.results : []);
+      } catch {
         // The save check still guards; an unknown state is not shown as «no duplicates».
         lastQuery = "";
-      } finally {
-        if (inflight === ctrl) inflight = null;
       }
     };
 
