@@ -51,6 +51,7 @@ func commands() []command {
 		{"migrate", "применить миграции базы данных", cmdMigrate},
 		{"createsuperuser", "создать администратора", cmdCreateSuperuser},
 		{"import-amo", "импорт выгрузки amoCRM (CSV или XLSX): --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]", cmdImportAmo},
+		{"audit", "журнал аудита: verify — проверить цепочку хешей (код выхода 1 и номер записи, если она нарушена)", cmdAudit},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
 		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
 		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},
