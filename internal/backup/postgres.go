@@ -130,7 +130,8 @@ func findTool(name, pathEnv string, server int) (string, string, error) {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		st, err := os.Stat(p) //nolint:gosec // a PATH directory the operator set
+		if err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
 			found = p
 			break
 		}

@@ -16,7 +16,7 @@ type healthJSON struct {
 	// Backup is the age of the last good scheduled backup, when backups
 	// are configured (health_backup.go); a warning there is not a failure.
 	Backup *backupHealthJSON `json:"backup,omitempty"`
-	err      error       // logged and returned by healthCheck, never shown: /healthz is public
+	err    error             // logged and returned by healthCheck, never shown: /healthz is public
 }
 
 type schemaJSON struct {
