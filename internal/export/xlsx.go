@@ -1,6 +1,7 @@
 package export
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,7 +21,8 @@ const (
 // xlsxSink writes two sheets through excelize's StreamWriter: the
 // companies (the same columns as the CSV) and one row per contact. The
 // stream writers keep their rows in temporary files, so memory does not
-// grow with the rows; the archive is assembled into out at close. A cell
+// grow with the rows (each keeps at most excelize's 16 MB chunk in
+// memory); the archive is written to out at close, as it is compressed. A cell
 // of an XLSX is typed: text is never a formula, so nothing needs
 // neutralising.
 type xlsxSink struct {
@@ -33,6 +35,10 @@ type xlsxSink struct {
 
 func newXLSXSink(out io.Writer) (*xlsxSink, error) {
 	f := excelize.NewFile()
+	// excelize assembles the archive in a bytes.Buffer (the whole file in
+	// memory); its zip writer, pointed at out instead, leaves that buffer
+	// empty and streams the archive.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(out) })
 	s := &xlsxSink{out: out, f: f}
 	if err := f.SetSheetName("Sheet1", CompanySheet); err != nil {
 		return nil, s.fail(err)
@@ -126,7 +132,7 @@ func (s *xlsxSink) close(ok bool) error {
 	if err := s.persons.Flush(); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
-	if err := s.f.Write(s.out); err != nil {
+	if err := s.f.Write(io.Discard); err != nil { // the archive went to out
 		return fmt.Errorf("xlsx: %w", err)
 	}
 	return nil
