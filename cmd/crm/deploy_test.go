@@ -4,8 +4,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 

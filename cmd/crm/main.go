@@ -51,6 +51,8 @@ func commands() []command {
 		{"migrate", "применить миграции базы данных", cmdMigrate},
 		{"createsuperuser", "создать администратора", cmdCreateSuperuser},
 		{"import-amo", "импорт выгрузки amoCRM (CSV или XLSX): --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]", cmdImportAmo},
+		{"backup", "резервная копия базы на ходу: crm backup [--verify] ФАЙЛ; crm backup verify ФАЙЛ; crm backup status", cmdBackup},
+		{"restore", "восстановить резервную копию в пустую базу: crm restore ФАЙЛ", cmdRestore},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
 		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
 		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},

@@ -28,7 +28,10 @@ type readyJSON struct {
 	// Failing names the first failing check ("database", "schema",
 	// "jobs", …); empty when all pass.
 	Failing string `json:"failing,omitempty"`
-	err     error  // logged, never shown: /readyz is public
+	// Backup is the age of the last good scheduled backup, when backups
+	// are configured (health_backup.go); a warning there is not a failure.
+	Backup *backupHealthJSON `json:"backup,omitempty"`
+	err    error             // logged, never shown: /readyz is public
 }
 
 type schemaJSON struct {
@@ -53,13 +56,13 @@ type readyCheck struct {
 
 // readyChecks is everything /readyz checks, in order; a check runs only
 // when those before it passed (no schema without a database). Add a
-// check here and it is served, logged and tested like the others. The
-// age of the last good backup (`crm backup`, issue 10) belongs here too.
+// check here and it is served, logged and tested like the others.
 func (s *Server) readyChecks() []readyCheck {
 	return []readyCheck{
 		{"database", s.checkDatabase},
 		{"schema", s.checkSchema},
 		{"jobs", s.checkJobs},
+		{"backup", s.checkBackup},
 	}
 }
 
@@ -141,6 +144,19 @@ func (s *Server) checkSchema(ctx context.Context, h *readyJSON) (string, error) 
 		return "", fmt.Errorf("job queue schema version %d, latest %d: run crm migrate", rcur, rlatest)
 	}
 	return fmt.Sprintf("%d of %d", current, latest), nil
+}
+
+// checkBackup reports the age of the last good scheduled backup (see
+// backupHealthJSON): a warning, never a failure.
+func (s *Server) checkBackup(_ context.Context, h *readyJSON) (string, error) {
+	h.Backup = s.backupHealth()
+	switch {
+	case h.Backup == nil:
+		return "not configured", nil
+	case h.Backup.Status == "ok":
+		return "ok", nil
+	}
+	return "warning: " + h.Backup.Problem, nil
 }
 
 // runner is what a job queue tells about itself (jobs.Jobs does).

@@ -91,7 +91,8 @@ func TestReadyz(t *testing.T) {
 					t.Errorf("check %s: %+v", c.Name, c)
 				}
 			}
-			if len(names) != 3 || names[0] != "database" || names[1] != "schema" || names[2] != "jobs" || h.Checks[2].Status != "running" {
+			if len(names) != 4 || names[0] != "database" || names[1] != "schema" || names[2] != "jobs" || h.Checks[2].Status != "running" ||
+				names[3] != "backup" || h.Checks[3].Status != "not configured" {
 				t.Fatalf("checks %+v", h.Checks)
 			}
 		})
@@ -137,6 +138,21 @@ func TestReadyz(t *testing.T) {
 func TestReadyzWithoutJobs(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *testEnv) {
 		if code, h := e.readyz(); code != http.StatusOK || h.Checks[2].Status != "not used" {
+			t.Fatalf("%d %+v", code, h)
+		}
+	})
+}
+
+// Scheduled backups that have not succeeded are a warning in /readyz,
+// not unreadiness (see backupHealthJSON).
+func TestReadyzReportsBackups(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		cfg := e.srv.cfg
+		cfg.BackupStatusFile = t.TempDir() + "/backup-status.json"
+		e.srv.Close()
+		e.srv = New(cfg, slog.New(slog.DiscardHandler), e.db)
+		code, h := e.readyz()
+		if code != http.StatusOK || h.Checks[3].Name != "backup" || h.Checks[3].Status != "warning: missing" || !h.Checks[3].OK {
 			t.Fatalf("%d %+v", code, h)
 		}
 	})
