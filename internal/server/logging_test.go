@@ -82,7 +82,7 @@ func TestLogHandlerMasksSecrets(t *testing.T) {
 	log.Info("company +7 (916) 123-45-67 saved",
 		"password", "очень-секретный",
 		"new_password", "второй-секретный",
-		"Authorization", "Bearer abc.def.ghi",
+		"authorization", "Bearer abc.def.ghi",
 		"refresh_token", "r-secret",
 		"cookie", "crm_session=s-secret",
 		"path", "/calendar/feedsecret123456.ics",
