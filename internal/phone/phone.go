@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -160,4 +162,18 @@ func newConfirmCode() string {
 		panic(err) // crypto/rand does not fail
 	}
 	return fmt.Sprintf("%04d", n.Int64())
+}
+
+// ParseLink reads the pairing id and secret from a QR code's link
+// (<base>/m/pair#v=1&p=<id>&s=<secret>), the way the app does.
+func ParseLink(link string) (id, secret string, ok bool) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return "", "", false
+	}
+	v, err := url.ParseQuery(u.Fragment)
+	if err != nil || v.Get("v") != "1" || !strings.HasSuffix(u.Path, "/m/pair") {
+		return "", "", false
+	}
+	return v.Get("p"), v.Get("s"), v.Get("p") != "" && v.Get("s") != ""
 }

@@ -835,6 +835,15 @@ func (s *Store) Cancel(ctx context.Context, scope access.Scope, id int64) (CallR
 // Commands are the device's call requests not yet delivered; handing them
 // out marks the pending ones sent (channel poll).
 func (s *Store) Commands(ctx context.Context, d Device) ([]CallRequest, error) {
+	// Most polls find nothing: a read, not a write transaction, says so.
+	var waiting int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM phone_call_requests WHERE device_id = $1 AND status IN ($2, $3)`,
+		d.ID, StatusPending, StatusSent).Scan(&waiting); err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
+	if waiting == 0 {
+		return nil, nil
+	}
 	var out []CallRequest
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.expireDue(ctx, tx, d.UserID); err != nil {
