@@ -2,18 +2,26 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/export"
+	"github.com/crmprofi/crm/internal/jobs"
+	"github.com/crmprofi/crm/internal/live"
+	"github.com/crmprofi/crm/web/view"
 )
 
 // The export of the base: GET /export/companies/ (the company list's
@@ -69,13 +77,17 @@ func (s *Server) exportCompanies(w http.ResponseWriter, r *http.Request) error {
 	ex := export.New(s.db)
 	// Counting first checks the query (a bad one fails here, as a 400
 	// or 500 page, not inside a file) and is the audit's expected size.
-	// However large, the file streams: memory stays flat (keyset pages).
+	// Up to the threshold the file streams straight into the response;
+	// above it a job writes it and the admin follows a progress bar.
 	total, err := ex.Count(r.Context(), scope, q)
 	if err != nil {
 		s.recordExport(r, scope, audit.Error, detail, err)
 		return err
 	}
 	detail["expected_rows"] = total
+	if total > s.exportJobRows() && s.jobs != nil {
+		return s.startExportJob(w, r, scope, q, format, detail, total)
+	}
 	loc := s.viewerLocation(r)
 	w.Header().Set("Content-Type", format.ContentType())
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": format.FileName(database.Now(), loc)}))
@@ -119,4 +131,126 @@ func exportListURL(u *url.URL, format export.Format) string {
 	q.Del("page")
 	q.Set("format", string(format))
 	return "/export/companies/?" + q.Encode()
+}
+
+// exportJobRows is the size above which an export runs as a job.
+func (s *Server) exportJobRows() int {
+	if s.cfg.ExportJobRows > 0 {
+		return s.cfg.ExportJobRows
+	}
+	return defaultExportJobRows
+}
+
+// defaultExportJobRows: up to this many companies stream straight into
+// the response (seconds); more go to a job with a progress bar.
+const defaultExportJobRows = 20_000
+
+// exportJobBody is an export job in the API.
+type exportJobBody struct {
+	export.Job
+	URL         string `json:"url"`
+	DownloadURL string `json:"download_url,omitempty"`
+}
+
+func exportJobURL(id int64) string { return "/export/companies/" + strconv.FormatInt(id, 10) + "/" }
+
+func exportFileURL(id int64) string { return exportJobURL(id) + "file" }
+
+func newExportJobBody(r *http.Request, j export.Job) exportJobBody {
+	prefix := ""
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		prefix = "/api"
+	}
+	b := exportJobBody{Job: j, URL: prefix + exportJobURL(j.ID)}
+	if j.Status == export.Done {
+		b.DownloadURL = prefix + exportFileURL(j.ID)
+	}
+	return b
+}
+
+// startExportJob records a large export and its job in one transaction,
+// audits the attempt, and sends the browser to the job's page (the API
+// gets 202 with the job).
+func (s *Server) startExportJob(w http.ResponseWriter, r *http.Request, scope access.Scope, q company.Query, format export.Format,
+	detail map[string]any, total int,
+) error {
+	var id int64
+	err := s.db.InTx(r.Context(), func(tx *sql.Tx) error {
+		var err error
+		if id, err = export.CreateJob(r.Context(), tx, scope.UserID, format, q, total); err != nil {
+			return err
+		}
+		_, err = s.jobs.Enqueue(r.Context(), tx, jobs.ExportArgs{ExportID: id})
+		return err
+	})
+	if err != nil {
+		s.recordExport(r, scope, audit.Error, detail, err)
+		return err
+	}
+	detail["job"], detail["rows"] = id, total
+	s.recordExport(r, scope, audit.OK, detail, nil)
+	if wantsJSON(r) {
+		j, err := export.GetJob(r.Context(), s.db, scope, id)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", newExportJobBody(r, j).URL)
+		return writeJSON(w, http.StatusAccepted, newExportJobBody(r, j))
+	}
+	redirect(w, r, exportJobURL(id))
+	return nil
+}
+
+// showExport is the page (or JSON) of an export job: only the admin who
+// asked sees it; anyone else gets 404, as for a job that does not exist.
+func (s *Server) showExport(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	j, err := export.GetJob(r.Context(), s.db, scopeFrom(r), id)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(r) {
+		return writeJSON(w, http.StatusOK, newExportJobBody(r, j))
+	}
+	cur, err := live.Latest(r.Context(), s.db)
+	if err != nil {
+		return err
+	}
+	p := view.ExportPage{Job: j, Location: s.viewerLocation(r), LiveCursor: cur.String()}
+	if j.Status == export.Done {
+		p.DownloadURL = exportFileURL(j.ID)
+	}
+	return respond(w, r, http.StatusOK, nil, view.ExportPageTemplate(s.shell(r, "Экспорт компаний", "companies"), p))
+}
+
+// downloadExport sends a finished job's file to the admin who asked;
+// anyone else, and a file not ready or expired, gets 404.
+func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	j, err := export.GetJob(r.Context(), s.db, scopeFrom(r), id)
+	if err != nil {
+		return err
+	}
+	if j.Status != export.Done || j.Path == "" {
+		return errNotFound
+	}
+	f, err := os.Open(j.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	w.Header().Set("Content-Type", j.Format.ContentType())
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": j.Format.FileName(j.CreatedAt, s.viewerLocation(r))}))
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, "", *j.FinishedAt, f)
+	return nil
 }

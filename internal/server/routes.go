@@ -107,6 +107,8 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	// export.companies): the file of what the list shows, or a job for a
 	// large one.
 	r.Get("/export/companies/", s.act(exportAction, "company", s.exportCompanies))
+	r.Get("/export/companies/{id}/", s.wrap(s.showExport))         // a large export's job: its admin only
+	r.Get("/export/companies/{id}/file", s.wrap(s.downloadExport)) // its file, for a day
 
 	// Contacts.
 	r.Get("/contacts/", s.wrap(s.listContacts))
