@@ -467,7 +467,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.Chain.Broken != nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"notice notice-danger\" role=\"alert\" data-testid=\"audit-chain\" data-state=\"broken\"><div><strong class=\"audit-chain-broken\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"notice notice-danger audit-chain\" role=\"alert\" data-testid=\"audit-chain\" data-state=\"broken\"><div><strong class=\"audit-chain-broken\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
