@@ -62,6 +62,7 @@ func BenchmarkAuditedWrite(b *testing.B) {
 				db := dbtest.New(b, d)
 				ctx := context.Background()
 				b.SetParallelism(4)
+				b.ResetTimer()
 				start := time.Now()
 				b.RunParallel(func(pb *testing.PB) {
 					i := 0
