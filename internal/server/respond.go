@@ -124,6 +124,7 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 	var forb *apperr.Forbidden
 	var conflict *apperr.Conflict
 	var maxBytes *http.MaxBytesError
+	var big tooLarge
 	var found *duplicate.Found
 	if inv, ok := apperr.AsInvalid(err); ok {
 		out := make(map[string][]string, len(inv))
@@ -149,7 +150,11 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusUnauthorized, detail{Detail: "Учетные данные не были предоставлены.", Code: "not_authenticated"}
 	case errors.Is(err, apperr.ErrThrottled):
 		return http.StatusTooManyRequests, detail{Detail: "Слишком много попыток. Повторите позже.", Code: "throttled"}
-	case errors.As(err, &maxBytes), errors.Is(err, apperr.ErrTooLarge):
+	case errors.As(err, &big):
+		return http.StatusRequestEntityTooLarge, detail{Detail: big.Error()}
+	case errors.As(err, &maxBytes):
+		return http.StatusRequestEntityTooLarge, detail{Detail: tooLarge{maxBytes.Limit}.Error()}
+	case errors.Is(err, apperr.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, detail{Detail: "Слишком большой запрос."}
 	case errors.Is(err, errBodyTimeout):
 		return http.StatusRequestTimeout, detail{Detail: "Тело запроса не получено вовремя."}
@@ -187,9 +192,6 @@ func responseStarted(w http.ResponseWriter) bool {
 		w = u.Unwrap()
 	}
 }
-
-// maxBody limits request bodies that are not uploads.
-const maxBody = 1 << 20
 
 // decode fills dst from a JSON body, or from a form through dst's
 // fromForm method. A malformed body is a validation error, never a 500.

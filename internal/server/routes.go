@@ -25,7 +25,7 @@ func (s *Server) routes() http.Handler {
 // named (s.act) so that a refused attempt is audited in one place.
 func (s *Server) router() *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(s.logRequests, s.securityHeaders, s.boundBodyRead, compress)
+	r.Use(s.logRequests, s.securityHeaders, s.boundBodyRead, s.limitBodies, compress) // limitBodies: limits.go
 
 	r.Get("/healthz", s.wrap(s.health))
 	r.Handle("/static/*", static.Handler())
