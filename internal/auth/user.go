@@ -23,6 +23,9 @@ type User struct {
 	BranchName string           `json:"branch_name"`
 	TimeZone   string           `json:"time_zone"`
 	IsActive   bool             `json:"is_active"`
+	// MustChangePassword sends the user to «Смените пароль» until they
+	// choose a new password (an admin's «Сменить пароль при следующем входе»).
+	MustChangePassword bool `json:"must_change_password"`
 	DateJoined time.Time        `json:"date_joined"`
 	LastLogin  *time.Time       `json:"last_login"`
 	Version    int              `json:"version"`

@@ -41,7 +41,10 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/login", s.wrap(s.login))
 		r.Post("/logout", s.wrap(s.logout))
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireUser)
+			r.Use(s.requireUser, s.requirePasswordChange)
+			// «Смените пароль»: where an admin's temporary password leads.
+			r.Get(passwordChangePath, s.wrap(s.showPasswordChange))
+			r.Post(passwordChangePath, s.wrap(s.changePassword))
 			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/desk/") })
 			s.resourceRoutes(r)
 			s.pageRoutes(r)
@@ -60,7 +63,7 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/token/refresh/", s.wrap(s.refreshToken))
 		r.Post("/token/blacklist/", s.wrap(s.blacklistToken))
 		r.Group(func(r chi.Router) {
-			r.Use(s.authenticate, s.requireUser)
+			r.Use(s.authenticate, s.requireUser, s.requirePasswordChange)
 			s.resourceRoutes(r)
 			s.apiRoutes(r)
 		})
