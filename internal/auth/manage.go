@@ -500,15 +500,6 @@ func (s *Store) ResetPassword(ctx context.Context, scope access.Scope, id int64,
 	})
 }
 
-func (s *Store) mustExist(ctx context.Context, q database.Querier, id int64) error {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return apperr.ErrNotFound
-	}
-	return err
-}
-
 // setPassword stores a new hash, sets whether the user must change it at
 // the next sign-in, ends every sign-in of the user and audits it.
 func setPassword(ctx context.Context, tx *sql.Tx, by access.Scope, id int64, password, action string, mustChange bool) error {

@@ -30,7 +30,7 @@ func TestOnlyAdminsManageUsers(t *testing.T) {
 				check(t, "Create", err, allowed)
 				_, err = store.Update(ctx, m.Scope, cast.Vera.ID, auth.UserInput{FirstName: ptr("Верочка")})
 				check(t, "Update", err, allowed)
-				err = store.ResetPassword(ctx, m.Scope, cast.Gleb.ID, "другой-пароль")
+				err = store.ResetPassword(ctx, m.Scope, cast.Gleb.ID, "другой-пароль", false)
 				check(t, "ResetPassword", err, allowed)
 			})
 			t.Run(m.FirstName+" lists users", func(t *testing.T) {

@@ -82,7 +82,7 @@ func TestBodiesOverTheirRouteLimitAreRefusedWith413(t *testing.T) {
 
 func TestHugeHeadersAndURLsAreRefusedByTheHTTPServer(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *testEnv) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}

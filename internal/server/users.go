@@ -32,10 +32,10 @@ type userJSON struct {
 	IsActive   bool             `json:"is_active"`
 	// MustChangePassword: the user has to choose a new password at the
 	// next sign-in (set by an admin).
-	MustChangePassword bool      `json:"must_change_password"`
-	DateJoined         time.Time `json:"date_joined"`
-	LastLogin  *time.Time       `json:"last_login"`
-	Version    int              `json:"version"`
+	MustChangePassword bool       `json:"must_change_password"`
+	DateJoined         time.Time  `json:"date_joined"`
+	LastLogin          *time.Time `json:"last_login"`
+	Version            int        `json:"version"`
 }
 
 // userBrief is what everyone else sees of a user: enough to show a name
