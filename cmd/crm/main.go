@@ -56,6 +56,7 @@ func commands() []command {
 		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},
 		{"bench-import", "замерить импорт выгрузки amoCRM: строк/с и пик памяти, проверка и импорт, пустая и полная база", cmdBenchImport},
 		{"loadtest", "нагрузочный тест: много клиентов сразу, запр/с и задержки (только loopback)", cmdLoadtest},
+		{"phone-sim", "симулятор телефона для «Позвонить с телефона»: привязка по ссылке из QR-кода, long-poll и подтверждения", cmdPhoneSim},
 		{"version", "показать версию", cmdVersion},
 		{"help", "показать эту справку", cmdHelp},
 	}

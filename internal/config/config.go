@@ -53,6 +53,12 @@ type Config struct {
 	// an import whose process died waits before another process runs it
 	// again (CRM_IMPORT_TIMEOUT; 50m by default).
 	ImportTimeout time.Duration
+	// PhoneCallTTL is how long a call request to a phone stays open
+	// (CRM_PHONE_CALL_TTL; 2m by default); PhonePairingTTL how long a
+	// pairing QR code, and then its confirmation, is valid
+	// (CRM_PHONE_PAIRING_TTL; 5m).
+	PhoneCallTTL    time.Duration
+	PhonePairingTTL time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -105,6 +111,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
 	c.JobRescueAfter = duration(env, "CRM_JOB_RESCUE_AFTER", time.Hour, &errs)
 	c.ImportTimeout = duration(env, "CRM_IMPORT_TIMEOUT", 50*time.Minute, &errs)
+	c.PhoneCallTTL = duration(env, "CRM_PHONE_CALL_TTL", 2*time.Minute, &errs)
+	c.PhonePairingTTL = duration(env, "CRM_PHONE_PAIRING_TTL", 5*time.Minute, &errs)
 	c.ImportMaxBytes = 200 << 20
 	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
 		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {
