@@ -81,7 +81,7 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer func() { _ = srv.stop() }()
 	base := "http://" + addr
 	fmt.Fprintf(out, "Сервер: %s (pid %d), база %s\n", base, srv.cmd.Process.Pid, db.Dialect)
 
@@ -315,20 +315,21 @@ func startPhoneBenchServer(ctx context.Context, cfg config.Config, addr string) 
 		}
 		select {
 		case err := <-s.done:
-			return nil, fmt.Errorf("crm serve ended: %v", err)
+			return nil, fmt.Errorf("crm serve ended: %w", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	s.stop()
+	_ = s.stop()
 	return nil, errors.New("crm serve did not start within a minute")
 }
 
-func (s *phoneBenchServer) stop() {
+func (s *phoneBenchServer) stop() error {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.done:
+	case err := <-s.done:
+		return err
 	case <-time.After(40 * time.Second):
-		_ = s.cmd.Process.Kill()
+		return s.cmd.Process.Kill()
 	}
 }
 

@@ -513,8 +513,10 @@ func (s *Store) SetPush(ctx context.Context, d Device, provider, token string) e
 		if strings.TrimSpace(token) == "" {
 			return apperr.Invalid{"token": "Укажите токен FCM"}
 		}
-	case "none", "":
-		provider, token = "none", ""
+	case "none":
+		token = ""
+	case "":
+		return apperr.Invalid{"provider": "Укажите провайдера: «fcm» или «none»"}
 	default:
 		return apperr.Invalid{"provider": "Ожидается «fcm» или «none»"}
 	}
