@@ -69,6 +69,12 @@ type Config struct {
 	// CRM_ADMIN_FIRST_NAME, CRM_ADMIN_LAST_NAME); never used to change an
 	// existing user.
 	AdminUsername, AdminPassword, AdminFirstName, AdminLastName string
+	// PhoneCallTTL is how long a call request to a phone stays open
+	// (CRM_PHONE_CALL_TTL; 2m by default); PhonePairingTTL how long a
+	// pairing QR code, and then its confirmation, is valid
+	// (CRM_PHONE_PAIRING_TTL; 5m).
+	PhoneCallTTL    time.Duration
+	PhonePairingTTL time.Duration
 	// BackupStatusFile is the status file of scheduled backups
 	// (CRM_BACKUP_STATUS_FILE, or backup-status.json in CRM_BACKUP_DIR);
 	// empty when backups are not configured. /readyz reports the age of
@@ -137,6 +143,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
 	c.JobRescueAfter = duration(env, "CRM_JOB_RESCUE_AFTER", time.Hour, &errs)
 	c.ImportTimeout = duration(env, "CRM_IMPORT_TIMEOUT", 50*time.Minute, &errs)
+	c.PhoneCallTTL = duration(env, "CRM_PHONE_CALL_TTL", 2*time.Minute, &errs)
+	c.PhonePairingTTL = duration(env, "CRM_PHONE_PAIRING_TTL", 5*time.Minute, &errs)
 	c.BackupDir = env("CRM_BACKUP_DIR")
 	c.BackupStatusFile = env("CRM_BACKUP_STATUS_FILE")
 	if c.BackupStatusFile == "" && c.BackupDir != "" {
