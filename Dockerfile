@@ -34,6 +34,12 @@ RUN apk add --no-cache ca-certificates tzdata \
  && adduser -S -D -H -u 10001 -G crm -h /data crm \
  && mkdir -p /data \
  && chown crm:crm /data
+# crm backup on PostgreSQL runs pg_dump/pg_restore: version 17 reads and
+# writes servers up to 17 (compose runs 16). /backups is the backup
+# service's volume, owned by crm so that a new volume is writable.
+RUN apk add --no-cache postgresql17-client \
+ && mkdir -p /backups \
+ && chown crm:crm /backups
 
 COPY --from=build /out/crm /usr/local/bin/crm
 

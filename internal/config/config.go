@@ -60,6 +60,17 @@ type Config struct {
 	// an import whose process died waits before another process runs it
 	// again (CRM_IMPORT_TIMEOUT; 50m by default).
 	ImportTimeout time.Duration
+	// BackupStatusFile is the status file of scheduled backups
+	// (CRM_BACKUP_STATUS_FILE, or backup-status.json in CRM_BACKUP_DIR);
+	// empty when backups are not configured. /readyz reports the age of
+	// the last good backup from it.
+	BackupStatusFile string
+	// BackupDir is the folder of scheduled backups (CRM_BACKUP_DIR).
+	BackupDir string
+	// BackupMaxAge is how old the last good backup may be before it is
+	// reported stale (CRM_BACKUP_MAX_AGE; 26h by default: a daily backup
+	// with two hours' slack).
+	BackupMaxAge time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -112,6 +123,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
 	c.JobRescueAfter = duration(env, "CRM_JOB_RESCUE_AFTER", time.Hour, &errs)
 	c.ImportTimeout = duration(env, "CRM_IMPORT_TIMEOUT", 50*time.Minute, &errs)
+	c.BackupDir = env("CRM_BACKUP_DIR")
+	c.BackupStatusFile = env("CRM_BACKUP_STATUS_FILE")
+	if c.BackupStatusFile == "" && c.BackupDir != "" {
+		c.BackupStatusFile = filepath.Join(c.BackupDir, "backup-status.json")
+	}
+	c.BackupMaxAge = duration(env, "CRM_BACKUP_MAX_AGE", 26*time.Hour, &errs)
 	c.ImportMaxBytes = 200 << 20
 	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
 		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {

@@ -13,7 +13,10 @@ type healthJSON struct {
 	Database string      `json:"database"`
 	Schema   *schemaJSON `json:"schema,omitempty"`
 	Failing  string      `json:"failing,omitempty"` // "database" or "schema"
-	err      error       // logged and returned by healthCheck, never shown: /healthz is public
+	// Backup is the age of the last good scheduled backup, when backups
+	// are configured (health_backup.go); a warning there is not a failure.
+	Backup *backupHealthJSON `json:"backup,omitempty"`
+	err    error             // logged and returned by healthCheck, never shown: /healthz is public
 }
 
 type schemaJSON struct {
@@ -51,7 +54,7 @@ func (s *Server) healthCheck(ctx context.Context) error {
 func (s *Server) checkHealth(ctx context.Context) healthJSON {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
-	h := healthJSON{Status: "unavailable", Database: string(s.db.Dialect)}
+	h := healthJSON{Status: "unavailable", Database: string(s.db.Dialect), Backup: s.backupHealth()}
 	var one int
 	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		h.Failing, h.err = "database", err
