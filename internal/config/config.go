@@ -80,6 +80,12 @@ type Config struct {
 	// reported stale (CRM_BACKUP_MAX_AGE; 26h by default: a daily backup
 	// with two hours' slack).
 	BackupMaxAge time.Duration
+	// PhoneCallTTL is how long a call request to a phone stays open
+	// (CRM_PHONE_CALL_TTL; 2m by default); PhonePairingTTL how long a
+	// pairing QR code, and then its confirmation, is valid
+	// (CRM_PHONE_PAIRING_TTL; 5m).
+	PhoneCallTTL    time.Duration
+	PhonePairingTTL time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -143,6 +149,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.BackupStatusFile = filepath.Join(c.BackupDir, "backup-status.json")
 	}
 	c.BackupMaxAge = duration(env, "CRM_BACKUP_MAX_AGE", 26*time.Hour, &errs)
+	c.PhoneCallTTL = duration(env, "CRM_PHONE_CALL_TTL", 2*time.Minute, &errs)
+	c.PhonePairingTTL = duration(env, "CRM_PHONE_PAIRING_TTL", 5*time.Minute, &errs)
 	c.ImportMaxBytes = 200 << 20
 	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
 		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {

@@ -24,9 +24,9 @@ import (
 
 // Defaults of the protocol.
 const (
-	// PairingTTL is how long a QR code's pairing link may be claimed, and
+	// DefaultPairingTTL is how long a QR code's pairing link may be claimed, and
 	// how long after the claim the user has to confirm the code.
-	PairingTTL = 5 * time.Minute
+	DefaultPairingTTL = 5 * time.Minute
 	// MaxPairingAttempts is how many wrong secrets a pairing takes before
 	// it refuses every claim (429 too_many_attempts).
 	MaxPairingAttempts = 5

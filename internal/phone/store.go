@@ -27,14 +27,16 @@ const (
 // Store keeps pairings, devices and call requests.
 type Store struct {
 	db *database.DB
-	// CallTTL is how long a new call request stays open.
-	CallTTL time.Duration
-	now     func() time.Time
+	// CallTTL is how long a new call request stays open; PairingTTL how
+	// long a pairing may be claimed, and then confirmed.
+	CallTTL    time.Duration
+	PairingTTL time.Duration
+	now        func() time.Time
 }
 
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store {
-	return &Store{db: db, CallTTL: DefaultCallTTL, now: database.Now}
+	return &Store{db: db, CallTTL: DefaultCallTTL, PairingTTL: DefaultPairingTTL, now: database.Now}
 }
 
 // SetClock replaces the store's clock (tests of expiry).
@@ -95,7 +97,7 @@ func (s *Store) CreatePairing(ctx context.Context, scope access.Scope) (Pairing,
 	}
 	secret := NewSecret()
 	now := s.now()
-	p := Pairing{UserID: scope.UserID, Status: PairingPending, ConfirmCode: newConfirmCode(), CreatedAt: now, ExpiresAt: now.Add(PairingTTL)}
+	p := Pairing{UserID: scope.UserID, Status: PairingPending, ConfirmCode: newConfirmCode(), CreatedAt: now, ExpiresAt: now.Add(s.PairingTTL)}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO phone_pairings (user_id, secret_hash, confirm_code, status, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, p.UserID, Hash(secret), p.ConfirmCode, p.Status, p.CreatedAt, p.ExpiresAt).Scan(&p.ID); err != nil {
@@ -234,7 +236,7 @@ func (s *Store) Claim(ctx context.Context, c Claim) (Claimed, error) {
 		}
 		// The user confirms within the pairing's time, counted from the claim.
 		if _, err := tx.ExecContext(ctx, `UPDATE phone_pairings SET status = $1, device_id = $2, expires_at = $3 WHERE id = $4`,
-			PairingClaimed, d.ID, now.Add(PairingTTL), id); err != nil {
+			PairingClaimed, d.ID, now.Add(s.PairingTTL), id); err != nil {
 			return fmt.Errorf("claim pairing %d: %w", id, err)
 		}
 		out.Device = d

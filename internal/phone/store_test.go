@@ -97,7 +97,7 @@ func TestPairingAndCallRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			late := phone.NewStore(db)
-			late.SetClock(func() time.Time { return database.Now().Add(phone.PairingTTL + time.Second) })
+			late.SetClock(func() time.Time { return database.Now().Add(phone.DefaultPairingTTL + time.Second) })
 			if _, err := late.Claim(ctx, phone.Claim{PairingID: strconv.FormatInt(p2.ID, 10), Secret: secret2}); !errors.Is(err, phone.ErrPairingExpired) {
 				t.Fatalf("expired: %v", err)
 			}

@@ -126,6 +126,12 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	// tasks' due notifications, in the change's transaction.
 	s.users.OnZoneChange(events.RezoneUser)
 	s.dicts.OnBranchZoneChange(events.RezoneBranch)
+	if cfg.PhoneCallTTL > 0 {
+		s.phones.CallTTL = cfg.PhoneCallTTL
+	}
+	if cfg.PhonePairingTTL > 0 {
+		s.phones.PairingTTL = cfg.PhonePairingTTL
+	}
 	// A deactivated user's phones are revoked with the deactivation.
 	s.users.OnDeactivate(s.phones.RevokeUser)
 	s.live.Attach(db, s.log)
