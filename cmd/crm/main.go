@@ -58,7 +58,10 @@ func commands() []command {
 		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
 		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},
 		{"bench-import", "замерить импорт выгрузки amoCRM: строк/с и пик памяти, проверка и импорт, пустая и полная база", cmdBenchImport},
+		{"export-companies", "выгрузить компании с контактами в файл CSV или XLSX: --format csv|xlsx --out ФАЙЛ", cmdExportCompanies},
+		{"bench-export", "замерить выгрузку базы: строк/с и пик памяти, CSV и XLSX", cmdBenchExport},
 		{"loadtest", "нагрузочный тест: много клиентов сразу, запр/с и задержки (только loopback)", cmdLoadtest},
+		{"phone-sim", "симулятор телефона для «Позвонить с телефона»: привязка по ссылке из QR-кода, long-poll и подтверждения", cmdPhoneSim},
 		{"version", "показать версию", cmdVersion},
 		{"help", "показать эту справку", cmdHelp},
 	}

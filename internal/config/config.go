@@ -45,6 +45,13 @@ type Config struct {
 	// ImportMaxBytes bounds an uploaded amoCRM export (CRM_IMPORT_MAX_MB,
 	// in megabytes; 200 by default): a larger upload is refused with 413.
 	ImportMaxBytes int64
+	// ExportJobRows is the size above which an export of the base runs as
+	// a background job with a progress bar instead of streaming into the
+	// response (CRM_EXPORT_JOB_ROWS; 20,000 companies by default).
+	ExportJobRows int
+	// ExportDir keeps the files of export jobs for a day
+	// (CRM_EXPORT_DIR; crm-exports in the system's temporary folder).
+	ExportDir string
 	// JobRescueAfter is how long a background job may run before it counts
 	// as abandoned by a process that died, and is worked again
 	// (CRM_JOB_RESCUE_AFTER; 1h by default).
@@ -73,6 +80,12 @@ type Config struct {
 	// reported stale (CRM_BACKUP_MAX_AGE; 26h by default: a daily backup
 	// with two hours' slack).
 	BackupMaxAge time.Duration
+	// PhoneCallTTL is how long a call request to a phone stays open
+	// (CRM_PHONE_CALL_TTL; 2m by default); PhonePairingTTL how long a
+	// pairing QR code, and then its confirmation, is valid
+	// (CRM_PHONE_PAIRING_TTL; 5m).
+	PhoneCallTTL    time.Duration
+	PhonePairingTTL time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -136,6 +149,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.BackupStatusFile = filepath.Join(c.BackupDir, "backup-status.json")
 	}
 	c.BackupMaxAge = duration(env, "CRM_BACKUP_MAX_AGE", 26*time.Hour, &errs)
+	c.PhoneCallTTL = duration(env, "CRM_PHONE_CALL_TTL", 2*time.Minute, &errs)
+	c.PhonePairingTTL = duration(env, "CRM_PHONE_PAIRING_TTL", 5*time.Minute, &errs)
 	c.ImportMaxBytes = 200 << 20
 	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
 		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {
@@ -143,6 +158,18 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		} else {
 			c.ImportMaxBytes = mb << 20
 		}
+	}
+	c.ExportJobRows = 20_000
+	if v := env("CRM_EXPORT_JOB_ROWS"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("CRM_EXPORT_JOB_ROWS: %q is not a positive number of rows", v))
+		} else {
+			c.ExportJobRows = n
+		}
+	}
+	c.ExportDir = env("CRM_EXPORT_DIR")
+	if c.ExportDir == "" {
+		c.ExportDir = filepath.Join(os.TempDir(), "crm-exports")
 	}
 	if c.Location, err = time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("CRM_TIME_ZONE %q is not an IANA time zone", c.TimeZone))

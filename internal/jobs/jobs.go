@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,9 @@ type Options struct {
 	// its own timeout has passed, so this is also how long a killed
 	// import waits before another process runs it again.
 	ImportTimeout time.Duration
+	// ExportDir is where export jobs write their files; "" means
+	// crm-exports in the system's temporary folder.
+	ExportDir string
 }
 
 // Jobs owns the River client of one process: New prepares it (jobs can be
@@ -73,6 +77,7 @@ type Jobs struct {
 	client   *river.Client[*sql.Tx]
 	listener *pgxpool.Pool // PostgreSQL only
 	hub      *live.Hub     // this process's live events (UseLive); nil: none
+	reads    sync.Map      // import id → *readCounter of its run here (SQLite)
 	running  atomic.Bool   // between a successful Start and the client's stop (/readyz)
 }
 

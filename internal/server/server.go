@@ -23,6 +23,7 @@ import (
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/notify"
+	"github.com/crmprofi/crm/internal/phone"
 	"github.com/crmprofi/crm/internal/task"
 	"github.com/crmprofi/crm/internal/taskevents"
 )
@@ -47,6 +48,7 @@ type Server struct {
 	feeds     *calendar.Feeds
 	feedLimit *rateLimiter
 	notices   *notify.Store
+	phones    *phone.Store
 	heartbeat time.Duration // of the live events stream
 	metrics   *metrics      // Prometheus, at /metrics
 	handler   http.Handler
@@ -73,6 +75,9 @@ const (
 type Jobs interface {
 	Enqueue(ctx context.Context, tx *sql.Tx, args river.JobArgs) (int64, error)
 	Cancel(ctx context.Context, tx *sql.Tx, jobID int64) error
+	// ReadProgress is how far a run of an import working in this process
+	// has read its file (SQLite, where the run cannot write it on the row).
+	ReadProgress(importID int64) (done, total int64, ok bool)
 }
 
 // Option adds to a Server what not every Server has.
@@ -102,6 +107,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 		feeds:     calendar.NewFeeds(db),
 		feedLimit: newRateLimiter(feedRequestsPerMinute, time.Minute),
 		notices:   notify.NewStore(db),
+		phones:    phone.NewStore(db),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
@@ -120,6 +126,14 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	// tasks' due notifications, in the change's transaction.
 	s.users.OnZoneChange(events.RezoneUser)
 	s.dicts.OnBranchZoneChange(events.RezoneBranch)
+	if cfg.PhoneCallTTL > 0 {
+		s.phones.CallTTL = cfg.PhoneCallTTL
+	}
+	if cfg.PhonePairingTTL > 0 {
+		s.phones.PairingTTL = cfg.PhonePairingTTL
+	}
+	// A deactivated user's phones are revoked with the deactivation.
+	s.users.OnDeactivate(s.phones.RevokeUser)
 	s.live.Attach(db, s.log)
 	s.metrics = s.newMetrics()
 	s.countJobFailures()

@@ -61,7 +61,7 @@ class CallCardActivity : AppCompatActivity() {
     companion object {
         const val EXTRA_ID = "command_id"
 
-        fun intent(context: Context, id: String): Intent =
+        fun forCommand(context: Context, id: String): Intent =
             Intent(context, CallCardActivity::class.java)
                 .putExtra(EXTRA_ID, id)
                 .setAction("open:$id")
@@ -82,7 +82,7 @@ class DialActivity : Activity() {
     companion object {
         private const val EXTRA_ID = "command_id"
 
-        fun intent(context: Context, id: String): Intent =
+        fun forCommand(context: Context, id: String): Intent =
             Intent(context, DialActivity::class.java)
                 .putExtra(EXTRA_ID, id)
                 .setAction("dial:$id")

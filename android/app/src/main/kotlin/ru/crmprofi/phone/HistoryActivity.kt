@@ -33,7 +33,7 @@ class HistoryActivity : AppCompatActivity() {
         val list = findViewById<ListView>(R.id.list)
         list.adapter = ArrayAdapter(this, android.R.layout.simple_list_item_1, lines)
         list.setOnItemClickListener { _, _, position, _ ->
-            startActivity(CallCardActivity.intent(this, entries[position].id))
+            startActivity(CallCardActivity.forCommand(this, entries[position].id))
         }
         findViewById<View>(R.id.empty).visibility = if (entries.isEmpty()) View.VISIBLE else View.GONE
     }

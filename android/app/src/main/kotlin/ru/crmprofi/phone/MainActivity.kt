@@ -132,7 +132,7 @@ class MainActivity : AppCompatActivity() {
     private fun askForLink() {
         val input = EditText(this).apply {
             hint = getString(R.string.enter_link_hint)
-            isSingleLine = true
+            setSingleLine(true)
         }
         AlertDialog.Builder(this)
             .setTitle(R.string.enter_link)

@@ -50,9 +50,9 @@ object Notifications {
         if (!canNotify(context)) return false
         val id = notificationId(entry.id)
         val flags = PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT
-        val open = PendingIntent.getActivity(context, id, CallCardActivity.intent(context, entry.id), flags)
-        val dial = PendingIntent.getActivity(context, id + 1, DialActivity.intent(context, entry.id), flags)
-        val cancel = PendingIntent.getBroadcast(context, id + 2, CancelReceiver.intent(context, entry.id), flags)
+        val open = PendingIntent.getActivity(context, id, CallCardActivity.forCommand(context, entry.id), flags)
+        val dial = PendingIntent.getActivity(context, id + 1, DialActivity.forCommand(context, entry.id), flags)
+        val cancel = PendingIntent.getBroadcast(context, id + 2, CancelReceiver.forCommand(context, entry.id), flags)
         val who = listOfNotNull(entry.contact, entry.company).joinToString(" · ").ifEmpty { context.getString(R.string.no_contact) }
         val timeout = maxOf(1000L, entry.expiresAt - System.currentTimeMillis())
         val public = NotificationCompat.Builder(context, CHANNEL_CALLS)

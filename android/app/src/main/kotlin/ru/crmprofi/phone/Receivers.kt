@@ -14,7 +14,7 @@ class CancelReceiver : BroadcastReceiver() {
     companion object {
         private const val EXTRA_ID = "command_id"
 
-        fun intent(context: Context, id: String): Intent =
+        fun forCommand(context: Context, id: String): Intent =
             Intent(context, CancelReceiver::class.java).putExtra(EXTRA_ID, id).setAction("cancel:$id")
     }
 }

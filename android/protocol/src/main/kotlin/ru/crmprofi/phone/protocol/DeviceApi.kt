@@ -39,7 +39,13 @@ class UrlConnectionTransport(private val userAgent: String = "CRM-Profi-Phone") 
                 c.setFixedLengthStreamingMode(bytes.size)
                 c.outputStream.use { it.write(bytes) }
             }
-            val status = c.responseCode
+            val status = try {
+                c.responseCode
+            } catch (e: java.net.HttpRetryException) {
+                // A 401 with WWW-Authenticate to a streamed body: the code is
+                // all there is.
+                return HttpResponse(e.responseCode(), "", null)
+            }
             val stream = if (status >= 400) c.errorStream else c.inputStream
             val text = stream?.use { s -> s.readLimited(MAX_BODY) }?.toString(Charsets.UTF_8) ?: ""
             val retryAfter = c.getHeaderField("Retry-After")?.trim()?.toLongOrNull()?.let { it * 1000 }
@@ -68,7 +74,7 @@ class UrlConnectionTransport(private val userAgent: String = "CRM-Profi-Phone") 
 
 // DeviceApiException: a device call did not succeed. kind says what to do:
 // REVOKED — the credential is dead (401), forget the pairing;
-// REFUSED — the CRM said no (other 4xx), retrying will not help;
+// REFUSED — the CRM said no (other 4xx, or a redirect), retrying will not help;
 // UNAVAILABLE — no answer, 5xx, 429 or an answer that is not the protocol's:
 // worth retrying (retryAfterMs is the CRM's Retry-After).
 class DeviceApiException(
@@ -143,7 +149,9 @@ class DeviceApi(
         val kind = when {
             r.status == 401 && auth -> DeviceApiException.Kind.REVOKED
             r.status == 429 && auth -> DeviceApiException.Kind.UNAVAILABLE
-            r.status in 400..499 -> DeviceApiException.Kind.REFUSED
+            // A redirect is not followed (it would turn a POST into a GET or
+            // leave https): the CRM's address is wrong, retrying won't help.
+            r.status in 300..499 -> DeviceApiException.Kind.REFUSED
             else -> DeviceApiException.Kind.UNAVAILABLE
         }
         throw DeviceApiException(kind, r.status, error, r.retryAfterMs)

@@ -42,6 +42,10 @@ class DeviceApiTest {
             bodies.add(body)
             val path = x.requestURI.path
             when {
+                path.startsWith("/moved/") -> {
+                    x.responseHeaders.add("Location", "https://crm.example.ru/")
+                    reply(x, 308, "")
+                }
                 path == "/crm/api/phone/v1/pair" -> {
                     val req = PairRequest.fromJson(Json.parse(body))
                     if (req.secret.startsWith("AAEC")) reply(x, 201, valid("pair_response.json")) else reply(x, 410, """{"error":"pairing_expired"}""")
@@ -115,6 +119,13 @@ class DeviceApiTest {
         } catch (e: DeviceApiException) {
             assertEquals(DeviceApiException.Kind.REVOKED, e.kind)
             assertEquals(DeviceError.DEVICE_REVOKED, e.error!!.error)
+        }
+        try {
+            DeviceApi(base.replace("/crm/", "/moved/"), UrlConnectionTransport(), { cred }).status()
+            fail("a redirect was followed")
+        } catch (e: DeviceApiException) {
+            assertEquals(DeviceApiException.Kind.REFUSED, e.kind)
+            assertEquals(308, e.status)
         }
         try {
             api().command("cr_404")
