@@ -1,13 +1,11 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -24,9 +22,10 @@ import (
 //
 // each field written as its length (8 bytes, big-endian) and its bytes:
 // at in UTC as RFC 3339 with nanoseconds (stored to the microsecond),
-// numbers and booleans in decimal ("1"/"0"), detail as canonical JSON
-// (keys sorted, no spaces, numbers as written) and the previous hash in
-// hex ("" for the first entry). The order of the chain is the id order:
+// numbers and booleans in decimal ("1"/"0"), detail as stored — Record
+// stores it as encoding/json writes a map (keys sorted, no spaces), and
+// the check hashes the stored bytes without decoding them —
+// and the previous hash in hex ("" for the first entry). The order of the chain is the id order:
 // audit_head hands out the ids under its row lock, so ids grow in the
 // order the appends commit and verify walks the same order.
 
@@ -40,7 +39,7 @@ const chainVersion = "crm-audit-v1"
 const headLock = `UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash, sealed`
 
 // Hash returns the hash of e chained to prev, e's detail being the JSON
-// as stored. It is exported for tests and tools that check a chain.
+// text as stored. It is exported for tests and tools that check a chain.
 func Hash(prev string, e Entry, detail string) string {
 	h := sha256.New()
 	field := func(s string) {
@@ -60,7 +59,7 @@ func Hash(prev string, e Entry, detail string) string {
 	field(e.ObjectID)
 	field(e.Outcome)
 	field(e.IP)
-	field(CanonicalJSON(detail))
+	field(detail)
 	field(prev)
 	return hexSum(h)
 }
@@ -72,26 +71,6 @@ func boolString(b bool) string {
 		return "1"
 	}
 	return "0"
-}
-
-// CanonicalJSON re-encodes a detail the way Record writes it: object keys
-// sorted, no insignificant space, numbers kept as written. Text that is
-// not JSON is returned as it is (and hashed so).
-func CanonicalJSON(s string) string {
-	if s == "" || s == "{}" {
-		return "{}"
-	}
-	d := json.NewDecoder(bytes.NewReader([]byte(s)))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil || d.More() {
-		return s
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return s
-	}
-	return string(b)
 }
 
 // appendEntry writes e at the chain's end in tx: take the head (and with

@@ -152,7 +152,7 @@ func (c ChainState) Complete() bool { return c.Broken == nil && c.VerifiedID >= 
 // CheckStep is how many entries one look at the chain's state checks at
 // most, so that the admin page stays quick on a large log; the rest is
 // checked by the next look (or "crm audit verify", which checks all).
-const CheckStep = 20000
+const CheckStep = 10000
 
 // Check moves the incremental check of the chain on by up to step
 // entries from where the last one stopped and returns the state. It
