@@ -27,7 +27,7 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer func() { _ = db.Close() }()
-	if msg := auth.ValidatePassword(*password); msg != "" {
+	if msg := auth.ValidatePassword(*password, "demo-admin"); msg != "" {
 		return errors.New(msg)
 	}
 	sum, err := demo.Load(ctx, db, demo.Options{

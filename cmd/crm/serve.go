@@ -96,6 +96,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: server.ReadHeaderTimeout,
+		MaxHeaderBytes:    server.MaxHeaderBytes,
 		ReadTimeout:       server.ReadTimeout, // uploads; other bodies get seconds (server.DefaultBodyTimeout)
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

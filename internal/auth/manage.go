@@ -32,7 +32,10 @@ type UserInput struct {
 	TimeZone  *string           `json:"time_zone"`
 	IsActive  *bool             `json:"is_active"`
 	Password  *string           `json:"password"`
-	Version   *int              `json:"version"`
+	// MustChangePassword asks the user to choose a new password at their
+	// next sign-in; nil leaves it as it is (off for a new user).
+	MustChangePassword *bool `json:"must_change_password"`
+	Version            *int  `json:"version"`
 }
 
 // OptionalID is a nullable reference in a partial update: Set tells "not
@@ -225,6 +228,9 @@ func (in UserInput) apply(u *User, inv apperr.Invalid) (password string) {
 	if in.IsActive != nil {
 		u.IsActive = *in.IsActive
 	}
+	if in.MustChangePassword != nil {
+		u.MustChangePassword = *in.MustChangePassword
+	}
 	switch {
 	case u.Username == "":
 		inv.Add("username", "Укажите логин")
@@ -242,7 +248,7 @@ func (in UserInput) apply(u *User, inv apperr.Invalid) (password string) {
 	}
 	if in.Password != nil {
 		password = *in.Password
-		inv.Add("password", ValidatePassword(password))
+		inv.Add("password", ValidatePassword(password, u.Username))
 	}
 	return password
 }
@@ -364,10 +370,10 @@ func (s *Store) create(ctx context.Context, scope access.Scope, in UserInput) (*
 			changed = now
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO users (username, first_name, last_name, email, password_hash, is_active,
-			role, data_scope, branch_id, time_zone, date_joined, password_changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+			role, data_scope, branch_id, time_zone, date_joined, password_changed_at, must_change_password)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			u.Username, u.FirstName, u.LastName, u.Email, hash, u.IsActive, string(u.Role), string(u.DataScope),
-			database.NullInt64(u.BranchID), u.TimeZone, now, database.NullTime(changed)).Scan(&id)
+			database.NullInt64(u.BranchID), u.TimeZone, now, database.NullTime(changed), u.MustChangePassword).Scan(&id)
 		if database.IsUniqueViolation(err) {
 			return apperr.Invalid{"username": usernameTaken}
 		}
@@ -375,7 +381,8 @@ func (s *Store) create(ctx context.Context, scope access.Scope, in UserInput) (*
 			return fmt.Errorf("create user: %w", err)
 		}
 		return audit.Record(ctx, tx, scope, audit.Entry{Action: "user.create", ObjectType: "user", ObjectID: audit.ID(id),
-			Detail: map[string]any{"username": u.Username, "role": string(u.Role), "data_scope": string(u.DataScope)}})
+			Detail: map[string]any{"username": u.Username, "role": string(u.Role), "data_scope": string(u.DataScope),
+				"must_change_password": u.MustChangePassword}})
 	})
 	if err != nil {
 		return nil, err
@@ -423,10 +430,10 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, first_name = $2, last_name = $3, email = $4,
-			is_active = $5, role = $6, data_scope = $7, branch_id = $8, time_zone = $9, version = version + 1
-			WHERE id = $10 AND version = $11`,
+			is_active = $5, role = $6, data_scope = $7, branch_id = $8, time_zone = $9, must_change_password = $10,
+			version = version + 1 WHERE id = $11 AND version = $12`,
 			u.Username, u.FirstName, u.LastName, u.Email, u.IsActive, string(u.Role), string(u.DataScope),
-			database.NullInt64(u.BranchID), u.TimeZone, id, before.Version)
+			database.NullInt64(u.BranchID), u.TimeZone, u.MustChangePassword, id, before.Version)
 		if database.IsUniqueViolation(err) {
 			return apperr.Invalid{"username": usernameTaken}
 		}
@@ -463,7 +470,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 			}
 		}
 		if in.Password != nil {
-			return setPassword(ctx, tx, scope, id, password, "user.password_reset")
+			return setPassword(ctx, tx, scope, id, password, "user.password_reset", u.MustChangePassword)
 		}
 		return nil
 	})
@@ -474,45 +481,45 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 }
 
 // ResetPassword sets a new password for a user (an admin's «Сбросить
-// пароль»): the user's sessions end and their refresh tokens die.
-func (s *Store) ResetPassword(ctx context.Context, scope access.Scope, id int64, password string) error {
+// пароль»): the user's sessions end and their refresh tokens die. With
+// mustChange the user has to choose their own at the next sign-in.
+func (s *Store) ResetPassword(ctx context.Context, scope access.Scope, id int64, password string, mustChange bool) error {
 	if err := scope.CanManage(); err != nil {
 		return err
 	}
-	if msg := ValidatePassword(password); msg != "" {
-		return apperr.Invalid{"password": msg}
-	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.mustExist(ctx, tx, id); err != nil {
+		var username string
+		err := tx.QueryRowContext(ctx, `SELECT username FROM users WHERE id = $1`, id).Scan(&username)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.ErrNotFound
+		}
+		if err != nil {
 			return err
 		}
-		return setPassword(ctx, tx, scope, id, password, "user.password_reset")
+		if msg := ValidatePassword(password, username); msg != "" {
+			return apperr.Invalid{"password": msg}
+		}
+		return setPassword(ctx, tx, scope, id, password, "user.password_reset", mustChange)
 	})
 }
 
-func (s *Store) mustExist(ctx context.Context, q database.Querier, id int64) error {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return apperr.ErrNotFound
-	}
-	return err
-}
-
-// setPassword stores a new hash, ends every sign-in of the user and audits it.
-func setPassword(ctx context.Context, tx *sql.Tx, by access.Scope, id int64, password, action string) error {
+// setPassword stores a new hash, sets whether the user must change it at
+// the next sign-in, ends every sign-in of the user and audits it.
+func setPassword(ctx context.Context, tx *sql.Tx, by access.Scope, id int64, password, action string, mustChange bool) error {
 	hash, err := HashPassword(password)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2, version = version + 1 WHERE id = $3`,
-		hash, database.Now(), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3,
+		version = version + 1 WHERE id = $4`,
+		hash, database.Now(), mustChange, id); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
 	if err := endSignIns(ctx, tx, id); err != nil {
 		return err
 	}
-	return audit.Record(ctx, tx, by, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)})
+	return audit.Record(ctx, tx, by, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id),
+		Detail: map[string]any{"must_change_password": mustChange}})
 }
 
 // endSignIns ends a user's browser sessions, revokes their refresh tokens
@@ -545,6 +552,7 @@ func changedFields(a, b *User) []string {
 	add("branch", a.BranchID != b.BranchID)
 	add("time_zone", a.TimeZone != b.TimeZone)
 	add("is_active", a.IsActive != b.IsActive)
+	add("must_change_password", a.MustChangePassword != b.MustChangePassword)
 	return out
 }
 
@@ -605,7 +613,7 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, in ProfileInput
 			case !CheckPassword(hash, *in.CurrentPassword):
 				inv.Add("current_password", "Текущий пароль введён неверно")
 			}
-			inv.Add("password", ValidatePassword(newPassword))
+			inv.Add("password", ValidatePassword(newPassword, cur.Username))
 		}
 		if err := inv.Err(); err != nil {
 			return err
@@ -632,7 +640,7 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, in ProfileInput
 		}
 		if newPassword != "" {
 			passwordChanged = true
-			return setPassword(ctx, tx, self, userID, newPassword, "user.password_change")
+			return setPassword(ctx, tx, self, userID, newPassword, "user.password_change", false)
 		}
 		return nil
 	})

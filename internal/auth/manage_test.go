@@ -30,7 +30,7 @@ func TestOnlyAdminsManageUsers(t *testing.T) {
 				check(t, "Create", err, allowed)
 				_, err = store.Update(ctx, m.Scope, cast.Vera.ID, auth.UserInput{FirstName: ptr("Верочка")})
 				check(t, "Update", err, allowed)
-				err = store.ResetPassword(ctx, m.Scope, cast.Gleb.ID, "другой-пароль")
+				err = store.ResetPassword(ctx, m.Scope, cast.Gleb.ID, "другой-пароль", false)
 				check(t, "ResetPassword", err, allowed)
 			})
 			t.Run(m.FirstName+" lists users", func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestUserValidation(t *testing.T) {
 			{"an unknown scope is refused", func(in *auth.UserInput) { in.DataScope = ptr(access.DataScope("all")) }, "data_scope", "Выберите область видимости из списка"},
 			{"a missing branch is refused", func(in *auth.UserInput) { in.BranchID = auth.OptionalID{Set: true, ID: 999999} }, "branch", "Филиал не найден"},
 			{"an unknown time zone is refused", func(in *auth.UserInput) { in.TimeZone = ptr("Europe/Atlantis") }, "time_zone", "Неизвестный часовой пояс «Europe/Atlantis»; выберите из списка или укажите имя IANA, например Europe/Moscow"},
-			{"a short password is refused", func(in *auth.UserInput) { in.Password = ptr("1234") }, "password", "Пароль должен быть не короче 8 символов"},
+			{"a short password is refused", func(in *auth.UserInput) { in.Password = ptr("1234") }, "password", "Пароль должен быть не короче 10 символов"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

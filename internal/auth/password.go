@@ -64,16 +64,3 @@ var dummyHash = sync.OnceValue(func() string {
 	h, _ := HashPassword("no such user")
 	return h
 })
-
-// ValidatePassword returns a Russian message when a new password is too weak.
-func ValidatePassword(pw string) string {
-	switch {
-	case len([]rune(pw)) < 8:
-		return "Пароль должен быть не короче 8 символов"
-	case len(pw) > 256:
-		return "Пароль слишком длинный"
-	case strings.TrimSpace(pw) == "":
-		return "Пароль не может состоять из пробелов"
-	}
-	return ""
-}

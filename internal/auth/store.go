@@ -57,7 +57,7 @@ func (s *Store) zoneChanged(ctx context.Context, tx *sql.Tx, userID int64) error
 
 const userColumns = `u.id, u.username, u.first_name, u.last_name, u.email, u.role, u.data_scope,
 	COALESCE(u.branch_id, 0), COALESCE(b.name, ''), COALESCE(b.time_zone, ''), u.time_zone, u.is_active,
-	u.date_joined, u.last_login, u.version, u.password_hash <> ''`
+	u.date_joined, u.last_login, u.version, u.password_hash <> '', u.must_change_password`
 
 const userFrom = ` FROM users u LEFT JOIN branches b ON b.id = u.branch_id`
 
@@ -66,7 +66,7 @@ func scanUser(row interface{ Scan(...any) error }, before ...any) (*User, error)
 	var u User
 	var last sql.NullTime
 	err := row.Scan(append(before, &u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Role, &u.DataScope,
-		&u.BranchID, &u.BranchName, &u.BranchTZ, &u.TimeZone, &u.IsActive, &u.DateJoined, &last, &u.Version, &u.passwordSet)...)
+		&u.BranchID, &u.BranchName, &u.BranchTZ, &u.TimeZone, &u.IsActive, &u.DateJoined, &last, &u.Version, &u.passwordSet, &u.MustChangePassword)...)
 	if err != nil {
 		return nil, err
 	}

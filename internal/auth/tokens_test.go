@@ -202,7 +202,7 @@ func TestPasswordResetRevokesRefreshTokensAndSessions(t *testing.T) {
 		ctx := context.Background()
 		pair, _ := tokens.Issue(ctx, cast.Boris.ID)
 		session, _ := store.CreateSession(ctx, cast.Boris.ID, time.Hour, "", "")
-		if err := store.ResetPassword(ctx, cast.Admin.Scope, cast.Boris.ID, "новый-пароль-1"); err != nil {
+		if err := store.ResetPassword(ctx, cast.Admin.Scope, cast.Boris.ID, "новый-пароль-1", true); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tokens.Refresh(ctx, pair.Refresh); !errors.Is(err, auth.ErrTokenInvalid) {

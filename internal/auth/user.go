@@ -23,10 +23,13 @@ type User struct {
 	BranchName string           `json:"branch_name"`
 	TimeZone   string           `json:"time_zone"`
 	IsActive   bool             `json:"is_active"`
-	DateJoined time.Time        `json:"date_joined"`
-	LastLogin  *time.Time       `json:"last_login"`
-	Version    int              `json:"version"`
-	BranchTZ   string           `json:"-"`
+	// MustChangePassword sends the user to «Смените пароль» until they
+	// choose a new password (an admin's «Сменить пароль при следующем входе»).
+	MustChangePassword bool       `json:"must_change_password"`
+	DateJoined         time.Time  `json:"date_joined"`
+	LastLogin          *time.Time `json:"last_login"`
+	Version            int        `json:"version"`
+	BranchTZ           string     `json:"-"`
 	// Unread is how many unread notifications the user had when their
 	// browser session was checked (UserBySession reads it in the same
 	// statement, so a page's bell costs no query of its own); UnreadKnown

@@ -184,11 +184,12 @@ func (e errUploadTooLarge) Error() string {
 func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, error) {
 	var up upload
 	limit := s.importMax()
-	if r.ContentLength > limit+1<<20 {
+	// The body's limit (limits.go) leaves room for the form's other
+	// parts and boundaries.
+	if r.ContentLength > s.bodyLimit(r) {
 		return up, errUploadTooLarge{limit}
 	}
-	// The limit leaves room for the form's other parts and boundaries.
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r))
 	if err := r.ParseMultipartForm(importUploadMemory); err != nil { //nolint:gosec // the body is bounded just above
 		var maxBytes *http.MaxBytesError
 		if errors.As(err, &maxBytes) {

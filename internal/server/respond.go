@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,6 +125,7 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 	var forb *apperr.Forbidden
 	var conflict *apperr.Conflict
 	var maxBytes *http.MaxBytesError
+	var big tooLarge
 	var found *duplicate.Found
 	if inv, ok := apperr.AsInvalid(err); ok {
 		out := make(map[string][]string, len(inv))
@@ -149,7 +151,11 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusUnauthorized, detail{Detail: "Учетные данные не были предоставлены.", Code: "not_authenticated"}
 	case errors.Is(err, apperr.ErrThrottled):
 		return http.StatusTooManyRequests, detail{Detail: "Слишком много попыток. Повторите позже.", Code: "throttled"}
-	case errors.As(err, &maxBytes), errors.Is(err, apperr.ErrTooLarge):
+	case errors.As(err, &big):
+		return http.StatusRequestEntityTooLarge, detail{Detail: big.Error()}
+	case errors.As(err, &maxBytes):
+		return http.StatusRequestEntityTooLarge, detail{Detail: tooLarge{maxBytes.Limit}.Error()}
+	case errors.Is(err, apperr.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, detail{Detail: "Слишком большой запрос."}
 	case errors.Is(err, errBodyTimeout):
 		return http.StatusRequestTimeout, detail{Detail: "Тело запроса не получено вовремя."}
@@ -188,30 +194,26 @@ func responseStarted(w http.ResponseWriter) bool {
 	}
 }
 
-// maxBody limits request bodies that are not uploads.
-const maxBody = 1 << 20
-
 // decode fills dst from a JSON body, or from a form through dst's
 // fromForm method. A malformed body is a validation error, never a 500.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/json" || (ct == "" && wantsJSON(r)) {
-		dec := json.NewDecoder(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err // too large (413) or too slow (408)
+		}
+		if jsonHasNUL(body) {
+			return apperr.Invalid{apperr.NonField: badTextMessage + " (\\u0000)"}
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		if err := dec.Decode(dst); err != nil {
-			var maxBytes *http.MaxBytesError
-			if errors.As(err, &maxBytes) || errors.Is(err, errBodyTimeout) {
-				return err
-			}
 			if errors.Is(err, io.EOF) {
 				return apperr.Invalid{apperr.NonField: "Пустое тело запроса"}
 			}
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) && typeErr.Field != "" {
-				return apperr.Invalid{typeErr.Field: "Неверный тип значения"}
-			}
-			return apperr.Invalid{apperr.NonField: "Неверный JSON: " + err.Error()}
+			return jsonInvalid(err)
 		}
 		return nil
 	}
@@ -222,11 +224,32 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 		return apperr.Invalid{apperr.NonField: "Неверные данные формы"}
 	}
+	if err := checkFormText(r.Form); err != nil {
+		return err
+	}
 	f, ok := dst.(formDecoder)
 	if !ok {
 		return fmt.Errorf("decode: %T cannot be read from a form", dst)
 	}
 	return f.fromForm(r.PostForm)
+}
+
+// jsonInvalid says in Russian what is wrong with a JSON body, without
+// the decoder's own English text (which names Go types).
+func jsonInvalid(err error) apperr.Invalid {
+	var typeErr *json.UnmarshalTypeError
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return apperr.Invalid{typeErr.Field: "Неверный тип значения"}
+	case errors.As(err, &typeErr):
+		return apperr.Invalid{apperr.NonField: "Неверный JSON: ожидался объект"}
+	case errors.As(err, &syntax):
+		return apperr.Invalid{apperr.NonField: fmt.Sprintf("Неверный JSON: ошибка синтаксиса (байт %d)", syntax.Offset)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Invalid{apperr.NonField: "Неверный JSON: тело запроса оборвано"}
+	}
+	return apperr.Invalid{apperr.NonField: "Неверный JSON"}
 }
 
 // formDecoder is an input struct that can be filled from an HTML form.

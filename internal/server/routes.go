@@ -25,7 +25,7 @@ func (s *Server) routes() http.Handler {
 // named (s.act) so that a refused attempt is audited in one place.
 func (s *Server) router() *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(requestID, s.logRequests, s.securityHeaders, s.boundBodyRead, compress)
+	r.Use(requestID, s.logRequests, s.securityHeaders, s.boundBodyRead, s.limitBodies, compress) // limitBodies: limits.go
 
 	// Operations: liveness, readiness, Prometheus (loopback or token).
 	r.Get("/healthz", s.wrap(s.health))
@@ -44,7 +44,10 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/login", s.wrap(s.login))
 		r.Post("/logout", s.wrap(s.logout))
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireUser)
+			r.Use(s.requireUser, s.requirePasswordChange)
+			// «Смените пароль»: where an admin's temporary password leads.
+			r.Get(passwordChangePath, s.wrap(s.showPasswordChange))
+			r.Post(passwordChangePath, s.wrap(s.changePassword))
 			r.Get("/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/desk/") })
 			s.resourceRoutes(r)
 			s.pageRoutes(r)
@@ -63,7 +66,7 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/token/refresh/", s.wrap(s.refreshToken))
 		r.Post("/token/blacklist/", s.wrap(s.blacklistToken))
 		r.Group(func(r chi.Router) {
-			r.Use(s.authenticate, s.requireUser)
+			r.Use(s.authenticate, s.requireUser, s.requirePasswordChange)
 			s.resourceRoutes(r)
 			s.apiRoutes(r)
 		})

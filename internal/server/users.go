@@ -30,9 +30,12 @@ type userJSON struct {
 	BranchName string           `json:"branch_name"`
 	TimeZone   string           `json:"time_zone"`
 	IsActive   bool             `json:"is_active"`
-	DateJoined time.Time        `json:"date_joined"`
-	LastLogin  *time.Time       `json:"last_login"`
-	Version    int              `json:"version"`
+	// MustChangePassword: the user has to choose a new password at the
+	// next sign-in (set by an admin).
+	MustChangePassword bool       `json:"must_change_password"`
+	DateJoined         time.Time  `json:"date_joined"`
+	LastLogin          *time.Time `json:"last_login"`
+	Version            int        `json:"version"`
 }
 
 // userBrief is what everyone else sees of a user: enough to show a name
@@ -57,7 +60,7 @@ func toUserJSON(u *auth.User) userJSON {
 		ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, FullName: u.FullName(),
 		Email: u.Email, Role: u.Role, RoleLabel: u.Role.Label(), DataScope: u.DataScope, Branch: branchRef(u.BranchID),
 		BranchName: u.BranchName, TimeZone: u.TimeZone, IsActive: u.IsActive, DateJoined: u.DateJoined,
-		LastLogin: u.LastLogin, Version: u.Version,
+		LastLogin: u.LastLogin, Version: u.Version, MustChangePassword: u.MustChangePassword,
 	}
 }
 
@@ -286,6 +289,10 @@ func (f *userForm) fromForm(v url.Values) error {
 		active := v.Has("is_active")
 		in.IsActive = &active
 	}
+	if v.Has("must_change_password_field") {
+		must := v.Has("must_change_password")
+		in.MustChangePassword = &must
+	}
 	if ver := v.Get("version"); ver != "" {
 		n, err := strconv.Atoi(ver)
 		if err != nil {
@@ -454,7 +461,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 func userFormView(u *auth.User, loc *time.Location) view.UserForm {
 	f := view.UserForm{ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email,
 		Role: string(u.Role), DataScope: string(u.DataScope), TimeZone: u.TimeZone, IsActive: u.IsActive,
-		Version: u.Version, FullName: u.FullName(), DateJoined: u.DateJoined.In(loc).Format("02.01.2006")}
+		MustChangePassword: u.MustChangePassword, Version: u.Version, FullName: u.FullName(), DateJoined: u.DateJoined.In(loc).Format("02.01.2006")}
 	if u.BranchID != 0 {
 		f.Branch = strconv.FormatInt(u.BranchID, 10)
 	}
@@ -492,6 +499,9 @@ func withInput(f view.UserForm, in auth.UserInput) view.UserForm {
 	if in.IsActive != nil {
 		f.IsActive = *in.IsActive
 	}
+	if in.MustChangePassword != nil {
+		f.MustChangePassword = *in.MustChangePassword
+	}
 	return f
 }
 
@@ -511,7 +521,8 @@ func (s *Server) renderUserForm(w http.ResponseWriter, r *http.Request, status i
 }
 
 func (s *Server) adminNewUser(w http.ResponseWriter, r *http.Request) error {
-	return s.renderUserForm(w, r, http.StatusOK, view.UserForm{Role: string(access.RoleManager), DataScope: string(access.Global), IsActive: true})
+	return s.renderUserForm(w, r, http.StatusOK, view.UserForm{Role: string(access.RoleManager), DataScope: string(access.Global), IsActive: true,
+		MustChangePassword: true})
 }
 
 func (s *Server) adminEditUser(w http.ResponseWriter, r *http.Request) error {
@@ -527,7 +538,8 @@ func (s *Server) adminEditUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // resetPassword is the admin's reset form: a new password, and the
-// user's sessions end.
+// user's sessions end; with «Сменить пароль при следующем входе» (on in
+// the form by default) the user then chooses their own.
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -536,7 +548,8 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return apperr.Invalid{"new_password": "Неверные данные формы"}
 	}
-	err = s.users.ResetPassword(r.Context(), scopeFrom(r), id, r.PostForm.Get("new_password"))
+	mustChange := r.PostForm.Has("must_change_password")
+	err = s.users.ResetPassword(r.Context(), scopeFrom(r), id, r.PostForm.Get("new_password"), mustChange)
 	return saved(w, r, done{status: http.StatusNoContent, flash: "Пароль изменён, сеансы пользователя завершены", to: adminUserPath(id)},
 		err, func(status int, errs apperr.Invalid) error {
 			cur, err := s.users.Get(r.Context(), id)
@@ -545,6 +558,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 			}
 			f := userFormView(cur, userFrom(r).Location(s.cfg.Location))
 			f.Errors = map[string]string{"new_password": errs["password"]}
+			f.ResetMustChange = &mustChange
 			return s.renderUserForm(w, r, status, f)
 		})
 }

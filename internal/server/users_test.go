@@ -121,7 +121,7 @@ func TestUsersAPIValidationAndConflicts(t *testing.T) {
 			{"no last name", map[string]any{"username": "x1", "first_name": "А"}, "last_name", "Укажите фамилию"},
 			{"a bad e-mail", map[string]any{"username": "x2", "first_name": "А", "last_name": "Б", "email": "нет"}, "email", "Введите правильный адрес электронной почты"},
 			{"a missing branch", map[string]any{"username": "x3", "first_name": "А", "last_name": "Б", "branch": 424242}, "branch", "Филиал не найден"},
-			{"a weak password", map[string]any{"username": "x4", "first_name": "А", "last_name": "Б", "password": "123"}, "password", "Пароль должен быть не короче 8 символов"},
+			{"a weak password", map[string]any{"username": "x4", "first_name": "А", "last_name": "Б", "password": "123"}, "password", "Пароль должен быть не короче 10 символов"},
 			{"a wrong type", map[string]any{"username": "x5", "first_name": "А", "last_name": "Б", "is_active": "может быть"}, "is_active", "Неверный тип значения"},
 		}
 		for _, c := range cases {
@@ -348,7 +348,7 @@ func TestProfilePage(t *testing.T) {
 			}
 		})
 		t.Run("a password change keeps this browser signed in", func(t *testing.T) {
-			rec := e.do(vera, "POST", "/profile/", "current_password="+url.QueryEscape(dbtest.CastPassword)+"&password=abcdefgh1&password2=abcdefgh1")
+			rec := e.do(vera, "POST", "/profile/", "current_password="+url.QueryEscape(dbtest.CastPassword)+"&password=abcdefgh12&password2=abcdefgh12")
 			if rec.Code != http.StatusSeeOther || sessionCookieOf(rec) == nil {
 				t.Fatalf("%d, cookie %v", rec.Code, sessionCookieOf(rec))
 			}

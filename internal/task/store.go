@@ -523,7 +523,10 @@ func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error
 	if t.IsZero() {
 		return time.Time{}, false, bad
 	}
-	if t.Before(minDue) || !t.Before(maxDue) {
+	// The years are those the user typed (the wall clock in their zone
+	// or the offset given), so that the same text is accepted or refused
+	// alike in every zone: 2000-01-01 00:00 in Moscow is still 1999 in UTC.
+	if y := t.Year(); y < minDue.Year() || y >= maxDue.Year() {
 		return time.Time{}, false, dueError("Срок должен быть между 2000 и 2199 годом")
 	}
 	return t.UTC().Truncate(time.Microsecond), allDay, nil

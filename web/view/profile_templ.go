@@ -172,7 +172,7 @@ func ProfilePage(s Shell, f ProfileForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = Field(FieldProps{Name: "password", Label: "Новый пароль", Type: "password", Required: true, Error: f.Errors["password"],
-				Hint: "Не короче 8 символов", Attrs: map[string]any{"autocomplete": "new-password", "minlength": "8"}}).Render(ctx, templ_7745c5c3_Buffer)
+				Hint: "Не короче 10 символов, не содержит логин", Attrs: map[string]any{"autocomplete": "new-password", "minlength": "10"}}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

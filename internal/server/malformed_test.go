@@ -1,0 +1,368 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// The malformed-input suite: every route of the real router, with every
+// method it answers, gets random and malformed bodies, query strings,
+// headers, uploads and path parameters, as an admin, a manager and
+// anonymous. None may answer 500, hang past the request's deadline, or
+// show a stack trace or a Go error's text. The routes come from chi.Walk,
+// so a new route is covered without anyone adding it here.
+
+// requestDeadline bounds each request; a handler still running
+// hangDeadline after it was cancelled has hung.
+const (
+	requestDeadline = 5 * time.Second
+	hangDeadline    = 10 * time.Second
+	streamDeadline  = 200 * time.Millisecond // the live events stream ends only when cancelled
+)
+
+// leaks are texts that only an internal error, a stack trace or a Go
+// library's message would put in an answer.
+var leaks = regexp.MustCompile(`goroutine \d|panic\(|runtime error|\.go:\d|invalid character|unexpected EOF|cannot unmarshal|json: |strconv\.|sql: |SQLSTATE|sqlite3?: |SQLITE_|pq: |pgx|pgconn|multipart: |mime: |http: |no such table|syntax error`)
+
+// kitchenSink are field names the resources read, for bodies that give
+// each of them the wrong kind of value.
+var kitchenSink = []string{
+	"name", "legal_name", "inn", "kpp", "ogrn", "address", "website", "status", "spheres", "phones", "emails",
+	"branch", "responsible", "company", "contact", "first_name", "last_name", "middle_name", "position", "note",
+	"text", "note_type", "is_pinned", "title", "description", "type", "due_at", "all_day", "is_urgent",
+	"assigned_to", "recurrence_rrule", "result", "version", "username", "password", "email", "role",
+	"data_scope", "is_active", "time_zone", "code", "refresh", "duplicate", "fields", "ids", "action", "until",
+	"due", "dry_run", "must_change_password", "next", "comment", "tasks", "shift", "date", "undo", "pairs",
+}
+
+// jsonBodies are malformed or wrongly typed JSON bodies.
+func jsonBodies() map[string]string {
+	obj := func(v string) string {
+		parts := make([]string, len(kitchenSink))
+		for i, k := range kitchenSink {
+			parts[i] = fmt.Sprintf("%q: %s", k, v)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return map[string]string{
+		"empty":             "",
+		"truncated":         `{"name": "ООО`,
+		"invalid UTF-8":     "{\"name\": \"\xff\xfe\xfd\", \"text\": \"\xc3\x28\"}",
+		"deep nesting":      strings.Repeat(`{"a":[`, 20000) + strings.Repeat(`]}`, 20000),
+		"huge numbers":      obj("1e999999"),
+		"long integers":     obj("123456789012345678901234567890"),
+		"negative numbers":  obj("-9223372036854775808"),
+		"fractions":         obj("0.5"),
+		"nulls":             obj("null"),
+		"booleans":          obj("true"),
+		"arrays":            obj(`[1, "a", null, {}]`),
+		"objects":           obj(`{"value": {"kind": []}}`),
+		"empty strings":     obj(`""`),
+		"odd strings":       obj(`"\u0000 ' -- ; DROP TABLE users; <script>x</script> %zz 9999-99-99T99:99"`),
+		"long strings":      obj(`"` + strings.Repeat("я", 5000) + `"`),
+		"array for object":  `[{"name": "x"}, 1, 2]`,
+		"a bare string":     `"just a string"`,
+		"a bare null":       `null`,
+		"a bare number":     `42`,
+		"duplicate keys":    `{"name": "A", "name": 1, "version": 1, "version": "x", "phones": [], "phones": {}}`,
+		"trailing garbage":  `{"name": "x"} {"name": "y"} ]]]`,
+		"unicode escapes":   `{"name": "\ud800\udfff\uffff", "text": "\u0000"}`,
+		"phones odd shapes": `{"name": "Ромашка", "phones": [1, null, {"value": 7}, {"value": "+7", "kind": "nope"}], "emails": [[], {"value": null}]}`,
+	}
+}
+
+// formBodies are malformed form bodies.
+var formBodies = map[string]string{
+	"bad percent-encoding": "name=%zz&text=%&version=%E0%A4%A&=&&&",
+	"wrong types":          "version=abc&due_at=tomorrow&company=-1&responsible=1e99&status=%00&all_day=maybe&spheres=x&spheres=-5&is_active=2",
+	"repeated fields":      "name=a&name=b&name=&version=1&version=2&id=1&id=2&next=//evil.example&next=/\\evil",
+	"huge numbers":         "company=99999999999999999999999&contact=-99999999999999999999&page=1e400&version=18446744073709551616",
+	"invalid UTF-8":        "name=%FF%FE&text=%C3%28&first_name=%ED%A0%80",
+}
+
+// queries are malformed query strings, sent on every GET.
+var queries = []string{
+	"page=99999999999999999999&page_size=-5&page=abc&page_size=100000",
+	"page=-1&page_size=0&ordering=;DROP&ordering=-&ordering=--name&ordering=nonexistent",
+	"search=%zz&search=%&q=%E0%A4%A&name=%00",
+	"company=-1&status=abc&responsible=1e9&branch=0&sphere=x&state=nope&type=-1&assigned_to=%20&contact=-5&inn=abc",
+	"date=2026-13-45&from=not-a-date&to=0000-00-00&due_before=x&due_after=9999-12-31T99:99&since=-1&until=x&month=13&week=0&year=-1",
+	"dtstart=x&rrule=FREQ%3DSECONDLY%3BINTERVAL%3D0&recurrence_rrule=FREQ%3DDAILY%3BCOUNT%3D-1&tz=Mars/Base&time_zone=../../etc",
+	"action=%27&actor=-1&outcome=x&object=%00&object_type=x&object_id=-1&kind=zzz&view=x&next=//evil&last_event_id=abc",
+	"exclude=-1&exclude=x&phone=%2B&email=@@&kpp=x&address=" + strings.Repeat("я", 2000),
+}
+
+// headerVariants are requests with odd headers (the body, if any, is JSON).
+var headerVariants = map[string]http.Header{
+	"bad Content-Type":       {"Content-Type": {"application/json; charset=koi8-r; boundary"}},
+	"unknown Content-Type":   {"Content-Type": {"application/xml"}},
+	"garbage Content-Type":   {"Content-Type": {";;;=="}},
+	"multipart, no boundary": {"Content-Type": {"multipart/form-data"}},
+	"bad Bearer":             {"Authorization": {"Bearer not.a.token"}},
+	"Basic auth":             {"Authorization": {"Basic YWRtaW46YWRtaW4="}},
+	"empty Bearer":           {"Authorization": {"Bearer "}},
+	"absurd Accept":          {"Accept": {"application/json;q=abc, */*;q=-1, text/html;level=999"}},
+	"Accept only images":     {"Accept": {"image/png"}},
+	"bad Last-Event-ID":      {"Last-Event-ID": {"\x00-1:x"}, "Accept-Encoding": {"gzip;q=x, br, *"}},
+	"bad cookie":             {"Cookie": {"crm_session=%zz; crm_flash=%%%; crm_session="}},
+}
+
+// pathValues replace a route's parameters: ids that exist, do not, or are
+// no ids at all.
+var pathValues = []string{"1", "0", "-1", "abc", "99999999999999999999", "1.5", "%20", "x.ics"}
+
+// multipartBodies are uploads with broken boundaries or parts.
+func multipartBodies() map[string]struct{ ct, body string } {
+	return map[string]struct{ ct, body string }{
+		"wrong boundary": {"multipart/form-data; boundary=XYZ", "--ABC\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nID;Тип\r\n--ABC--\r\n"},
+		"no closing":     {"multipart/form-data; boundary=XYZ", "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nID;Тип;Наименование\r\n1;компания;x"},
+		"bad headers":    {"multipart/form-data; boundary=XYZ", "--XYZ\r\nContent-Disposition: form-data; name=\r\nContent-Type: ;;\r\n\r\nx\r\n--XYZ--\r\n"},
+		"empty parts":    {"multipart/form-data; boundary=XYZ", "--XYZ\r\n\r\n\r\n--XYZ\r\n\r\n--XYZ--\r\n"},
+		"long boundary":  {"multipart/form-data; boundary=" + strings.Repeat("b", 100), "--" + strings.Repeat("b", 100) + "--\r\n"},
+	}
+}
+
+// route is one method and pattern of the router.
+type route struct{ method, pattern string }
+
+// routeTable walks the real router.
+func routeTable(t *testing.T, s *Server) []route {
+	t.Helper()
+	var out []route
+	err := chi.Walk(s.router(), func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		out = append(out, route{method, pattern})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].pattern+out[i].method < out[j].pattern+out[j].method })
+	return out
+}
+
+var routeParam = regexp.MustCompile(`\{[^}]+\}|\*$`)
+
+// fill puts v in place of every parameter of pattern.
+func fill(pattern, v string) string {
+	return routeParam.ReplaceAllString(pattern, v)
+}
+
+// errorLog keeps the messages of the error records a server logs: an
+// unexpected error is logged once by fail, a panic by logRequests.
+type errorLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *errorLog) Enabled(_ context.Context, lvl slog.Level) bool { return lvl >= slog.LevelError }
+func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "stack" {
+			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		}
+		return true
+	})
+	l.mu.Lock()
+	l.msgs = append(l.msgs, b.String())
+	l.mu.Unlock()
+	return nil
+}
+func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *errorLog) WithGroup(string) slog.Handler      { return l }
+
+func (l *errorLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.msgs
+	l.msgs = nil
+	return m
+}
+
+// probe is one malformed request.
+type probe struct {
+	what   string
+	method string
+	path   string // with the query
+	header http.Header
+	body   string
+}
+
+// probesFor builds the malformed requests for one route.
+func probesFor(rt route) []probe {
+	var out []probe
+	hasBody := rt.method != http.MethodGet && rt.method != http.MethodHead
+	plain := ""
+	if hasBody {
+		plain = "{}"
+	}
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	for _, v := range pathValues {
+		out = append(out, probe{"path value " + v, rt.method, fill(rt.pattern, v), jsonCT, plain})
+	}
+	one := fill(rt.pattern, "1")
+	for i, q := range queries {
+		out = append(out, probe{fmt.Sprintf("query %d", i), rt.method, one + "?" + q, jsonCT, plain})
+	}
+	for name, h := range headerVariants {
+		out = append(out, probe{"header: " + name, rt.method, one, h, plain})
+	}
+	if !hasBody {
+		return out
+	}
+	for name, b := range jsonBodies() {
+		out = append(out, probe{"JSON: " + name, rt.method, one, jsonCT, b})
+	}
+	formCT := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	for name, b := range formBodies {
+		out = append(out, probe{"form: " + name, rt.method, one, formCT, b})
+	}
+	for name, m := range multipartBodies() {
+		out = append(out, probe{"multipart: " + name, rt.method, one, http.Header{"Content-Type": {m.ct}}, m.body})
+	}
+	return out
+}
+
+// send serves one probe with the session (empty: anonymous) within the deadline and
+// reports what went wrong with it, if anything.
+func (e *testEnv) send(t *testing.T, session string, p probe, log *errorLog, statuses map[int]int) string {
+	t.Helper()
+	deadline := requestDeadline
+	if strings.Contains(p.path, "/events/") {
+		deadline = streamDeadline
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, p.method, "/", strings.NewReader(p.body))
+	u, err := url.Parse("http://example.com" + p.path)
+	if err != nil { // a path value that is no URL: send it raw
+		u = &url.URL{Scheme: "http", Host: "example.com", Path: p.path}
+	}
+	req.URL, req.RequestURI, req.Host = u, u.RequestURI(), "example.com"
+	if p.body == "" {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	for k, v := range p.header {
+		req.Header[k] = v
+	}
+	if session != "" && req.Header.Get("Cookie") == "" {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+	}
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.srv.ServeHTTP(rec, req)
+	}()
+	select {
+	case <-done:
+	case <-time.After(deadline + hangDeadline):
+		return "hangs past its deadline"
+	}
+	statuses[rec.Code]++
+	var problems []string
+	if rec.Code >= 500 {
+		problems = append(problems, fmt.Sprintf("status %d", rec.Code))
+	}
+	if body := rec.Body.Bytes(); leaks.Match(body) {
+		problems = append(problems, fmt.Sprintf("the answer shows internals: %q", leaks.Find(body)))
+	}
+	for _, msg := range log.take() {
+		problems = append(problems, "logged: "+msg)
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	snippet := rec.Body.String()
+	if len(snippet) > 200 {
+		snippet = snippet[:200]
+	}
+	return strings.Join(problems, "; ") + " — " + snippet
+}
+
+func TestMalformedInputNeverBreaksAnyRoute(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the malformed-input suite sends tens of thousands of requests")
+	}
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		log := &errorLog{}
+		e.srv.log = slog.New(log)
+		e.srv.jobs = &recordingJobs{}
+		admin, manager := e.cast.Admin, e.cast.Alisa
+		// Something to find behind id 1 of each resource.
+		var company struct{ ID int64 }
+		if code := e.api(&admin, "POST", "/api/companies/", map[string]any{"name": "ООО Ромашка", "responsible": manager.ID}, &company); code != http.StatusCreated {
+			t.Fatalf("fixture company: %d", code)
+		}
+		e.api(&admin, "POST", "/api/contacts/", map[string]any{"company": company.ID, "first_name": "Иван"}, nil)
+		e.api(&admin, "POST", "/api/company-notes/", map[string]any{"company": company.ID, "text": "заметка"}, nil)
+		e.api(&admin, "POST", "/api/tasks/", map[string]any{"title": "Позвонить", "company": company.ID, "assigned_to": manager.ID,
+			"due_at": "2026-12-01T10:00:00+03:00"}, nil)
+
+		routes := routeTable(t, e.srv)
+		if len(routes) < 100 {
+			t.Fatalf("only %d routes walked", len(routes))
+		}
+		callers := []struct {
+			name string
+			m    *dbtest.Member
+		}{{"admin", &admin}, {"manager", &manager}, {"anonymous", nil}}
+		var failures []string
+		sent, statuses := 0, map[int]int{}
+		for _, rt := range routes {
+			for _, c := range callers {
+				// One session per route and caller: a probe that ends it
+				// (signing out, a password reset) leaves the rest of the
+				// route's probes anonymous, which they must survive too.
+				session := ""
+				if c.m != nil {
+					session = e.session(*c.m)
+				}
+				for _, p := range probesFor(rt) {
+					sent++
+					if problem := e.send(t, session, p, log, statuses); problem != "" {
+						failures = append(failures, fmt.Sprintf("%s %s (%s, %s as %s): %s", rt.method, rt.pattern, p.path, p.what, c.name, problem))
+					}
+				}
+				// Whatever the probes did to the cast (a role changed, a
+				// user deactivated, a password reset), the next route starts
+				// from the same cast.
+				e.restoreCast(t)
+			}
+		}
+		t.Logf("%d routes, %d requests, answers by status: %v", len(routes), sent, statuses)
+		if len(failures) > 0 {
+			if len(failures) > 60 {
+				failures = append(failures[:60], fmt.Sprintf("… and %d more", len(failures)-60))
+			}
+			t.Fatalf("%d malformed requests broke a route:\n%s", len(failures), strings.Join(failures, "\n"))
+		}
+	})
+}
+
+// restoreCast puts the cast's users back as dbtest.NewCast made them.
+func (e *testEnv) restoreCast(t *testing.T) {
+	t.Helper()
+	for _, m := range e.cast.All() {
+		_, err := e.db.ExecContext(context.Background(), `UPDATE users SET role = $1, data_scope = $2, is_active = TRUE WHERE id = $3`,
+			string(m.Scope.Role), string(m.Scope.Data), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
