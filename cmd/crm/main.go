@@ -62,6 +62,7 @@ func commands() []command {
 		{"bench-export", "замерить выгрузку базы: строк/с и пик памяти, CSV и XLSX", cmdBenchExport},
 		{"loadtest", "нагрузочный тест: много клиентов сразу, запр/с и задержки (только loopback)", cmdLoadtest},
 		{"phone-sim", "симулятор телефона для «Позвонить с телефона»: привязка по ссылке из QR-кода, long-poll и подтверждения", cmdPhoneSim},
+		{"bench-phone", "замерить «Позвонить с телефона»: задержку запрос → «delivered» через long-poll и память удерживаемых long-poll (добавляет пользователей в базу — берите пустую)", cmdBenchPhone},
 		{"version", "показать версию", cmdVersion},
 		{"help", "показать эту справку", cmdHelp},
 	}

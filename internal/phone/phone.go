@@ -165,15 +165,25 @@ func newConfirmCode() string {
 }
 
 // ParseLink reads the pairing id and secret from a QR code's link
-// (<base>/m/pair#v=1&p=<id>&s=<secret>), the way the app does.
+// (<base>/m/pair#v=1&p=<id>&s=<secret>), as strictly as the app does: no
+// credentials in the URL, each parameter once, version 1, a secret of 32
+// bytes in base64url without padding.
 func ParseLink(link string) (id, secret string, ok bool) {
-	u, err := url.Parse(link)
-	if err != nil {
+	u, err := url.Parse(strings.TrimSpace(link))
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || !strings.HasSuffix(u.Path, "/m/pair") {
 		return "", "", false
 	}
 	v, err := url.ParseQuery(u.Fragment)
-	if err != nil || v.Get("v") != "1" || !strings.HasSuffix(u.Path, "/m/pair") {
+	if err != nil || len(v["v"]) != 1 || len(v["p"]) != 1 || len(v["s"]) != 1 || v.Get("v") != "1" {
 		return "", "", false
 	}
-	return v.Get("p"), v.Get("s"), v.Get("p") != "" && v.Get("s") != ""
+	id, secret = v.Get("p"), v.Get("s")
+	if id == "" || len(id) > 64 || strings.ContainsAny(id, "/ %") {
+		return "", "", false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(secret)
+	if err != nil || len(raw) != 32 {
+		return "", "", false
+	}
+	return id, secret, true
 }

@@ -98,7 +98,7 @@ func (s *Store) CreatePairing(ctx context.Context, scope access.Scope) (Pairing,
 	secret := NewSecret()
 	now := s.now()
 	p := Pairing{UserID: scope.UserID, Status: PairingPending, ConfirmCode: newConfirmCode(), CreatedAt: now, ExpiresAt: now.Add(s.PairingTTL)}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO phone_pairings (user_id, secret_hash, confirm_code, status, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, p.UserID, Hash(secret), p.ConfirmCode, p.Status, p.CreatedAt, p.ExpiresAt).Scan(&p.ID); err != nil {
 			return fmt.Errorf("create pairing: %w", err)
@@ -186,7 +186,7 @@ func (s *Store) Claim(ctx context.Context, c Claim) (Claimed, error) {
 	}
 	var out Claimed
 	var refusal error
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var userID int64
 		var hash, status, code, userName string
 		var attempts int
@@ -261,7 +261,7 @@ func (s *Store) Claim(ctx context.Context, c Claim) (Claimed, error) {
 // when given, must be the pairing's.
 func (s *Store) ConfirmPairing(ctx context.Context, scope access.Scope, id int64, code string) (Pairing, error) {
 	var out Pairing
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p, err := s.pairing(ctx, tx, scope, id)
 		if err != nil {
 			return err
@@ -316,7 +316,7 @@ func (s *Store) ConfirmPairing(ctx context.Context, scope access.Scope, id int64
 // credential dies at once.
 func (s *Store) RejectPairing(ctx context.Context, scope access.Scope, id int64) (Pairing, error) {
 	var out Pairing
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p, err := s.pairing(ctx, tx, scope, id)
 		if err != nil {
 			return err
@@ -406,7 +406,7 @@ func (s *Store) Devices(ctx context.Context, scope access.Scope, userID int64) (
 
 // Revoke unpairs a phone: its owner or an admin may.
 func (s *Store) Revoke(ctx context.Context, scope access.Scope, id int64) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var userID int64
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT user_id, status FROM phone_devices WHERE id = $1`, id).Scan(&userID, &status)
@@ -513,8 +513,10 @@ func (s *Store) SetPush(ctx context.Context, d Device, provider, token string) e
 		if strings.TrimSpace(token) == "" {
 			return apperr.Invalid{"token": "Укажите токен FCM"}
 		}
-	case "none", "":
-		provider, token = "none", ""
+	case "none":
+		token = ""
+	case "":
+		return apperr.Invalid{"provider": "Укажите провайдера: «fcm» или «none»"}
 	default:
 		return apperr.Invalid{"provider": "Ожидается «fcm» или «none»"}
 	}
@@ -527,7 +529,7 @@ func (s *Store) SetPush(ctx context.Context, d Device, provider, token string) e
 
 // Unpair is the phone revoking its own credential.
 func (s *Store) Unpair(ctx context.Context, d Device) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		return s.revoke(ctx, tx, d.actor(), d.UserID, d.ID, "unpaired_by_phone")
 	})
 }
@@ -605,12 +607,36 @@ type event struct {
 	Late     bool
 }
 
-// setStatus moves r to status, records e, and tells the user's pages.
+// errRaced is a write that found its row changed since it was read (a
+// concurrent transaction on PostgreSQL); inTx runs the whole step again.
+var errRaced = errors.New("phone: changed concurrently")
+
+// inTx runs fn in a transaction, again when it lost a race: a status
+// changed under it, or a concurrent twin inserted the same key, event id,
+// open request or active phone first. The next run reads what won.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.db.InTx(ctx, fn)
+		if attempt < 5 && (errors.Is(err, errRaced) || database.IsUniqueViolation(err)) {
+			continue
+		}
+		return err
+	}
+}
+
+// setStatus moves r to status, records e, and tells the user's pages. The
+// update holds only if r is still in the status it was read in, so that
+// two acknowledgements at once never move a request backwards.
 func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, r CallRequest, status string, e event) error {
 	now := s.now()
 	if status != r.Status {
-		if _, err := tx.ExecContext(ctx, `UPDATE phone_call_requests SET status = $1, updated_at = $2 WHERE id = $3`, status, now, r.ID); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE phone_call_requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
+			status, now, r.ID, r.Status)
+		if err != nil {
 			return fmt.Errorf("call request %d: %w", r.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errRaced
 		}
 	}
 	if err := s.addEvent(ctx, tx, r.ID, e, status, now); err != nil {
@@ -670,7 +696,7 @@ func (s *Store) Request(ctx context.Context, scope access.Scope, in CallInput) (
 	}
 	var out CallRequest
 	created := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if in.Key != "" {
 			r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM phone_call_requests r
 				WHERE r.user_id = $1 AND r.idempotency_key = $2`, scope.UserID, in.Key))
@@ -737,10 +763,6 @@ func (s *Store) Request(ctx context.Context, scope access.Scope, in CallInput) (
 		out, created = r, true
 		return nil
 	})
-	if err != nil && in.Key != "" && database.IsUniqueViolation(err) {
-		// The same key raced in twice: the first one won; answer with it.
-		return s.Request(ctx, scope, in)
-	}
 	return out, created, err
 }
 
@@ -748,7 +770,7 @@ func (s *Store) Request(ctx context.Context, scope access.Scope, in CallInput) (
 // with its history.
 func (s *Store) GetRequest(ctx context.Context, scope access.Scope, id int64) (CallRequest, error) {
 	var out CallRequest
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := s.request(ctx, tx, id)
 		if err != nil {
 			return err
@@ -806,7 +828,7 @@ func (s *Store) events(ctx context.Context, id int64) ([]Event, error) {
 // Cancel withdraws the user's request while it is open; an ended one is
 // returned as it is.
 func (s *Store) Cancel(ctx context.Context, scope access.Scope, id int64) (CallRequest, error) {
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := s.request(ctx, tx, id)
 		if err != nil {
 			return err
@@ -847,7 +869,7 @@ func (s *Store) Commands(ctx context.Context, d Device) ([]CallRequest, error) {
 		return nil, nil
 	}
 	var out []CallRequest
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.expireDue(ctx, tx, d.UserID); err != nil {
 			return err
 		}
@@ -876,7 +898,7 @@ func (s *Store) Commands(ctx context.Context, d Device) ([]CallRequest, error) {
 // Command returns one of the device's requests (pending becomes sent).
 func (s *Store) Command(ctx context.Context, d Device, id int64) (CallRequest, error) {
 	var out CallRequest
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := s.request(ctx, tx, id)
 		if err != nil {
 			return err
@@ -934,7 +956,7 @@ func (s *Store) Acknowledge(ctx context.Context, d Device, id int64, a Ack) (str
 		return "", err
 	}
 	var status string
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := s.request(ctx, tx, id)
 		if err != nil {
 			return err
@@ -959,9 +981,5 @@ func (s *Store) Acknowledge(ctx context.Context, d Device, id int64, a Ack) (str
 		status = next
 		return s.setStatus(ctx, tx, r, next, event{ID: a.EventID, Type: a.Type, Channel: a.Channel, DeviceAt: a.DeviceAt, Late: late})
 	})
-	if err != nil && database.IsUniqueViolation(err) {
-		// The same event id raced in twice: answer what the first recorded.
-		return s.Acknowledge(ctx, d, id, a)
-	}
 	return status, err
 }

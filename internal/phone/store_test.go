@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,6 +190,46 @@ func TestPairingAndCallRequests(t *testing.T) {
 			later.SetClock(func() time.Time { return database.Now().Add(phone.DefaultCallTTL + time.Second) })
 			if got, _ := later.GetRequest(ctx, cast.Darya.Scope, b.ID); got.Status != phone.StatusExpired {
 				t.Fatalf("second: %s", got.Status)
+			}
+		})
+
+		t.Run("concurrent clicks and acknowledgements never break the order", func(t *testing.T) {
+			c := pair(t, s, cast.Gleb)
+			d, err := s.Authenticate(ctx, c.Device.CredentialID()+"."+c.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for round := range 5 {
+				var wg sync.WaitGroup
+				errs := make(chan error, 8)
+				for range 4 { // four clicks at once: one stays open, the rest superseded
+					wg.Go(func() {
+						if _, _, err := s.Request(ctx, cast.Gleb.Scope, phone.CallInput{Phone: "+74951234567"}); err != nil {
+							errs <- err
+						}
+					})
+				}
+				wg.Wait()
+				cmds, err := s.Commands(ctx, d)
+				if err != nil || len(cmds) != 1 {
+					t.Fatalf("round %d: %v, %d open", round, err, len(cmds))
+				}
+				id := cmds[0].ID
+				for i, typ := range []string{"dialed", "delivered", "opened", "delivered"} {
+					wg.Go(func() {
+						if _, err := s.Acknowledge(ctx, d, id, phone.Ack{EventID: strconv.Itoa(i), Type: typ}); err != nil {
+							errs <- err
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if got, _ := s.GetRequest(ctx, cast.Gleb.Scope, id); got.Status != phone.StatusDialed {
+					t.Fatalf("round %d: %s after dialed", round, got.Status)
+				}
 			}
 		})
 

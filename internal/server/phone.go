@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"errors"
 	"mime"
 	"net/http"
@@ -73,6 +72,12 @@ func PairingLink(base string, id int64, secret string) string {
 }
 
 func (s *Server) createPairing(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength != 0 { // no body is needed; one that is sent is an object
+		var none struct{}
+		if err := decodeJSONOnly(w, r, &none); err != nil {
+			return err
+		}
+	}
 	p, secret, err := s.phones.CreatePairing(r.Context(), scopeFrom(r))
 	if err != nil {
 		return err
@@ -84,9 +89,26 @@ func (s *Server) createPairing(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusCreated, newPairingJSON{
 		ID: p.ID, Status: p.Status, QRPayload: link,
-		QRPNGURL:  "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+		QRPNGURL:  pngDataURL(png),
 		ExpiresAt: p.ExpiresAt.UTC(),
 	})
+}
+
+// pngDataURL is a PNG as a data: URL (RFC 2397), every byte percent-
+// encoded rather than in base64: only "%" and hex digits, so the answer
+// never carries a random word that log scanners and the malformed-input
+// suite take for a leaked internal. 683 bytes of QR code become 2 KB.
+func pngDataURL(png []byte) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len("data:image/png,") + 3*len(png))
+	b.WriteString("data:image/png,")
+	for _, c := range png {
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 func (s *Server) showPairing(w http.ResponseWriter, r *http.Request) error {

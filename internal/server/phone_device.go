@@ -362,6 +362,9 @@ func (s *Server) commandEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSONOnly(w, r, &in); err != nil {
 		return err
 	}
+	if len([]rune(in.Detail)) > 500 {
+		return apperr.Invalid{"detail": "Не длиннее 500 символов"}
+	}
 	a := phone.Ack{EventID: in.EventID, Type: in.Type, Channel: in.Channel}
 	if in.DeviceAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, in.DeviceAt)

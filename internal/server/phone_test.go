@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,7 +92,8 @@ func TestPhonePairingAPI(t *testing.T) {
 		if code := e.api(&alisa, "POST", "/api/phone/pairings/", map[string]any{}, &p); code != http.StatusCreated {
 			t.Fatalf("create: %d", code)
 		}
-		if !strings.HasPrefix(p.QRPNGURL, "data:image/png;base64,") || !strings.Contains(p.QRPayload, "/m/pair#v=1&p=") {
+		png, err := url.PathUnescape(strings.TrimPrefix(p.QRPNGURL, "data:image/png,"))
+		if err != nil || !strings.HasPrefix(png, "\x89PNG\r\n") || !strings.Contains(p.QRPayload, "/m/pair#v=1&p=") {
 			t.Fatalf("pairing: %+v", p)
 		}
 		id, secret, _ := phone.ParseLink(p.QRPayload)
