@@ -42,6 +42,11 @@ func TestAPIAnswersOnlyJSON(t *testing.T) {
 					// contract, tested on its own (TestTheLiveEventsStream).
 					t.Skip("the live events stream is not JSON by design")
 				}
+				if path == "/api/export/companies/" || path == "/api/audit/export/" {
+					// Exports answer with the file by the contract (CSV here);
+					// their refusals and errors are JSON (TestExport*).
+					t.Skip("an export is a file by design")
+				}
 				rec := e.do(&e.cast.Admin, method, path, nil)
 				if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && rec.Code != http.StatusNoContent {
 					t.Errorf("%d %q: %.200s", rec.Code, ct, rec.Body.String())
