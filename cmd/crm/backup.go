@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -86,7 +87,7 @@ func cmdBackup(ctx context.Context, env *environment, args []string) error {
 			return errors.New("укажите либо файл копии, либо --dir, не то и другое")
 		}
 		sc := backup.Scheduled{Dir: *dir, Keep: *keep, Verify: *verify, ServerURL: cfg.DatabaseURL}
-		file, m, rep, err := sc.Run(ctx, func() (*database.DB, error) { return database.Open(ctx, cfg.DatabaseURL) }, o)
+		file, m, rep, err := sc.Run(ctx, func() (*database.DB, error) { return openExisting(ctx, cfg.DatabaseURL) }, o)
 		if rep != nil {
 			rep.Write(env.stdout)
 		}
@@ -101,7 +102,7 @@ func cmdBackup(ctx context.Context, env *environment, args []string) error {
 		return errors.New("укажите один файл копии: crm backup [--verify] ФАЙЛ (или --dir ПАПКА)")
 	}
 	file := files[0]
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := openExisting(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -120,6 +121,17 @@ func cmdBackup(ctx context.Context, env *environment, args []string) error {
 		return nil
 	}
 	return verifyFile(ctx, env, file, cfg.DatabaseURL, o)
+}
+
+// openExisting opens the database to back up; a SQLite file that is not
+// there is an error, not a new empty base to back up.
+func openExisting(ctx context.Context, rawURL string) (*database.DB, error) {
+	if p := backup.SQLitePath(rawURL); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("базы %s нет: проверьте CRM_DATABASE_URL или --database-url", p)
+		}
+	}
+	return database.Open(ctx, rawURL)
 }
 
 func backupOptions(env *environment) backup.Options {
