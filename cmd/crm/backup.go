@@ -10,14 +10,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/backup"
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
 )
 
-// auditChain walks the audit chain of a restored copy during verify; nil
-// while the audit log has no chain verification to call.
-var auditChain func(ctx context.Context, db *database.DB) error
+// auditChain walks the audit chain of a restored copy during verify
+// (the same walk as crm audit verify).
+func auditChain(ctx context.Context, db *database.DB) error {
+	_, err := audit.Verify(ctx, db)
+	return err
+}
 
 // configFlags are the flags config.Load adds; they must come before a
 // command's file argument, since the configuration is resolved from the

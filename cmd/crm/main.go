@@ -51,6 +51,7 @@ func commands() []command {
 		{"migrate", "применить миграции базы данных", cmdMigrate},
 		{"createsuperuser", "создать администратора", cmdCreateSuperuser},
 		{"import-amo", "импорт выгрузки amoCRM (CSV или XLSX): --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]", cmdImportAmo},
+		{"audit", "журнал аудита: verify — проверить цепочку хешей (код выхода 1 и номер записи, если она нарушена)", cmdAudit},
 		{"backup", "резервная копия базы на ходу: crm backup [--verify] ФАЙЛ; crm backup verify ФАЙЛ; crm backup status", cmdBackup},
 		{"restore", "восстановить резервную копию в пустую базу: crm restore ФАЙЛ", cmdRestore},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
