@@ -52,8 +52,10 @@ ENV CRM_ADDR=0.0.0.0:8000 \
 USER crm:crm
 EXPOSE 8000
 
+# /readyz: the database answers, the schema is current, the job queue runs
+# (/healthz only says the process is up).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD wget -q -O /dev/null http://127.0.0.1:8000/healthz || exit 1
+    CMD wget -q -O /dev/null http://127.0.0.1:8000/readyz || exit 1
 
 ENTRYPOINT ["/usr/local/bin/crm"]
 CMD ["serve"]
