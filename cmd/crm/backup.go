@@ -5,18 +5,23 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/backup"
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
 )
 
-// auditChain walks the audit chain of a restored copy during verify; nil
-// while the audit log has no chain verification to call.
-var auditChain func(ctx context.Context, db *database.DB) error
+// auditChain walks the audit chain of a restored copy during verify
+// (the same walk as crm audit verify).
+func auditChain(ctx context.Context, db *database.DB) error {
+	_, err := audit.Verify(ctx, db)
+	return err
+}
 
 // configFlags are the flags config.Load adds; they must come before a
 // command's file argument, since the configuration is resolved from the
@@ -86,7 +91,7 @@ func cmdBackup(ctx context.Context, env *environment, args []string) error {
 			return errors.New("укажите либо файл копии, либо --dir, не то и другое")
 		}
 		sc := backup.Scheduled{Dir: *dir, Keep: *keep, Verify: *verify, ServerURL: cfg.DatabaseURL}
-		file, m, rep, err := sc.Run(ctx, func() (*database.DB, error) { return database.Open(ctx, cfg.DatabaseURL) }, o)
+		file, m, rep, err := sc.Run(ctx, func() (*database.DB, error) { return openExisting(ctx, cfg.DatabaseURL) }, o)
 		if rep != nil {
 			rep.Write(env.stdout)
 		}
@@ -101,7 +106,7 @@ func cmdBackup(ctx context.Context, env *environment, args []string) error {
 		return errors.New("укажите один файл копии: crm backup [--verify] ФАЙЛ (или --dir ПАПКА)")
 	}
 	file := files[0]
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := openExisting(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -120,6 +125,17 @@ func cmdBackup(ctx context.Context, env *environment, args []string) error {
 		return nil
 	}
 	return verifyFile(ctx, env, file, cfg.DatabaseURL, o)
+}
+
+// openExisting opens the database to back up; a SQLite file that is not
+// there is an error, not a new empty base to back up.
+func openExisting(ctx context.Context, rawURL string) (*database.DB, error) {
+	if p := backup.SQLitePath(rawURL); p != "" {
+		if _, err := os.Stat(p); err != nil { //nolint:gosec // the operator's own database URL
+			return nil, fmt.Errorf("базы %s нет: проверьте CRM_DATABASE_URL или --database-url", p)
+		}
+	}
+	return database.Open(ctx, rawURL)
 }
 
 func backupOptions(env *environment) backup.Options {

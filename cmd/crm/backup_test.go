@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -157,5 +160,55 @@ func TestPostgresBackupCommandWithoutPgDump(t *testing.T) {
 	}
 	if _, err := os.Stat(file); err == nil {
 		t.Fatal("a failed backup left a file")
+	}
+}
+
+// TestVerifyWalksTheAuditChainOfTheCopy edits an audit entry inside a
+// SQLite backup behind the application's back and rewrites the manifest
+// to match the file: counts and checksum agree, the chain does not.
+func TestVerifyWalksTheAuditChainOfTheCopy(t *testing.T) {
+	src := dbtest.URL(t, database.SQLite)
+	if _, err := runCrm(t, src, "", "createsuperuser", "--username", "chief", "--password", "очень-надёжный",
+		"--first-name", "Олег", "--last-name", "Орлов"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "crm.db")
+	if out, _, err := runBackupCmd(t, src, nil, "backup", "--verify", file); err != nil || !strings.Contains(out, "цепочка цела") {
+		t.Fatalf("backup --verify: %v\n%s", err, out)
+	}
+	m, err := backup.ReadManifest(file)
+	if err != nil || m.AuditHead == nil || m.AuditHead.Hash == "" {
+		t.Fatalf("manifest audit head %+v, %v", m.AuditHead, err)
+	}
+
+	raw, err := sql.Open("sqlite", "file:"+file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, q := range []string{
+		`DROP TRIGGER IF EXISTS audit_log_no_update`,
+		`UPDATE audit_log SET actor_name = 'кто-то другой' WHERE action = 'user.create'`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			_ = raw.Close()
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_ = raw.Close()
+	b, err := os.ReadFile(file) //nolint:gosec // the test's file
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	m.File.Size, m.File.SHA256 = int64(len(b)), hex.EncodeToString(sum[:])
+	mb, _ := json.Marshal(m)
+	if err := os.WriteFile(backup.ManifestPath(file), mb, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, err := runBackupCmd(t, src, nil, "backup", "verify", file)
+	if err == nil || !strings.Contains(out, "цепочка журнала аудита в копии нарушена") {
+		t.Fatalf("verify of a copy with an edited audit entry: %v\n%s", err, out)
 	}
 }
