@@ -64,7 +64,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}
 	// Background jobs (River) run in every serving process; they stop
 	// after the HTTP server, so requests in flight may still enqueue.
-	bg, err := jobs.New(ctx, db, jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter, ImportTimeout: cfg.ImportTimeout})
+	bg, err := jobs.New(ctx, db, jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter, ImportTimeout: cfg.ImportTimeout, ExportDir: cfg.ExportDir})
 	if err != nil {
 		return err
 	}

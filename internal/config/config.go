@@ -45,6 +45,13 @@ type Config struct {
 	// ImportMaxBytes bounds an uploaded amoCRM export (CRM_IMPORT_MAX_MB,
 	// in megabytes; 200 by default): a larger upload is refused with 413.
 	ImportMaxBytes int64
+	// ExportJobRows is the size above which an export of the base runs as
+	// a background job with a progress bar instead of streaming into the
+	// response (CRM_EXPORT_JOB_ROWS; 20,000 companies by default).
+	ExportJobRows int
+	// ExportDir keeps the files of export jobs for a day
+	// (CRM_EXPORT_DIR; crm-exports in the system's temporary folder).
+	ExportDir string
 	// JobRescueAfter is how long a background job may run before it counts
 	// as abandoned by a process that died, and is worked again
 	// (CRM_JOB_RESCUE_AFTER; 1h by default).
@@ -112,6 +119,18 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		} else {
 			c.ImportMaxBytes = mb << 20
 		}
+	}
+	c.ExportJobRows = 20_000
+	if v := env("CRM_EXPORT_JOB_ROWS"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("CRM_EXPORT_JOB_ROWS: %q is not a positive number of rows", v))
+		} else {
+			c.ExportJobRows = n
+		}
+	}
+	c.ExportDir = env("CRM_EXPORT_DIR")
+	if c.ExportDir == "" {
+		c.ExportDir = filepath.Join(os.TempDir(), "crm-exports")
 	}
 	if c.Location, err = time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("CRM_TIME_ZONE %q is not an IANA time zone", c.TimeZone))

@@ -62,6 +62,9 @@ type Options struct {
 	// its own timeout has passed, so this is also how long a killed
 	// import waits before another process runs it again.
 	ImportTimeout time.Duration
+	// ExportDir is where export jobs write their files; "" means
+	// crm-exports in the system's temporary folder.
+	ExportDir string
 }
 
 // Jobs owns the River client of one process: New prepares it (jobs can be

@@ -30,6 +30,8 @@ func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &duplicateScanWorker{j: j, scanner: scanner})
 	river.AddWorker(w, &duplicateRecheckWorker{j: j, scanner: scanner})
 	river.AddWorker(w, &importWorker{j: j})
+	river.AddWorker(w, &exportWorker{j: j})
+	river.AddWorker(w, &exportPurgeWorker{j: j})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected
@@ -55,6 +57,9 @@ func (j *Jobs) periodic(opts Options) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return NoticePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
 		}, &river.PeriodicJobOpts{ID: NoticePurgeArgs{}.Kind(), RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+			return ExportPurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+		}, &river.PeriodicJobOpts{ID: ExportPurgeArgs{}.Kind(), RunOnStart: true}),
 	}
 }
 
