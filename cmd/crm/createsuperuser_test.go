@@ -61,7 +61,7 @@ func TestCreateSuperuser(t *testing.T) {
 			"Пользователь с таким логином уже существует"},
 		{"missing flags without a terminal are named", []string{"--username", "x"}, "--first-name, --last-name, --password"},
 		{"a weak password is refused", []string{"--username", "y", "--password", "123", "--first-name", "И", "--last-name", "С"},
-			"Пароль должен быть не короче 8 символов"},
+			"Пароль должен быть не короче 10 символов"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
