@@ -23,7 +23,7 @@ import (
 func cmdCreateSuperuser(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("createsuperuser", flag.ContinueOnError)
 	username := fs.String("username", "", "логин администратора")
-	password := fs.String("password", "", "пароль (не короче 10 символов)")
+	password := fs.String("password", "", "пароль (не короче 10 символов, без логина, не из распространённых)")
 	firstName := fs.String("first-name", "", "имя")
 	lastName := fs.String("last-name", "", "фамилия")
 	email := fs.String("email", "", "электронная почта (необязательно)")
