@@ -37,6 +37,9 @@ func TestAPIAnswersOnlyJSON(t *testing.T) {
 					}
 				}
 				path := strings.ReplaceAll(route, "{id}", "999999")
+				if path == "/api/docs/" {
+					t.Skip("the API's documentation page is HTML by design (TestOpenAPIIsServed)")
+				}
 				if path == "/api/events/" {
 					// The one stream of the API: text/event-stream by the
 					// contract, tested on its own (TestTheLiveEventsStream).
