@@ -26,6 +26,10 @@ const (
 	joinAmo
 	joinINN
 	joinName
+	// joinBase: the row's entity and another of the file are one company
+	// (or contact) of the base — e.g. two amoCRM records a user merged in
+	// the CRM after an earlier import.
+	joinBase
 )
 
 // Row flags.
@@ -99,6 +103,7 @@ func Plan(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, opt 
 		{"group", p.group},
 		{"entities", p.writeEntities},
 		{"base", p.matchBase},
+		{"same base", p.joinSameBase},
 		{"orphans", p.addOrphanCompanies},
 		{"decide", p.decide},
 	}

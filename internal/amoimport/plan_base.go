@@ -62,6 +62,58 @@ func (p *planner) matchBase() error {
 		WHERE r.import_id = $1 AND r.kind = 'contact' ORDER BY r.number`, pair(joinAmo))
 }
 
+// joinSameBase makes the entities of the file that found the same
+// company (or contact) of the base one entity, numbered by the first: an
+// earlier import's amoCRM IDs a merge in the CRM gathered on one company,
+// or a record with the company's ID and another with its ИНН. Otherwise
+// each would write the same company on its own, the last one winning.
+// The entities' rows are rewritten with their new number.
+func (p *planner) joinSameBase() error {
+	type key struct {
+		kind uint8
+		id   int64
+	}
+	first := map[key]int32{}  // the base's company or contact → its lowest root
+	into := map[int32]int32{} // an absorbed root → the root it joins
+	for r := int32(1); r <= p.n; r++ {
+		if p.kind[r] == kindNone || p.find(r) != r || p.base[r] == 0 {
+			continue
+		}
+		k := key{p.kind[r], p.base[r]}
+		if f, ok := first[k]; ok {
+			into[r] = f
+		} else {
+			first[k] = r
+		}
+	}
+	if len(into) == 0 {
+		return nil
+	}
+	var moved []int32
+	for i := int32(1); i <= p.n; i++ {
+		if _, ok := into[p.find(i)]; ok && p.kind[i] != kindNone {
+			moved = append(moved, i)
+		}
+	}
+	for r, f := range into {
+		p.flags[f] |= p.flags[r] & (flagBaseAmbiguous | flagBaseConflict)
+		p.baseHow[f] = min(p.baseHow[f], p.baseHow[r])
+		p.union(f, r)
+	}
+	batch := make([][]any, 0, min(len(moved), updateBatch))
+	for _, i := range moved {
+		p.join[i] = joinBase
+		batch = append(batch, []any{i, p.find(i)})
+		if len(batch) == updateBatch {
+			if err := p.updateRows("entity = v.column2", []string{"INTEGER", "INTEGER"}, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return p.updateRows("entity = v.column2", []string{"INTEGER", "INTEGER"}, batch)
+}
+
 // matchBaseByName matches the entities the stronger keys left unmatched
 // by name and address: a row's candidates are the live companies with its
 // name_norm and address_norm, the same legal form and no ИНН or the

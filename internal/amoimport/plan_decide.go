@@ -235,7 +235,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 		for i := 1; i < len(plans); i++ {
 			if rows[i].bad == nil {
 				plans[i].action = ActionMerge
-				plans[i].reason = prepend(plans[i].reason, fmt.Sprintf("Дубль строки %d: тот же amoCRM ID", head.line))
+				plans[i].reason = prepend(plans[i].reason, p.duplicateReason(head, rows[i], merged))
 			}
 		}
 		unchangedDuplicates(plans)
@@ -296,6 +296,11 @@ func (p *planner) duplicateReason(head, r stagedRow, merged Record) string {
 		how = "тот же ИНН"
 	case joinName:
 		how = "те же название и адрес"
+	case joinBase:
+		how = "та же компания базы"
+		if r.kind == KindContact {
+			how = "тот же контакт базы"
+		}
 	}
 	s := fmt.Sprintf("Дубль строки %d", head.line)
 	if how != "" {

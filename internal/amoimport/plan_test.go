@@ -371,3 +371,52 @@ func TestPlanAgainOnTheSameImportGivesTheSamePlan(t *testing.T) {
 		}
 	})
 }
+
+func TestEntitiesOfTheFileThatAreOneCompanyOfTheBaseAreJoined(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		env := newPlanEnv(t, db, planTruth{})
+		// After an earlier import a user merged «Альфа» and «Альфа-Сервис» in
+		// the CRM: the survivor carries both amoCRM IDs. A newer export still
+		// has both records, and a third one with the company's ИНН.
+		var id int64
+		if err := db.QueryRowContext(ctx, `INSERT INTO companies (name, name_norm, inn, created_at, updated_at)
+			VALUES ('ООО «Альфа»', $1, '7707083893', $2, $2) RETURNING id`, dedup.NormalizeName("ООО «Альфа»"), database.Now()).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		for _, amo := range []int64{111, 222} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO company_amo_ids (amo_id, company_id) VALUES ($1, $2)`, amo, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := []Row{
+			{Record: &Record{Number: 1, Line: 2, Kind: KindCompany, AmoID: 222, Name: "ООО «Альфа-Сервис»"}},
+			{Record: &Record{Number: 2, Line: 3, Kind: KindCompany, AmoID: 555, Name: "Альфа, ООО", INN: "7707083893"}},
+			{Record: &Record{Number: 3, Line: 4, Kind: KindCompany, AmoID: 111, Name: "ООО «Альфа»", Address: "Москва"}},
+			{Record: &Record{Number: 4, Line: 5, Kind: KindContact, AmoID: 901, Name: "Иван Петров", Company: "Альфа, ООО"}},
+		}
+		sum, got, importID := env.run(t, rows)
+		if r := got[1]; r.Action != ActionUpdate || r.CompanyID != id || r.Entity != 1 {
+			t.Errorf("record 1: %s company %d entity %d %q, want the update of %d", r.Action, r.CompanyID, r.Entity, r.Reason, id)
+		}
+		for _, n := range []int{2, 3} {
+			if r := got[n]; r.Action != ActionMerge || r.CompanyID != id || r.Entity != 1 || !strings.Contains(r.Reason, "Дубль строки 2: та же компания базы") {
+				t.Errorf("record %d: %s company %d entity %d %q, want a merge into record 1", n, r.Action, r.CompanyID, r.Entity, r.Reason)
+			}
+		}
+		if r := got[4]; r.LinkEntity != 1 {
+			t.Errorf("the contact links to entity %d, want 1: %q", r.LinkEntity, r.Reason)
+		}
+		if sum.Updated != 1 || sum.Merged != 2 || sum.Created != 1 {
+			t.Errorf("%+v, want 1 update, 2 merged and the contact created", sum)
+		}
+
+		applyPlan(t, db, importID, env.admin)
+		var companies, amoIDs int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM companies`).Scan(&companies)
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM company_amo_ids WHERE company_id = $1`, id).Scan(&amoIDs)
+		if companies != 1 || amoIDs != 3 {
+			t.Errorf("after the import: %d companies, %d amoCRM IDs on the company, want 1 and 3", companies, amoIDs)
+		}
+	})
+}

@@ -159,11 +159,33 @@ func (s *Store) CreateFrom(ctx context.Context, tx *sql.Tx, from, by int64) (Imp
 	if err != nil {
 		return Import{}, fmt.Errorf("create import: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO import_files (import_id, part, data)
-		SELECT $1, part, data FROM import_files WHERE import_id = $2`, id, from); err != nil {
+	res, err := tx.ExecContext(ctx, `INSERT INTO import_files (import_id, part, data)
+		SELECT $1, part, data FROM import_files WHERE import_id = $2`, id, from)
+	if err != nil {
 		return Import{}, fmt.Errorf("copy import file: %w", err)
 	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return Import{}, &apperr.Conflict{Message: fmt.Sprintf(
+			"Файл этой проверки уже удалён: загруженные файлы хранятся %d дней. Загрузите выгрузку заново.", FileRetentionDays)}
+	}
 	return s.get(ctx, tx, id)
+}
+
+// FileRetentionDays is how long an uploaded file stays in the database
+// after its run ended: long enough to import the file a dry run checked,
+// short enough that uploads do not pile up. The report stays.
+const FileRetentionDays = 7
+
+// PurgeFiles deletes the uploaded files of imports that ended (done or
+// failed) before before, and returns how many parts it deleted. A queued
+// or running import keeps its file whatever its age.
+func (s *Store) PurgeFiles(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM import_files WHERE import_id IN (
+		SELECT id FROM imports WHERE status IN ($1, $2) AND finished_at < $3)`, StatusDone, StatusFailed, before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("purge import files: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 const importColumns = `i.id, i.file_name, i.file_size, i.dry_run, COALESCE(i.created_by, 0), COALESCE(NULLIF(TRIM(cu.first_name || ' ' || cu.last_name), ''), cu.username, ''),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmprofi/crm/internal/amoimport"
 	"github.com/crmprofi/crm/internal/apperr"
@@ -118,4 +119,60 @@ func TestWarningsAreSaidInRussianWithTheirCell(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTheFilesOfImportsThatEndedAWeekAgoArePurgedAndTheirReportsStay(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		store := amoimport.NewStore(db)
+		in := amoimport.New{FileName: "amo.csv", DryRun: true, CreatedBy: cast.Admin.ID}
+		old := create(t, db, in, []byte("Наименование;ИНН\nРомашка;7707083893\n"))
+		recent := create(t, db, in, []byte("Наименование;ИНН\nЛютик;7707083893\n"))
+		waiting := create(t, db, in, []byte("Наименование;ИНН\nВасилёк;7707083893\n"))
+		now := database.Now()
+		finish := func(id int64, status string, at time.Time) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, `UPDATE imports SET status = $1, finished_at = $2 WHERE id = $3`, status, at, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		week := time.Duration(amoimport.FileRetentionDays) * 24 * time.Hour
+		finish(old.ID, amoimport.StatusDone, now.Add(-week-time.Hour))
+		finish(recent.ID, amoimport.StatusFailed, now.Add(-week+time.Hour))
+		// A queued import keeps its file however old it is.
+		if _, err := db.ExecContext(ctx, `UPDATE imports SET created_at = $1 WHERE id = $2`, now.Add(-10*week), waiting.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		n, err := store.PurgeFiles(ctx, now.Add(-week))
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d parts, %v", n, err)
+		}
+		for _, im := range []amoimport.Import{recent, waiting} {
+			f, _, err := store.Spool(ctx, im.ID)
+			if err != nil {
+				t.Fatalf("import %d lost its file: %v", im.ID, err)
+			}
+			amoimport.Remove(f)
+		}
+		if got, err := store.Get(ctx, old.ID); err != nil || got.Status != amoimport.StatusDone || got.FileName != "amo.csv" {
+			t.Errorf("the purged import itself: %+v %v", got, err)
+		}
+
+		// «Импортировать этот файл» after the purge says why it cannot.
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := store.CreateFrom(ctx, tx, old.ID, cast.Admin.ID)
+			return err
+		})
+		var conflict *apperr.Conflict
+		if !errors.As(err, &conflict) || !strings.Contains(conflict.Message, "уже удалён") {
+			t.Fatalf("import from a purged dry run: %v", err)
+		}
+		var imports int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports`).Scan(&imports)
+		if imports != 3 {
+			t.Errorf("the refused import left a row: %d imports", imports)
+		}
+	})
 }

@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -61,6 +62,12 @@ func ID(id int64) string { return strconv.FormatInt(id, 10) }
 // user (id and name), the system actor of a job or command (its name), or
 // no one (a failed sign-in). The IP defaults to the context's client and
 // the time to now.
+//
+// The entry goes at the end of the hash chain (chain.go): Record takes the
+// chain's head, which other audited writes then wait for until q's
+// transaction ends — so an action should record its entry as its last
+// write. Given the database rather than a transaction, Record uses a
+// transaction of its own.
 func Record(ctx context.Context, q database.Querier, by access.Scope, e Entry) error {
 	e.ActorID, e.ActorName, e.System = by.UserID, by.Name, by.IsSystem()
 	if e.IP == "" {
@@ -69,21 +76,37 @@ func Record(ctx context.Context, q database.Querier, by access.Scope, e Entry) e
 	if e.At.IsZero() {
 		e.At = database.Now()
 	}
+	// Stored to the microsecond in UTC on both databases: hash what is stored.
+	e.At = e.At.UTC().Truncate(time.Microsecond)
 	if e.Outcome == "" {
 		e.Outcome = OK
 	}
-	detail := []byte("{}")
+	detail := "{}"
 	if len(e.Detail) > 0 {
-		var err error
-		if detail, err = json.Marshal(e.Detail); err != nil {
+		b, err := json.Marshal(e.Detail)
+		if err != nil {
 			return fmt.Errorf("audit detail: %w", err)
 		}
+		detail = CanonicalJSON(string(b))
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.At, database.NullInt64(e.ActorID), e.ActorName, e.System, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, string(detail))
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
+	switch q := q.(type) {
+	case *sql.Tx:
+		return appendEntry(ctx, q, e, detail)
+	case *database.DB:
+		return q.InTx(ctx, func(tx *sql.Tx) error { return appendEntry(ctx, tx, e, detail) })
+	case interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	}:
+		tx, err := q.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+		if err := appendEntry(ctx, tx, e, detail); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	default:
+		return fmt.Errorf("audit %s: %T is neither a transaction nor a database", e.Action, q)
 	}
-	return nil
 }

@@ -103,6 +103,106 @@ type snapshot struct {
 	Spheres []int64    `json:"spheres"`
 }
 
+// mergeState is what company_merges.survivor keeps: the survivor before
+// the merge and right after it (After; merges recorded before it was kept
+// lack it), so that undo puts back what the merge changed and keeps what
+// users changed on the survivor since.
+type mergeState struct {
+	snapshot
+	After *snapshot `json:"after,omitempty"`
+}
+
+// keepChangesSince is the survivor undo writes: as it was before the
+// merge, except what was changed on it after the merge (after → cur),
+// which stays as it is now — a field edited since keeps its new value; a
+// phone, e-mail or sphere added since stays, one removed since stays
+// removed. It returns that state and the fields kept.
+func keepChangesSince(before, after, cur snapshot) (snapshot, []string) {
+	out := before
+	kept := []string{}
+	for _, f := range changedFields(after.Fields, cur.Fields) {
+		setField(&out.Fields, cur.Fields, f)
+		kept = append(kept, f)
+	}
+	phoneKey := func(p phoneRow) string { return p.Value + "\x00" + p.Kind + "\x00" + p.Comment }
+	emailKey := func(e emailRow) string { return e.Value + "\x00" + e.Kind + "\x00" + e.Comment }
+	sphereKey := func(id int64) int64 { return id }
+	var changed bool
+	if out.Phones, changed = threeWay(before.Phones, after.Phones, cur.Phones, phoneKey); changed {
+		kept = append(kept, "phones")
+	}
+	if out.Emails, changed = threeWay(before.Emails, after.Emails, cur.Emails, emailKey); changed {
+		kept = append(kept, "emails")
+	}
+	if out.Spheres, changed = threeWay(before.Spheres, after.Spheres, cur.Spheres, sphereKey); changed {
+		kept = append(kept, "spheres")
+	}
+	for i := range out.Phones {
+		out.Phones[i].Position = i
+	}
+	for i := range out.Emails {
+		out.Emails[i].Position = i
+	}
+	return out, kept
+}
+
+// threeWay applies the change from after to cur onto before: before's
+// items less those removed since, then those added since. changed says
+// whether there was any change since.
+func threeWay[T any, K comparable](before, after, cur []T, key func(T) K) ([]T, bool) {
+	inAfter, inCur := map[K]bool{}, map[K]bool{}
+	for _, x := range after {
+		inAfter[key(x)] = true
+	}
+	for _, x := range cur {
+		inCur[key(x)] = true
+	}
+	out := make([]T, 0, len(before))
+	changed := false
+	for _, x := range before {
+		if inAfter[key(x)] && !inCur[key(x)] {
+			changed = true // removed since the merge
+			continue
+		}
+		out = append(out, x)
+	}
+	for _, x := range cur {
+		if !inAfter[key(x)] {
+			changed = true // added since the merge
+			if !slices.ContainsFunc(out, func(y T) bool { return key(y) == key(x) }) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out, changed
+}
+
+// setField copies the field named f (as changedFields names it) from src.
+func setField(dst *NewCompany, src NewCompany, f string) {
+	switch f {
+	case "name":
+		dst.Name = src.Name
+	case "legal_name":
+		dst.LegalName = src.LegalName
+	case "inn":
+		dst.INN = src.INN
+	case "kpp":
+		dst.KPP = src.KPP
+	case "ogrn":
+		dst.OGRN = src.OGRN
+	case "address":
+		dst.Address = src.Address
+	case "website":
+		dst.Website = src.Website
+	case "status":
+		dst.StatusID = src.StatusID
+	case "branch":
+		dst.BranchID = src.BranchID
+	case "responsible":
+		dst.ResponsibleID = src.ResponsibleID
+	}
+}
+
 type phoneRow struct {
 	ID       int64  `json:"id"`
 	Position int    `json:"position"`
@@ -365,7 +465,15 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 		if err != nil {
 			return fmt.Errorf("merge fields: %w", err)
 		}
-		beforeJSON, err := json.Marshal(before)
+		afterC, err := s.get(ctx, tx, reread, surv.ID, false)
+		if err != nil {
+			return err
+		}
+		after, err := s.snapshot(ctx, tx, afterC)
+		if err != nil {
+			return err
+		}
+		beforeJSON, err := json.Marshal(mergeState{snapshot: before, After: &after})
 		if err != nil {
 			return fmt.Errorf("merge snapshot: %w", err)
 		}
@@ -552,9 +660,17 @@ func (s *Store) Unmerge(ctx context.Context, sc access.Scope, survivorID, duplic
 		if err := s.undoable(ctx, tx, m, surv, survInto); err != nil {
 			return err
 		}
-		var before snapshot
-		if err := json.Unmarshal([]byte(m.survivor), &before); err != nil {
+		var st mergeState
+		if err := json.Unmarshal([]byte(m.survivor), &st); err != nil {
 			return fmt.Errorf("merge snapshot: %w", err)
+		}
+		before, kept := st.snapshot, []string{}
+		if st.After != nil {
+			cur, err := s.snapshot(ctx, tx, surv)
+			if err != nil {
+				return err
+			}
+			before, kept = keepChangesSince(st.snapshot, *st.After, cur)
 		}
 		if err := s.restoreSurvivor(ctx, tx, surv, before); err != nil {
 			return err
@@ -585,7 +701,7 @@ func (s *Store) Unmerge(ctx context.Context, sc access.Scope, survivorID, duplic
 			return fmt.Errorf("record unmerge: %w", err)
 		}
 		if err := audit.Record(ctx, tx, sc, audit.Entry{Action: "company.unmerge", ObjectType: "company", ObjectID: audit.ID(survivorID),
-			Detail: map[string]any{"merge": m.id, "survivor": survivorID, "survivor_name": before.Fields.Name,
+			Detail: map[string]any{"merge": m.id, "survivor": survivorID, "survivor_name": before.Fields.Name, "kept_since_merge": kept,
 				"duplicate": duplicateID, "duplicate_name": dup.Name,
 				"moved_back": map[string]int{"contacts": back["contacts"], "notes": back["company_notes"], "tasks": back["tasks"]}}}); err != nil {
 			return err

@@ -418,3 +418,61 @@ func TestUnmergeRefusals(t *testing.T) {
 		}
 	})
 }
+
+func TestUndoKeepsWhatWasChangedOnTheSurvivorSinceTheMerge(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		m := newMergeFixture(t, db)
+		ctx := context.Background()
+		alisa := m.cast.Alisa.Scope
+		merged, err := m.store.Merge(ctx, alisa, m.surv, company.MergeInput{Duplicate: m.dup,
+			Fields: map[string]string{"name": "duplicate", "ogrn": "duplicate", "status": "duplicate"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// After the merge a manager corrects the address, drops the director's
+		// mobile (it came with the duplicate) and adds a new number.
+		phones := company.OptPhones{Set: true, Value: []company.Phone{
+			{Value: merged.Phones[0].Value, Kind: merged.Phones[0].Kind, Comment: merged.Phones[0].Comment},
+			{Value: "+7 812 555-00-00", Kind: "work", Comment: "склад"},
+		}}
+		if _, err := m.store.Update(ctx, alisa, m.surv, company.Input{
+			Address: company.OptString{Set: true, Value: "Москва, ул. Ленина, 1, офис 5"}, Phones: phones}, false); err != nil {
+			t.Fatal(err)
+		}
+
+		back, err := m.store.Unmerge(ctx, alisa, m.surv, m.dup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What the merge changed and nobody touched since goes back...
+		if back.Name != "ООО «Ромашка»" || back.OGRN != "" || back.StatusID == nil || *back.StatusID != m.statuses[0] {
+			t.Errorf("the merge's fields were not undone: %q ogrn %q status %v", back.Name, back.OGRN, back.StatusID)
+		}
+		if len(back.Emails) != 1 || back.Emails[0].Value != "info@romashka.ru" || len(back.Spheres) != 1 {
+			t.Errorf("the duplicate's e-mails or spheres stayed: %+v %v", back.Emails, back.Spheres)
+		}
+		// ...and what was changed since stays.
+		if back.Address != "Москва, ул. Ленина, 1, офис 5" {
+			t.Errorf("the address corrected after the merge was lost: %q", back.Address)
+		}
+		var got []string
+		for _, p := range back.Phones {
+			got = append(got, p.Value+" "+p.Comment)
+		}
+		if strings.Join(got, "; ") != "+7 495 123-45-67 офис; +7 812 555-00-00 склад" {
+			t.Errorf("phones after undo: %v, want the survivor's own and the one added since", got)
+		}
+		var detail string
+		if err := db.QueryRowContext(ctx, `SELECT detail FROM audit_log WHERE action = 'company.unmerge'`).Scan(&detail); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(detail, `"kept_since_merge":["address","phones"]`) {
+			t.Errorf("the undo's audit entry does not say what it kept: %s", detail)
+		}
+		// The duplicate is back whole.
+		dup, err := m.store.Get(ctx, alisa, m.dup)
+		if err != nil || dup.Name != "Ромашка Плюс" || len(dup.Phones) != 2 {
+			t.Errorf("the duplicate after undo: %+v %v", dup, err)
+		}
+	})
+}

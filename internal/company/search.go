@@ -36,6 +36,13 @@ type Query struct {
 	// counting or sorting every hit of a short prefix. Count is then the
 	// number returned and More says whether there are others.
 	Quick bool
+	// Keyset pages through the whole result without OFFSET, for exports:
+	// Page is ignored and the page starts after the company After (the
+	// last one of the previous page; 0 starts at the beginning), in the
+	// same order as the numbered pages. Each page costs the same however
+	// deep it is. Only the first page (After 0) is counted.
+	Keyset bool
+	After  int64
 }
 
 // Result is one page of a search.
@@ -156,13 +163,14 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 			return res, err
 		}
 	}
-	if !p.ranked || len(list) == 0 && p.offset > 0 {
+	counted := !q.Keyset || q.After == 0
+	if counted && (!p.ranked || len(list) == 0 && p.offset > 0) {
 		if err := s.db.QueryRowContext(ctx, p.countSQL, p.countArgs...).Scan(&res.Count); err != nil {
 			return res, fmt.Errorf("count companies: %w", err)
 		}
 	}
 	res.Companies = []Company{}
-	if res.Count == 0 || p.offset >= res.Count {
+	if counted && (res.Count == 0 || p.offset >= res.Count) {
 		return res, nil
 	}
 	tq, ranked := p.tq, p.ranked
@@ -253,6 +261,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		q.PageSize = 50
 	}
 	p.offset = database.PageOffset(q.Page, q.PageSize)
+	if q.Keyset {
+		p.offset = 0
+	}
 
 	// live repeats the partial indexes' predicates so that both planners
 	// can use them (deleted companies are looked up in full).
@@ -261,7 +272,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		live = ""
 	}
 	var w database.Where
-	from := "companies c"
+	from, with := "companies c", ""
 	tq := classify(q.Text)
 	p.tq = tq
 	p.ranked = tq.inn != "" || tq.phone != "" || tq.phoneSuffix != "" || tq.email != "" || len(tq.words) > 0
@@ -269,7 +280,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		p.empty = true // nothing searchable, e.g. only punctuation
 		return p, nil
 	}
-	if nameOnly(tq, q) {
+	if nameOnly(tq, q) && !q.Keyset {
 		return nameSearchPlan(scope, q, tq, p), nil
 	}
 	if p.ranked {
@@ -302,8 +313,18 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 			}
 			parts = append(parts, "SELECT company_id AS id, 1 AS hit_rank FROM ("+strings.Join(sets, " INTERSECT ")+") nh")
 		}
-		from = "(SELECT id, MIN(hit_rank) AS hit_rank FROM (" + strings.Join(parts, " UNION ALL ") + ") hits GROUP BY id) h" +
-			" JOIN companies c ON c.id = h.id"
+		hits := "SELECT id, MIN(hit_rank) AS hit_rank FROM (" + strings.Join(parts, " UNION ALL ") + ") hits GROUP BY id"
+		from = "(" + hits + ") h JOIN companies c ON c.id = h.id"
+		if q.Keyset {
+			// The cursor looks up its own rank, so h is named once for both.
+			with = "WITH h AS (" + hits + ") "
+			from = "h JOIN companies c ON c.id = h.id"
+		}
+	}
+	if q.Keyset && q.After != 0 {
+		w.Add(keysetAfter(&w, order, p.ranked, q.After))
+	}
+	if p.ranked {
 		order = "h.hit_rank, " + order
 	}
 	if q.Deleted {
@@ -329,7 +350,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Sphere != 0 {
 		w.Add("c.id IN (SELECT company_id FROM company_spheres WHERE sphere_id = ?)", q.Sphere)
 	}
-	p.countSQL = "SELECT COUNT(*) FROM " + from + w.SQL()
+	p.countSQL = with + "SELECT COUNT(*) FROM " + from + w.SQL()
 	p.countArgs = slices.Clone(w.Args())
 	if !p.ranked && !q.Deleted && q.INN == "" && q.Sphere == 0 {
 		p.countSQL, p.countArgs = tallyCount(scope, q)
@@ -345,11 +366,30 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		total = ", pg.total"
 		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
 	}
-	p.pageSQL = "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
+	p.pageSQL = with + "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
 		" ORDER BY " + order + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
 		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
 	p.pageArgs = w.Args()
 	return p, nil
+}
+
+// keysetAfter is the condition of a keyset page: the rows after the
+// company after in order (an ORDER BY of orderings, without the rank).
+// The cursor's sort key is read from its row, so that the database
+// compares its own stored values (no time formats round-trip through
+// Go); a ranked search compares the cursor's rank first.
+func keysetAfter(w *database.Where, order string, ranked bool, after int64) string {
+	key, _, _ := strings.Cut(order, ",")
+	op := ">"
+	if k, ok := strings.CutSuffix(key, " DESC"); ok {
+		key, op = k, "<"
+	}
+	cond := "(" + key + ", c.id) " + op + " (SELECT " + strings.TrimPrefix(key, "c.") + ", id FROM companies WHERE id = " + w.Arg(after) + ")"
+	if !ranked {
+		return cond
+	}
+	return "(h.hit_rank > (SELECT hit_rank FROM h WHERE id = " + w.Arg(after) + ") OR h.hit_rank = (SELECT hit_rank FROM h WHERE id = " +
+		w.Arg(after) + ") AND " + cond + ")"
 }
 
 // tallyCount counts a list without text search, ИНН or sphere filters

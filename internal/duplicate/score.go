@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/russian"
 )
 
 // Probe is what someone typed, or a stored company, to look for
@@ -61,19 +62,28 @@ type Match struct {
 // MarshalJSON writes every field of a match the caller may see (an empty
 // ИНН as ""), and of a hidden one only id, name, responsible_name,
 // accessible, score and reasons: the keys themselves are absent.
+//
+// Both carry responsible_genitive, the responsible's name in the genitive
+// («Веры Поповой»), for the form's «уже есть у …» — declined here, once,
+// not again in the browser.
 func (m Match) MarshalJSON() ([]byte, error) {
 	type plain Match
+	genitive := russian.Genitive(m.ResponsibleName)
 	if m.Accessible {
-		return json.Marshal(plain(m))
+		return json.Marshal(struct {
+			plain
+			ResponsibleGenitive string `json:"responsible_genitive"`
+		}{plain(m), genitive})
 	}
 	return json.Marshal(struct {
-		ID              int64    `json:"id"`
-		Name            string   `json:"name"`
-		ResponsibleName string   `json:"responsible_name"`
-		Accessible      bool     `json:"accessible"`
-		Score           float64  `json:"score"`
-		Reasons         []Reason `json:"reasons"`
-	}{m.ID, m.Name, m.ResponsibleName, false, m.Score, m.Reasons})
+		ID                  int64    `json:"id"`
+		Name                string   `json:"name"`
+		ResponsibleName     string   `json:"responsible_name"`
+		ResponsibleGenitive string   `json:"responsible_genitive"`
+		Accessible          bool     `json:"accessible"`
+		Score               float64  `json:"score"`
+		Reasons             []Reason `json:"reasons"`
+	}{m.ID, m.Name, m.ResponsibleName, genitive, false, m.Score, m.Reasons})
 }
 
 // Record is one company's normalised keys; Score compares two of them and

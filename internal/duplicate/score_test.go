@@ -198,7 +198,7 @@ func TestMatchJSONShowsAHiddenCompanyOnlyByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"inn":""`, `"kpp":""`, `"address":""`, `"accessible":true`} {
+	for _, key := range []string{`"inn":""`, `"kpp":""`, `"address":""`, `"accessible":true`, `"responsible_genitive":"Веры Волковой"`} {
 		if !strings.Contains(string(seen), key) {
 			t.Errorf("a visible match lacks %s: %s", key, seen)
 		}
@@ -211,5 +211,8 @@ func TestMatchJSONShowsAHiddenCompanyOnlyByName(t *testing.T) {
 		if strings.Contains(string(hidden), key) {
 			t.Errorf("a hidden match shows %s: %s", key, hidden)
 		}
+	}
+	if !strings.Contains(string(hidden), `"responsible_genitive":"Веры Волковой"`) {
+		t.Errorf("a hidden match does not say whose it is: %s", hidden)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -71,6 +72,12 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 	if err != nil {
 		return err
 	}
+	if w.j.db.Dialect == database.SQLite {
+		read := &readCounter{}
+		w.j.reads.Store(id, read)
+		defer w.j.reads.Delete(id)
+		bars.read = read
+	}
 	start := time.Now()
 	sum, err := amoimport.Run(ctx, w.j.db, id, amoimport.RunOptions{
 		Actor:    actor,
@@ -124,6 +131,7 @@ func (j *Jobs) UseLive(h *live.Hub) { j.hub = h }
 type importBars struct {
 	make func(label string) progress.Reporter
 	last progress.Reporter
+	read *readCounter // SQLite: the reading stage's count, for ReadProgress
 }
 
 func (j *Jobs) importBars(ctx context.Context, id int64) (*importBars, error) {
@@ -154,7 +162,33 @@ func (j *Jobs) importBars(ctx context.Context, id int64) (*importBars, error) {
 // the import's, so only the run's own end (finish) says done or failed.
 func (b *importBars) stage(label string) progress.Reporter {
 	b.last = b.make(label)
+	if label == amoimport.StageRead && b.read != nil {
+		b.last = fanout{b.last, b.read}
+	}
 	return stageBar{b.last}
+}
+
+// readCounter counts the bytes an import running in this process has
+// read of its file.
+type readCounter struct{ done, total atomic.Int64 }
+
+func (c *readCounter) Start(total int64) { c.total.Store(total) }
+func (c *readCounter) Add(n int64)       { c.done.Add(n) }
+func (c *readCounter) Finish(error)      {}
+
+// ReadProgress is how far a run of import id working in this process has
+// read its file (bytes read, file size); ok is false when none is
+// running here. On PostgreSQL the run writes this on the import's row from
+// another connection once a second; SQLite's one writer is the run itself
+// for as long as it lasts, so the API asks here (SQLite has one serving
+// process).
+func (j *Jobs) ReadProgress(id int64) (done, total int64, ok bool) {
+	v, ok := j.reads.Load(id)
+	if !ok {
+		return 0, 0, false
+	}
+	c := v.(*readCounter)
+	return c.done.Load(), c.total.Load(), true
 }
 
 func (b *importBars) finish(err error) {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -72,6 +73,7 @@ type Jobs struct {
 	client   *river.Client[*sql.Tx]
 	listener *pgxpool.Pool // PostgreSQL only
 	hub      *live.Hub     // this process's live events (UseLive); nil: none
+	reads    sync.Map      // import id → *readCounter of its run here (SQLite)
 }
 
 // New prepares the River client on db with every registered job kind.

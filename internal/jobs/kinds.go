@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/amoimport"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/database"
@@ -88,8 +89,9 @@ func (w *noticePurgeWorker) Work(ctx context.Context, _ *river.Job[NoticePurgeAr
 }
 
 // PurgeArgs asks for the purge of expired sessions, refresh tokens,
-// login-throttle windows and bulk-action undo records, which keeps those
-// tables the size of the active user base.
+// login-throttle windows, bulk-action undo records and the uploaded files
+// of imports that ended a week ago, which keeps those tables the size of
+// the active user base.
 type PurgeArgs struct{}
 
 // Kind names the job kind in River's table.
@@ -116,8 +118,12 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 	if err != nil {
 		return err
 	}
-	if n += windows + undo; n > 0 {
-		w.log.InfoContext(ctx, "expired sessions, tokens and undo records purged", "rows", n)
+	files, err := amoimport.NewStore(w.db).PurgeFiles(ctx, time.Now().AddDate(0, 0, -amoimport.FileRetentionDays))
+	if err != nil {
+		return err
+	}
+	if n += windows + undo + files; n > 0 {
+		w.log.InfoContext(ctx, "expired sessions, tokens, undo records and import files purged", "rows", n)
 	}
 	return nil
 }

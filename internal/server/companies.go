@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/contactinfo"
 	"github.com/crmprofi/crm/internal/duplicate"
+	"github.com/crmprofi/crm/internal/export"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
 )
@@ -88,6 +89,9 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 		Pager:   view.Pager{Page: q.Page, Pages: (res.Count + q.PageSize - 1) / q.PageSize, Count: res.Count, URL: pageURL(r)},
 		SortURL: func(key string) string { return withParam(r, "ordering", key) },
 		OwnOnly: scope.OwnOnly(),
+	}
+	if scope.IsAdmin() {
+		l.ExportCSV, l.ExportXLSX = exportListURL(r.URL, export.CSV), exportListURL(r.URL, export.XLSX)
 	}
 	return respond(w, r, http.StatusOK, nil, view.CompanyListPage(s.shell(r, "Компании", "companies"), l))
 }

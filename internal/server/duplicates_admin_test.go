@@ -30,6 +30,8 @@ func (j *countingJobs) Enqueue(context.Context, *sql.Tx, river.JobArgs) (int64, 
 
 func (j *countingJobs) Cancel(context.Context, *sql.Tx, int64) error { return nil }
 
+func (j *countingJobs) ReadProgress(int64) (int64, int64, bool) { return 0, 0, false }
+
 // acceptJSON sends a request as m asking for JSON (the admin pages answer
 // JSON by Accept), decoding the answer into out.
 func (e *testEnv) acceptJSON(m *dbtest.Member, method, path string, body any, out any) int {

@@ -75,6 +75,12 @@ func (s *Server) importBody(r *http.Request, im amoimport.Import) importBody {
 		ReportURL: requestScheme(r) + "://" + r.Host + importReportURL(im.ID),
 		FileName:  im.FileName, FileSize: im.FileSize, CreatedBy: im.CreatedBy, CreatedAt: im.CreatedAt,
 		Fallback: im.Fallback}
+	if im.Status == amoimport.StatusRunning && im.Processed == 0 && s.jobs != nil {
+		// SQLite: the run cannot write its progress on the row meanwhile.
+		if done, total, ok := s.jobs.ReadProgress(im.ID); ok {
+			b.Progress = importProgress{Processed: done, Total: total}
+		}
+	}
 	if !im.StartedAt.IsZero() {
 		b.Started = &im.StartedAt
 	}

@@ -24,8 +24,11 @@ import (
 )
 
 // recordingJobs keeps what was enqueued, so a test can work the import
-// jobs itself.
-type recordingJobs struct{ imports []int64 }
+// jobs itself; read is what ReadProgress answers.
+type recordingJobs struct {
+	imports []int64
+	read    map[int64][2]int64
+}
 
 func (j *recordingJobs) Enqueue(_ context.Context, _ *sql.Tx, args river.JobArgs) (int64, error) {
 	if a, ok := args.(jobs.ImportArgs); ok {
@@ -35,6 +38,11 @@ func (j *recordingJobs) Enqueue(_ context.Context, _ *sql.Tx, args river.JobArgs
 }
 
 func (j *recordingJobs) Cancel(context.Context, *sql.Tx, int64) error { return nil }
+
+func (j *recordingJobs) ReadProgress(id int64) (int64, int64, bool) {
+	p, ok := j.read[id]
+	return p[0], p[1], ok
+}
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
@@ -341,6 +349,37 @@ func TestTheImportsPageOffersTheFormAndFollowsARunningImport(t *testing.T) {
 		admins := e.do(&admin, http.MethodGet, "/admin/", nil).Body.String()
 		if !strings.Contains(admins, `href="/admin/imports/"`) {
 			t.Error("the admin section does not link the page")
+		}
+	})
+}
+
+func TestTheAPIFollowsARunningImportThatCannotWriteItsRow(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		q := &recordingJobs{}
+		e.srv.jobs = q
+		admin := e.cast.Admin
+		rec := e.upload(&admin, "/api/imports/", "amo_small.csv", fixture(t, "amo_small.csv"), map[string]string{"dry_run": "true"}, false)
+		if rec.Code != http.StatusAccepted {
+			t.Fatalf("upload: %d %s", rec.Code, rec.Body)
+		}
+		id := q.imports[0]
+		// The run holds SQLite's writer: the row still says running, 0 of 0;
+		// the process running it knows how far it has read.
+		if _, err := e.db.ExecContext(context.Background(), `UPDATE imports SET status = 'running' WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		q.read = map[int64][2]int64{id: {4096, 10240}}
+		var body struct {
+			Status   string `json:"status"`
+			Progress struct {
+				Processed, Total int64
+			} `json:"progress"`
+		}
+		if code := e.acceptJSON(&admin, http.MethodGet, "/api/imports/"+strconv.FormatInt(id, 10)+"/", nil, &body); code != http.StatusOK {
+			t.Fatalf("show: %d", code)
+		}
+		if body.Status != "running" || body.Progress.Processed != 4096 || body.Progress.Total != 10240 {
+			t.Errorf("progress of a running import: %+v", body)
 		}
 	})
 }

@@ -102,6 +102,11 @@ func (s *Server) resourceRoutes(r chi.Router) {
 	r.Post("/companies/{id}/merge/", s.act("company.merge", "company", s.mergeCompanies))
 	r.Post("/companies/{id}/unmerge/", s.act("company.unmerge", "company", s.unmergeCompanies))
 
+	// The export of the base (admins; every attempt audited as
+	// export.companies): the file of what the list shows, or a job for a
+	// large one.
+	r.Get("/export/companies/", s.act(exportAction, "company", s.exportCompanies))
+
 	// Contacts.
 	r.Get("/contacts/", s.wrap(s.listContacts))
 	r.Post("/contacts/", s.act("contact.create", "contact", s.createContact))

@@ -72,6 +72,9 @@ const (
 type Jobs interface {
 	Enqueue(ctx context.Context, tx *sql.Tx, args river.JobArgs) (int64, error)
 	Cancel(ctx context.Context, tx *sql.Tx, jobID int64) error
+	// ReadProgress is how far a run of an import working in this process
+	// has read its file (SQLite, where the run cannot write it on the row).
+	ReadProgress(importID int64) (done, total int64, ok bool)
 }
 
 // Option adds to a Server what not every Server has.

@@ -20,7 +20,7 @@
 
   let timer = null;
   let waiting = false;
-  let inflight = null;
+  const body = window.crmLatest();
 
   const refresh = async () => {
     if (busy()) {
@@ -28,28 +28,21 @@
       return;
     }
     waiting = false;
-    if (inflight) inflight.abort();
-    inflight = new AbortController();
     desk.setAttribute("aria-busy", "true");
     try {
-      const resp = await fetch("/desk/?fragment=body", {
-        credentials: "same-origin",
-        headers: { Accept: "text/html" },
-        signal: inflight.signal,
-      });
-      if (resp.ok) {
-        const html = await resp.text();
+      const got = await body.get("/desk/?fragment=body", { headers: { Accept: "text/html" } }, (r) => r.text());
+      if (got && got.resp.ok) {
         if (busy()) {
           waiting = true;
         } else {
-          desk.innerHTML = html;
+          desk.innerHTML = got.body;
           desk.dispatchEvent(new CustomEvent("desk:refreshed", { bubbles: true }));
         }
       }
     } catch {
-      // A refresh cut short (navigation, a newer one) changes nothing.
+      // A refresh cut short (navigation, the network) changes nothing.
     } finally {
-      desk.setAttribute("aria-busy", "false");
+      if (!body.busy()) desk.setAttribute("aria-busy", "false");
     }
   };
 

@@ -44,64 +44,12 @@
     return { label: "возможно", tone: "neutral" };
   }
 
-  // genitive turns «Вера Попова» into «Веры Поповой» for «уже есть у …»
-  // (view.genitive does the same on the server). Endings it does not know
-  // stay as they are: a name in the nominative reads better than a wrong one.
-  const MALE_IN_A = ["никита", "илья", "кузьма", "фома", "лука", "савва", "данила", "гаврила", "фока"];
-
-  const FEMALE_IN_SOFT = ["любовь", "нинель", "адель"];
-
-  function female(first, last) {
-    if (/(ова|ева|ёва|ина|ына|ая|яя)$/.test(last)) return true;
-    if (/(ов|ев|ёв|ин|ын|ий|ый|ой)$/.test(last)) return false;
-    const lower = first.toLowerCase();
-    return FEMALE_IN_SOFT.includes(lower) || (/[ая]$/.test(first) && !MALE_IN_A.includes(lower));
-  }
-
-  function genitiveA(w) {
-    if (/ия$/.test(w)) return w.slice(0, -1) + "и";
-    if (/я$/.test(w)) return w.slice(0, -1) + "и";
-    if (/[гкхжшщч]а$/.test(w)) return w.slice(0, -1) + "и";
-    return w.slice(0, -1) + "ы";
-  }
-
-  const FLEETING = { Пётр: "Петра", Петр: "Петра", Павел: "Павла", Лев: "Льва" };
-
-  function genitiveFirst(w, fem) {
-    if (!fem && FLEETING[w]) return FLEETING[w];
-    if (/[ая]$/.test(w)) return genitiveA(w);
-    if (/й$/.test(w)) return w.slice(0, -1) + "я";
-    if (/ь$/.test(w)) return w.slice(0, -1) + (fem ? "и" : "я");
-    if (!fem && /[бвгджзклмнпрстфхцчшщ]$/.test(w)) return w + "а";
-    return w;
-  }
-
-  function genitiveLast(w, fem) {
-    if (fem) {
-      if (/(ова|ева|ёва|ина|ына)$/.test(w)) return w.slice(0, -1) + "ой";
-      if (/ая$/.test(w)) return w.slice(0, -2) + "ой";
-      if (/яя$/.test(w)) return w.slice(0, -2) + "ей";
-      return w;
-    }
-    if (/[кгх]ий$/.test(w)) return w.slice(0, -2) + "ого";
-    if (/ий$/.test(w)) return w.slice(0, -2) + "его";
-    if (/(ый|ой)$/.test(w)) return w.slice(0, -2) + "ого";
-    if (/(ых|их)$/.test(w)) return w;
-    if (/[ая]$/.test(w)) return genitiveA(w);
-    if (/[йь]$/.test(w)) return w.slice(0, -1) + "я";
-    if (/[бвгджзклмнпрстфхцчшщ]$/.test(w)) return w + "а";
-    return w;
-  }
-
-  function genitive(full) {
-    const parts = (full || "").trim().split(/\s+/);
-    if (parts.length !== 2 || !/^[А-ЯЁа-яё-]+$/.test(parts[0] + parts[1])) return full || "";
-    const fem = female(parts[0], parts[1]);
-    return genitiveFirst(parts[0], fem) + " " + genitiveLast(parts[1], fem);
-  }
-
+  // owner is what a match the user may not open says about itself: «уже
+  // есть у Веры Поповой» — the server declines the name
+  // (responsible_genitive), as it does on the page it renders.
   function owner(m) {
-    return m.responsible_name ? "уже есть у " + genitive(m.responsible_name) : "уже есть у коллеги";
+    const who = m.responsible_genitive || m.responsible_name;
+    return who ? "уже есть у " + who : "уже есть у коллеги";
   }
 
   function reasonChip(r) {
@@ -214,8 +162,7 @@
     const form = panel.closest("form");
     if (!form) return;
     let timer = 0;
-    let inflight = null;
-    let seq = 0;
+    const ask = window.crmLatest();
     let lastQuery = "";
 
     const check = async (focused) => {
@@ -223,31 +170,21 @@
       const key = q ? q.toString() : "";
       if (key === lastQuery) return;
       lastQuery = key;
-      if (inflight) inflight.abort();
-      inflight = null;
-      const mine = ++seq;
       if (!q) {
+        ask.cancel();
         show(panel, []);
         return;
       }
-      const ctrl = new AbortController();
-      inflight = ctrl;
       try {
-        const resp = await fetch(panel.dataset.dupUrl + "?" + key, {
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-          signal: ctrl.signal,
+        const got = await ask.get(panel.dataset.dupUrl + "?" + key, { headers: { Accept: "application/json" } }, (r) => {
+          if (!r.ok) throw new Error("status " + r.status);
+          return r.json();
         });
-        if (!resp.ok) throw new Error("status " + resp.status);
-        const body = await resp.json();
-        if (mine !== seq) return; // a newer question was asked meanwhile
-        show(panel, Array.isArray(body.results) ? body.results : []);
-      } catch (err) {
-        if (err.name === "AbortError" || mine !== seq) return;
+        if (!got) return; // a newer question was asked meanwhile
+        show(panel, Array.isArray(got.body.results) ? got.body.results : []);
+      } catch {
         // The save check still guards; an unknown state is not shown as «no duplicates».
         lastQuery = "";
-      } finally {
-        if (inflight === ctrl) inflight = null;
       }
     };
 

@@ -33,19 +33,17 @@
   const input = pick.querySelector("input[name=with]");
   const list = pick.querySelector("datalist");
   let timer = 0;
-  let seq = 0;
+  const ask = window.crmLatest();
   input.addEventListener("input", () => {
     clearTimeout(timer);
     const q = input.value.trim();
     if (q.length < 2 || /^\d+$/.test(q) && q.length < 10) return;
     timer = setTimeout(() => {
-      const mine = ++seq;
-      fetch("/api/companies/?page_size=10&search=" + encodeURIComponent(q), {
-        credentials: "same-origin", headers: { Accept: "application/json" },
-      })
-        .then((r) => (r.ok ? r.json() : { results: [] }))
-        .then((data) => {
-          if (mine !== seq) return;
+      ask.get("/api/companies/?page_size=10&search=" + encodeURIComponent(q),
+        { headers: { Accept: "application/json" } }, (r) => (r.ok ? r.json() : { results: [] }))
+        .then((got) => {
+          if (!got) return;
+          const data = got.body;
           list.replaceChildren(...(data.results || [])
             .filter((c) => String(c.id) !== self)
             .map((c) => {

@@ -135,7 +135,7 @@
     if (freqSel.value === "custom") root.dataset.customRule = hidden.value;
 
     let timer = 0;
-    let inflight = null;
+    const preview = window.crmLatest();
 
     const showParts = () => {
       const freq = freqSel.value;
@@ -163,28 +163,25 @@
     const refresh = async () => {
       const built = ruleFromControls(root, hidden);
       if (built.error) {
+        preview.cancel();
         showPreview(built.error, []);
         return;
       }
       hidden.value = built.rule;
       if (built.rule === "") {
+        preview.cancel();
         showPreview("Не повторяется", []);
         return;
       }
-      if (inflight) inflight.abort();
-      inflight = new AbortController();
       const params = new URLSearchParams({
         rrule: built.rule,
         dtstart: dtstart(root, form),
         all_day: String(allDay(root, form)),
       });
       try {
-        const resp = await fetch(root.dataset.previewUrl + "?" + params, {
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-          signal: inflight.signal,
-        });
-        const body = await resp.json();
+        const got = await preview.get(root.dataset.previewUrl + "?" + params, { headers: { Accept: "application/json" } }, (r) => r.json());
+        if (!got) return; // a newer preview was asked for
+        const { resp, body } = got;
         if (resp.ok) {
           hidden.value = body.rrule;
           showPreview(body.text || "Не повторяется", body.next_text || []);
@@ -192,8 +189,8 @@
           const msgs = body && body.detail ? [body.detail] : Object.values(body || {}).flat();
           showPreview(msgs.length ? msgs.join(" ") : "Не удалось проверить правило.", []);
         }
-      } catch (err) {
-        if (err.name !== "AbortError") showPreview("Не удалось получить предпросмотр. Правило проверят при сохранении.", []);
+      } catch {
+        showPreview("Не удалось получить предпросмотр. Правило проверят при сохранении.", []);
       }
     };
 

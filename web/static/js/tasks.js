@@ -121,7 +121,7 @@
     if (help && select.dataset.pickerHint) help.textContent = select.dataset.pickerHint;
 
     let timer = 0;
-    let inflight = null;
+    const ask = window.crmLatest();
     let active = -1;
     let chose = false; // the Enter being pressed chose an option
     const options = () => Array.from(list.querySelectorAll('[role="option"]'));
@@ -145,8 +145,8 @@
     };
     const stop = () => {
       clearTimeout(timer);
-      if (inflight) inflight.abort();
-      inflight = null;
+      ask.cancel();
+      wrap.removeAttribute("aria-busy");
     };
 
     // pick makes c ({id, name}; id "" for none) the form's company.
@@ -191,29 +191,19 @@
         status.textContent = "";
         return;
       }
-      const ctrl = new AbortController();
-      inflight = ctrl;
       wrap.setAttribute("aria-busy", "true");
       try {
-        const res = await fetch("/api/companies/?page_size=10&search=" + encodeURIComponent(q), {
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-          signal: ctrl.signal,
+        const got = await ask.get("/api/companies/?page_size=10&search=" + encodeURIComponent(q), { headers: { Accept: "application/json" } }, (r) => {
+          if (!r.ok) throw new Error(String(r.status));
+          return r.json();
         });
-        if (!res.ok) throw new Error(String(res.status));
-        const body = await res.json();
-        if (inflight === ctrl) render(q, body.results || []);
-      } catch (err) {
-        if (err.name !== "AbortError" && inflight === ctrl) {
-          list.replaceChildren();
-          open(false);
-          status.textContent = "Поиск компаний не удался; попробуйте ещё раз.";
-        }
+        if (got) render(q, got.body.results || []);
+      } catch {
+        list.replaceChildren();
+        open(false);
+        status.textContent = "Поиск компаний не удался; попробуйте ещё раз.";
       } finally {
-        if (inflight === ctrl) {
-          inflight = null;
-          wrap.removeAttribute("aria-busy");
-        }
+        if (!ask.busy()) wrap.removeAttribute("aria-busy");
       }
     };
 
