@@ -37,6 +37,9 @@ type Entry struct {
 	Outcome    string         `json:"outcome"`
 	IP         string         `json:"ip"`
 	Detail     map[string]any `json:"detail"`
+	// Hash is the entry's link in the chain (chain.go), as read back;
+	// Record computes it and ignores what is given.
+	Hash string `json:"hash,omitempty"`
 }
 
 type clientIPKey struct{}

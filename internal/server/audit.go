@@ -1,6 +1,11 @@
 package server
 
 import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -136,9 +141,13 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	chain, err := s.audit.Check(r.Context(), scopeFrom(r), audit.CheckStep)
+	if err != nil {
+		return err
+	}
 	page := view.AuditPage{
-		Location: loc,
-		Action:   q.Get("action"), Actor: q.Get("actor"), Outcome: q.Get("outcome"),
+		Location: loc, Chain: chain, ExportURL: "/admin/audit/export/" + exportQuery(q),
+		Action: q.Get("action"), Actor: q.Get("actor"), Outcome: q.Get("outcome"),
 		ObjectType: q.Get("object_type"), ObjectID: q.Get("object_id"),
 		Since: q.Get("since"), Until: q.Get("until"),
 	}
@@ -160,4 +169,103 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
 		page.Pager = view.Pager{Page: f.Page, Pages: (count + f.PageSize - 1) / f.PageSize, Count: count, URL: pageURL(r)}
 	}
 	return respond(w, r, status, nil, view.AuditLogPage(s.shell(r, "Журнал аудита", "admin"), page))
+}
+
+// auditFilterKeys are the query parameters of the log's filters, in the
+// order the export's audit entry lists them.
+var auditFilterKeys = []string{"action", "actor", "outcome", "object_type", "object_id", "since", "until"}
+
+// exportQuery is the filters of q (not its page) as a query string, for
+// the export link beside the table.
+func exportQuery(q url.Values) string {
+	out := url.Values{}
+	for _, k := range auditFilterKeys {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			out.Set(k, v)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "?" + out.Encode()
+}
+
+// exportAudit is GET /admin/audit/export/ and /api/audit/export/: every
+// entry the filters match (all pages), newest first, as CSV for Excel —
+// UTF-8 with BOM, «;», cells that Excel would take for a formula
+// neutralised. Admins only; the export is itself audited (audit.export)
+// with its filters and row count, a refusal too (by s.act), and a
+// refusal writes nothing of the file.
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
+	scope := scopeFrom(r)
+	if err := scope.CanManage(); err != nil {
+		return err
+	}
+	loc := s.viewerLocation(r)
+	q := r.URL.Query()
+	f, err := auditFilter(q, loc)
+	if err != nil {
+		return err
+	}
+	name := "audit-" + time.Now().In(loc).Format("2006-01-02-1504") + ".csv"
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	bw := bufio.NewWriter(w)
+	cw := csv.NewWriter(bw)
+	cw.Comma, cw.UseCRLF = ';', true
+	_, _ = bw.WriteString("\uFEFF")
+	_ = cw.Write([]string{"№", "Время", "Кто", "ID пользователя", "IP", "Действие", "Код действия",
+		"Тип объекта", "ID объекта", "Результат", "Детали", "Хеш"})
+	rows := 0
+	err = s.audit.Each(r.Context(), scope, f, func(e audit.Entry) error {
+		rows++
+		actorID := ""
+		if e.ActorID != 0 {
+			actorID = strconv.FormatInt(e.ActorID, 10)
+		}
+		detail, _ := json.Marshal(e.Detail)
+		_, outcome := view.OutcomeLabel(e.Outcome)
+		return cw.Write(csvSafe(strconv.FormatInt(e.ID, 10), e.At.In(loc).Format("02.01.2006 15:04:05"), e.ActorName, actorID, e.IP,
+			view.ActionLabel(e.Action), e.Action, e.ObjectType, e.ObjectID, outcome, string(detail), e.Hash))
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	filters := map[string]any{}
+	for _, k := range auditFilterKeys {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			filters[k] = v
+		}
+	}
+	e := audit.Entry{Action: "audit.export", ObjectType: "audit", Detail: map[string]any{
+		"format": "csv", "rows": rows, "filters": filters, "user_agent": r.UserAgent()}}
+	if err != nil {
+		e.Outcome, e.Detail["error"] = audit.Error, err.Error()
+	}
+	// The client may be gone (a cancelled download): the entry is written all the same.
+	if rerr := audit.Record(context.WithoutCancel(r.Context()), s.db, scope, e); rerr != nil {
+		s.log.ErrorContext(r.Context(), "audit of an export failed", slog.Any("err", rerr))
+	}
+	if err != nil {
+		// The file is cut short; the status is already sent, so the
+		// connection is broken off for the client to see a failed download.
+		s.log.ErrorContext(r.Context(), "audit export failed", slog.Any("err", err))
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// csvSafe neutralises cells Excel would run as a formula (starting with
+// =, +, -, @, a tab or a carriage return) by a leading apostrophe.
+func csvSafe(cells ...string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
 }

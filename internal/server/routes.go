@@ -162,6 +162,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/audit/", s.act("audit.list", "audit", s.listAudit))
 	r.Get("/search/", s.wrap(s.suggest)) // the command palette's suggestions
 	r.Get("/events/", s.wrap(s.events))  // the live events stream
+	// The audit log, filtered, as CSV for Excel (admins; itself audited).
+	r.Get("/audit/export/", s.act("audit.export", "audit", s.exportAudit))
 
 	// Likely duplicates of what is typed in the company form (JSON; a
 	// static path, so chi takes it before /companies/{id}/).
@@ -231,6 +233,10 @@ func (s *Server) pageRoutes(r chi.Router) {
 	r.Post("/admin/imports/", s.act("import.amo", "import", s.createImport))
 	r.Get("/admin/imports/{id}/", s.act("import.amo", "import", s.showImport))
 	r.Post("/admin/imports/{id}/run", s.act("import.amo", "import", s.importFromDryRun))
+
+	// The audit log's CSV export, outside the /admin mount for the same
+	// reason: a refusal is audited as the export it was (audit.export).
+	r.Get("/admin/audit/export/", s.act("audit.export", "audit", s.exportAudit))
 }
 
 // adminRoutes is the admin section, mounted at /admin behind requireAdmin.
