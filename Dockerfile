@@ -34,6 +34,12 @@ RUN apk add --no-cache ca-certificates tzdata \
  && adduser -S -D -H -u 10001 -G crm -h /data crm \
  && mkdir -p /data \
  && chown crm:crm /data
+# crm backup on PostgreSQL runs pg_dump/pg_restore: version 17 reads and
+# writes servers up to 17 (compose runs 16). /backups is the backup
+# service's volume, owned by crm so that a new volume is writable.
+RUN apk add --no-cache postgresql17-client \
+ && mkdir -p /backups \
+ && chown crm:crm /backups
 
 COPY --from=build /out/crm /usr/local/bin/crm
 
@@ -46,8 +52,10 @@ ENV CRM_ADDR=0.0.0.0:8000 \
 USER crm:crm
 EXPOSE 8000
 
+# /readyz: the database answers, the schema is current, the job queue runs
+# (/healthz only says the process is up).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD wget -q -O /dev/null http://127.0.0.1:8000/healthz || exit 1
+    CMD wget -q -O /dev/null http://127.0.0.1:8000/readyz || exit 1
 
 ENTRYPOINT ["/usr/local/bin/crm"]
 CMD ["serve"]

@@ -159,6 +159,33 @@ func ensureFirstAdmin(ctx context.Context, env *environment, db *database.DB, ur
 	return err
 }
 
+// ensureConfiguredAdmin creates the administrator named by
+// CRM_ADMIN_USERNAME / CRM_ADMIN_PASSWORD when the database has no users,
+// and does nothing otherwise: an existing user, even one of that login,
+// is never changed (the password may have been changed since). Two
+// processes starting at once race harmlessly: the loser finds a user.
+func ensureConfiguredAdmin(ctx context.Context, env *environment, cfg config.Config, db *database.DB) error {
+	store := auth.NewStore(db)
+	n, err := store.Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	username, password := cfg.AdminUsername, cfg.AdminPassword
+	first, last := cfg.AdminFirstName, cfg.AdminLastName
+	if first == "" && last == "" {
+		first, last = "Администратор", "Системы"
+	}
+	u, err := store.CreateAdmin(ctx, auth.UserInput{Username: &username, FirstName: &first, LastName: &last, Password: &password})
+	if err != nil {
+		if n, cerr := store.Count(ctx); cerr == nil && n > 0 {
+			return nil // another process created the first user meanwhile
+		}
+		return fmt.Errorf("CRM_ADMIN_USERNAME / CRM_ADMIN_PASSWORD: %w", describeInvalid(err))
+	}
+	_, err = fmt.Fprintf(env.stdout, "Создан первый администратор %s (из CRM_ADMIN_USERNAME); войдите на %s\n", u.Username, siteURL(cfg))
+	return err
+}
+
 // passwordAlphabet leaves out look-alikes (0/O, 1/l/I) so the password can
 // be read off a screen and typed.
 const passwordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"

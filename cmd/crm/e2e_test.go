@@ -80,7 +80,7 @@ func (b *syncBuffer) String() string {
 }
 
 // startCRM runs `crm serve` on a free port against dbURL and waits until
-// /healthz answers 200. The process is stopped with SIGTERM at cleanup and
+// /readyz answers 200. The process is stopped with SIGTERM at cleanup and
 // must exit cleanly.
 func startCRM(t *testing.T, dbURL string) *instance {
 	t.Helper()
@@ -126,7 +126,7 @@ func startCRM(t *testing.T, dbURL string) *instance {
 			t.Fatalf("crm exited before it was ready: %v\n%s", err, inst.log.String())
 		default:
 		}
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, inst.URL+"/healthz", nil)
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, inst.URL+"/readyz", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()

@@ -52,6 +52,8 @@ func commands() []command {
 		{"createsuperuser", "создать администратора", cmdCreateSuperuser},
 		{"import-amo", "импорт выгрузки amoCRM (CSV или XLSX): --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]", cmdImportAmo},
 		{"audit", "журнал аудита: verify — проверить цепочку хешей (код выхода 1 и номер записи, если она нарушена)", cmdAudit},
+		{"backup", "резервная копия базы на ходу: crm backup [--verify] ФАЙЛ; crm backup verify ФАЙЛ; crm backup status", cmdBackup},
+		{"restore", "восстановить резервную копию в пустую базу: crm restore ФАЙЛ", cmdRestore},
 		{"demo", "заполнить базу реалистичными демонстрационными данными", cmdDemo},
 		{"bench", "загрузить большой объём данных и измерить скорость страниц", cmdBench},
 		{"amo-generate", "записать реалистичную выгрузку amoCRM (CSV или .xlsx) для тестов и замеров импорта", cmdAmoGenerate},

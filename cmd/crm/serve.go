@@ -43,10 +43,12 @@ func newLogger(cfg config.Config, env *environment) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// server.LogHandler adds the request id and keeps secrets and phone
+	// numbers out of every line, the jobs' and River's included.
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(env.stderr, opts))
+		return slog.New(server.LogHandler(slog.NewJSONHandler(env.stderr, opts)))
 	}
-	return slog.New(slog.NewTextHandler(env.stderr, opts))
+	return slog.New(server.LogHandler(slog.NewTextHandler(env.stderr, opts)))
 }
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
@@ -124,9 +126,13 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	return errors.Join(err, bg.Stop(stopCtx))
 }
 
-// greet prints how to sign in when the database has no users yet: it makes
-// a first administrator with a random password and prints it once.
+// greet makes the first administrator when the database has no users
+// yet: from CRM_ADMIN_USERNAME / CRM_ADMIN_PASSWORD when they are set
+// (docker-compose.yml), else with a random password printed once.
 func greet(ctx context.Context, env *environment, cfg config.Config, db *database.DB) error {
+	if cfg.AdminUsername != "" {
+		return ensureConfiguredAdmin(ctx, env, cfg, db)
+	}
 	return ensureFirstAdmin(ctx, env, db, siteURL(cfg))
 }
 

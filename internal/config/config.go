@@ -53,6 +53,26 @@ type Config struct {
 	// an import whose process died waits before another process runs it
 	// again (CRM_IMPORT_TIMEOUT; 50m by default).
 	ImportTimeout time.Duration
+	// MetricsToken lets a Prometheus scraper that is not on this machine
+	// read /metrics with Authorization: Bearer <token> (CRM_METRICS_TOKEN;
+	// empty: loopback only).
+	MetricsToken string
+	// The first administrator, created by `crm serve` when the database
+	// has no users (CRM_ADMIN_USERNAME, CRM_ADMIN_PASSWORD,
+	// CRM_ADMIN_FIRST_NAME, CRM_ADMIN_LAST_NAME); never used to change an
+	// existing user.
+	AdminUsername, AdminPassword, AdminFirstName, AdminLastName string
+	// BackupStatusFile is the status file of scheduled backups
+	// (CRM_BACKUP_STATUS_FILE, or backup-status.json in CRM_BACKUP_DIR);
+	// empty when backups are not configured. /readyz reports the age of
+	// the last good backup from it.
+	BackupStatusFile string
+	// BackupDir is the folder of scheduled backups (CRM_BACKUP_DIR).
+	BackupDir string
+	// BackupMaxAge is how old the last good backup may be before it is
+	// reported stale (CRM_BACKUP_MAX_AGE; 26h by default: a daily backup
+	// with two hours' slack).
+	BackupMaxAge time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -92,6 +112,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.LogFormat = pick(*logFormat, "CRM_LOG_FORMAT", "text")
 	c.LogLevel = pick("", "CRM_LOG_LEVEL", "info")
 	c.SecretKey = env("CRM_SECRET_KEY")
+	c.MetricsToken = strings.TrimSpace(env("CRM_METRICS_TOKEN"))
+	c.AdminUsername = strings.TrimSpace(env("CRM_ADMIN_USERNAME"))
+	c.AdminPassword = env("CRM_ADMIN_PASSWORD")
+	c.AdminFirstName = strings.TrimSpace(env("CRM_ADMIN_FIRST_NAME"))
+	c.AdminLastName = strings.TrimSpace(env("CRM_ADMIN_LAST_NAME"))
 
 	var errs []error
 	if c.Production, err = boolValue(*production, env("CRM_PRODUCTION")); err != nil {
@@ -105,6 +130,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.RefreshTokenTTL = duration(env, "CRM_REFRESH_TOKEN_TTL", 7*24*time.Hour, &errs)
 	c.JobRescueAfter = duration(env, "CRM_JOB_RESCUE_AFTER", time.Hour, &errs)
 	c.ImportTimeout = duration(env, "CRM_IMPORT_TIMEOUT", 50*time.Minute, &errs)
+	c.BackupDir = env("CRM_BACKUP_DIR")
+	c.BackupStatusFile = env("CRM_BACKUP_STATUS_FILE")
+	if c.BackupStatusFile == "" && c.BackupDir != "" {
+		c.BackupStatusFile = filepath.Join(c.BackupDir, "backup-status.json")
+	}
+	c.BackupMaxAge = duration(env, "CRM_BACKUP_MAX_AGE", 26*time.Hour, &errs)
 	c.ImportMaxBytes = 200 << 20
 	if v := env("CRM_IMPORT_MAX_MB"); v != "" {
 		if mb, err := strconv.ParseInt(v, 10, 64); err != nil || mb <= 0 || mb > 1<<20 {
@@ -118,6 +149,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("CRM_LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("CRM_METRICS_TOKEN must be at least 16 characters (generate one with: openssl rand -hex 24)"))
+	}
+	if (c.AdminUsername == "") != (c.AdminPassword == "") {
+		errs = append(errs, errors.New("CRM_ADMIN_USERNAME and CRM_ADMIN_PASSWORD go together: set both or neither"))
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)

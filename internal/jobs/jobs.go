@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -74,6 +75,7 @@ type Jobs struct {
 	listener *pgxpool.Pool // PostgreSQL only
 	hub      *live.Hub     // this process's live events (UseLive); nil: none
 	reads    sync.Map      // import id → *readCounter of its run here (SQLite)
+	running  atomic.Bool   // between a successful Start and the client's stop (/readyz)
 }
 
 // New prepares the River client on db with every registered job kind.
@@ -149,13 +151,24 @@ func (j *Jobs) Start(ctx context.Context) error {
 	if err := j.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	j.running.Store(true)
+	stopped := j.client.Stopped()
+	go func() {
+		<-stopped
+		j.running.Store(false)
+	}()
 	return nil
 }
+
+// Running reports whether the queue is working jobs: started and not yet
+// stopped (by Stop, or by River giving up).
+func (j *Jobs) Running() bool { return j.running.Load() }
 
 // Stop lets running jobs finish within ctx's deadline, cancels those still
 // running then (they are retried later, by this or another process), and
 // releases the LISTEN connection. A Jobs that never started stops at once.
 func (j *Jobs) Stop(ctx context.Context) error {
+	j.running.Store(false)
 	defer j.closeListener()
 	err := j.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

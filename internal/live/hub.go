@@ -398,6 +398,14 @@ func (h *Hub) Subscribers(userID int64) int {
 	return 0
 }
 
+// Open is the number of open subscriptions of all users: the live event
+// streams this process serves (a metric).
+func (h *Hub) Open() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.nsubs
+}
+
 // users is how many users the hub holds anything for (tests of the
 // reclaim of idle users).
 func (h *Hub) userCount() int {

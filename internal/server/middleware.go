@@ -25,6 +25,7 @@ type ctxKey int
 const (
 	userKey ctxKey = iota
 	credentialUntilKey
+	requestIDKey // the request's id (requestID), for the log
 )
 
 // credentialUntil is when the credential of the request stops being
@@ -174,8 +175,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests writes one access-log line per request and turns a panic into
-// a logged 500 instead of a dropped connection.
+// logRequests writes one access-log line per request (with the request id,
+// see LogHandler), counts it in the metrics, and turns a panic into a
+// logged 500 instead of a dropped connection.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -190,6 +192,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 					http.Error(rec, "Внутренняя ошибка сервера", http.StatusInternalServerError)
 				}
 			}
+			s.metrics.observe(r, rec.status, time.Since(start))
 			if strings.HasPrefix(r.URL.Path, "/static/") {
 				return
 			}

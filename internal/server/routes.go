@@ -25,9 +25,12 @@ func (s *Server) routes() http.Handler {
 // named (s.act) so that a refused attempt is audited in one place.
 func (s *Server) router() *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(s.logRequests, s.securityHeaders, s.boundBodyRead, compress)
+	r.Use(requestID, s.logRequests, s.securityHeaders, s.boundBodyRead, compress)
 
+	// Operations: liveness, readiness, Prometheus (loopback or token).
 	r.Get("/healthz", s.wrap(s.health))
+	r.Get("/readyz", s.wrap(s.ready))
+	r.Get("/metrics", s.serveMetrics)
 	r.Handle("/static/*", static.Handler())
 	r.Handle("/favicon.ico", static.Favicon())
 	// A calendar feed: the token in the path is the credential.

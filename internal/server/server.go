@@ -48,6 +48,7 @@ type Server struct {
 	feedLimit *rateLimiter
 	notices   *notify.Store
 	heartbeat time.Duration // of the live events stream
+	metrics   *metrics      // Prometheus, at /metrics
 	handler   http.Handler
 
 	// bodyTimeout bounds how long an ordinary request may take to send
@@ -88,7 +89,7 @@ func WithJobs(j Jobs) Option { return func(s *Server) { s.jobs = j } }
 func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *Server {
 	s := &Server{
 		cfg:       cfg,
-		log:       log,
+		log:       slog.New(LogHandler(log.Handler())), // request ids, no secrets
 		db:        db,
 		users:     auth.NewStore(db),
 		tokens:    auth.NewTokens(db, []byte(cfg.SecretKey), cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
@@ -122,7 +123,9 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	// tasks' due notifications, in the change's transaction.
 	s.users.OnZoneChange(events.RezoneUser)
 	s.dicts.OnBranchZoneChange(events.RezoneBranch)
-	s.live.Attach(db, log)
+	s.live.Attach(db, s.log)
+	s.metrics = s.newMetrics()
+	s.countJobFailures()
 	s.handler = s.routes()
 	return s
 }
@@ -138,8 +141,8 @@ func (s *Server) Live() *live.Hub { return s.live }
 // does not wait for them (http.Server.RegisterOnShutdown).
 func (s *Server) Close() { s.live.Close() }
 
-// Health checks what a load balancer or monitoring should know: the
-// database answers a query and its schema is current.
+// Health checks what must hold before serving: the database answers a
+// query and its schema is current (/readyz checks these and more).
 func (s *Server) Health(ctx context.Context) error {
 	return s.healthCheck(ctx)
 }
