@@ -81,6 +81,7 @@ var apiTags = []struct{ name, desc string }{
 	{"Задачи", "Задачи, повторы, комментарии, история, массовые действия и рабочий стол."},
 	{"Уведомления", "Уведомления текущего пользователя, поток событий и календарь на телефоне."},
 	{"Импорт", "Импорт выгрузки amoCRM. Только администраторы."},
+	{"Экспорт", "Выгрузка базы. Только администраторы; каждая попытка — в журнале аудита."},
 	{"Аудит", "Журнал аудита. Только администраторы."},
 	{"Поиск", "Подсказки палитры команд."},
 	{"Документация", "Этот документ."},
@@ -345,8 +346,12 @@ func apiOperations(sc *schemas) []apiOp {
 	reason := sc.define("DuplicateReason", duplicate.Reason{})
 	sc.restrict("DuplicateReason", "kind", "exact", "normalized", "similar")
 	fullMatch := sc.structSchema(reflect.TypeFor[duplicate.Match]())
+	genitive := str("Имя ответственного в родительном падеже («Веры Поповой»).")
+	fullMatch.Properties["responsible_genitive"] = genitive
+	fullMatch.Required = append(fullMatch.Required, "responsible_genitive")
+	fullMatch.order = append(fullMatch.order, "responsible_genitive")
 	hidden := object("Компания, которую вызывающий не видит: только имя, ответственный и причины.",
-		"id", integer(""), "name", str(""), "responsible_name", str(""), "accessible", &Schema{Type: "boolean", Enum: []any{false}},
+		"id", integer(""), "name", str(""), "responsible_name", str(""), "responsible_genitive", genitive, "accessible", &Schema{Type: "boolean", Enum: []any{false}},
 		"score", &Schema{Type: "number"}, "reasons", arrayOf(reason))
 	match := sc.set("DuplicateMatch", &Schema{OneOf: []*Schema{fullMatch, hidden}, Description: "Возможный дубль."}, duplicate.Match{})
 	sc.components["DuplicateConflict"] = object("Похожая компания уже есть: сохранение нужно подтвердить (confirm_duplicate).",
@@ -427,6 +432,10 @@ func apiOperations(sc *schemas) []apiOp {
 	companyFilters := withList(q("search", "Название или юр. название в любом регистре и с ё/е, ИНН, телефон в любом формате, e-mail."),
 		q("ordering", "Поле сортировки, «-» — по убыванию."), q("inn", "ИНН."), q("branch", "Филиал."), q("responsible", "Ответственный."),
 		q("status", "Статус."), q("sphere", "Сфера."))
+
+	auditFilters := withList(q("action", "Действие или его начало: export даёт все выгрузки."), q("actor", "Пользователь."),
+		q("outcome", "ok, denied, error."), q("object_type", "Тип объекта."), q("object_id", "Идентификатор объекта."),
+		q("since", "С (дата ГГГГ-ММ-ДД или RFC 3339)."), q("until", "По (дата ГГГГ-ММ-ДД или RFC 3339)."))
 
 	ops := []apiOp{
 		{method: "POST", path: "/api/token/", tag: "Авторизация", summary: "Получить пару токенов", public: true,
@@ -527,10 +536,15 @@ func apiOperations(sc *schemas) []apiOp {
 		{method: "GET", path: "/api/events/", tag: "Уведомления", summary: "Поток событий (Server-Sent Events)", ok: 200, outType: "text/event-stream",
 			desc: "События: notification, unread {count}, task {id, change}, desk {counts}. У каждого есть id; переподключение с Last-Event-ID досылает пропущенное. Комментарий-пульс не реже раза в 25 секунд."},
 
-		{method: "GET", path: "/api/audit/", tag: "Аудит", summary: "Журнал аудита", ok: 200, out: list(auditEntry),
-			query: withList(q("action", "Действие или его начало: export даёт все выгрузки."), q("actor", "Пользователь."),
-				q("outcome", "ok, denied, error."), q("object_type", ""), q("object_id", ""),
-				q("since", "С (RFC 3339 или дата)."), q("until", "По (RFC 3339 или дата)."))},
+		{method: "GET", path: "/api/audit/", tag: "Аудит", summary: "Журнал аудита", ok: 200, out: list(auditEntry), query: auditFilters},
+		{method: "GET", path: "/api/audit/export/", tag: "Аудит", summary: "Журнал аудита в CSV", ok: 200, outType: "text/csv",
+			query: auditFilters[len(listParams):],
+			desc:  "Отфильтрованный журнал файлом для Excel (UTF-8 с BOM, «;», формулы обезврежены). Сама выгрузка пишется в журнал (audit.export)."},
+		{method: "GET", path: "/api/export/companies/", tag: "Экспорт", summary: "Выгрузка компаний", ok: 200, outType: "text/csv",
+			alsoTypes: []string{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+			query:     append([]apiParam{qs("format", "csv (по умолчанию) или xlsx.", enum("", "csv", "xlsx"))}, companyFilters[len(listParams):]...),
+			desc: "Ровно то, что показывает список компаний с теми же фильтрами, с контактами; CSV для Excel (UTF-8 с BOM, «;», формулы обезврежены) или XLSX, потоком. " +
+				"Только администраторы; каждая попытка — разрешённая или нет — в журнале аудита (export.companies)."},
 		{method: "GET", path: "/api/search/", tag: "Поиск", summary: "Подсказки палитры команд", ok: 200, out: suggest,
 			query: []apiParam{q("q", "Что искать.")}},
 
