@@ -454,6 +454,9 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 				if err := endSignIns(ctx, tx, id); err != nil {
 					return err
 				}
+				if err := s.deactivated.Run(ctx, tx, id); err != nil {
+					return err
+				}
 			}
 			if err := audit.Record(ctx, tx, scope, audit.Entry{Action: action, ObjectType: "user", ObjectID: audit.ID(id)}); err != nil {
 				return err

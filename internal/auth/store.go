@@ -19,14 +19,25 @@ import (
 type Store struct {
 	db    *database.DB
 	zones *database.Hooks[int64] // user ids
+	// deactivated is told of a user's deactivation (the phone package
+	// revokes their paired phones).
+	deactivated *database.Hooks[int64]
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db, zones: &database.Hooks[int64]{}} }
+func NewStore(db *database.DB) *Store {
+	return &Store{db: db, zones: &database.Hooks[int64]{}, deactivated: &database.Hooks[int64]{}}
+}
 
 // WithTx returns the store working in the caller's transaction tx: its
 // writes commit or roll back with the caller's (see database.DB.WithTx).
-func (s *Store) WithTx(tx *sql.Tx) *Store { return &Store{db: s.db.WithTx(tx), zones: s.zones} }
+func (s *Store) WithTx(tx *sql.Tx) *Store {
+	return &Store{db: s.db.WithTx(tx), zones: s.zones, deactivated: s.deactivated}
+}
+
+// OnDeactivate registers h for every deactivation of a user, called inside
+// its transaction (an error rolls the deactivation back).
+func (s *Store) OnDeactivate(h ZoneHook) { s.deactivated.Add(h) }
 
 // ZoneHook is told, inside the transaction of a change, that the time
 // zone user userID lives in may have changed (their own zone or their

@@ -71,6 +71,8 @@ func (s *Server) router() *chi.Mux {
 			s.resourceRoutes(r)
 			s.apiRoutes(r)
 		})
+		// «Позвонить с телефона», the phone's side: its own credential.
+		s.phoneDeviceRoutes(r)
 		r.NotFound(s.apiNotFound(r))
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 			_ = writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: "Метод «" + r.Method + "» не разрешён."})
@@ -188,6 +190,18 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/imports/{id}/report/", s.act("import.amo", "import", s.importReport))
 	r.Post("/imports/{id}/run/", s.act("import.amo", "import", s.importFromDryRun))
 
+	// «Позвонить с телефона», the CRM side: pairing a phone (one's own),
+	// the phones (admins: everyone's), call requests.
+	r.Post("/phone/pairings/", s.act("phone.pair", "phone_pairing", s.createPairing))
+	r.Get("/phone/pairings/{id}/", s.wrap(s.showPairing))
+	r.Post("/phone/pairings/{id}/confirm/", s.act("phone.confirm", "phone_pairing", s.confirmPairing))
+	r.Post("/phone/pairings/{id}/reject/", s.act("phone.reject", "phone_pairing", s.rejectPairing))
+	r.Get("/phone/devices/", s.wrap(s.listPhoneDevices))
+	r.Delete("/phone/devices/{id}/", s.act("phone.revoke", "phone_device", s.revokePhoneDevice))
+	r.Post("/call-requests/", s.act("phone.call_request", "call_request", s.createCallRequest))
+	r.Get("/call-requests/{id}/", s.wrap(s.showCallRequest))
+	r.Post("/call-requests/{id}/cancel/", s.act("phone.call_cancel", "call_request", s.cancelCallRequest))
+
 	// The bell's count, and the secret URL of one's calendar feed.
 	r.Get("/notifications/unread-count/", s.wrap(s.unreadNotifications))
 	r.Post("/me/calendar-feed/", s.wrap(s.enableCalendarFeed))
@@ -293,4 +307,20 @@ func (s *Server) apiNotFound(api chi.Router) http.HandlerFunc {
 		}
 		_ = writeJSON(w, http.StatusNotFound, detail{Detail: "Страница не найдена."})
 	}
+}
+
+// phoneDeviceRoutes are the phone's endpoints under /api/phone/v1 (no
+// trailing slashes, as the contract fixes them): pair takes the QR code's
+// secret, the rest the device credential.
+func (s *Server) phoneDeviceRoutes(r chi.Router) {
+	r.Post("/phone/v1/pair", s.deviceWrap(s.pairDevice))
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticateDevice)
+		r.Get("/phone/v1/device", s.deviceWrap(s.showDevice))
+		r.Put("/phone/v1/device/push", s.deviceWrap(s.setDevicePush))
+		r.Post("/phone/v1/device/unpair", s.deviceWrap(s.unpairDevice))
+		r.Get("/phone/v1/commands", s.deviceWrap(s.deviceCommands))
+		r.Get("/phone/v1/commands/{id}", s.deviceWrap(s.showCommand))
+		r.Post("/phone/v1/commands/{id}/events", s.deviceWrap(s.commandEvent))
+	})
 }

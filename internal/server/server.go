@@ -23,6 +23,7 @@ import (
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/internal/notify"
+	"github.com/crmprofi/crm/internal/phone"
 	"github.com/crmprofi/crm/internal/task"
 	"github.com/crmprofi/crm/internal/taskevents"
 )
@@ -47,6 +48,7 @@ type Server struct {
 	feeds     *calendar.Feeds
 	feedLimit *rateLimiter
 	notices   *notify.Store
+	phones    *phone.Store
 	heartbeat time.Duration // of the live events stream
 	metrics   *metrics      // Prometheus, at /metrics
 	handler   http.Handler
@@ -105,6 +107,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 		feeds:     calendar.NewFeeds(db),
 		feedLimit: newRateLimiter(feedRequestsPerMinute, time.Minute),
 		notices:   notify.NewStore(db),
+		phones:    phone.NewStore(db),
 		heartbeat: heartbeatEvery,
 
 		bodyTimeout: DefaultBodyTimeout,
@@ -123,6 +126,8 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	// tasks' due notifications, in the change's transaction.
 	s.users.OnZoneChange(events.RezoneUser)
 	s.dicts.OnBranchZoneChange(events.RezoneBranch)
+	// A deactivated user's phones are revoked with the deactivation.
+	s.users.OnDeactivate(s.phones.RevokeUser)
 	s.live.Attach(db, s.log)
 	s.metrics = s.newMetrics()
 	s.countJobFailures()
