@@ -46,6 +46,8 @@ type apiOp struct {
 	errors       []int    // error statuses beyond the ones every operation has
 	public       bool     // no authentication (the token endpoints)
 	alsoTypes    []string // other media types of the success answer (YAML, CSV)
+	device       bool     // the phone's endpoint: the Device credential, DeviceError refusals
+	bodyOptional bool     // the body may be left out
 }
 
 // apiParam is a query parameter.
@@ -80,6 +82,8 @@ var apiTags = []struct{ name, desc string }{
 	{"Заметки", "Лента заметок компании. Менять и удалять заметку может только её автор."},
 	{"Задачи", "Задачи, повторы, комментарии, история, массовые действия и рабочий стол."},
 	{"Уведомления", "Уведомления текущего пользователя, поток событий и календарь на телефоне."},
+	{"Телефон", "«Позвонить с телефона»: привязка телефона, телефоны пользователя, запросы на звонок."},
+	{"Приложение телефона", "Маршруты самого приложения-компаньона: `Authorization: Device <device_id>.<device_token>` (кроме pair). Пути без завершающей косой черты."},
 	{"Импорт", "Импорт выгрузки amoCRM. Только администраторы."},
 	{"Экспорт", "Выгрузка базы. Только администраторы; каждая попытка — в журнале аудита."},
 	{"Аудит", "Журнал аудита. Только администраторы."},
@@ -164,8 +168,11 @@ func pathsOf(ops []apiOp) map[string]any {
 		if op.desc != "" {
 			o["description"] = op.desc
 		}
-		if op.public {
+		switch {
+		case op.public:
 			o["security"] = []any{}
+		case op.device:
+			o["security"] = []any{map[string]any{"deviceAuth": []string{}}}
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(op.path, -1) {
@@ -180,7 +187,7 @@ func pathsOf(ops []apiOp) map[string]any {
 		}
 		switch {
 		case op.body != nil:
-			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			o["requestBody"] = map[string]any{"required": !op.bodyOptional, "content": map[string]any{
 				"application/json": map[string]any{"schema": op.body}}}
 		case op.upload != nil:
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
@@ -204,7 +211,7 @@ func pathsOf(ops []apiOp) map[string]any {
 			responses[strconv.Itoa(op.ok)] = map[string]any{"description": http.StatusText(op.ok)}
 		}
 		for _, code := range errorStatuses(op) {
-			responses[strconv.Itoa(code)] = errorResponse(code)
+			responses[strconv.Itoa(code)] = errorResponse(code, op.device)
 		}
 		o["responses"] = responses
 		item[strings.ToLower(op.method)] = o
@@ -250,11 +257,21 @@ var errorDescriptions = map[int]string{
 	http.StatusInternalServerError:   "Сбой сервера (не из-за данных запроса).",
 }
 
-func errorResponse(code int) map[string]any {
+func errorResponse(code int, device bool) map[string]any {
 	if code < 400 {
 		return map[string]any{"description": errorDescriptions[code]}
 	}
 	schema := ref("Error")
+	switch {
+	case device && slices.Contains([]int{400, 401, 410, 429}, code):
+		other := ref("Error")
+		if code == http.StatusBadRequest {
+			other = ref("ValidationError")
+		}
+		schema = &Schema{OneOf: []*Schema{ref("DeviceError"), other}}
+		return map[string]any{"description": errorDescriptions[code],
+			"content": map[string]any{"application/json": map[string]any{"schema": schema}}}
+	}
 	switch code {
 	case http.StatusBadRequest:
 		schema = ref("ValidationError")
@@ -566,6 +583,7 @@ func apiOperations(sc *schemas) []apiOp {
 		{method: "GET", path: "/api/docs/", tag: "Документация", summary: "Эта страница: документ в читаемом виде", ok: 200, outType: "text/html", public: true},
 	}
 	ops = append(ops, dictionaryOperations(dictionaries)...)
+	ops = append(ops, phoneOperations(sc)...)
 	return ops
 }
 
@@ -638,4 +656,54 @@ func (s *Server) serveAPIDocs(w http.ResponseWriter, r *http.Request) error {
 	page := openAPIDoc().docsView()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	return view.APIDocsPage(page).Render(r.Context(), w)
+}
+
+// phoneOperations are «Позвонить с телефона»: the CRM's side (the user's
+// credentials) and the phone's own (the Device credential).
+func phoneOperations(sc *schemas) []apiOp {
+	sc.components["DeviceError"] = object("Отказ приложению телефона.",
+		"error", str("Машинный код: invalid_pairing, pairing_expired, too_many_attempts, device_revoked, bad_credential."),
+		"detail?", str("Пояснение по-русски."))
+	newPairing := sc.define("NewPairing", newPairingJSON{})
+	pairing := sc.define("Pairing", pairingJSON{})
+	sc.restrict("Pairing", "status", "pending", "claimed", "active", "rejected", "expired")
+	device := sc.define("PhoneDevice", deviceJSON{})
+	callRequest := sc.define("CallRequest", callRequestJSON{})
+	pairAns := sc.define("DevicePairing", pairAnswer{})
+	devStatus := sc.define("DeviceStatus", deviceStatusJSON{})
+	command := sc.define("PhoneCommand", commandJSON{})
+	commands := sc.define("PhoneCommands", commandsJSON{})
+	status := object("", "status", str("Состояние."))
+	push := object("Канал push-уведомлений.", "provider", enum("", "fcm", "none"), "token?", str("Токен FCM."))
+	return []apiOp{
+		{method: "POST", path: "/api/phone/pairings/", tag: "Телефон", summary: "Начать привязку телефона", ok: 201, out: newPairing,
+			desc: "Одноразовая привязка на 5 минут: qr_payload — ссылка для QR-кода, qr_png_url — сам QR-код (data URL)."},
+		{method: "GET", path: "/api/phone/pairings/{id}/", tag: "Телефон", summary: "Состояние привязки", ok: 200, out: pairing},
+		{method: "POST", path: "/api/phone/pairings/{id}/confirm/", tag: "Телефон", summary: "Подтвердить привязку", ok: 200, out: pairing, errors: []int{409},
+			desc: "Код, показанный на обоих экранах. Тело можно не посылать.", bodyOptional: true, body: input("", "confirm_code", str("Код подтверждения."))},
+		{method: "POST", path: "/api/phone/pairings/{id}/reject/", tag: "Телефон", summary: "Отклонить привязку", ok: 200, out: pairing, errors: []int{409}},
+		{method: "GET", path: "/api/phone/devices/", tag: "Телефон", summary: "Телефоны", ok: 200, out: list(device),
+			query: withList(qs("user", "Пользователь (для администраторов).", integer(""))),
+			desc:  "Свои телефоны; администратор видит все."},
+		{method: "DELETE", path: "/api/phone/devices/{id}/", tag: "Телефон", summary: "Отвязать телефон", ok: 204},
+		{method: "POST", path: "/api/call-requests/", tag: "Телефон", summary: "Позвонить с телефона", ok: 201, out: callRequest, errors: []int{409},
+			body: object("", "phone", str("Номер в любом привычном виде."), "company?", optID, "contact?", optID),
+			desc: "Заголовок Idempotency-Key делает повтор безопасным. 409 {\"code\": \"no_active_device\"} — телефон не привязан; 400 — номер не годится."},
+		{method: "GET", path: "/api/call-requests/{id}/", tag: "Телефон", summary: "Запрос на звонок", ok: 200, out: callRequest},
+		{method: "POST", path: "/api/call-requests/{id}/cancel/", tag: "Телефон", summary: "Отозвать запрос на звонок", ok: 200, out: callRequest, errors: []int{409}},
+
+		{method: "POST", path: "/api/phone/v1/pair", tag: "Приложение телефона", summary: "Привязать телефон по QR-коду", public: true, device: true, ok: 201, out: pairAns,
+			errors: []int{410, 429},
+			body: object("", "v", integer("Версия протокола: 1."), "pairing_id", &Schema{OneOf: []*Schema{integer(""), str("")}}, "secret", str("Секрет из QR-кода."),
+				"device", object("", "name?", str(""), "model?", str(""), "os?", str(""), "app_version?", str(""), "install_id?", str("")), "push?", push)},
+		{method: "GET", path: "/api/phone/v1/device", tag: "Приложение телефона", summary: "Состояние телефона", device: true, ok: 200, out: devStatus},
+		{method: "PUT", path: "/api/phone/v1/device/push", tag: "Приложение телефона", summary: "Сменить канал push", device: true, ok: 200, out: status, body: push},
+		{method: "POST", path: "/api/phone/v1/device/unpair", tag: "Приложение телефона", summary: "Отвязаться", device: true, ok: 200, out: status},
+		{method: "GET", path: "/api/phone/v1/commands", tag: "Приложение телефона", summary: "Ждать команды (long-poll)", device: true, ok: 200, out: commands,
+			query: []apiParam{qs("wait", "Сколько секунд ждать, 0–30.", integer(""))}},
+		{method: "GET", path: "/api/phone/v1/commands/{id}", tag: "Приложение телефона", summary: "Команда", device: true, ok: 200, out: command},
+		{method: "POST", path: "/api/phone/v1/commands/{id}/events", tag: "Приложение телефона", summary: "Сообщить о ходе команды", device: true, ok: 200, out: status,
+			body: object("", "event_id", str("Повтор с тем же event_id получает тот же ответ."), "type", enum("", "delivered", "opened", "dialed", "cancelled", "error"),
+				"device_at?", str("RFC 3339."), "channel?", enum("", "fcm", "poll"), "detail?", str(""))},
+	}
 }

@@ -102,6 +102,8 @@ func (d *openAPIDocument) docsView() view.APIDocs {
 			}
 			o := view.APIOperation{ID: operationID(op), Method: op.method, Path: op.path, Summary: op.summary, Desc: op.desc}
 			switch {
+			case op.device:
+				o.Auth = "Device (приложение телефона)"
 			case op.public:
 				o.Auth = "без авторизации"
 			default:
