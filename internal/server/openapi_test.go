@@ -89,6 +89,17 @@ func checkExchange(method, target string, header http.Header, body []byte, rec *
 	return out
 }
 
+// documentedMedia is the media type of the operation's success answer
+// when the document says it is not JSON ("" otherwise).
+func documentedMedia(method, path string) string {
+	for _, op := range openAPIDoc().ops {
+		if op.method == method && op.path == path {
+			return op.outType
+		}
+	}
+	return ""
+}
+
 // TestOpenAPIDocumentIsValid: the document builds as an OpenAPI 3.1
 // model without errors and passes the validator's own document check.
 func TestOpenAPIDocumentIsValid(t *testing.T) {
@@ -290,5 +301,36 @@ func TestOpenAPICheckCatchesADrift(t *testing.T) {
 	_, _ = rec.WriteString(`{}`)
 	if problems := checkExchange("GET", "/api/undocumented/", http.Header{}, nil, rec); len(problems) == 0 {
 		t.Fatal("an undocumented route passed")
+	}
+}
+
+// BenchmarkOpenAPIBuild is the cost of building the document (once per
+// process) and of its YAML form (per ?format=yaml request).
+func BenchmarkOpenAPIBuild(b *testing.B) {
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			_ = buildOpenAPI()
+		}
+	})
+	doc := openAPIDoc()
+	b.Run("yaml", func(b *testing.B) {
+		for b.Loop() {
+			_ = doc.yaml()
+		}
+	})
+	b.ReportMetric(float64(len(doc.json)), "json-bytes")
+}
+
+// BenchmarkOpenAPICheck is what checking one exchange adds to a test: a
+// company list answer validated against the document.
+func BenchmarkOpenAPICheck(b *testing.B) {
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Type", "application/json; charset=utf-8")
+	rec.WriteHeader(http.StatusOK)
+	_, _ = rec.WriteString(`{"count": 0, "next": null, "previous": null, "results": []}`)
+	for b.Loop() {
+		if p := checkExchange("GET", "/api/companies/?page=1", http.Header{"Cookie": {sessionCookie + "=x"}}, nil, rec); len(p) > 0 {
+			b.Fatal(p)
+		}
 	}
 }
