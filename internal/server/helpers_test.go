@@ -60,13 +60,16 @@ func (e *testEnv) session(m dbtest.Member) string {
 func (e *testEnv) do(m *dbtest.Member, method, path string, body any) *httptest.ResponseRecorder {
 	e.t.Helper()
 	var rd io.Reader
+	var raw []byte
 	ct := ""
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd, ct = strings.NewReader(b), "application/x-www-form-urlencoded"
+		raw, ct = []byte(b), "application/x-www-form-urlencoded"
+		rd = strings.NewReader(b)
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		raw, err = json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -79,8 +82,14 @@ func (e *testEnv) do(m *dbtest.Member, method, path string, body any) *httptest.
 	if m != nil {
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.session(*m)})
 	}
+	header := req.Header.Clone()
 	rec := httptest.NewRecorder()
 	e.srv.ServeHTTP(rec, req)
+	// Every exchange with the JSON API is checked against its OpenAPI
+	// document (openapi_test.go).
+	for _, p := range checkExchange(method, path, header, raw, rec) {
+		e.t.Errorf("OpenAPI: %s", p)
+	}
 	return rec
 }
 

@@ -65,6 +65,10 @@ func (s *Server) router() *chi.Mux {
 		r.Post("/token/", s.wrap(s.obtainToken))
 		r.Post("/token/refresh/", s.wrap(s.refreshToken))
 		r.Post("/token/blacklist/", s.wrap(s.blacklistToken))
+		// The API's own documentation: the OpenAPI 3.1 document and its
+		// page, public (openapi.go).
+		r.Get("/schema/", s.wrap(s.serveOpenAPI))
+		r.Get("/docs/", s.wrap(s.serveAPIDocs))
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.requireUser, s.requirePasswordChange)
 			s.resourceRoutes(r)
