@@ -38,16 +38,17 @@ type apiOp struct {
 	summary      string
 	desc         string
 	query        []apiParam
-	body         *Schema  // a JSON request body
-	upload       *Schema  // a multipart/form-data request body
-	ok           int      // the success status
-	out          *Schema  // the success body; nil: none (204) or not JSON
-	outType      string   // the success media type when not JSON
-	errors       []int    // error statuses beyond the ones every operation has
-	public       bool     // no authentication (the token endpoints)
-	alsoTypes    []string // other media types of the success answer (YAML, CSV)
-	device       bool     // the phone's endpoint: the Device credential, DeviceError refusals
-	bodyOptional bool     // the body may be left out
+	body         *Schema         // a JSON request body
+	upload       *Schema         // a multipart/form-data request body
+	ok           int             // the success status
+	out          *Schema         // the success body; nil: none (204) or not JSON
+	outType      string          // the success media type when not JSON
+	errors       []int           // error statuses beyond the ones every operation has
+	public       bool            // no authentication (the token endpoints)
+	alsoTypes    []string        // other media types of the success answer (YAML, CSV)
+	device       bool            // the phone's endpoint: the Device credential, DeviceError refusals
+	bodyOptional bool            // the body may be left out
+	more         map[int]*Schema // other success answers with a JSON body (a large export's 202: its job)
 }
 
 // apiParam is a query parameter.
@@ -209,6 +210,10 @@ func pathsOf(ops []apiOp) map[string]any {
 		case op.out != nil || op.outType != "":
 		default:
 			responses[strconv.Itoa(op.ok)] = map[string]any{"description": http.StatusText(op.ok)}
+		}
+		for code, out := range op.more {
+			responses[strconv.Itoa(code)] = map[string]any{"description": http.StatusText(code),
+				"content": map[string]any{"application/json": map[string]any{"schema": out}}}
 		}
 		for _, code := range errorStatuses(op) {
 			responses[strconv.Itoa(code)] = errorResponse(code, op.device)
@@ -399,6 +404,7 @@ func apiOperations(sc *schemas) []apiOp {
 	auditEntry := sc.define("AuditEntry", auditJSON{})
 	sc.restrict("AuditEntry", "outcome", audit.OK, audit.Denied, audit.Error)
 	importRef := sc.define("Import", importBody{})
+	exportJob := sc.define("ExportJob", exportJobBody{})
 	sc.restrict("Import", "status", amoimport.StatusQueued, amoimport.StatusRunning, amoimport.StatusDone, amoimport.StatusFailed)
 	reportRow := sc.define("ImportReportRow", amoimport.ReportRow{})
 	suggest := sc.define("Suggestions", suggestAnswer{})
@@ -560,8 +566,15 @@ func apiOperations(sc *schemas) []apiOp {
 		{method: "GET", path: "/api/export/companies/", tag: "Экспорт", summary: "Выгрузка компаний", ok: 200, outType: "text/csv",
 			alsoTypes: []string{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 			query:     append([]apiParam{qs("format", "csv (по умолчанию) или xlsx.", enum("", "csv", "xlsx"))}, companyFilters[len(listParams):]...),
+			more:      map[int]*Schema{http.StatusAccepted: exportJob},
 			desc: "Ровно то, что показывает список компаний с теми же фильтрами, с контактами; CSV для Excel (UTF-8 с BOM, «;», формулы обезврежены) или XLSX, потоком. " +
+				"Больше CRM_EXPORT_JOB_ROWS компаний — 202 и фоновая задача: её состояние — GET /api/export/companies/{id}/, файл — по download_url, когда готов. " +
 				"Только администраторы; каждая попытка — разрешённая или нет — в журнале аудита (export.companies)."},
+		{method: "GET", path: "/api/export/companies/{id}/", tag: "Экспорт", summary: "Фоновая выгрузка", ok: 200, out: exportJob,
+			desc: "Состояние выгрузки, которая идёт фоновой задачей: прогресс, затем ссылка на файл (download_url). Видна только администратору, который её запросил; остальным — 404."},
+		{method: "GET", path: "/api/export/companies/{id}/file", tag: "Экспорт", summary: "Файл фоновой выгрузки", ok: 200, outType: "text/csv",
+			alsoTypes: []string{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+			desc:      "Готовый файл выгрузки; хранится сутки и только для того, кто её запросил (иначе, и пока файл не готов, — 404)."},
 		{method: "GET", path: "/api/search/", tag: "Поиск", summary: "Подсказки палитры команд", ok: 200, out: suggest,
 			query: []apiParam{q("q", "Что искать.")}},
 
