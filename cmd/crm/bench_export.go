@@ -18,10 +18,8 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/config"
-	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/demo"
 	"github.com/crmprofi/crm/internal/export"
-	"github.com/crmprofi/crm/internal/progress"
 )
 
 // cmdExportCompanies writes the export of the base to a file (`crm
@@ -164,7 +162,7 @@ func cmdBenchExport(ctx context.Context, env *environment, args []string) error 
 	for _, n := range list {
 		base := fmt.Sprintf("%sexport_%d", srv.prefix, n)
 		fmt.Fprintf(env.stdout, "База: %s, %d компаний. Подготовка…\n", srv.dialect, n)
-		if err := ensureExportBase(ctx, env, srv, base, n); err != nil {
+		if err := srv.ensureBase(ctx, env, base, demo.Options{Companies: n, Contacts: n}, nil); err != nil {
 			return err
 		}
 		for _, f := range fmts {
@@ -195,41 +193,4 @@ func cmdBenchExport(ctx context.Context, env *environment, args []string) error 
 		}
 	}
 	return tw.Flush()
-}
-
-// ensureExportBase makes the kept base of n companies and n contacts.
-func ensureExportBase(ctx context.Context, env *environment, s *benchServer, name string, n int) error {
-	ok, err := s.exists(ctx, name)
-	if err != nil || ok {
-		return err
-	}
-	if err := s.create(ctx, name, ""); err != nil {
-		return err
-	}
-	err = func() error {
-		db, err := database.Open(ctx, s.url(name))
-		if err != nil {
-			return err
-		}
-		defer func() { _ = db.Close() }()
-		if _, err := db.Migrate(ctx, nil); err != nil {
-			return err
-		}
-		start := time.Now()
-		if _, err := demo.Load(ctx, db, demo.Options{Companies: n, Contacts: n, Seed: 1, Progress: progress.Terminal(env.stdout)}); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.stdout, "База загружена за %s\n", time.Since(start).Round(time.Second))
-		if err := analyze(ctx, db); err != nil {
-			return err
-		}
-		if db.Dialect == database.SQLite {
-			_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-		}
-		return err
-	}()
-	if err != nil {
-		_ = s.drop(context.WithoutCancel(ctx), name)
-	}
-	return err
 }

@@ -87,7 +87,7 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	srv.prefix = benchPrefix + *tag
 	baseName := fmt.Sprintf("%sbase_%d", srv.prefix, *base)
 	fmt.Fprintf(env.stdout, "База: %s, до импорта %d компаний. Подготовка…\n", srv.dialect, *base)
-	if err := srv.ensureBase(ctx, env, baseName, *base); err != nil {
+	if err := srv.ensureBase(ctx, env, baseName, demo.Options{Companies: *base}, benchUsers); err != nil {
 		return err
 	}
 	if !*keep {
@@ -268,9 +268,12 @@ func (s *benchServer) drop(ctx context.Context, name string) error {
 	return err
 }
 
-// ensureBase makes the base every run copies, once: migrated, the demo's
-// users and companies, the generated export's sales team.
-func (s *benchServer) ensureBase(ctx context.Context, env *environment, name string, companies int) error {
+// ensureBase makes a base the runs copy, once: created, migrated, loaded
+// by the demo's loader with opts (seeded, with a terminal bar), then
+// given extra (nil: nothing more), analyzed and, on SQLite, checkpointed.
+// A base that fails half way is dropped, not kept.
+func (s *benchServer) ensureBase(ctx context.Context, env *environment, name string, opts demo.Options,
+	extra func(context.Context, *database.DB) error) error {
 	ok, err := s.exists(ctx, name)
 	if err != nil || ok {
 		return err
@@ -288,14 +291,17 @@ func (s *benchServer) ensureBase(ctx context.Context, env *environment, name str
 			return err
 		}
 		start := time.Now()
-		if _, err := demo.Load(ctx, db, demo.Options{Companies: companies, Seed: 1, Progress: progress.Terminal(env.stdout)}); err != nil {
+		opts.Seed, opts.Progress = 1, progress.Terminal(env.stdout)
+		if _, err := demo.Load(ctx, db, opts); err != nil {
 			return err
 		}
-		if err := benchUsers(ctx, db); err != nil {
-			return err
+		if extra != nil {
+			if err := extra(ctx, db); err != nil {
+				return err
+			}
 		}
-		if companies > 0 {
-			fmt.Fprintf(env.stdout, "База с %d компаниями загружена за %s\n", companies, time.Since(start).Round(time.Second))
+		if opts.Companies > 0 {
+			fmt.Fprintf(env.stdout, "База с %d компаниями загружена за %s\n", opts.Companies, time.Since(start).Round(time.Second))
 		}
 		if err := analyze(ctx, db); err != nil {
 			return err
