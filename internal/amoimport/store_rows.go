@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/export"
 )
 
 // Actions lists the actions of the report in the order the page's filters
@@ -293,7 +294,7 @@ func (s *Store) WriteReport(ctx context.Context, id int64, w io.Writer) error {
 	}
 	err = eachRow(rows, func(r ReportRow) error {
 		return cw.Write([]string{strconv.Itoa(r.Number), strconv.Itoa(r.Line), ActionLabelFor(r.Action, im.DryRun), r.Reason,
-			strings.Join(r.Warnings, "; "), kindLabel(r.Kind), excelSafe(r.Name)})
+			strings.Join(r.Warnings, "; "), kindLabel(r.Kind), export.Neutralize(r.Name)})
 	})
 	if err != nil {
 		return fmt.Errorf("import %d report: %w", id, err)
@@ -313,13 +314,4 @@ func kindLabel(k Kind) string {
 		return "контакт"
 	}
 	return ""
-}
-
-// excelSafe keeps a value that starts like a formula from being run by
-// Excel when the report is opened.
-func excelSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

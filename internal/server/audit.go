@@ -15,6 +15,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/auth"
+	"github.com/crmprofi/crm/internal/export"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -259,13 +260,11 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// csvSafe neutralises cells Excel would run as a formula (starting with
-// =, +, -, @, a tab or a carriage return) by a leading apostrophe.
+// csvSafe neutralises every cell of a row as the export of the base
+// does (export.Neutralize).
 func csvSafe(cells ...string) []string {
 	for i, c := range cells {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			cells[i] = "'" + c
-		}
+		cells[i] = export.Neutralize(c)
 	}
 	return cells
 }
