@@ -81,13 +81,17 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	}
 	rnd := rand.New(rand.NewPCG(7, 7)) //nolint:gosec // sampling, not secrets
 	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
-	var ops []benchOp
+	var (
+		ops []benchOp
+		dup *duplicateProbes
+	)
 	if *which == "duplicates" || *which == "all" {
 		dp, err := sampleDuplicates(ctx, db, *samples)
 		if err != nil {
 			return err
 		}
 		ops = append(ops, duplicateOps(admin, manager, dp, pick)...)
+		dup = &dp
 	}
 	if *which == "all" || *which == "companies" {
 		probe, err := sampleCompanies(ctx, db, *samples)
@@ -117,6 +121,13 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if dup != nil {
+		found, total, err := misspeltRecall(ctx, db, sum.AdminID, *dup)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "Дубли: название с опечаткой — исходное название среди 20 лучших в %d из %d\n", found, total)
 	}
 	if *which == "all" || *which == "merge" {
 		return benchMerge(ctx, env.stdout, srv, db, admin, sum.AdminID, max(1, *mergeRuns))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/duplicate"
 )
 
 // duplicateProbes are what people type into the company form, taken from
@@ -16,6 +19,8 @@ import (
 // card as the edit form sends it (every field, the company excluded).
 type duplicateProbes struct {
 	prefixes, misspelt, inns, phones, cards []string
+	// originals[i] is the normalised name misspelt[i] was made from.
+	originals []string
 }
 
 // sampleDuplicates spreads n probes of each kind over the companies.
@@ -49,6 +54,7 @@ func sampleDuplicates(ctx context.Context, db *database.DB, n int) (duplicatePro
 				wrong[k] = 'о'
 			}
 			p.misspelt = append(p.misspelt, "ООО «"+string(wrong)+"»")
+			p.originals = append(p.originals, string(norm))
 		}
 		if inn != "" {
 			p.inns = append(p.inns, inn)
@@ -88,4 +94,23 @@ func duplicateOps(admin, manager string, p duplicateProbes, pick func([]string) 
 		{"Дубли: вся карточка, правка (API)", admin, func() string { return base + pick(p.cards) }},
 		{"Дубли: вся карточка (API, менеджер)", manager, func() string { return base + pick(p.cards) }},
 	}
+}
+
+// misspeltRecall is how many of the misspelt names find a company with
+// the name they were made from among the engine's 20 best: the price, if
+// any, of bounding the similar-name search.
+func misspeltRecall(ctx context.Context, db *database.DB, adminID int64, p duplicateProbes) (found, total int, err error) {
+	admin := access.Scope{UserID: adminID, Role: access.RoleAdmin, Data: access.Global, Name: "bench"}
+	engine := duplicate.New(db)
+	for i, name := range p.misspelt {
+		list, err := engine.Find(ctx, admin, duplicate.Probe{Name: name}, 20)
+		if err != nil {
+			return 0, 0, err
+		}
+		total++
+		if slices.ContainsFunc(list, func(m duplicate.Match) bool { return dedup.NormalizeName(m.Name) == p.originals[i] }) {
+			found++
+		}
+	}
+	return found, total, nil
 }

@@ -32,6 +32,7 @@ func cmdExportCompanies(ctx context.Context, env *environment, args []string) er
 	out := fs.String("out", "", "файл выгрузки (обязательно; «-» — стандартный вывод)")
 	ordering := fs.String("ordering", "", "сортировка, как в списке: name, -name, created_at, -created_at, updated_at, -updated_at, inn, -inn")
 	search := fs.String("search", "", "поиск, как в списке компаний")
+	cpuProfile := fs.String("cpuprofile", "", "записать профиль CPU выгрузки в этот файл (go tool pprof)")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -58,6 +59,13 @@ func cmdExportCompanies(ctx context.Context, env *environment, args []string) er
 	}
 	buf := bufio.NewWriterSize(w, 256<<10)
 	scope := access.System("crm export-companies")
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	start := time.Now()
 	n, err := export.New(db).Write(ctx, buf, export.Options{Scope: scope, Query: company.Query{Ordering: *ordering, Text: *search},
 		Format: format, Location: cfg.Location})

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -38,7 +37,7 @@ const benchPrefix = "gen_bench_"
 // import-amo` as a child process — dry run and real — into a fresh copy
 // of an empty base or of a base already holding --base-companies
 // companies. Each run reports rows a second and the child's peak RSS (its
-// rusage, so the figure is the import's alone), next to the machine's
+// VmHWM, so the figure is the import's alone), next to the machine's
 // load. With --copy (PostgreSQL) it also times COPY of the same records
 // into a plain table: the physical limit the import is compared with.
 //
@@ -57,6 +56,7 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	copyLimit := fs.Bool("copy", false, "PostgreSQL: измерить COPY тех же строк в простую таблицу (физический предел)")
 	keep := fs.Bool("keep-base", true, "оставить базу с --base-companies компаниями для следующего запуска")
 	crm := fs.String("crm", "", "исполняемый файл crm для импорта (по умолчанию — этот)")
+	profiles := fs.String("cpuprofile", "", "папка для профилей CPU каждого импорта (go tool pprof)")
 	tag := fs.String("tag", "", "метка в именах баз замера, чтобы два замера на одном сервере не мешали друг другу")
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
@@ -85,6 +85,7 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 		return err
 	}
 	srv.prefix = benchPrefix + *tag
+	srv.profiles = *profiles
 	baseName := fmt.Sprintf("%sbase_%d", srv.prefix, *base)
 	fmt.Fprintf(env.stdout, "База: %s, до импорта %d компаний. Подготовка…\n", srv.dialect, *base)
 	if err := srv.ensureBase(ctx, env, baseName, demo.Options{Companies: *base}, benchUsers); err != nil {
@@ -95,7 +96,7 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	}
 
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "База\tСтрок\tРежим\tВремя\tСтрок/с\tПик RSS\tИтог\tНагрузка (1 мин)\t")
+	fmt.Fprintln(tw, "База\tСтрок\tРежим\tВремя\tСтрок/с\tЦП импорта\tПик RSS\tИтог\tНагрузка (1 мин)\t")
 	var limit benchCopy
 	for _, n := range sizes {
 		file, sum, err := benchFile(env, *dir, n, *seed)
@@ -108,8 +109,9 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 				return fmt.Errorf("%d строк, %s: %w", n, mode, err)
 			}
 			label := map[string]string{"dry": "проверка", "real": "импорт"}[mode]
-			fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t%.0f МБ\t%s\t%s\t\n", srv.dialect, *base, sum.Records, label,
-				res.elapsed.Round(10*time.Millisecond), float64(sum.Records)/res.elapsed.Seconds(), float64(res.maxRSS)/(1<<20),
+			fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t%s\t%.0f МБ\t%s\t%s\t\n", srv.dialect, *base, sum.Records, label,
+				res.elapsed.Round(10*time.Millisecond), float64(sum.Records)/res.elapsed.Seconds(), res.cpu.Round(10*time.Millisecond),
+				float64(res.maxRSS)/(1<<20),
 				res.totals, res.load)
 			if err := tw.Flush(); err != nil { // each figure as soon as it is taken
 				return err
@@ -183,6 +185,9 @@ type benchServer struct {
 	dialect database.Dialect
 	admin   string // PostgreSQL: the configured URL
 	dir     string // SQLite: the configured file's folder
+	// profiles, if set, is the folder each measured import writes its
+	// CPU profile to.
+	profiles string
 }
 
 func newBenchServer(raw string) (*benchServer, error) {
@@ -332,13 +337,18 @@ func benchUsers(ctx context.Context, db *database.DB) error {
 // importRun is one measured import.
 type importRun struct {
 	elapsed time.Duration
-	maxRSS  int64  // bytes
-	totals  string // the import's own summary line
-	load    string
+	maxRSS  int64 // bytes
+	// cpu is the child's own processor time, user and system: on a
+	// loaded machine the wall time is mostly waiting for a core, and this
+	// is the work itself (on PostgreSQL the server's share is not in it).
+	cpu    time.Duration
+	totals string // the import's own summary line
+	load   string
 }
 
 // measure copies the base and runs `crm import-amo` on it as a child
-// process: the wall time and the child's peak RSS are the import's alone.
+// process: the wall time and the child's peak RSS (its VmHWM, watched
+// while it runs) are the import's alone.
 func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry bool) (importRun, error) {
 	var res importRun
 	run := fmt.Sprintf("%srun_%d", s.prefix, os.Getpid())
@@ -352,6 +362,11 @@ func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry b
 	if dry {
 		args = append(args, "--dry-run")
 	}
+	if s.profiles != "" {
+		mode := map[bool]string{true: "dry", false: "real"}[dry]
+		args = append(args, "--cpuprofile", filepath.Join(s.profiles,
+			fmt.Sprintf("import_%s_%s_%s.pprof", s.dialect, strings.TrimPrefix(base, s.prefix), mode)))
+	}
 	cmd := exec.CommandContext(ctx, crm, args...) //nolint:gosec // our own binary, our own arguments
 	cmd.Env = append(os.Environ(), "CRM_LOG_LEVEL=error")
 	var out bytes.Buffer
@@ -359,17 +374,66 @@ func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry b
 	cmd.Stderr = io.Discard // the progress bar
 	before := loadAverage()
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("import-amo: %w", err)
+	}
+	stop := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() { peak <- watchPeakRSS(cmd.Process.Pid, stop) }()
+	err := cmd.Wait()
+	close(stop)
+	res.maxRSS = <-peak
 	res.elapsed = time.Since(start)
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	res.load = before + " → " + loadAverage()
 	if err != nil {
 		return res, fmt.Errorf("import-amo: %w\n%s", err, out.String())
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
-	}
 	res.totals = importTotals(out.String())
 	return res, nil
+}
+
+// watchPeakRSS reads the peak resident memory (VmHWM) of process pid
+// from /proc every few milliseconds until stop is closed, and returns the
+// last value read: the high-water mark of the importing process itself.
+// The rusage of a finished child is no good here: Go starts children with
+// vfork, and Linux carries the parent's high-water mark into the child's
+// Maxrss at exec, so a benchmark that held a file in memory inflated every
+// figure after it.
+func watchPeakRSS(pid int, stop <-chan struct{}) int64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	var peak int64
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if hwm, ok := readVMHWM(path); ok && hwm > peak {
+			peak = hwm
+		}
+		select {
+		case <-stop:
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// readVMHWM is the VmHWM line of a /proc/<pid>/status file, in bytes.
+func readVMHWM(path string) (int64, bool) {
+	b, err := os.ReadFile(path) //nolint:gosec // a /proc path of our own child
+	if err != nil {
+		return 0, false
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				return 0, false
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb * 1024, err == nil
+		}
+	}
+	return 0, false
 }
 
 // importTotals condenses import-amo's summary to one line: created,

@@ -23,6 +23,7 @@ import (
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/phone"
+	"github.com/crmprofi/crm/internal/phone/fcmfake"
 )
 
 // cmdBenchPhone measures «Позвонить с телефона» through the long-poll
@@ -37,6 +38,7 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 	requests := fs.Int("requests", 1000, "запросов звонка для замера задержки")
 	workers := fs.Int("concurrency", 20, "запросов звонка одновременно")
 	conns := fs.Int("connections", 5000, "удерживаемых long-poll соединений для замера памяти; 0 — не замерять")
+	channel := fs.String("channel", "poll", "канал доставки: poll (long-poll) или fcm (через поддельный FCM на loopback)")
 	russianUsage(env, fs)
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
@@ -54,6 +56,8 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 		return errors.New("--concurrency: от 1 до числа телефонов")
 	case *conns < 0 || *conns > 20000:
 		return errors.New("--connections: от 0 до 20000")
+	case *channel != "poll" && *channel != "fcm":
+		return errors.New("--channel: poll или fcm")
 	}
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
@@ -68,16 +72,36 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 	}
 	out := env.stdout
 	fmt.Fprintf(out, "Подготовка: %d пользователей с телефонами…\n", *devices)
-	phones, sessions, err := benchPhoneUsers(ctx, db, *devices)
+	viaFCM := *channel == "fcm"
+	phones, sessions, err := benchPhoneUsers(ctx, db, *devices, viaFCM)
 	if err != nil {
 		return err
+	}
+	var fake *fcmfake.Server
+	var extraEnv []string
+	if viaFCM {
+		if fake, err = fcmfake.Start(); err != nil {
+			return err
+		}
+		defer fake.Close()
+		dir, err := os.MkdirTemp("", "crm-bench-fcm")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		creds, err := fake.WriteCredentials(dir)
+		if err != nil {
+			return err
+		}
+		extraEnv = []string{"CRM_FCM_CREDENTIALS=" + creds, "CRM_FCM_ENDPOINT=" + fake.Endpoint()}
+		fmt.Fprintf(out, "Поддельный FCM: %s\n", fake.URL)
 	}
 
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return err
 	}
-	srv, err := startPhoneBenchServer(ctx, cfg, addr)
+	srv, err := startPhoneBenchServer(ctx, cfg, addr, extraEnv...)
 	if err != nil {
 		return err
 	}
@@ -95,6 +119,27 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 		delivered[i] = make(chan int64, 16)
 		p := &simPhone{base: base, client: client, cred: cred}
 		wg.Add(1)
+		if viaFCM {
+			// The phone gets the push, fetches the command, acknowledges.
+			msgs, cancel := fake.Subscribe(benchPushToken(i))
+			go func() {
+				defer wg.Done()
+				defer cancel()
+				for {
+					select {
+					case <-pollCtx.Done():
+						return
+					case m := <-msgs:
+						id := m.Data["id"]
+						if _, err := p.ackVia(pollCtx, id, id+"-delivered", "delivered", "fcm"); err == nil {
+							n, _ := strconv.ParseInt(id, 10, 64)
+							delivered[i] <- n
+						}
+					}
+				}
+			}()
+			continue
+		}
 		go func() {
 			defer wg.Done()
 			for pollCtx.Err() == nil {
@@ -169,8 +214,8 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 		}
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
-	fmt.Fprintf(out, "Запрос звонка → «delivered» (long-poll): p50 %s, p95 %s, p99 %s, макс. %s; доставлено %d, ошибок %d\n",
-		pct(0.50).Round(time.Microsecond), pct(0.95).Round(time.Microsecond), pct(0.99).Round(time.Microsecond),
+	fmt.Fprintf(out, "Запрос звонка → «delivered» (%s): p50 %s, p95 %s, p99 %s, макс. %s; доставлено %d, ошибок %d\n",
+		map[bool]string{false: "long-poll", true: "FCM, поддельный"}[viaFCM], pct(0.50).Round(time.Microsecond), pct(0.95).Round(time.Microsecond), pct(0.99).Round(time.Microsecond),
 		pct(1).Round(time.Microsecond), len(lat), failed.Load())
 	stopPolls()
 	wg.Wait()
@@ -226,7 +271,7 @@ func cmdBenchPhone(ctx context.Context, env *environment, args []string) error {
 
 // benchPhoneUsers adds n users, each with a confirmed phone and a
 // browser session: the phones' credentials and the session tokens.
-func benchPhoneUsers(ctx context.Context, db *database.DB, n int) (creds, sessions []string, err error) {
+func benchPhoneUsers(ctx context.Context, db *database.DB, n int, withPush bool) (creds, sessions []string, err error) {
 	users := auth.NewStore(db)
 	phones := phone.NewStore(db)
 	run := strconv.FormatInt(time.Now().Unix(), 36)
@@ -242,7 +287,11 @@ func benchPhoneUsers(ctx context.Context, db *database.DB, n int) (creds, sessio
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err := phones.Claim(ctx, phone.Claim{PairingID: strconv.FormatInt(p.ID, 10), Secret: secret, Device: phone.DeviceInfo{Name: name, Model: "bench"}})
+		claim := phone.Claim{PairingID: strconv.FormatInt(p.ID, 10), Secret: secret, Device: phone.DeviceInfo{Name: name, Model: "bench"}}
+		if withPush {
+			claim.PushProvider, claim.PushToken = "fcm", benchPushToken(i)
+		}
+		c, err := phones.Claim(ctx, claim)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -258,6 +307,9 @@ func benchPhoneUsers(ctx context.Context, db *database.DB, n int) (creds, sessio
 	}
 	return creds, sessions, nil
 }
+
+// benchPushToken is the FCM token of the bench's phone i.
+func benchPushToken(i int) string { return "bench-token-" + strconv.Itoa(i) }
 
 // benchCallRequest makes a call request as the session's user.
 func benchCallRequest(ctx context.Context, client *http.Client, base, session, key string) (int64, error) {
@@ -291,7 +343,7 @@ type phoneBenchServer struct {
 	done chan error
 }
 
-func startPhoneBenchServer(ctx context.Context, cfg config.Config, addr string) (*phoneBenchServer, error) {
+func startPhoneBenchServer(ctx context.Context, cfg config.Config, addr string, env ...string) (*phoneBenchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -299,6 +351,7 @@ func startPhoneBenchServer(ctx context.Context, cfg config.Config, addr string) 
 	cmd := exec.CommandContext(context.WithoutCancel(ctx), exe, "serve") //nolint:gosec // this very binary
 	cmd.Env = append(os.Environ(), "CRM_DATABASE_URL="+cfg.DatabaseURL, "CRM_ADDR="+addr, "CRM_SECRET_KEY="+cfg.SecretKey,
 		"CRM_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, env...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,17 @@ func TestBrowserDesk(t *testing.T) {
 			}
 			firstOverdue := `[data-testid="group-overdue"] [data-testid="desk-row"]:first-child `
 			err = chromedp.Do(ctx,
+				// The desk re-reads its body twice after an action: at
+				// once, and when the live event arrives. A click between
+				// the two can find its button replaced, so the test waits
+				// for both (see the step «the desk has settled»).
+				waitJS(t, "the desk's stream is open", `window.crmLive && window.crmLive.connected()`),
+				evalTrue(t, "the test counts the desk's refreshes", `window.deskRefreshes = 0;
+					document.querySelector("[data-desk]").addEventListener("desk:refreshed", () => {
+						window.deskRefreshes++;
+						window.deskRefreshedAt = performance.now();
+					});
+					true`),
 				// Complete the first overdue task with a result, in place.
 				chromedp.Click(chromedp.CSS(firstOverdue+`[data-testid="desk-complete-toggle"]`)),
 				chromedp.WaitVisible(chromedp.CSS(firstOverdue+`textarea[name="result"]`)),
@@ -58,6 +69,7 @@ func TestBrowserDesk(t *testing.T) {
 				waitJS(t, "the overdue count drops by one", tileCount("overdue")+" === "+strconv.Itoa(int(overdue)-1)),
 				waitText(t, sel("toasts"), "Задача выполнена"),
 				waitJS(t, "the page was not reloaded", `!!window.crmDeskRefresh && performance.getEntriesByType("navigation").length === 1`),
+				waitJS(t, "the desk has settled", `window.deskRefreshes >= 2 && performance.now() - window.deskRefreshedAt > 300`),
 				shot(t, "3-completed"),
 
 				// Move the next one to tomorrow, then undo from the toast.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/amoimport"
@@ -35,6 +36,8 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 	dry := fs.Bool("dry-run", false, "только проверить: показать, что будет сделано, ничего не записывая")
 	reportPath := fs.String("report", "", "записать отчёт по каждой строке в этот файл (CSV для Excel)")
 	responsible := fs.String("responsible", "", "логин пользователя, которому отдать записи с неизвестным «Ответственным» (по умолчанию — первый администратор)")
+	trace := fs.Bool("trace", false, "писать в stderr, сколько занял каждый шаг импорта")
+	cpuProfile := fs.String("cpuprofile", "", "записать профиль CPU импорта в этот файл (go tool pprof)")
 	_, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -44,6 +47,21 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 		return errors.New("укажите файл выгрузки: crm import-amo --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]")
 	}
 	defer func() { _ = db.Close() }()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	if *trace {
+		stderr := env.stderr
+		amoimport.Trace = func(step string, took time.Duration) {
+			fmt.Fprintf(stderr, "\n%-22s %s\n", step, took.Round(time.Millisecond))
+		}
+		defer func() { amoimport.Trace = nil }()
+	}
 
 	f, err := os.Open(*file)
 	if err != nil {

@@ -147,6 +147,11 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	}); err != nil {
 		return err
 	}
+	// Planner statistics for the base just loaded: without them (no
+	// autovacuum yet) PostgreSQL plans every page from guesses.
+	if err := analyze(ctx, db); err != nil {
+		return err
+	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -156,6 +161,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	defer func() { _ = hs.Close() }()
 	lt.base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	lt.cpuProfile = *cpuProfile
+	lt.inProcess = true
 	fmt.Fprintf(env.stdout, "Сервер в этом процессе: %s, база %s\n", lt.base, db.Dialect)
 	return lt.run(ctx)
 }
@@ -232,6 +238,7 @@ type loadTest struct {
 	password         string
 	out              io.Writer
 	cpuProfile       string
+	inProcess        bool // the server runs in this process
 	sent             atomic.Int64
 	sessions         []*loadUser
 	errorSamples     sync.Mutex
@@ -301,13 +308,15 @@ func (lt *loadTest) run(ctx context.Context) error {
 			return err
 		}
 	}
+	cpuBefore := lt.sampleCPU(ctx)
 	start := time.Now()
 	lt.phase(ctx, lt.duration, stats)
 	elapsed := time.Since(start)
+	cpuAfter := lt.sampleCPU(ctx)
 	if lt.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
-	return lt.report(stats, elapsed)
+	return lt.report(stats, elapsed, cpuBefore, cpuAfter)
 }
 
 // phase runs every client for d (or until the request budget is spent or
@@ -573,8 +582,8 @@ func (lt *loadTest) usesDesk() bool {
 }
 
 // report prints requests per second and p50/p95/p99 and errors per
-// operation of the mix and in total.
-func (lt *loadTest) report(stats []map[string]*opStats, elapsed time.Duration) error {
+// operation of the mix and in total, then the processor time per request.
+func (lt *loadTest) report(stats []map[string]*opStats, elapsed time.Duration, cpuBefore, cpuAfter cpuSample) error {
 	tw := tabwriter.NewWriter(lt.out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "Операция\tзапросов\tзапр/с\tp50\tp95\tp99\tошибок\t")
 	var all []time.Duration
@@ -597,6 +606,7 @@ func (lt *loadTest) report(stats []map[string]*opStats, elapsed time.Duration) e
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	lt.reportCPU(lt.out, cpuBefore, cpuAfter, len(all))
 	for _, s := range lt.samples {
 		fmt.Fprintln(lt.out, "Ошибка:", s)
 	}

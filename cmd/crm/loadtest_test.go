@@ -35,6 +35,10 @@ func TestLoadtestRunsAgainstARealServer(t *testing.T) {
 			if strings.Contains(report, "Вход") {
 				t.Errorf("a demo user could not sign in:\n%s", report)
 			}
+			// The server's processor time comes from its /metrics.
+			if line := lineWith(report, "Процессорное время на запрос"); !strings.Contains(line, "сервер ") || strings.Contains(line, "сервер неизвестно") {
+				t.Errorf("processor time line %q, want the server's figure\n%s", line, report)
+			}
 		})
 	}
 }

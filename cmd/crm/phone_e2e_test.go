@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmprofi/crm/internal/phone/fcmfake"
 )
 
 // simProcess is a running `crm phone-sim`, its stdout read line by line.
@@ -147,14 +150,7 @@ func TestPhoneSimEndToEnd(t *testing.T) {
 	t.Setenv("CRM_PHONE_CALL_TTL", callTTL.String())
 	for dialect, newURL := range e2eDatabases(t) {
 		t.Run(string(dialect), func(t *testing.T) {
-			inst := startCRM(t, newURL())
-			inst.crm(t, "createsuperuser", "--username", "anna", "--password", "Ромашка-2026!", "--first-name", "Анна", "--last-name", "Петрова")
-			api := &apiClient{t: t, base: inst.URL}
-			var tok struct{ Access string }
-			if code := api.call("POST", "/api/token/", map[string]string{"username": "anna", "password": "Ромашка-2026!"}, &tok); code != http.StatusOK {
-				t.Fatalf("token: %d", code)
-			}
-			api.token = tok.Access
+			inst, api := startAnna(t, newURL())
 			newPairing := func() (int64, string) {
 				var p struct {
 					ID        int64  `json:"id"`
@@ -289,4 +285,183 @@ func TestPhoneSimEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPhoneSimFCMEndToEnd runs the real binary with FCM pointed at the
+// fake (the real Firebase SDK, the OAuth exchange with a generated key)
+// and the simulator listening on the fake's delivery stream: the happy
+// path through FCM, a token FCM no longer knows (cleared; the long-poll
+// still delivers), and SENDER_ID_MISMATCH in /readyz for the admin.
+func TestPhoneSimFCMEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	fake, err := fcmfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	creds, err := fake.WriteCredentials(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CRM_FCM_CREDENTIALS", creds)
+	t.Setenv("CRM_FCM_ENDPOINT", fake.Endpoint())
+	for dialect, newURL := range e2eDatabases(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			inst, api := startAnna(t, newURL())
+			var p struct {
+				ID        int64  `json:"id"`
+				QRPayload string `json:"qr_payload"`
+			}
+			if code := api.call("POST", "/api/phone/pairings/", nil, &p); code != http.StatusCreated {
+				t.Fatalf("pairing: %d", code)
+			}
+			cred := filepath.Join(t.TempDir(), "phone.cred")
+			sim := startPhoneSim(t, inst, "--pair-url", p.QRPayload, "--credential-file", cred, "--count", "1", "--fcm-fake", fake.URL)
+			line := sim.expect(t, "paired ")
+			code := strings.TrimPrefix(line[strings.Index(line, "confirm_code="):], "confirm_code=")
+			if st := api.call("POST", fmt.Sprintf("/api/phone/pairings/%d/", p.ID)+"confirm/", map[string]string{"confirm_code": code}, nil); st != http.StatusOK {
+				t.Fatalf("confirm: %d", st)
+			}
+			sim.expect(t, "active")
+			sim.expect(t, "fcm listening")
+			request := func(number, key string) e2eCallRequest {
+				t.Helper()
+				var r e2eCallRequest
+				if code := api.call("POST", "/api/call-requests/", map[string]string{"phone": number}, &r, "Idempotency-Key", key); code != http.StatusCreated {
+					t.Fatalf("call request: %d", code)
+				}
+				return r
+			}
+			type shown struct {
+				Status string `json:"status"`
+				Events []struct {
+					Type    string `json:"type"`
+					Channel string `json:"channel"`
+				} `json:"events"`
+			}
+			show := func(id int64) shown {
+				var r shown
+				api.call("GET", fmt.Sprintf("/api/call-requests/%d/", id), nil, &r)
+				return r
+			}
+
+			// Happy path: pushed, fetched, acknowledged through FCM. (The
+			// fake serves both databases' runs: count from here.)
+			accepted, attempted := len(fake.Accepted()), len(fake.Attempts())
+			r1 := request("8 (495) 123-45-67", "fcm-1")
+			sim.expect(t, fmt.Sprintf("command id=%d phone=+74951234567 status=sent channel=fcm", r1.ID))
+			sim.expect(t, fmt.Sprintf("ack id=%d type=dialed status=dialed", r1.ID))
+			if err := sim.wait(t); err != nil {
+				t.Fatalf("phone-sim: %v\n%s", err, sim.out.String())
+			}
+			got := show(r1.ID)
+			var channels []string
+			for _, e := range got.Events {
+				channels = append(channels, e.Type+"/"+e.Channel)
+			}
+			if got.Status != "dialed" || !slices.Contains(channels, "sent/fcm") || !slices.Contains(channels, "delivered/fcm") {
+				t.Fatalf("through FCM: %+v", got)
+			}
+			for _, m := range fake.Accepted()[accepted:] {
+				if len(m.Data) != 4 || m.Data["id"] != fmt.Sprint(r1.ID) {
+					t.Fatalf("the push carries %v", m.Data)
+				}
+			}
+
+			// FCM forgot the token: cleared, and the long-poll delivers.
+			fake.FailNext(fcmfake.Unregistered)
+			r2 := request("+7 916 123-45-67", "fcm-2")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				var devices struct {
+					Results []struct {
+						PushProvider string `json:"push_provider"`
+					} `json:"results"`
+				}
+				api.call("GET", "/api/phone/devices/", nil, &devices)
+				attempts := 0
+				for _, a := range fake.Attempts()[attempted:] {
+					if a.Status == http.StatusNotFound {
+						attempts++
+					}
+				}
+				if attempts == 1 && (len(devices.Results) == 0 || devices.Results[0].PushProvider != "fcm") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the token was not cleared: %+v\n%s", devices, inst.log.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if st := show(r2.ID).Status; st != "pending" {
+				t.Fatalf("after UNREGISTERED: %s", st)
+			}
+			poll := startPhoneSim(t, inst, "--credential-file", cred, "--count", "1")
+			poll.expect(t, fmt.Sprintf("command id=%d phone=+79161234567 status=sent channel=poll", r2.ID))
+			if err := poll.wait(t); err != nil {
+				t.Fatalf("phone-sim: %v\n%s", err, poll.out.String())
+			}
+
+			// A key of another Firebase project: the admin sees it in /readyz.
+			sim = startPhoneSim(t, inst, "--credential-file", cred, "--count", "1", "--fcm-fake", fake.URL)
+			sim.expect(t, "active")
+			sim.expect(t, "fcm listening")
+			fake.FailNext(fcmfake.SenderIDMismatch)
+			r3 := request("+7 916 000-00-01", "fcm-3")
+			deadline = time.Now().Add(30 * time.Second)
+			for {
+				var ready struct {
+					Checks []struct {
+						Name   string `json:"name"`
+						OK     bool   `json:"ok"`
+						Status string `json:"status"`
+					} `json:"checks"`
+				}
+				api.call("GET", "/readyz", nil, &ready)
+				found := ""
+				for _, c := range ready.Checks {
+					if c.Name == "fcm" {
+						found = c.Status
+					}
+				}
+				if strings.HasPrefix(found, "degraded: SENDER_ID_MISMATCH") && strings.Contains(found, "другого проекта Firebase") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("/readyz fcm: %q", found)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if st := show(r3.ID).Status; st != "pending" {
+				t.Fatalf("after SENDER_ID_MISMATCH: %s", st)
+			}
+			var notes struct {
+				Results []struct {
+					Title string `json:"title"`
+				} `json:"results"`
+			}
+			api.call("GET", "/api/notifications/", nil, &notes)
+			if len(notes.Results) == 0 || !strings.Contains(notes.Results[0].Title, "Push-уведомления") {
+				t.Fatalf("the admin was not told: %+v", notes)
+			}
+			_ = sim.cmd.Process.Kill()
+		})
+	}
+}
+
+// startAnna starts the binary with one administrator, Анна Петрова
+// («anna»), and returns her API client.
+func startAnna(t *testing.T, dbURL string) (*instance, *apiClient) {
+	t.Helper()
+	inst := startCRM(t, dbURL)
+	inst.crm(t, "createsuperuser", "--username", "anna", "--password", "Ромашка-2026!", "--first-name", "Анна", "--last-name", "Петрова")
+	api := &apiClient{t: t, base: inst.URL}
+	var tok struct{ Access string }
+	if code := api.call("POST", "/api/token/", map[string]string{"username": "anna", "password": "Ромашка-2026!"}, &tok); code != http.StatusOK {
+		t.Fatalf("token: %d", code)
+	}
+	api.token = tok.Access
+	return inst, api
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmprofi/crm/internal/phone"
+	"github.com/crmprofi/crm/internal/phone/fcmfake"
 )
 
 // simPhone is a simulated phone speaking the device side of the API
@@ -82,7 +83,7 @@ func (p *simPhone) do(ctx context.Context, method, path string, body, out any) e
 }
 
 // simPair claims the pairing of a QR code's link.
-func simPair(ctx context.Context, client *http.Client, base, link, name string) (*simPhone, string, error) {
+func simPair(ctx context.Context, client *http.Client, base, link, name, pushToken string) (*simPhone, string, error) {
 	id, secret, ok := phone.ParseLink(link)
 	if !ok {
 		return nil, "", errors.New("--pair-url: ожидается ссылка вида …/m/pair#v=1&p=…&s=…")
@@ -96,13 +97,21 @@ func simPair(ctx context.Context, client *http.Client, base, link, name string) 
 	err := p.do(ctx, http.MethodPost, "/api/phone/v1/pair", map[string]any{
 		"v": 1, "pairing_id": id, "secret": secret,
 		"device": map[string]string{"name": name, "model": "crm phone-sim", "os": "Go", "app_version": version, "install_id": name},
-		"push":   map[string]string{"provider": "none"},
+		"push":   simPush(pushToken),
 	}, &ans)
 	if err != nil {
 		return nil, "", err
 	}
 	p.cred = ans.DeviceID + "." + ans.DeviceToken
 	return p, ans.ConfirmCode, nil
+}
+
+// simPush is the push part of a pairing: FCM with token, or none.
+func simPush(token string) map[string]string {
+	if token == "" {
+		return map[string]string{"provider": "none"}
+	}
+	return map[string]string{"provider": "fcm", "token": token}
 }
 
 // status is the device's status (active, pending_confirmation).
@@ -136,11 +145,16 @@ func (p *simPhone) poll(ctx context.Context, wait time.Duration) ([]simCommand, 
 
 // ack acknowledges a command; the request's status after it comes back.
 func (p *simPhone) ack(ctx context.Context, id, eventID, typ string) (string, error) {
+	return p.ackVia(ctx, id, eventID, typ, "poll")
+}
+
+// ackVia acknowledges a command that came through channel (poll, fcm).
+func (p *simPhone) ackVia(ctx context.Context, id, eventID, typ, channel string) (string, error) {
 	var out struct {
 		Status string `json:"status"`
 	}
 	err := p.do(ctx, http.MethodPost, "/api/phone/v1/commands/"+url.PathEscape(id)+"/events", map[string]string{
-		"event_id": eventID, "type": typ, "channel": "poll", "device_at": time.Now().Format(time.RFC3339Nano),
+		"event_id": eventID, "type": typ, "channel": channel, "device_at": time.Now().Format(time.RFC3339Nano),
 	}, &out)
 	return out.Status, err
 }
@@ -160,6 +174,7 @@ func cmdPhoneSim(ctx context.Context, env *environment, args []string) error {
 	count := fs.Int("count", 0, "завершиться после стольких команд; 0 — работать до остановки")
 	name := fs.String("name", "phone-sim", "имя телефона, которое увидит CRM")
 	confirmWait := fs.Duration("confirm-timeout", 5*time.Minute, "сколько ждать подтверждения кода в CRM")
+	fcmFake := fs.String("fcm-fake", "", "адрес поддельного FCM (fcmfake): получать запросы push-сообщениями вместо long-poll")
 	russianUsage(env, fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -201,12 +216,16 @@ func cmdPhoneSim(ctx context.Context, env *environment, args []string) error {
 	client := &http.Client{Timeout: *wait + 15*time.Second}
 	out := env.stdout
 
+	pushToken := ""
+	if *fcmFake != "" {
+		pushToken = "sim-" + phone.NewSecret()
+	}
 	var p *simPhone
 	switch {
 	case *pairURL != "":
 		var code string
 		var err error
-		p, code, err = simPair(ctx, client, base, *pairURL, *name)
+		p, code, err = simPair(ctx, client, base, *pairURL, *name, pushToken)
 		if err != nil {
 			return fmt.Errorf("привязка не удалась: %w", err)
 		}
@@ -222,6 +241,13 @@ func cmdPhoneSim(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		p = &simPhone{base: base, client: client, cred: strings.TrimSpace(string(raw))}
+		if err := p.do(ctx, http.MethodPut, "/api/phone/v1/device/push", simPush(pushToken), nil); err != nil {
+			var ref *simRefusal
+			if errors.As(err, &ref) && ref.Status == http.StatusUnauthorized {
+				fmt.Fprintln(out, "revoked", ref.Code)
+			}
+			return fmt.Errorf("push-токен: %w", err)
+		}
 	default:
 		return errors.New("укажите --pair-url или --credential-file")
 	}
@@ -249,6 +275,33 @@ func cmdPhoneSim(ctx context.Context, env *environment, args []string) error {
 
 	seen := map[string]bool{}
 	handled := 0
+	// handle shows a command once (the phone drops duplicates by request
+	// id) and acknowledges it through the channel it came by.
+	handle := func(id, channel string) error {
+		if seen[id] {
+			return nil
+		}
+		seen[id] = true
+		var full simCommand
+		if err := p.do(ctx, http.MethodGet, "/api/phone/v1/commands/"+url.PathEscape(id), nil, &full); err != nil {
+			return fmt.Errorf("команда %s: %w", id, err)
+		}
+		fmt.Fprintf(out, "command id=%s phone=%s status=%s channel=%s\n", full.ID, full.Phone.E164, full.Status, channel)
+		for _, a := range ackList {
+			for range times {
+				st, err := p.ackVia(ctx, id, id+"-"+a, a, channel)
+				if err != nil {
+					return fmt.Errorf("подтверждение %s: %w", a, err)
+				}
+				fmt.Fprintf(out, "ack id=%s type=%s status=%s\n", id, a, st)
+			}
+		}
+		handled++
+		return nil
+	}
+	if *fcmFake != "" {
+		return simListenFCM(ctx, client, *fcmFake, pushToken, out, handle, func() bool { return *count != 0 && handled >= *count })
+	}
 	for *count == 0 || handled < *count {
 		cmds, err := p.poll(ctx, *wait)
 		if ctx.Err() != nil {
@@ -263,26 +316,13 @@ func cmdPhoneSim(ctx context.Context, env *environment, args []string) error {
 		}
 		fresh := 0
 		for _, c := range cmds {
-			if seen[c.ID] { // the phone drops duplicates by request id
+			if seen[c.ID] {
 				continue
 			}
-			seen[c.ID] = true
 			fresh++
-			var full simCommand
-			if err := p.do(ctx, http.MethodGet, "/api/phone/v1/commands/"+url.PathEscape(c.ID), nil, &full); err != nil {
-				return fmt.Errorf("команда %s: %w", c.ID, err)
+			if err := handle(c.ID, "poll"); err != nil {
+				return err
 			}
-			fmt.Fprintf(out, "command id=%s phone=%s status=%s\n", full.ID, full.Phone.E164, full.Status)
-			for _, a := range ackList {
-				for range times {
-					st, err := p.ack(ctx, c.ID, c.ID+"-"+a, a)
-					if err != nil {
-						return fmt.Errorf("подтверждение %s: %w", a, err)
-					}
-					fmt.Fprintf(out, "ack id=%s type=%s status=%s\n", c.ID, a, st)
-				}
-			}
-			handled++
 		}
 		if fresh == 0 && len(cmds) > 0 {
 			// Only commands already shown (not acknowledged): do not spin.
@@ -292,6 +332,53 @@ func cmdPhoneSim(ctx context.Context, env *environment, args []string) error {
 			case <-time.After(time.Second):
 			}
 		}
+	}
+	return nil
+}
+
+// simListenFCM receives the push messages of token from the fake FCM at
+// fake and handles each call request until done or ctx ends; an
+// «unpaired» message ends it like a 401 would.
+func simListenFCM(ctx context.Context, client *http.Client, fake, token string, out io.Writer, handle func(id, channel string) error,
+	done func() bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream := &http.Client{Transport: client.Transport} // no timeout: the stream is long
+	ready := make(chan struct{})
+	var failed error
+	go func() {
+		select {
+		case <-ready:
+			fmt.Fprintln(out, "fcm listening")
+		case <-ctx.Done():
+		}
+	}()
+	err := fcmfake.Listen(ctx, stream, fake, token, ready, func(m fcmfake.Message) {
+		if failed != nil || done() {
+			return
+		}
+		switch m.Data["type"] {
+		case "call_request":
+			if err := handle(m.Data["id"], "fcm"); err != nil {
+				failed = err
+				cancel()
+				return
+			}
+		case "unpaired":
+			fmt.Fprintln(out, "revoked unpaired")
+			failed = errors.New("телефон отвязан")
+			cancel()
+			return
+		}
+		if done() {
+			cancel()
+		}
+	})
+	if failed != nil {
+		return failed
+	}
+	if err != nil && ctx.Err() == nil {
+		return err
 	}
 	return nil
 }

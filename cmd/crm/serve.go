@@ -14,6 +14,7 @@ import (
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/jobs"
+	"github.com/crmprofi/crm/internal/phone/fcm"
 	"github.com/crmprofi/crm/internal/server"
 )
 
@@ -66,7 +67,18 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}
 	// Background jobs (River) run in every serving process; they stop
 	// after the HTTP server, so requests in flight may still enqueue.
-	bg, err := jobs.New(ctx, db, jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter, ImportTimeout: cfg.ImportTimeout, ExportDir: cfg.ExportDir})
+	opts := jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter, ImportTimeout: cfg.ImportTimeout, ExportDir: cfg.ExportDir}
+	if cfg.FCMCredentials == "" {
+		log.Info("FCM is not configured (CRM_FCM_CREDENTIALS): phones receive call requests through the long-poll only")
+	} else {
+		sender, err := fcm.New(ctx, cfg.FCMCredentials, cfg.FCMEndpoint)
+		if err != nil {
+			return err
+		}
+		opts.Push = sender
+		log.Info("FCM push is on", "project", sender.Project())
+	}
+	bg, err := jobs.New(ctx, db, opts)
 	if err != nil {
 		return err
 	}

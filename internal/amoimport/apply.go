@@ -108,11 +108,15 @@ func (a *applier) run(ctx context.Context, bar progress.Reporter) error {
 	if err != nil {
 		return fmt.Errorf("apply: users: %w", err)
 	}
+	start := time.Now()
 	if err := a.eachChunk(ctx, string(KindCompany), func(groups [][]appliedRow) error {
 		return a.applyCompanies(ctx, groups)
 	}, bar); err != nil {
 		return err
 	}
+	traceStep("apply companies", start)
+	start = time.Now()
+	defer traceStep("apply contacts", start)
 	return a.eachChunk(ctx, string(KindContact), func(groups [][]appliedRow) error {
 		return a.applyContacts(ctx, groups)
 	}, bar)
@@ -301,13 +305,6 @@ func applyPhoneKey(p contactinfo.Phone) string {
 	return p.E164 + ";" + p.Ext
 }
 
-func emailKey(e contactinfo.Email) string {
-	if norm, ok := dedup.NormalizeEmail(e.Value); ok {
-		return norm
-	}
-	return strings.ToLower(strings.TrimSpace(e.Value))
-}
-
 // addPhones appends the phones of more not yet in list, with a kind the
 // forms know (a column's odd kind becomes «Другой»).
 func addPhones(list, more []contactinfo.Phone) []contactinfo.Phone {
@@ -325,7 +322,7 @@ func addPhones(list, more []contactinfo.Phone) []contactinfo.Phone {
 
 func addEmails(list, more []contactinfo.Email) []contactinfo.Email {
 	for _, e := range more {
-		if strings.TrimSpace(e.Value) == "" || slices.ContainsFunc(list, func(q contactinfo.Email) bool { return emailKey(q) == emailKey(e) }) {
+		if strings.TrimSpace(e.Value) == "" || slices.ContainsFunc(list, func(q contactinfo.Email) bool { return EmailKey(q) == EmailKey(e) }) {
 			continue
 		}
 		if e.Kind != "" && !knownKind(contactinfo.EmailKinds, e.Kind) {
@@ -649,7 +646,9 @@ func (a *applier) upsertAmoIDs(ctx context.Context, table, column string, rows [
 // setRowIDs writes ids[i] into column of the import's row numbers[i],
 // a chunk of rows per statement.
 func (a *applier) setRowIDs(ctx context.Context, column string, numbers, ids []int64) error {
-	per := 4000 // two values a row: under SQLite's 32,766 variables
+	// As many rows as the plan's updates: full batches are one statement
+	// text, prepared once.
+	per := updateBatch
 	for start := 0; start < len(numbers); start += per {
 		end := min(start+per, len(numbers))
 		rows := make([][]any, 0, end-start)

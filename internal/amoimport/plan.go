@@ -17,6 +17,10 @@ type PlanOptions struct {
 	// is empty or matches no active user: the importing admin, or a user
 	// chosen on the page.
 	Fallback int64
+	// Fresh says the import's rows were just staged and never planned
+	// (Run stages them anew each time): there is no earlier plan to take
+	// back, and reset's pass over every row is skipped.
+	Fresh bool
 }
 
 // How a row joined the other rows of its company or contact, and how an
@@ -112,18 +116,28 @@ func Plan(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, opt 
 		if err := s.run(); err != nil {
 			return Summary{}, fmt.Errorf("plan import %d: %s: %w", importID, s.name, err)
 		}
-		if planTrace != nil {
-			planTrace(s.name, time.Since(start))
-		}
+		traceStep("plan "+s.name, start)
 	}
 	return p.summary()
 }
 
-// planTrace, when set (by a benchmark), hears how long each step took.
-var planTrace func(step string, took time.Duration)
+// Trace hears, when set (by a benchmark or `crm import-amo --trace`), how
+// long each step of a run took: reading and staging, each step of the
+// plan, each kind of Apply, the report.
+var Trace func(step string, took time.Duration)
+
+// traceStep tells Trace, if set, that step ran since start.
+func traceStep(step string, start time.Time) {
+	if Trace != nil {
+		Trace(step, time.Since(start))
+	}
+}
 
 // reset takes back what an earlier Plan of the import decided.
 func (p *planner) reset() error {
+	if p.opt.Fresh {
+		return nil
+	}
 	if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM import_rows WHERE import_id = $1 AND line = 0`, p.importID); err != nil {
 		return err
 	}
@@ -420,34 +434,42 @@ func updateImportRows(ctx context.Context, tx *sql.Tx, dialect database.Dialect,
 				b.WriteString(", ")
 			}
 			args = append(args, v)
-			mark := "?"
-			if dialect == database.Postgres {
-				mark = "$" + strconv.Itoa(len(args))
-			}
-			b.WriteString("CAST(" + mark + " AS " + types[j] + ")")
+			b.WriteString("CAST(" + bindMark(dialect, len(args)) + " AS " + types[j] + ")")
 		}
 		b.WriteByte(')')
 	}
 	// The numbers again as an IN list: the rows are then found through
 	// the primary key. A join on the VALUES alone (or on json_each) made
-	// both databases scan all the import's rows for every batch.
-	b.WriteString(") AS v WHERE import_rows.import_id = " + strconv.FormatInt(importID, 10) + " AND import_rows.number IN (")
+	// both databases scan all the import's rows for every batch. They are
+	// bound, not written into the text, so every full batch is the same
+	// statement: the connection prepares it once and reuses it (literal
+	// numbers made each batch a new statement, parsed and planned anew
+	// and evicting the cached ones).
+	args = append(args, importID)
+	b.WriteString(") AS v WHERE import_rows.import_id = " + bindMark(dialect, len(args)) + " AND import_rows.number IN (")
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		switch n := r[0].(type) {
-		case int32:
-			b.WriteString(strconv.FormatInt(int64(n), 10))
-		case int64:
-			b.WriteString(strconv.FormatInt(n, 10))
+		case int32, int64:
+			args = append(args, n)
 		default:
 			return fmt.Errorf("import row number of type %T", r[0])
 		}
+		b.WriteString(bindMark(dialect, len(args)))
 	}
 	b.WriteString(") AND import_rows.number = v.column1")
 	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return err
+}
+
+// bindMark is the placeholder of the n-th argument.
+func bindMark(dialect database.Dialect, n int) string {
+	if dialect == database.Postgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
 }
 
 // each runs a query whose first argument is the import's id and calls fn

@@ -80,8 +80,8 @@ func BenchmarkStagePlan(b *testing.B) {
 			}
 			var stage, plan time.Duration
 			steps := map[string]time.Duration{}
-			planTrace = func(step string, took time.Duration) { steps[step] += took }
-			defer func() { planTrace = nil }()
+			Trace = func(step string, took time.Duration) { steps[step] += took }
+			defer func() { Trace = nil }()
 			for b.Loop() {
 				err := db.InTx(ctx, func(tx *sql.Tx) error {
 					var id int64

@@ -110,27 +110,33 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE import_id = $1`, im.ID); err != nil {
 			return fmt.Errorf("import %d: %w", im.ID, err)
 		}
+		start := time.Now()
 		n, err := Stage(ctx, tx, db, im.ID, rows)
 		if err != nil {
 			return err
 		}
+		traceStep("stage", start)
 		rows.done(size)
 		read.Finish(nil)
-		if sum, err = Plan(ctx, tx, db, im.ID, PlanOptions{Fallback: fallback}); err != nil {
+		if sum, err = Plan(ctx, tx, db, im.ID, PlanOptions{Fallback: fallback, Fresh: true}); err != nil {
 			return err
 		}
 		if !im.DryRun {
 			write := opt.Progress(StageWrite)
+			start := time.Now()
 			if err := Apply(ctx, tx, db, im.ID, opt.Actor, write); err != nil {
 				write.Finish(err)
 				return err
 			}
 			write.Finish(nil)
+			traceStep("apply", start)
 		}
+		start = time.Now()
 		rep, err := report(ctx, tx, im.ID, sum, p.Columns().Unknown)
 		if err != nil {
 			return err
 		}
+		traceStep("report", start)
 		summary, err := json.Marshal(rep)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ package auth
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -58,15 +59,44 @@ func (u *User) Scope() access.Scope {
 
 // Location is the user's time zone: their own, else their branch's, else def.
 func (u *User) Location(def *time.Location) *time.Location {
-	for _, name := range []string{u.TimeZone, u.BranchTZ} {
-		if name == "" {
-			continue
-		}
-		if loc, err := time.LoadLocation(name); err == nil {
+	return ResolveZone(u.TimeZone, u.BranchTZ, def)
+}
+
+// ResolveZone is the rule of whose time a user lives in: their own zone,
+// else their branch's, else def (UTC when def is nil).
+func ResolveZone(userZone, branchZone string, def *time.Location) *time.Location {
+	for _, name := range []string{userZone, branchZone} {
+		if loc := LoadZone(name); loc != nil {
 			return loc
 		}
 	}
+	if def == nil {
+		return time.UTC
+	}
 	return def
+}
+
+// zones caches time.LoadLocation by name: a page asks for the viewer's
+// zone several times and a list resolves the same few zones row after
+// row, and LoadLocation opens and parses the zone file each time.
+var zones sync.Map // name → *time.Location (nil for a bad name)
+
+// LoadZone is the zone named name, or nil when the name is empty or not
+// an IANA zone.
+func LoadZone(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	if v, ok := zones.Load(name); ok {
+		loc, _ := v.(*time.Location)
+		return loc
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = nil
+	}
+	zones.Store(name, loc)
+	return loc
 }
 
 // HasPassword reports whether the user can sign in with a password.

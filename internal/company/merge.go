@@ -13,6 +13,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 // UndoPeriod is how long a merge can be undone.
@@ -498,10 +499,16 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 			}}); err != nil {
 			return err
 		}
+		skip := int64(0)
 		if n.ResponsibleID != deref(surv.ResponsibleID) {
 			if err := notifyResponsible(ctx, tx, sc, surv.ID, n.Name, n.ResponsibleID); err != nil {
 				return err
 			}
+			skip = n.ResponsibleID
+		}
+		if err := notifyMerge(ctx, tx, sc, notify.KindCompanyMerged, "Компания «"+dup.Name+"» объединена с «"+n.Name+"»",
+			surv.ID, []int64{deref(dup.ResponsibleID), deref(surv.ResponsibleID)}, skip); err != nil {
+			return err
 		}
 		out, err = s.get(ctx, tx, reread, surv.ID, false)
 		return err
@@ -707,7 +714,11 @@ func (s *Store) Unmerge(ctx context.Context, sc access.Scope, survivorID, duplic
 			return err
 		}
 		out, err = s.get(ctx, tx, reread, survivorID, false)
-		return err
+		if err != nil {
+			return err
+		}
+		return notifyMerge(ctx, tx, sc, notify.KindCompanyUnmerged, "Объединение отменено: «"+dup.Name+"» и «"+out.Name+"» снова отдельно",
+			survivorID, []int64{deref(dup.ResponsibleID), deref(out.ResponsibleID)}, 0)
 	})
 	return out, err
 }

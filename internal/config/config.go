@@ -75,6 +75,13 @@ type Config struct {
 	// (CRM_PHONE_PAIRING_TTL; 5m).
 	PhoneCallTTL    time.Duration
 	PhonePairingTTL time.Duration
+	// FCMCredentials is the path of the Firebase service-account key that
+	// pushes call requests to the phones through FCM
+	// (CRM_FCM_CREDENTIALS; empty: no FCM, the phones long-poll only).
+	// FCMEndpoint replaces FCM's endpoint (CRM_FCM_ENDPOINT; tests and
+	// the simulator's fake FCM).
+	FCMCredentials string
+	FCMEndpoint    string
 	// BackupStatusFile is the status file of scheduled backups
 	// (CRM_BACKUP_STATUS_FILE, or backup-status.json in CRM_BACKUP_DIR);
 	// empty when backups are not configured. /readyz reports the age of
@@ -145,6 +152,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.ImportTimeout = duration(env, "CRM_IMPORT_TIMEOUT", 50*time.Minute, &errs)
 	c.PhoneCallTTL = duration(env, "CRM_PHONE_CALL_TTL", 2*time.Minute, &errs)
 	c.PhonePairingTTL = duration(env, "CRM_PHONE_PAIRING_TTL", 5*time.Minute, &errs)
+	c.FCMCredentials = env("CRM_FCM_CREDENTIALS")
+	c.FCMEndpoint = env("CRM_FCM_ENDPOINT")
 	c.BackupDir = env("CRM_BACKUP_DIR")
 	c.BackupStatusFile = env("CRM_BACKUP_STATUS_FILE")
 	if c.BackupStatusFile == "" && c.BackupDir != "" {

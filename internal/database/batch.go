@@ -47,13 +47,22 @@ func (db *DB) Values(rows [][]any) (string, []any) {
 // InsertRows writes rows with head ("INSERT INTO t (a, b)") in as few
 // statements as the parameter limit allows.
 func (db *DB) InsertRows(ctx context.Context, q Querier, head string, rows [][]any) error {
+	return db.UpsertRows(ctx, q, head, "", rows)
+}
+
+// UpsertRows is InsertRows with tail ("ON CONFLICT (…) DO …") after each
+// statement's VALUES list.
+func (db *DB) UpsertRows(ctx context.Context, q Querier, head, tail string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if tail != "" {
+		tail = " " + tail
 	}
 	per := BatchSize(len(rows[0]))
 	for start := 0; start < len(rows); start += per {
 		values, args := db.Values(rows[start:min(start+per, len(rows))])
-		if _, err := q.ExecContext(ctx, head+" VALUES "+values, args...); err != nil {
+		if _, err := q.ExecContext(ctx, head+" VALUES "+values+tail, args...); err != nil {
 			return fmt.Errorf("%s: %w", head, err)
 		}
 	}

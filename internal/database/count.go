@@ -40,6 +40,7 @@ type countingConn struct {
 	driver.Conn
 	n     *atomic.Int64
 	stmts map[string]*cachedStmt
+	text  int // bytes of SQL in stmts
 }
 
 // Statement cache: SQLite compiles every statement it is handed, and under
@@ -50,9 +51,15 @@ type countingConn struct {
 // are read, inside one transaction) is not reused: that run gets a fresh
 // one-off statement. Only single statements are kept (multi-statement
 // scripts such as migrations run as before), and at most maxCachedStmts
-// per connection: past that the cache starts over.
+// per connection, of at most maxCachedText bytes of SQL together: past
+// either the cache starts over. A compiled statement takes memory in
+// proportion to its text, and a bulk write's multi-row statements are
+// ~100 KB each: 200 of them held ~300 MB (an import's peak RSS).
 
-const maxCachedStmts = 200
+const (
+	maxCachedStmts = 200
+	maxCachedText  = 1 << 20
+)
 
 type cachedStmt struct {
 	stmt driver.Stmt
@@ -82,11 +89,12 @@ func (c *countingConn) cached(ctx context.Context, query string) *cachedStmt {
 		_ = st.Close()
 		return nil
 	}
-	if len(c.stmts) >= maxCachedStmts {
+	if len(c.stmts) >= maxCachedStmts || c.text+len(query) > maxCachedText {
 		c.closeStmts()
 	}
 	cs := &cachedStmt{stmt: st}
 	c.stmts[query] = cs
+	c.text += len(query)
 	return cs
 }
 
@@ -97,6 +105,7 @@ func (c *countingConn) closeStmts() {
 		}
 		delete(c.stmts, q)
 	}
+	c.text = 0
 }
 
 // Close closes the cached statements, then the connection.

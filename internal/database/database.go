@@ -130,8 +130,13 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// Every connection keeps its own prepared statements (pgx's
+		// statement cache): one closed as surplus idle and opened again
+		// at the next burst parses and plans each statement anew. So the
+		// pool keeps all its connections while they are in use and lets
+		// them go only after minutes of quiet.
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case SQLite:
 		db, err = openCounting("sqlite", dsn, n, true)

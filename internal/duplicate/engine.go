@@ -249,27 +249,29 @@ const (
 )
 
 // similarTrigrams finds similar names on both databases through the
-// company_trigrams posting table, with pg_trgm's definition of
-// similarity but a bounded amount of work. (pg_trgm's GIN index was
-// tried first on PostgreSQL: on the demo base of a million companies,
-// where one name repeats hundreds of times and its words thousands, a
-// misspelt name made the index return 30 000 rows to recheck in the
-// heap — 1.2–2.9 s a check. The posting lists below are read in capped,
-// rarest-first ranges instead.) A name b is similar to the probe a
-// (n distinct trigrams) when common/(n+m−common) ≥ θ, which needs m, b's
-// number of trigrams, within [θn, n/θ] (length filter: the ntri column
-// of the index) and common ≥ k = ⌈θn⌉; so among any r of a's trigrams b
-// has at least k−(n−r) (prefix filter). The r rarest lists are read, r =
-// n−k+1 plus up to two more so that a candidate needs two or three hits
-// and the names that share one common trigram fall away; the companies
-// with enough hits, most hits first, are verified with Similarity on
-// their name_norm, as pg_trgm would compute it.
+// distinct names of company_names and their trigram posting table
+// name_trigrams, with pg_trgm's definition of similarity but a bounded
+// amount of work. (pg_trgm's GIN index on companies was tried first on
+// PostgreSQL: on the demo base of a million companies, where one name
+// repeats hundreds of times and its words thousands, a misspelt name made
+// the index return 30 000 rows to recheck in the heap — 1.2–2.9 s a
+// check. Posting lists over companies, the next try, held each shared
+// name hundreds of times, so a capped list saw a handful of names.)
 //
-// Each list is read to trigramListCap entries: a trigram shared by more
-// names (in a base where one name repeats thousands of times) is then
-// counted short and a few of its names may be missed — those are the
-// names the exact-name signal reports anyway. The bounds keep a check on
-// every typing pause within a few milliseconds at a million companies.
+// A name b is similar to the probe a (n distinct trigrams) when
+// common/(n+m−common) ≥ θ, which needs m, b's number of trigrams, within
+// [θn, n/θ] (length filter: the ntri column of the index) and common ≥
+// k = ⌈θn⌉; so among any r of a's trigrams b has at least k−(n−r) (prefix
+// filter). The r rarest lists are read, r = n−k+1 plus up to two more so
+// that a candidate needs two or three hits and the names that share one
+// common trigram fall away; the names with enough hits, most hits first,
+// are verified with Similarity, as pg_trgm would compute it, and the live
+// companies of the most similar names, at most perSignal, are the answer.
+//
+// Each list is read to trigramListCap names: a trigram shared by more
+// names is then counted short and a few of its names may be missed. The
+// bounds keep a check on every typing pause within a few milliseconds at
+// a million companies.
 func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, error) {
 	grams := Trigrams(norm)
 	n := len(grams)
@@ -302,7 +304,7 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 	r := n - k + 1 + extra
 	need := 1 + extra
 
-	// The r rarest lists, each capped, their hits counted per company.
+	// The r rarest lists, each capped, their hits counted per name.
 	var rare []string
 	for _, i := range order[:r] {
 		if counts[i] > 0 { // an empty list: nobody has it
@@ -326,23 +328,20 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 		return nil, err
 	}
 
-	// Verify: the exact similarity of each candidate's live name.
+	// Verify: the exact similarity of each candidate name.
 	type hit struct {
-		id  int64
-		sim float64
+		name string
+		sim  float64
 	}
 	var hits []hit
 	verify, verifyArgs := verifyQuery(cands)
 	err = e.each(ctx, verify, verifyArgs, func(rows *sql.Rows) error {
-		var (
-			id   int64
-			name string
-		)
-		if err := rows.Scan(&id, &name); err != nil {
+		var name string
+		if err := rows.Scan(&name); err != nil {
 			return err
 		}
 		if sim := Similarity(norm, name); sim >= SimilarName {
-			hits = append(hits, hit{id, sim})
+			hits = append(hits, hit{name, sim})
 		}
 		return nil
 	})
@@ -353,45 +352,83 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 		if c := cmp.Compare(b.sim, a.sim); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Compare(a.name, b.name)
 	})
-	ids := make([]int64, 0, min(len(hits), perSignal))
-	for _, h := range hits[:min(len(hits), perSignal)] {
-		ids = append(ids, h.id)
+
+	// The live companies of the most similar names, a batch of names at a
+	// time, until perSignal are found: a name shared by hundreds of
+	// companies fills the answer from one index range, and a name no live
+	// company has any more (renamed, deleted) gives nothing.
+	ids := make([]int64, 0, perSignal)
+	for from := 0; from < len(hits) && len(ids) < perSignal; from += namesPerBatch {
+		batch := make([]string, 0, namesPerBatch)
+		for _, h := range hits[from:min(len(hits), from+namesPerBatch)] {
+			batch = append(batch, h.name)
+		}
+		q, args := companiesByNameQuery(batch, perSignal-len(ids))
+		err = e.each(ctx, q, args, func(rows *sql.Rows) error {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if len(ids) < perSignal {
+				ids = append(ids, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("similar names: %w", err)
+		}
 	}
 	return ids, nil
 }
 
-// trigramRankQuery counts, capped, the postings of each trigram within
+// namesPerBatch is how many similar names one query turns into companies.
+const namesPerBatch = 10
+
+// trigramRankQuery counts, capped, the names having each trigram within
 // the length range: one row (index, count) per trigram.
 func trigramRankQuery(grams []string, lo, hi int) (string, []any) {
 	var w database.Where
 	parts := make([]string, len(grams))
 	for i, g := range grams {
-		parts[i] = `SELECT ` + strconv.Itoa(i) + `, (SELECT COUNT(*) FROM (SELECT 1 FROM company_trigrams WHERE trigram = ` +
+		parts[i] = `SELECT ` + strconv.Itoa(i) + `, (SELECT COUNT(*) FROM (SELECT 1 FROM name_trigrams WHERE trigram = ` +
 			w.Arg(g) + ` AND ntri BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramCountCap) + `) x)`
 	}
 	return strings.Join(parts, " UNION ALL "), w.Args()
 }
 
 // trigramListsQuery reads the capped posting lists of grams within the
-// length range and returns the companies with at least need hits, most
-// hits first.
+// length range and returns the names with at least need hits, most hits
+// first.
 func trigramListsQuery(grams []string, lo, hi, need int) (string, []any) {
 	var w database.Where
 	parts := make([]string, len(grams))
 	for i, g := range grams {
-		parts[i] = `SELECT * FROM (SELECT company_id FROM company_trigrams WHERE trigram = ` + w.Arg(g) +
+		parts[i] = `SELECT * FROM (SELECT name_id FROM name_trigrams WHERE trigram = ` + w.Arg(g) +
 			` AND ntri BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramListCap) + `) l` + strconv.Itoa(i)
 	}
-	return `SELECT company_id FROM (` + strings.Join(parts, " UNION ALL ") + `) hits GROUP BY company_id HAVING COUNT(*) >= ` +
-		w.Arg(need) + ` ORDER BY COUNT(*) DESC, company_id LIMIT ` + strconv.Itoa(trigramVerify), w.Args()
+	return `SELECT name_id FROM (` + strings.Join(parts, " UNION ALL ") + `) hits GROUP BY name_id HAVING COUNT(*) >= ` +
+		w.Arg(need) + ` ORDER BY COUNT(*) DESC, name_id LIMIT ` + strconv.Itoa(trigramVerify), w.Args()
 }
 
-// verifyQuery reads the live names of the candidates.
+// verifyQuery reads the candidate names.
 func verifyQuery(ids []any) (string, []any) {
 	var w database.Where
-	return `SELECT id, name_norm FROM companies WHERE id IN ` + w.In(ids...) + ` AND deleted_at IS NULL`, w.Args()
+	return `SELECT name_norm FROM company_names WHERE id IN ` + w.In(ids...), w.Args()
+}
+
+// companiesByNameQuery reads the live companies of names, in the order of
+// names and then of id, at most limit of each name (each part one range
+// of companies_name_idx).
+func companiesByNameQuery(names []string, limit int) (string, []any) {
+	var w database.Where
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = `SELECT * FROM (SELECT ` + strconv.Itoa(i) + ` AS k, id FROM companies WHERE name_norm = ` + w.Arg(name) +
+			` AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + strconv.Itoa(limit) + `) n` + strconv.Itoa(i)
+	}
+	return `SELECT id FROM (` + strings.Join(parts, " UNION ALL ") + `) c ORDER BY k, id`, w.Args()
 }
 
 // each runs a query and calls fn for every row.

@@ -11,8 +11,9 @@ import (
 
 // TestCandidateQueriesUseIndexes checks the plans of every query a
 // duplicate check sends: each signal is an index look-up, the trigram
-// lists are ranges of company_trigrams' primary key — never a scan of companies,
-// phones, e-mails or trigrams. PostgreSQL is told to avoid sequential
+// lists are ranges of name_trigrams' primary key, the similar names'
+// companies ranges of companies_name_idx — never a scan of companies,
+// phones, e-mails, names or trigrams. PostgreSQL is told to avoid sequential
 // scans, as its planner prefers them on tables this small; it still must
 // find a usable index.
 func TestCandidateQueriesUseIndexes(t *testing.T) {
@@ -23,6 +24,7 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 	rank, rankArgs := trigramRankQuery(grams, 3, 20)
 	lists, listArgs := trigramListsQuery(grams[:4], 3, 20, 2)
 	verify, verifyArgs := verifyQuery([]any{int64(1), int64(2)})
+	byName, byNameArgs := companiesByNameQuery([]string{"ромашка", "ромашки"}, 50)
 	queries := []struct {
 		name    string
 		sql     string
@@ -37,9 +39,10 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 		{"the exact signals find e-mails by their index", exact, exactArgs, "", "company_emails_norm_idx"},
 		{"the trigram ranking", rank, rankArgs, database.SQLite, "PRIMARY KEY"},
 		{"the trigram lists", lists, listArgs, database.SQLite, "PRIMARY KEY"},
-		{"the trigram ranking", rank, rankArgs, database.Postgres, "company_trigrams_pkey"},
-		{"the trigram lists", lists, listArgs, database.Postgres, "company_trigrams_pkey"},
+		{"the trigram ranking", rank, rankArgs, database.Postgres, "name_trigrams_pkey"},
+		{"the trigram lists", lists, listArgs, database.Postgres, "name_trigrams_pkey"},
 		{"the verification", verify, verifyArgs, "", ""},
+		{"the similar names' companies", byName, byNameArgs, "", "companies_name_idx"},
 	}
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
@@ -102,7 +105,7 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 				if q.index != "" && !strings.Contains(text, q.index) {
 					t.Errorf("%s is not used:\n%s", q.index, text)
 				}
-				for _, table := range []string{"companies", "company_phones", "company_emails", "company_trigrams"} {
+				for _, table := range []string{"companies", "company_phones", "company_emails", "company_trigrams", "company_names", "name_trigrams"} {
 					if strings.Contains(text, "SCAN "+table+"\n") || strings.HasSuffix(text, "SCAN "+table) ||
 						strings.Contains(text, "SCAN "+table+" ") || strings.Contains(text, "Seq Scan on "+table) {
 						t.Errorf("%s is scanned:\n%s", table, text)

@@ -248,6 +248,12 @@ func (s *Scanner) allRecords(ctx context.Context) (map[int64]*Record, error) {
 
 const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons, fields, checked_at)`
 
+// pairUpsert lets a recheck overwrite the pair another recheck running at
+// the same time has just written (PostgreSQL's READ COMMITTED lets both
+// delete nothing and then insert the same key).
+const pairUpsert = `ON CONFLICT (a_id, b_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,
+	fields = excluded.fields, checked_at = excluded.checked_at`
+
 // score asks the engine about each pair and returns the duplicate_pairs
 // rows of those at or above Likely.
 func (s *Scanner) score(ctx context.Context, pairs []pairKey, now time.Time) ([][]any, error) {
@@ -537,6 +543,15 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			return n, more, err
 		}
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+			// Rechecks running at once (several workers or processes)
+			// rewrite overlapping pairs in different orders: on
+			// PostgreSQL they take turns here, or they deadlock. The
+			// write is a few rows; SQLite serialises writers anyway.
+			if s.db.Dialect == database.Postgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('duplicate.recheck'))`); err != nil {
+					return fmt.Errorf("recheck lock: %w", err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
 				return fmt.Errorf("replace pairs: %w", err)
 			}
@@ -546,8 +561,10 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM companies WHERE id = $1 AND deleted_at IS NULL`, m.id).Scan(&live); err != nil {
 				return err
 			}
+			// Two rechecks of the companies of one pair both write it:
+			// the later one's score wins.
 			if live > 0 {
-				if err := s.db.InsertRows(ctx, tx, pairInsert, pairs); err != nil {
+				if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairs); err != nil {
 					return err
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -380,6 +381,52 @@ func TestOneScanAtATime(t *testing.T) {
 		third, started, err := f.scanner.StartScan(ctx, f.cast.Admin.Scope, enqueue)
 		if err != nil || !started || third.ID == first.ID {
 			t.Errorf("start after the end: %+v %v %v", third, started, err)
+		}
+	})
+}
+
+// Rechecks run at once (several job workers, several server processes)
+// may take the same dirty companies; each writes the pairs it found, and
+// on PostgreSQL two of them used to fail on the pair's primary key.
+func TestConcurrentRechecksShareThePairs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newScanFixture(t, db)
+		f.full(t)
+		var list []company.NewCompany
+		for i := range 12 {
+			list = append(list, company.NewCompany{Name: fmt.Sprintf("Альфа %d", i), INN: "7710140679"})
+		}
+		ids := f.add(t, list...)
+		errs := make(chan error, 4)
+		for range cap(errs) {
+			go func() {
+				for {
+					_, more, err := f.scanner.Recheck(context.Background())
+					if err != nil || !more {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Fatalf("a recheck failed: %v", err)
+			}
+		}
+		together := f.pairs(t)
+		if len(together) == 0 {
+			t.Fatal("no pairs")
+		}
+		// The same companies re-checked one at a time give the same pairs.
+		for _, id := range ids {
+			if _, err := db.ExecContext(context.Background(), `INSERT INTO duplicate_dirty (company_id) VALUES ($1)`, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.recheck(t)
+		if alone := f.pairs(t); !maps.EqualFunc(together, alone, slices.Equal) {
+			t.Errorf("pairs of concurrent rechecks %v, one at a time %v", together, alone)
 		}
 	})
 }

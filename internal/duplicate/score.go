@@ -7,9 +7,9 @@
 //
 // Score is pure: it compares two Records (the normalised keys of two
 // companies). Engine generates candidates through indexes only — ИНН, ОГРН,
-// the normalised name, trigram similarity of names (pg_trgm on PostgreSQL,
-// the company_trigrams posting table on SQLite), phones, e-mails and the
-// website's domain — and scores them with Score.
+// the normalised name, trigram similarity of names (the name_trigrams
+// posting table over distinct names, on both databases), phones, e-mails
+// and the website's domain — and scores them with Score.
 package duplicate
 
 import (

@@ -4,10 +4,10 @@ import "strings"
 
 // Trigrams returns the distinct trigrams of a normalised name the way
 // PostgreSQL's pg_trgm makes them: each word padded with two spaces in
-// front and one behind. Keeping pg_trgm's definition lets both databases
-// agree on which names are similar: PostgreSQL finds candidates with its
-// own index, SQLite through the company_trigrams table filled from this
-// function, and both are verified with Similarity.
+// front and one behind. Keeping pg_trgm's definition keeps the meaning of
+// "similar" that of PostgreSQL's similarity(): both databases find
+// candidates through the company_trigrams rows filled from this function
+// (and name_trigrams, which follows them) and verify them with Similarity.
 func Trigrams(norm string) []string {
 	var out []string
 	seen := map[string]struct{}{}

@@ -196,3 +196,153 @@ func TestTwoPeopleCreatingOneCompanyAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// nameRows reads name_trigrams as "trigram/ntri/name" lines.
+func nameRows(t *testing.T, db *database.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT t.trigram, t.ntri, n.name_norm
+		FROM name_trigrams t JOIN company_names n ON n.id = t.name_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var (
+			g, name string
+			n       int64
+		)
+		if err := rows.Scan(&g, &n, &name); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g+"/"+itoa(n)+"/"+name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// expectNames is what name_trigrams must hold for the names, each once.
+func expectNames(names ...string) []string {
+	var out []string
+	for _, name := range names {
+		grams := duplicate.Trigrams(name)
+		for _, g := range grams {
+			out = append(out, g+"/"+itoa(int64(len(grams)))+"/"+name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestTheNameTablesHoldEachNameOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		store := company.NewStore(db)
+		admin := cast.Admin.Scope
+		// Sixty companies share one name: more than one signal brings.
+		var batch []company.NewCompany
+		for range 60 {
+			batch = append(batch, company.NewCompany{Name: "ООО «Северный ветер»", ResponsibleID: cast.Alisa.ID})
+		}
+		batch = append(batch, company.NewCompany{Name: "Северный веер", ResponsibleID: cast.Alisa.ID},
+			company.NewCompany{Name: "Южный ветер", ResponsibleID: cast.Alisa.ID})
+		ids := seed(t, db, batch...)
+		if got, want := nameRows(t, db), expectNames("северный ветер", "северный веер", "южный ветер"); !slices.Equal(got, want) {
+			t.Fatalf("name_trigrams\n got %v\nwant %v", got, want)
+		}
+
+		list, err := duplicate.New(db).Find(ctx, admin, duplicate.Probe{Name: "Северный ветир"}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared := 0
+		for _, m := range list {
+			if m.Name == "ООО «Северный ветер»" {
+				shared++
+			}
+		}
+		if shared != 50 {
+			t.Fatalf("a misspelt shared name: %d of its companies, want 50 (one signal's bound)", shared)
+		}
+		list, err = duplicate.New(db).Find(ctx, admin, duplicate.Probe{Name: "Северный веерр"}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(list, func(m duplicate.Match) bool { return m.ID == ids[60] }) {
+			t.Fatal("«Северный веер» is not found")
+		}
+
+		// A rename adds the new name; the old one stays, but finds only
+		// the companies that still have it.
+		c, err := store.Update(ctx, admin, ids[60], company.Input{Name: company.OptString{Set: true, Value: "Северное сияние"}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := nameRows(t, db), expectNames("северный ветер", "северный веер", "южный ветер", "северное сияние"); !slices.Equal(got, want) {
+			t.Fatalf("after a rename\n got %v\nwant %v", got, want)
+		}
+		list, err = duplicate.New(db).Find(ctx, admin, duplicate.Probe{Name: "Северный веер"}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(list, func(m duplicate.Match) bool { return m.ID == c.ID }) {
+			t.Fatal("a renamed company is found by its old name")
+		}
+		list, err = duplicate.New(db).Find(ctx, admin, duplicate.Probe{Name: "Северное сиянье"}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(list, func(m duplicate.Match) bool { return m.ID == c.ID }) {
+			t.Fatal("a renamed company is not found by its new name")
+		}
+	})
+}
+
+// TestTheNameBackfillMakesWhatTheTriggerMakes runs the 00035 migration's
+// backfill again on companies written by the store.
+func TestTheNameBackfillMakesWhatTheTriggerMakes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		cast := dbtest.NewCast(t, db)
+		seed(t, db,
+			company.NewCompany{Name: "ООО «Ромашка-Плюс»", ResponsibleID: cast.Alisa.ID},
+			company.NewCompany{Name: "Ромашка-Плюс", ResponsibleID: cast.Vera.ID},
+			company.NewCompany{Name: "ИП Соловьёва Е.П.", ResponsibleID: cast.Alisa.ID},
+			company.NewCompany{Name: "Ёлочный Ёж Ёж", ResponsibleID: cast.Alisa.ID},
+			company.NewCompany{Name: "A", ResponsibleID: cast.Alisa.ID},
+		)
+		want := nameRows(t, db)
+		fsys, err := migrations.For(string(db.Dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := fs.ReadFile(fsys, "00035_similar_names.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, _, _ := strings.Cut(string(raw), "-- +goose Down")
+		start := strings.Index(up, "INSERT INTO company_names")
+		end := strings.Index(up, "-- +goose StatementBegin")
+		if start < 0 || end < start {
+			t.Fatal("no backfill in the migration")
+		}
+		ctx := context.Background()
+		if _, err := db.ExecContext(ctx, `DELETE FROM company_names`); err != nil {
+			t.Fatal(err)
+		}
+		for stmt := range strings.SplitSeq(up[start:end], ";") {
+			if strings.TrimSpace(stmt) == "" || strings.HasPrefix(strings.TrimSpace(stmt), "--") && !strings.Contains(stmt, "INSERT") {
+				continue
+			}
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		if got := nameRows(t, db); !slices.Equal(got, want) {
+			t.Fatalf("backfill\n got %v\nwant %v", got, want)
+		}
+	})
+}

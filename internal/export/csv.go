@@ -2,9 +2,12 @@ package export
 
 import (
 	"bufio"
-	"encoding/csv"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/crmprofi/crm/internal/company"
 )
@@ -15,41 +18,116 @@ const bom = "\uFEFF"
 
 // csvSink writes the rows as Excel reads CSV in Russia: «;» between
 // cells (the comma is the decimal separator there), CRLF line ends,
-// quotes where a cell needs them, and a BOM first.
+// quotes where a cell needs them, and a BOM first. It writes the cells
+// itself, byte for byte as encoding/csv with Comma ';' and UseCRLF would,
+// straight from the company into one reused line buffer: no []string
+// per row, no string per cell.
 type csvSink struct {
-	out io.Writer
-	buf *bufio.Writer
-	w   *csv.Writer
-	row []string
+	out  io.Writer
+	buf  *bufio.Writer
+	loc  *time.Location
+	line []byte // the row being written
+	cell []byte // a composed cell (phones, contacts…) before escaping
 }
 
-func newCSVSink(out io.Writer) *csvSink {
-	buf := bufio.NewWriterSize(out, 64<<10)
-	w := csv.NewWriter(buf)
-	w.Comma, w.UseCRLF = ';', true
-	return &csvSink{out: out, buf: buf, w: w}
+func newCSVSink(out io.Writer, loc *time.Location) *csvSink {
+	return &csvSink{out: out, buf: bufio.NewWriterSize(out, 256<<10), loc: loc}
 }
 
 func (s *csvSink) header() error {
-	if _, err := s.buf.WriteString(bom); err != nil {
-		return err
+	s.line = append(s.line[:0], bom...)
+	for i, c := range Columns {
+		if i > 0 {
+			s.line = append(s.line, ';')
+		}
+		s.line = appendCSVCell(s.line, c)
 	}
-	return s.w.Write(Columns)
+	s.line = append(s.line, '\r', '\n')
+	_, err := s.buf.Write(s.line)
+	return err
 }
 
-func (s *csvSink) company(row []string, _ *company.Company, _ []Contact) error {
-	s.row = s.row[:0]
-	for _, v := range row {
-		s.row = append(s.row, Neutralize(v))
+func (s *csvSink) company(c *company.Company, contacts []Contact) error {
+	l := strconv.AppendInt(s.line[:0], c.ID, 10)
+	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website} {
+		l = appendCSVCell(append(l, ';'), v)
 	}
-	return s.w.Write(s.row)
+	s.cell = appendPhones(s.cell[:0], c.Phones)
+	l = appendCSVCell(append(l, ';'), s.cell)
+	s.cell = appendEmails(s.cell[:0], c.Emails)
+	l = appendCSVCell(append(l, ';'), s.cell)
+	s.cell = appendJoin(s.cell[:0], c.SphereNames, ", ")
+	l = appendCSVCell(append(l, ';'), s.cell)
+	for _, v := range [...]string{c.BranchName, c.ResponsibleName, c.StatusName} {
+		l = appendCSVCell(append(l, ';'), v)
+	}
+	l = c.CreatedAt.In(s.loc).AppendFormat(append(l, ';'), dateLayout)
+	l = c.UpdatedAt.In(s.loc).AppendFormat(append(l, ';'), dateLayout)
+	s.cell = appendContacts(s.cell[:0], contacts)
+	l = appendCSVCell(append(l, ';'), s.cell)
+	s.line = append(l, '\r', '\n')
+	_, err := s.buf.Write(s.line)
+	return err
+}
+
+// appendCSVCell appends v as one cell, as encoding/csv would write
+// Neutralize(v): with a leading apostrophe when it starts like a formula,
+// quoted when it holds «;», a quote or a line break (or, not neutralised,
+// starts with a blank), its quotes doubled and its line breaks CRLF.
+func appendCSVCell[T string | []byte](dst []byte, v T) []byte {
+	if len(v) == 0 {
+		return dst
+	}
+	neutral := false
+	switch v[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		neutral = true
+	}
+	quote := hasSpecial(v) || !neutral && (string(v) == `\.` || startsBlank(v))
+	if quote {
+		dst = append(dst, '"')
+	}
+	if neutral {
+		dst = append(dst, '\'')
+	}
+	if !quote {
+		return append(dst, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; b {
+		case '"':
+			dst = append(dst, '"', '"')
+		case '\r': // under UseCRLF encoding/csv drops a CR and writes each LF as CRLF
+		case '\n':
+			dst = append(dst, '\r', '\n')
+		default:
+			dst = append(dst, b)
+		}
+	}
+	return append(dst, '"')
+}
+
+// hasSpecial reports a separator, a quote or a line break in v.
+func hasSpecial[T string | []byte](v T) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case ';', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
+}
+
+// startsBlank reports whether v's first rune is a blank (Unicode space).
+func startsBlank[T string | []byte](v T) bool {
+	if v[0] < utf8.RuneSelf {
+		return unicode.IsSpace(rune(v[0]))
+	}
+	r, _ := utf8.DecodeRuneInString(string(v[:min(len(v), utf8.UTFMax)]))
+	return unicode.IsSpace(r)
 }
 
 func (s *csvSink) flush() error {
-	s.w.Flush()
-	if err := s.w.Error(); err != nil {
-		return err
-	}
 	if err := s.buf.Flush(); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/progress"
@@ -44,6 +45,30 @@ type Job struct {
 	CreatedAt  time.Time     `json:"created_at"`
 	FinishedAt *time.Time    `json:"finished_at"`
 	ExpiresAt  time.Time     `json:"expires_at"`
+}
+
+// AuditAction is the audit action of every export attempt and of the end
+// of every export job.
+const AuditAction = "export.companies"
+
+// Filters is q as the list's query parameters that are set, for the
+// audit entry of a job (the request's entry has them as they came).
+func Filters(q company.Query) map[string]any {
+	f := map[string]any{}
+	for k, v := range map[string]string{"search": q.Text, "inn": q.INN, "ordering": q.Ordering} {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	for k, v := range map[string]int64{"branch": q.Branch, "responsible": q.Responsible, "status": q.Status, "sphere": q.Sphere} {
+		if v != 0 {
+			f[k] = strconv.FormatInt(v, 10)
+		}
+	}
+	if q.Deleted {
+		f["deleted"] = "1"
+	}
+	return f
 }
 
 // ProgressID is the id of the job's live progress bar.
@@ -109,7 +134,10 @@ func getJob(ctx context.Context, db database.Querier, id int64) (Job, error) {
 
 // RunJob writes the job's file into dir as scope (the admin who asked),
 // reporting to bar, and records the outcome. A job already done is left
-// alone; one interrupted midway starts again with a new file.
+// alone; one interrupted midway starts again with a new file. The end of
+// each run — done or failed — is an export.companies audit entry of its
+// own, written with the job's new state, carrying the rows actually
+// written (the request's entry only knew how many to expect).
 func (e *Exporter) RunJob(ctx context.Context, id int64, scope access.Scope, dir string, loc *time.Location, bar progress.Reporter) error {
 	j, err := getJob(ctx, e.db, id)
 	if err != nil || j.Status == Done {
@@ -121,15 +149,30 @@ func (e *Exporter) RunJob(ctx context.Context, id int64, scope access.Scope, dir
 	path, n, err := e.writeJobFile(ctx, j, scope, dir, loc, bar)
 	ctx = context.WithoutCancel(ctx)
 	now := database.Now()
+	entry := audit.Entry{Action: AuditAction, ObjectType: "company", Outcome: audit.OK, Detail: map[string]any{
+		"job": id, "format": string(j.Format), "filters": Filters(j.Query), "rows": n, "expected_rows": j.Total,
+		"user_agent": "export job", "status": Done,
+	}}
 	if err != nil {
 		bar.Finish(errors.New("выгрузка не удалась"))
-		_, uerr := e.db.ExecContext(ctx, `UPDATE exports SET status = $1, error = $2, row_count = $3, finished_at = $4 WHERE id = $5`,
-			Failed, err.Error(), n, now, id)
+		entry.Outcome, entry.Detail["status"], entry.Detail["error"] = audit.Error, Failed, err.Error()
+		uerr := e.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE exports SET status = $1, error = $2, row_count = $3, finished_at = $4 WHERE id = $5`,
+				Failed, err.Error(), n, now, id); err != nil {
+				return err
+			}
+			return audit.Record(ctx, tx, scope, entry)
+		})
 		return errors.Join(err, uerr)
 	}
 	bar.Finish(nil)
-	_, err = e.db.ExecContext(ctx, `UPDATE exports SET status = $1, row_count = $2, file_path = $3, finished_at = $4, expires_at = $5 WHERE id = $6`,
-		Done, n, path, now, now.Add(Retention), id)
+	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE exports SET status = $1, row_count = $2, file_path = $3, finished_at = $4, expires_at = $5 WHERE id = $6`,
+			Done, n, path, now, now.Add(Retention), id); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, scope, entry)
+	})
 	if err != nil {
 		return fmt.Errorf("export %d: %w", id, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -30,16 +30,18 @@ type xlsxSink struct {
 	f                  *excelize.File
 	companies, persons *excelize.StreamWriter
 	row, personRow     int
+	loc                *time.Location
 	cells              []any
+	cell               []byte
 }
 
-func newXLSXSink(out io.Writer) (*xlsxSink, error) {
+func newXLSXSink(out io.Writer, loc *time.Location) (*xlsxSink, error) {
 	f := excelize.NewFile()
 	// excelize assembles the archive in a bytes.Buffer (the whole file in
 	// memory); its zip writer, pointed at out instead, leaves that buffer
 	// empty and streams the archive.
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(out) })
-	s := &xlsxSink{out: out, f: f}
+	s := &xlsxSink{out: out, f: f, loc: loc}
 	if err := f.SetSheetName("Sheet1", CompanySheet); err != nil {
 		return nil, s.fail(err)
 	}
@@ -99,25 +101,37 @@ func (s *xlsxSink) header() error {
 	return nil
 }
 
-func (s *xlsxSink) company(row []string, c *company.Company, contacts []Contact) error {
+func (s *xlsxSink) company(c *company.Company, contacts []Contact) error {
 	s.row++
-	s.cells = s.cells[:0]
-	s.cells = append(s.cells, c.ID)
-	for _, v := range row[1:] {
-		s.cells = append(s.cells, v)
-	}
-	if err := s.companies.SetRow("A"+strconv.Itoa(s.row), s.cells); err != nil {
+	s.cells = append(s.cells[:0], c.ID, c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website,
+		s.text(appendPhones(s.cell[:0], c.Phones)), s.text(appendEmails(s.cell[:0], c.Emails)),
+		s.text(appendJoin(s.cell[:0], c.SphereNames, ", ")), c.BranchName, c.ResponsibleName, c.StatusName,
+		s.text(c.CreatedAt.In(s.loc).AppendFormat(s.cell[:0], dateLayout)), s.text(c.UpdatedAt.In(s.loc).AppendFormat(s.cell[:0], dateLayout)),
+		s.text(appendContacts(s.cell[:0], contacts)))
+	if err := s.companies.SetRow(cellName(s.row), s.cells); err != nil {
 		return err
 	}
-	for _, ct := range contacts {
+	for i := range contacts {
+		ct := &contacts[i]
 		s.personRow++
-		cells := []any{c.ID, c.Name, ct.ID, ct.Name(), ct.Job, joinComma(ct.Phones), joinComma(ct.Emails)}
-		if err := s.persons.SetRow("A"+strconv.Itoa(s.personRow), cells); err != nil {
+		s.cells = append(s.cells[:0], c.ID, c.Name, ct.ID, s.text(appendName(s.cell[:0], ct)), ct.Job,
+			s.text(appendJoin(s.cell[:0], ct.Phones, ", ")), s.text(appendJoin(s.cell[:0], ct.Emails, ", ")))
+		if err := s.persons.SetRow(cellName(s.personRow), s.cells); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// text is a composed cell as the string excelize keeps; the buffer is
+// reused for the next one.
+func (s *xlsxSink) text(b []byte) string {
+	s.cell = b
+	return string(b)
+}
+
+// cellName is the first cell of row n, «A12».
+func cellName(n int) string { return "A" + strconv.Itoa(n) }
 
 func (s *xlsxSink) flush() error { return nil }
 
@@ -137,5 +151,3 @@ func (s *xlsxSink) close(ok bool) error {
 	}
 	return nil
 }
-
-func joinComma(list []string) string { return strings.Join(list, ", ") }

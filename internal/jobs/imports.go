@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,11 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 	if err != nil {
 		return err
 	}
+	release, err := w.j.lockImport(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	actor, err := importActor(ctx, w.j.db, im)
 	if err != nil {
 		return err
@@ -101,6 +107,154 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 		"created", sum.Created, "updated", sum.Updated, "merged", sum.Merged, "skipped", sum.Skipped, "errors", sum.Errors,
 		"elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// importLockSpace is the first key of the PostgreSQL advisory lock a run
+// of an import holds for as long as it works (the second is the import's
+// id): the server releases a session's locks when the session ends, so a
+// process that dies midway lets go of it at once.
+const importLockSpace = 0x616d6f // "amo"
+
+// lockImport takes, on PostgreSQL, the advisory lock of import id's run on
+// a connection of its own; release lets it go. SQLite has one serving
+// process: nothing to take.
+func (j *Jobs) lockImport(ctx context.Context, id int64) (release func(), err error) {
+	if j.db.Dialect != database.Postgres {
+		return func() {}, nil
+	}
+	conn, err := j.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("import %d: lock: %w", id, err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, importLockSpace, importLockID(id)); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("import %d: lock: %w", id, err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, importLockSpace, importLockID(id))
+		_ = conn.Close()
+	}, nil
+}
+
+// importLockID is the lock's second key: the id within int4 (two imports
+// that share one only wait for each other, and are never rescued wrongly).
+func importLockID(id int64) int32 { return int32(id & 0x7fffffff) } //nolint:gosec // masked to 31 bits
+
+// importRescueGrace is how long a job may have been running before a
+// starting process may take it for abandoned: a live process takes the
+// run's lock within moments of fetching the job.
+const importRescueGrace = 30 * time.Second
+
+// RescueImports makes the import jobs that a process which died left
+// running available again at once, so that a killed import is resumed (from
+// the start: its run is one transaction, rolled back with the process) as
+// soon as a server starts, not when River would count it as stuck (after
+// CRM_JOB_RESCUE_AFTER). Start runs it before this process works any job
+// (and, on PostgreSQL, every importRescueGrace after: watchImports). On
+// SQLite, the one serving process, every running import job is abandoned;
+// on PostgreSQL one is abandoned when it has run longer than
+// importRescueGrace and nobody holds its run's lock. It returns how many
+// jobs it made available.
+func (j *Jobs) RescueImports(ctx context.Context) (int, error) {
+	q := `SELECT id, CAST(json_extract(args, '$.import_id') AS INTEGER) FROM river_job WHERE kind = $1 AND state = 'running'`
+	if j.db.Dialect == database.Postgres {
+		q = `SELECT id, (args->>'import_id')::bigint FROM river_job WHERE kind = $1 AND state = 'running'
+			AND attempted_at < now() - make_interval(secs => $2)`
+	}
+	args := []any{ImportArgs{}.Kind()}
+	if j.db.Dialect == database.Postgres {
+		args = append(args, importRescueGrace.Seconds())
+	}
+	type running struct{ job, importID int64 }
+	var list []running
+	err := func() error {
+		rows, err := j.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			var r running
+			if err := rows.Scan(&r.job, &r.importID); err != nil {
+				return err
+			}
+			list = append(list, r)
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return 0, fmt.Errorf("jobs: rescue imports: %w", err)
+	}
+	n := 0
+	for _, r := range list {
+		ok, err := j.rescueImport(ctx, r.job, r.importID)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+			j.log.WarnContext(ctx, "amoCRM import abandoned by a process that stopped: run again", "import", r.importID, "job", r.job)
+		}
+	}
+	return n, nil
+}
+
+// watchImports runs RescueImports every importRescueGrace until ctx ends
+// or the client stops: a job a process fetched just before it died, too
+// fresh to be taken at start, and a job of another process that dies later
+// are run again within a minute.
+func (j *Jobs) watchImports(ctx context.Context, stopped <-chan struct{}) {
+	tick := time.NewTicker(importRescueGrace)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stopped:
+			return
+		case <-tick.C:
+			if _, err := j.RescueImports(ctx); err != nil && ctx.Err() == nil {
+				j.log.WarnContext(ctx, "abandoned imports not rescued", "error", err)
+			}
+		}
+	}
+}
+
+// rescueImport makes job available again unless, on PostgreSQL, a live
+// run holds the lock of its import.
+func (j *Jobs) rescueImport(ctx context.Context, job, importID int64) (bool, error) {
+	const again = `UPDATE river_job SET state = 'available' WHERE id = $1 AND state = 'running'`
+	if j.db.Dialect != database.Postgres {
+		res, err := j.db.ExecContext(ctx, again, job)
+		if err != nil {
+			return false, fmt.Errorf("jobs: rescue import %d: %w", importID, err)
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	}
+	conn, err := j.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs: rescue import %d: %w", importID, err)
+	}
+	defer func() { _ = conn.Close() }()
+	var free bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, importLockSpace, importLockID(importID)).Scan(&free); err != nil {
+		return false, fmt.Errorf("jobs: rescue import %d: %w", importID, err)
+	}
+	if !free {
+		return false, nil // a live process runs it
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, importLockSpace, importLockID(importID))
+	}()
+	res, err := conn.ExecContext(ctx, again, job)
+	if err != nil {
+		return false, fmt.Errorf("jobs: rescue import %d: %w", importID, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // importActor is the scope the import writes with: its admin's, or the

@@ -123,3 +123,83 @@ func TestAnImportOfAFileThatIsNoExportFailsOnceWithItsReason(t *testing.T) {
 		}
 	})
 }
+
+// abandon makes the import's job look like one a killed process was
+// working a minute ago: running, its run's transaction rolled back with
+// the process (so the base holds nothing of it), the import "running".
+func abandon(t *testing.T, db *database.DB, importID int64) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1
+		WHERE kind = 'import.amo'`, time.Now().UTC().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE imports SET status = $1 WHERE id = $2`, amoimport.StatusRunning, importID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAnImportAKilledProcessLeftRunningRunsAgainWhenAServerStarts(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "amoimport", "testdata", "amo_small.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		// A rescue that would come only after an hour: the import must not
+		// wait for it.
+		j := newJobs(t, db, jobs.Options{NoPeriodic: true, RescueAfter: time.Hour})
+		id := enqueueImport(t, db, j, cast.Admin.ID, "amo_small.csv", data, false)
+		abandon(t, db, id)
+		if err := j.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		store := amoimport.NewStore(db)
+		waitFor(t, "the import is done", func() bool {
+			im, err := store.Get(ctx, id)
+			return err == nil && im.Status == amoimport.StatusDone
+		})
+		var n int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'import.amo' AND outcome = 'ok'`).Scan(&n)
+		if n != 1 {
+			t.Errorf("import.amo entries: %d", n)
+		}
+	})
+}
+
+func TestAnImportALiveProcessRunsIsNotRescued(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("SQLite has one serving process: a running job at its start is abandoned")
+		}
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		j := newJobs(t, db, jobs.Options{NoPeriodic: true, RescueAfter: time.Hour})
+		id := enqueueImport(t, db, j, cast.Admin.ID, "amo_small.csv", []byte("x"), false)
+		abandon(t, db, id)
+		// The live run's lock, held by another session.
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = conn.Close() }()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, 0x616d6f, int32(id)); err != nil { //nolint:gosec // a test's small id
+			t.Fatal(err)
+		}
+		if n, err := j.RescueImports(ctx); err != nil || n != 0 {
+			t.Fatalf("RescueImports while a live run holds the lock = %d, %v", n, err)
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, 0x616d6f, int32(id)); err != nil { //nolint:gosec // a test's small id
+			t.Fatal(err)
+		}
+		if n, err := j.RescueImports(ctx); err != nil || n != 1 {
+			t.Fatalf("RescueImports once the run is gone = %d, %v", n, err)
+		}
+		var state string
+		_ = db.QueryRowContext(ctx, `SELECT state FROM river_job WHERE kind = 'import.amo'`).Scan(&state)
+		if state != "available" {
+			t.Errorf("job state %q", state)
+		}
+	})
+}

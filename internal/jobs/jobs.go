@@ -33,6 +33,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/live"
+	"github.com/crmprofi/crm/internal/phone"
 )
 
 // Options tune a Jobs; the zero value is what `crm serve` runs with.
@@ -66,6 +67,9 @@ type Options struct {
 	// ExportDir is where export jobs write their files; "" means
 	// crm-exports in the system's temporary folder.
 	ExportDir string
+	// Push sends the phones' push messages (fcm.Sender); nil: FCM is not
+	// configured and the phones use the long-poll only.
+	Push phone.Pusher
 }
 
 // Jobs owns the River client of one process: New prepares it (jobs can be
@@ -139,6 +143,17 @@ func New(ctx context.Context, db *database.DB, opts Options) (*Jobs, error) {
 		cfg.FetchCooldown = min(250*time.Millisecond, cfg.FetchPollInterval)
 		driver = riversqlite.New(db.DB)
 	}
+	// The phones' pushes: short network calls that a user waits for, in
+	// a queue of their own (phone.PushQueue).
+	// A user is watching the toast: the queue is fetched 10 ms after an
+	// insert wakes it rather than the default 100 ms (250 ms on SQLite),
+	// and on SQLite, where no notification crosses processes, it is
+	// polled every 100 ms (a one-row index lookup).
+	push := river.QueueConfig{MaxWorkers: 10}
+	if db.Dialect != database.Postgres {
+		push.FetchCooldown, push.FetchPollInterval = 10*time.Millisecond, 100*time.Millisecond
+	}
+	cfg.Queues[phone.PushQueue] = push
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		j.closeListener()
@@ -149,8 +164,15 @@ func New(ctx context.Context, db *database.DB, opts Options) (*Jobs, error) {
 }
 
 // Start begins working jobs (and, on the elected leader among the
-// processes, enqueuing the periodic ones) until Stop or ctx ends.
+// processes, enqueuing the periodic ones) until Stop or ctx ends. First it
+// makes the imports a killed process left running available again
+// (RescueImports), so they resume now rather than after RescueAfter; on
+// PostgreSQL, where other processes may die meanwhile, it looks again
+// every importRescueGrace.
 func (j *Jobs) Start(ctx context.Context) error {
+	if _, err := j.RescueImports(ctx); err != nil {
+		j.log.WarnContext(ctx, "abandoned imports not rescued", "error", err)
+	}
 	if err := j.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
@@ -160,6 +182,9 @@ func (j *Jobs) Start(ctx context.Context) error {
 		<-stopped
 		j.running.Store(false)
 	}()
+	if j.db.Dialect == database.Postgres {
+		go j.watchImports(ctx, stopped)
+	}
 	return nil
 }
 

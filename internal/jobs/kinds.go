@@ -16,6 +16,7 @@ import (
 	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/notify"
+	"github.com/crmprofi/crm/internal/phone"
 	"github.com/crmprofi/crm/internal/task"
 )
 
@@ -32,6 +33,10 @@ func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &importWorker{j: j})
 	river.AddWorker(w, &exportWorker{j: j})
 	river.AddWorker(w, &exportPurgeWorker{j: j})
+	phones := phone.NewStore(j.db)
+	river.AddWorker(w, &phoneSendWorker{j: j, store: phones})
+	river.AddWorker(w, &phoneExpireWorker{store: phones})
+	river.AddWorker(w, &phoneUnpairedWorker{j: j})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected
@@ -127,8 +132,12 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 	if err != nil {
 		return err
 	}
-	if n += windows + undo + files; n > 0 {
-		w.log.InfoContext(ctx, "expired sessions, tokens, undo records and import files purged", "rows", n)
+	qr, err := phone.NewStore(w.db).PurgeSealedQR(ctx)
+	if err != nil {
+		return err
+	}
+	if n += windows + undo + files + qr; n > 0 {
+		w.log.InfoContext(ctx, "expired sessions, tokens, undo records, import files and pairing QR links purged", "rows", n)
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ import (
 // Kinds of notification.
 const (
 	KindCompanyResponsible = "company.responsible" // made responsible for a company
+	KindCompanyMerged      = "company.merged"      // a company I am responsible for was merged
+	KindCompanyUnmerged    = "company.unmerged"    // that merge was undone
 	KindTaskAssigned       = "task.assigned"       // a task assigned or reassigned to me
 	KindTaskComment        = "task.comment"        // a comment on my task
 	KindTaskDue            = "task.due"            // my task fell due

@@ -32,6 +32,8 @@ type Store struct {
 	CallTTL    time.Duration
 	PairingTTL time.Duration
 	now        func() time.Time
+	queue      Queue // nil: no timed expiry, no push (push.go)
+	push       bool  // FCM configured: requests are pushed too
 }
 
 // NewStore returns a Store on db.
@@ -235,7 +237,7 @@ func (s *Store) Claim(ctx context.Context, c Claim) (Claimed, error) {
 			return fmt.Errorf("create device: %w", err)
 		}
 		// The user confirms within the pairing's time, counted from the claim.
-		if _, err := tx.ExecContext(ctx, `UPDATE phone_pairings SET status = $1, device_id = $2, expires_at = $3 WHERE id = $4`,
+		if _, err := tx.ExecContext(ctx, `UPDATE phone_pairings SET status = $1, device_id = $2, expires_at = $3, qr_sealed = NULL WHERE id = $4`,
 			PairingClaimed, d.ID, now.Add(s.PairingTTL), id); err != nil {
 			return fmt.Errorf("claim pairing %d: %w", id, err)
 		}
@@ -430,6 +432,9 @@ func (s *Store) Revoke(ctx context.Context, scope access.Scope, id int64) error 
 // revoke kills a device's credential inside tx and ends its open call
 // requests (failed: no phone to carry them).
 func (s *Store) revoke(ctx context.Context, tx *sql.Tx, by access.Scope, userID, id int64, reason string) error {
+	if err := s.scheduleUnpaired(ctx, tx, id); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE phone_devices SET status = $1, revoked_at = $2, revoke_reason = $3, push_token = ''
 		WHERE id = $4 AND status <> $1`, DeviceRevoked, s.now(), reason, id)
 	if err != nil {
@@ -758,6 +763,9 @@ func (s *Store) Request(ctx context.Context, scope access.Scope, in CallInput) (
 			return err
 		}
 		if _, err := live.Emit(ctx, tx, r.UserID, EventCallRequest, map[string]any{"id": r.ID, "status": r.Status}); err != nil {
+			return err
+		}
+		if err := s.schedule(ctx, tx, r); err != nil {
 			return err
 		}
 		out, created = r, true

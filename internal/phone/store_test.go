@@ -240,3 +240,54 @@ func TestPairingAndCallRequests(t *testing.T) {
 		})
 	})
 }
+
+// A pairing's sealed QR link lives only while the QR code can be used: a
+// claim drops it, and the purge drops those of pairings that expired.
+func TestSealedQRIsForgottenOnceUseless(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		cast := dbtest.NewCast(t, db)
+		s := phone.NewStore(db)
+		sealed := func(id int64) string {
+			t.Helper()
+			v, err := s.SealedQR(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		claimed, secret, err := s.CreatePairing(ctx, cast.Alisa.Scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unused, _, err := s.CreatePairing(ctx, cast.Boris.Scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int64{claimed.ID, unused.ID} {
+			if err := s.KeepQR(ctx, id, "sealed-link"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Claim(ctx, phone.Claim{PairingID: strconv.FormatInt(claimed.ID, 10), Secret: secret,
+			Device: phone.DeviceInfo{Name: "Телефон", Model: "Pixel"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := sealed(claimed.ID); got != "" {
+			t.Errorf("claimed pairing keeps %q", got)
+		}
+		if n, err := s.PurgeSealedQR(ctx); err != nil || n != 0 {
+			t.Fatalf("purge before expiry: %d, %v", n, err)
+		}
+		if got := sealed(unused.ID); got != "sealed-link" {
+			t.Fatalf("a waiting pairing lost its link: %q", got)
+		}
+		s.SetClock(func() time.Time { return time.Now().Add(phone.DefaultPairingTTL + time.Minute) })
+		if n, err := s.PurgeSealedQR(ctx); err != nil || n != 1 {
+			t.Fatalf("purge after expiry: %d, %v", n, err)
+		}
+		if got := sealed(unused.ID); got != "" {
+			t.Errorf("expired pairing keeps %q", got)
+		}
+	})
+}

@@ -86,9 +86,10 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 		Status: idString(q.Status), Branch: idString(q.Branch), Responsible: idString(q.Responsible), Sphere: idString(q.Sphere),
 		Statuses: companyOptions(ch.Statuses, q.Status), Branches: companyOptions(ch.Branches, q.Branch),
 		Responsibles: companyOptions(ch.Users, q.Responsible), Spheres: companyOptions(ch.Spheres, q.Sphere),
-		Pager:   view.Pager{Page: q.Page, Pages: (res.Count + q.PageSize - 1) / q.PageSize, Count: res.Count, URL: pageURL(r)},
-		SortURL: func(key string) string { return withParam(r, "ordering", key) },
-		OwnOnly: scope.OwnOnly(),
+		Pager:    view.Pager{Page: q.Page, Pages: (res.Count + q.PageSize - 1) / q.PageSize, Count: res.Count, URL: pageURL(r)},
+		SortURL:  func(key string) string { return withParam(r, "ordering", key) },
+		OwnOnly:  scope.OwnOnly(),
+		CallFrom: s.canCall(r),
 	}
 	if scope.IsAdmin() {
 		l.ExportCSV, l.ExportXLSX = exportListURL(r.URL, export.CSV), exportListURL(r.URL, export.XLSX)
@@ -136,7 +137,11 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	contacts, err := s.companyContactsSection(r, id)
+	calls, err := s.cardCalls(r, s.phones.CompanyCalls, id)
+	if err != nil {
+		return err
+	}
+	contacts, err := s.companyContactsSection(r, id, calls.On)
 	if err != nil {
 		return err
 	}
@@ -154,6 +159,7 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 		CanDelete: scope.CanDeleteCompany(c.Ref()) == nil,
 		Location:  userFrom(r).Location(s.cfg.Location),
 		Merges:    merges,
+		Calls:     calls,
 	}
 	return respond(w, r, http.StatusOK, c, view.CompanyPage(s.shell(r, c.Name, "companies"), card))
 }

@@ -50,9 +50,10 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := view.ContactList{
 		Contacts: list, Search: f.Search, Ordering: f.Ordering,
-		Pager:   view.Pager{Page: f.Page, Pages: (count + f.Size - 1) / f.Size, Count: count, URL: pageURL(r)},
-		SortURL: func(key string) string { return withParam(r, "ordering", key) },
-		OwnOnly: sc.OwnOnly(),
+		Pager:    view.Pager{Page: f.Page, Pages: (count + f.Size - 1) / f.Size, Count: count, URL: pageURL(r)},
+		SortURL:  func(key string) string { return withParam(r, "ordering", key) },
+		OwnOnly:  sc.OwnOnly(),
+		CallFrom: s.canCall(r),
 	}
 	if f.CompanyID != 0 {
 		d.CompanyID = f.CompanyID
@@ -76,7 +77,11 @@ func (s *Server) showContact(w http.ResponseWriter, r *http.Request) error {
 		return respond(w, r, http.StatusOK, c, nil)
 	}
 	canEdit := s.contacts.CanChange(r.Context(), sc, id) == nil
-	return respond(w, r, http.StatusOK, c, view.ContactPage(s.shell(r, c.FullName, "contacts"), c, canEdit))
+	calls, err := s.cardCalls(r, s.phones.ContactCalls, id)
+	if err != nil {
+		return err
+	}
+	return respond(w, r, http.StatusOK, c, view.ContactPage(s.shell(r, c.FullName, "contacts"), c, canEdit, calls))
 }
 
 // contactInput adapts contact.Input to decode: JSON goes straight into
@@ -233,14 +238,15 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // companyContactsSection renders the contacts block of a company card:
-// the company's visible contacts, «+ Контакт», an empty state.
-func (s *Server) companyContactsSection(r *http.Request, companyID int64) (templ.Component, error) {
+// the company's visible contacts, «+ Контакт», an empty state; callFrom
+// shows the call buttons beside their phones.
+func (s *Server) companyContactsSection(r *http.Request, companyID int64, callFrom bool) (templ.Component, error) {
 	const shown = 100
 	list, count, err := s.contacts.List(r.Context(), scopeFrom(r), contact.Filter{CompanyID: companyID, Size: shown})
 	if err != nil {
 		return nil, err
 	}
-	return view.CompanyContacts(companyID, list, count), nil
+	return view.CompanyContacts(companyID, list, count, callFrom), nil
 }
 
 func (s *Server) contactTrash(w http.ResponseWriter, r *http.Request) error {

@@ -336,7 +336,7 @@ func TestContactPages(t *testing.T) {
 				rows int
 			}{{c.Alisa, 2}, {c.Gleb, 2}} {
 				html := e.section(tc.m, func(r *http.Request) (string, error) {
-					comp, err := e.srv.companyContactsSection(r, compA)
+					comp, err := e.srv.companyContactsSection(r, compA, false)
 					if err != nil {
 						return "", err
 					}
@@ -354,7 +354,7 @@ func TestContactPages(t *testing.T) {
 			}
 			empty := e.seedCompany("Пустая", c.BranchA, c.Alisa.ID)
 			html := e.section(c.Alisa, func(r *http.Request) (string, error) {
-				comp, err := e.srv.companyContactsSection(r, empty)
+				comp, err := e.srv.companyContactsSection(r, empty, false)
 				if err != nil {
 					return "", err
 				}

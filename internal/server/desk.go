@@ -117,7 +117,6 @@ func deskView(d task.Dashboard, done, companies []task.Period, now time.Time, lo
 		Today:      weekdayRu[local.Weekday()] + ", " + strconv.Itoa(day) + " " + monthGenRu[m-1],
 		Tomorrow:   time.Date(y, m, day+1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
 		NextMonday: time.Date(y, m, day+toMonday, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
-		MinDate:    time.Date(y, m, day, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
 		Next:       "/desk/",
 	}
 	groups := map[string][]task.Task{

@@ -3,7 +3,7 @@ package server
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -77,7 +77,7 @@ func (s *Server) adminDuplicates(w http.ResponseWriter, r *http.Request) error {
 // running (one at a time for the whole team).
 func (s *Server) startDuplicateScan(w http.ResponseWriter, r *http.Request) error {
 	if s.jobs == nil {
-		return errors.New("duplicate scan: no job queue in this process")
+		return fmt.Errorf("duplicate scan: %w", errNoJobQueue)
 	}
 	userID := scopeFrom(r).UserID
 	enqueue := func(ctx context.Context, tx *sql.Tx, scanID int64) (int64, error) {

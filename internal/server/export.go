@@ -187,7 +187,9 @@ func (s *Server) startExportJob(w http.ResponseWriter, r *http.Request, scope ac
 		s.recordExport(r, scope, audit.Error, detail, err)
 		return err
 	}
-	detail["job"], detail["rows"] = id, total
+	// Nothing is written yet: the job's own entry, when it ends, has the
+	// rows it wrote; this one has what to expect.
+	detail["job"], detail["status"] = id, export.Queued
 	s.recordExport(r, scope, audit.OK, detail, nil)
 	if wantsJSON(r) {
 		j, err := export.GetJob(r.Context(), s.db, scope, id)

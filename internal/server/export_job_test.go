@@ -74,8 +74,9 @@ func TestExportLargeRunsAsAJob(t *testing.T) {
 			t.Fatalf("job %+v, enqueued %v", body, q.ids)
 		}
 		audits := exportAudit(t, e)
-		if last := audits[len(audits)-1]; last["_outcome"] != "ok" || last["job"] != float64(body.ID) || last["rows"] != float64(5) {
-			t.Errorf("audit of the job %v", last)
+		if last := audits[len(audits)-1]; last["_outcome"] != "ok" || last["job"] != float64(body.ID) || last["rows"] != float64(0) ||
+			last["expected_rows"] != float64(5) || last["status"] != export.Queued {
+			t.Errorf("audit of the job's request %v", last)
 		}
 		// The page form of the same export goes to the job's page.
 		if rec := e.do(&admin, http.MethodGet, "/export/companies/?format=xlsx", nil); rec.Code != http.StatusSeeOther && rec.Code != http.StatusFound {
@@ -98,6 +99,14 @@ func TestExportLargeRunsAsAJob(t *testing.T) {
 		}
 		if bar.total != 5 || bar.done != 5 || !bar.finished || bar.err != nil {
 			t.Errorf("progress %+v", bar)
+		}
+		// The job's end is audited with the rows it wrote, counted, not expected.
+		audits = exportAudit(t, e)
+		if last := audits[len(audits)-1]; last["_outcome"] != "ok" || last["_actor"] != float64(admin.ID) || last["job"] != float64(id) ||
+			last["rows"] != float64(5) || last["status"] != export.Done || last["format"] != "csv" {
+			t.Errorf("audit of the job's end %v", last)
+		} else if f, _ := last["filters"].(map[string]any); f["ordering"] != "-name" {
+			t.Errorf("audit of the job's end has the filters %v", last["filters"])
 		}
 		rec := e.do(&admin, http.MethodGet, file, nil)
 		if rec.Code != http.StatusOK {

@@ -63,6 +63,7 @@ func (s *Server) readyChecks() []readyCheck {
 		{"schema", s.checkSchema},
 		{"jobs", s.checkJobs},
 		{"backup", s.checkBackup},
+		{"fcm", s.checkFCM},
 	}
 }
 
@@ -172,4 +173,23 @@ func (s *Server) checkJobs(context.Context, *readyJSON) (string, error) {
 		return "", fmt.Errorf("the job queue (River) is not running")
 	}
 	return "running", nil
+}
+
+// checkFCM reports the push channel of «Позвонить с телефона»: not
+// configured (the phones long-poll only), ok, or degraded by a
+// configuration problem FCM reported (phone.Store.SetPushProblem) — a
+// warning for the administrator, never a failure: the long-poll still
+// carries every call request.
+func (s *Server) checkFCM(ctx context.Context, _ *readyJSON) (string, error) {
+	if s.cfg.FCMCredentials == "" {
+		return "not configured: телефоны получают запросы только через long-poll (CRM_FCM_CREDENTIALS не задан)", nil
+	}
+	p, ok, err := s.phones.CurrentPushProblem(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return "degraded: " + p.Code + ": " + p.Detail, nil
+	}
+	return "ok", nil
 }

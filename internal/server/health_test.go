@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/database"
@@ -91,8 +92,9 @@ func TestReadyz(t *testing.T) {
 					t.Errorf("check %s: %+v", c.Name, c)
 				}
 			}
-			if len(names) != 4 || names[0] != "database" || names[1] != "schema" || names[2] != "jobs" || h.Checks[2].Status != "running" ||
-				names[3] != "backup" || h.Checks[3].Status != "not configured" {
+			if len(names) != 5 || names[0] != "database" || names[1] != "schema" || names[2] != "jobs" || h.Checks[2].Status != "running" ||
+				names[3] != "backup" || h.Checks[3].Status != "not configured" ||
+				names[4] != "fcm" || !strings.HasPrefix(h.Checks[4].Status, "not configured: телефоны получают запросы только через long-poll") {
 				t.Fatalf("checks %+v", h.Checks)
 			}
 		})

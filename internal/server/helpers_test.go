@@ -105,12 +105,22 @@ func (e *testEnv) api(m *dbtest.Member, method, path string, body any, out any) 
 	return rec.Code
 }
 
-// eachEnv runs fn on every dialect with a fresh test environment.
+// eachEnv runs fn on every dialect with a fresh test environment, the
+// dialects side by side: each subtest has its own database and server,
+// so SQLite's work in this process overlaps PostgreSQL's waits on its
+// server (and a second core). fn runs in parallel subtests: it must not
+// call t.Setenv or change package state, and the test must not use what
+// fn does after eachEnv returns (the subtests run after the test's own
+// function has returned). go test -parallel 1 runs them one after the
+// other.
 func eachEnv(t *testing.T, fn func(t *testing.T, e *testEnv)) {
 	t.Helper()
-	dbtest.Each(t, func(t *testing.T, db *database.DB) {
-		fn(t, newTestEnv(t, db))
-	})
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, newTestEnv(t, dbtest.New(t, d)))
+		})
+	}
 }
 
 func TestAnonymousAPIRequestsAreRefused(t *testing.T) {

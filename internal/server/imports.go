@@ -260,13 +260,15 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request) error {
 	if err := scopeFrom(r).CanManage(); err != nil {
 		return err
 	}
-	if s.jobs == nil {
-		return errors.New("import: no job queue in this process")
-	}
 	up, err := s.readUpload(w, r)
 	var tooLarge errUploadTooLarge
 	if errors.As(err, &tooLarge) {
 		return s.uploadTooLarge(w, r, up.form, tooLarge)
+	}
+	if err == nil && s.jobs == nil {
+		// The upload is fine, but nothing would run the import.
+		_ = up.file.Close()
+		return fmt.Errorf("import: %w", errNoJobQueue)
 	}
 	var im amoimport.Import
 	if err == nil {
@@ -327,9 +329,6 @@ func (s *Server) importFromDryRun(w http.ResponseWriter, r *http.Request) error 
 	if err := scopeFrom(r).CanManage(); err != nil {
 		return err
 	}
-	if s.jobs == nil {
-		return errors.New("import: no job queue in this process")
-	}
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -340,6 +339,9 @@ func (s *Server) importFromDryRun(w http.ResponseWriter, r *http.Request) error 
 	}
 	if !src.DryRun || src.Status != amoimport.StatusDone {
 		return &apperr.Conflict{Message: "Импортировать файл можно после завершённой проверки (пробного запуска)."}
+	}
+	if s.jobs == nil {
+		return fmt.Errorf("import: %w", errNoJobQueue)
 	}
 	var im amoimport.Import
 	err = s.db.InTx(r.Context(), func(tx *sql.Tx) error {

@@ -48,11 +48,15 @@ func readPage(q url.Values, inv apperr.Invalid) (page, size int) {
 }
 
 // listPage is the contract's paginated list: {"count", "next", "previous", "results"}.
+//
+// CountExact is false (and present) only for a list that stops counting
+// (the tasks everyone may see): Count is then a lower bound.
 type listPage[T any] struct {
-	Count    int     `json:"count"`
-	Next     *string `json:"next"`
-	Previous *string `json:"previous"`
-	Results  []T     `json:"results"`
+	Count      int     `json:"count"`
+	CountExact *bool   `json:"count_exact,omitempty"`
+	Next       *string `json:"next"`
+	Previous   *string `json:"previous"`
+	Results    []T     `json:"results"`
 }
 
 // newListPage builds the list answer with absolute next/previous links

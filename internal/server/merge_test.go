@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database/dbtest"
+	"github.com/crmprofi/crm/internal/notify"
 )
 
 func TestMergeAPIRoundTripAndOldLinks(t *testing.T) {
@@ -248,4 +250,76 @@ func (e *testEnv) page(m *dbtest.Member, path string) *goquery.Document {
 		e.t.Fatal(err)
 	}
 	return doc
+}
+
+func TestMergeAndUndoNotifyTheResponsibleUsers(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		srv := httptest.NewServer(e.srv)
+		defer srv.Close()
+		defer e.srv.Close() // first: ends the open stream, which srv.Close waits for
+		c := e.cast
+		set := newCompanySet(t, e)
+		vera := openEvents(t, srv, sessionHeader(e, c.Vera))
+		waitFor(t, "Вера's stream", func() bool { return e.srv.Live().Subscribers(c.Vera.ID) == 1 })
+		notices := func(m dbtest.Member) []notify.Notification {
+			t.Helper()
+			var page noticePage
+			if code := e.api(&m, "GET", "/api/notifications/", nil, &page); code != http.StatusOK {
+				t.Fatalf("%s's notifications: %d", m.Username, code)
+			}
+			return page.Results
+		}
+		card := fmt.Sprintf("/companies/%d/", set.A1)
+
+		t.Run("a merge tells both responsible users, live, and not the actor", func(t *testing.T) {
+			// The admin folds Вера's «Вега» into Алиса's «Альфа».
+			code := e.api(&c.Admin, "POST", fmt.Sprintf("/api/companies/%d/merge/", set.A1), map[string]any{"duplicate": set.B1}, nil)
+			if code != http.StatusOK {
+				t.Fatalf("merge: %d", code)
+			}
+			for _, m := range []dbtest.Member{c.Alisa, c.Vera} {
+				got := notices(m)
+				if len(got) != 1 || got[0].Kind != notify.KindCompanyMerged || got[0].Title != "Компания «Вега» объединена с «Альфа»" ||
+					got[0].URL != card || !strings.Contains(got[0].Body, "Объединил(а): ") {
+					t.Errorf("%s: %+v", m.Username, got)
+				}
+			}
+			if got := notices(c.Admin); len(got) != 0 {
+				t.Errorf("the actor was told of their own merge: %+v", got)
+			}
+			first, second := vera.next(t, false), vera.next(t, false)
+			if first.Event != "notification" || !strings.Contains(first.Data, "объединена с «Альфа»") ||
+				second.Event != "unread" || second.Data != `{"count":1}` {
+				t.Errorf("Вера's live events %+v, %+v", first, second)
+			}
+		})
+
+		t.Run("the undo tells them again", func(t *testing.T) {
+			code := e.api(&c.Admin, "POST", fmt.Sprintf("/api/companies/%d/unmerge/", set.A1), map[string]any{"duplicate": set.B1}, nil)
+			if code != http.StatusOK {
+				t.Fatalf("unmerge: %d", code)
+			}
+			for _, m := range []dbtest.Member{c.Alisa, c.Vera} {
+				got := notices(m)
+				if len(got) != 2 || got[0].Kind != notify.KindCompanyUnmerged || got[0].URL != card ||
+					got[0].Title != "Объединение отменено: «Вега» и «Альфа» снова отдельно" {
+					t.Errorf("%s: %+v", m.Username, got)
+				}
+			}
+			if first := vera.next(t, false); first.Event != "notification" || !strings.Contains(first.Data, "Объединение отменено") {
+				t.Errorf("Вера's live event %+v", first)
+			}
+		})
+
+		t.Run("merging one's own companies tells nobody", func(t *testing.T) {
+			own := insertCompanies(t, e, company.NewCompany{Name: "Альфа-2", ResponsibleID: c.Alisa.ID, CreatedBy: c.Alisa.ID, BranchID: c.BranchA})[0]
+			code := e.api(&c.Alisa, "POST", fmt.Sprintf("/api/companies/%d/merge/", set.A1), map[string]any{"duplicate": own}, nil)
+			if code != http.StatusOK {
+				t.Fatalf("merge: %d", code)
+			}
+			if got := notices(c.Alisa); len(got) != 2 {
+				t.Errorf("Алиса was told of her own merge: %+v", got)
+			}
+		})
+	})
 }

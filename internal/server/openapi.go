@@ -146,7 +146,7 @@ const apiIntro = "API системы CRM ПРОФИ. Все пути начин�
 	"Списки постраничные: `?page=N&page_size=M` → `{\"count\", \"next\", \"previous\", \"results\"}`.\n\n" +
 	"Ошибки: 400 — `{\"поле\": [\"сообщение\"], \"non_field_errors\": [...]}`; 401 — `{\"detail\", \"code\"}`; " +
 	"403, 404 — `{\"detail\"}` (404 и для объекта, который вам не виден); 409 — устаревшая `version` или дубль; " +
-	"413 — слишком большой запрос; 429 — слишком много попыток.\n\n" +
+	"413 — слишком большой запрос; 429 — слишком много попыток; 503 — фоновые задачи (импорт) сейчас не запущены.\n\n" +
 	"Объекты несут `version`: PATCH/PUT с устаревшей версией получает 409, без версии — побеждает последняя запись."
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -235,7 +235,6 @@ func errorStatuses(op apiOp) []int {
 	if op.query != nil || op.body != nil || op.upload != nil || op.method != http.MethodGet {
 		codes = append(codes, http.StatusBadRequest)
 	}
-	codes = append(codes, http.StatusInternalServerError)
 	if strings.Contains(op.path, "{") {
 		codes = append(codes, http.StatusNotFound)
 	}
@@ -259,7 +258,7 @@ var errorDescriptions = map[int]string{
 	http.StatusRequestEntityTooLarge: "Слишком большой запрос.",
 	http.StatusTooManyRequests:       "Слишком много попыток, повторите позже.",
 	http.StatusMovedPermanently:      "Объект переехал: новый адрес в Location.",
-	http.StatusInternalServerError:   "Сбой сервера (не из-за данных запроса).",
+	http.StatusServiceUnavailable:    "Фоновые задачи сейчас не запущены: повторите позже.",
 }
 
 func errorResponse(code int, device bool) map[string]any {
@@ -310,6 +309,7 @@ func operationID(op apiOp) string {
 func list(items *Schema) *Schema {
 	return object("Страница списка.",
 		"count", integer("Сколько всего объектов подходит под запрос."),
+		"count_exact?", boolean("Есть только со значением false: список перестал считать (задачи без фильтра по исполнителю — после 1 000), count — нижняя граница."),
 		"next", nullable(&Schema{Type: "string", Format: "uri", Description: "Следующая страница или null."}),
 		"previous", nullable(&Schema{Type: "string", Format: "uri", Description: "Предыдущая страница или null."}),
 		"results", arrayOf(items))
@@ -583,13 +583,14 @@ func apiOperations(sc *schemas) []apiOp {
 			out: object("", "id", integer(""), "status", str("")),
 			upload: object("", "file", &Schema{Type: "string", Format: "binary", Description: "Файл выгрузки (CSV или XLSX)."},
 				"dry_run?", str("true — только проверка, без записи.")),
-			desc: "Импорт идёт в фоне; его состояние — GET /api/imports/{id}/."},
+			errors: []int{http.StatusServiceUnavailable},
+			desc:   "Импорт идёт в фоне; его состояние — GET /api/imports/{id}/."},
 		{method: "GET", path: "/api/imports/{id}/", tag: "Импорт", summary: "Импорт", ok: 200, out: importRef},
 		{method: "GET", path: "/api/imports/{id}/report/", tag: "Импорт", summary: "Отчёт импорта", ok: 200, out: list(reportRow), errors: []int{409}, alsoTypes: []string{"text/csv"},
 			query: withList(q("format", "json — строки отчёта; csv (по умолчанию без Accept: application/json) — файл для Excel."),
 				q("action", "create, update, merge, skip, error."))},
 		{method: "POST", path: "/api/imports/{id}/run/", tag: "Импорт", summary: "Выполнить проверенный импорт", ok: 202,
-			out: object("", "id", integer(""), "status", str("")), errors: []int{409}},
+			out: object("", "id", integer(""), "status", str("")), errors: []int{409, http.StatusServiceUnavailable}},
 
 		{method: "GET", path: "/api/schema/", tag: "Документация", summary: "Этот документ (OpenAPI 3.1)", ok: 200, out: &Schema{Type: "object", Description: "Документ OpenAPI 3.1."}, public: true, alsoTypes: []string{"application/yaml"},
 			query: []apiParam{qs("format", "json (по умолчанию) или yaml.", enum("", "json", "yaml"))}},
@@ -690,8 +691,10 @@ func phoneOperations(sc *schemas) []apiOp {
 	push := object("Канал push-уведомлений.", "provider", enum("", "fcm", "none"), "token?", str("Токен FCM."))
 	return []apiOp{
 		{method: "POST", path: "/api/phone/pairings/", tag: "Телефон", summary: "Начать привязку телефона", ok: 201, out: newPairing,
-			desc: "Одноразовая привязка на 5 минут: qr_payload — ссылка для QR-кода, qr_png_url — сам QR-код (data URL)."},
+			desc: "Одноразовая привязка на 5 минут: qr_payload — ссылка для QR-кода, qr_png_url — адрес картинки QR-кода (PNG)."},
 		{method: "GET", path: "/api/phone/pairings/{id}/", tag: "Телефон", summary: "Состояние привязки", ok: 200, out: pairing},
+		{method: "GET", path: "/api/phone/pairings/{id}/qr.png", tag: "Телефон", summary: "QR-код привязки", ok: 200, outType: "image/png", errors: []int{410},
+			desc: "Картинка QR-кода, пока привязка ждёт телефон: только владельцу, без кеширования. Секрет в адресе не передаётся. 410 — код истёк или уже отсканирован."},
 		{method: "POST", path: "/api/phone/pairings/{id}/confirm/", tag: "Телефон", summary: "Подтвердить привязку", ok: 200, out: pairing, errors: []int{409},
 			desc: "Код, показанный на обоих экранах. Тело можно не посылать.", bodyOptional: true, body: input("", "confirm_code", str("Код подтверждения."))},
 		{method: "POST", path: "/api/phone/pairings/{id}/reject/", tag: "Телефон", summary: "Отклонить привязку", ok: 200, out: pairing, errors: []int{409}},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -333,4 +334,53 @@ func BenchmarkOpenAPICheck(b *testing.B) {
 			b.Fatal(p)
 		}
 	}
+}
+
+// TestImportsWithoutAJobQueueAreNoServerError: the document lists no 500,
+// so a server without a job queue (a test, a short-lived command) must
+// answer the import routes as the caller deserves: a bad upload or a
+// missing import as ever (400, 404), a good one with 503 and a Russian
+// message, and nothing written.
+func TestImportsWithoutAJobQueueAreNoServerError(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		admin := e.cast.Admin
+		if code := e.api(&admin, http.MethodPost, "/api/imports/", nil, nil); code != http.StatusBadRequest {
+			t.Errorf("an empty upload: %d, want 400", code)
+		}
+		if code := e.api(&admin, http.MethodPost, "/api/imports/999999/run/", nil, nil); code != http.StatusNotFound {
+			t.Errorf("running a missing import: %d, want 404", code)
+		}
+		unavailable := func(what string, rec *httptest.ResponseRecorder) {
+			t.Helper()
+			var body detail
+			if rec.Code != http.StatusServiceUnavailable || json.Unmarshal(rec.Body.Bytes(), &body) != nil ||
+				!strings.Contains(body.Detail, "Фоновые задачи") {
+				t.Errorf("%s: %d %s, want 503 with a Russian message", what, rec.Code, rec.Body)
+			}
+			for _, p := range checkExchange(http.MethodPost, "/api/imports/", http.Header{}, nil, rec) {
+				t.Errorf("OpenAPI: %s", p)
+			}
+		}
+		data := fixture(t, "amo_small.csv")
+		unavailable("a good upload", e.upload(&admin, "/api/imports/", "amo.csv", data, map[string]string{"dry_run": "true"}, true))
+		var n int
+		if err := e.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM imports`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the refused upload left %d imports (%v)", n, err)
+		}
+		// A dry run that finished while a queue ran: its real import
+		// needs the queue too.
+		q := &recordingJobs{}
+		e.srv.jobs = q
+		if rec := e.upload(&admin, "/api/imports/", "amo.csv", data, map[string]string{"dry_run": "true"}, true); rec.Code != http.StatusAccepted {
+			t.Fatalf("dry run: %d %s", rec.Code, rec.Body)
+		}
+		id := q.imports[0]
+		e.work(q)
+		e.srv.jobs = nil
+		rec := e.do(&admin, http.MethodPost, fmt.Sprintf("/api/imports/%d/run/", id), nil)
+		unavailable("running a checked import", rec)
+		if rec := e.do(&admin, http.MethodPost, fmt.Sprintf("/admin/imports/%d/run", id), ""); rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("the page's button: %d, want 503", rec.Code)
+		}
+	})
 }

@@ -89,6 +89,10 @@ type duplicateConflict struct {
 	Matches []duplicate.Match `json:"matches"`
 }
 
+// errNoJobQueue is a request that needs the job queue in a process that
+// runs none (a short-lived command, a test): 503, not a server error.
+var errNoJobQueue = errors.New("no job queue in this process")
+
 // fail maps an error to its status and body; unexpected errors are logged
 // once, here, and shown to the user without internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -161,6 +165,8 @@ func (s *Server) classify(r *http.Request, err error) (int, any) {
 		return http.StatusRequestTimeout, detail{Detail: "Тело запроса не получено вовремя."}
 	case clientGone(r, err):
 		return 499, detail{Detail: "Запрос отменён."}
+	case errors.Is(err, errNoJobQueue):
+		return http.StatusServiceUnavailable, detail{Detail: "Фоновые задачи сейчас не запущены, поэтому это действие недоступно. Повторите позже или сообщите администратору.", Code: "unavailable"}
 	}
 	s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	return http.StatusInternalServerError, detail{Detail: "Внутренняя ошибка сервера. Мы уже знаем о ней."}

@@ -199,6 +199,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	// the phones (admins: everyone's), call requests.
 	r.Post("/phone/pairings/", s.act("phone.pair", "phone_pairing", s.createPairing))
 	r.Get("/phone/pairings/{id}/", s.wrap(s.showPairing))
+	r.Get("/phone/pairings/{id}/qr.png", s.wrap(s.pairingQRImage)) // the owner's QR code while it waits (phone_page.go)
 	r.Post("/phone/pairings/{id}/confirm/", s.act("phone.confirm", "phone_pairing", s.confirmPairing))
 	r.Post("/phone/pairings/{id}/reject/", s.act("phone.reject", "phone_pairing", s.rejectPairing))
 	r.Get("/phone/devices/", s.wrap(s.listPhoneDevices))
@@ -247,6 +248,13 @@ func (s *Server) pageRoutes(r chi.Router) {
 	r.Post("/notes/{id}/delete", s.act("note.delete", "note", s.deleteNote))
 	r.Post("/notes/{id}/pin", s.act("note.pin", "note", s.pinNote))
 
+	// «Мой телефон»: pair (a QR code, then the code to confirm), unpair.
+	r.Get("/phone/", s.wrap(s.showPhonePage))
+	r.Post("/phone/pair", s.act("phone.pair", "phone_pairing", s.pairFromPage))
+	r.Post("/phone/pairings/{id}/confirm", s.act("phone.confirm", "phone_pairing", s.confirmFromPage))
+	r.Post("/phone/pairings/{id}/reject", s.act("phone.reject", "phone_pairing", s.rejectFromPage))
+	r.Post("/phone/devices/{id}/revoke", s.act("phone.revoke", "phone_device", s.unpairFromPage("/phone/")))
+
 	// «Импорт из amoCRM», a page of the admin section kept outside the
 	// /admin mount so that a refusal is audited as the import it was
 	// (import.amo), not as a visit to the section; each handler checks
@@ -284,6 +292,10 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Get("/dictionaries/", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/admin/") })
 
 	r.Get("/audit/", s.wrap(s.adminAudit))
+
+	// Everyone's phones («Позвонить с телефона»), each with «Отвязать».
+	r.Get("/phones/", s.wrap(s.adminPhones))
+	r.Post("/phones/{id}/revoke", s.act("phone.revoke", "phone_device", s.unpairFromPage("/admin/phones/")))
 
 	r.Get("/duplicates/", s.wrap(s.adminDuplicates))
 	r.Post("/duplicates/scan", s.act("duplicate.scan", "duplicate_scan", s.startDuplicateScan))

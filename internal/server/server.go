@@ -132,6 +132,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	if cfg.PhonePairingTTL > 0 {
 		s.phones.PairingTTL = cfg.PhonePairingTTL
 	}
+	// A call request schedules its timed expiry and, with FCM configured,
+	// its push, in its own transaction.
+	if s.jobs != nil {
+		s.phones.SetQueue(s.jobs, cfg.FCMCredentials != "")
+	}
 	// A deactivated user's phones are revoked with the deactivation.
 	s.users.OnDeactivate(s.phones.RevokeUser)
 	s.live.Attach(db, s.log)

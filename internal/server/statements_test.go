@@ -17,8 +17,10 @@ import (
 // none (its count comes with the session check); the card's «Задачи»
 // section (issue 7) added one: the company's open tasks come with their
 // total, names and the viewer's time zone in a single query; the card's
-// merge notices (issue 8) one more: the merges that can be undone.
-const maxPageStatements = 8
+// merge notices (issue 8) one more: the merges that can be undone; the
+// card's call requests (issue 11) one more: the history and whether the
+// viewer has a phone for the call buttons, in one query.
+const maxPageStatements = 9
 
 // TestCardAndListSendFewStatements counts the SQL statements of the
 // busiest pages on a company with several of everything: a regression

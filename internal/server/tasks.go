@@ -108,6 +108,10 @@ func (s *Server) taskQuery(r *http.Request) (task.Filter, error) {
 	return f, inv.Err()
 }
 
+// taskCountCap is how far a task list without an assignee counts: past it
+// the page says «более 1 000» and the API count_exact: false.
+const taskCountCap = 1000
+
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	sc := scopeFrom(r)
 	f, err := s.taskQuery(r)
@@ -122,12 +126,23 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if !wantsJSON(r) && f.State == "" && len(f.Statuses) == 0 && r.URL.Query().Get("state") == "" {
 		f.State = "open" // the page shows what is left to do unless asked for more
 	}
+	// Everything visible is counted up to a bound (see task.Filter.CountCap):
+	// an exact count of an administrator's 300,000 open tasks took a
+	// second, and the figure says nothing a «более 1 000» does not.
+	f.CountCap = taskCountCap
 	list, count, err := s.tasks.List(r.Context(), sc, f)
 	if err != nil {
 		return err
 	}
+	bound := f.CountBound()
+	more := bound > 0 && count >= bound
 	if wantsJSON(r) {
-		return respond(w, r, http.StatusOK, newListPage(r, list, count, f.Page, f.Size), nil)
+		page := newListPage(r, list, count, f.Page, f.Size)
+		if more {
+			exact := false
+			page.CountExact = &exact
+		}
+		return respond(w, r, http.StatusOK, page, nil)
 	}
 	ch, err := s.tasks.Choices(r.Context(), sc, 0, false)
 	if err != nil {
@@ -139,6 +154,9 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 		Users: taskOptions(ch.Users), Types: taskOptions(ch.Types),
 		Location: f.Loc, Viewer: sc.UserID,
 		Pager: view.Pager{Page: f.Page, Pages: (count + f.Size - 1) / f.Size, Count: count, URL: pageURL(r)},
+	}
+	if more {
+		l.Pager.Count, l.Pager.More = bound-1, true
 	}
 	if f.Company != 0 && len(list) > 0 {
 		l.CompanyName = list[0].CompanyName
@@ -426,7 +444,7 @@ func (s *Server) listTaskHistory(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) newTask(w http.ResponseWriter, r *http.Request) error {
 	loc := s.viewerLocation(r)
 	tomorrow := time.Now().In(loc).AddDate(0, 0, 1)
-	f := view.TaskForm{Title: "Новая задача", DueDate: tomorrow.Format(time.DateOnly), DueTime: "10:00",
+	f := view.TaskForm{Title: "Новая задача", DueDate: tomorrow.Format(task.DateRu), DueTime: "10:00",
 		AssignedTo: strconv.FormatInt(scopeFrom(r).UserID, 10), Company: r.URL.Query().Get("company"), Contact: r.URL.Query().Get("contact")}
 	return s.renderTaskForm(w, r, http.StatusOK, f)
 }
@@ -451,7 +469,7 @@ func (s *Server) editTask(w http.ResponseWriter, r *http.Request) error {
 func taskFormView(t task.Task, loc *time.Location) view.TaskForm {
 	due := t.DueIn(loc)
 	f := view.TaskForm{ID: t.ID, Title: t.Title, Name: t.Title, Description: t.Description, AllDay: t.AllDay, IsUrgent: t.IsUrgent,
-		DueDate: due.Format(time.DateOnly), AssignedTo: strconv.FormatInt(t.AssignedTo, 10), Rule: t.Rule,
+		DueDate: due.Format(task.DateRu), AssignedTo: strconv.FormatInt(t.AssignedTo, 10), Rule: t.Rule,
 		Status: string(t.Status), Version: t.Version, Recurring: t.Recurring()}
 	if !t.AllDay {
 		f.DueTime = due.Format("15:04")

@@ -118,7 +118,7 @@ func (in *BulkInput) validate(loc *time.Location) (due dueTarget, err error) {
 	case BulkReschedule:
 		d, ok := parseDueTarget(in.DueAt, loc)
 		if !ok {
-			inv["due_at"] = "Укажите дату (ГГГГ-ММ-ДД) или дату и время"
+			inv["due_at"] = "Укажите дату ДД.ММ.ГГГГ (например, 05.12.2026) или дату и время"
 		}
 		due = d
 	case BulkReassign:
@@ -148,16 +148,18 @@ type dueTarget struct {
 	dateOnly bool
 }
 
-// parseDueTarget reads "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" (in loc) or
-// RFC 3339, within the years a task's due date may have (2000…2199).
+// parseDueTarget reads "YYYY-MM-DD" or «ДД.ММ.ГГГГ», "YYYY-MM-DDTHH:MM"
+// (in loc) or RFC 3339, within the years a task's due date may have (2000…2199).
 func parseDueTarget(s string, loc *time.Location) (dueTarget, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 40 {
 		return dueTarget{}, false
 	}
 	inRange := func(t time.Time) bool { return t.Year() >= 2000 && t.Year() <= 2199 }
-	if d, err := time.Parse("2006-01-02", s); err == nil && inRange(d) {
-		return dueTarget{date: d, dateOnly: true}, true
+	for _, layout := range []string{"2006-01-02", "2.1.2006"} {
+		if d, err := time.Parse(layout, s); err == nil && inRange(d) {
+			return dueTarget{date: d, dateOnly: true}, true
+		}
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil && inRange(t) {

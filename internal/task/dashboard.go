@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -73,44 +74,62 @@ func freshSQL(t string) string {
 	return "NOT " + t + ".seen AND (" + t + ".created_by IS NULL OR " + t + ".created_by <> " + t + ".assigned_to)"
 }
 
-// deskCTE is the WITH clause that ranks userID's open tasks into the
-// desk's groups: g(id, grp, rn, n) with the row's rank within its group
-// and the group's size. restrict, when set, limits the tasks to those sc
-// may see (someone looking at another user's desk).
-//
-// It reads two ranges of the assignee's open tasks rather than all of
-// them: those due before the end of the week (the tasks due later — most
-// of a busy manager's — are in no dated group) and the new assignments
-// (not yet seen, a short partial index of its own, migration 00020).
-func deskCTE(w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool) string {
-	mine := func(more ...string) *database.Where {
-		var inner database.Where
-		inner.Add("t.assigned_to = ?", userID)
-		inner.Add(OpenSQL("t"))
-		for _, m := range more {
-			inner.Add(m)
-		}
-		if restrict {
-			sc.RestrictTasks(&inner, "t")
-		}
-		return &inner
-	}
+// deskCounts is the body of a CTE of one row (overdue, today, week,
+// fresh): the sizes of userID's desk groups, counted from indexes alone.
+// The dated groups are one range of tasks_assignee_open_cover_idx — the
+// open tasks due before the end of the week — sorted by groupSQL; the
+// tasks due later (most of a busy manager's open ones) are never read.
+// The new assignments are counted from the partial index of the unseen
+// (tasks_assignee_unseen_idx). restrict, when set, limits the tasks to
+// those sc may see (someone looking at another user's desk).
+func deskCounts(w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool) string {
 	grp := groupSQL(w, "t", b)
-	dated := mine()
+	dated := deskWhere(sc, userID, restrict)
+	dated.Add(OpenSQL("t"))
 	dated.Add("t.due_at < ?", weekEdge(b))
 	datedWhere := w.Adopt(dated)
-	freshWhere := w.Adopt(mine(freshSQL("t")))
-	return `WITH o AS (SELECT t.id, t.due_at, ` + grp + ` AS grp FROM tasks t` + datedWhere + `),
-	f AS (SELECT t.id, t.updated_at FROM tasks t` + freshWhere + `),
-	g AS (
-		SELECT id, grp, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY due_at, id) AS rn,
-			COUNT(*) OVER (PARTITION BY grp) AS n
-		FROM o WHERE grp <> 'later'
-		UNION ALL
-		SELECT id, 'new_assignments', ROW_NUMBER() OVER (ORDER BY updated_at DESC, id DESC),
-			COUNT(*) OVER ()
-		FROM f
-	) `
+	fresh := deskWhere(sc, userID, restrict)
+	fresh.Add(OpenSQL("t"))
+	fresh.Add(freshSQL("t"))
+	freshWhere := w.Adopt(fresh)
+	return `SELECT COALESCE(SUM(CASE WHEN o.grp = 'overdue' THEN 1 ELSE 0 END), 0) AS overdue,
+		COALESCE(SUM(CASE WHEN o.grp = 'today' THEN 1 ELSE 0 END), 0) AS today,
+		COALESCE(SUM(CASE WHEN o.grp = 'week' THEN 1 ELSE 0 END), 0) AS week,
+		(SELECT COUNT(*) FROM tasks t` + freshWhere + `) AS fresh
+	FROM (SELECT ` + grp + ` AS grp FROM tasks t` + datedWhere + `) o`
+}
+
+// deskWhere is the condition every desk query starts from: userID's
+// open tasks as the assignee, and only those sc may see when restrict.
+func deskWhere(sc access.Scope, userID int64, restrict bool) *database.Where {
+	var w database.Where
+	w.Add("t.assigned_to = ?", userID)
+	if restrict {
+		sc.RestrictTasks(&w, "t")
+	}
+	return &w
+}
+
+// deskRows is the body of a CTE dg(id, grp, rn): the first n rows of each
+// desk group with their rank. Each group is its own bounded read — a
+// seek into the assignee's range of an index in its order, stopped by
+// LIMIT — so the desk costs the same with 50 overdue tasks or 5,000.
+func deskRows(w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool, n int) string {
+	var arms []string
+	for _, grp := range []string{GroupOverdue, GroupToday, GroupWeek} {
+		in := deskWhere(sc, userID, restrict)
+		b.AddState(in, "t", grp)
+		where := w.Adopt(in)
+		arms = append(arms, `SELECT x.id, '`+grp+`' AS grp, ROW_NUMBER() OVER (ORDER BY x.due_at, x.id) AS rn
+		FROM (SELECT t.id, t.due_at FROM tasks t`+where+` ORDER BY t.due_at, t.id LIMIT `+w.Arg(n)+`) x`)
+	}
+	in := deskWhere(sc, userID, restrict)
+	in.Add(OpenSQL("t"))
+	in.Add(freshSQL("t"))
+	where := w.Adopt(in)
+	arms = append(arms, `SELECT x.id, '`+GroupNewAssignments+`' AS grp, ROW_NUMBER() OVER (ORDER BY x.updated_at DESC, x.id DESC) AS rn
+		FROM (SELECT t.id, t.updated_at FROM tasks t`+where+` ORDER BY t.updated_at DESC, t.id DESC LIMIT `+w.Arg(n)+`) x`)
+	return strings.Join(arms, "\n\tUNION ALL ")
 }
 
 // weekEdge is the later of the week's two ends: a timed task is in the
@@ -124,10 +143,10 @@ func weekEdge(b Bounds) time.Time {
 }
 
 // DashboardN is userID's desk at now in loc with up to n rows a group
-// (1…MaxDeskRows), in ONE statement whatever the counts: the open tasks
-// are ranked within their groups by window functions and the first n of
-// each are joined to their details. Every group's size comes with its
-// first row; a group without rows is empty. The caller sees their own
+// (1…MaxDeskRows), in ONE statement whatever the counts: the first n of
+// each group, each read by its own LIMIT (deskRows), are joined to their
+// details beside the groups' sizes (deskCounts). Every group's size comes
+// with its rows; a group without rows is empty. The caller sees their own
 // desk; someone else's only as far as sc may see its tasks.
 func (s *Store) DashboardN(ctx context.Context, sc access.Scope, userID int64, now time.Time, loc *time.Location, n int) (Dashboard, error) {
 	d := Dashboard{Overdue: []Task{}, Today: []Task{}, Week: []Task{}, NewAssignments: []Task{}}
@@ -139,11 +158,14 @@ func (s *Store) DashboardN(ctx context.Context, sc access.Scope, userID int64, n
 	}
 	n = min(max(n, 1), MaxDeskRows)
 	b := boundsAt(now, loc)
+	restrict := userID != sc.UserID
 	var w database.Where
-	with := deskCTE(&w, sc, userID, b, userID != sc.UserID)
+	counts := deskCounts(&w, sc, userID, b, restrict)
+	firsts := deskRows(&w, sc, userID, b, restrict, n)
 	cols := viewerCols(&w, sc.UserID)
-	q := with + selectTask + cols + ", g.grp, g.n" + fromTask + " JOIN g ON g.id = t.id WHERE g.rn <= " + w.Arg(n) +
-		" ORDER BY g.grp, g.rn"
+	q := "WITH dc AS (" + counts + "),\n\tdg AS (" + firsts + ")\n" + selectTask + cols +
+		", dg.grp, CASE dg.grp WHEN 'overdue' THEN dc.overdue WHEN 'today' THEN dc.today WHEN 'week' THEN dc.week ELSE dc.fresh END" +
+		fromTask + " JOIN dg ON dg.id = t.id CROSS JOIN dc ORDER BY dg.grp, dg.rn"
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
 	if err != nil {
 		return d, fmt.Errorf("dashboard: %w", err)
@@ -175,7 +197,9 @@ func (s *Store) DashboardN(ctx context.Context, sc access.Scope, userID int64, n
 }
 
 // DeskCounts is only the sizes of userID's desk groups at now in loc, in
-// one statement: what a live "desk" event carries.
+// one statement: what a live "desk" event carries. Like the desk it
+// counts index ranges (see deskCounts), never all of the user's open
+// tasks.
 func (s *Store) DeskCounts(ctx context.Context, sc access.Scope, userID int64, now time.Time, loc *time.Location) (Counts, error) {
 	var c Counts
 	if !sc.Acts() || userID == 0 {
@@ -184,19 +208,8 @@ func (s *Store) DeskCounts(ctx context.Context, sc access.Scope, userID int64, n
 	if loc == nil {
 		loc = s.def
 	}
-	b := boundsAt(now, loc)
 	var w database.Where
-	grp := groupSQL(&w, "t", b)
-	w.Add("t.assigned_to = ?", userID)
-	w.Add(OpenSQL("t"))
-	if userID != sc.UserID {
-		sc.RestrictTasks(&w, "t")
-	}
-	q := `SELECT COALESCE(SUM(CASE WHEN grp = 'overdue' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN grp = 'today' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN grp = 'week' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(fresh), 0)
-		FROM (SELECT ` + grp + ` AS grp, CASE WHEN ` + freshSQL("t") + ` THEN 1 ELSE 0 END AS fresh FROM tasks t` + w.SQL() + `) o`
+	q := "WITH dc AS (" + deskCounts(&w, sc, userID, boundsAt(now, loc), userID != sc.UserID) + ") SELECT overdue, today, week, fresh FROM dc"
 	if err := s.db.QueryRowContext(ctx, q, w.Args()...).Scan(&c.Overdue, &c.Today, &c.Week, &c.NewAssignments); err != nil {
 		return c, fmt.Errorf("desk counts: %w", err)
 	}

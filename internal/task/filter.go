@@ -48,27 +48,39 @@ func OpenSQL(t string) string { return t + ".status IN ('new', 'in_progress')" }
 // AddState limits w to the tasks of t (alias) in state for the viewer at
 // b: "overdue", "today", "week", "later", "done", "cancelled", or "open"
 // (every open task). It reports false for an unknown state.
+//
+// Each dated state is also bounded by one plain range of due_at — from
+// the earlier of its two starts to the later of its two ends — that an
+// index on (assigned_to, due_at) or (due_at) can seek to: the exact
+// condition alone is an OR the planners cannot range over, and «на
+// сегодня» would walk all of a busy manager's overdue tasks to find
+// today's.
 func (b Bounds) AddState(w *database.Where, t, state string) bool {
 	now, tom, wk := b.Now.UTC().Truncate(time.Microsecond), b.Tomorrow, b.WeekEnd
 	td, tmd, wkd := b.TodayDate, b.TomorrowDate, b.WeekEndDate
 	timed, allDay := "NOT "+t+".all_day", t+".all_day"
+	due := t + ".due_at"
 	switch state {
 	case "open":
 		w.Add(OpenSQL(t))
 	case "overdue":
 		w.Add(OpenSQL(t))
-		w.Add("(("+timed+" AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at < ?))", now, td)
+		w.Add(due+" < ?", later(now, td))
+		w.Add("(("+timed+" AND "+due+" < ?) OR ("+allDay+" AND "+due+" < ?))", now, td)
 	case "today":
 		w.Add(OpenSQL(t))
-		w.Add("(("+timed+" AND "+t+".due_at >= ? AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at >= ? AND "+t+".due_at < ?))",
+		w.Add(due+" >= ? AND "+due+" < ?", earlier(now, td), later(tom, tmd))
+		w.Add("(("+timed+" AND "+due+" >= ? AND "+due+" < ?) OR ("+allDay+" AND "+due+" >= ? AND "+due+" < ?))",
 			now, tom, td, tmd)
 	case "week":
 		w.Add(OpenSQL(t))
-		w.Add("(("+timed+" AND "+t+".due_at >= ? AND "+t+".due_at < ?) OR ("+allDay+" AND "+t+".due_at >= ? AND "+t+".due_at < ?))",
+		w.Add(due+" >= ? AND "+due+" < ?", earlier(tom, tmd), later(wk, wkd))
+		w.Add("(("+timed+" AND "+due+" >= ? AND "+due+" < ?) OR ("+allDay+" AND "+due+" >= ? AND "+due+" < ?))",
 			tom, wk, tmd, wkd)
 	case "later":
 		w.Add(OpenSQL(t))
-		w.Add("(("+timed+" AND "+t+".due_at >= ?) OR ("+allDay+" AND "+t+".due_at >= ?))", wk, wkd)
+		w.Add(due+" >= ?", earlier(wk, wkd))
+		w.Add("(("+timed+" AND "+due+" >= ?) OR ("+allDay+" AND "+due+" >= ?))", wk, wkd)
 	case "done":
 		w.Add(t + ".status = 'done'")
 	case "cancelled":
@@ -77,4 +89,20 @@ func (b Bounds) AddState(w *database.Where, t, state string) bool {
 		return false
 	}
 	return true
+}
+
+// earlier and later pick one of an instant and a floating date, the
+// edges of a state's due_at range.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/audit"
+	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
 )
@@ -139,7 +140,7 @@ func (s *Store) scanTask(row scanner, extra ...any) (Task, error) {
 		t.ContactName = strings.TrimSpace(ctLast + " " + ctFirst)
 	}
 	t.RuleText = ruleText(t.Rule)
-	t.State = stateOf(&t, s.now(), ResolveZone(vZone.String, vBranchZone.String, s.def))
+	t.State = stateOf(&t, s.now(), auth.ResolveZone(vZone.String, vBranchZone.String, s.def))
 	return t, nil
 }
 
@@ -202,6 +203,10 @@ type Filter struct {
 	Desc           bool // latest due first
 	Page           int  // 1-based
 	Size           int  // 0: 50
+	// CountCap, when set, bounds the count of a list that is not one
+	// assignee's: List counts at most CountBound() rows, and a count
+	// equal to it means "more than CountBound()-1". See List.
+	CountCap int
 	// Loc is the zone State is computed in (the viewer's); nil: the
 	// viewer's as the store resolves it.
 	Loc *time.Location
@@ -216,8 +221,24 @@ func ValidState(s string) bool {
 	return false
 }
 
+// CountBound is how far List counts f's tasks: every one of them for one
+// assignee's list or without CountCap (0); otherwise CountCap or, deeper
+// than that, up to the end of the page — and one more, which tells
+// "more than that".
+func (f Filter) CountBound() int {
+	if f.AssignedTo != 0 || f.CountCap <= 0 {
+		return 0
+	}
+	size := f.Size
+	if size <= 0 {
+		size = 50
+	}
+	return max(f.CountCap, database.PageOffset(f.Page, size)+size) + 1
+}
+
 // List returns a page of the tasks sc may see by due time, and how many
-// there are. The rows come with the total in one query.
+// there are (at most f.CountBound() when that is set). The rows come with
+// the total in one query.
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, int, error) {
 	var cw database.Where
 	if err := s.filter(ctx, &cw, sc, f); err != nil {
@@ -246,11 +267,22 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 	// all visible tasks, and one pass that counts while it pages costs half
 	// of two.
 	limit := " LIMIT " + w.Arg(size) + " OFFSET " + w.Arg(database.PageOffset(f.Page, size))
+	//
+	// Everything a manager or an administrator may see is a scan of
+	// hundreds of thousands of open tasks: with CountCap that count stops
+	// at CountBound() rows (a read the size of a few pages), and the page
+	// itself is the first rows of tasks_open_due_idx (migration 00032) in
+	// due order that pass the filter.
 	pg := "WITH p AS (SELECT t.id, COUNT(*) OVER () AS total FROM tasks t" + where + order + limit + ") "
 	total := "p.total"
-	if f.AssignedTo != 0 {
+	bound := f.CountBound()
+	switch {
+	case f.AssignedTo != 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM tasks t" + where + ")"
+	case bound > 0:
+		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
+		total = "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + where + " LIMIT " + w.Arg(bound) + ") n)"
 	}
 	q := pg + selectTask + cols + ", " + total + fromTask + " JOIN p ON p.id = t.id" + order
 	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
@@ -274,7 +306,11 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
 	}
 	if len(out) == 0 && f.Page > 1 {
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tasks t"+cw.SQL(), cw.Args()...).Scan(&count); err != nil {
+		q := "SELECT COUNT(*) FROM tasks t" + cw.SQL()
+		if bound > 0 {
+			q = "SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + cw.SQL() + " LIMIT " + strconv.Itoa(bound) + ") n"
+		}
+		if err := s.db.QueryRowContext(ctx, q, cw.Args()...).Scan(&count); err != nil {
 			return nil, 0, fmt.Errorf("count tasks: %w", err)
 		}
 	}
@@ -490,19 +526,24 @@ type dueError string
 
 func (e dueError) Error() string { return string(e) }
 
+// DateRu is how the forms write a date: «05.12.2026», whatever the
+// browser's locale.
+const DateRu = "02.01.2006"
+
 // ParseDue reads a due time: RFC 3339 with an offset; "YYYY-MM-DDTHH:MM"
-// (or with a space, or with seconds) in loc; or a date "YYYY-MM-DD"
-// (also «ДД.ММ.ГГГГ»), which is a whole day (allDay true, 00:00 UTC).
+// or «ДД.ММ.ГГГГ ЧЧ:ММ» (with "T" or a space, or with seconds) in loc; or
+// a date "YYYY-MM-DD" or «ДД.ММ.ГГГГ» (also «5.1.2026»), which is a whole
+// day (allDay true, 00:00 UTC).
 func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	bad := dueError("Неверный срок: ожидается дата ГГГГ-ММ-ДД или дата и время")
+	bad := dueError("Неверный срок: введите дату ДД.ММ.ГГГГ (например, 05.12.2026) и, если нужно, время ЧЧ:ММ")
 	switch {
 	case len(s) > 40:
 		return time.Time{}, false, bad
 	case len(s) == 10 || strings.Count(s, ".") == 2 && !strings.Contains(s, ":"):
-		for _, layout := range []string{time.DateOnly, "02.01.2006", "2.1.2006"} {
+		for _, layout := range []string{time.DateOnly, "2.1.2006"} {
 			if d, err := time.Parse(layout, s); err == nil {
 				t, allDay = d, true
 				break
@@ -513,7 +554,8 @@ func ParseDue(s string, loc *time.Location) (t time.Time, allDay bool, err error
 			t = d
 			break
 		}
-		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "02.01.2006 15:04"} {
+		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05",
+			"2.1.2006T15:04", "2.1.2006 15:04", "2.1.2006T15:04:05", "2.1.2006 15:04:05"} {
 			if d, err := time.ParseInLocation(layout, s, loc); err == nil {
 				t = d
 				break

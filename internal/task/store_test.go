@@ -459,3 +459,76 @@ func contains(list []int64, v int64) bool {
 	}
 	return false
 }
+
+// TestListCountStopsAtTheCap: a list without an assignee counts up to
+// CountBound and no further, so «все доступные» costs a few pages however
+// many tasks there are; one assignee's list and an uncapped one count
+// exactly; a page past the cap counts to its own end.
+func TestListCountStopsAtTheCap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		d := w.cast.Darya.Scope
+		for i := range 7 {
+			w.create(t, d, task.Input{Title: str("Задача " + strconv.Itoa(i)), DueAt: str("2030-01-1" + strconv.Itoa(i))})
+		}
+		_, exact, err := w.store.List(ctx, d, task.Filter{State: "open"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			f    task.Filter
+			want int
+		}{
+			{"without a cap every task is counted", task.Filter{State: "open"}, exact},
+			{"a cap of 3 stops at 4: more than three", task.Filter{State: "open", CountCap: 3, Size: 2}, 4},
+			{"one assignee's list is exact whatever the cap", task.Filter{State: "open", AssignedTo: w.cast.Darya.ID, CountCap: 3, Size: 2}, 7},
+			{"page 3 of 2 counts to its end and one more", task.Filter{State: "open", CountCap: 3, Size: 2, Page: 3}, 7},
+			{"a cap above the total is exact", task.Filter{State: "open", CountCap: 100}, exact},
+			{"a page past the end still counts", task.Filter{State: "open", CountCap: 3, Size: 2, Page: 50}, exact},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, n, err := w.store.List(ctx, d, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != tc.want {
+					t.Errorf("count = %d, want %d (bound %d)", n, tc.want, tc.f.CountBound())
+				}
+			})
+		}
+	})
+}
+
+// TestParseDueTakesRussianDates: the forms write dates as dd.mm.yyyy and
+// times as 24-hour hh:mm whatever the browser's locale; ISO stays for the
+// API. A wrong date gets a message that shows the format.
+func TestParseDueTakesRussianDates(t *testing.T) {
+	moscow, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in     string
+		want   time.Time
+		allDay bool
+	}{
+		{"05.12.2026", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), true},
+		{"5.1.2027", time.Date(2027, 1, 5, 0, 0, 0, 0, time.UTC), true},
+		{"2026-12-05", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), true},
+		{"05.12.2026T14:30", time.Date(2026, 12, 5, 14, 30, 0, 0, moscow).UTC(), false},
+		{"05.12.2026 9:05", time.Date(2026, 12, 5, 9, 5, 0, 0, moscow).UTC(), false},
+		{"2026-12-05T14:30", time.Date(2026, 12, 5, 14, 30, 0, 0, moscow).UTC(), false},
+	} {
+		got, allDay, err := task.ParseDue(tc.in, moscow)
+		if err != nil || !got.Equal(tc.want) || allDay != tc.allDay {
+			t.Errorf("ParseDue(%q) = %v, %v, %v; want %v, %v", tc.in, got, allDay, err, tc.want, tc.allDay)
+		}
+	}
+	for _, bad := range []string{"31.02.2026", "12/05/2026", "05.12.2026T25:00", "05.12.26"} {
+		if _, _, err := task.ParseDue(bad, moscow); err == nil || !strings.Contains(err.Error(), "ДД.ММ.ГГГГ") {
+			t.Errorf("ParseDue(%q) error = %v, want one that shows ДД.ММ.ГГГГ", bad, err)
+		}
+	}
+}

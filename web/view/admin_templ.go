@@ -126,7 +126,15 @@ func AdminIndexPage(s Shell) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<span>Импорт из amoCRM</span></a></div></section><section class=\"card\" data-testid=\"admin-trash\"><h2 class=\"card-title\">Корзина</h2><p class=\"muted\">Удалённые записи можно восстановить.</p><ul class=\"admin-links\"><li><a href=\"/admin/trash/companies/\" data-testid=\"admin-trash-companies\">Компании</a></li><li><a href=\"/admin/trash/contacts/\" data-testid=\"admin-trash-contacts\">Контакты</a></li></ul></section></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<span>Импорт из amoCRM</span></a></div></section><section class=\"card\" data-testid=\"admin-phones\"><h2 class=\"card-title\">Телефоны сотрудников</h2><p class=\"muted\">Привязанные телефоны для звонков из CRM: кто, какой телефон, когда был на связи. Отвязать можно здесь.</p><div class=\"form-actions\"><a class=\"btn btn-secondary\" href=\"/admin/phones/\" data-testid=\"admin-phones-link\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = Icon("i-phone").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<span>Телефоны сотрудников</span></a></div></section><section class=\"card\" data-testid=\"admin-trash\"><h2 class=\"card-title\">Корзина</h2><p class=\"muted\">Удалённые записи можно восстановить.</p><ul class=\"admin-links\"><li><a href=\"/admin/trash/companies/\" data-testid=\"admin-trash-companies\">Компании</a></li><li><a href=\"/admin/trash/contacts/\" data-testid=\"admin-trash-contacts\">Контакты</a></li></ul></section></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

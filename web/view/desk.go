@@ -13,7 +13,6 @@ type Desk struct {
 	Companies  BarChart // new companies per month
 	Tomorrow   string   // YYYY-MM-DD: the «На завтра» reschedule
 	NextMonday string   // YYYY-MM-DD: the «На понедельник» reschedule
-	MinDate    string   // YYYY-MM-DD: today, the earliest date the picker offers
 	Next       string   // where the quick actions return: "/desk/"
 }
 

@@ -85,9 +85,12 @@ type Option struct {
 }
 
 // Pager is what Pagination needs: the current page (1-based), the number of
-// pages, the number of rows found, and how to link to a page.
+// pages, the number of rows found, and how to link to a page. More says
+// Count is a lower bound (a list that stops counting): the page shows
+// «Найдено: более 1 000» and «Стр. 3» without the number of pages.
 type Pager struct {
 	Page, Pages, Count int
+	More               bool
 	URL                func(page int) string
 }
 

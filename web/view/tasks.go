@@ -157,6 +157,20 @@ func taskFormStart(f TaskForm) time.Time {
 
 // taskBuilderForm gives the builder the posted values when the form comes
 // back with errors, so its controls show what was chosen.
+// dueDateAttrs are the attributes of a date field typed as text: the
+// browser's date picker shows the browser's locale (a Russian user with
+// an English Chromium saw 12/05/2026), so the field is dd.mm.yyyy text,
+// read by task.ParseDue with a Russian error beside it.
+func dueDateAttrs() templ.Attributes {
+	return templ.Attributes{"inputmode": "numeric", "autocomplete": "off", "maxlength": "10", "data-date": true}
+}
+
+// dueTimeAttrs: the same for a time of day, 24-hour hh:mm whatever the
+// browser's locale (a time input shows 02:30 PM in an English one).
+func dueTimeAttrs() templ.Attributes {
+	return templ.Attributes{"inputmode": "numeric", "autocomplete": "off", "maxlength": "5", "data-due-time": true}
+}
+
 func taskBuilderForm(f TaskForm) url.Values {
 	if len(f.Errors) == 0 {
 		return nil

@@ -181,9 +181,6 @@
   const selected = () => boxes().filter((b) => b.checked).map((b) => Number(b.value));
   if (boxes().length === 0) return;
 
-  const today = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  const isoDate = (d) => d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
 
   slot.classList.add("bulk-toolbar");
   slot.setAttribute("role", "region");
@@ -193,7 +190,8 @@
     <span class="bulk-count" data-testid="bulk-count" aria-live="polite"></span>
     <form class="bulk-form" data-action="reschedule">
       <label for="bulk-date">Перенести на</label>
-      <input type="date" id="bulk-date" name="due_at" required min="${isoDate(today)}">
+      <!-- dd.mm.yyyy text, not a date input: a picker shows the browser's locale (12/05/2026 in an English one). -->
+      <input type="text" id="bulk-date" name="due_at" required placeholder="дд.мм.гггг" inputmode="numeric" autocomplete="off" maxlength="10">
       <button type="submit" class="btn btn-secondary btn-sm" data-testid="bulk-reschedule">Перенести</button>
     </form>
     <form class="bulk-form" data-action="reassign">

@@ -77,7 +77,7 @@
       const d = e.target;
       if (!d.matches || !d.matches("details[data-desk-action]") || !d.open) return;
       $$("details[data-desk-action][open]", desk).forEach((o) => o !== d && (o.open = false));
-      const field = $("textarea, input[type=date]", d);
+      const field = $("textarea, input[data-date]", d);
       if (field) field.focus();
     },
     true,

@@ -103,10 +103,16 @@
   function dtstart(root, form) {
     const field = form && form.elements.namedItem(root.dataset.dtstartField || "due_at");
     let v = field && "value" in field ? field.value.trim() : "";
+    // The form's date is dd.mm.yyyy text; the preview takes yyyy-mm-dd.
+    if (/^\d{1,2}\.\d{1,2}\.\d{4}$/.test(v)) {
+      const d = untilDate(v);
+      v = d ? d.slice(0, 4) + "-" + d.slice(4, 6) + "-" + d.slice(6, 8) : "";
+    }
     const timeName = root.dataset.timeField;
     const time = timeName && form ? form.elements.namedItem(timeName) : null;
-    if (v && time && "value" in time && time.value && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
-      v += "T" + time.value.slice(0, 5);
+    const clock = time && "value" in time ? /^(\d{1,2}):(\d{2})/.exec(time.value.trim()) : null;
+    if (v && clock && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
+      v += "T" + clock[1].padStart(2, "0") + ":" + clock[2];
     }
     return v || root.dataset.dtstart || "";
   }
