@@ -209,7 +209,9 @@ func cmdBackupStatus(_ context.Context, env *environment, args []string) error {
 }
 
 // cmdRestore is crm restore FILE: the backup into the empty database of
-// CRM_DATABASE_URL.
+// CRM_DATABASE_URL, brought up to this binary's schema (a backup made by
+// an older version is migrated as crm serve would; one made by a newer
+// version is refused before anything is written).
 func cmdRestore(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	cfg, files, err := loadWithFile(env, fs, args)
@@ -223,13 +225,12 @@ func cmdRestore(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "Копия %s восстановлена; схема базы: версия %d из %d\n", files[0], r.Current, r.Latest)
-	switch {
-	case r.Current < r.Latest:
-		fmt.Fprintln(env.stdout, "Копия сделана более старой версией CRM: обновите схему командой crm migrate (или просто запустите crm serve).")
-	case r.Current > r.Latest:
-		fmt.Fprintln(env.stdout, "Внимание: копия сделана более новой версией CRM, чем эта; запускайте её той версией, что сделала копию, или новее.")
+	if r.From < r.Latest {
+		fmt.Fprintf(env.stdout, "Копия %s восстановлена. Она сделана более старой версией CRM (схема версии %d); схема обновлена до версии %d этой версии CRM (применено миграций: %d), база готова к запуску.\n",
+			files[0], r.From, r.Current, r.Migrated)
+		return nil
 	}
+	fmt.Fprintf(env.stdout, "Копия %s восстановлена; схема базы: версия %d из %d\n", files[0], r.Current, r.Latest)
 	return nil
 }
 

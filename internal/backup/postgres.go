@@ -59,8 +59,9 @@ func createPostgres(ctx context.Context, db *database.DB, tmp string, m *Manifes
 }
 
 // restorePostgres restores an archive into the empty database at rawURL,
-// in one transaction: it is restored whole or not at all.
-func restorePostgres(ctx context.Context, file, rawURL string, o Options) error {
+// in one transaction: it is restored whole or not at all. With fits, the
+// archive's schema version is read first and must be one to restore.
+func restorePostgres(ctx context.Context, file, rawURL string, o Options, fits func(schema int64) error) error {
 	db, err := database.Open(ctx, rawURL)
 	if err != nil {
 		return err
@@ -81,10 +82,60 @@ func restorePostgres(ctx context.Context, file, rawURL string, o Options) error 
 	if err != nil {
 		return err
 	}
+	if fits != nil {
+		schema, err := archiveSchema(ctx, restore, file)
+		if err != nil {
+			return err
+		}
+		if err := fits(schema); err != nil {
+			return err
+		}
+	}
 	dsn, env := libpq(rawURL)
 	//nolint:gosec // the tool found on PATH, our own arguments
 	cmd := exec.CommandContext(ctx, restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname="+dsn, file)
 	return runTool(cmd, env, "pg_restore")
+}
+
+// archiveSchema reads the goose schema version a pg_dump archive holds
+// (0 without one) from the archive itself: pg_restore prints just the
+// goose_db_version table's data as COPY text, without a database.
+func archiveSchema(ctx context.Context, restore, file string) (int64, error) {
+	//nolint:gosec // the tool found on PATH, our own arguments
+	cmd := exec.CommandContext(ctx, restore, "--data-only", "--table=goose_db_version", "--file=-", file)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := runTool(cmd, nil, "pg_restore"); err != nil {
+		return 0, err
+	}
+	var (
+		latest int64
+		col    = -1
+	)
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		switch {
+		case col < 0 && strings.HasPrefix(line, "COPY ") && strings.Contains(line, "goose_db_version ("):
+			open, end := strings.Index(line, "("), strings.Index(line, ")")
+			if end < open {
+				return 0, fmt.Errorf("pg_restore: не разобрать %q", line)
+			}
+			for i, name := range strings.Split(line[open+1:end], ",") {
+				if strings.TrimSpace(name) == "version_id" {
+					col = i
+				}
+			}
+		case col >= 0 && line == "\\.":
+			return latest, nil
+		case col >= 0:
+			f := strings.Split(line, "\t")
+			if col < len(f) {
+				if v, err := strconv.ParseInt(f[col], 10, 64); err == nil {
+					latest = max(latest, v)
+				}
+			}
+		}
+	}
+	return latest, nil
 }
 
 // runTool runs a PostgreSQL client tool and turns its failure into an

@@ -4,41 +4,66 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/migrations"
+	"github.com/pressly/goose/v3"
 )
 
-// Restored is what Restore reports: the schema version the restored
-// database has and the newest this binary knows.
+// Restored is what Restore reports.
 type Restored struct {
-	Kind    Kind
-	Current int64
-	Latest  int64
+	Kind Kind
+	// From is the schema version the backup was made at, Current the
+	// restored database's after Restore brought it up to date, Latest the
+	// newest this binary knows.
+	From, Current, Latest int64
+	// Migrated is how many migrations (ours and River's) were applied to
+	// bring the copy up to date.
+	Migrated int
 }
 
-// Restore restores the backup file into the empty database at rawURL:
-// a SQLite file is copied into place (after an integrity check), a
-// pg_dump archive is restored with pg_restore in one transaction. A
-// database that holds any table is refused.
+// Restore restores the backup file into the empty database at rawURL
+// and brings it to this binary's schema: a SQLite file is copied into
+// place (after an integrity check), a pg_dump archive is restored with
+// pg_restore in one transaction, and then the migrations a copy made by
+// an older version of the CRM lacks are applied, as crm migrate and crm
+// serve apply them. A database that holds any table is refused, and so is
+// a backup made at a newer schema than this binary knows (it could not
+// run on it) or one without a schema version (not a CRM database); both
+// are refused before the target is touched.
 func Restore(ctx context.Context, rawURL, file string, o Options) (Restored, error) {
 	kind, err := Detect(file)
 	if err != nil {
 		return Restored{}, err
 	}
 	path := SQLitePath(rawURL)
+	dialect := database.Postgres
+	if kind == KindSQLite {
+		dialect = database.SQLite
+	}
+	latest, err := latestSchema(dialect)
+	if err != nil {
+		return Restored{}, err
+	}
+	var from int64
+	fits := func(schema int64) error {
+		from = schema
+		return fitsBinary(file, schema, latest)
+	}
 	switch {
 	case kind == KindSQLite && path == "":
 		return Restored{}, fmt.Errorf("%s — копия SQLite, а база назначения PostgreSQL: восстановите её в файл SQLite (--database-url sqlite:путь/к/файлу.db)", file)
 	case kind == KindPostgres && path != "":
 		return Restored{}, fmt.Errorf("%s — архив pg_dump, а база назначения SQLite: восстановите его в пустую базу PostgreSQL (--database-url postgres://…)", file)
 	case kind == KindSQLite:
-		err = restoreSQLite(ctx, file, path)
+		err = restoreSQLite(ctx, file, path, fits)
 	default:
-		err = restorePostgres(ctx, file, rawURL, o)
+		err = restorePostgres(ctx, file, rawURL, o, fits)
 	}
 	if err != nil {
 		return Restored{}, err
@@ -48,11 +73,48 @@ func Restore(ctx context.Context, rawURL, file string, o Options) (Restored, err
 		return Restored{}, err
 	}
 	defer func() { _ = db.Close() }()
-	cur, latest, err := db.MigrationStatus(ctx)
-	if err != nil {
-		return Restored{}, err
+	r := Restored{Kind: kind, From: from, Latest: latest}
+	if r.Migrated, err = db.Migrate(ctx, nil); err != nil {
+		return r, fmt.Errorf("копия восстановлена (схема версии %d), но обновить её схему до версии %d этой версии CRM не удалось: %w; база осталась такой, какой была в копии — устраните причину и выполните crm migrate", from, latest, err)
 	}
-	return Restored{Kind: kind, Current: cur, Latest: latest}, nil
+	if r.Current, _, err = db.MigrationStatus(ctx); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// latestSchema is the newest goose schema version this binary carries
+// for the dialect.
+func latestSchema(d database.Dialect) (int64, error) {
+	fsys, err := migrations.For(string(d))
+	if err != nil {
+		return 0, err
+	}
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, n := range names {
+		v, err := goose.NumericComponent(n)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: %w", n, err)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}
+
+// fitsBinary refuses a backup this binary cannot run on: one made at a
+// newer schema, or one without a schema version at all.
+func fitsBinary(file string, schema, latest int64) error {
+	switch {
+	case schema == 0:
+		return fmt.Errorf("в копии %s нет версии схемы (таблицы goose_db_version): это не копия базы CRM; база назначения не тронута", file)
+	case schema > latest:
+		return fmt.Errorf("копия %s сделана более новой версией CRM: схема копии — версия %d, а эта версия CRM знает схему только до версии %d и работать с такой базой не сможет; восстановите копию той версией CRM, которая её сделала (или более новой). База назначения не тронута", file, schema, latest)
+	}
+	return nil
 }
 
 // Report is the outcome of Verify.
@@ -161,7 +223,7 @@ func restoreScratch(ctx context.Context, file, serverURL string, m Manifest, o O
 		}
 		drop = func() { _ = os.RemoveAll(dir) }
 		path := filepath.Join(dir, "crm.db")
-		if err := restoreSQLite(ctx, file, path); err != nil {
+		if err := restoreSQLite(ctx, file, path, nil); err != nil {
 			drop()
 			return nil, nil, err
 		}
@@ -170,7 +232,7 @@ func restoreScratch(ctx context.Context, file, serverURL string, m Manifest, o O
 		if url, drop, err = scratchPostgres(ctx, serverURL); err != nil {
 			return nil, nil, err
 		}
-		if err := restorePostgres(ctx, file, url, o); err != nil {
+		if err := restorePostgres(ctx, file, url, o, nil); err != nil {
 			drop()
 			return nil, nil, err
 		}

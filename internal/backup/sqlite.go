@@ -77,13 +77,20 @@ func SQLitePath(rawURL string) string {
 }
 
 // restoreSQLite puts the backup file in place of the empty database at
-// target, after checking the backup's integrity.
-func restoreSQLite(ctx context.Context, file, target string) error {
+// target, after checking the backup's integrity and, with fits, that its
+// schema version is one to restore.
+func restoreSQLite(ctx context.Context, file, target string, fits func(schema int64) error) error {
 	if err := sqliteEmpty(ctx, target); err != nil {
 		return err
 	}
-	if _, err := inspectSQLiteFile(ctx, file); err != nil {
+	c, err := inspectSQLiteFile(ctx, file)
+	if err != nil {
 		return err
+	}
+	if fits != nil {
+		if err := fits(c.Schema); err != nil {
+			return err
+		}
 	}
 	if dir := filepath.Dir(target); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
