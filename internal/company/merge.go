@@ -865,25 +865,33 @@ func (s *Store) Merges(ctx context.Context, sc access.Scope, id int64) ([]MergeI
 	if err != nil {
 		return nil, fmt.Errorf("merges: %w", err)
 	}
-	since := s.now().Add(-UndoPeriod)
-	var out []MergeInfo
-	first := true
+	var list []MergeInfo
 	err = eachRow(rows, func() error {
 		var m MergeInfo
 		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.SurvivorName, &m.AbsorbedID, &m.AbsorbedName, &m.MergedAt); err != nil {
 			return err
 		}
 		m.MergedAt = m.MergedAt.UTC()
-		m.UndoUntil = m.MergedAt.Add(UndoPeriod)
-		m.CanUndo = first
-		first = false
-		if !m.MergedAt.Before(since) {
-			out = append(out, m)
-		}
+		list = append(list, m)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("merges: %w", err)
 	}
-	return out, nil
+	return s.withinUndo(list), nil
+}
+
+// withinUndo keeps of a survivor's merges not undone, newest first, those
+// still within UndoPeriod, and marks the newest as the one to undo.
+func (s *Store) withinUndo(list []MergeInfo) []MergeInfo {
+	since := s.now().Add(-UndoPeriod)
+	var out []MergeInfo
+	for i, m := range list {
+		m.UndoUntil = m.MergedAt.Add(UndoPeriod)
+		m.CanUndo = i == 0
+		if !m.MergedAt.Before(since) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

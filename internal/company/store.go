@@ -107,35 +107,118 @@ func scanCompany(rows interface{ Scan(...any) error }, extra ...any) (Company, e
 	return c, nil
 }
 
-// Get returns a visible, not deleted company; ErrNotFound otherwise.
+// Get returns a visible, not deleted company; ErrNotFound otherwise. One
+// query: the company's phones, e-mails and spheres come joined to its row.
 func (s *Store) Get(ctx context.Context, scope access.Scope, id int64) (Company, error) {
 	return s.get(ctx, s.db, scope, id, false)
 }
 
+// Card returns what the company card shows of a visible, live company: the
+// company as Get reads it and its merges as Merges lists them, in one
+// query (the card's statement budget, issue 6).
+func (s *Store) Card(ctx context.Context, scope access.Scope, id int64) (Company, []MergeInfo, error) {
+	c, merges, err := s.read(ctx, s.db, scope, id, false, true)
+	if err != nil {
+		return Company{}, nil, err
+	}
+	return c, s.withinUndo(merges), nil
+}
+
 func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope, id int64, deleted bool) (Company, error) {
+	c, _, err := s.read(ctx, q, scope, id, deleted, false)
+	return c, err
+}
+
+// childRowsOf selects the phones, e-mails and spheres of the company whose
+// id is the placeholder ph as one set of rows told apart by k, in the
+// columns fillChildren reads: k, company_id, pos, sort, child_id, value,
+// kind, comment, norm, ext.
+func childRowsOf(ph string) string {
+	return `SELECT 1 AS k, company_id, position AS pos, '' AS sort, id AS child_id, value, kind, comment, e164 AS norm, ext
+		FROM company_phones WHERE company_id = ` + ph + `
+		UNION ALL SELECT 2, company_id, position, '', id, value, kind, comment, value_norm, '' FROM company_emails WHERE company_id = ` + ph + `
+		UNION ALL SELECT 3, cs.company_id, 0, s.name, s.id, s.name, '', '', '', ''
+		FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id WHERE cs.company_id = ` + ph
+}
+
+// read is Get in one query, and with merges also the merges into the
+// company not undone yet (newest first): the company's row is joined to
+// its child rows and to its merges, so it comes once per child and merge.
+// A company has a handful of children and rarely a merge; the children
+// are taken from the newest merge's rows only.
+func (s *Store) read(ctx context.Context, q database.Querier, scope access.Scope, id int64, deleted, merges bool) (Company, []MergeInfo, error) {
 	var w database.Where
-	w.Add("c.id = ?", id)
+	ph := w.Arg(id)
+	from := ` FROM companies c` + companyJoins + ` LEFT JOIN (` + childRowsOf(ph) + `) ch ON ch.company_id = c.id`
+	cols := `, ch.k, ch.pos, ch.sort, ch.child_id, ch.value, ch.kind, ch.comment, ch.norm, ch.ext`
+	order := ` ORDER BY ch.k, ch.pos, ch.sort, ch.child_id`
+	if merges {
+		from += ` LEFT JOIN company_merges m ON m.survivor_id = c.id AND m.undone_at IS NULL
+			LEFT JOIN companies a ON a.id = m.absorbed_id`
+		cols += `, m.id, m.absorbed_id, a.name, m.merged_at`
+		order = ` ORDER BY m.id DESC, ch.k, ch.pos, ch.sort, ch.child_id`
+	}
+	w.Add("c.id = " + ph)
 	if deleted {
 		w.Add("c.deleted_at IS NOT NULL")
 	} else {
 		w.Add("c.deleted_at IS NULL")
 	}
 	scope.Restrict(&w, "c")
-	rows, err := q.QueryContext(ctx, `SELECT `+companyColumns+` FROM companies c`+companyJoins+w.SQL(), w.Args()...)
+	rows, err := q.QueryContext(ctx, `SELECT `+companyColumns+cols+from+w.SQL()+order, w.Args()...)
 	if err != nil {
-		return Company{}, fmt.Errorf("get company: %w", err)
+		return Company{}, nil, fmt.Errorf("get company: %w", err)
 	}
-	list, err := collect(rows)
+	var (
+		c     Company
+		found bool
+		list  []MergeInfo
+	)
+	err = eachRow(rows, func() error {
+		var (
+			k, pos, childID       sql.NullInt64
+			sortName, value, kind sql.NullString
+			comment, norm, ext    sql.NullString
+			mID, mAbsorbed        sql.NullInt64
+			mName                 sql.NullString
+			mAt                   sql.NullTime
+		)
+		extra := []any{&k, &pos, &sortName, &childID, &value, &kind, &comment, &norm, &ext}
+		if merges {
+			extra = append(extra, &mID, &mAbsorbed, &mName, &mAt)
+		}
+		row, err := scanCompany(rows, extra...)
+		if err != nil {
+			return err
+		}
+		if !found {
+			c, found = row, true
+		}
+		if mID.Valid && (len(list) == 0 || list[len(list)-1].ID != mID.Int64) {
+			list = append(list, MergeInfo{ID: mID.Int64, SurvivorID: c.ID, SurvivorName: c.Name,
+				AbsorbedID: mAbsorbed.Int64, AbsorbedName: mName.String, MergedAt: mAt.Time.UTC()})
+		}
+		if !k.Valid || len(list) > 1 {
+			return nil // no children, or the children again with an older merge
+		}
+		switch k.Int64 {
+		case 1:
+			c.Phones = append(c.Phones, Phone{Value: value.String, Kind: kind.String, Comment: comment.String, E164: norm.String, Ext: ext.String})
+		case 2:
+			c.Emails = append(c.Emails, Email{Value: value.String, Kind: kind.String, Comment: comment.String, Norm: norm.String})
+		default:
+			c.Spheres = append(c.Spheres, childID.Int64)
+			c.SphereNames = append(c.SphereNames, value.String)
+		}
+		return nil
+	})
 	if err != nil {
-		return Company{}, err
+		return Company{}, nil, fmt.Errorf("get company: %w", err)
 	}
-	if len(list) == 0 {
-		return Company{}, apperr.ErrNotFound
+	if !found {
+		return Company{}, nil, apperr.ErrNotFound
 	}
-	if err := fillChildren(ctx, q, list); err != nil {
-		return Company{}, err
-	}
-	return list[0], nil
+	return c, list, nil
 }
 
 // collectCounted reads company rows that end in the total count of the

@@ -123,7 +123,15 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	scope := scopeFrom(r)
-	c, err := s.companies.Get(r.Context(), scope, id)
+	var (
+		c      company.Company
+		merges []company.MergeInfo
+	)
+	if wantsJSON(r) {
+		c, err = s.companies.Get(r.Context(), scope, id)
+	} else {
+		c, merges, err = s.companies.Card(r.Context(), scope, id)
+	}
 	if errors.Is(err, apperr.ErrNotFound) && s.mergedRedirect(w, r, id) {
 		return nil
 	}
@@ -132,10 +140,6 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	}
 	if wantsJSON(r) {
 		return respond(w, r, http.StatusOK, c, nil)
-	}
-	merges, err := s.companies.Merges(r.Context(), scope, id)
-	if err != nil {
-		return err
 	}
 	calls, err := s.cardCalls(r, s.phones.CompanyCalls, id)
 	if err != nil {
