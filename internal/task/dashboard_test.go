@@ -426,7 +426,9 @@ func TestCompanyMonthsEqualTheCompanies(t *testing.T) {
 			t.Fatalf("the batch of %d does not take the bulk path", len(batch))
 		}
 		for i := range batch {
-			batch[i].Normalize()
+			if inv := batch[i].Normalize(); len(inv) > 0 {
+				t.Fatal(inv)
+			}
 		}
 		var batchIDs []int64
 		if err := db.InTx(ctx, func(tx *sql.Tx) error {
