@@ -95,4 +95,14 @@ func TestRestrictTasksFailsClosed(t *testing.T) {
 	if !strings.Contains(a.SQL(), "t.assigned_to = $2 OR t.created_by = $3") || !strings.Contains(a.SQL(), "vc.deleted_at IS NULL") {
 		t.Errorf("alisa: %q", a.SQL())
 	}
+	// A scope that sees every company asks the trash, not every live
+	// company (see RestrictTasks).
+	for _, sc := range []access.Scope{admin, darya} {
+		var g database.Where
+		sc.RestrictTasks(&g, "t")
+		if !strings.Contains(g.SQL(), "t.company_id NOT IN (SELECT vc.id FROM companies vc WHERE vc.deleted_at IS NOT NULL)") ||
+			strings.Contains(g.SQL(), "deleted_at IS NULL") {
+			t.Errorf("%d: %q", sc.UserID, g.SQL())
+		}
+	}
 }

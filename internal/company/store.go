@@ -807,6 +807,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			chunk := list[start:min(start+per, len(list))]
 			rows := make([][]any, len(chunk))
 			nms := make([]norms, len(chunk))
+			created := make([]time.Time, len(chunk))
 			for i := range chunk {
 				n := &chunk[i]
 				nm := n.norms()
@@ -816,6 +817,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 					at = database.Now()
 				}
 				at = at.UTC().Truncate(time.Microsecond)
+				created[i] = at
 				rows[i] = []any{n.Name, nm.name, n.LegalName, nm.legalName, n.INN, n.KPP, n.OGRN, n.Address, nm.address,
 					n.Website, nm.domain, database.NullInt64(n.StatusID), database.NullInt64(n.BranchID), database.NullInt64(n.ResponsibleID),
 					database.NullInt64(n.CreatedBy), at, at}
@@ -835,7 +837,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 				}
 			}
 			if bulk {
-				if err := s.keepDerived(ctx, tx, chunkIDs, chunk); err != nil {
+				if err := s.keepDerived(ctx, tx, chunkIDs, chunk, created); err != nil {
 					return err
 				}
 			}
@@ -850,14 +852,18 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 }
 
 // keepDerived does for live companies ids, just written with their phones
-// and e-mails (list), what the INSERT triggers of migrations 00002 and 00019
-// do row by row: a company counts once in its (branch, responsible,
-// status) tally, and its duplicate mark goes up once for the company and
-// once for each phone and e-mail written.
-func (s *Store) keepDerived(ctx context.Context, tx *sql.Tx, ids []int64, list []NewCompany) error {
+// and e-mails (list) at created, what the INSERT triggers of migrations
+// 00002, 00019 and 00043 do row by row: a company counts once in its
+// (branch, responsible, status) tally and once in its (UTC month,
+// branch, responsible) one, and its duplicate mark goes up once for the
+// company and once for each phone and e-mail written.
+func (s *Store) keepDerived(ctx context.Context, tx *sql.Tx, ids []int64, list []NewCompany, created []time.Time) error {
 	type owner struct{ branch, responsible, status int64 }
+	type month struct{ month, branch, responsible int64 }
 	counts := map[owner]int{}
+	months := map[month]int{}
 	var order []owner
+	var monthOrder []month
 	dirty := make([][]any, len(list))
 	for i, n := range list {
 		k := owner{n.BranchID, n.ResponsibleID, n.StatusID}
@@ -865,14 +871,30 @@ func (s *Store) keepDerived(ctx context.Context, tx *sql.Tx, ids []int64, list [
 			order = append(order, k)
 		}
 		counts[k]++
+		y, m, _ := created[i].UTC().Date()
+		mk := month{int64(y)*12 + int64(m) - 1, n.BranchID, n.ResponsibleID}
+		if months[mk] == 0 {
+			monthOrder = append(monthOrder, mk)
+		}
+		months[mk]++
 		dirty[i] = []any{ids[i], 1 + len(n.Phones) + len(n.Emails)}
+	}
+	byMonth := make([][]any, len(monthOrder))
+	for i, k := range monthOrder {
+		byMonth[i] = []any{k.month, k.branch, k.responsible, months[k]}
+	}
+	values, args := s.db.Values(byMonth)
+	q := `INSERT INTO company_months (month, branch_id, responsible_id, n) VALUES ` + values + //nolint:gosec // values are placeholders
+		` ON CONFLICT (month, branch_id, responsible_id) DO UPDATE SET n = company_months.n + excluded.n`
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("company months: %w", err)
 	}
 	tallies := make([][]any, len(order))
 	for i, k := range order {
 		tallies[i] = []any{k.branch, k.responsible, k.status, counts[k]}
 	}
-	values, args := s.db.Values(tallies)
-	q := `INSERT INTO company_tallies (branch_id, responsible_id, status_id, n) VALUES ` + values + //nolint:gosec // values are placeholders
+	values, args = s.db.Values(tallies)
+	q = `INSERT INTO company_tallies (branch_id, responsible_id, status_id, n) VALUES ` + values + //nolint:gosec // values are placeholders
 		` ON CONFLICT (branch_id, responsible_id, status_id) DO UPDATE SET n = company_tallies.n + excluded.n`
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("company tallies: %w", err)

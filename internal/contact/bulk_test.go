@@ -21,7 +21,8 @@ import (
 var derivedTables = []struct{ table, order string }{
 	{"companies", "id"}, {"company_phones", "id"}, {"company_emails", "id"}, {"company_spheres", "company_id, sphere_id"},
 	{"company_terms", "company_id, term"}, {"company_trigrams", "company_id, trigram, ntri"},
-	{"company_tallies", "branch_id, responsible_id, status_id"}, {"duplicate_dirty", "company_id"},
+	{"company_tallies", "branch_id, responsible_id, status_id"}, {"company_months", "month, branch_id, responsible_id"},
+	{"duplicate_dirty", "company_id"},
 	{"contacts", "id"}, {"contact_phones", "id"}, {"contact_emails", "id"}, {"contact_terms", "contact_id, term"},
 	{"contact_tallies", "id"}, {"company_notes", "id"}, {"bulk_writes", "id"},
 }
@@ -79,7 +80,7 @@ func loadSample(t *testing.T, db *database.DB, per int) {
 			k := round*120 + i
 			owner := owners[k%len(owners)]
 			n := company.NewCompany{Name: fmt.Sprintf("ООО «Ромашка %d» Север", k), LegalName: "Торговый дом", Address: "Москва, ул. Ленина, " + fmt.Sprint(k),
-				ResponsibleID: owner.ID, BranchID: owner.Scope.BranchID, CreatedBy: cast.Admin.ID, CreatedAt: at}
+				ResponsibleID: owner.ID, BranchID: owner.Scope.BranchID, CreatedBy: cast.Admin.ID, CreatedAt: at.AddDate(0, -(k % 3), 0)}
 			if k%3 > 0 {
 				n.StatusID = statuses[k%3-1]
 			}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database/dbtest"
 	"github.com/crmprofi/crm/internal/task"
 )
 
@@ -184,8 +186,9 @@ func TestDashboardAPI(t *testing.T) {
 }
 
 // maxDeskStatements is the most SQL statements the desk page may send,
-// the session check included: the zone, the groups, two charts.
-const maxDeskStatements = 6
+// the session check included: the session, the zone, the groups, two
+// charts.
+const maxDeskStatements = 5
 
 // TestDeskSendsFewStatements: the desk page and its API send a constant
 // number of statements however many tasks the caller has.
@@ -279,4 +282,76 @@ func TestDueLabelSpeaksTheViewersDay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// maxTaskListStatements is the most SQL statements a task list page may
+// send, the session check included: the session, the filters'
+// dictionaries (HTML), the page with its total. The API has no
+// dictionaries.
+const (
+	maxTaskListStatements    = 3
+	maxTaskListAPIStatements = 2
+)
+
+// TestTaskListsSendFewStatements: «мои», «все доступные» (bounded count)
+// and a state filter, as a manager and as the admin, in HTML and JSON,
+// send a constant number of statements however many tasks there are.
+func TestTaskListsSendFewStatements(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		c := e.cast
+		count := func(m dbtest.Member, path string) int64 {
+			t.Helper()
+			req := httptest.NewRequest("GET", path, nil)
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.session(m)})
+			if strings.HasPrefix(path, "/api/") {
+				req.Header.Set("Accept", "application/json")
+			}
+			rec := httptest.NewRecorder()
+			before := e.db.Statements()
+			e.srv.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: %d", path, rec.Code)
+			}
+			return e.db.Statements() - before
+		}
+		pages := []struct {
+			who  dbtest.Member
+			path string
+			max  int64
+		}{
+			{c.Alisa, "/tasks/", maxTaskListStatements},
+			{c.Alisa, "/tasks/?state=overdue", maxTaskListStatements},
+			{c.Alisa, "/tasks/?tab=all", maxTaskListStatements},
+			{c.Admin, "/tasks/?tab=all", maxTaskListStatements},
+			{c.Alisa, "/api/tasks/?assigned_to=me&state=open", maxTaskListAPIStatements},
+			{c.Admin, "/api/tasks/?state=open", maxTaskListAPIStatements},
+		}
+		co := newCompanySet(t, e).A1
+		now := time.Now().UTC()
+		var first []int64
+		for round, n := range []int{1, 30} {
+			for i := range n {
+				tk := deskTask(t, e, c.Boris.Scope, fmt.Sprintf("Задача %d-%d", round, i), now.Add(time.Duration(i-n/2)*5*time.Hour).Format(time.RFC3339), c.Alisa.ID)
+				if i%2 == 0 {
+					if _, err := e.db.ExecContext(context.Background(), `UPDATE tasks SET company_id = $1 WHERE id = $2`, co, tk.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var got []int64
+			for _, p := range pages {
+				n := count(p.who, p.path)
+				if n > p.max {
+					t.Errorf("%s as %s: %d statements, want at most %d", p.path, p.who.Username, n, p.max)
+				}
+				got = append(got, n)
+			}
+			if first == nil {
+				first = got
+			} else if !slices.Equal(first, got) {
+				t.Errorf("statements grew with the tasks: %v, then %v", first, got)
+			}
+			t.Logf("%d tasks: %v", n, got)
+		}
+	})
 }

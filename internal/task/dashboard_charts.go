@@ -104,19 +104,93 @@ func (s *Store) DoneByWeek(ctx context.Context, sc access.Scope, userID int64, n
 // NewCompaniesByMonth counts the companies created in each of the last
 // months (1…MaxChartMonths) in loc, up to the month of now, oldest
 // first, among those sc may see and not in the trash, in one statement.
+//
+// The counts come from company_months (migration 00043), which its
+// triggers keep per UTC month, branch and responsible — so sc restricts
+// it as it restricts companies. A month in loc starts a few hours before
+// or after its UTC month: those hours are counted from
+// companies_created_idx and moved to the right column (monthEdges). A
+// whole base's twelve months are thus a few thousand tally rows and a
+// few hours of companies at each edge, not half a million companies.
 func (s *Store) NewCompaniesByMonth(ctx context.Context, sc access.Scope, now time.Time, loc *time.Location, months int) ([]Period, error) {
 	if loc == nil {
 		loc = s.def
 	}
 	edges := MonthStarts(now, loc, min(max(months, 1), MaxChartMonths))
 	var w database.Where
-	sums := bucketSums(&w, "c.created_at", edges)
-	w.Add("c.deleted_at IS NULL")
-	w.Add("c.created_at >= ? AND c.created_at < ?", edges[0].UTC(), edges[len(edges)-1].UTC())
-	sc.Restrict(&w, "c")
-	out, err := periods(s.db.QueryRowContext(ctx, "SELECT "+sums+" FROM companies c"+w.SQL(), w.Args()...), edges)
-	if err != nil {
+	var cols []string
+	for _, e := range monthEdges(edges) {
+		cols = append(cols, "COALESCE(SUM(CASE WHEN ct.month = "+w.Arg(e.month)+" THEN ct.n ELSE 0 END), 0)")
+	}
+	// shift[i] is how many of the companies counted under edge i's UTC
+	// month belong to the month before it in loc (negative: the other way).
+	for _, e := range monthEdges(edges) {
+		if e.from.Equal(e.to) {
+			cols = append(cols, "0")
+			continue
+		}
+		var in database.Where
+		in.Add("c.deleted_at IS NULL")
+		in.Add("c.created_at >= ? AND c.created_at < ?", e.from, e.to)
+		sc.Restrict(&in, "c")
+		sign := ""
+		if e.local.Before(e.utc) {
+			sign = "-"
+		}
+		cols = append(cols, sign+"(SELECT COUNT(*) FROM companies c"+w.Adopt(&in)+")")
+	}
+	first, last := monthKey(edges[0]), monthKey(edges[len(edges)-1])
+	w.Add("ct.month >= ? AND ct.month < ?", first, last)
+	sc.Restrict(&w, "ct")
+	row := s.db.QueryRowContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM company_months ct"+w.SQL(), w.Args()...)
+	n := len(edges) - 1
+	tally := make([]int, n+1) // the last, the month after now, is not read
+	shift := make([]int, n+1)
+	dest := make([]any, 0, 2*(n+1))
+	for i := range tally {
+		dest = append(dest, &tally[i])
+	}
+	for i := range shift {
+		dest = append(dest, &shift[i])
+	}
+	if err := row.Scan(dest...); err != nil {
 		return nil, fmt.Errorf("new companies by month: %w", err)
 	}
+	out := make([]Period, n)
+	for i := range out {
+		// The companies of local month i: its UTC month's, less those the
+		// edge hours give to month i-1, plus those edge i+1's give back.
+		out[i] = Period{Start: edges[i], End: edges[i+1], Count: tally[i] - shift[i] + shift[i+1]}
+	}
 	return out, nil
+}
+
+// monthEdge is one edge of a month chart: the local midnight that starts
+// a month in the viewer's zone, the UTC midnight that starts the same
+// calendar month, that month's company_months key, and the hours between
+// the two as a half-open range [from, to).
+type monthEdge struct {
+	local, utc, from, to time.Time
+	month                int
+}
+
+func monthEdges(edges []time.Time) []monthEdge {
+	out := make([]monthEdge, len(edges))
+	for i, e := range edges {
+		y, m, _ := e.Date()
+		utc := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+		from, to := e.UTC(), utc
+		if to.Before(from) {
+			from, to = to, from
+		}
+		out[i] = monthEdge{local: e, utc: utc, from: from, to: to, month: monthKey(e)}
+	}
+	return out
+}
+
+// monthKey is company_months' key of the calendar month of t in t's own
+// zone: year * 12 + month - 1.
+func monthKey(t time.Time) int {
+	y, m, _ := t.Date()
+	return y*12 + int(m) - 1
 }

@@ -2,12 +2,14 @@ package task_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 	"github.com/crmprofi/crm/internal/task"
@@ -372,6 +374,119 @@ func TestDeskCharts(t *testing.T) {
 					t.Errorf("months from %v to %v", months[0].Start, months[11].Start)
 				}
 			})
+		}
+	})
+}
+
+// TestCompanyMonthsEqualTheCompanies proves the tally behind the chart
+// «Новые компании по месяцам» (company_months, migration 00043) equals a
+// count of the companies themselves: companies are created next to
+// month edges (row by row and through the bulk path), trashed, restored,
+// moved to another responsible and branch and deleted; then for viewers
+// in zones east and west of UTC, on whole and half hours, and for every
+// member of the cast, each month's count is the plain count of the live
+// companies of that month the viewer may see.
+func TestCompanyMonthsEqualTheCompanies(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		c := dbtest.NewCast(t, db)
+		store := task.NewStore(db, time.UTC)
+		companies := company.NewStore(db)
+		now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+		owners := []dbtest.Member{c.Alisa, c.Boris, c.Vera, c.Gleb, c.Admin}
+		// Around each UTC month start: 13 h before (west of New York's
+		// edge), 4 h 30 min before (Kolkata's edge is 5 h 30 min before),
+		// 3 h before exactly (Moscow's edge), 1 s before, on it, 4 h after
+		// (New York's edge is 5 h after), 6 h after, mid-month.
+		offsets := []time.Duration{-13 * time.Hour, -270 * time.Minute, -3 * time.Hour, -time.Second, 0,
+			4 * time.Hour, 6 * time.Hour, 15 * 24 * time.Hour}
+		var rowByRow []int64
+		var batch []company.NewCompany
+		k := 0
+		for m := -13; m <= 1; m++ {
+			start := time.Date(2026, time.Month(12+m), 1, 0, 0, 0, 0, time.UTC)
+			for _, off := range offsets {
+				owner := owners[k%len(owners)]
+				at := start.Add(off)
+				if k%2 == 0 {
+					var id int64
+					if err := db.QueryRowContext(ctx, `INSERT INTO companies (name, name_norm, branch_id, responsible_id, created_by, created_at, updated_at)
+						VALUES ($1, $1, $2, $3, $3, $4, $4) RETURNING id`, fmt.Sprintf("к%d", k), database.NullInt64(owner.Scope.BranchID), owner.ID, at).Scan(&id); err != nil {
+						t.Fatal(err)
+					}
+					rowByRow = append(rowByRow, id)
+				} else {
+					batch = append(batch, company.NewCompany{Name: fmt.Sprintf("пакет %d", k), ResponsibleID: owner.ID,
+						BranchID: owner.Scope.BranchID, CreatedBy: c.Admin.ID, CreatedAt: at})
+				}
+				k++
+			}
+		}
+		if len(batch) < database.BulkMin {
+			t.Fatalf("the batch of %d does not take the bulk path", len(batch))
+		}
+		for i := range batch {
+			if inv := batch[i].Normalize(); len(inv) > 0 {
+				t.Fatal(inv)
+			}
+		}
+		var batchIDs []int64
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			batchIDs, err = companies.InsertBatch(ctx, tx, batch)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		trashed := database.Now()
+		for i, id := range append(rowByRow, batchIDs...) {
+			switch i % 7 {
+			case 1: // in the trash
+				exec(`UPDATE companies SET deleted_at = $1 WHERE id = $2`, trashed, id)
+			case 2: // trashed and restored
+				exec(`UPDATE companies SET deleted_at = $1 WHERE id = $2`, trashed, id)
+				exec(`UPDATE companies SET deleted_at = NULL WHERE id = $1`, id)
+			case 3: // handed to Вера in branch B
+				exec(`UPDATE companies SET responsible_id = $1, branch_id = $2 WHERE id = $3`, c.Vera.ID, c.BranchB, id)
+			case 4: // deleted for good
+				exec(`DELETE FROM companies WHERE id = $1`, id)
+			case 5: // without a branch or responsible
+				exec(`UPDATE companies SET responsible_id = NULL, branch_id = NULL WHERE id = $1`, id)
+			}
+		}
+		for _, name := range []string{"UTC", "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Kolkata", "America/New_York", "Pacific/Honolulu"} {
+			loc := zone(t, name)
+			for _, m := range c.All() {
+				got, err := store.NewCompaniesByMonth(ctx, m.Scope, now, loc, 14)
+				if err != nil {
+					t.Fatal(err)
+				}
+				edges := task.MonthStarts(now, loc, 14)
+				total := 0
+				for i, p := range got {
+					var w database.Where
+					w.Add("c.deleted_at IS NULL")
+					w.Add("c.created_at >= ? AND c.created_at < ?", edges[i].UTC(), edges[i+1].UTC())
+					m.Scope.Restrict(&w, "c")
+					var want int
+					if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM companies c"+w.SQL(), w.Args()...).Scan(&want); err != nil {
+						t.Fatal(err)
+					}
+					if p.Count != want || !p.Start.Equal(edges[i]) {
+						t.Errorf("%s, %s, month from %v: %d companies, want %d", name, m.Username, p.Start, p.Count, want)
+					}
+					total += want
+				}
+				if m.Username == "admin" && total == 0 {
+					t.Errorf("%s: the sample proves nothing", name)
+				}
+			}
 		}
 	})
 }

@@ -149,8 +149,22 @@ func TestVisibilityMatrix(t *testing.T) {
 			if _, err := w.store.Get(ctx, c.Darya.Scope, w.t3.ID); !errors.Is(err, apperr.ErrNotFound) {
 				t.Errorf("Дарья reads a task of a trashed company: %v", err)
 			}
+			if _, err := w.store.Get(ctx, c.Admin.Scope, w.t3.ID); !errors.Is(err, apperr.ErrNotFound) {
+				t.Errorf("the admin reads a task of a trashed company: %v", err)
+			}
+			if list, n, err := w.store.List(ctx, c.Admin.Scope, task.Filter{}); err != nil || n != 1 || len(list) != 1 || list[0].ID != w.t1.ID {
+				t.Errorf("the admin's list with B in the trash: %v (count %d), %v", list, n, err)
+			}
 			if _, err := w.store.Get(ctx, c.Gleb.Scope, w.t3.ID); err != nil {
 				t.Errorf("its assignee lost it: %v", err)
+			}
+			if _, err := db.ExecContext(ctx, `UPDATE companies SET deleted_at = NULL WHERE id = $1`, w.compB); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range []dbtest.Member{c.Admin, c.Darya} {
+				if _, err := w.store.Get(ctx, m.Scope, w.t3.ID); err != nil {
+					t.Errorf("%s does not see the task of a restored company: %v", m.Username, err)
+				}
 			}
 		})
 		t.Run("the zero scope sees nothing", func(t *testing.T) {
