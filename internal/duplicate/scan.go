@@ -147,11 +147,11 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	groups := labelGroups(found)
 	st.Score, phase = time.Since(phase), time.Now()
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.clearPairs(ctx, tx); err != nil {
+		if err := s.replacePairs(ctx, tx, found, s.now()); err != nil {
 			return err
 		}
-		if err := s.insertPairs(ctx, tx, found, s.now()); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_groups`); err != nil {
+			return fmt.Errorf("clear groups: %w", err)
 		}
 		if err := s.insertGroups(ctx, tx, groups); err != nil {
 			return err
@@ -201,6 +201,9 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 			for i := take(); i >= 0; i = take() {
 				chunk := cands[i*scoreChunk : min((i+1)*scoreChunk, len(cands))]
 				var out []scoredPair
+				// Most pairs give one of a few reason lists: each
+				// worker keeps one copy of each.
+				interned := map[string]string{}
 				for _, p := range chunk {
 					a, b := recs[p.a], recs[p.b]
 					if a == nil || b == nil {
@@ -214,6 +217,11 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 						return
 					}
 					if ok {
+						if r, seen := interned[sp.reasons]; seen {
+							sp.reasons = r
+						} else {
+							interned[sp.reasons] = sp.reasons
+						}
 						out = append(out, sp)
 					}
 				}

@@ -1,6 +1,7 @@
 package duplicate
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -72,20 +73,86 @@ func labelGroups(pairs []scoredPair) []groupRow {
 	return out
 }
 
-// clearPairs empties duplicate_pairs and duplicate_groups for a full
-// scan's new ones (PostgreSQL truncates: deleting millions of rows one by
-// one leaves them all for VACUUM).
-func (s *Scanner) clearPairs(ctx context.Context, tx *sql.Tx) error {
-	qs := []string{`DELETE FROM duplicate_pairs`, `DELETE FROM duplicate_groups`}
-	if s.db.Dialect == database.Postgres {
-		qs = []string{`TRUNCATE duplicate_pairs, duplicate_groups`}
+// replacePairs makes duplicate_pairs hold found (sorted by a, b) and
+// nothing else, writing only the difference: the stored pairs are read
+// once and compared, those gone or changed are deleted, and the new and
+// changed ones inserted (a pair the scan finds again unchanged keeps its
+// row and its checked_at). A scan of a base that changed little writes
+// little; the first one writes everything. When most stored pairs are
+// gone the table is emptied at once instead (PostgreSQL truncates).
+func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPair, now time.Time) error {
+	kept, stale, stored, err := diffPairs(ctx, tx, found)
+	if err != nil {
+		return err
 	}
-	for _, q := range qs {
+	if len(stale) > stored/2 {
+		q := `DELETE FROM duplicate_pairs`
+		if s.db.Dialect == database.Postgres {
+			q = `TRUNCATE duplicate_pairs`
+		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("clear pairs: %w", err)
 		}
+		clear(kept)
+		stale = nil
 	}
-	return nil
+	for start := 0; start < len(stale); start += looseChunk {
+		q := `DELETE FROM duplicate_pairs WHERE (a_id, b_id) IN (VALUES ` + keyValues(stale[start:min(start+looseChunk, len(stale))]) + `)` //nolint:gosec // integers
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("delete pairs: %w", err)
+		}
+	}
+	fresh := make([]scoredPair, 0, len(found))
+	for i, p := range found {
+		if !kept[i] {
+			fresh = append(fresh, p)
+		}
+	}
+	return s.insertPairs(ctx, tx, fresh, now)
+}
+
+// diffPairs reads the stored pairs and reports which of found are stored
+// as they are (kept, by index), the keys of the stored pairs that are not
+// (stale), and how many are stored.
+func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool, stale []pairKey, stored int, err error) {
+	kept = make([]bool, len(found))
+	rows, err := tx.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, fields, group_id FROM duplicate_pairs`)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var p scoredPair
+		if err := rows.Scan(&p.a, &p.b, &p.score, &p.reasons, &p.fields, &p.group); err != nil {
+			return err
+		}
+		stored++
+		i, ok := slices.BinarySearchFunc(found, p, func(x, y scoredPair) int {
+			return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
+		})
+		if ok && found[i] == p {
+			kept[i] = true
+		} else {
+			stale = append(stale, pairKey{p.a, p.b})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
+	}
+	return kept, stale, stored, nil
+}
+
+// keyValues is "(1,2),(3,4)": keys for a VALUES list, written into the
+// statement (integers only).
+func keyValues(keys []pairKey) string {
+	var b []byte
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "(%d,%d)", k.a, k.b)
+	}
+	return string(b)
 }
 
 // bulkChunk is how many pairs one bulk statement writes.
@@ -240,14 +307,7 @@ func (s *Scanner) groupPairs(ctx context.Context, q database.Querier, groups []i
 
 // relabel moves the pairs keys into group g.
 func relabel(ctx context.Context, tx *sql.Tx, g int64, keys []pairKey) error {
-	var b []byte
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = fmt.Appendf(b, "(%d,%d)", k.a, k.b)
-	}
-	q := `UPDATE duplicate_pairs SET group_id = $1 WHERE (a_id, b_id) IN (VALUES ` + string(b) + `)` //nolint:gosec // integers written above
+	q := `UPDATE duplicate_pairs SET group_id = $1 WHERE (a_id, b_id) IN (VALUES ` + keyValues(keys) + `)` //nolint:gosec // integers
 	_, err := tx.ExecContext(ctx, q, g)
 	if err != nil {
 		return fmt.Errorf("regroup: %w", err)
