@@ -22,15 +22,20 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 	}
 	sc := duplicate.NewScanner(db)
 	fmt.Fprintf(env.stdout, "Проверка всей базы на дубли: %d компаний\n", live)
+	// The machine is shared: each pass carries this process's CPU time
+	// (the Go side: candidates, scoring, SQLite itself; not PostgreSQL's
+	// server) and the load average before and after.
 	for run := 1; run <= 2; run++ {
+		cpu, load := processCPU(), loadAverage()
 		stats, err := sc.Full(ctx, progress.New(env.stdout, fmt.Sprintf("Проверка %d", run), 0))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "  проход %d: %s — кандидатов %d, пар ≥ %.2f: %d (%.0f компаний/с); кандидаты %s, оценка %s, запись %s\n", run,
+		fmt.Fprintf(env.stdout, "  проход %d: %s — кандидатов %d, пар ≥ %.2f: %d (%.0f компаний/с); кандидаты %s, оценка %s, запись %s; "+
+			"процессор %s, load average %s → %s\n", run,
 			stats.Elapsed.Round(time.Millisecond), stats.Candidates, duplicate.Likely, stats.Pairs,
 			float64(live)/stats.Elapsed.Seconds(), stats.Collect.Round(time.Millisecond), stats.Score.Round(time.Millisecond),
-			stats.Write.Round(time.Millisecond))
+			stats.Write.Round(time.Millisecond), (processCPU() - cpu).Round(time.Millisecond), load, loadAverage())
 	}
 	admin := access.Scope{UserID: adminID, Role: access.RoleAdmin, Data: access.Global, Name: "bench"}
 	start := time.Now()
@@ -40,6 +45,11 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 	}
 	fmt.Fprintf(env.stdout, "  страница «Дубли» (группы, стр. 1): %s — групп %d, компаний в них %d, пар %d\n",
 		time.Since(start).Round(time.Millisecond), list.Count, list.Companies, list.Pairs)
+	start = time.Now()
+	if _, err := sc.Groups(ctx, admin, duplicate.GroupFilter{Field: "inn", Page: 1, Size: 20}); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "  страница «Дубли», фильтр «ИНН»: %s\n", time.Since(start).Round(time.Millisecond))
 
 	// The incremental path: 1,000 companies marked changed, re-checked.
 	const changed = 1000
@@ -47,7 +57,7 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 		SELECT id FROM companies WHERE deleted_at IS NULL ORDER BY id LIMIT `+fmt.Sprint(changed)); err != nil {
 		return err
 	}
-	start = time.Now()
+	start, cpu := time.Now(), processCPU()
 	n := 0
 	for {
 		k, more, err := sc.Recheck(ctx)
@@ -60,7 +70,7 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 		}
 	}
 	el := time.Since(start)
-	fmt.Fprintf(env.stdout, "  повторная проверка изменённых: %d компаний за %s (%.1f мс на компанию)\n",
-		n, el.Round(time.Millisecond), float64(el.Microseconds())/1000/float64(max(n, 1)))
+	fmt.Fprintf(env.stdout, "  повторная проверка изменённых: %d компаний за %s (%.1f мс на компанию; процессор %s)\n",
+		n, el.Round(time.Millisecond), float64(el.Microseconds())/1000/float64(max(n, 1)), (processCPU() - cpu).Round(time.Millisecond))
 	return nil
 }

@@ -119,9 +119,10 @@ func orderedPair(x, y int64) pairKey {
 	return pairKey{x, y}
 }
 
-// Full scans the whole base and replaces duplicate_pairs with what it
-// finds; rep sees the candidates scored. The dirty marks present when it
-// began are cleared when it ends (a mark made meanwhile stays).
+// Full scans the whole base and replaces duplicate_pairs and
+// duplicate_groups with what it finds; rep sees the candidates scored.
+// The dirty marks present when it began are cleared when it ends (a mark
+// made meanwhile stays).
 func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, error) {
 	start := time.Now()
 	if _, err := s.db.ExecContext(ctx, `UPDATE duplicate_dirty SET taken = TRUE`); err != nil {
@@ -143,12 +144,16 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	if err != nil {
 		return ScanStats{}, err
 	}
+	groups := labelGroups(found)
 	st.Score, phase = time.Since(phase), time.Now()
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs`); err != nil {
-			return fmt.Errorf("clear pairs: %w", err)
+		if err := s.replacePairs(ctx, tx, found, s.now()); err != nil {
+			return err
 		}
-		if err := s.db.InsertRows(ctx, tx, pairInsert, found); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_groups`); err != nil {
+			return fmt.Errorf("clear groups: %w", err)
+		}
+		if err := s.insertGroups(ctx, tx, groups); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE taken`); err != nil {
@@ -168,54 +173,59 @@ const scoreWorkers = 4
 
 // scoreAll reads the records of every live company in one pass over each
 // table (in id order, no random reads), then scores the candidates in
-// memory, scoreWorkers at a time, and returns the rows of the likely
-// duplicates. Memory: a few hundred bytes a company.
-func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Reporter) ([][]any, error) {
+// memory, scoreWorkers at a time, and returns the likely duplicates in
+// the order of cands (sorted). Memory: a few hundred bytes a company.
+func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Reporter) ([]scoredPair, error) {
 	recs, err := s.allRecords(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	chunks := make([][]scoredPair, (len(cands)+scoreChunk-1)/scoreChunk)
 	var (
 		mu    sync.Mutex
-		found [][]any
 		next  int
 		first error
 	)
-	take := func() []pairKey {
+	take := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		if first != nil || next >= len(cands) || ctx.Err() != nil {
-			return nil
+		if first != nil || next >= len(chunks) || ctx.Err() != nil {
+			return -1
 		}
-		chunk := cands[next:min(next+scoreChunk, len(cands))]
-		next += len(chunk)
-		return chunk
+		next++
+		return next - 1
 	}
 	var wg sync.WaitGroup
 	for range scoreWorkers {
 		wg.Go(func() {
-			for chunk := take(); chunk != nil; chunk = take() {
-				var rows [][]any
+			for i := take(); i >= 0; i = take() {
+				chunk := cands[i*scoreChunk : min((i+1)*scoreChunk, len(cands))]
+				var out []scoredPair
+				// Most pairs give one of a few reason lists: each
+				// worker keeps one copy of each.
+				interned := map[string]string{}
 				for _, p := range chunk {
 					a, b := recs[p.a], recs[p.b]
 					if a == nil || b == nil {
 						continue
 					}
-					row, err := likelyRow(p, a, b, now)
+					sp, ok, err := likelyPair(p, a, b)
 					if err != nil {
 						mu.Lock()
 						first = cmp.Or(first, err)
 						mu.Unlock()
 						return
 					}
-					if row != nil {
-						rows = append(rows, row)
+					if ok {
+						if r, seen := interned[sp.reasons]; seen {
+							sp.reasons = r
+						} else {
+							interned[sp.reasons] = sp.reasons
+						}
+						out = append(out, sp)
 					}
 				}
-				mu.Lock()
-				found = append(found, rows...)
-				mu.Unlock()
+				chunks[i] = out
 				rep.Add(int64(len(chunk)))
 			}
 		})
@@ -224,21 +234,34 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 	if first != nil {
 		return nil, first
 	}
-	return found, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(chunks...), nil
 }
 
-// likelyRow is the duplicate_pairs row of p when the engine's Score puts
-// it at or above Likely, or nil.
-func likelyRow(p pairKey, a, b *Record, now time.Time) ([]any, error) {
+// scoredPair is one likely duplicate as it is written: its reasons as
+// JSON, their fields for the filter, and its group.
+type scoredPair struct {
+	a, b    int64
+	score   float64
+	reasons string
+	fields  string
+	group   int64
+}
+
+// likelyPair is p scored by the engine's Score, and whether it is at or
+// above Likely.
+func likelyPair(p pairKey, a, b *Record) (scoredPair, bool, error) {
 	score, reasons := Score(*a, *b)
 	if score < Likely {
-		return nil, nil
+		return scoredPair{}, false, nil
 	}
 	js, err := json.Marshal(reasons)
 	if err != nil {
-		return nil, fmt.Errorf("reasons: %w", err)
+		return scoredPair{}, false, fmt.Errorf("reasons: %w", err)
 	}
-	return []any{p.a, p.b, score, string(js), reasonFields(reasons), now}, nil
+	return scoredPair{a: p.a, b: p.b, score: score, reasons: string(js), fields: reasonFields(reasons)}, true, nil
 }
 
 // allRecords reads the Records of every live company (see records).
@@ -246,17 +269,26 @@ func (s *Scanner) allRecords(ctx context.Context) (map[int64]*Record, error) {
 	return s.readRecords(ctx, "", "")
 }
 
-const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons, fields, checked_at)`
+const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons, fields, checked_at, group_id)`
 
 // pairUpsert lets a recheck overwrite the pair another recheck running at
 // the same time has just written (PostgreSQL's READ COMMITTED lets both
 // delete nothing and then insert the same key).
 const pairUpsert = `ON CONFLICT (a_id, b_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,
-	fields = excluded.fields, checked_at = excluded.checked_at`
+	fields = excluded.fields, checked_at = excluded.checked_at, group_id = excluded.group_id`
 
-// score asks the engine about each pair and returns the duplicate_pairs
-// rows of those at or above Likely.
-func (s *Scanner) score(ctx context.Context, pairs []pairKey, now time.Time) ([][]any, error) {
+// pairRows are pairs as the rows of pairInsert.
+func pairRows(pairs []scoredPair, now time.Time) [][]any {
+	rows := make([][]any, len(pairs))
+	for i, p := range pairs {
+		rows[i] = []any{p.a, p.b, p.score, p.reasons, p.fields, now, p.group}
+	}
+	return rows
+}
+
+// score asks the engine about each pair and returns those at or above
+// Likely.
+func (s *Scanner) score(ctx context.Context, pairs []pairKey) ([]scoredPair, error) {
 	ids := make([]int64, 0, 2*len(pairs))
 	for _, p := range pairs {
 		ids = append(ids, p.a, p.b)
@@ -267,18 +299,18 @@ func (s *Scanner) score(ctx context.Context, pairs []pairKey, now time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	var out [][]any
+	var out []scoredPair
 	for _, p := range pairs {
 		a, b := byID[p.a], byID[p.b]
 		if a == nil || b == nil {
 			continue
 		}
-		row, err := likelyRow(p, a, b, now)
+		sp, ok, err := likelyPair(p, a, b)
 		if err != nil {
 			return nil, err
 		}
-		if row != nil {
-			out = append(out, row)
+		if ok {
+			out = append(out, sp)
 		}
 	}
 	return out, nil
@@ -530,6 +562,9 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 	if _, active, err := s.ActiveScan(ctx); err != nil || active {
 		return 0, false, err
 	}
+	if err := s.groupLoosePairs(ctx); err != nil {
+		return 0, false, err
+	}
 	marks, err := s.dirtyMarks(ctx, recheckBatch+1)
 	if err != nil {
 		return 0, false, err
@@ -539,6 +574,7 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 	}
 	for _, m := range marks {
 		pairs, err := s.check(ctx, m.id)
+		now := s.now()
 		if err != nil {
 			return n, more, err
 		}
@@ -547,10 +583,12 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			// rewrite overlapping pairs in different orders: on
 			// PostgreSQL they take turns here, or they deadlock. The
 			// write is a few rows; SQLite serialises writers anyway.
-			if s.db.Dialect == database.Postgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('duplicate.recheck'))`); err != nil {
-					return fmt.Errorf("recheck lock: %w", err)
-				}
+			if err := s.lockPairs(ctx, tx); err != nil {
+				return err
+			}
+			before, err := storedPairsOf(ctx, tx, m.id)
+			if err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
 				return fmt.Errorf("replace pairs: %w", err)
@@ -563,13 +601,20 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			}
 			// Two rechecks of the companies of one pair both write it:
 			// the later one's score wins.
+			var after []int64
 			if live > 0 {
-				if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairs); err != nil {
+				if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairRows(pairs, now)); err != nil {
 					return err
 				}
+				for _, p := range pairs {
+					after = append(after, p.a+p.b-m.id)
+				}
+				slices.Sort(after)
 			}
-			_, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen)
-			return err
+			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen); err != nil {
+				return fmt.Errorf("clear dirty mark: %w", err)
+			}
+			return s.regroupAfterCheck(ctx, tx, m.id, before, after)
 		})
 		if err != nil {
 			return n, more, err
@@ -577,6 +622,35 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 		n++
 	}
 	return n, more, nil
+}
+
+// groupLoosePairs groups the pairs not grouped yet: those stored before
+// migration 00039 gave pairs their groups (a re-check writes and groups
+// its pairs in one transaction).
+func (s *Scanner) groupLoosePairs(ctx context.Context) error {
+	loose, err := database.Column[int64](ctx, s.db, `SELECT a_id FROM duplicate_pairs WHERE group_id = 0 LIMIT 1`)
+	if err != nil || len(loose) == 0 {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockPairs(ctx, tx); err != nil {
+			return err
+		}
+		return s.regroup(ctx, tx, nil)
+	})
+}
+
+// lockPairs makes the transactions that rewrite pairs and groups on
+// PostgreSQL (re-checks, «Не дубль») take turns; SQLite serialises
+// writers anyway.
+func (s *Scanner) lockPairs(ctx context.Context, tx *sql.Tx) error {
+	if s.db.Dialect != database.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('duplicate.recheck'))`); err != nil {
+		return fmt.Errorf("lock duplicate pairs: %w", err)
+	}
+	return nil
 }
 
 // checkLimit bounds the matches one re-check keeps of the engine's
@@ -611,7 +685,7 @@ func (s *Scanner) dirtyMarks(ctx context.Context, limit int) ([]dirtyMark, error
 // the likely duplicates of company id, rescores the companies it is
 // paired with now, and returns the rows of those at or above Likely
 // that are not dismissed.
-func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
+func (s *Scanner) check(ctx context.Context, id int64) ([]scoredPair, error) {
 	var p Probe
 	err := s.db.QueryRowContext(ctx, `SELECT name, inn, kpp, ogrn, address, website FROM companies WHERE id = $1 AND deleted_at IS NULL`, id).
 		Scan(&p.Name, &p.INN, &p.KPP, &p.OGRN, &p.Address, &p.Website)
@@ -655,7 +729,7 @@ func (s *Scanner) check(ctx context.Context, id int64) ([][]any, error) {
 		return nil, err
 	}
 	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
-	return s.score(ctx, cands, s.now())
+	return s.score(ctx, cands)
 }
 
 // idList is "(1, 2, 3)": ids written into the statement, which both
@@ -705,8 +779,19 @@ func (s *Scanner) Dismiss(ctx context.Context, scope access.Scope, x, y int64) e
 		if err != nil {
 			return fmt.Errorf("dismiss: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 AND b_id = $2`, p.a, p.b); err != nil {
+		// The group without the pair may fall apart: on PostgreSQL the
+		// re-checks' lock keeps them from regrouping it at the same time.
+		if err := s.lockPairs(ctx, tx); err != nil {
+			return err
+		}
+		groups, err := database.Column[int64](ctx, tx, `DELETE FROM duplicate_pairs WHERE a_id = $1 AND b_id = $2 RETURNING group_id`, p.a, p.b)
+		if err != nil {
 			return fmt.Errorf("dismiss: %w", err)
+		}
+		if len(groups) > 0 {
+			if err := s.regroup(ctx, tx, groups); err != nil {
+				return err
+			}
 		}
 		return audit.Record(ctx, tx, scope, audit.Entry{Action: "duplicate.dismiss", ObjectType: "company", ObjectID: audit.ID(p.a),
 			Detail: map[string]any{"a": p.a, "b": p.b, "a_name": na, "b_name": nb}})

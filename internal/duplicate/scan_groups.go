@@ -1,7 +1,6 @@
 package duplicate
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -28,11 +27,12 @@ type GroupCompany struct {
 	ResponsibleName string `json:"responsible_name"`
 }
 
-// Group is a connected set of likely duplicates: its companies, the
-// pairs that connect them (best first) and its best score. A large group
-// shows its first groupShown companies and pairs; Size and PairCount
-// count them all.
+// Group is a connected set of likely duplicates: its id (the smallest
+// company id in it), its best pairs (best first), their companies, and
+// its best score. A large group shows its first groupShown pairs and
+// their companies; Size and PairCount count them all.
 type Group struct {
+	ID        int64          `json:"id"`
 	Score     float64        `json:"score"`
 	Size      int            `json:"size"`
 	PairCount int            `json:"pair_count"`
@@ -72,175 +72,124 @@ type GroupList struct {
 	Pairs     int     `json:"pairs"`     // pairs in all the groups
 }
 
-type storedPair struct {
-	a, b  int64
-	score float64
-}
-
-// Groups lists the groups of likely duplicates among live companies, best
-// first. Admins only (the page is in the admin section): a branch
+// Groups lists a page of the groups of likely duplicates (stored with the
+// pairs, see scan_write.go), best first: by best score, then the larger
+// group, then the group's smallest company id. With a Field it lists the
+// groups with a pair that has a reason on that field, and of each group
+// those pairs. Admins only (the page is in the admin section): a branch
 // director sees duplicates of their own branch in the company form's
 // check, not here — a group may span branches.
+//
+// A company deleted (or merged away) since its pairs were written is
+// left out at once: its pairs are not listed, nor a group left without
+// pairs; the re-check removes its pairs soon after and regroups, and
+// until then the sizes of its group count it.
 func (s *Scanner) Groups(ctx context.Context, scope access.Scope, f GroupFilter) (GroupList, error) {
 	if err := scope.CanManage(); err != nil {
 		return GroupList{}, err
 	}
-	var w database.Where
-	if f.Field != "" {
-		w.Add("p.fields LIKE ?", "%,"+f.Field+",%")
-	}
-	pairs, err := s.storedPairs(ctx, &w)
+	gone, err := s.gone(ctx)
 	if err != nil {
 		return GroupList{}, err
 	}
-
-	// Connected components (union-find with path halving).
-	parent := map[int64]int64{}
-	find := func(x int64) int64 {
-		for {
-			p, ok := parent[x]
-			if !ok {
-				parent[x] = x
-				return x
-			}
-			if p == x {
-				return x
-			}
-			gp := parent[p]
-			parent[x] = gp
-			x = gp
-		}
+	var w database.Where
+	if len(gone) > 0 {
+		in := idList(gone)
+		w.Add(`g.id NOT IN (SELECT p.group_id FROM duplicate_pairs p WHERE (p.a_id IN ` + in + ` OR p.b_id IN ` + in + `)
+			AND NOT EXISTS (SELECT 1 FROM duplicate_pairs q WHERE q.group_id = p.group_id AND q.a_id NOT IN ` + in + ` AND q.b_id NOT IN ` + in + `))`)
 	}
-	for _, p := range pairs {
-		ra, rb := find(p.a), find(p.b)
-		if ra != rb {
-			parent[max(ra, rb)] = min(ra, rb)
-		}
+	var like string
+	if f.Field != "" {
+		like = "%," + f.Field + ",%"
+		// One pass over the pairs (their fields are not indexed), not a
+		// probe of each group's pairs: those are random reads.
+		w.Add("g.id IN (SELECT p.group_id FROM duplicate_pairs p WHERE p.fields LIKE ?)", like)
 	}
-	type comp struct {
-		root  int64
-		best  float64
-		ids   []int64
-		pairs []storedPair
+	var list GroupList
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(g.size), 0), COALESCE(SUM(g.pair_count), 0) FROM duplicate_groups g`+w.SQL(), w.Args()...).
+		Scan(&list.Count, &list.Companies, &list.Pairs)
+	if err != nil {
+		return GroupList{}, fmt.Errorf("duplicate groups: %w", err)
 	}
-	byRoot := map[int64]*comp{}
-	for _, p := range pairs {
-		r := find(p.a)
-		c := byRoot[r]
-		if c == nil {
-			c = &comp{root: r}
-			byRoot[r] = c
-		}
-		c.pairs = append(c.pairs, p)
-		c.best = max(c.best, p.score)
-		c.ids = append(c.ids, p.a, p.b)
+	page := w.SQL() + ` ORDER BY g.score DESC, g.size DESC, g.id`
+	if f.Size > 0 {
+		page += ` LIMIT ` + w.Arg(f.Size) + ` OFFSET ` + w.Arg(database.PageOffset(f.Page, f.Size))
 	}
-	comps := make([]*comp, 0, len(byRoot))
-	list := GroupList{Pairs: len(pairs)}
-	for _, c := range byRoot {
-		slices.Sort(c.ids)
-		c.ids = slices.Compact(c.ids)
-		list.Companies += len(c.ids)
-		comps = append(comps, c)
+	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.score, g.size, g.pair_count FROM duplicate_groups g`+page, w.Args()...)
+	if err != nil {
+		return GroupList{}, fmt.Errorf("duplicate groups: %w", err)
 	}
-	// Best first; a group of more companies before a smaller one of the
-	// same score; then by the oldest company, so the order is stable.
-	slices.SortFunc(comps, func(x, y *comp) int {
-		return cmp.Or(cmp.Compare(y.best, x.best), cmp.Compare(len(y.ids), len(x.ids)), cmp.Compare(x.root, y.root))
-	})
-	list.Count = len(comps)
-	from, to := database.PageBounds(f.Page, f.Size, len(comps))
-	comps = comps[from:to]
-
 	var ids []int64
-	for _, c := range comps {
-		ids = append(ids, shown(c.ids, groupShown)...)
+	err = eachRow(rows, func() error {
+		var g Group
+		if err := rows.Scan(&g.ID, &g.Score, &g.Size, &g.PairCount); err != nil {
+			return err
+		}
+		list.Groups = append(list.Groups, g)
+		return nil
+	})
+	if err != nil {
+		return GroupList{}, fmt.Errorf("duplicate groups: %w", err)
+	}
+	for i := range list.Groups {
+		g := &list.Groups[i]
+		if g.Pairs, err = s.shownPairs(ctx, g.ID, like, gone); err != nil {
+			return GroupList{}, err
+		}
+		for _, p := range g.Pairs {
+			ids = append(ids, p.A, p.B)
+		}
 	}
 	companies, err := s.groupCompanies(ctx, ids)
 	if err != nil {
 		return GroupList{}, err
 	}
-	details, err := s.pairDetails(ctx, ids)
-	if err != nil {
-		return GroupList{}, err
-	}
-	for _, c := range comps {
-		g := Group{Score: c.best, Size: len(c.ids), PairCount: len(c.pairs)}
-		for _, id := range shown(c.ids, groupShown) {
+	for i := range list.Groups {
+		g := &list.Groups[i]
+		var in []int64
+		for _, p := range g.Pairs {
+			in = append(in, p.A, p.B)
+		}
+		slices.Sort(in)
+		for _, id := range shown(slices.Compact(in), groupShown) {
 			if gc, ok := companies[id]; ok {
 				g.Companies = append(g.Companies, gc)
 			}
 		}
-		slices.SortFunc(c.pairs, func(x, y storedPair) int {
-			return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
-		})
-		for _, p := range c.pairs {
-			if len(g.Pairs) == groupShown {
-				break
-			}
-			if d, ok := details[pairKey{p.a, p.b}]; ok {
-				g.Pairs = append(g.Pairs, d)
-			}
-		}
-		list.Groups = append(list.Groups, g)
 	}
 	return list, nil
 }
 
-// storedPairs reads the stored pairs that w keeps, without those of
-// deleted (or merged-away) companies: the re-check removes their pairs
-// soon after, and until then they are left out here. The deleted ones are
-// few and indexed (companies_deleted_idx), cheaper to read than joining
-// every pair twice to companies.
-func (s *Scanner) storedPairs(ctx context.Context, w *database.Where) ([]storedPair, error) {
-	gone := map[int64]bool{}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM companies WHERE deleted_at IS NOT NULL
-		AND id IN (SELECT a_id FROM duplicate_pairs UNION SELECT b_id FROM duplicate_pairs)`)
+// gone lists the deleted (or merged-away) companies that still have
+// pairs: few, and found by the index of deleted companies.
+func (s *Scanner) gone(ctx context.Context) ([]int64, error) {
+	ids, err := database.Column[int64](ctx, s.db, `SELECT c.id FROM companies c WHERE c.deleted_at IS NOT NULL
+		AND (EXISTS (SELECT 1 FROM duplicate_pairs p WHERE p.a_id = c.id) OR EXISTS (SELECT 1 FROM duplicate_pairs p WHERE p.b_id = c.id))
+		ORDER BY c.id`)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate groups: %w", err)
 	}
-	err = eachRow(rows, func() error {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		gone[id] = true
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("duplicate groups: %w", err)
-	}
-	rows, err = s.db.QueryContext(ctx, `SELECT p.a_id, p.b_id, p.score FROM duplicate_pairs p`+w.SQL(), w.Args()...)
-	if err != nil {
-		return nil, fmt.Errorf("duplicate groups: %w", err)
-	}
-	var pairs []storedPair
-	err = eachRow(rows, func() error {
-		var p storedPair
-		if err := rows.Scan(&p.a, &p.b, &p.score); err != nil {
-			return err
-		}
-		if !gone[p.a] && !gone[p.b] {
-			pairs = append(pairs, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("duplicate groups: %w", err)
-	}
-	return pairs, nil
+	return ids, nil
 }
 
-// pairDetails reads the reasons and check times of the pairs among ids.
-func (s *Scanner) pairDetails(ctx context.Context, ids []int64) (map[pairKey]Pair, error) {
-	out := map[pairKey]Pair{}
-	if len(ids) == 0 {
-		return out, nil
+// shownPairs reads the first groupShown pairs of group id, best first:
+// those with a reason on the filter's field when like is set, none of a
+// company gone.
+func (s *Scanner) shownPairs(ctx context.Context, id int64, like string, gone []int64) ([]Pair, error) {
+	var w database.Where
+	w.Add("group_id = ?", id)
+	if like != "" {
+		w.Add("fields LIKE ?", like)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, checked_at FROM duplicate_pairs WHERE a_id IN `+idList(ids))
+	if len(gone) > 0 {
+		w.Add("a_id NOT IN " + idList(gone) + " AND b_id NOT IN " + idList(gone))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, checked_at FROM duplicate_pairs`+w.SQL()+
+		` ORDER BY score DESC, a_id, b_id LIMIT `+w.Arg(groupShown), w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate pairs: %w", err)
 	}
+	var out []Pair
 	err = eachRow(rows, func() error {
 		var p Pair
 		var reasons string
@@ -250,7 +199,7 @@ func (s *Scanner) pairDetails(ctx context.Context, ids []int64) (map[pairKey]Pai
 		if err := json.Unmarshal([]byte(reasons), &p.Reasons); err != nil {
 			return fmt.Errorf("pair %d-%d reasons: %w", p.A, p.B, err)
 		}
-		out[pairKey{p.A, p.B}] = p
+		out = append(out, p)
 		return nil
 	})
 	if err != nil {

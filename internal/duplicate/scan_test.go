@@ -430,3 +430,172 @@ func TestConcurrentRechecksShareThePairs(t *testing.T) {
 		}
 	})
 }
+
+// storedGroupsAreTheComponents checks the groups stored with the pairs
+// against the connected components of the pairs, computed here: each
+// pair's group is the smallest company id of its component, and
+// duplicate_groups holds each component once with its best score, size
+// and pair count. It returns the components as sorted company ids by
+// group id.
+func storedGroupsAreTheComponents(t *testing.T, db *database.DB) map[int64][]int64 {
+	t.Helper()
+	ctx := context.Background()
+	type pair struct {
+		a, b, group int64
+		score       float64
+	}
+	var pairs []pair
+	rows, err := db.QueryContext(ctx, `SELECT a_id, b_id, group_id, score FROM duplicate_pairs`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.a, &p.b, &p.group, &p.score); err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Components by repeated relabelling: slow and plain.
+	label := map[int64]int64{}
+	for _, p := range pairs {
+		label[p.a], label[p.b] = p.a, p.b
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, p := range pairs {
+			if m := min(label[p.a], label[p.b]); label[p.a] != m || label[p.b] != m {
+				label[p.a], label[p.b], changed = m, m, true
+			}
+		}
+	}
+	type group struct {
+		score       float64
+		size, pairs int64
+	}
+	want := map[int64]group{}
+	members := map[int64][]int64{}
+	for c, g := range label {
+		members[g] = append(members[g], c)
+	}
+	for g, ids := range members {
+		slices.Sort(ids)
+		want[g] = group{size: int64(len(ids))}
+	}
+	for _, p := range pairs {
+		if p.group != label[p.a] {
+			t.Errorf("pair %d-%d in group %d, its component is %d", p.a, p.b, p.group, label[p.a])
+		}
+		w := want[label[p.a]]
+		w.pairs++
+		w.score = max(w.score, p.score)
+		want[label[p.a]] = w
+	}
+	got := map[int64]group{}
+	groupRows, err := db.QueryContext(ctx, `SELECT id, score, size, pair_count FROM duplicate_groups`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = groupRows.Close() }()
+	for groupRows.Next() {
+		var id int64
+		var g group
+		if err := groupRows.Scan(&id, &g.score, &g.size, &g.pairs); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = g
+	}
+	if err := groupRows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("stored groups %v, components of the pairs %v", got, want)
+	}
+	return members
+}
+
+func TestStoredGroupsAreTheComponentsOfThePairs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newScanFixture(t, db)
+		ids := f.add(t,
+			company.NewCompany{Name: "Сигма", INN: "7736207543"},
+			company.NewCompany{Name: "Сигма Плюс", INN: "7736207543", Phones: phone("+74955550001"), Emails: email("s@sigma.ru")},
+			company.NewCompany{Name: "Омега", Phones: phone("+74955550001"), Emails: email("s@sigma.ru")},
+			company.NewCompany{Name: "Дельта", Phones: phone("+74955550002"), Emails: email("d@delta.ru")},
+			company.NewCompany{Name: "Дельта Групп", Phones: phone("+74955550002"), Emails: email("d@delta.ru")},
+			company.NewCompany{Name: "Одиночка"},
+		)
+		f.full(t)
+		groups := storedGroupsAreTheComponents(t, db)
+		if !slices.Equal(groups[ids[0]], ids[:3]) || !slices.Equal(groups[ids[3]], ids[3:5]) || len(groups) != 2 {
+			t.Fatalf("groups after the scan %v, want %v and %v", groups, ids[:3], ids[3:5])
+		}
+
+		// A change that joins two groups: Омега takes Дельта's phone and
+		// e-mail too.
+		omega := ids[2]
+		if _, err := db.ExecContext(ctx, `INSERT INTO company_emails (company_id, value, value_norm, kind, position) VALUES ($1, 'd@delta.ru', 'd@delta.ru', 'work', 1)`, omega); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO company_phones (company_id, value, e164, kind, position) VALUES ($1, '+74955550002', '+74955550002', 'work', 1)`, omega); err != nil {
+			t.Fatal(err)
+		}
+		f.recheck(t)
+		groups = storedGroupsAreTheComponents(t, db)
+		if len(groups) != 1 || !slices.Equal(groups[ids[0]], ids[:5]) {
+			t.Fatalf("groups after joining %v, want one of %v", groups, ids[:5])
+		}
+
+		// A change that splits it again: Омега loses its e-mails (a shared
+		// phone alone is not a likely duplicate).
+		if _, err := db.ExecContext(ctx, `DELETE FROM company_emails WHERE company_id = $1`, omega); err != nil {
+			t.Fatal(err)
+		}
+		f.recheck(t)
+		groups = storedGroupsAreTheComponents(t, db)
+		if len(groups) != 2 || !slices.Equal(groups[ids[0]], ids[:2]) || !slices.Equal(groups[ids[3]], ids[3:5]) {
+			t.Fatalf("groups after splitting %v, want %v and %v", groups, ids[:2], ids[3:5])
+		}
+
+		// The smallest company leaves its group: the group takes the next id.
+		if err := f.companies.Delete(ctx, f.cast.Admin.Scope, ids[3]); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := f.scanner.Groups(ctx, f.cast.Admin.Scope, duplicate.GroupFilter{}); err != nil || list.Count != 1 {
+			t.Errorf("groups listed right after the delete: %+v, %v", list, err)
+		}
+		f.recheck(t)
+		groups = storedGroupsAreTheComponents(t, db)
+		if len(groups) != 1 || !slices.Equal(groups[ids[0]], ids[:2]) {
+			t.Fatalf("groups after the delete %v, want %v", groups, ids[:2])
+		}
+
+		// «Не дубль» on the last pair empties the list.
+		if err := f.scanner.Dismiss(ctx, f.cast.Admin.Scope, ids[0], ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		if groups = storedGroupsAreTheComponents(t, db); len(groups) != 0 {
+			t.Errorf("groups after «Не дубль» %v", groups)
+		}
+
+		// Pairs stored before groups were (migration 00039) are grouped by
+		// the next re-check, with nothing dirty.
+		f.add(t, company.NewCompany{Name: "Тета", INN: "7707083893"}, company.NewCompany{Name: "Тета 2", INN: "7707083893"})
+		f.full(t)
+		if _, err := db.ExecContext(ctx, `UPDATE duplicate_pairs SET group_id = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `DELETE FROM duplicate_groups`); err != nil {
+			t.Fatal(err)
+		}
+		f.recheck(t)
+		if groups = storedGroupsAreTheComponents(t, db); len(groups) != 1 {
+			t.Errorf("groups of the pairs stored before groups %v", groups)
+		}
+	})
+}

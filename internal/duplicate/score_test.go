@@ -216,3 +216,41 @@ func TestMatchJSONShowsAHiddenCompanyOnlyByName(t *testing.T) {
 		t.Errorf("a hidden match does not say whose it is: %s", hidden)
 	}
 }
+
+// Similarity compares packed trigrams; it must be Trigrams' sets compared.
+func FuzzSimilarityIsTheTrigramSetsCompared(f *testing.F) {
+	for _, p := range [][2]string{
+		{"ромашка", "ромашки"}, {"ромашка плюс", "плюс ромашка"}, {"а", "а б"}, {"ооо ёлка", "елка"},
+		{"x\xffy", "x\xfey"}, {"очень длинное название " + strings.Repeat("слово ", 20), "очень длинное название"},
+	} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		want := 0.0
+		if a != "" && b != "" {
+			ta, tb := Trigrams(a), Trigrams(b)
+			common := 0
+			for _, g := range ta {
+				if slices.Contains(tb, g) {
+					common++
+				}
+			}
+			if union := len(ta) + len(tb) - common; union > 0 {
+				want = float64(common) / float64(union)
+			}
+			if a == b {
+				want = 1
+			}
+		}
+		if got := Similarity(a, b); got != want {
+			t.Errorf("Similarity(%q, %q) = %v, the trigram sets give %v", a, b, got, want)
+		}
+	})
+}
+
+func BenchmarkSimilarity(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Similarity("торговый дом ромашка", "торговый дом ромашки")
+	}
+}

@@ -1,0 +1,370 @@
+package duplicate
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/crmprofi/crm/internal/database"
+)
+
+// Writing what a scan found, and the groups (migration 00039). A group is
+// a connected component of duplicate_pairs, named by the smallest company
+// id in it; each pair carries its group, and duplicate_groups holds each
+// group's best score and its size, so the page «Дубли» reads a page of
+// groups instead of every pair. A full scan labels the groups of what it
+// found before it writes; a re-check regroups only the groups it touched.
+
+// groupRow is one row of duplicate_groups.
+type groupRow struct {
+	id          int64
+	score       float64
+	size, pairs int64
+}
+
+// labelGroups sets the group of every pair — the smallest company id of
+// its connected component — and returns the groups, in id order.
+func labelGroups(pairs []scoredPair) []groupRow {
+	parent := make(map[int64]int64, len(pairs))
+	find := func(x int64) int64 {
+		for {
+			p, ok := parent[x]
+			if !ok {
+				parent[x] = x
+				return x
+			}
+			if p == x {
+				return x
+			}
+			gp := parent[p]
+			parent[x] = gp
+			x = gp
+		}
+	}
+	for _, p := range pairs {
+		ra, rb := find(p.a), find(p.b)
+		if ra != rb {
+			parent[max(ra, rb)] = min(ra, rb)
+		}
+	}
+	byID := map[int64]*groupRow{}
+	for i := range pairs {
+		g := find(pairs[i].a)
+		pairs[i].group = g
+		r := byID[g]
+		if r == nil {
+			r = &groupRow{id: g}
+			byID[g] = r
+		}
+		r.pairs++
+		r.score = max(r.score, pairs[i].score)
+	}
+	for c := range parent {
+		byID[find(c)].size++
+	}
+	out := make([]groupRow, 0, len(byID))
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		out = append(out, *byID[id])
+	}
+	return out
+}
+
+// replacePairs makes duplicate_pairs hold found (sorted by a, b) and
+// nothing else, writing only the difference: the stored pairs are read
+// once and compared, those gone or changed are deleted, and the new and
+// changed ones inserted (a pair the scan finds again unchanged keeps its
+// row and its checked_at). A scan of a base that changed little writes
+// little; the first one writes everything. When most stored pairs are
+// gone the table is emptied at once instead (PostgreSQL truncates).
+func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPair, now time.Time) error {
+	kept, stale, stored, err := diffPairs(ctx, tx, found)
+	if err != nil {
+		return err
+	}
+	if len(stale) > stored/2 {
+		q := `DELETE FROM duplicate_pairs`
+		if s.db.Dialect == database.Postgres {
+			q = `TRUNCATE duplicate_pairs`
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("clear pairs: %w", err)
+		}
+		clear(kept)
+		stale = nil
+	}
+	for start := 0; start < len(stale); start += looseChunk {
+		q := `DELETE FROM duplicate_pairs WHERE (a_id, b_id) IN (VALUES ` + keyValues(stale[start:min(start+looseChunk, len(stale))]) + `)` //nolint:gosec // integers
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("delete pairs: %w", err)
+		}
+	}
+	fresh := make([]scoredPair, 0, len(found))
+	for i, p := range found {
+		if !kept[i] {
+			fresh = append(fresh, p)
+		}
+	}
+	return s.insertPairs(ctx, tx, fresh, now)
+}
+
+// diffPairs reads the stored pairs and reports which of found are stored
+// as they are (kept, by index), the keys of the stored pairs that are not
+// (stale), and how many are stored.
+func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool, stale []pairKey, stored int, err error) {
+	kept = make([]bool, len(found))
+	rows, err := tx.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, fields, group_id FROM duplicate_pairs`)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var p scoredPair
+		if err := rows.Scan(&p.a, &p.b, &p.score, &p.reasons, &p.fields, &p.group); err != nil {
+			return err
+		}
+		stored++
+		i, ok := slices.BinarySearchFunc(found, p, func(x, y scoredPair) int {
+			return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
+		})
+		if ok && found[i] == p {
+			kept[i] = true
+		} else {
+			stale = append(stale, pairKey{p.a, p.b})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
+	}
+	return kept, stale, stored, nil
+}
+
+// keyValues is "(1,2),(3,4)": keys for a VALUES list, written into the
+// statement (integers only).
+func keyValues(keys []pairKey) string {
+	var b []byte
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "(%d,%d)", k.a, k.b)
+	}
+	return string(b)
+}
+
+// bulkChunk is how many pairs one bulk statement writes.
+const bulkChunk = 20000
+
+// insertPairs writes pairs (none of them stored yet) in few statements:
+// on PostgreSQL one INSERT … SELECT FROM unnest of seven arrays per
+// chunk — seven parameters, however many rows, the way COPY sends them;
+// on SQLite multi-row INSERTs as large as its parameter limit allows.
+func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []scoredPair, now time.Time) error {
+	for start := 0; start < len(pairs); start += bulkChunk {
+		chunk := pairs[start:min(start+bulkChunk, len(pairs))]
+		if s.db.Dialect != database.Postgres {
+			if err := s.db.InsertRows(ctx, tx, pairInsert, pairRows(chunk, now)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := insertPairsPostgres(ctx, tx, chunk, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertPairsPostgres is insertPairs' statement on PostgreSQL: pgx sends
+// each Go slice as one array parameter.
+func insertPairsPostgres(ctx context.Context, tx *sql.Tx, pairs []scoredPair, now time.Time) error {
+	a := make([]int64, len(pairs))
+	b := make([]int64, len(pairs))
+	g := make([]int64, len(pairs))
+	score := make([]float64, len(pairs))
+	reasons := make([]string, len(pairs))
+	fields := make([]string, len(pairs))
+	for i, p := range pairs {
+		a[i], b[i], g[i], score[i], reasons[i], fields[i] = p.a, p.b, p.group, p.score, p.reasons, p.fields
+	}
+	_, err := tx.ExecContext(ctx, pairInsert+`
+		SELECT a, b, s, r, f, $7, g FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[], $6::bigint[]) AS u (a, b, s, r, f, g)`,
+		a, b, score, reasons, fields, g, now)
+	if err != nil {
+		return fmt.Errorf("write pairs: %w", err)
+	}
+	return nil
+}
+
+const groupInsert = `INSERT INTO duplicate_groups (id, score, size, pair_count)`
+
+// insertGroups writes groups (upserting: a regroup's new group may reuse
+// the id of one it replaces).
+func (s *Scanner) insertGroups(ctx context.Context, q database.Querier, groups []groupRow) error {
+	rows := make([][]any, len(groups))
+	for i, g := range groups {
+		rows[i] = []any{g.id, g.score, g.size, g.pairs}
+	}
+	return s.db.UpsertRows(ctx, q, groupInsert, `ON CONFLICT (id) DO UPDATE SET score = excluded.score, size = excluded.size,
+		pair_count = excluded.pair_count`, rows)
+}
+
+// looseChunk is how many company ids one query of regroup names.
+const looseChunk = 5000
+
+// regroup recomputes the groups seeds, and the pairs not grouped yet
+// (group 0: those a re-check has just written, or all of them after
+// migration 00039), from their pairs: it relabels the pairs whose group
+// changed and replaces the groups' rows. A pair not grouped yet may join
+// companies of groups not among seeds; those are taken in too. The cost
+// is the pairs of the groups read — a few for real duplicates, all of
+// them for a base where one group holds most companies.
+func (s *Scanner) regroup(ctx context.Context, tx *sql.Tx, seeds []int64) error {
+	want := map[int64]bool{0: true}
+	for _, g := range seeds {
+		want[g] = true
+	}
+	var pairs []scoredPair
+	pending := slices.Collect(maps.Keys(want))
+	for len(pending) > 0 {
+		read, err := s.groupPairs(ctx, tx, pending)
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, read...)
+		var loose []int64
+		for _, p := range read {
+			if p.group == 0 {
+				loose = append(loose, p.a, p.b)
+			}
+		}
+		slices.Sort(loose)
+		loose = slices.Compact(loose)
+		pending = nil
+		for start := 0; start < len(loose); start += looseChunk {
+			in := idList(loose[start:min(start+looseChunk, len(loose))])
+			others, err := database.Column[int64](ctx, tx, `SELECT DISTINCT group_id FROM duplicate_pairs WHERE a_id IN `+in+` OR b_id IN `+in)
+			if err != nil {
+				return fmt.Errorf("regroup: %w", err)
+			}
+			for _, g := range others {
+				if !want[g] {
+					want[g] = true
+					pending = append(pending, g)
+				}
+			}
+		}
+	}
+	was := make([]int64, len(pairs))
+	for i, p := range pairs {
+		was[i] = p.group
+	}
+	groups := labelGroups(pairs)
+	moved := map[int64][]pairKey{}
+	for i, p := range pairs {
+		if p.group != was[i] {
+			moved[p.group] = append(moved[p.group], pairKey{p.a, p.b})
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(moved)) {
+		keys := moved[g]
+		for start := 0; start < len(keys); start += looseChunk {
+			if err := relabel(ctx, tx, g, keys[start:min(start+looseChunk, len(keys))]); err != nil {
+				return err
+			}
+		}
+	}
+	drop := `DELETE FROM duplicate_groups WHERE id IN ` + idList(slices.Sorted(maps.Keys(want))) //nolint:gosec // integers written by idList
+	if _, err := tx.ExecContext(ctx, drop); err != nil {
+		return fmt.Errorf("regroup: %w", err)
+	}
+	return s.insertGroups(ctx, tx, groups)
+}
+
+// groupPairs reads the pairs of groups (their keys, score and group).
+func (s *Scanner) groupPairs(ctx context.Context, q database.Querier, groups []int64) ([]scoredPair, error) {
+	rows, err := q.QueryContext(ctx, `SELECT a_id, b_id, score, group_id FROM duplicate_pairs WHERE group_id IN `+idList(groups))
+	if err != nil {
+		return nil, fmt.Errorf("group pairs: %w", err)
+	}
+	var out []scoredPair
+	err = eachRow(rows, func() error {
+		var p scoredPair
+		if err := rows.Scan(&p.a, &p.b, &p.score, &p.group); err != nil {
+			return err
+		}
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("group pairs: %w", err)
+	}
+	return out, nil
+}
+
+// relabel moves the pairs keys into group g.
+func relabel(ctx context.Context, tx *sql.Tx, g int64, keys []pairKey) error {
+	q := `UPDATE duplicate_pairs SET group_id = $1 WHERE (a_id, b_id) IN (VALUES ` + keyValues(keys) + `)` //nolint:gosec // integers
+	_, err := tx.ExecContext(ctx, q, g)
+	if err != nil {
+		return fmt.Errorf("regroup: %w", err)
+	}
+	return nil
+}
+
+// regroupAfterCheck keeps the groups right after a re-check replaced the
+// pairs of company id: before lists the groups and partners it had,
+// after its partners now. When the partners are the same ones in one
+// group, the group stands: the new pairs join it and its best score is
+// read again from the index (a company of a group of half a million is
+// re-checked without reading the group). Otherwise the groups involved
+// are recomputed (regroup).
+func (s *Scanner) regroupAfterCheck(ctx context.Context, tx *sql.Tx, id int64, before pairsOf, after []int64) error {
+	if len(before.groups) == 1 && before.groups[0] != 0 && slices.Equal(before.partners, after) {
+		g := before.groups[0]
+		if _, err := tx.ExecContext(ctx, `UPDATE duplicate_pairs SET group_id = $1 WHERE group_id = 0 AND (a_id = $2 OR b_id = $2)`, g, id); err != nil {
+			return fmt.Errorf("regroup: %w", err)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE duplicate_groups SET score = (SELECT score FROM duplicate_pairs WHERE group_id = $1
+			ORDER BY score DESC LIMIT 1) WHERE id = $1`, g)
+		if err != nil {
+			return fmt.Errorf("regroup: %w", err)
+		}
+		return nil
+	}
+	return s.regroup(ctx, tx, before.groups)
+}
+
+// pairsOf is what the stored pairs say of one company: its partners
+// (sorted) and the groups of its pairs.
+type pairsOf struct {
+	partners, groups []int64
+}
+
+// storedPairsOf reads pairsOf company id.
+func storedPairsOf(ctx context.Context, q database.Querier, id int64) (pairsOf, error) {
+	var out pairsOf
+	rows, err := q.QueryContext(ctx, `SELECT a_id + b_id - $1, group_id FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, id)
+	if err != nil {
+		return out, fmt.Errorf("pairs of %d: %w", id, err)
+	}
+	err = eachRow(rows, func() error {
+		var partner, g int64
+		if err := rows.Scan(&partner, &g); err != nil {
+			return err
+		}
+		out.partners = append(out.partners, partner)
+		out.groups = append(out.groups, g)
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("pairs of %d: %w", id, err)
+	}
+	slices.Sort(out.partners)
+	slices.Sort(out.groups)
+	out.groups = slices.Compact(out.groups)
+	return out, nil
+}
