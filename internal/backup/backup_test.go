@@ -112,7 +112,16 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 						return
 					default:
 					}
-					if err := write(w, i); err != nil {
+					err := write(w, i)
+					if err != nil && strings.Contains(err.Error(), "SQLITE_BUSY") {
+						// The writers are the load, not the subject: on a
+						// machine short of CPU one can starve past the
+						// busy timeout while the others take turns. Only
+						// a commit counts, so it just goes again; a backup
+						// that blocked writers still fails waitFor.
+						continue
+					}
+					if err != nil {
 						failures <- err
 						return
 					}
