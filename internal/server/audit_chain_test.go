@@ -157,7 +157,7 @@ func TestAuditPageShowsTheChain(t *testing.T) {
 		// behind its anchor, and the anchor itself did not change. The
 		// full check ("crm audit verify") finds it; the page finds it
 		// once its anchor is gone — here, by starting over.
-		if _, err := e.db.ExecContext(ctx, `UPDATE audit_verification SET verified_id = 0, verified_hash = ''`); err != nil {
+		if _, err := e.db.ExecContext(ctx, `UPDATE audit_lane SET verified_seq = 0, verified_hash = ''`); err != nil {
 			t.Fatal(err)
 		}
 		state, text := chain()

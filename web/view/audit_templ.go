@@ -180,16 +180,17 @@ func chainText(c audit.ChainState, loc *time.Location) string {
 	at := auditTime(c.CheckedAt, loc)
 	switch {
 	case c.Broken != nil && c.Broken.ID > 0:
-		return fmt.Sprintf("Цепочка нарушена на записи %d: %s. Проверено %s.", c.Broken.ID, c.Broken.Reason, at)
+		return fmt.Sprintf("Цепочка нарушена на записи %d (ветвь %d, №%d в ней): %s. Проверено %s.",
+			c.Broken.ID, c.Broken.Lane, c.Broken.Seq, c.Broken.Reason, at)
 	case c.Broken != nil:
-		return "Цепочка нарушена: " + c.Broken.Reason + ". Проверено " + at + "."
+		return fmt.Sprintf("Цепочка нарушена в ветви %d: %s. Проверено %s.", c.Broken.Lane, c.Broken.Reason, at)
 	case c.LastID == 0:
 		return "Журнал пуст: проверять пока нечего."
 	case c.Complete():
-		return fmt.Sprintf("Цепочка цела: проверены все записи до №%d, %s.", c.VerifiedID, at)
+		return fmt.Sprintf("Цепочка цела: проверены все записи до №%d, %s.", c.LastID, at)
 	}
-	return fmt.Sprintf("Цепочка цела до записи №%d (последняя — №%d), %s; остальное проверится при следующем открытии страницы или командой crm audit verify.",
-		c.VerifiedID, c.LastID, at)
+	return fmt.Sprintf("Цепочка цела в проверенной части: %d из %d записей, %s; остальное проверится при следующем открытии страницы или командой crm audit verify.",
+		c.Verified, c.Total, at)
 }
 
 // chainState is the data-state of the chain's line, for tests.
@@ -282,10 +283,12 @@ var detailLabels = []struct{ key, label string }{
 	{"fields", "Изменено"},
 	{"changed", "Изменено"},
 	{"self", "Сам"},
+	{"branch", "Филиал"},
 	{"reason", "Причина"},
 	{"method", "Запрос"},
 	{"old_text", "Было"},
 	{"text", "Текст"},
+	{"user_agent", "Браузер"},
 }
 
 // fieldLabels name the fields listed in "changed" and "fields".
@@ -352,6 +355,15 @@ func detailValue(key string, v any) string {
 		if x {
 			s = "да"
 		}
+	case map[string]any:
+		old, hasOld := x["old"]
+		nw, hasNew := x["new"]
+		if !hasOld || !hasNew {
+			s = fmt.Sprint(x)
+			break
+		}
+		// A change: «Менеджер → Администратор».
+		return detailValue(key, old) + " → " + detailValue(key, nw)
 	case []any:
 		parts := make([]string, 0, len(x))
 		for _, p := range x {
@@ -364,7 +376,10 @@ func detailValue(key string, v any) string {
 		s = strings.Join(parts, ", ")
 	case float64:
 		s = strconv.FormatFloat(x, 'f', -1, 64)
-		if key == "company" {
+		switch {
+		case key == "branch" && x == 0:
+			s = "нет"
+		case key == "company" || key == "branch":
 			s = "#" + s
 		}
 	default:
@@ -476,7 +491,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 				var templ_7745c5c3_Var4 string
 				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(chainText(p.Chain, p.Location))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 414, Col: 72}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 429, Col: 72}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 				if templ_7745c5c3_Err != nil {
@@ -494,7 +509,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(chainState(p.Chain)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 419, Col: 106}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 434, Col: 106}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
 				if templ_7745c5c3_Err != nil {
@@ -507,7 +522,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(chainText(p.Chain, p.Location))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 420, Col: 36}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 435, Col: 36}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
@@ -578,7 +593,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 				var templ_7745c5c3_Var8 string
 				templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(p.ExportURL)).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 440, Col: 67}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 455, Col: 67}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
 				if templ_7745c5c3_Err != nil {
@@ -625,7 +640,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var9 string
 					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(auditTime(e.At, p.Location))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 468, Col: 112}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 483, Col: 112}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 					if templ_7745c5c3_Err != nil {
@@ -638,7 +653,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var10 string
 					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(e.ActorName).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 469, Col: 52}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 484, Col: 52}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 					if templ_7745c5c3_Err != nil {
@@ -651,7 +666,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var11 string
 					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(dashIfEmpty(e.ActorName))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 470, Col: 86}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 485, Col: 86}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 					if templ_7745c5c3_Err != nil {
@@ -669,7 +684,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var12 string
 						templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(e.IP)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 472, Col: 75}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 487, Col: 75}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 						if templ_7745c5c3_Err != nil {
@@ -687,7 +702,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var13 string
 					templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(actionTitle(e.Action)).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 475, Col: 72}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 490, Col: 72}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
 					if templ_7745c5c3_Err != nil {
@@ -705,7 +720,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var14 string
 						templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(l)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 477, Col: 72}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 492, Col: 72}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 						if templ_7745c5c3_Err != nil {
@@ -723,7 +738,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var15 string
 					templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(e.Action)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 479, Col: 80}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 494, Col: 80}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 					if templ_7745c5c3_Err != nil {
@@ -736,7 +751,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var16 string
 					templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(auditObject(e)).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 481, Col: 61}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 496, Col: 61}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 					if templ_7745c5c3_Err != nil {
@@ -754,7 +769,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var17 string
 						templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(href)).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 483, Col: 36}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 498, Col: 36}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 						if templ_7745c5c3_Err != nil {
@@ -767,7 +782,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var18 string
 						templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(auditObject(e))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 483, Col: 55}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 498, Col: 55}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 						if templ_7745c5c3_Err != nil {
@@ -781,7 +796,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var19 string
 						templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(dashIfEmpty(auditObject(e)))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 485, Col: 40}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 500, Col: 40}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 						if templ_7745c5c3_Err != nil {
@@ -804,7 +819,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 					var templ_7745c5c3_Var20 string
 					templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(auditDetailText(e.Detail)).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 492, Col: 93}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 507, Col: 93}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
 					if templ_7745c5c3_Err != nil {
@@ -828,7 +843,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var21 string
 						templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(d.Label)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 498, Col: 70}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 513, Col: 70}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 						if templ_7745c5c3_Err != nil {
@@ -841,7 +856,7 @@ func AuditLogPage(s Shell, p AuditPage) templ.Component {
 						var templ_7745c5c3_Var22 string
 						templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(d.Value)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 498, Col: 90}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `view/audit.templ`, Line: 513, Col: 90}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 						if templ_7745c5c3_Err != nil {
