@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,6 +147,61 @@ type ChainState struct {
 	LastID    int64
 	CheckedAt time.Time
 	Broken    *Broken
+	// Full is the last full check (FullCheck): it also sees an edit
+	// behind the incremental check's anchors.
+	Full FullCheck
+}
+
+// FullCheck is the result of a walk of every lane from its first entry:
+// when it ran (zero: never), how many entries held, and the first broken
+// link, if any.
+type FullCheck struct {
+	At      time.Time
+	Entries int64
+	Broken  *Broken
+}
+
+// VerifyAll walks the whole chain (Seal first, then Verify) and keeps the
+// result for the admin page — the daily job audit.verify and "crm audit
+// verify" both run it. A broken chain is the result, not an error: the
+// error is for a check that could not run.
+func VerifyAll(ctx context.Context, db *database.DB) (FullCheck, error) {
+	var c FullCheck
+	if err := Seal(ctx, db); err != nil {
+		return c, fmt.Errorf("не удалось дописать хеши старых записей: %w", err)
+	}
+	n, err := Verify(ctx, db)
+	if err != nil && !errors.As(err, &c.Broken) {
+		return c, err
+	}
+	c.At, c.Entries = database.Now(), n
+	var lane, id int64
+	reason := ""
+	if b := c.Broken; b != nil {
+		lane, id, reason = b.Lane, b.ID, b.Reason
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE audit_verification SET full_checked_at = $1, full_entries = $2,
+		full_broken_lane = $3, full_broken_id = $4, full_broken_reason = $5 WHERE id = 1`, c.At, c.Entries, lane, id, reason); err != nil {
+		return c, fmt.Errorf("audit verification: %w", err)
+	}
+	return c, nil
+}
+
+// lastFullCheck reads what VerifyAll kept.
+func lastFullCheck(ctx context.Context, db *database.DB) (FullCheck, error) {
+	var c FullCheck
+	var at sql.NullTime
+	var lane, id int64
+	var reason string
+	if err := db.QueryRowContext(ctx, `SELECT full_checked_at, full_entries, full_broken_lane, full_broken_id, full_broken_reason
+		FROM audit_verification WHERE id = 1`).Scan(&at, &c.Entries, &lane, &id, &reason); err != nil {
+		return c, fmt.Errorf("audit verification: %w", err)
+	}
+	c.At = at.Time.UTC()
+	if reason != "" {
+		c.Broken = &Broken{Lane: lane, ID: id, Reason: reason}
+	}
+	return c, nil
 }
 
 // Complete reports whether the check has reached the end of every lane.
@@ -212,7 +268,8 @@ func (s *Store) Check(ctx context.Context, scope access.Scope, step int64) (Chai
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(last_seq), 0), COALESCE(MAX(last_id), 0) FROM audit_lane`).Scan(&st.Total, &st.LastID); err != nil {
 		return st, fmt.Errorf("audit chain head: %w", err)
 	}
-	return st, nil
+	st.Full, err = lastFullCheck(ctx, s.db)
+	return st, err
 }
 
 // verifiedLanes is where the incremental check stopped in each lane.
