@@ -141,26 +141,34 @@ func hashText(hash any) string {
 	return ""
 }
 
-// auditLanes returns the last entry of every lane of the audit chain
-// that has entries, in lane order (the schema since the lanes, migration
-// 00041: the table audit_lane lists them).
-func auditLanes(ctx context.Context, q querier) ([]AuditLane, error) {
+// laneNumbers lists the lanes of the audit chain.
+func laneNumbers(ctx context.Context, q querier) ([]int64, error) {
 	rows, err := q.QueryContext(ctx, `SELECT lane FROM audit_lane ORDER BY lane`)
 	if err != nil {
 		return nil, fmt.Errorf("audit chain: %w", err)
 	}
+	defer rows.Close()
 	var lanes []int64
 	for rows.Next() {
 		var l int64
 		if err := rows.Scan(&l); err != nil {
-			_ = rows.Close()
 			return nil, fmt.Errorf("audit chain: %w", err)
 		}
 		lanes = append(lanes, l)
 	}
-	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	return lanes, nil
+}
+
+// auditLanes returns the last entry of every lane of the audit chain
+// that has entries, in lane order (the schema since the lanes, migration
+// 00041: the table audit_lane lists them).
+func auditLanes(ctx context.Context, q querier) ([]AuditLane, error) {
+	lanes, err := laneNumbers(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	var out []AuditLane
 	for _, l := range lanes {
