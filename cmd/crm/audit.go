@@ -10,11 +10,14 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 )
 
-// cmdAudit is `crm audit verify`: walks the audit log's hash chain from
-// the first entry to the last and prints OK with the count, or the first
-// broken link (the entry's id, the hash expected and the one found) and
+// cmdAudit is `crm audit verify`: walks every lane of the audit log's
+// hash chain from the first entry to the last and prints OK with the
+// count, or the first broken link (the entry's id, its lane and number
+// there, the hash expected and the one found) and
 // fails, so that a script or a cron job sees exit status 1. Entries
 // written before the chain existed are hashed first, once (audit.Seal).
+// The result is kept for the admin page, as the daily job's is
+// (audit.VerifyAll).
 func cmdAudit(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -29,21 +32,25 @@ func cmdAudit(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer func() { _ = db.Close() }()
-	if err := audit.Seal(ctx, db); err != nil {
-		return fmt.Errorf("не удалось дописать хеши старых записей: %w", err)
-	}
 	start := time.Now()
-	n, err := audit.Verify(ctx, db)
-	var b *audit.Broken
-	if errors.As(err, &b) {
-		fmt.Fprintf(env.stdout, "Цепочка журнала аудита НАРУШЕНА: запись %d — %s\n  ожидался хеш: %s\n  найден хеш:   %s\n  до неё цепочка цела: %d записей\n",
-			b.ID, b.Reason, b.Expected, orDash(b.Found), n)
-		return fmt.Errorf("цепочка журнала аудита нарушена на записи %d", b.ID)
-	}
+	full, err := audit.VerifyAll(ctx, db)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(env.stdout, "OK: цепочка журнала аудита цела, записей: %d (проверено за %s)\n", n, time.Since(start).Round(time.Millisecond))
+	n, b := full.Entries, full.Broken
+	if b != nil {
+		where := fmt.Sprintf("ветвь %d", b.Lane)
+		if b.ID != 0 {
+			where = fmt.Sprintf("запись %d (ветвь %d, №%d в ней)", b.ID, b.Lane, b.Seq)
+		}
+		fmt.Fprintf(env.stdout, "Цепочка журнала аудита НАРУШЕНА: %s — %s\n  ожидался хеш: %s\n  найден хеш:   %s\n  до неё проверено записей: %d\n",
+			where, b.Reason, orDash(b.Expected), orDash(b.Found), n)
+		if b.ID == 0 {
+			return fmt.Errorf("цепочка журнала аудита нарушена в ветви %d", b.Lane)
+		}
+		return fmt.Errorf("цепочка журнала аудита нарушена на записи %d (ветвь %d)", b.ID, b.Lane)
+	}
+	_, err = fmt.Fprintf(env.stdout, "OK: цепочка журнала аудита цела, записей: %d, ветвей: %d (проверено за %s)\n", n, audit.Lanes, time.Since(start).Round(time.Millisecond))
 	return err
 }
 

@@ -55,7 +55,7 @@ func TestBrowserAuditLog(t *testing.T) {
 			// The page's check goes on from what it verified last; start it
 			// over so that it meets the edited entry (crm audit verify
 			// always walks all of it).
-			stmts = append(stmts, `UPDATE audit_verification SET verified_id = 0, verified_hash = ''`)
+			stmts = append(stmts, `UPDATE audit_lane SET verified_seq = 0, verified_hash = ''`)
 			for _, s := range stmts {
 				if _, err := db.ExecContext(context.Background(), s); err != nil {
 					t.Fatal(err)

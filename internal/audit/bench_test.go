@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,13 +15,17 @@ import (
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
+// plainSeq numbers the entries of plainRecord, in a lane of their own
+// (-1) outside the chain's, as the unique (lane, seq) index wants.
+var plainSeq atomic.Int64
+
 // plainRecord is the audited write as it was before the chain: one
 // INSERT, no head, no hash — the baseline the chain's cost is measured
 // against.
 func plainRecord(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		database.Now(), database.NullInt64(e.ActorID), "Админ Системный", false, e.Action, e.ObjectType, e.ObjectID, audit.OK, "10.0.0.1", `{"text":"заметка"}`)
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (lane, seq, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		-1, plainSeq.Add(1), database.Now(), database.NullInt64(e.ActorID), "Админ Системный", false, e.Action, e.ObjectType, e.ObjectID, audit.OK, "10.0.0.1", `{"text":"заметка"}`)
 	return err
 }
 
@@ -126,14 +131,16 @@ func fillChain(b *testing.B, db *database.DB, n int) {
 				Action: "company.update", ObjectType: "company", ObjectID: strconv.Itoa(id % 5000), Outcome: audit.OK, IP: "10.0.0.7"}
 			detail := `{"changed":["name","phones"],"name":"ООО «Ромашка» №` + strconv.Itoa(id) + `"}`
 			prev = audit.Hash(prev, e, detail)
-			rows = append(rows, []any{e.ID, e.At, sql.NullInt64{}, e.ActorName, false, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, detail, prev})
+			rows = append(rows, []any{e.ID, e.ID, e.At, sql.NullInt64{}, e.ActorName, false, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, detail, prev})
 		}
-		err := db.InsertRows(ctx, db, `INSERT INTO audit_log (id, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash)`, rows)
+		err := db.InsertRows(ctx, db, `INSERT INTO audit_log (id, seq, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash)`, rows)
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `UPDATE audit_head SET last_id = $1, last_hash = $2, sealed = $3 WHERE id = 1`, n, prev, true); err != nil {
+	// All in lane 0, numbered by id: the chain as it was before the lanes,
+	// the worst case for a walk of one lane.
+	if _, err := db.ExecContext(ctx, `UPDATE audit_lane SET last_seq = $1, last_id = $1, last_hash = $2, sealed = $3 WHERE lane = 0`, n, prev, true); err != nil {
 		b.Fatal(err)
 	}
 }

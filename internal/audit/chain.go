@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -25,18 +26,29 @@ import (
 // numbers and booleans in decimal ("1"/"0"), detail as stored — Record
 // stores it as encoding/json writes a map (keys sorted, no spaces), and
 // the check hashes the stored bytes without decoding them —
-// and the previous hash in hex ("" for the first entry). The order of the chain is the id order:
-// audit_head hands out the ids under its row lock, so ids grow in the
-// order the appends commit and verify walks the same order.
+// and the previous hash in hex ("" for the first entry).
+//
+// Lanes. The log is Lanes independent chains ("ветви"): an entry belongs
+// to one lane, has its number there (seq: 1, 2, … without gaps) and
+// chains to the lane's previous entry. Each lane has its own head row in
+// audit_lane, whose row lock an append holds until commit; so audited
+// writes wait only for those in the same lane, not for every other one.
+// An append takes the lane of its object (a hash of object type and id,
+// or of the actor when there is no object) and, on PostgreSQL, when that
+// lane is busy, the next free one (SKIP LOCKED): a transaction that holds
+// a lane always finds one free — its own — so lanes never deadlock. The
+// order of a lane is its seq order; the previous hash fixes it, so lane
+// and seq need not be hashed: moving an entry to another lane or number
+// breaks both places. The chain from before the lanes is lane 0,
+// unchanged (seq = id). Ids are unique across lanes and grow within a
+// lane; a rolled back action leaves a gap in the ids, never in a lane.
 
 // chainVersion opens every encoding, so a later encoding can be told apart.
 const chainVersion = "crm-audit-v1"
 
-// headLock takes the chain's head for this transaction: the row lock
-// makes other appends wait until commit (on SQLite the write lock does
-// already), and returns the id the new entry gets and the hash it chains
-// to.
-const headLock = `UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash, sealed`
+// Lanes is how many independent chains the log is kept in (rows of
+// audit_lane, made by migration 00041).
+const Lanes = 16
 
 // Hash returns the hash of e chained to prev, e's detail being the JSON
 // text as stored. It is exported for tests and tools that check a chain.
@@ -73,42 +85,105 @@ func boolString(b bool) string {
 	return "0"
 }
 
-// appendEntry writes e at the chain's end in tx: take the head (and with
-// it the id), seal older entries if they still have no hash, insert the
-// entry with its hash, move the head.
-func appendEntry(ctx context.Context, tx *sql.Tx, e Entry, detail string) error {
-	var prev string
-	var sealed bool
-	if err := tx.QueryRowContext(ctx, headLock).Scan(&e.ID, &prev, &sealed); err != nil {
-		return fmt.Errorf("audit chain head: %w", err)
+// laneOf is the lane an entry prefers: that of its object, so that one
+// object's entries tend to share a lane, or of its actor.
+func laneOf(e Entry) int64 {
+	h := fnv.New32a()
+	if e.ObjectType != "" || e.ObjectID != "" {
+		_, _ = h.Write([]byte(e.ObjectType + "\x00" + e.ObjectID))
+	} else {
+		_, _ = h.Write([]byte(strconv.FormatInt(e.ActorID, 10) + "\x00" + e.ActorName))
 	}
-	if !sealed {
-		var err error
-		if prev, err = sealBefore(ctx, tx, e.ID); err != nil {
+	return int64(h.Sum32() % Lanes)
+}
+
+// laneHead is a lane's head as an append takes it: the lane, the seq and
+// id the new entry gets, the hash it chains to, and whether the lane's
+// older entries are all hashed.
+type laneHead struct {
+	lane, seq, id int64
+	hash          string
+	sealed        bool
+}
+
+// takeLane moves a lane's head on by one for tx and returns it; its row
+// lock makes other appends to that lane wait until tx ends. The lane is
+// the preferred one or, on PostgreSQL when it is busy, the next free one
+// after it; an unsealed lane 0 comes first, so the first append seals it.
+// With every lane busy, it waits for the preferred one.
+func takeLane(ctx context.Context, tx *sql.Tx, d database.Dialect, prefer int64) (laneHead, error) {
+	var h laneHead
+	// The next id: the identity sequence on PostgreSQL; on SQLite the
+	// write lock is held already, so the largest id plus one.
+	nextID, skip := `(SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log)`, ""
+	if d == database.Postgres {
+		nextID, skip = `nextval(pg_get_serial_sequence('audit_log', 'id'))`, ` FOR UPDATE SKIP LOCKED`
+	}
+	returning := ` RETURNING lane, last_seq, last_hash, sealed, ` + nextID
+	err := tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq + 1
+		WHERE lane = (SELECT lane FROM audit_lane ORDER BY sealed, (lane + `+strconv.Itoa(Lanes)+` - $1) % `+strconv.Itoa(Lanes)+` LIMIT 1`+skip+`)`+returning,
+		prefer).Scan(&h.lane, &h.seq, &h.hash, &h.sealed, &h.id)
+	if errors.Is(err, sql.ErrNoRows) && d == database.Postgres {
+		err = tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq + 1 WHERE lane = $1`+returning, prefer).
+			Scan(&h.lane, &h.seq, &h.hash, &h.sealed, &h.id)
+	}
+	if err != nil {
+		return h, fmt.Errorf("audit chain head: %w", err)
+	}
+	return h, nil
+}
+
+// dialectOf tells which database tx is on, for a Record given a bare
+// transaction: the drivers return TRUE as a Go bool (pgx) or as the
+// integer 1 (SQLite).
+func dialectOf(ctx context.Context, tx *sql.Tx) (database.Dialect, error) {
+	var v any
+	if err := tx.QueryRowContext(ctx, `SELECT TRUE`).Scan(&v); err != nil {
+		return "", fmt.Errorf("audit chain head: %w", err)
+	}
+	if _, ok := v.(bool); ok {
+		return database.Postgres, nil
+	}
+	return database.SQLite, nil
+}
+
+// appendEntry writes e at the end of a lane in tx: take the lane's head
+// (and with it the seq and id), seal the lane's older entries if they
+// still have no hash, insert the entry with its hash, move the head.
+func appendEntry(ctx context.Context, tx *sql.Tx, d database.Dialect, e Entry, detail string) error {
+	h, err := takeLane(ctx, tx, d, laneOf(e))
+	if err != nil {
+		return err
+	}
+	e.ID, e.Lane, e.Seq = h.id, h.lane, h.seq
+	prev := h.hash
+	if !h.sealed {
+		if prev, err = sealBefore(ctx, tx, h.lane, h.seq); err != nil {
 			return err
 		}
 	}
 	sum := Hash(prev, e, detail)
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.ID, e.At, database.NullInt64(e.ActorID), e.ActorName, e.System, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, detail, sum)
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, lane, seq, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		e.ID, e.Lane, e.Seq, e.At, database.NullInt64(e.ActorID), e.ActorName, e.System, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, detail, sum)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET last_hash = $1, sealed = $2 WHERE id = 1`, sum, true); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_lane SET last_hash = $1, last_id = $2, sealed = $3 WHERE lane = $4`, sum, e.ID, true, e.Lane); err != nil {
 		return fmt.Errorf("audit chain head: %w", err)
 	}
 	return nil
 }
 
 // Seal hashes the entries written before the chain existed (the
-// migration leaves their hash empty), in id order, once; later calls find
-// nothing to do. The server calls it at start and "crm audit verify"
-// before it checks; an audited write does it too when it comes first.
+// migration leaves their hash empty; they are all in lane 0), in order,
+// once; later calls find nothing to do. The server calls it at start and
+// "crm audit verify" before it checks; an audited write does it too when
+// it comes first.
 func Seal(ctx context.Context, db *database.DB) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		var sealed bool
-		if err := tx.QueryRowContext(ctx, `SELECT sealed FROM audit_head WHERE id = 1`).Scan(&sealed); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT sealed FROM audit_lane WHERE lane = 0`).Scan(&sealed); err != nil {
 			return fmt.Errorf("audit chain head: %w", err)
 		}
 		if sealed {
@@ -117,18 +192,18 @@ func Seal(ctx context.Context, db *database.DB) error {
 		var last int64
 		var prev string
 		// Take the head's lock without moving it.
-		if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash, sealed`).
+		if err := tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq WHERE lane = 0 RETURNING last_seq, last_hash, sealed`).
 			Scan(&last, &prev, &sealed); err != nil {
 			return fmt.Errorf("audit chain head: %w", err)
 		}
 		if sealed {
 			return nil
 		}
-		prev, err := sealBefore(ctx, tx, last+1)
+		prev, err := sealBefore(ctx, tx, 0, last+1)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE audit_head SET last_hash = $1, sealed = $2 WHERE id = 1`, prev, true)
+		_, err = tx.ExecContext(ctx, `UPDATE audit_lane SET last_hash = $1, sealed = $2 WHERE lane = 0`, prev, true)
 		return err
 	})
 }
@@ -137,12 +212,12 @@ func Seal(ctx context.Context, db *database.DB) error {
 // driver cannot update while a result is open in the same transaction.
 const sealBatch = 1000
 
-// sealBefore hashes the entries below id that have none, in id order,
-// and returns the last entry's hash.
-func sealBefore(ctx context.Context, tx *sql.Tx, id int64) (string, error) {
+// sealBefore hashes the entries of lane below seq that have none, in
+// order, and returns the last entry's hash.
+func sealBefore(ctx context.Context, tx *sql.Tx, lane, seq int64) (string, error) {
 	prev, after := "", int64(0)
 	for {
-		batch, err := readEntries(ctx, tx, after, id, sealBatch)
+		batch, err := readEntries(ctx, tx, lane, after, seq, sealBatch)
 		if err != nil {
 			return "", err
 		}
@@ -156,7 +231,7 @@ func sealBefore(ctx context.Context, tx *sql.Tx, id int64) (string, error) {
 					return "", fmt.Errorf("seal audit entry %d: %w", r.ID, err)
 				}
 			}
-			prev, after = sum, r.ID
+			prev, after = sum, r.Seq
 		}
 	}
 }
@@ -170,21 +245,21 @@ type stored struct {
 }
 
 // entryColumns are read by readEntries and Store.Each, in this order.
-const entryColumns = `id, at, COALESCE(actor_id, 0), actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash`
+const entryColumns = `id, lane, seq, at, COALESCE(actor_id, 0), actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash`
 
 func scanStored(rows *sql.Rows) (stored, error) {
 	var r stored
-	err := rows.Scan(&r.ID, &r.At, &r.ActorID, &r.ActorName, &r.System, &r.Action, &r.ObjectType, &r.ObjectID,
+	err := rows.Scan(&r.ID, &r.Lane, &r.Seq, &r.At, &r.ActorID, &r.ActorName, &r.System, &r.Action, &r.ObjectType, &r.ObjectID,
 		&r.Outcome, &r.IP, &r.detail, &r.hash)
 	r.At = r.At.UTC()
 	return r, err
 }
 
-// readEntries returns up to limit entries with after < id < before, in id
-// order.
-func readEntries(ctx context.Context, q database.Querier, after, before int64, limit int) ([]stored, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE id > $1 AND id < $2 ORDER BY id LIMIT $3`,
-		after, before, limit)
+// readEntries returns up to limit entries of lane with after < seq <
+// before, in order.
+func readEntries(ctx context.Context, q database.Querier, lane, after, before int64, limit int) ([]stored, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE lane = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4`,
+		lane, after, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
@@ -205,7 +280,9 @@ func readEntries(ctx context.Context, q database.Querier, after, before int64, l
 
 // Broken is the first link of the chain that does not hold.
 type Broken struct {
-	ID       int64  // the entry whose hash does not match (0: the head)
+	Lane     int64  // the lane it is in
+	ID       int64  // the entry whose hash does not match (0: none, the lane's head is wrong)
+	Seq      int64  // its number in the lane
 	Expected string // the hash its content and predecessor give
 	Found    string // the hash stored
 	Reason   string // in Russian, for the page and the terminal
@@ -214,9 +291,10 @@ type Broken struct {
 // Error says which entry breaks the chain.
 func (b *Broken) Error() string {
 	if b.ID == 0 {
-		return "цепочка нарушена: " + b.Reason
+		return fmt.Sprintf("цепочка нарушена в ветви %d: %s", b.Lane, b.Reason)
 	}
-	return fmt.Sprintf("цепочка нарушена на записи %d: %s (ожидался хеш %s, найден %s)", b.ID, b.Reason, short(b.Expected), short(b.Found))
+	return fmt.Sprintf("цепочка нарушена на записи %d (ветвь %d, №%d): %s (ожидался хеш %s, найден %s)",
+		b.ID, b.Lane, b.Seq, b.Reason, short(b.Expected), short(b.Found))
 }
 
 func short(h string) string {
@@ -229,40 +307,47 @@ func short(h string) string {
 	return h
 }
 
-// Checked is how far a walk of the chain got: the last entry that holds
-// (its id and hash) and how many entries the walk read.
+// Checked is how far a walk of a lane got: the last entry that holds
+// (its number, id and hash) and how many entries the walk read.
 type Checked struct {
+	Lane     int64
+	LastSeq  int64
 	LastID   int64
 	LastHash string
 	Count    int64
 }
 
-// Walk checks the chain from the entry after from (LastID 0 and
+// Walk checks from.Lane from the entry after from (LastSeq 0 and
 // LastHash "" for the start) over at most limit entries (0: to the end),
-// in id order. It returns how far the chain holds and, when a link does
-// not, *Broken as the error. Reaching the end, it also checks the head as
-// it was when the walk began: entries cut off the end leave the head
+// in order. It returns how far the lane holds and, when a link does not,
+// *Broken as the error. Reaching the end, it also checks the lane's head
+// as it was when the walk began: entries cut off the end leave the head
 // pointing past the last entry. Appends made while it walks are fine.
 func Walk(ctx context.Context, db *database.DB, from Checked, limit int64) (Checked, error) {
-	at := Checked{LastID: from.LastID, LastHash: from.LastHash}
+	at := from
+	at.Count = 0
 	var head Checked
 	var sealed bool
-	if err := db.QueryRowContext(ctx, `SELECT last_id, last_hash, sealed FROM audit_head WHERE id = 1`).
-		Scan(&head.LastID, &head.LastHash, &sealed); err != nil {
+	err := db.QueryRowContext(ctx, `SELECT last_seq, last_id, last_hash, sealed FROM audit_lane WHERE lane = $1`, at.Lane).
+		Scan(&head.LastSeq, &head.LastID, &head.LastHash, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return at, &Broken{Lane: at.Lane, Reason: "нет головы ветви (строка audit_lane удалена)"}
+	}
+	if err != nil {
 		return at, fmt.Errorf("audit chain head: %w", err)
 	}
-	if at.LastID > 0 {
+	if at.LastSeq > 0 {
 		// The anchor must still be what was verified: a rewritten history
 		// changes every hash after the rewrite, this one included.
 		var h sql.NullString
-		err := db.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE id = $1`, at.LastID).Scan(&h)
+		err := db.QueryRowContext(ctx, `SELECT id, hash FROM audit_log WHERE lane = $1 AND seq = $2`, at.Lane, at.LastSeq).Scan(&at.LastID, &h)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return at, &Broken{ID: at.LastID, Expected: at.LastHash, Reason: "проверенная ранее запись удалена"}
+			return at, &Broken{Lane: at.Lane, ID: at.LastID, Seq: at.LastSeq, Expected: at.LastHash, Reason: "проверенная ранее запись удалена"}
 		case err != nil:
 			return at, fmt.Errorf("read audit log: %w", err)
 		case h.String != at.LastHash:
-			return at, &Broken{ID: at.LastID, Expected: at.LastHash, Found: h.String, Reason: "проверенная ранее запись изменена"}
+			return at, &Broken{Lane: at.Lane, ID: at.LastID, Seq: at.LastSeq, Expected: at.LastHash, Found: h.String, Reason: "проверенная ранее запись изменена"}
 		}
 	}
 	const batch = 5000
@@ -284,11 +369,12 @@ func Walk(ctx context.Context, db *database.DB, from Checked, limit int64) (Chec
 	}
 	switch {
 	case !sealed: // old entries without a hash: walkBatch has said so
-	case head.LastID > at.LastID:
-		return at, &Broken{ID: at.LastID + 1, Expected: head.LastHash,
-			Reason: fmt.Sprintf("в конце журнала не хватает записей: последняя — %d, а цепочка доходила до %d", at.LastID, head.LastID)}
-	case head.LastID == at.LastID && head.LastHash != at.LastHash:
-		return at, &Broken{ID: at.LastID, Expected: head.LastHash, Found: at.LastHash, Reason: "последняя запись не та, что записало приложение"}
+	case head.LastSeq > at.LastSeq:
+		return at, &Broken{Lane: at.Lane, ID: head.LastID, Seq: at.LastSeq + 1, Expected: head.LastHash,
+			Reason: fmt.Sprintf("в конце ветви не хватает записей: последняя — №%d, а ветвь доходила до №%d", at.LastSeq, head.LastSeq)}
+	case head.LastSeq == at.LastSeq && head.LastHash != at.LastHash:
+		return at, &Broken{Lane: at.Lane, ID: at.LastID, Seq: at.LastSeq, Expected: head.LastHash, Found: at.LastHash,
+			Reason: "последняя запись ветви не та, что записало приложение"}
 	}
 	return at, nil
 }
@@ -296,7 +382,7 @@ func Walk(ctx context.Context, db *database.DB, from Checked, limit int64) (Chec
 // walkBatch checks up to n entries after at, moving at; it returns how
 // many it read.
 func walkBatch(ctx context.Context, db *database.DB, at *Checked, n int64) (int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2`, at.LastID, n)
+	rows, err := db.QueryContext(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE lane = $1 AND seq > $2 ORDER BY seq LIMIT $3`, at.Lane, at.LastSeq, n)
 	if err != nil {
 		return 0, fmt.Errorf("read audit log: %w", err)
 	}
@@ -310,16 +396,16 @@ func walkBatch(ctx context.Context, db *database.DB, at *Checked, n int64) (int6
 		got++
 		want := Hash(at.LastHash, r.Entry, r.detail)
 		if !r.hash.Valid || r.hash.String != want {
-			b := &Broken{ID: r.ID, Expected: want, Found: r.hash.String, Reason: "хеш записи не совпадает с её содержимым и предыдущей записью"}
+			b := &Broken{Lane: at.Lane, ID: r.ID, Seq: r.Seq, Expected: want, Found: r.hash.String, Reason: "хеш записи не совпадает с её содержимым и предыдущей записью"}
 			switch {
 			case !r.hash.Valid:
 				b.Reason = "у записи нет хеша"
-			case at.Count > 0 && r.ID > at.LastID+1:
-				b.Reason = fmt.Sprintf("перед ней удалены записи %d–%d", at.LastID+1, r.ID-1)
+			case r.Seq > at.LastSeq+1 && (at.Lane != 0 || at.Count > 0):
+				b.Reason = fmt.Sprintf("перед ней удалены записи ветви №%d–%d", at.LastSeq+1, r.Seq-1)
 			}
 			return got, b
 		}
-		at.LastID, at.LastHash = r.ID, r.hash.String
+		at.LastSeq, at.LastID, at.LastHash = r.Seq, r.ID, r.hash.String
 		at.Count++
 	}
 	if err := rows.Err(); err != nil {
@@ -328,9 +414,17 @@ func walkBatch(ctx context.Context, db *database.DB, at *Checked, n int64) (int6
 	return got, nil
 }
 
-// Verify walks the whole chain: the count of entries when it holds, else
-// *Broken naming the first entry that breaks it.
+// Verify walks every lane of the chain whole: the count of entries when
+// they all hold, else *Broken naming the first entry (in lane order)
+// that breaks it.
 func Verify(ctx context.Context, db *database.DB) (int64, error) {
-	c, err := Walk(ctx, db, Checked{}, 0)
-	return c.Count, err
+	var n int64
+	for lane := range int64(Lanes) {
+		c, err := Walk(ctx, db, Checked{Lane: lane}, 0)
+		n += c.Count
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

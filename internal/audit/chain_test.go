@@ -1,10 +1,12 @@
 package audit_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -102,66 +104,184 @@ func TestChainVerifies(t *testing.T) {
 		if want := int64(len(ids) + 2); n != want {
 			t.Errorf("verified %d entries, want %d", n, want)
 		}
-		var lastID, rows int64
-		if err := db.QueryRowContext(ctx, `SELECT MAX(id), COUNT(*) FROM audit_log`).Scan(&lastID, &rows); err != nil {
+		lanesWithoutGaps(t, db)
+	})
+}
+
+// lanesWithoutGaps checks that every lane numbers its entries 1…n
+// without a gap (a rolled back action leaves none; the ids, handed out by
+// a sequence on PostgreSQL, may have gaps) and returns how many lanes
+// hold entries.
+func lanesWithoutGaps(t *testing.T, db *database.DB) int {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT lane, MIN(seq), MAX(seq), COUNT(*) FROM audit_log GROUP BY lane`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	lanes := 0
+	for rows.Next() {
+		var lane, first, last, n int64
+		if err := rows.Scan(&lane, &first, &last, &n); err != nil {
 			t.Fatal(err)
 		}
-		if lastID != rows {
-			t.Errorf("last id %d for %d entries: the ids have gaps", lastID, rows)
+		lanes++
+		if first != 1 || last != n {
+			t.Errorf("lane %d numbers its %d entries %d…%d: gaps", lane, n, first, last)
 		}
-	})
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lanes
 }
 
 var system = access.System("job:test")
 
+// link is an entry's place in the chain.
+type link struct{ id, lane, seq int64 }
+
+// links reads the place of every entry, in id order.
+func links(t *testing.T, db *database.DB) []link {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT id, lane, seq FROM audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []link
+	for rows.Next() {
+		var l link
+		if err := rows.Scan(&l.id, &l.lane, &l.seq); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// chainOf is the log as its lanes: each lane's entries in order.
+func chainOf(ls []link) map[int64][]link {
+	out := map[int64][]link{}
+	for _, l := range ls {
+		out[l.lane] = append(out[l.lane], l)
+	}
+	for _, c := range out {
+		slices.SortFunc(c, func(a, b link) int { return cmp.Compare(a.seq, b.seq) })
+	}
+	return out
+}
+
+// middle is an entry with another after it in its lane, and that one.
+func middle(t *testing.T, ls []link) (link, link) {
+	t.Helper()
+	for _, l := range ls {
+		c := chainOf(ls)[l.lane]
+		if i := slices.Index(c, l); i+1 < len(c) {
+			return l, c[i+1]
+		}
+	}
+	t.Fatal("no lane holds two entries")
+	return link{}, link{}
+}
+
+// last is the last entry of a lane other than lane 0 that holds two.
+func last(t *testing.T, ls []link) link {
+	t.Helper()
+	lanes := chainOf(ls)
+	for lane := int64(1); lane < audit.Lanes; lane++ {
+		if c := lanes[lane]; len(c) > 1 {
+			return c[len(c)-1]
+		}
+	}
+	t.Fatal("no lane but 0 holds two entries")
+	return link{}
+}
+
 func TestChainFindsTampering(t *testing.T) {
 	tests := []struct {
 		name  string
-		stmts func(ids []int64) []string
-		want  func(ids []int64) int64
+		stmts func(ls []link) []string
+		want  func(ls []link) int64 // the entry verify names
 	}{
 		{"an edited actor name breaks its own link",
-			func(ids []int64) []string {
-				return []string{fmt.Sprintf(`UPDATE audit_log SET actor_name = 'Кто-то другой' WHERE id = %d`, ids[7])}
+			func(ls []link) []string {
+				return []string{fmt.Sprintf(`UPDATE audit_log SET actor_name = 'Кто-то другой' WHERE id = %d`, ls[7].id)}
 			},
-			func(ids []int64) int64 { return ids[7] }},
+			func(ls []link) int64 { return ls[7].id }},
 		{"an edited detail breaks its own link",
-			func(ids []int64) []string {
-				return []string{fmt.Sprintf(`UPDATE audit_log SET detail = '{"text":"подменено"}' WHERE id = %d`, ids[3])}
+			func(ls []link) []string {
+				return []string{fmt.Sprintf(`UPDATE audit_log SET detail = '{"text":"подменено"}' WHERE id = %d`, ls[3].id)}
 			},
-			func(ids []int64) int64 { return ids[3] }},
-		{"an edited time breaks its own link",
-			func(ids []int64) []string {
-				return []string{fmt.Sprintf(`UPDATE audit_log SET outcome = 'denied' WHERE id = %d`, ids[0])}
+			func(ls []link) int64 { return ls[3].id }},
+		{"an edited outcome breaks its own link",
+			func(ls []link) []string {
+				return []string{fmt.Sprintf(`UPDATE audit_log SET outcome = 'denied' WHERE id = %d`, ls[0].id)}
 			},
-			func(ids []int64) int64 { return ids[0] }},
+			func(ls []link) int64 { return ls[0].id }},
 		{"an entry rehashed to fit breaks the next link",
-			func(ids []int64) []string {
-				return []string{fmt.Sprintf(`UPDATE audit_log SET hash = 'ab' WHERE id = %d`, ids[5])}
+			func(ls []link) []string {
+				return []string{fmt.Sprintf(`UPDATE audit_log SET hash = 'ab' WHERE id = %d`, ls[5].id)}
 			},
-			func(ids []int64) int64 { return ids[5] }},
-		{"a deleted middle entry breaks the link after it",
-			func(ids []int64) []string {
-				return []string{fmt.Sprintf(`DELETE FROM audit_log WHERE id = %d`, ids[9])}
+			func(ls []link) int64 { return ls[5].id }},
+		{"a deleted middle entry breaks the link after it in its lane",
+			func(ls []link) []string {
+				victim, _ := middle(t, ls)
+				return []string{fmt.Sprintf(`DELETE FROM audit_log WHERE id = %d`, victim.id)}
 			},
-			func(ids []int64) int64 { return ids[10] }},
-		{"entries cut off the end are missed by the head",
-			func(ids []int64) []string {
-				return []string{fmt.Sprintf(`DELETE FROM audit_log WHERE id >= %d`, ids[17])}
+			func(ls []link) int64 { _, next := middle(t, ls); return next.id }},
+		{"entries cut off the end are missed by the heads",
+			func(ls []link) []string {
+				return []string{fmt.Sprintf(`DELETE FROM audit_log WHERE id >= %d`, ls[17].id)}
 			},
-			func(ids []int64) int64 { return ids[17] }},
+			func(ls []link) int64 {
+				// The first lane (in lane order) that lost entries names the
+				// last entry its head knew.
+				cut := ls[17:]
+				lane := slices.MinFunc(cut, func(a, b link) int { return cmp.Compare(a.lane, b.lane) }).lane
+				c := chainOf(ls)[lane]
+				return c[len(c)-1].id
+			}},
+		{"the last entry of one lane cut off is missed by its head",
+			func(ls []link) []string {
+				return []string{fmt.Sprintf(`DELETE FROM audit_log WHERE id = %d`, last(t, ls).id)}
+			},
+			func(ls []link) int64 { return last(t, ls).id }},
+		{"an entry moved to the end of another lane breaks both",
+			func(ls []link) []string {
+				l := last(t, ls)
+				return []string{fmt.Sprintf(`UPDATE audit_log SET lane = %d, seq = 1000 WHERE id = %d`, (l.lane+1)%audit.Lanes, l.id)}
+			},
+			func(ls []link) int64 { return last(t, ls).id }},
+		{"two entries of a lane swapped break it",
+			func(ls []link) []string {
+				a, b := middle(t, ls)
+				return []string{
+					fmt.Sprintf(`UPDATE audit_log SET seq = -1 WHERE id = %d`, a.id),
+					fmt.Sprintf(`UPDATE audit_log SET seq = %d WHERE id = %d`, a.seq, b.id),
+					fmt.Sprintf(`UPDATE audit_log SET seq = %d WHERE id = %d`, b.seq, a.id),
+				}
+			},
+			func(ls []link) int64 { _, b := middle(t, ls); return b.id }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dbtest.Each(t, func(t *testing.T, db *database.DB) {
 				ctx := context.Background()
 				cast := dbtest.NewCast(t, db)
-				ids := record(t, db, cast.Boris.Scope, 20)
-				behindTheBack(t, db, tc.stmts(ids)...)
+				record(t, db, cast.Boris.Scope, 40)
+				ls := links(t, db)
+				if n := len(chainOf(ls)); n < 2 {
+					t.Fatalf("the entries went to %d lane(s), want several", n)
+				}
+				behindTheBack(t, db, tc.stmts(ls)...)
 				_, err := audit.Verify(ctx, db)
 				b := brokenAt(t, err)
-				if want := tc.want(ids); b.ID != want {
-					t.Errorf("broken at %d (%s), want %d", b.ID, b.Reason, want)
+				if want := tc.want(ls); b.ID != want {
+					t.Errorf("broken at %d in lane %d (%s), want %d", b.ID, b.Lane, b.Reason, want)
 				}
 				if b.Reason == "" {
 					t.Error("no reason given")
@@ -208,8 +328,13 @@ func TestOldEntriesAreSealed(t *testing.T) {
 				ctx := context.Background()
 				cast := dbtest.NewCast(t, db)
 				record(t, db, cast.Admin.Scope, 2500) // more than one sealing batch
-				behindTheBack(t, db, `UPDATE audit_log SET hash = NULL`)
-				if _, err := db.ExecContext(ctx, `UPDATE audit_head SET last_hash = '', sealed = $1`, false); err != nil {
+				// Before the chain, every entry is in lane 0 numbered by its id.
+				behindTheBack(t, db, `UPDATE audit_log SET hash = NULL, seq = -id`, `UPDATE audit_log SET lane = 0, seq = id`)
+				if _, err := db.ExecContext(ctx, `UPDATE audit_lane SET last_seq = 0, last_id = 0, last_hash = ''`); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(ctx, `UPDATE audit_lane SET last_seq = (SELECT MAX(id) FROM audit_log), last_id = (SELECT MAX(id) FROM audit_log),
+					sealed = $1 WHERE lane = 0`, false); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := audit.Verify(ctx, db); err == nil {
@@ -238,10 +363,10 @@ func TestOldEntriesAreSealed(t *testing.T) {
 }
 
 // TestChainUnderConcurrentWriters: 8 writers × 200 audited actions each,
-// every one in its own transaction; the chain
-// must come out whole — one entry per action, ids without gaps, every
-// link holding (no fork: two entries on the same predecessor would break
-// the second).
+// every one in its own transaction; the chain must come out whole — one
+// entry per action, spread over several lanes, each lane numbered
+// without gaps, every link holding (no fork: two entries on the same
+// predecessor would break the second).
 func TestChainUnderConcurrentWriters(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
@@ -275,12 +400,15 @@ func TestChainUnderConcurrentWriters(t *testing.T) {
 		if n != writers*each {
 			t.Errorf("verified %d entries, want %d", n, writers*each)
 		}
-		var lastID, rows, objects int64
-		if err := db.QueryRowContext(ctx, `SELECT MAX(id), COUNT(*), COUNT(DISTINCT object_id) FROM audit_log`).Scan(&lastID, &rows, &objects); err != nil {
+		var objects int64
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT object_id) FROM audit_log`).Scan(&objects); err != nil {
 			t.Fatal(err)
 		}
-		if lastID != rows || objects != writers*each {
-			t.Errorf("last id %d, %d entries, %d objects: want %d of each", lastID, rows, objects, writers*each)
+		if objects != writers*each {
+			t.Errorf("%d objects, want %d", objects, writers*each)
+		}
+		if lanes := lanesWithoutGaps(t, db); lanes < 2 {
+			t.Errorf("the entries went to %d lane(s), want several", lanes)
 		}
 	})
 }

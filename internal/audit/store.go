@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,18 +137,75 @@ func (s *Store) Each(ctx context.Context, scope access.Scope, f Filter, fn func(
 	return nil
 }
 
-// ChainState is what the admin page says about the chain: entries up to
-// VerifiedID hold (checked at CheckedAt), Total entries are in the log;
-// Broken is the first link that does not hold, if any.
+// ChainState is what the admin page says about the chain: Verified of
+// the Total entries (counted by their numbers in the lanes) hold, checked
+// at CheckedAt; LastID is the newest entry's id; Broken is the first link
+// that does not hold, if any.
 type ChainState struct {
-	VerifiedID int64
-	LastID     int64
-	CheckedAt  time.Time
-	Broken     *Broken
+	Verified  int64
+	Total     int64
+	LastID    int64
+	CheckedAt time.Time
+	Broken    *Broken
+	// Full is the last full check (FullCheck): it also sees an edit
+	// behind the incremental check's anchors.
+	Full FullCheck
 }
 
-// Complete reports whether the check has reached the log's end.
-func (c ChainState) Complete() bool { return c.Broken == nil && c.VerifiedID >= c.LastID }
+// FullCheck is the result of a walk of every lane from its first entry:
+// when it ran (zero: never), how many entries held, and the first broken
+// link, if any.
+type FullCheck struct {
+	At      time.Time
+	Entries int64
+	Broken  *Broken
+}
+
+// VerifyAll walks the whole chain (Seal first, then Verify) and keeps the
+// result for the admin page — the daily job audit.verify and "crm audit
+// verify" both run it. A broken chain is the result, not an error: the
+// error is for a check that could not run.
+func VerifyAll(ctx context.Context, db *database.DB) (FullCheck, error) {
+	var c FullCheck
+	if err := Seal(ctx, db); err != nil {
+		return c, fmt.Errorf("не удалось дописать хеши старых записей: %w", err)
+	}
+	n, err := Verify(ctx, db)
+	if err != nil && !errors.As(err, &c.Broken) {
+		return c, err
+	}
+	c.At, c.Entries = database.Now(), n
+	var lane, id int64
+	reason := ""
+	if b := c.Broken; b != nil {
+		lane, id, reason = b.Lane, b.ID, b.Reason
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE audit_verification SET full_checked_at = $1, full_entries = $2,
+		full_broken_lane = $3, full_broken_id = $4, full_broken_reason = $5 WHERE id = 1`, c.At, c.Entries, lane, id, reason); err != nil {
+		return c, fmt.Errorf("audit verification: %w", err)
+	}
+	return c, nil
+}
+
+// lastFullCheck reads what VerifyAll kept.
+func lastFullCheck(ctx context.Context, db *database.DB) (FullCheck, error) {
+	var c FullCheck
+	var at sql.NullTime
+	var lane, id int64
+	var reason string
+	if err := db.QueryRowContext(ctx, `SELECT full_checked_at, full_entries, full_broken_lane, full_broken_id, full_broken_reason
+		FROM audit_verification WHERE id = 1`).Scan(&at, &c.Entries, &lane, &id, &reason); err != nil {
+		return c, fmt.Errorf("audit verification: %w", err)
+	}
+	c.At = at.Time.UTC()
+	if reason != "" {
+		c.Broken = &Broken{Lane: lane, ID: id, Reason: reason}
+	}
+	return c, nil
+}
+
+// Complete reports whether the check has reached the end of every lane.
+func (c ChainState) Complete() bool { return c.Broken == nil && c.Verified >= c.Total }
 
 // CheckStep is how many entries one look at the chain's state checks at
 // most, so that the admin page stays quick on a large log; the rest is
@@ -155,11 +213,12 @@ func (c ChainState) Complete() bool { return c.Broken == nil && c.VerifiedID >= 
 const CheckStep = 10000
 
 // Check moves the incremental check of the chain on by up to step
-// entries from where the last one stopped and returns the state. It
-// remembers the last entry that held (id and hash): a later check starts
-// there, and first makes sure that entry is still the same — rewriting
-// anything before it changes its hash. Old entries written before the
-// chain existed are sealed first. Admins only.
+// entries from where the last one stopped, lane by lane, and returns the
+// state. It remembers each lane's last entry that held (number and
+// hash): a later check starts there, and first makes sure that entry is
+// still the same — rewriting anything before it changes its hash. Old
+// entries written before the chain existed are sealed first. Admins
+// only.
 func (s *Store) Check(ctx context.Context, scope access.Scope, step int64) (ChainState, error) {
 	var st ChainState
 	if err := scope.CanManage(); err != nil {
@@ -168,32 +227,68 @@ func (s *Store) Check(ctx context.Context, scope access.Scope, step int64) (Chai
 	if err := Seal(ctx, s.db); err != nil {
 		return st, err
 	}
-	var from Checked
-	if err := s.db.QueryRowContext(ctx, `SELECT verified_id, verified_hash FROM audit_verification WHERE id = 1`).
-		Scan(&from.LastID, &from.LastHash); err != nil {
-		return st, fmt.Errorf("audit verification: %w", err)
-	}
-	at, err := Walk(ctx, s.db, from, step)
-	var b *Broken
-	if err != nil && !errors.As(err, &b) {
+	lanes, err := s.verifiedLanes(ctx)
+	if err != nil {
 		return st, err
 	}
-	if b != nil && at.LastID == from.LastID && b.ID == from.LastID {
-		// The remembered entry itself changed: nothing before it can be
-		// trusted any more; start over from the beginning next time.
-		at = Checked{}
+	st.CheckedAt = database.Now()
+	left := step
+	for _, from := range lanes {
+		at := from
+		if left > 0 && st.Broken == nil {
+			var err error
+			at, err = Walk(ctx, s.db, from, left)
+			var b *Broken
+			if err != nil && !errors.As(err, &b) {
+				return st, err
+			}
+			if b != nil && at.LastSeq == from.LastSeq && b.Seq == from.LastSeq {
+				// The remembered entry itself changed: nothing before it
+				// can be trusted any more; start the lane over next time.
+				at = Checked{Lane: from.Lane}
+			}
+			st.Broken, left = b, left-at.Count
+			if at != from {
+				if _, err := s.db.ExecContext(ctx, `UPDATE audit_lane SET verified_seq = $1, verified_hash = $2 WHERE lane = $3`,
+					at.LastSeq, at.LastHash, at.Lane); err != nil {
+					return st, fmt.Errorf("audit verification: %w", err)
+				}
+			}
+		}
+		st.Verified += at.LastSeq
 	}
-	st.VerifiedID, st.Broken, st.CheckedAt = at.LastID, b, database.Now()
-	brokenID, reason := int64(0), ""
-	if b != nil {
-		brokenID, reason = b.ID, b.Reason
+	brokenLane, brokenID, reason := int64(0), int64(0), ""
+	if b := st.Broken; b != nil {
+		brokenLane, brokenID, reason = b.Lane, b.ID, b.Reason
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE audit_verification SET verified_id = $1, verified_hash = $2, checked_at = $3,
-		broken_id = $4, broken_reason = $5 WHERE id = 1`, at.LastID, at.LastHash, st.CheckedAt, brokenID, reason); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE audit_verification SET checked_at = $1, broken_lane = $2, broken_id = $3, broken_reason = $4 WHERE id = 1`,
+		st.CheckedAt, brokenLane, brokenID, reason); err != nil {
 		return st, fmt.Errorf("audit verification: %w", err)
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT last_id FROM audit_head WHERE id = 1`).Scan(&st.LastID); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(last_seq), 0), COALESCE(MAX(last_id), 0) FROM audit_lane`).Scan(&st.Total, &st.LastID); err != nil {
 		return st, fmt.Errorf("audit chain head: %w", err)
 	}
-	return st, nil
+	st.Full, err = lastFullCheck(ctx, s.db)
+	return st, err
+}
+
+// verifiedLanes is where the incremental check stopped in each lane.
+func (s *Store) verifiedLanes(ctx context.Context) ([]Checked, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT lane, verified_seq, verified_hash FROM audit_lane ORDER BY lane`)
+	if err != nil {
+		return nil, fmt.Errorf("audit verification: %w", err)
+	}
+	defer rows.Close()
+	var out []Checked
+	for rows.Next() {
+		var c Checked
+		if err := rows.Scan(&c.Lane, &c.LastSeq, &c.LastHash); err != nil {
+			return nil, fmt.Errorf("audit verification: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit verification: %w", err)
+	}
+	return out, nil
 }

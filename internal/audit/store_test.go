@@ -101,7 +101,7 @@ func TestListFilters(t *testing.T) {
 func TestEntriesNameTheirActor(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		cast := dbtest.NewCast(t, db)
-		ctx := audit.WithClientIP(context.Background(), "10.1.2.3")
+		ctx := audit.WithClient(context.Background(), "10.1.2.3", "")
 		tests := []struct {
 			name       string
 			by         access.Scope

@@ -445,7 +445,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Use
 		}
 		if changed := changedFields(&before, u); len(changed) > 0 {
 			if err := audit.Record(ctx, tx, scope, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: audit.ID(id),
-				Detail: map[string]any{"changed": changed}}); err != nil {
+				Detail: accessChange(&before, u, map[string]any{"changed": changed})}); err != nil {
 				return err
 			}
 		}
@@ -554,6 +554,22 @@ func changedFields(a, b *User) []string {
 	add("is_active", a.IsActive != b.IsActive)
 	add("must_change_password", a.MustChangePassword != b.MustChangePassword)
 	return out
+}
+
+// accessChange adds to detail the old and new values of what decides a
+// user's access — role, visibility, branch — where they differ, so the
+// audit log says what it was, not only that it changed.
+func accessChange(a, b *User, detail map[string]any) map[string]any {
+	if a.Role != b.Role {
+		detail["role"] = map[string]any{"old": string(a.Role), "new": string(b.Role)}
+	}
+	if a.DataScope != b.DataScope {
+		detail["data_scope"] = map[string]any{"old": string(a.DataScope), "new": string(b.DataScope)}
+	}
+	if a.BranchID != b.BranchID {
+		detail["branch"] = map[string]any{"old": a.BranchID, "new": b.BranchID}
+	}
+	return detail
 }
 
 // ProfileInput is what users may change about themselves. Changing the

@@ -42,6 +42,10 @@ type Manifest struct {
 	// AuditHead is the newest audit_log entry's id and hash, present when
 	// audit_log has a hash column (the tamper-evident chain).
 	AuditHead *AuditHead `json:"audit_head,omitempty"`
+	// AuditLanes is the last entry of every lane of the audit chain that
+	// has entries, present since the chain has lanes (internal/audit): a
+	// copy cut short in any lane differs here.
+	AuditLanes []AuditLane `json:"audit_lanes,omitempty"`
 	// File is the backup file's name (without folder), size and SHA-256.
 	File FileSum `json:"file"`
 	// Took is how long the backup took.
@@ -50,6 +54,15 @@ type Manifest struct {
 
 // AuditHead is the last link of the audit chain.
 type AuditHead struct {
+	ID   int64  `json:"id"`
+	Hash string `json:"hash"`
+}
+
+// AuditLane is the last link of one lane of the audit chain: the lane,
+// the entry's number in it, its id and hash.
+type AuditLane struct {
+	Lane int64  `json:"lane"`
+	Seq  int64  `json:"seq"`
 	ID   int64  `json:"id"`
 	Hash string `json:"hash"`
 }

@@ -385,6 +385,18 @@ func TestCorruptedBackups(t *testing.T) {
 			r := verify(t, variant(t, func(b []byte) []byte { return b }, func(m *backup.Manifest) { m.Tables["companies"] = 31 }))
 			wantProblem(t, r, "таблица companies: в копии 30 строк, при записи было 31")
 		})
+		t.Run("a lane of the audit chain that ends elsewhere than the manifest says fails", func(t *testing.T) {
+			var m backup.Manifest
+			if err := json.Unmarshal(manifest, &m); err != nil {
+				t.Fatal(err)
+			}
+			if len(m.AuditLanes) < 2 || m.AuditHead == nil {
+				t.Fatalf("the manifest names %d lanes of the audit chain (head %+v), want several", len(m.AuditLanes), m.AuditHead)
+			}
+			lane := m.AuditLanes[1]
+			r := verify(t, variant(t, func(b []byte) []byte { return b }, func(m *backup.Manifest) { m.AuditLanes[1].Seq++ }))
+			wantProblem(t, r, fmt.Sprintf("ветвь %d цепочки журнала аудита: в копии последняя №%d", lane.Lane, lane.Seq))
+		})
 		t.Run("a missing manifest is named", func(t *testing.T) {
 			file := variant(t, func(b []byte) []byte { return b }, nil)
 			if err := os.Remove(backup.ManifestPath(file)); err != nil {

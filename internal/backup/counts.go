@@ -14,9 +14,10 @@ import (
 
 // contents is what a manifest records of a database, read in one snapshot.
 type contents struct {
-	Schema    int64
-	Tables    map[string]int64
-	AuditHead *AuditHead
+	Schema     int64
+	Tables     map[string]int64
+	AuditHead  *AuditHead
+	AuditLanes []AuditLane
 }
 
 // readContents counts the rows of every table of the database q reads,
@@ -42,6 +43,11 @@ func readContents(ctx context.Context, q querier, d database.Dialect) (contents,
 	}
 	if c.AuditHead, err = auditHead(ctx, q, d); err != nil {
 		return c, err
+	}
+	if _, ok := c.Tables["audit_lane"]; ok && c.AuditHead != nil {
+		if c.AuditLanes, err = auditLanes(ctx, q); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }
@@ -117,17 +123,68 @@ func auditHead(ctx context.Context, q querier, d database.Dialect) (*AuditHead, 
 	if err != nil {
 		return nil, fmt.Errorf("audit chain: %w", err)
 	}
+	h.Hash = hashText(hash)
+	return &h, nil
+}
+
+// hashText is a hash column as read: text, bytes or NULL.
+func hashText(hash any) string {
 	switch v := hash.(type) {
 	case string:
-		h.Hash = v
+		return v
 	case []byte:
 		if utf8.Valid(v) && isHex(string(v)) {
-			h.Hash = string(v)
-		} else {
-			h.Hash = hex.EncodeToString(v)
+			return string(v)
 		}
+		return hex.EncodeToString(v)
 	}
-	return &h, nil
+	return ""
+}
+
+// laneNumbers lists the lanes of the audit chain.
+func laneNumbers(ctx context.Context, q querier) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT lane FROM audit_lane ORDER BY lane`)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	defer rows.Close()
+	var lanes []int64
+	for rows.Next() {
+		var l int64
+		if err := rows.Scan(&l); err != nil {
+			return nil, fmt.Errorf("audit chain: %w", err)
+		}
+		lanes = append(lanes, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	return lanes, nil
+}
+
+// auditLanes returns the last entry of every lane of the audit chain
+// that has entries, in lane order (the schema since the lanes, migration
+// 00041: the table audit_lane lists them).
+func auditLanes(ctx context.Context, q querier) ([]AuditLane, error) {
+	lanes, err := laneNumbers(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []AuditLane
+	for _, l := range lanes {
+		h := AuditLane{Lane: l}
+		var hash any
+		err := q.QueryRowContext(ctx, `SELECT seq, id, hash FROM audit_log WHERE lane = $1 ORDER BY seq DESC LIMIT 1`, l).Scan(&h.Seq, &h.ID, &hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit chain: %w", err)
+		}
+		h.Hash = hashText(hash)
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 func isHex(s string) bool {

@@ -50,7 +50,7 @@ func createPostgres(ctx context.Context, db *database.DB, tmp string, m *Manifes
 	if err != nil {
 		return err
 	}
-	m.Schema, m.Tables, m.AuditHead = c.Schema, c.Tables, c.AuditHead
+	m.Schema, m.Tables, m.AuditHead, m.AuditLanes = c.Schema, c.Tables, c.AuditHead, c.AuditLanes
 	m.Tool = "pg_dump " + version
 	dsn, env := libpq(db.DSN())
 	//nolint:gosec // the tool found on PATH, our own arguments

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -287,6 +288,27 @@ func compare(r *Report, m Manifest, c contents) {
 	case m.AuditHead != nil && *m.AuditHead != *c.AuditHead:
 		r.problem("последнее звено цепочки журнала аудита: в копии запись %d с хешем %s, при записи была %d с хешем %s",
 			c.AuditHead.ID, short(c.AuditHead.Hash), m.AuditHead.ID, short(m.AuditHead.Hash))
+	}
+	if !slices.Equal(m.AuditLanes, c.AuditLanes) {
+		copied := map[int64]AuditLane{}
+		for _, l := range c.AuditLanes {
+			copied[l.Lane] = l
+		}
+		for _, want := range m.AuditLanes {
+			got, ok := copied[want.Lane]
+			switch {
+			case !ok:
+				r.problem("ветвь %d цепочки журнала аудита: в копии её записей нет, при записи последней была №%d (запись %d)", want.Lane, want.Seq, want.ID)
+			case got != want:
+				r.problem("ветвь %d цепочки журнала аудита: в копии последняя №%d (запись %d, хеш %s), при записи была №%d (запись %d, хеш %s)",
+					want.Lane, got.Seq, got.ID, short(got.Hash), want.Seq, want.ID, short(want.Hash))
+			}
+		}
+		for _, extra := range c.AuditLanes {
+			if !slices.ContainsFunc(m.AuditLanes, func(l AuditLane) bool { return l.Lane == extra.Lane }) {
+				r.problem("ветвь %d цепочки журнала аудита: в копии есть записи (последняя №%d), а в описании нет", extra.Lane, extra.Seq)
+			}
+		}
 	}
 }
 

@@ -35,7 +35,7 @@ func createSQLite(ctx context.Context, db *database.DB, tmp string, m *Manifest)
 	if err != nil {
 		return err
 	}
-	m.Schema, m.Tables, m.AuditHead = c.Schema, c.Tables, c.AuditHead
+	m.Schema, m.Tables, m.AuditHead, m.AuditLanes = c.Schema, c.Tables, c.AuditHead, c.AuditLanes
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
@@ -177,5 +178,34 @@ func TestThePurgeOfExpiredSessionsRunsAsAPeriodicJob(t *testing.T) {
 		if live != 1 {
 			t.Fatal("the purge removed a live session")
 		}
+	})
+}
+
+// TestTheAuditChainIsVerifiedAsAPeriodicJob: the daily full check of the
+// audit chain runs at start and keeps its result for the admin page.
+func TestTheAuditChainIsVerifiedAsAPeriodicJob(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		for i := range 5 {
+			if err := audit.Record(ctx, db, access.System("test"), audit.Entry{Action: "jobs.ping", ObjectID: audit.ID(int64(i + 1))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		j := newJobs(t, db, jobs.Options{})
+		if err := j.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the full check of the audit chain ran", func() bool {
+			var entries int64
+			var reason string
+			if err := db.QueryRowContext(ctx, `SELECT full_entries, full_broken_reason FROM audit_verification
+				WHERE full_checked_at IS NOT NULL`).Scan(&entries, &reason); err != nil {
+				return false
+			}
+			if reason != "" {
+				t.Fatalf("the full check found the chain broken: %s", reason)
+			}
+			return entries >= 5
+		})
 	})
 }

@@ -37,6 +37,7 @@ func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &phoneSendWorker{j: j, store: phones})
 	river.AddWorker(w, &phoneExpireWorker{store: phones})
 	river.AddWorker(w, &phoneUnpairedWorker{j: j})
+	river.AddWorker(w, &auditVerifyWorker{j: j})
 }
 
 // periodic lists the jobs River enqueues on a schedule. Only the elected
@@ -65,6 +66,10 @@ func (j *Jobs) periodic(opts Options) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return ExportPurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
 		}, &river.PeriodicJobOpts{ID: ExportPurgeArgs{}.Kind(), RunOnStart: true}),
+		// Daily, and at start unless it ran that (UTC) day already.
+		river.NewPeriodicJob(river.PeriodicInterval(auditVerifyEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return AuditVerifyArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: auditVerifyEvery}}
+		}, &river.PeriodicJobOpts{ID: AuditVerifyArgs{}.Kind(), RunOnStart: true}),
 	}
 }
 

@@ -243,7 +243,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	e := audit.Entry{Action: "audit.export", ObjectType: "audit", Detail: map[string]any{
-		"format": "csv", "rows": rows, "filters": filters, "user_agent": r.UserAgent()}}
+		"format": "csv", "rows": rows, "filters": filters}}
 	if err != nil {
 		e.Outcome, e.Detail["error"] = audit.Error, err.Error()
 	}

@@ -157,12 +157,30 @@ func TestAuditPageShowsTheChain(t *testing.T) {
 		// behind its anchor, and the anchor itself did not change. The
 		// full check ("crm audit verify") finds it; the page finds it
 		// once its anchor is gone — here, by starting over.
-		if _, err := e.db.ExecContext(ctx, `UPDATE audit_verification SET verified_id = 0, verified_hash = ''`); err != nil {
+		if _, err := e.db.ExecContext(ctx, `UPDATE audit_lane SET verified_seq = 0, verified_hash = ''`); err != nil {
 			t.Fatal(err)
 		}
 		state, text := chain()
 		if want := fmt.Sprintf("Цепочка нарушена на записи %d", victim); state != "broken" || !strings.Contains(text, want) {
 			t.Fatalf("%s: %q, want %q", state, text, want)
+		}
+
+		// The full check (the daily job, crm audit verify) sees the edit
+		// without any help and the page shows its result.
+		full := func() (string, string) {
+			rec := e.do(&e.cast.Admin, "GET", "/admin/audit/", nil)
+			s := adminHTML(t, rec.Body.String()).Find(`[data-testid="audit-full"]`)
+			state, _ := s.Attr("data-state")
+			return state, strings.Join(strings.Fields(s.Text()), " ")
+		}
+		if state, text := full(); state != "never" || !strings.Contains(text, "Полной проверки ещё не было") {
+			t.Fatalf("before any full check: %s: %q", state, text)
+		}
+		if c, err := audit.VerifyAll(ctx, e.db); err != nil || c.Broken == nil || c.Broken.ID != victim {
+			t.Fatalf("full check = %+v, %v; want broken at %d", c, err, victim)
+		}
+		if state, text := full(); state != "broken" || !strings.Contains(text, fmt.Sprintf("Полная проверка: цепочка нарушена на записи %d", victim)) {
+			t.Fatalf("after the full check: %s: %q", state, text)
 		}
 	})
 }

@@ -76,7 +76,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		ctx := audit.WithClientIP(r.Context(), s.clientIP(r))
+		ctx := audit.WithClient(r.Context(), s.clientIP(r), r.UserAgent())
 		if u != nil {
 			ctx = context.WithValue(ctx, userKey, u)
 		}

@@ -80,7 +80,7 @@ func deviceCredential(r *http.Request) string {
 // authenticateDevice lets through the requests of a paired phone.
 func (s *Server) authenticateDevice(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := audit.WithClientIP(r.Context(), s.clientIP(r))
+		ctx := audit.WithClient(r.Context(), s.clientIP(r), r.UserAgent())
 		r = r.WithContext(ctx)
 		d, err := s.phones.Authenticate(ctx, deviceCredential(r))
 		if err != nil {
@@ -135,7 +135,7 @@ type pairAnswer struct {
 // pairDevice is POST /api/phone/v1/pair: the phone claims the pairing of
 // the QR code it scanned and gets its credential.
 func (s *Server) pairDevice(w http.ResponseWriter, r *http.Request) error {
-	r = r.WithContext(audit.WithClientIP(r.Context(), s.clientIP(r)))
+	r = r.WithContext(audit.WithClient(r.Context(), s.clientIP(r), r.UserAgent()))
 	var in pairInput
 	if err := decodeJSONOnly(w, r, &in); err != nil {
 		return err

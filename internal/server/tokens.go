@@ -85,9 +85,10 @@ func setRetryAfter(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) auditLogin(r *http.Request, u *auth.User, login, outcome, reason string) {
-	// The address is taken here, not from the context, so the entry is
+	// The client is taken here, not from the context, so the entry is
 	// complete even where no middleware put an actor in the context.
-	e := audit.Entry{Action: "auth.login", ObjectType: "user", Outcome: outcome, IP: s.clientIP(r), Detail: map[string]any{"username": login}}
+	ctx := audit.WithClient(r.Context(), s.clientIP(r), r.UserAgent())
+	e := audit.Entry{Action: "auth.login", ObjectType: "user", Outcome: outcome, Detail: map[string]any{"username": login}}
 	if reason != "" {
 		e.Detail["reason"] = reason
 	}
@@ -95,7 +96,7 @@ func (s *Server) auditLogin(r *http.Request, u *auth.User, login, outcome, reaso
 	if u != nil {
 		by, e.ObjectID = u.Scope(), audit.ID(u.ID)
 	}
-	if err := audit.Record(r.Context(), s.db, by, e); err != nil {
+	if err := audit.Record(ctx, s.db, by, e); err != nil {
 		s.log.ErrorContext(r.Context(), "audit of a sign-in failed", "err", err)
 	}
 }
