@@ -280,6 +280,20 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 	case f.AssignedTo != 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM tasks t" + where + ")"
+	case bound > 0 && sc.TaskArms("t") != nil:
+		// A scope that sees a part of the base: each arm of its
+		// visibility (access.TaskArms) is read from its own index up to
+		// the bound, and the union of those ids counted up to the bound.
+		// If an arm holds the bound, so does the union; if none does,
+		// the union is every visible task.
+		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
+		var arms []string
+		for i, a := range sc.TaskArms("t") {
+			alias := "a" + strconv.Itoa(i)
+			arms = append(arms, "SELECT "+alias+".id FROM (SELECT t.id FROM tasks t"+where+" AND "+
+				strings.TrimPrefix(w.Adopt(a), " WHERE ")+" LIMIT "+w.Arg(bound)+") "+alias)
+		}
+		total = "(SELECT COUNT(*) FROM (SELECT u.id FROM (" + strings.Join(arms, " UNION ") + ") u LIMIT " + w.Arg(bound) + ") n)"
 	case bound > 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + where + " LIMIT " + w.Arg(bound) + ") n)"

@@ -546,3 +546,44 @@ func TestParseDueTakesRussianDates(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundedCountByArmsEqualsTheRule: for every member of the cast the
+// bounded count of «все доступные» — for a scope that sees part of the
+// base, the union of access.TaskArms each read up to the bound — is the
+// exact count of the tasks the member sees, or the bound when there are
+// more; tasks that are in two or three arms at once count once.
+func TestBoundedCountByArmsEqualsTheRule(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		c := w.cast
+		// In all three of Алиса's arms; in Борис's made and company arms;
+		// Вера's company task made by Глеб for himself; Борис's tasks for
+		// Алиса without a company, which he sees only as their author.
+		for i := range 3 {
+			w.create(t, c.Alisa.Scope, task.Input{Title: str("Своя " + strconv.Itoa(i)), DueAt: str("2030-02-0" + strconv.Itoa(i+1)), Company: id(w.compA)})
+			w.create(t, c.Boris.Scope, task.Input{Title: str("Поручение " + strconv.Itoa(i)), DueAt: str("2030-02-1" + strconv.Itoa(i)),
+				AssignedTo: who(c.Alisa.ID), Company: id(w.compA)})
+			w.create(t, c.Gleb.Scope, task.Input{Title: str("Бета " + strconv.Itoa(i)), DueAt: str("2030-02-2" + strconv.Itoa(i)), Company: id(w.compB)})
+			// Only in Борис's made arm.
+			w.create(t, c.Boris.Scope, task.Input{Title: str("Без компании " + strconv.Itoa(i)), DueAt: str("2030-03-0" + strconv.Itoa(i+1)),
+				AssignedTo: who(c.Alisa.ID)})
+		}
+		for _, m := range c.All() {
+			_, exact, err := w.store.List(ctx, m.Scope, task.Filter{State: "open"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cap := range []int{1, 3, 100} {
+				f := task.Filter{State: "open", CountCap: cap, Size: 1}
+				_, n, err := w.store.List(ctx, m.Scope, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := min(exact, f.CountBound()); n != want {
+					t.Errorf("%s, cap %d: counted %d, want %d (exactly %d visible)", m.Username, cap, n, want, exact)
+				}
+			}
+		}
+	})
+}
