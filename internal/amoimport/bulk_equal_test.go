@@ -15,11 +15,16 @@ import (
 )
 
 // equalTables are the tables an import writes or derives, each in a total
-// order: snapshotTables and the similar-names tables the trigger on
-// company_trigrams keeps, and the import's own rows.
+// order: snapshotTables, the import's own rows and the similar-names
+// tables the statement trigger on company_trigrams keeps. Those two are
+// compared by name: the trigger numbers the names of one statement in
+// hash order, so their ids depend on how the rows were split into
+// statements even on the trigger path alone.
 var equalTables = append(snapshotTables[:len(snapshotTables):len(snapshotTables)], []struct{ table, order string }{
-	{"company_trigrams", "company_id, trigram, ntri"}, {"company_names", "id"}, {"name_trigrams", "name_id, trigram, ntri"},
-	{"import_rows", "import_id, number"},
+	{"company_trigrams", "company_id, trigram, ntri"}, {"import_rows", "import_id, number"},
+	{"(SELECT name_norm FROM company_names) company_names", "name_norm"},
+	{"(SELECT n.name_norm, t.trigram, t.ntri FROM name_trigrams t JOIN company_names n ON n.id = t.name_id) name_trigrams",
+		"name_norm, trigram, ntri"},
 }...)
 
 // TestBulkImportWritesWhatTheTriggersWould imports the same generated
@@ -32,7 +37,7 @@ var equalTables = append(snapshotTables[:len(snapshotTables):len(snapshotTables)
 // derives, row for row. Only the moment of the run differs.
 func TestBulkImportWritesWhatTheTriggersWould(t *testing.T) {
 	var buf bytes.Buffer
-	if _, err := amogen.Write(&buf, amogen.Options{Rows: 1500, Seed: 7}); err != nil {
+	if _, err := amogen.Write(&buf, amogen.Options{Rows: 600, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	generatedRows := parseRows(t, buf.Bytes())
