@@ -631,14 +631,9 @@ func (a *applier) upsertAmoIDs(ctx context.Context, table, column string, rows [
 		seen[r[0]] = true
 		return dup
 	})
-	per := database.BatchSize(2)
-	for start := 0; start < len(rows); start += per {
-		values, args := a.db.Values(rows[start:min(start+per, len(rows))])
-		q := `INSERT INTO ` + table + ` (amo_id, ` + column + `) VALUES ` + values + ` ON CONFLICT (amo_id) DO UPDATE SET ` +
-			column + ` = excluded.` + column + ` WHERE ` + table + `.` + column + ` <> excluded.` + column
-		if _, err := a.db.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("apply: %s: %w", table, err)
-		}
+	tail := `ON CONFLICT (amo_id) DO UPDATE SET ` + column + ` = excluded.` + column + ` WHERE ` + table + `.` + column + ` <> excluded.` + column
+	if err := a.db.UpsertRows(ctx, a.tx, `INSERT INTO `+table+` (amo_id, `+column+`)`, tail, rows); err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
 	return nil
 }

@@ -402,7 +402,7 @@ func (p *planner) writeEntities() error {
 }
 
 // updateBatch is how many rows one UPDATE … FROM (VALUES …) changes.
-const updateBatch = 500
+const updateBatch = 512
 
 // updateRows updates import_rows of the import from rows, each starting
 // with the row's number; set names the other values as v.column2, … and
@@ -417,6 +417,18 @@ func (p *planner) updateRows(set string, types []string, rows [][]any) error {
 // "company_id = v.column2"); types are the values' SQL types.
 func updateImportRows(ctx context.Context, tx *sql.Tx, dialect database.Dialect, importID int64, set string, types []string, rows [][]any) error {
 	if len(rows) == 0 {
+		return nil
+	}
+	// In pieces of the same few sizes (database.Pieces): each size is
+	// one statement text, prepared once.
+	if pieces := database.Pieces(len(rows), len(types)+1); len(pieces) > 1 {
+		start := 0
+		for _, n := range pieces {
+			if err := updateImportRows(ctx, tx, dialect, importID, set, types, rows[start:start+n]); err != nil {
+				return err
+			}
+			start += n
+		}
 		return nil
 	}
 	var (

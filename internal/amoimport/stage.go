@@ -16,8 +16,9 @@ import (
 
 // stageBatch is how many rows one multi-row INSERT writes: enough to make
 // the round trips cheap, few enough that the batch's memory does not
-// matter whatever the file's size.
-const stageBatch = 500
+// matter whatever the file's size; a power of two, so that a full batch
+// is one statement (database.Pieces).
+const stageBatch = 512
 
 // stageColumns are the columns Stage writes, in the order of stageValues.
 const stageColumns = `INSERT INTO import_rows (import_id, number, line, kind, amo_id, inn, name_key, name_norm,
@@ -39,9 +40,9 @@ const stageColumns = `INSERT INTO import_rows (import_id, number, line, kind, am
 // name_norm are those of its company's name. A record's entity starts as
 // its own number: Plan rewrites only the rows that join another.
 //
-// On PostgreSQL, COPY would be faster, but it needs the pgx connection
-// itself, which a database/sql transaction does not give out; multi-row
-// INSERTs keep Stage inside the caller's transaction on both databases.
+// The batches go through database.InsertRows: COPY on PostgreSQL when
+// the caller's transaction was begun by InTx, multi-row INSERTs on
+// SQLite, inside the caller's transaction on both.
 func Stage(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, rows Rows) (int, error) {
 	batch := make([][]any, 0, stageBatch)
 	flush := func() error {

@@ -41,7 +41,7 @@ func (db *DB) SetBulk(ctx context.Context, q Querier, on bool) error {
 // they do, so that it keeps the derived tables itself. The flag is cleared
 // however fn ends.
 func (db *DB) Bulk(ctx context.Context, tx *sql.Tx, n int, fn func(bulk bool) error) (err error) {
-	bulk := n >= BulkMin
+	bulk := n >= BulkMin && !db.rowByRow
 	if bulk {
 		if err := db.SetBulk(ctx, tx, true); err != nil {
 			return err
@@ -53,4 +53,14 @@ func (db *DB) Bulk(ctx context.Context, tx *sql.Tx, n int, fn func(bulk bool) er
 		}()
 	}
 	return fn(bulk)
+}
+
+// RowByRow returns db with the bulk write path turned off: Bulk never
+// sets the flag, so every INSERT trigger fires row by row, and InsertRows
+// never COPYs. Tests write the same data through both and compare what
+// they derive.
+func (db *DB) RowByRow() *DB {
+	slow := *db
+	slow.rowByRow = true
+	return &slow
 }

@@ -47,6 +47,11 @@ type DB struct {
 	// committed is called after each transaction of InTx commits (the
 	// live events hub's wake-up on SQLite); shared by WithTx copies.
 	committed *commitHooks
+	// conns are the connections of the transactions InTx began on
+	// PostgreSQL, for COPY (copy.go); shared by WithTx copies.
+	conns *txConns
+	// rowByRow turns the bulk write path off (RowByRow).
+	rowByRow bool
 }
 
 // OnCommit adds fn to the functions called after every transaction begun
@@ -153,7 +158,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn, committed: new(commitHooks)}, nil
+	return &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn, committed: new(commitHooks), conns: new(txConns)}, nil
 }
 
 // SQLiteDSN builds the driver DSN for a SQLite file. The pragmas come in this
@@ -201,10 +206,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if db.tx != nil {
 		return db.inSavepoint(ctx, fn)
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, end, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer end()
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -222,6 +228,31 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	}
 	db.committed.run()
 	return nil
+}
+
+// begin starts InTx's transaction. On PostgreSQL it takes a connection
+// of its own first and remembers it as the transaction's, so that bulk
+// writes in the transaction can COPY through it; end (deferred before the
+// transaction's own cleanup, so run after it) forgets it and returns it
+// to the pool.
+func (db *DB) begin(ctx context.Context) (tx *sql.Tx, end func(), err error) {
+	if db.Dialect != Postgres || db.conns == nil {
+		tx, err := db.BeginTx(ctx, nil)
+		return tx, func() {}, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tx, err = conn.BeginTx(ctx, nil); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	db.conns.m.Store(tx, conn)
+	return tx, func() {
+		db.conns.m.Delete(tx)
+		_ = conn.Close()
+	}, nil
 }
 
 // savepoint names the savepoint of a store call in a bound transaction.
