@@ -367,7 +367,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
 	}
 	p.pageSQL = with + "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
-		" ORDER BY " + order + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
+		" ORDER BY " + order + database.Limit(q.PageSize, p.offset) + ") pg" +
 		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
 	p.pageArgs = w.Args()
 	return p, nil
@@ -450,7 +450,7 @@ func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan) sea
 	// The company named exactly by the word comes first, whatever the direction.
 	exact := "CASE WHEN h.name_norm = " + w.Arg(tq.name) + " THEN 0 ELSE 1 END"
 	p.pageSQL = "SELECT " + companyColumns + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, " + exact + " AS exact, COUNT(*) OVER () AS total FROM (" + h + ") h" +
-		" ORDER BY exact, h.name_norm" + dir + ", h.id" + dir + " LIMIT " + w.Arg(q.PageSize) + " OFFSET " + w.Arg(p.offset) + ") pg" +
+		" ORDER BY exact, h.name_norm" + dir + ", h.id" + dir + database.Limit(q.PageSize, p.offset) + ") pg" +
 		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY pg.exact, pg.nn" + dir + ", c.id" + dir
 	p.pageArgs = w.Args()
 	var cw database.Where
