@@ -136,6 +136,8 @@ func cmdBenchExport(ctx context.Context, env *environment, args []string) error 
 	formats := fs.String("format", "csv,xlsx", "форматы через запятую: csv, xlsx")
 	dir := fs.String("dir", filepath.Join(os.TempDir(), "crm-bench-export"), "папка для файлов выгрузки")
 	crm := fs.String("crm", "", "исполняемый файл crm (по умолчанию — этот)")
+	prefix := fs.String("prefix", benchPrefix, "начало имён баз замера (PostgreSQL: базы рядом с указанной, SQLite: файлы рядом с указанным)")
+	given := fs.String("base", "", "готовая база (URL): выгружать из неё, ничего не создавая; --companies тогда только подпись")
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
 		return err
@@ -164,18 +166,23 @@ func cmdBenchExport(ctx context.Context, env *environment, args []string) error 
 	if err != nil {
 		return err
 	}
-	srv.prefix = benchPrefix
+	srv.prefix = *prefix
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "База\tКомпаний\tФормат\tВремя\tСтрок/с\tПик RSS\tФайл\tНагрузка (1 мин)\t")
 	for _, n := range list {
 		base := fmt.Sprintf("%sexport_%d", srv.prefix, n)
-		fmt.Fprintf(env.stdout, "База: %s, %d компаний. Подготовка…\n", srv.dialect, n)
-		if err := srv.ensureBase(ctx, env, base, demo.Options{Companies: n, Contacts: n}, nil); err != nil {
-			return err
+		baseURL := srv.url(base)
+		if *given != "" {
+			baseURL = *given
+		} else {
+			fmt.Fprintf(env.stdout, "База: %s, %d компаний. Подготовка…\n", srv.dialect, n)
+			if err := srv.ensureBase(ctx, env, base, demo.Options{Companies: n, Contacts: n}, nil); err != nil {
+				return err
+			}
 		}
 		for _, f := range fmts {
 			file := filepath.Join(*dir, fmt.Sprintf("export_%d.%s", n, f))
-			cmd := exec.CommandContext(ctx, *crm, "export-companies", "--database-url", srv.url(base), "--format", string(f), "--out", file, //nolint:gosec // our own binary, our own arguments
+			cmd := exec.CommandContext(ctx, *crm, "export-companies", "--database-url", baseURL, "--format", string(f), "--out", file, //nolint:gosec // our own binary, our own arguments
 				"--env-file", filepath.Join(*dir, "none.env"))
 			cmd.Env = append(os.Environ(), "CRM_LOG_LEVEL=error")
 			var stderr strings.Builder

@@ -240,19 +240,13 @@ type searchPlan struct {
 // plan builds the count and page queries of q under scope.
 func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	var p searchPlan
-	if q.Deleted {
-		if err := scope.CanManage(); err != nil {
-			return p, err
-		}
+	sel, err := selectCompanies(scope, q)
+	if err != nil {
+		return p, err
 	}
-	order, ok := orderings[q.Ordering]
-	switch {
-	case !ok && q.Ordering != "":
-		return p, apperr.Invalid{"ordering": "Сортировка возможна по полям: " + strings.Join(Orderings, ", ")}
-	case q.Ordering == "" && q.Deleted:
-		order = orderings["-deleted_at"]
-	case q.Ordering == "":
-		order = orderings["name"]
+	p.tq, p.ranked, p.empty = sel.tq, sel.ranked, sel.empty
+	if p.empty {
+		return p, nil
 	}
 	if q.Page < 1 {
 		q.Page = 1
@@ -264,6 +258,86 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Keyset {
 		p.offset = 0
 	}
+	if nameOnly(sel.tq, q) && !q.Keyset {
+		return nameSearchPlan(scope, q, sel.tq, p), nil
+	}
+	w, with, from := &sel.w, sel.with, sel.from
+	p.countSQL = with + "SELECT COUNT(*) FROM " + from + w.SQL()
+	p.countArgs = slices.Clone(w.Args())
+	if !p.ranked && !q.Deleted && q.INN == "" && q.Sphere == 0 {
+		p.countSQL, p.countArgs = tallyCount(scope, q)
+	}
+	if q.Keyset && q.After != 0 {
+		w.Add(keysetAfter(w, sel.order, p.ranked, q.After))
+	}
+	// The page's ids are found first, walking an index without touching
+	// the joined tables; only the rows of the page get their names joined.
+	// A text search also counts all its hits there (COUNT(*) OVER ()): the
+	// hits are gathered and sorted anyway. A plain list must not, so that
+	// it can stop walking the index after one page; it counts apart.
+	order := sel.orderBy()
+	rank, total, outerOrder := "", "", order
+	if p.ranked {
+		rank = ", h.hit_rank AS hit_rank, COUNT(*) OVER () AS total"
+		total = ", pg.total"
+		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
+	}
+	p.pageSQL = with + "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
+		" ORDER BY " + order + database.Limit(q.PageSize, p.offset) + ") pg" +
+		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
+	p.pageArgs = w.Args()
+	return p, nil
+}
+
+// selection is the companies a query selects under a scope, as the SQL
+// that every statement of a search is built on — the count, the page,
+// and the export's streams (see Selection) — so that they all select
+// and order alike.
+type selection struct {
+	// with is the WITH clause naming a text search's hits h (in keyset
+	// mode, where the cursor looks up its own rank), or "".
+	with string
+	// from is the companies as c, joined to the hits h for a text search.
+	from string
+	// w holds the conditions, and the arguments of with and from too.
+	w database.Where
+	// order is the list's ORDER BY, ending in c.id, without the rank.
+	order string
+	tq    textQuery
+	// ranked is a text search: hits ordered by their rank first.
+	ranked bool
+	// empty is a text with nothing to search for: no company.
+	empty bool
+}
+
+// orderBy is the ORDER BY of the selection: the rank of a text search's
+// hit, then the list's order.
+func (sel *selection) orderBy() string {
+	if sel.ranked {
+		return "h.hit_rank, " + sel.order
+	}
+	return sel.order
+}
+
+// selectCompanies builds the selection of q under scope (its paging
+// aside).
+func selectCompanies(scope access.Scope, q Query) (selection, error) {
+	var sel selection
+	if q.Deleted {
+		if err := scope.CanManage(); err != nil {
+			return sel, err
+		}
+	}
+	order, ok := orderings[q.Ordering]
+	switch {
+	case !ok && q.Ordering != "":
+		return sel, apperr.Invalid{"ordering": "Сортировка возможна по полям: " + strings.Join(Orderings, ", ")}
+	case q.Ordering == "" && q.Deleted:
+		order = orderings["-deleted_at"]
+	case q.Ordering == "":
+		order = orderings["name"]
+	}
+	sel.order = order
 
 	// live repeats the partial indexes' predicates so that both planners
 	// can use them (deleted companies are looked up in full).
@@ -271,19 +345,16 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Deleted {
 		live = ""
 	}
-	var w database.Where
-	from, with := "companies c", ""
+	w := &sel.w
+	sel.from = "companies c"
 	tq := classify(q.Text)
-	p.tq = tq
-	p.ranked = tq.inn != "" || tq.phone != "" || tq.phoneSuffix != "" || tq.email != "" || len(tq.words) > 0
-	if strings.TrimSpace(q.Text) != "" && !p.ranked {
-		p.empty = true // nothing searchable, e.g. only punctuation
-		return p, nil
+	sel.tq = tq
+	sel.ranked = tq.inn != "" || tq.phone != "" || tq.phoneSuffix != "" || tq.email != "" || len(tq.words) > 0
+	if strings.TrimSpace(q.Text) != "" && !sel.ranked {
+		sel.empty = true // nothing searchable, e.g. only punctuation
+		return sel, nil
 	}
-	if nameOnly(tq, q) && !q.Keyset {
-		return nameSearchPlan(scope, q, tq, p), nil
-	}
-	if p.ranked {
+	if sel.ranked {
 		// hits holds the ids found by each key with their rank: 0 for an
 		// exact key, 1 for a name hit. Each branch is an index look-up.
 		var parts []string
@@ -314,18 +385,12 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 			parts = append(parts, "SELECT company_id AS id, 1 AS hit_rank FROM ("+strings.Join(sets, " INTERSECT ")+") nh")
 		}
 		hits := "SELECT id, MIN(hit_rank) AS hit_rank FROM (" + strings.Join(parts, " UNION ALL ") + ") hits GROUP BY id"
-		from = "(" + hits + ") h JOIN companies c ON c.id = h.id"
+		sel.from = "(" + hits + ") h JOIN companies c ON c.id = h.id"
 		if q.Keyset {
 			// The cursor looks up its own rank, so h is named once for both.
-			with = "WITH h AS (" + hits + ") "
-			from = "h JOIN companies c ON c.id = h.id"
+			sel.with = "WITH h AS (" + hits + ") "
+			sel.from = "h JOIN companies c ON c.id = h.id"
 		}
-	}
-	if q.Keyset && q.After != 0 {
-		w.Add(keysetAfter(&w, order, p.ranked, q.After))
-	}
-	if p.ranked {
-		order = "h.hit_rank, " + order
 	}
 	if q.Deleted {
 		// Merged companies are deleted too, but they come back by undoing
@@ -334,7 +399,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	} else {
 		w.Add("c.deleted_at IS NULL")
 	}
-	scope.Restrict(&w, "c")
+	scope.Restrict(w, "c")
 	if q.INN != "" {
 		w.Add("c.inn = ? AND c.inn <> ''", dedup.CleanDigits(q.INN))
 	}
@@ -350,27 +415,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Sphere != 0 {
 		w.Add("c.id IN (SELECT company_id FROM company_spheres WHERE sphere_id = ?)", q.Sphere)
 	}
-	p.countSQL = with + "SELECT COUNT(*) FROM " + from + w.SQL()
-	p.countArgs = slices.Clone(w.Args())
-	if !p.ranked && !q.Deleted && q.INN == "" && q.Sphere == 0 {
-		p.countSQL, p.countArgs = tallyCount(scope, q)
-	}
-	// The page's ids are found first, walking an index without touching
-	// the joined tables; only the rows of the page get their names joined.
-	// A text search also counts all its hits there (COUNT(*) OVER ()): the
-	// hits are gathered and sorted anyway. A plain list must not, so that
-	// it can stop walking the index after one page; it counts apart.
-	rank, total, outerOrder := "", "", order
-	if p.ranked {
-		rank = ", h.hit_rank AS hit_rank, COUNT(*) OVER () AS total"
-		total = ", pg.total"
-		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
-	}
-	p.pageSQL = with + "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
-		" ORDER BY " + order + database.Limit(q.PageSize, p.offset) + ") pg" +
-		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
-	p.pageArgs = w.Args()
-	return p, nil
+	return sel, nil
 }
 
 // keysetAfter is the condition of a keyset page: the rows after the

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -55,13 +54,10 @@ func (f Format) FileName(at time.Time, loc *time.Location) string {
 	return "companies-" + at.In(loc).Format("2006-01-02-1504") + "." + string(f)
 }
 
-// PageSize is how many companies one keyset page reads: a fixed number
-// of queries (the search's page and its children, the contacts with
-// theirs) whose child look-ups are index probes. Not more: on SQLite a
-// page's ids are bound as parameters, whose cost grows with the square
-// of their number; and a page and the next one read ahead are all the
-// memory an export holds.
-const PageSize = 1000
+// flushEvery is how many companies are written between flushes of the
+// output (and reports of progress): a CSV reaches the client in pieces
+// of this many rows.
+const flushEvery = 1000
 
 // Exporter reads companies and their contacts for an export.
 type Exporter struct {
@@ -81,9 +77,9 @@ type Options struct {
 	Format Format
 	// Location formats the dates; nil is UTC.
 	Location *time.Location
-	// Progress, when set, is called after each page with the rows
-	// written so far and the total counted at the start.
-	Progress func(done, total int)
+	// Progress, when set, is called every thousand companies or so with
+	// the number written so far.
+	Progress func(done int)
 }
 
 // Count is how many companies the export of q would hold.
@@ -126,124 +122,112 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 	return n, err
 }
 
-// page is one keyset page read: its companies and their contacts.
-type page struct {
-	companies []company.Company
-	contacts  map[int64][]Contact
-	total     int
-	err       error
-}
-
-// walk reads the pages and hands their rows to sink. The pages are read
-// one ahead, by a goroutine of their own, so that the database works on
-// the next page while this one is formatted and written.
+// walk reads the companies of the export and hands their rows to sink.
+// The companies, their children and their contacts (with theirs) are
+// three ordered streams over the list's selection (company.Selection),
+// read at once in one snapshot of the base and merged as they come: an
+// export is the same handful of statements for ten companies or a
+// million, and holds one company at a time.
 func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, error) {
+	sel, err := e.companies.Select(o.Scope, o.Query)
+	if err != nil {
+		return 0, err
+	}
 	if err := sink.header(); err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	pages := make(chan page, 1)
-	var reading sync.WaitGroup
-	reading.Go(func() { e.read(ctx, o, pages) })
-	// An early return stops the reader and waits for it: nothing reads
-	// the database after Write has returned.
-	defer func() {
-		cancel()
-		for range pages {
-		}
-		reading.Wait()
-	}()
 	done := 0
-	for p := range pages {
-		if p.err != nil {
-			return done, p.err
+	err = e.snapshot(ctx, func(companies, children, people database.Querier) error {
+		contacts, err := openContacts(ctx, people, sel)
+		if err != nil {
+			return err
 		}
-		for i := range p.companies {
-			c := &p.companies[i]
-			if err := sink.company(c, p.contacts[c.ID]); err != nil {
-				return done, err
-			}
-		}
-		done += len(p.companies)
-		if err := sink.flush(); err != nil {
-			return done, err
-		}
-		if o.Progress != nil {
-			o.Progress(done, max(p.total, done))
-		}
-	}
-	return done, ctx.Err()
-}
-
-// read sends the export's pages to out, then closes it. It stops at the
-// first error (sent as the last page) or when ctx is cancelled.
-func (e *Exporter) read(ctx context.Context, o Options, out chan<- page) {
-	defer close(out)
-	send := func(p page) bool {
-		select {
-		case out <- p:
-			return p.err == nil
-		case <-ctx.Done():
-			return false
-		}
-	}
-	err := e.reading(ctx, func(src reader) error {
-		q := o.Query
-		q.Keyset, q.After, q.PageSize, q.Quick = true, 0, PageSize, false
-		total := 0
-		for {
-			res, err := src.companies.Search(ctx, o.Scope, q)
+		defer contacts.close()
+		err = sel.Each(ctx, companies, children, func(c *company.Company) error {
+			list, err := contacts.of(c.ID)
 			if err != nil {
 				return err
 			}
-			if q.After == 0 {
-				total = res.Count
-			}
-			contacts, err := src.contacts(ctx, res.Companies)
-			if err != nil {
+			if err := sink.company(c, list); err != nil {
 				return err
 			}
-			if !send(page{companies: res.Companies, contacts: contacts, total: total}) || len(res.Companies) < q.PageSize {
-				return nil
+			if done++; done%flushEvery == 0 {
+				if err := sink.flush(); err != nil {
+					return err
+				}
+				if o.Progress != nil {
+					o.Progress(done)
+				}
 			}
-			q.After = res.Companies[len(res.Companies)-1].ID
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		return contacts.end()
 	})
-	if err != nil {
-		send(page{err: err})
+	if err == nil {
+		err = sink.flush()
 	}
+	if err == nil && o.Progress != nil {
+		o.Progress(done)
+	}
+	return done, err
 }
 
-// reader is where the pages are read from: the search and the contacts'
-// look-up on the same connection (or pool).
-type reader struct {
-	companies *company.Store
-	db        database.Querier
-}
-
-// reading runs fn with a reader. On PostgreSQL it is one read-only
-// REPEATABLE READ transaction, so the whole file is one snapshot of the
-// base, in which sequential scans are off: a page is a few thousand
-// index probes, which the planner, costing random reads as if from disk,
-// trades on a mid-sized base for a scan of whole tables per page (on
-// 100,000 companies EXPLAIN showed the search's page hash-joined against
-// every company, and the contacts' look-up scanning three tables whole),
-// so that the export's cost grew with the square of the base. SQLite plans the probes itself, and its transaction here
-// would take the write lock (_txlock=immediate), so it reads from the
-// pool.
-func (e *Exporter) reading(ctx context.Context, fn func(reader) error) error {
+// snapshot runs fn with three queriers that read one snapshot of the
+// base, so that the streams of an export agree with each other and the
+// file is the base at one moment. On PostgreSQL they are three read-only
+// REPEATABLE READ transactions on three connections (a connection reads
+// one result at a time), the second and third importing the first's
+// snapshot (pg_export_snapshot, as pg_dump's parallel workers do). On
+// SQLite one read transaction serves all three: a connection steps
+// several statements at once, all in the snapshot the transaction takes
+// at its first read (a read-only BEGIN is deferred; the pool's immediate
+// BEGIN would take the write lock).
+func (e *Exporter) snapshot(ctx context.Context, fn func(companies, children, people database.Querier) error) error {
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	if e.db.Dialect != database.Postgres {
-		return fn(reader{companies: e.companies, db: e.db})
+		opts.Isolation = sql.LevelDefault
 	}
-	tx, err := e.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	var txs []*sql.Tx
+	defer func() {
+		for _, tx := range txs {
+			_ = tx.Rollback()
+		}
+	}()
+	begin := func() (*sql.Tx, error) {
+		tx, err := e.db.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		txs = append(txs, tx)
+		return tx, nil
+	}
+	first, err := begin()
 	if err != nil {
+		return err
+	}
+	if e.db.Dialect != database.Postgres {
+		return fn(first, first, first)
+	}
+	var id string
+	if err := first.QueryRowContext(ctx, `SELECT pg_export_snapshot()`).Scan(&id); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('enable_seqscan', 'off', true)`); err != nil {
-		return fmt.Errorf("export: %w", err)
+	more := [2]database.Querier{}
+	for i := range more {
+		tx, err := begin()
+		if err != nil {
+			return err
+		}
+		// A snapshot's id is the server's own string, never user input.
+		if _, err := tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(id, "'", "")+`'`); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		more[i] = tx
 	}
-	return fn(reader{companies: e.companies.WithTx(tx), db: tx})
+	return fn(first, more[0], more[1])
 }
 
 // Contact is a contact person as exported.
@@ -258,66 +242,103 @@ func (c Contact) Name() string {
 	return strings.Join(strings.Fields(c.LastName+" "+c.FirstName+" "+c.MiddleName), " ")
 }
 
-// contacts loads the live contacts of a page's companies with their
-// phones and e-mails in one query.
-func (r reader) contacts(ctx context.Context, list []company.Company) (map[int64][]Contact, error) {
-	out := make(map[int64][]Contact, len(list))
-	if len(list) == 0 {
-		return out, nil
-	}
-	ids := make([]any, len(list))
-	for i := range list {
-		ids[i] = list[i].ID
-	}
-	// The page's ids are one list, bound once: SQLite finds each «$N» by
-	// name in a linear list, so a query's parameters cost the square of
-	// their number, and the same ids three times over cost nine times one.
-	var w database.Where
-	query := `WITH ct AS (SELECT id, company_id, last_name, first_name, middle_name, position FROM contacts
-			WHERE company_id IN ` + w.In(ids...) + ` AND deleted_at IS NULL)
-		SELECT 0, ct.company_id, ct.id, 0, ct.last_name, ct.first_name, ct.middle_name, ct.position FROM ct
-		UNION ALL SELECT 1, ct.company_id, ct.id, p.position, p.value, p.comment, '', ''
-		FROM contact_phones p JOIN ct ON ct.id = p.contact_id
-		UNION ALL SELECT 2, ct.company_id, ct.id, m.position, m.value, m.comment, '', ''
-		FROM contact_emails m JOIN ct ON ct.id = m.contact_id
-		ORDER BY 1, 2, 3, 4`
-	rows, err := r.db.QueryContext(ctx, query, w.Args()...)
+// contactStream reads the live contacts of the selected companies with
+// their phones and e-mails, as one statement ordered like the companies
+// (company.Selection.Rows): each company's contacts by id, a contact's
+// row first, then its phones and e-mails by position.
+type contactStream struct {
+	rows    *sql.Rows
+	pending bool
+	row     contactRow
+	list    []Contact
+}
+
+// contactRow is a row of the contacts' stream: a contact (kind 0), or
+// one of its phones (1) or e-mails (2).
+type contactRow struct {
+	companyID, id int64
+	kind          int
+	a, b, c, d    string
+}
+
+func openContacts(ctx context.Context, q database.Querier, sel company.Selection) (*contactStream, error) {
+	query, args := sel.Rows("x.company_id, x.contact_id, x.kind, x.a, x.b, x.c, x.d", "x.contact_id, x.kind, x.pos",
+		company.Arm{Cols: "ct.company_id AS company_id, ct.id AS contact_id, 0 AS kind, 0 AS pos, ct.last_name AS a, ct.first_name AS b, " +
+			"ct.middle_name AS c, ct.position AS d", Joins: liveContacts},
+		company.Arm{Cols: "ct.company_id, ct.id, 1, p.position, p.value, p.comment, '', ''", Joins: liveContacts + " JOIN contact_phones p ON p.contact_id = ct.id"},
+		company.Arm{Cols: "ct.company_id, ct.id, 2, m.position, m.value, m.comment, '', ''", Joins: liveContacts + " JOIN contact_emails m ON m.contact_id = ct.id"})
+	// The stream keeps its rows: end checks their Err, close closes them.
+	rows, err := q.QueryContext(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // see above
 	if err != nil {
 		return nil, fmt.Errorf("export contacts: %w", err)
 	}
-	defer rows.Close()
-	// Contacts come first (kind 0), so their children find them.
-	where := map[int64]int{}
-	for rows.Next() {
-		var (
-			kind, pos     int
-			companyID, id int64
-			a, b, c, d    string
-		)
-		if err := rows.Scan(&kind, &companyID, &id, &pos, &a, &b, &c, &d); err != nil {
-			return nil, fmt.Errorf("export contacts: %w", err)
-		}
-		if kind == 0 {
-			where[id] = len(out[companyID])
-			out[companyID] = append(out[companyID], Contact{ID: id, LastName: a, FirstName: b, MiddleName: c, Job: d})
-			continue
-		}
-		i, ok := where[id]
-		if !ok {
-			continue
-		}
-		ct := &out[companyID][i]
-		if kind == 1 {
-			ct.Phones = append(ct.Phones, withComment(a, b))
-		} else {
-			ct.Emails = append(ct.Emails, withComment(a, b))
-		}
+	s := &contactStream{rows: rows}
+	if err := s.next(); err != nil {
+		_ = rows.Close() //nolint:sqlclosecheck // the error path; the caller's defer closes the rows otherwise
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("export contacts: %w", err)
-	}
-	return out, nil
+	return s, nil
 }
+
+// liveContacts joins the selected companies (c) to their live contacts.
+const liveContacts = " JOIN contacts ct ON ct.company_id = c.id AND ct.deleted_at IS NULL"
+
+func (s *contactStream) next() error {
+	if s.pending = s.rows.Next(); !s.pending {
+		return nil
+	}
+	r := &s.row
+	if err := s.rows.Scan(&r.companyID, &r.id, &r.kind, &r.a, &r.b, &r.c, &r.d); err != nil {
+		return fmt.Errorf("export contacts: %w", err)
+	}
+	return nil
+}
+
+// of returns the contacts of the company id, the next in the order of
+// the companies. The list and its contacts are reused for the next
+// company.
+func (s *contactStream) of(id int64) ([]Contact, error) {
+	list := s.list[:0]
+	for s.pending && s.row.companyID == id {
+		r := &s.row
+		if r.kind == 0 {
+			if len(list) < cap(list) {
+				list = list[:len(list)+1]
+			} else {
+				list = append(list, Contact{})
+			}
+			ct := &list[len(list)-1]
+			ct.ID, ct.LastName, ct.FirstName, ct.MiddleName, ct.Job = r.id, r.a, r.b, r.c, r.d
+			ct.Phones, ct.Emails = ct.Phones[:0], ct.Emails[:0]
+		} else if n := len(list); n > 0 && list[n-1].ID == r.id {
+			ct := &list[n-1]
+			if r.kind == 1 {
+				ct.Phones = append(ct.Phones, withComment(r.a, r.b))
+			} else {
+				ct.Emails = append(ct.Emails, withComment(r.a, r.b))
+			}
+		}
+		if err := s.next(); err != nil {
+			return nil, err
+		}
+	}
+	s.list = list
+	return list, nil
+}
+
+// end checks that the stream has no rows left: the contacts of a company
+// the company stream did not have.
+func (s *contactStream) end() error {
+	if err := s.rows.Err(); err != nil {
+		return fmt.Errorf("export contacts: %w", err)
+	}
+	if s.pending {
+		return fmt.Errorf("export contacts: %w", company.ErrOutOfStep)
+	}
+	return nil
+}
+
+func (s *contactStream) close() { _ = s.rows.Close() }
 
 func withComment(value, comment string) string {
 	if comment = strings.TrimSpace(comment); comment != "" {

@@ -194,7 +194,7 @@ func (e *Exporter) writeJobFile(ctx context.Context, j Job, scope access.Scope, 
 	bar.Start(j.Total)
 	last := 0
 	n, err := e.Write(ctx, f, Options{Scope: scope, Query: j.Query, Format: j.Format, Location: loc,
-		Progress: func(done, _ int) {
+		Progress: func(done int) {
 			bar.Add(int64(done - last))
 			last = done
 		}})
