@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"io"
 	"io/fs"
 	"strings"
@@ -89,21 +88,7 @@ func fixtureRows(t *testing.T, name string) []Row {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Parse(strings.NewReader(string(data)), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []Row
-	for {
-		row, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return rows
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, row)
-	}
+	return parseRows(t, data)
 }
 
 // planEnv is a database with the truth's users, an admin who imports and
