@@ -34,7 +34,7 @@ func (s *Server) shell(r *http.Request, title, active string) view.Shell {
 	if strings.HasPrefix(r.URL.Path, "/companies/") {
 		sh.Search = r.URL.Query().Get("search")
 	}
-	if t, ok := readFlash(r); ok {
+	if t, ok := readFlash(r); ok && navigation(r) {
 		sh.Toasts = append(sh.Toasts, t)
 		clearFlash(r)
 	}
@@ -53,6 +53,16 @@ func setFlash(w http.ResponseWriter, kind, text string) {
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// navigation reports whether the browser loads r as the page it shows
+// (Sec-Fetch-Mode "navigate", or a client that sends no such header).
+// A page's own script fetching a fresh copy of itself — «Мой телефон»
+// does on a live event, maybe while the browser follows the redirect that
+// set the toast — must not take the toast the coming page is to show.
+func navigation(r *http.Request) bool {
+	mode := r.Header.Get("Sec-Fetch-Mode")
+	return mode == "" || mode == "navigate"
 }
 
 // readFlash returns the pending toast, if any.
