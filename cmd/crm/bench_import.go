@@ -80,6 +80,12 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	if err := os.MkdirAll(*dir, 0o750); err != nil {
 		return err
 	}
+	if *profiles != "" {
+		// The child writes its profile into the folder and cannot make it.
+		if err := os.MkdirAll(*profiles, 0o750); err != nil {
+			return fmt.Errorf("--cpuprofile: папку для профилей не создать: %w", err)
+		}
+	}
 	srv, err := newBenchServer(cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -371,7 +377,8 @@ func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry b
 	cmd.Env = append(os.Environ(), "CRM_LOG_LEVEL=error")
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	cmd.Stderr = io.Discard // the progress bar
+	var errOut stderrTail // the progress bar, and why it failed
+	cmd.Stderr = &errOut
 	before := loadAverage()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -387,10 +394,42 @@ func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry b
 	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	res.load = before + " → " + loadAverage()
 	if err != nil {
-		return res, fmt.Errorf("import-amo: %w\n%s", err, out.String())
+		return res, fmt.Errorf("import-amo: %w\n%s%s", err, out.String(), errOut.String())
 	}
 	res.totals = importTotals(out.String())
 	return res, nil
+}
+
+// stderrTail keeps the end of a child's stderr: the terminal's progress
+// bar goes there all the run long, and the reason of a failure comes last.
+type stderrTail struct {
+	b []byte
+}
+
+// stderrKeep is how much of the end stderrTail keeps.
+const stderrKeep = 8 << 10
+
+func (t *stderrTail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 2*stderrKeep {
+		t.b = append(t.b[:0], t.b[len(t.b)-stderrKeep:]...)
+	}
+	return len(p), nil
+}
+
+// String is the kept end without the progress bar: the lines a carriage
+// return did not overwrite, bar lines dropped.
+func (t *stderrTail) String() string {
+	var keep []string
+	for l := range strings.SplitSeq(string(t.b), "\n") {
+		if i := strings.LastIndexByte(l, '\r'); i >= 0 {
+			l = l[i+1:]
+		}
+		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "[█") && !strings.Contains(l, "[░") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // watchPeakRSS reads the peak resident memory (VmHWM) of process pid

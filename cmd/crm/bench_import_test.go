@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,8 +39,11 @@ func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 			tag := fmt.Sprintf("t%d_", os.Getpid())
 			args := []string{"bench-import", "--rows", fmt.Sprint(rows), "--crm", crmBinary(t), "--dir", t.TempDir(),
 				"--keep-base=false", "--tag", tag}
+			profiles := filepath.Join(t.TempDir(), "not", "yet") // bench-import makes the folder
 			if dialect == database.Postgres {
 				args = append(args, "--copy")
+			} else {
+				args = append(args, "--cpuprofile", profiles)
 			}
 			out, err := runCrm(t, url, "", args...)
 			if err != nil {
@@ -54,6 +58,11 @@ func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 				}
 				if !strings.Contains(line, " "+totals+" ") || !strings.Contains(line, " МБ") {
 					t.Errorf("%s: report line %q, want time, rows/s, peak RSS and totals %s\n%s", mode, line, totals, out)
+				}
+			}
+			if dialect == database.SQLite {
+				if got, _ := filepath.Glob(filepath.Join(profiles, "*.pprof")); len(got) != 2 {
+					t.Errorf("--cpuprofile %s: profiles %v, want one per run", profiles, got)
 				}
 			}
 			if dialect == database.Postgres {
@@ -75,5 +84,28 @@ func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBenchImportSaysWhyTheImportFailed runs `crm bench-import` with an
+// importer that fails: the error carries what the importer said on
+// stderr, not only its exit status, and not the progress bar.
+func TestBenchImportSaysWhyTheImportFailed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports; skipped with -short")
+	}
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "crm")
+	script := "#!/bin/sh\nprintf 'Чтение файла [░░░░] 0%%\\r' >&2\necho 'ошибка: файл профиля не создать' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o700); err != nil { //nolint:gosec // a test's own script
+		t.Fatal(err)
+	}
+	url := "sqlite:" + filepath.Join(dir, "bench.db")
+	out, err := runCrm(t, url, "", "bench-import", "--rows", "20", "--modes", "dry", "--crm", fake, "--dir", dir, "--keep-base=false")
+	if err == nil {
+		t.Fatalf("bench-import with a failing importer succeeded:\n%s", out)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "файл профиля не создать") || strings.Contains(msg, "░") {
+		t.Errorf("error %q: want the importer's own message, without its progress bar", msg)
 	}
 }
