@@ -127,9 +127,12 @@ func Record(ctx context.Context, q database.Querier, by access.Scope, e Entry) e
 	}
 	switch q := q.(type) {
 	case *sql.Tx:
-		d, err := dialectOf(ctx, q)
-		if err != nil {
-			return err
+		d, ok := database.TxDialect(q)
+		if !ok {
+			var err error
+			if d, err = dialectOf(ctx, q); err != nil {
+				return err
+			}
 		}
 		return appendEntry(ctx, q, d, e, detail)
 	case *database.DB:

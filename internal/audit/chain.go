@@ -106,26 +106,34 @@ type laneHead struct {
 	sealed        bool
 }
 
-// takeLane moves a lane's head on by one for tx and returns it; its row
-// lock makes other appends to that lane wait until tx ends. The lane is
-// the preferred one or, on PostgreSQL when it is busy, the next free one
+// takeLane returns the head of a lane for tx, moved on by one; the
+// entry's own write (appendEntry) then stores it. The lane is the
+// preferred one or, on PostgreSQL when it is busy, the next free one
 // after it; an unsealed lane 0 comes first, so the first append seals it.
-// With every lane busy, it waits for the preferred one.
+//
+// On PostgreSQL the head is taken with an UPDATE, whose row lock makes
+// other appends to that lane wait until tx ends (with every lane busy, it
+// waits for the preferred one), and the id comes from the identity
+// sequence. On SQLite tx holds the database's only write lock from its
+// BEGIN (_txlock=immediate), so a plain read of the head is enough and
+// the id is the largest rowid plus one — a seek to the end of the
+// table's B-tree, what SQLite itself would assign.
 func takeLane(ctx context.Context, tx *sql.Tx, d database.Dialect, prefer int64) (laneHead, error) {
 	var h laneHead
-	// The next id: the identity sequence on PostgreSQL; on SQLite the
-	// write lock is held already, so the largest id plus one.
-	nextID, skip := `(SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log)`, ""
+	order := `ORDER BY sealed, (lane + ` + strconv.Itoa(Lanes) + ` - $1) % ` + strconv.Itoa(Lanes) + ` LIMIT 1`
+	var err error
 	if d == database.Postgres {
-		nextID, skip = `nextval(pg_get_serial_sequence('audit_log', 'id'))`, ` FOR UPDATE SKIP LOCKED`
-	}
-	returning := ` RETURNING lane, last_seq, last_hash, sealed, ` + nextID
-	err := tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq + 1
-		WHERE lane = (SELECT lane FROM audit_lane ORDER BY sealed, (lane + `+strconv.Itoa(Lanes)+` - $1) % `+strconv.Itoa(Lanes)+` LIMIT 1`+skip+`)`+returning,
-		prefer).Scan(&h.lane, &h.seq, &h.hash, &h.sealed, &h.id)
-	if errors.Is(err, sql.ErrNoRows) && d == database.Postgres {
-		err = tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq + 1 WHERE lane = $1`+returning, prefer).
+		returning := ` RETURNING lane, last_seq, last_hash, sealed, nextval(pg_get_serial_sequence('audit_log', 'id'))`
+		err = tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq + 1
+			WHERE lane = (SELECT lane FROM audit_lane `+order+` FOR UPDATE SKIP LOCKED)`+returning, prefer).
 			Scan(&h.lane, &h.seq, &h.hash, &h.sealed, &h.id)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `UPDATE audit_lane SET last_seq = last_seq + 1 WHERE lane = $1`+returning, prefer).
+				Scan(&h.lane, &h.seq, &h.hash, &h.sealed, &h.id)
+		}
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT lane, last_seq + 1, last_hash, sealed, (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log)
+			FROM audit_lane `+order, prefer).Scan(&h.lane, &h.seq, &h.hash, &h.sealed, &h.id)
 	}
 	if err != nil {
 		return h, fmt.Errorf("audit chain head: %w", err)
@@ -133,9 +141,10 @@ func takeLane(ctx context.Context, tx *sql.Tx, d database.Dialect, prefer int64)
 	return h, nil
 }
 
-// dialectOf tells which database tx is on, for a Record given a bare
-// transaction: the drivers return TRUE as a Go bool (pgx) or as the
-// integer 1 (SQLite).
+// dialectOf tells which database tx is on, for a Record given a
+// transaction that InTx did not begin (database.TxDialect does not know
+// it): the drivers return TRUE as a Go bool (pgx) or as the integer 1
+// (SQLite).
 func dialectOf(ctx context.Context, tx *sql.Tx) (database.Dialect, error) {
 	var v any
 	if err := tx.QueryRowContext(ctx, `SELECT TRUE`).Scan(&v); err != nil {
@@ -149,7 +158,7 @@ func dialectOf(ctx context.Context, tx *sql.Tx) (database.Dialect, error) {
 
 // appendEntry writes e at the end of a lane in tx: take the lane's head
 // (and with it the seq and id), seal the lane's older entries if they
-// still have no hash, insert the entry with its hash, move the head.
+// still have no hash, insert the entry with its hash, store the head.
 func appendEntry(ctx context.Context, tx *sql.Tx, d database.Dialect, e Entry, detail string) error {
 	h, err := takeLane(ctx, tx, d, laneOf(e))
 	if err != nil {
@@ -169,7 +178,8 @@ func appendEntry(ctx context.Context, tx *sql.Tx, d database.Dialect, e Entry, d
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_lane SET last_hash = $1, last_id = $2, sealed = $3 WHERE lane = $4`, sum, e.ID, true, e.Lane); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_lane SET last_seq = $1, last_hash = $2, last_id = $3, sealed = $4 WHERE lane = $5`,
+		e.Seq, sum, e.ID, true, e.Lane); err != nil {
 		return fmt.Errorf("audit chain head: %w", err)
 	}
 	return nil

@@ -412,3 +412,32 @@ func TestChainUnderConcurrentWriters(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditedWriteIsThreeStatements: an entry written in the action's
+// transaction costs the head, the entry and the head's move — no
+// statement asking which database the transaction is on (the
+// transaction's dialect comes from InTx).
+func TestAuditedWriteIsThreeStatements(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		record(t, db, system, 1) // the first append seals lane 0
+		for i := range 3 {
+			var n int64
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				before := db.Statements()
+				err := audit.Record(ctx, tx, system, audit.Entry{Action: "note.delete", ObjectType: "note", ObjectID: audit.ID(int64(i + 10))})
+				n = db.Statements() - before
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 3 {
+				t.Errorf("an audited write sent %d statements, want 3", n)
+			}
+		}
+		if _, err := audit.Verify(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

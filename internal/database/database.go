@@ -230,7 +230,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	return nil
 }
 
-// begin starts InTx's transaction. On PostgreSQL it takes a connection
+// begin starts InTx's transaction and records its dialect for TxDialect
+// until end. On PostgreSQL it takes a connection
 // of its own first and remembers it as the transaction's, so that bulk
 // writes in the transaction can COPY through it; end (deferred before the
 // transaction's own cleanup, so run after it) forgets it and returns it
@@ -238,7 +239,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 func (db *DB) begin(ctx context.Context) (tx *sql.Tx, end func(), err error) {
 	if db.Dialect != Postgres || db.conns == nil {
 		tx, err := db.BeginTx(ctx, nil)
-		return tx, func() {}, err
+		if err != nil {
+			return nil, nil, err
+		}
+		openTxs.Store(tx, db.Dialect)
+		return tx, func() { openTxs.Delete(tx) }, nil
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -249,7 +254,9 @@ func (db *DB) begin(ctx context.Context) (tx *sql.Tx, end func(), err error) {
 		return nil, nil, err
 	}
 	db.conns.m.Store(tx, conn)
+	openTxs.Store(tx, db.Dialect)
 	return tx, func() {
+		openTxs.Delete(tx)
 		db.conns.m.Delete(tx)
 		_ = conn.Close()
 	}, nil

@@ -167,3 +167,43 @@ func TestStoresWriteInOneTransaction(t *testing.T) {
 		})
 	})
 }
+
+// TestTxDialectKnowsTheTransactionsOfInTx: a helper given only a
+// transaction (audit.Record) learns its database from InTx without asking
+// the database, and only while the transaction is open.
+func TestTxDialectKnowsTheTransactionsOfInTx(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			db := dbtest.New(t, d)
+			ctx := context.Background()
+			var seen *sql.Tx
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				seen = tx
+				if got, ok := database.TxDialect(tx); !ok || got != d {
+					t.Errorf("TxDialect in InTx = %q, %v; want %q", got, ok, d)
+				}
+				// A store call bound to the transaction sees it too.
+				return db.WithTx(tx).InTx(ctx, func(inner *sql.Tx) error {
+					if got, ok := database.TxDialect(inner); !ok || got != d {
+						t.Errorf("TxDialect in a savepoint = %q, %v; want %q", got, ok, d)
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := database.TxDialect(seen); ok {
+				t.Error("TxDialect still knows a transaction that has ended")
+			}
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			if _, ok := database.TxDialect(tx); ok {
+				t.Error("TxDialect knows a transaction InTx did not begin")
+			}
+		})
+	}
+}
