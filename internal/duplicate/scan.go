@@ -586,35 +586,40 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			if err := s.lockPairs(ctx, tx); err != nil {
 				return err
 			}
-			before, err := storedPairsOf(ctx, tx, m.id)
+			before, err := pairsOfCompany(ctx, tx, m.id)
 			if err != nil {
+				return err
+			}
+			// A company deleted meanwhile gets no pairs (the page must
+			// not list it).
+			var live int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM companies WHERE id = $1 AND deleted_at IS NULL`, m.id).Scan(&live); err != nil {
+				return err
+			}
+			if live == 0 {
+				pairs = nil
+			}
+			ch := pairChange{terminals: []int64{m.id}, removed: before, added: pairs}
+			for _, p := range slices.Concat(before, pairs) {
+				if other := p.a + p.b - m.id; !slices.Contains(ch.terminals, other) {
+					ch.terminals = append(ch.terminals, other)
+				}
+			}
+			if ch.groupOf, ch.consistent, err = groupsOf(ctx, tx, ch.terminals); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
 				return fmt.Errorf("replace pairs: %w", err)
 			}
-			// A company deleted meanwhile gets no pairs (its FK would
-			// hold, but the page must not list it).
-			var live int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM companies WHERE id = $1 AND deleted_at IS NULL`, m.id).Scan(&live); err != nil {
-				return err
-			}
 			// Two rechecks of the companies of one pair both write it:
 			// the later one's score wins.
-			var after []int64
-			if live > 0 {
-				if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairRows(pairs, now)); err != nil {
-					return err
-				}
-				for _, p := range pairs {
-					after = append(after, p.a+p.b-m.id)
-				}
-				slices.Sort(after)
+			if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairRows(pairs, now)); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen); err != nil {
 				return fmt.Errorf("clear dirty mark: %w", err)
 			}
-			return s.regroupAfterCheck(ctx, tx, m.id, before, after)
+			return s.regroupAround(ctx, tx, ch)
 		})
 		if err != nil {
 			return n, more, err
@@ -784,12 +789,27 @@ func (s *Scanner) Dismiss(ctx context.Context, scope access.Scope, x, y int64) e
 		if err := s.lockPairs(ctx, tx); err != nil {
 			return err
 		}
-		groups, err := database.Column[int64](ctx, tx, `DELETE FROM duplicate_pairs WHERE a_id = $1 AND b_id = $2 RETURNING group_id`, p.a, p.b)
+		ch := pairChange{terminals: []int64{p.a, p.b}}
+		if ch.groupOf, ch.consistent, err = groupsOf(ctx, tx, ch.terminals); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 AND b_id = $2 RETURNING a_id, b_id, score, fields, group_id`, p.a, p.b)
 		if err != nil {
 			return fmt.Errorf("dismiss: %w", err)
 		}
-		if len(groups) > 0 {
-			if err := s.regroup(ctx, tx, groups); err != nil {
+		err = eachRow(rows, func() error {
+			var r scoredPair
+			if err := rows.Scan(&r.a, &r.b, &r.score, &r.fields, &r.group); err != nil {
+				return err
+			}
+			ch.removed = append(ch.removed, r)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("dismiss: %w", err)
+		}
+		if len(ch.removed) > 0 {
+			if err := s.regroupAround(ctx, tx, ch); err != nil {
 				return err
 			}
 		}

@@ -1,12 +1,15 @@
 package duplicate_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/apperr"
@@ -432,27 +435,28 @@ func TestConcurrentRechecksShareThePairs(t *testing.T) {
 }
 
 // storedGroupsAreTheComponents checks the groups stored with the pairs
-// against the connected components of the pairs, computed here: each
-// pair's group is the smallest company id of its component, and
-// duplicate_groups holds each component once with its best score, size
-// and pair count. It returns the components as sorted company ids by
-// group id.
+// against the connected components of the pairs, computed here: the
+// pairs of a component all carry one group id, a company of that
+// component, and duplicate_groups holds each component once under it with
+// its best score, size, pair count and the fields of its pairs' reasons.
+// It returns the components as sorted company ids by their smallest id.
 func storedGroupsAreTheComponents(t *testing.T, db *database.DB) map[int64][]int64 {
 	t.Helper()
 	ctx := context.Background()
 	type pair struct {
 		a, b, group int64
 		score       float64
+		fields      string
 	}
 	var pairs []pair
-	rows, err := db.QueryContext(ctx, `SELECT a_id, b_id, group_id, score FROM duplicate_pairs`)
+	rows, err := db.QueryContext(ctx, `SELECT a_id, b_id, group_id, score, fields FROM duplicate_pairs`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var p pair
-		if err := rows.Scan(&p.a, &p.b, &p.group, &p.score); err != nil {
+		if err := rows.Scan(&p.a, &p.b, &p.group, &p.score, &p.fields); err != nil {
 			t.Fatal(err)
 		}
 		pairs = append(pairs, p)
@@ -476,27 +480,40 @@ func storedGroupsAreTheComponents(t *testing.T, db *database.DB) map[int64][]int
 	type group struct {
 		score       float64
 		size, pairs int64
+		fields      int64
 	}
-	want := map[int64]group{}
 	members := map[int64][]int64{}
 	for c, g := range label {
 		members[g] = append(members[g], c)
 	}
-	for g, ids := range members {
-		slices.Sort(ids)
-		want[g] = group{size: int64(len(ids))}
-	}
+	stored := map[int64]int64{} // component → its stored group id
 	for _, p := range pairs {
-		if p.group != label[p.a] {
-			t.Errorf("pair %d-%d in group %d, its component is %d", p.a, p.b, p.group, label[p.a])
+		c := label[p.a]
+		if g, ok := stored[c]; ok && g != p.group {
+			t.Errorf("pair %d-%d in group %d, another pair of its component in group %d", p.a, p.b, p.group, g)
 		}
-		w := want[label[p.a]]
+		stored[c] = p.group
+	}
+	want := map[int64]group{}
+	for c, ids := range members {
+		slices.Sort(ids)
+		if !slices.Contains(ids, stored[c]) {
+			t.Errorf("component %v stored as group %d, not one of its companies", ids, stored[c])
+		}
+		want[stored[c]] = group{size: int64(len(ids))}
+	}
+	bits := map[string]int64{"inn": 1, "kpp": 2, "ogrn": 4, "name": 8, "address": 16, "phone": 32, "email": 64, "website": 128}
+	for _, p := range pairs {
+		w := want[p.group]
 		w.pairs++
 		w.score = max(w.score, p.score)
-		want[label[p.a]] = w
+		for f := range strings.SplitSeq(strings.Trim(p.fields, ","), ",") {
+			w.fields |= bits[f]
+		}
+		want[p.group] = w
 	}
 	got := map[int64]group{}
-	groupRows, err := db.QueryContext(ctx, `SELECT id, score, size, pair_count FROM duplicate_groups`)
+	groupRows, err := db.QueryContext(ctx, `SELECT id, score, size, pair_count, field_bits FROM duplicate_groups`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +521,7 @@ func storedGroupsAreTheComponents(t *testing.T, db *database.DB) map[int64][]int
 	for groupRows.Next() {
 		var id int64
 		var g group
-		if err := groupRows.Scan(&id, &g.score, &g.size, &g.pairs); err != nil {
+		if err := groupRows.Scan(&id, &g.score, &g.size, &g.pairs, &g.fields); err != nil {
 			t.Fatal(err)
 		}
 		got[id] = g
@@ -598,4 +615,157 @@ func TestStoredGroupsAreTheComponentsOfThePairs(t *testing.T) {
 			t.Errorf("groups of the pairs stored before groups %v", groups)
 		}
 	})
+}
+
+// TestRechecksKeepTheGroupsAndTheirReasons changes companies at random —
+// their ИНН, phone, e-mail, website; deletes one; dismisses a pair — and
+// after each re-check holds the stored groups to the components of the
+// pairs, and the page filtered by each reason to that filter applied to
+// all the pairs. The re-check regroups around what changed (joins,
+// splits, a group falling apart), never from the groups' pairs.
+func TestRechecksKeepTheGroupsAndTheirReasons(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newScanFixture(t, db)
+		inns := []string{"", "3982597915", "9074833780", "8762328602", "1290404798"}
+		phones := []string{"", "+74955550101", "+74955550102", "+74955550103"}
+		emails := []string{"", "a@one.ru", "b@two.ru", "c@three.ru"}
+		sites := []string{"", "one.ru", "two.ru"}
+		rnd := rand.New(rand.NewPCG(8, 47)) //nolint:gosec // a fixed sequence of changes, not a secret
+		names := strings.Fields("Ромашка Василёк Берёза Клён Дуб Сосна Ель Липа Ольха Ива Тополь Рябина Вишня Слива Груша Яблоня " +
+			"Калина Малина Смородина Крыжовник Черника Брусника Клюква Морошка")
+		var list []company.NewCompany
+		for _, name := range names {
+			c := company.NewCompany{Name: name, INN: inns[rnd.IntN(len(inns))]}
+			if p := phones[rnd.IntN(len(phones))]; p != "" {
+				c.Phones = phone(p)
+			}
+			if e := emails[rnd.IntN(len(emails))]; e != "" {
+				c.Emails = email(e)
+			}
+			list = append(list, c)
+		}
+		ids := f.add(t, list...)
+		f.full(t)
+		check := func(when string) {
+			t.Helper()
+			storedGroupsAreTheComponents(t, db)
+			filteredPagesAreTheFilteredPairs(t, f, when)
+		}
+		check("after the scan")
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := range 40 {
+			for range 1 + rnd.IntN(3) {
+				id := ids[rnd.IntN(len(ids))]
+				switch rnd.IntN(4) {
+				case 0:
+					exec(`UPDATE companies SET inn = $1 WHERE id = $2`, inns[rnd.IntN(len(inns))], id)
+				case 1:
+					exec(`DELETE FROM company_phones WHERE company_id = $1`, id)
+					if p := phones[rnd.IntN(len(phones))]; p != "" {
+						exec(`INSERT INTO company_phones (company_id, value, e164, kind, position) VALUES ($1, $2, $2, 'work', 0)`, id, p)
+					}
+				case 2:
+					exec(`DELETE FROM company_emails WHERE company_id = $1`, id)
+					if e := emails[rnd.IntN(len(emails))]; e != "" {
+						exec(`INSERT INTO company_emails (company_id, value, value_norm, kind, position) VALUES ($1, $2, $2, 'work', 0)`, id, e)
+					}
+				case 3:
+					s := sites[rnd.IntN(len(sites))]
+					exec(`UPDATE companies SET website = $1, website_domain = $1 WHERE id = $2`, s, id)
+				}
+			}
+			switch round {
+			case 20:
+				if err := f.companies.Delete(ctx, f.cast.Admin.Scope, ids[5]); err != nil {
+					t.Fatal(err)
+				}
+			case 30:
+				var a, b int64
+				err := db.QueryRowContext(ctx, `SELECT a_id, b_id FROM duplicate_pairs ORDER BY score, a_id, b_id LIMIT 1`).Scan(&a, &b)
+				if err == nil {
+					if err := f.scanner.Dismiss(ctx, f.cast.Admin.Scope, a, b); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			f.recheck(t)
+			check(fmt.Sprintf("after round %d", round))
+		}
+		// And a full scan of what the re-checks left finds the same groups.
+		before := storedGroupsAreTheComponents(t, db)
+		f.full(t)
+		if after := storedGroupsAreTheComponents(t, db); !maps.EqualFunc(before, after, slices.Equal) {
+			t.Errorf("groups after the re-checks %v, after a full scan %v", before, after)
+		}
+	})
+}
+
+// filteredPagesAreTheFilteredPairs holds the page «Дубли» filtered by each
+// reason to the groups (stored) with a pair that has it, in the page's
+// order, each listing only such pairs.
+func filteredPagesAreTheFilteredPairs(t *testing.T, f *scanFixture, when string) {
+	t.Helper()
+	ctx := context.Background()
+	type group struct {
+		id, size int64
+		score    float64
+		fields   map[string]bool
+	}
+	byID := map[int64]*group{}
+	rows, err := f.db.QueryContext(ctx, `SELECT p.group_id, g.size, g.score, p.fields FROM duplicate_pairs p JOIN duplicate_groups g ON g.id = p.group_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var g group
+		var fields string
+		if err := rows.Scan(&g.id, &g.size, &g.score, &fields); err != nil {
+			t.Fatal(err)
+		}
+		if byID[g.id] == nil {
+			g.fields = map[string]bool{}
+			byID[g.id] = &g
+		}
+		for f := range strings.SplitSeq(strings.Trim(fields, ","), ",") {
+			byID[g.id].fields[f] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"inn", "kpp", "ogrn", "name", "address", "phone", "email", "website"} {
+		var want []int64
+		for _, g := range byID {
+			if g.fields[field] {
+				want = append(want, g.id)
+			}
+		}
+		slices.SortFunc(want, func(x, y int64) int {
+			gx, gy := byID[x], byID[y]
+			return cmp.Or(cmp.Compare(gy.score, gx.score), cmp.Compare(gy.size, gx.size), cmp.Compare(x, y))
+		})
+		list, err := f.scanner.Groups(ctx, f.cast.Admin.Scope, duplicate.GroupFilter{Field: field})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, g := range list.Groups {
+			got = append(got, g.ID)
+			for _, p := range g.Pairs {
+				if !slices.ContainsFunc(p.Reasons, func(r duplicate.Reason) bool { return r.Field == field }) {
+					t.Errorf("%s: group %d filtered by %s lists pair %d-%d without it", when, g.ID, field, p.A, p.B)
+				}
+			}
+		}
+		if !slices.Equal(got, want) || list.Count != len(want) {
+			t.Errorf("%s: groups filtered by %s %v (count %d), want %v", when, field, got, list.Count, want)
+		}
+	}
 }

@@ -7,27 +7,54 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmprofi/crm/internal/database"
 )
 
 // Writing what a scan found, and the groups (migration 00039). A group is
-// a connected component of duplicate_pairs, named by the smallest company
-// id in it; each pair carries its group, and duplicate_groups holds each
-// group's best score and its size, so the page «Дубли» reads a page of
+// a connected component of duplicate_pairs, named by one of its companies
+// (the smallest when a scan wrote it); each pair carries its group, and
+// duplicate_groups holds each group's best score, its size and the fields
+// of its reasons (migration 00047), so the page «Дубли» reads a page of
 // groups instead of every pair. A full scan labels the groups of what it
-// found before it writes; a re-check regroups only the groups it touched.
+// found before it writes; a re-check regroups around the pairs it changed
+// (scan_regroup.go).
 
 // groupRow is one row of duplicate_groups.
 type groupRow struct {
 	id          int64
 	score       float64
 	size, pairs int64
+	bits        int64 // the fields of its pairs' reasons (fieldBits)
+}
+
+// reasonFieldList is every field a reason names, in the order of their
+// bits in duplicate_groups.field_bits (migration 00047).
+var reasonFieldList = []string{"inn", "kpp", "ogrn", "name", "address", "phone", "email", "website"}
+
+// fieldBit is the bit of a reason's field, 0 for a field no reason names.
+func fieldBit(field string) int64 {
+	if i := slices.Index(reasonFieldList, field); i >= 0 {
+		return 1 << i
+	}
+	return 0
+}
+
+// fieldBits is the bits of the fields of a pair (",inn,phone,").
+func fieldBits(fields string) int64 {
+	var bits int64
+	for f := range strings.SplitSeq(strings.Trim(fields, ","), ",") {
+		bits |= fieldBit(f)
+	}
+	return bits
 }
 
 // labelGroups sets the group of every pair — the smallest company id of
-// its connected component — and returns the groups, in id order.
+// its connected component — and returns the groups, in id order. (A
+// re-check may later name a group by another of its companies, see
+// regroupAround: a group's id is always one of its own companies.)
 func labelGroups(pairs []scoredPair) []groupRow {
 	parent := make(map[int64]int64, len(pairs))
 	find := func(x int64) int64 {
@@ -62,6 +89,7 @@ func labelGroups(pairs []scoredPair) []groupRow {
 		}
 		r.pairs++
 		r.score = max(r.score, pairs[i].score)
+		r.bits |= fieldBits(pairs[i].fields)
 	}
 	for c := range parent {
 		byID[find(c)].size++
@@ -199,17 +227,17 @@ func insertPairsPostgres(ctx context.Context, tx *sql.Tx, pairs []scoredPair, no
 	return nil
 }
 
-const groupInsert = `INSERT INTO duplicate_groups (id, score, size, pair_count)`
+const groupInsert = `INSERT INTO duplicate_groups (id, score, size, pair_count, field_bits)`
 
 // insertGroups writes groups (upserting: a regroup's new group may reuse
 // the id of one it replaces).
 func (s *Scanner) insertGroups(ctx context.Context, q database.Querier, groups []groupRow) error {
 	rows := make([][]any, len(groups))
 	for i, g := range groups {
-		rows[i] = []any{g.id, g.score, g.size, g.pairs}
+		rows[i] = []any{g.id, g.score, g.size, g.pairs, g.bits}
 	}
 	return s.db.UpsertRows(ctx, q, groupInsert, `ON CONFLICT (id) DO UPDATE SET score = excluded.score, size = excluded.size,
-		pair_count = excluded.pair_count`, rows)
+		pair_count = excluded.pair_count, field_bits = excluded.field_bits`, rows)
 }
 
 // looseChunk is how many company ids one query of regroup names.
@@ -284,16 +312,16 @@ func (s *Scanner) regroup(ctx context.Context, tx *sql.Tx, seeds []int64) error 
 	return s.insertGroups(ctx, tx, groups)
 }
 
-// groupPairs reads the pairs of groups (their keys, score and group).
+// groupPairs reads the pairs of groups (their keys, score, fields and group).
 func (s *Scanner) groupPairs(ctx context.Context, q database.Querier, groups []int64) ([]scoredPair, error) {
-	rows, err := q.QueryContext(ctx, `SELECT a_id, b_id, score, group_id FROM duplicate_pairs WHERE group_id IN `+idList(groups))
+	rows, err := q.QueryContext(ctx, `SELECT a_id, b_id, score, fields, group_id FROM duplicate_pairs WHERE group_id IN `+idList(groups))
 	if err != nil {
 		return nil, fmt.Errorf("group pairs: %w", err)
 	}
 	var out []scoredPair
 	err = eachRow(rows, func() error {
 		var p scoredPair
-		if err := rows.Scan(&p.a, &p.b, &p.score, &p.group); err != nil {
+		if err := rows.Scan(&p.a, &p.b, &p.score, &p.fields, &p.group); err != nil {
 			return err
 		}
 		out = append(out, p)
@@ -313,58 +341,4 @@ func relabel(ctx context.Context, tx *sql.Tx, g int64, keys []pairKey) error {
 		return fmt.Errorf("regroup: %w", err)
 	}
 	return nil
-}
-
-// regroupAfterCheck keeps the groups right after a re-check replaced the
-// pairs of company id: before lists the groups and partners it had,
-// after its partners now. When the partners are the same ones in one
-// group, the group stands: the new pairs join it and its best score is
-// read again from the index (a company of a group of half a million is
-// re-checked without reading the group). Otherwise the groups involved
-// are recomputed (regroup).
-func (s *Scanner) regroupAfterCheck(ctx context.Context, tx *sql.Tx, id int64, before pairsOf, after []int64) error {
-	if len(before.groups) == 1 && before.groups[0] != 0 && slices.Equal(before.partners, after) {
-		g := before.groups[0]
-		if _, err := tx.ExecContext(ctx, `UPDATE duplicate_pairs SET group_id = $1 WHERE group_id = 0 AND (a_id = $2 OR b_id = $2)`, g, id); err != nil {
-			return fmt.Errorf("regroup: %w", err)
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE duplicate_groups SET score = (SELECT score FROM duplicate_pairs WHERE group_id = $1
-			ORDER BY score DESC LIMIT 1) WHERE id = $1`, g)
-		if err != nil {
-			return fmt.Errorf("regroup: %w", err)
-		}
-		return nil
-	}
-	return s.regroup(ctx, tx, before.groups)
-}
-
-// pairsOf is what the stored pairs say of one company: its partners
-// (sorted) and the groups of its pairs.
-type pairsOf struct {
-	partners, groups []int64
-}
-
-// storedPairsOf reads pairsOf company id.
-func storedPairsOf(ctx context.Context, q database.Querier, id int64) (pairsOf, error) {
-	var out pairsOf
-	rows, err := q.QueryContext(ctx, `SELECT a_id + b_id - $1, group_id FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, id)
-	if err != nil {
-		return out, fmt.Errorf("pairs of %d: %w", id, err)
-	}
-	err = eachRow(rows, func() error {
-		var partner, g int64
-		if err := rows.Scan(&partner, &g); err != nil {
-			return err
-		}
-		out.partners = append(out.partners, partner)
-		out.groups = append(out.groups, g)
-		return nil
-	})
-	if err != nil {
-		return out, fmt.Errorf("pairs of %d: %w", id, err)
-	}
-	slices.Sort(out.partners)
-	slices.Sort(out.groups)
-	out.groups = slices.Compact(out.groups)
-	return out, nil
 }
