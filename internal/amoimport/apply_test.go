@@ -74,7 +74,8 @@ func apply(t *testing.T, db *database.DB, id int64, actor access.Scope) error {
 // baseTables are every table an import writes to, each with its order.
 var baseTables = []struct{ table, order string }{
 	{"companies", "id"}, {"company_phones", "id"}, {"company_emails", "id"}, {"company_spheres", "company_id, sphere_id"},
-	{"company_terms", "company_id, term"}, {"company_trigrams", "company_id, trigram"}, {"company_tallies", "branch_id, responsible_id, status_id"},
+	{"company_terms", "company_id, term"}, {"company_names", "id"}, {"name_trigrams", "name_id, trigram, ntri"},
+	{"company_tallies", "branch_id, responsible_id, status_id"},
 	{"company_notes", "id"}, {"company_amo_ids", "amo_id"}, {"spheres", "id"},
 	{"contacts", "id"}, {"contact_phones", "id"}, {"contact_emails", "id"}, {"contact_terms", "contact_id, term"},
 	{"contact_tallies", "id"}, {"contact_amo_ids", "amo_id"}, {"duplicate_dirty", "company_id"}, {"audit_log", "id"},

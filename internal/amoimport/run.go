@@ -107,6 +107,11 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 	}
 	var sum Summary
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		restore, err := db.BulkSession(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = restore() }()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE import_id = $1`, im.ID); err != nil {
 			return fmt.Errorf("import %d: %w", im.ID, err)
 		}
