@@ -16,9 +16,9 @@ import (
 
 // equalTables are the tables an import writes or derives, each in a total
 // order: snapshotTables (the similar-names tables by name) and the
-// import's own rows.
+// import's own rows with the ids Apply wrote for them.
 var equalTables = append(snapshotTables[:len(snapshotTables):len(snapshotTables)], []struct{ table, order string }{
-	{"import_rows", "import_id, number"},
+	{"import_rows", "import_id, number"}, {"import_row_ids", "import_id, number"},
 }...)
 
 // TestBulkImportWritesWhatTheTriggersWould imports the same generated
