@@ -383,8 +383,10 @@ func TestTheNameBackfillMakesWhatTheTriggerMakes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.ExecContext(ctx, `DELETE FROM company_names`); err != nil {
-			t.Fatal(err)
+		for _, table := range []string{"name_trigrams", "company_names"} {
+			if _, err := db.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for stmt := range strings.SplitSeq(up[start:end], ";") {
 			if strings.TrimSpace(stmt) == "" || strings.HasPrefix(strings.TrimSpace(stmt), "--") && !strings.Contains(stmt, "INSERT") {

@@ -11,7 +11,15 @@ DROP TRIGGER company_trigrams_names ON company_trigrams;
 DROP FUNCTION name_trigrams_follow();
 DROP TABLE company_trigrams;
 
+-- A name is never deleted (one out of use stays), and its trigrams are
+-- written in the transaction that inserts it: the foreign key of
+-- name_trigrams guarded nothing and checked every trigram row of an
+-- import against company_names, one lookup each.
+ALTER TABLE name_trigrams DROP CONSTRAINT name_trigrams_name_id_fkey;
+
 -- +goose Down
+ALTER TABLE name_trigrams ADD CONSTRAINT name_trigrams_name_id_fkey
+    FOREIGN KEY (name_id) REFERENCES company_names (id) ON DELETE CASCADE;
 CREATE TABLE company_trigrams (
     trigram    TEXT NOT NULL,
     ntri       INTEGER NOT NULL,

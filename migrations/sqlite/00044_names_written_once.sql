@@ -7,7 +7,29 @@
 DROP TRIGGER company_trigrams_names;
 DROP TABLE company_trigrams;
 
+-- name_trigrams loses its foreign key (names are never deleted, and a
+-- name's trigrams are written with it): SQLite drops a constraint by
+-- making the table again.
+CREATE TABLE name_trigrams_new (
+    trigram TEXT NOT NULL,
+    ntri    INTEGER NOT NULL,
+    name_id BIGINT NOT NULL,
+    PRIMARY KEY (trigram, ntri, name_id)
+) WITHOUT ROWID;
+INSERT INTO name_trigrams_new (trigram, ntri, name_id) SELECT trigram, ntri, name_id FROM name_trigrams;
+DROP TABLE name_trigrams;
+ALTER TABLE name_trigrams_new RENAME TO name_trigrams;
+
 -- +goose Down
+CREATE TABLE name_trigrams_old (
+    trigram TEXT NOT NULL,
+    ntri    INTEGER NOT NULL,
+    name_id BIGINT NOT NULL REFERENCES company_names (id) ON DELETE CASCADE,
+    PRIMARY KEY (trigram, ntri, name_id)
+) WITHOUT ROWID;
+INSERT INTO name_trigrams_old (trigram, ntri, name_id) SELECT trigram, ntri, name_id FROM name_trigrams;
+DROP TABLE name_trigrams;
+ALTER TABLE name_trigrams_old RENAME TO name_trigrams;
 CREATE TABLE company_trigrams (
     trigram    TEXT NOT NULL,
     ntri       INTEGER NOT NULL,
