@@ -42,36 +42,48 @@ func (s *Store) writeNames(ctx context.Context, tx *sql.Tx, norms []string) erro
 	var grams [][]any
 	start := 0
 	for _, n := range database.Pieces(len(names), 1) {
-		rows := make([][]any, n)
-		for i, name := range names[start : start+n] {
-			rows[i] = []any{name}
+		added, err := s.insertNames(ctx, tx, names[start:start+n])
+		if err != nil {
+			return err
 		}
+		grams = append(grams, added...)
 		start += n
-		values, args := s.db.Values(rows)
-		res, err := tx.QueryContext(ctx, `INSERT INTO company_names (name_norm) VALUES `+values+ //nolint:gosec // values are placeholders
-			` ON CONFLICT (name_norm) DO NOTHING RETURNING id, name_norm`, args...)
-		if err != nil {
-			return fmt.Errorf("company names: %w", err)
-		}
-		err = eachRow(res, func() error {
-			var (
-				id   int64
-				name string
-			)
-			if err := res.Scan(&id, &name); err != nil {
-				return err
-			}
-			g := duplicate.Trigrams(name)
-			for _, t := range g {
-				grams = append(grams, []any{t, len(g), id})
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("company names: %w", err)
-		}
 	}
 	return s.db.InsertRows(ctx, tx, `INSERT INTO name_trigrams (trigram, ntri, name_id)`, grams)
+}
+
+// insertNames inserts names (distinct) into company_names in one
+// statement and returns the name_trigrams rows of those that were new.
+func (s *Store) insertNames(ctx context.Context, tx *sql.Tx, names []string) ([][]any, error) {
+	rows := make([][]any, len(names))
+	for i, name := range names {
+		rows[i] = []any{name}
+	}
+	values, args := s.db.Values(rows)
+	res, err := tx.QueryContext(ctx, `INSERT INTO company_names (name_norm) VALUES `+values+ //nolint:gosec // values are placeholders
+		` ON CONFLICT (name_norm) DO NOTHING RETURNING id, name_norm`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("company names: %w", err)
+	}
+	defer func() { _ = res.Close() }()
+	var grams [][]any
+	for res.Next() {
+		var (
+			id   int64
+			name string
+		)
+		if err := res.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("company names: %w", err)
+		}
+		g := duplicate.Trigrams(name)
+		for _, t := range g {
+			grams = append(grams, []any{t, len(g), id})
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("company names: %w", err)
+	}
+	return grams, nil
 }
 
 // writeNamesOneByOne is writeNames the plain way, a statement per name and
