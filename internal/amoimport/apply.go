@@ -52,8 +52,8 @@ const applyChunkRows = 2000
 //     responsible (so that one without a company stays visible to them),
 //     else the actor.
 //
-// Afterwards every applied row carries the company_id (and, for contacts,
-// contact_id) it was written to, so the report links to them. actor is who
+// Afterwards every applied row's company (and, for contacts, contact) is
+// recorded in import_row_ids, so the report links to them. actor is who
 // the import runs as: it is created_by of what the import creates and the
 // fallback author and responsible. bar (nil: none) counts applied rows.
 func Apply(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, actor access.Scope, bar progress.Reporter) error {
@@ -172,10 +172,11 @@ func (a *applier) eachChunk(ctx context.Context, kind string, fn func([][]applie
 }
 
 func (a *applier) readRows(ctx context.Context, kind string, after, limit int) ([]appliedRow, error) {
-	rows, err := a.db.QueryContext(ctx, `SELECT number, action, entity, COALESCE(company_id, 0), COALESCE(contact_id, 0),
-		COALESCE(link_entity, 0), COALESCE(responsible_id, 0), record
-		FROM import_rows WHERE import_id = $1 AND kind = $2 AND entity > $3 AND action IN ('create', 'update', 'merge')
-		ORDER BY entity, number LIMIT $4`, a.importID, kind, after, limit)
+	rows, err := a.db.QueryContext(ctx, `SELECT r.number, r.action, r.entity, COALESCE(x.company_id, r.company_id, 0),
+		COALESCE(x.contact_id, r.contact_id, 0), COALESCE(r.link_entity, 0), COALESCE(r.responsible_id, 0), r.record
+		FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number
+		WHERE r.import_id = $1 AND r.kind = $2 AND r.entity > $3 AND r.action IN ('create', 'update', 'merge')
+		ORDER BY r.entity, r.number LIMIT $4`, a.importID, kind, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("apply: read rows: %w", err)
 	}
@@ -436,7 +437,7 @@ func (a *applier) applyCompanies(ctx context.Context, groups [][]appliedRow) err
 	if _, err := a.companies.UpdateBatch(ctx, a.tx, revisions); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
-	var numbers, resolved []int64
+	var written [][]any
 	for i := range drafts {
 		d := &drafts[i]
 		have := existing[d.resolved]
@@ -452,7 +453,7 @@ func (a *applier) applyCompanies(ctx context.Context, groups [][]appliedRow) err
 		}
 		for _, p := range d.rows {
 			if p.companyID != d.resolved {
-				numbers, resolved = append(numbers, int64(p.number)), append(resolved, d.resolved)
+				written = append(written, []any{a.importID, p.number, d.resolved, nil})
 			}
 		}
 	}
@@ -462,7 +463,7 @@ func (a *applier) applyCompanies(ctx context.Context, groups [][]appliedRow) err
 	if err := a.upsertAmoIDs(ctx, "company_amo_ids", "company_id", amo); err != nil {
 		return err
 	}
-	return a.setRowIDs(ctx, "company_id", numbers, resolved)
+	return a.writeRowIDs(ctx, written)
 }
 
 // amend is company cur with what the file adds: a field amoCRM has is
@@ -638,21 +639,14 @@ func (a *applier) upsertAmoIDs(ctx context.Context, table, column string, rows [
 	return nil
 }
 
-// setRowIDs writes ids[i] into column of the import's row numbers[i],
-// a chunk of rows per statement.
-func (a *applier) setRowIDs(ctx context.Context, column string, numbers, ids []int64) error {
-	// As many rows as the plan's updates: full batches are one statement
-	// text, prepared once.
-	per := updateBatch
-	for start := 0; start < len(numbers); start += per {
-		end := min(start+per, len(numbers))
-		rows := make([][]any, 0, end-start)
-		for i := start; i < end; i++ {
-			rows = append(rows, []any{numbers[i], ids[i]})
-		}
-		if err := updateImportRows(ctx, a.tx, a.db.Dialect, a.importID, column+" = v.column2", []string{"BIGINT", "BIGINT"}, rows); err != nil {
-			return fmt.Errorf("apply: report %s: %w", column, err)
-		}
+// writeRowIDs records, for the report, the company and contact each of
+// the import's rows was written to: rows of (import id, row number,
+// company id or nil, contact id or nil) into import_row_ids (migration
+// 00045), in one bulk write; a row appears once (its company or its
+// contact entity writes it).
+func (a *applier) writeRowIDs(ctx context.Context, rows [][]any) error {
+	if err := a.db.InsertRows(ctx, a.tx, `INSERT INTO import_row_ids (import_id, number, company_id, contact_id)`, rows); err != nil {
+		return fmt.Errorf("apply: report ids: %w", err)
 	}
 	return nil
 }

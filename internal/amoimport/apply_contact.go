@@ -135,32 +135,29 @@ func (a *applier) applyContacts(ctx context.Context, groups [][]appliedRow) erro
 	if err := a.contacts.UpdateBatch(ctx, a.tx, revisions); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
-	var (
-		amo                    [][]any
-		numbers, contactIDs    []int64
-		linkNumbers, companies []int64
-	)
+	var amo, written [][]any
 	for i := range drafts {
 		d := &drafts[i]
 		for _, id := range d.amoIDs {
 			amo = append(amo, []any{id, d.resolved})
 		}
 		for _, p := range d.rows {
+			var companyID, contactID any
 			if p.contactID != d.resolved {
-				numbers, contactIDs = append(numbers, int64(p.number)), append(contactIDs, d.resolved)
+				contactID = d.resolved
 			}
 			if d.link != 0 && p.companyID != d.link {
-				linkNumbers, companies = append(linkNumbers, int64(p.number)), append(companies, d.link)
+				companyID = d.link
+			}
+			if companyID != nil || contactID != nil {
+				written = append(written, []any{a.importID, p.number, companyID, contactID})
 			}
 		}
 	}
 	if err := a.upsertAmoIDs(ctx, "contact_amo_ids", "contact_id", amo); err != nil {
 		return err
 	}
-	if err := a.setRowIDs(ctx, "contact_id", numbers, contactIDs); err != nil {
-		return err
-	}
-	return a.setRowIDs(ctx, "company_id", linkNumbers, companies)
+	return a.writeRowIDs(ctx, written)
 }
 
 // linkedCompanies reads the company each link_entity of groups was
@@ -179,10 +176,11 @@ func (a *applier) linkedCompanies(ctx context.Context, groups [][]appliedRow) (m
 		return out, nil
 	}
 	var w database.Where
-	w.Add("import_id = ?", a.importID)
-	w.Add("company_id IS NOT NULL")
-	w.Add("number IN " + w.In(numbers...))
-	rows, err := a.db.QueryContext(ctx, `SELECT number, company_id FROM import_rows`+w.SQL(), w.Args()...)
+	w.Add("r.import_id = ?", a.importID)
+	w.Add("COALESCE(x.company_id, r.company_id) IS NOT NULL")
+	w.Add("r.number IN " + w.In(numbers...))
+	rows, err := a.db.QueryContext(ctx, `SELECT r.number, COALESCE(x.company_id, r.company_id) FROM import_rows r
+		LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number`+w.SQL(), w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("apply: linked companies: %w", err)
 	}

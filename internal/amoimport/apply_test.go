@@ -74,7 +74,8 @@ func apply(t *testing.T, db *database.DB, id int64, actor access.Scope) error {
 // baseTables are every table an import writes to, each with its order.
 var baseTables = []struct{ table, order string }{
 	{"companies", "id"}, {"company_phones", "id"}, {"company_emails", "id"}, {"company_spheres", "company_id, sphere_id"},
-	{"company_terms", "company_id, term"}, {"company_trigrams", "company_id, trigram"}, {"company_tallies", "branch_id, responsible_id, status_id"},
+	{"company_terms", "company_id, term"}, {"company_names", "id"}, {"name_trigrams", "name_id, trigram, ntri"},
+	{"company_tallies", "branch_id, responsible_id, status_id"},
 	{"company_notes", "id"}, {"company_amo_ids", "amo_id"}, {"spheres", "id"},
 	{"contacts", "id"}, {"contact_phones", "id"}, {"contact_emails", "id"}, {"contact_terms", "contact_id, term"},
 	{"contact_tallies", "id"}, {"contact_amo_ids", "amo_id"}, {"duplicate_dirty", "company_id"}, {"audit_log", "id"},
@@ -362,8 +363,9 @@ func TestApply(t *testing.T) {
 			}
 		})
 		t.Run("the report's rows name the company or contact they were written to", func(t *testing.T) {
-			got := column[string](t, db, `SELECT number || ':' || COALESCE(company_id, 0) || ':' || COALESCE(contact_id, 0)
-				FROM import_rows WHERE import_id = $1 ORDER BY number`, f.importID)
+			got := column[string](t, db, `SELECT r.number || ':' || COALESCE(x.company_id, r.company_id, 0) || ':' || COALESCE(x.contact_id, r.contact_id, 0)
+				FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number
+				WHERE r.import_id = $1 ORDER BY r.number`, f.importID)
 			iv, sd, pt, ol := contactByName(t, db, "Иванов").ID, contactByName(t, db, "Сидоров").ID, f.petrov, contactByName(t, db, "Орлов").ID
 			want := []string{
 				fmt.Sprintf("1:%d:0", romashka.ID), fmt.Sprintf("2:%d:0", romashka.ID), fmt.Sprintf("3:%d:0", romashka.ID),
@@ -428,8 +430,10 @@ func reimport(t *testing.T, db *database.DB, id int64) int64 {
 	next := stage(t, db, nil)
 	if _, err := db.ExecContext(context.Background(), `INSERT INTO import_rows (import_id, number, line, kind, amo_id, record, action, entity,
 		company_id, contact_id, link_entity, responsible_id)
-		SELECT $1, number, line, kind, amo_id, record, CASE action WHEN 'create' THEN 'update' ELSE action END, entity,
-			company_id, contact_id, link_entity, responsible_id FROM import_rows WHERE import_id = $2`, next, id); err != nil {
+		SELECT $1, r.number, r.line, r.kind, r.amo_id, r.record, CASE r.action WHEN 'create' THEN 'update' ELSE r.action END, r.entity,
+			COALESCE(x.company_id, r.company_id), COALESCE(x.contact_id, r.contact_id), r.link_entity, r.responsible_id
+		FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number
+		WHERE r.import_id = $2`, next, id); err != nil {
 		t.Fatal(err)
 	}
 	return next
@@ -469,7 +473,7 @@ func TestApplyFailureLeavesTheBaseAsItWas(t *testing.T) {
 		if after := dumpBase(t, db); after != before {
 			t.Errorf("a failed import changed the base:\n%s", diffLines(before, after))
 		}
-		if ids := column[int64](t, db, `SELECT COUNT(*) FROM import_rows WHERE import_id = $1 AND company_id IS NOT NULL`, id); ids[0] != 0 {
+		if ids := column[int64](t, db, `SELECT COUNT(*) FROM import_row_ids WHERE import_id = $1`, id); ids[0] != 0 {
 			t.Errorf("%d report rows name a company that was rolled back", ids[0])
 		}
 	})

@@ -141,6 +141,9 @@ func (p *planner) reset() error {
 	if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM import_rows WHERE import_id = $1 AND line = 0`, p.importID); err != nil {
 		return err
 	}
+	if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM import_row_ids WHERE import_id = $1`, p.importID); err != nil {
+		return err
+	}
 	// Only the rows a plan touched: a first plan rewrites nothing.
 	_, err := p.tx.ExecContext(p.ctx, `UPDATE import_rows SET action = '', entity = number, company_id = NULL, contact_id = NULL,
 		link_entity = NULL, responsible_id = NULL, created_by_id = NULL, reason = ''

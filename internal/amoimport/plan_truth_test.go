@@ -153,9 +153,10 @@ func (env *planEnv) run(t *testing.T, rows []Row) (Summary, map[int]planned, int
 // rows reads an import's planned rows.
 func (env *planEnv) rows(t *testing.T, importID int64) map[int]planned {
 	t.Helper()
-	rows, err := env.db.QueryContext(context.Background(), `SELECT number, line, kind, action, reason, COALESCE(entity, 0),
-		COALESCE(link_entity, 0), COALESCE(company_id, 0), COALESCE(contact_id, 0), COALESCE(responsible_id, 0),
-		COALESCE(created_by_id, 0), issues FROM import_rows WHERE import_id = $1 ORDER BY number`, importID)
+	rows, err := env.db.QueryContext(context.Background(), `SELECT r.number, line, kind, action, reason, COALESCE(entity, 0),
+		COALESCE(link_entity, 0), COALESCE(x.company_id, r.company_id, 0), COALESCE(x.contact_id, r.contact_id, 0), COALESCE(responsible_id, 0),
+		COALESCE(created_by_id, 0), issues FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number
+		WHERE r.import_id = $1 ORDER BY r.number`, importID)
 	if err != nil {
 		t.Fatal(err)
 	}

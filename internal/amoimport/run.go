@@ -107,8 +107,15 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 	}
 	var sum Summary
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE import_id = $1`, im.ID); err != nil {
-			return fmt.Errorf("import %d: %w", im.ID, err)
+		restore, err := db.BulkSession(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = restore() }()
+		for _, table := range []string{"import_rows", "import_row_ids"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE import_id = $1`, im.ID); err != nil { //nolint:gosec // table names are constants
+				return fmt.Errorf("import %d: %w", im.ID, err)
+			}
 		}
 		start := time.Now()
 		n, err := Stage(ctx, tx, db, im.ID, rows)

@@ -71,16 +71,16 @@ func (s *Store) Rows(ctx context.Context, id int64, f RowFilter) (RowList, error
 		return RowList{}, apperr.Invalid{"action": "Неизвестное действие: допустимы create, update, merge, skip, error"}
 	}
 	var w database.Where
-	w.Add("import_id = ?", id)
+	w.Add("r.import_id = ?", id)
 	if f.Action != "" {
-		w.Add("action = ?", f.Action)
+		w.Add("r.action = ?", f.Action)
 	}
 	var list RowList
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows`+w.SQL(), w.Args()...).Scan(&list.Count); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows r`+w.SQL(), w.Args()...).Scan(&list.Count); err != nil {
 		return RowList{}, fmt.Errorf("import %d rows: %w", id, err)
 	}
 	size := max(f.Size, 1)
-	query := `SELECT ` + rowColumns + ` FROM import_rows` + w.SQL() + ` ORDER BY number LIMIT ` + w.Arg(size) +
+	query := `SELECT ` + rowColumns + rowsFrom + w.SQL() + ` ORDER BY r.number LIMIT ` + w.Arg(size) +
 		` OFFSET ` + w.Arg(database.PageOffset(f.Page, size))
 	rows, err := s.db.QueryContext(ctx, query, w.Args()...)
 	if err != nil {
@@ -119,8 +119,13 @@ func (s *Store) ActionCounts(ctx context.Context, id int64) (map[string]int, err
 	return out, nil
 }
 
-const rowColumns = `number, line, kind, COALESCE(amo_id, 0), action, record, reason, issues,
-	COALESCE(company_id, 0), COALESCE(contact_id, 0)`
+// rowColumns are the columns of a report row; rowsFrom joins each row of
+// import_rows r to what Apply wrote for it (migration 00045).
+const (
+	rowColumns = `r.number, r.line, r.kind, COALESCE(r.amo_id, 0), r.action, r.record, r.reason, r.issues,
+	COALESCE(x.company_id, r.company_id, 0), COALESCE(x.contact_id, r.contact_id, 0)`
+	rowsFrom = ` FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number`
+)
 
 // eachRow scans rows of rowColumns and hands each to fn; it closes rows.
 func eachRow(rows *sql.Rows, fn func(ReportRow) error) error {
@@ -288,7 +293,7 @@ func (s *Store) WriteReport(ctx context.Context, id int64, w io.Writer) error {
 	if err := cw.Write([]string{"Номер записи", "Строка файла", "Действие", "Причина", "Предупреждения", "Тип", "Название"}); err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+rowColumns+` FROM import_rows WHERE import_id = $1 ORDER BY number`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+rowColumns+rowsFrom+` WHERE r.import_id = $1 ORDER BY r.number`, id)
 	if err != nil {
 		return fmt.Errorf("import %d report: %w", id, err)
 	}

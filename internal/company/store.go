@@ -654,10 +654,16 @@ func changedFields(a, b NewCompany) []string {
 }
 
 // replaceChildren rewrites the search terms, phones, e-mails and spheres
-// of a company whose fields in changed were updated.
+// of a company whose fields in changed were updated, and adds a new name
+// to the similar-names tables (writeNames).
 func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *NewCompany, nm norms, changed []string) error {
 	var rows childRows
 	rows.add(id, n, nm)
+	if slices.Contains(changed, "name") {
+		if err := s.writeNames(ctx, tx, []string{nm.name}); err != nil {
+			return err
+		}
+	}
 	for _, k := range childKinds {
 		if !slices.ContainsFunc(k.fields, func(f string) bool { return slices.Contains(changed, f) }) {
 			continue
@@ -675,7 +681,7 @@ func (s *Store) replaceChildren(ctx context.Context, tx *sql.Tx, id int64, n *Ne
 // childRows are the rows of a company's search terms, phones, e-mails and
 // spheres, gathered for multi-row INSERTs.
 type childRows struct {
-	terms, phones, emails, spheres, trigrams [][]any
+	terms, phones, emails, spheres [][]any
 }
 
 // add appends the child rows of live company id. A term row carries the
@@ -694,10 +700,6 @@ func (c *childRows) add(id int64, n *NewCompany, nm norms) {
 	for _, sp := range n.Spheres {
 		c.spheres = append(c.spheres, []any{id, sp})
 	}
-	grams := duplicate.Trigrams(nm.name)
-	for _, g := range grams {
-		c.trigrams = append(c.trigrams, []any{g, len(grams), id})
-	}
 }
 
 // childKinds names each child table, the company fields it derives from
@@ -715,8 +717,6 @@ var childKinds = []struct {
 		func(c *childRows) [][]any { return c.emails }},
 	{"company_spheres", `INSERT INTO company_spheres (company_id, sphere_id)`, []string{"spheres"},
 		func(c *childRows) [][]any { return c.spheres }},
-	{"company_trigrams", `INSERT INTO company_trigrams (trigram, ntri, company_id)`, []string{"name"},
-		func(c *childRows) [][]any { return c.trigrams }},
 }
 
 // Delete moves a visible company to the trash (deleted_at, deleted_by);
@@ -791,7 +791,8 @@ func (s *Store) ByINN(ctx context.Context, scope access.Scope, inn string) ([]Co
 
 // InsertBatch writes already normalised companies (see NewCompany.Normalize)
 // with multi-row INSERTs, including their search terms, phones, e-mails and
-// spheres, and returns their ids in order. It neither checks references
+// spheres and their new names' trigrams (writeNames), and returns their ids
+// in order. It neither checks references
 // nor writes audit entries: it is the bulk path of Create, of the demo
 // loader and of the importer, which do those themselves.
 //
@@ -828,8 +829,13 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 				return fmt.Errorf("insert companies: %w", err)
 			}
 			var children childRows
+			names := make([]string, len(chunk))
 			for i := range chunk {
 				children.add(chunkIDs[i], &chunk[i], nms[i])
+				names[i] = nms[i].name
+			}
+			if err := s.writeNames(ctx, tx, names); err != nil {
+				return err
 			}
 			for _, k := range childKinds {
 				if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {

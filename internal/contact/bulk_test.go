@@ -20,7 +20,9 @@ import (
 // a total order.
 var derivedTables = []struct{ table, order string }{
 	{"companies", "id"}, {"company_phones", "id"}, {"company_emails", "id"}, {"company_spheres", "company_id, sphere_id"},
-	{"company_terms", "company_id, term"}, {"company_trigrams", "company_id, trigram, ntri"},
+	{"company_terms", "company_id, term"},
+	{"(SELECT name_norm FROM company_names) company_names", "name_norm"},
+	{"(SELECT n.name_norm, t.trigram, t.ntri FROM name_trigrams t JOIN company_names n ON n.id = t.name_id) name_trigrams", "name_norm, trigram, ntri"},
 	{"company_tallies", "branch_id, responsible_id, status_id"}, {"company_months", "month, branch_id, responsible_id"},
 	{"duplicate_dirty", "company_id"},
 	{"contacts", "id"}, {"contact_phones", "id"}, {"contact_emails", "id"}, {"contact_terms", "contact_id, term"},

@@ -64,3 +64,46 @@ func (db *DB) RowByRow() *DB {
 	slow.rowByRow = true
 	return &slow
 }
+
+// IsRowByRow reports whether db writes row by row (RowByRow): stores that
+// keep a derived table themselves then write it the plain way, one row at
+// a time, for tests to compare with their bulk path.
+func (db *DB) IsRowByRow() bool { return db.rowByRow }
+
+// bulkCacheKiB is the page cache a SQLite connection gets for a long bulk
+// write (BulkSession), in KiB: 32 MB, against the default 2 MB. Measured on
+// an import of 20,000 rows (CPU / peak RSS): 2 MB 5.8 s / 101 MB, 32 MB
+// 5.1 s / 160 MB, 64 MB 4.7 s / 207 MB — the sorter takes as much again
+// as the cache — so 32 MB keeps an import well under its 256 MB.
+const bulkCacheKiB = 32 << 10
+
+// BulkSession prepares the connection of tx for a long transaction that
+// writes hundreds of thousands of rows (an import) and returns what puts
+// it back, to be called before the transaction ends. On SQLite it keeps
+// the statement journals in memory (temp_store): every multi-row INSERT
+// in a transaction journals the pages it touches so that it can be
+// undone alone, and in a file that was a fifth of an import's CPU in
+// write calls. It also gives the connection a page cache of bulkCacheKiB,
+// so that dirty pages are not spilled to the WAL mid-transaction and
+// written again. PostgreSQL needs nothing.
+func (db *DB) BulkSession(ctx context.Context, tx *sql.Tx) (restore func() error, err error) {
+	if db.Dialect != SQLite {
+		return func() error { return nil }, nil
+	}
+	var cache int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return nil, fmt.Errorf("bulk session: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, bulkCacheKiB)); err != nil {
+		return nil, fmt.Errorf("bulk session: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+		return nil, fmt.Errorf("bulk session: %w", err)
+	}
+	return func() error {
+		if _, err := tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cache)); err != nil {
+			return fmt.Errorf("bulk session: %w", err)
+		}
+		return nil
+	}, nil
+}

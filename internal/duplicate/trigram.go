@@ -9,8 +9,8 @@ import (
 // PostgreSQL's pg_trgm makes them: each word padded with two spaces in
 // front and one behind. Keeping pg_trgm's definition keeps the meaning of
 // "similar" that of PostgreSQL's similarity(): both databases find
-// candidates through the company_trigrams rows filled from this function
-// (and name_trigrams, which follows them) and verify them with Similarity.
+// candidates through the name_trigrams rows filled from this function
+// (company.Store writes them) and verify them with Similarity.
 func Trigrams(norm string) []string {
 	var out []string
 	seen := map[string]struct{}{}

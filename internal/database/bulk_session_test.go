@@ -1,0 +1,43 @@
+package database_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// TestBulkSessionPutsTheConnectionBack: the larger page cache of a bulk
+// transaction is the transaction's, not the pooled connection's for good.
+func TestBulkSessionPutsTheConnectionBack(t *testing.T) {
+	db := dbtest.New(t, database.SQLite)
+	db.SetMaxOpenConns(1) // the same connection before, during and after
+	ctx := context.Background()
+	cache := func(q database.Querier) int64 {
+		t.Helper()
+		var n int64
+		if err := q.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := cache(db)
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		restore, err := db.BulkSession(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if during := cache(tx); during == before {
+			t.Errorf("cache_size %d during a bulk session: unchanged", during)
+		}
+		return restore()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := cache(db); after != before {
+		t.Fatalf("cache_size %d after a bulk session, %d before", after, before)
+	}
+}
