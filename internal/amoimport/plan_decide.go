@@ -116,15 +116,18 @@ func (p *planner) decidePage(page []stagedRow) error {
 			if err != nil {
 				return err
 			}
-			plans = append(plans, []any{rp.number, rp.action, rp.entity, database.NullInt64(rp.companyID),
+			plans = append(plans, []any{rp.number, rp.action, database.NullInt64(rp.companyID),
 				database.NullInt64(rp.contactID), database.NullInt64(int64(rp.linkEntity)), database.NullInt64(rp.responsible),
 				database.NullInt64(rp.createdBy), strings.Join(rp.reason, "; "), string(issues)})
 		}
 		start = end
 	}
-	types := []string{"INTEGER", "TEXT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "BIGINT", "BIGINT", "TEXT", "TEXT"}
-	set := `action = v.column2, entity = v.column3, company_id = v.column4, contact_id = v.column5, link_entity = v.column6,
-		responsible_id = v.column7, created_by_id = v.column8, reason = v.column9, issues = v.column10`
+	// The entity is not written again: a page's rows were read by it and
+	// keep it. Naming it in SET made SQLite rewrite each row's entry in
+	// import_rows_entity_idx, whether the value changed or not.
+	types := []string{"INTEGER", "TEXT", "BIGINT", "BIGINT", "INTEGER", "BIGINT", "BIGINT", "TEXT", "TEXT"}
+	set := `action = v.column2, company_id = v.column3, contact_id = v.column4, link_entity = v.column5,
+		responsible_id = v.column6, created_by_id = v.column7, reason = v.column8, issues = v.column9`
 	for start := 0; start < len(plans); start += updateBatch {
 		if err := p.updateRows(set, types, plans[start:min(start+updateBatch, len(plans))]); err != nil {
 			return err
