@@ -300,26 +300,23 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 		// visibility (access.TaskArms) is read from its own index —
 		// the filter alone, without RestrictTasks: the arm is visible
 		// by itself, and the rule's OR would send every row to the
-		// table. The count is the union of the arms' ids, each read up
-		// to the bound, counted up to the bound: if an arm holds the
-		// bound, so does the union; if none does, the union is every
-		// visible task. The page is the union of each arm's first rows
-		// up to the page's end, in order: a row of the page is among
-		// the first of its own arm. Walking the open tasks of the base
-		// in due order instead passed over forty-nine of every fifty
-		// (another's, each tested against the companies).
+		// table — in order, up to the bound or the page's end, whichever
+		// is further. Their union v holds the page (a row of the page is
+		// among the first of its own arm) and the count up to the bound
+		// (if an arm holds the bound, so does the union; if none does,
+		// the union is every visible task). Each arm is read once for
+		// both. Walking the open tasks of the base in due order instead
+		// passed over forty-nine of every fifty (another's, each tested
+		// against the companies).
 		conds := w.Adopt(&kw)
-		end := w.Arg(database.PageOffset(f.Page, size) + size)
-		var pages, counts []string
+		reach := w.Arg(max(bound, database.PageOffset(f.Page, size)+size))
+		var reads []string
 		for i, a := range arms {
-			arm := "FROM tasks t" + and(conds, w.Adopt(a))
-			n := strconv.Itoa(i)
-			pages = append(pages, "SELECT * FROM (SELECT t.id, t.due_at "+arm+order+" LIMIT "+end+") p"+n)
-			counts = append(counts, "SELECT * FROM (SELECT t.id "+arm+" LIMIT "+w.Arg(bound)+") a"+n)
+			reads = append(reads, "SELECT * FROM (SELECT t.id, t.due_at FROM tasks t"+and(conds, w.Adopt(a))+order+" LIMIT "+reach+") a"+strconv.Itoa(i))
 		}
 		uorder := strings.ReplaceAll(order, "t.", "u.")
-		pg = "WITH p AS (SELECT u.id FROM (" + strings.Join(pages, " UNION ") + ") u" + uorder + limit + ") "
-		total = "(SELECT COUNT(*) FROM (SELECT u.id FROM (" + strings.Join(counts, " UNION ") + ") u LIMIT " + w.Arg(bound) + ") n)"
+		pg = "WITH v AS (" + strings.Join(reads, " UNION ") + "), p AS (SELECT u.id FROM v u" + uorder + limit + ") "
+		total = "(SELECT COUNT(*) FROM (SELECT v.id FROM v LIMIT " + w.Arg(bound) + ") n)"
 	case bound > 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + where + " LIMIT " + w.Arg(bound) + ") n)"
