@@ -240,13 +240,29 @@ func (f Filter) CountBound() int {
 // there are (at most f.CountBound() when that is set). The rows come with
 // the total in one query.
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, int, error) {
-	var cw database.Where
-	if err := s.filter(ctx, &cw, sc, f); err != nil {
-		return nil, 0, err
+	loc := f.Loc
+	if f.State != "" && loc == nil {
+		var err error
+		if loc, err = s.Location(ctx, sc.UserID); err != nil {
+			return nil, 0, err
+		}
+	}
+	var cw, kw database.Where
+	sc.RestrictTasks(&cw, "t")
+	for _, w := range []*database.Where{&cw, &kw} {
+		if err := s.filter(w, f, loc); err != nil {
+			return nil, 0, err
+		}
 	}
 	var w database.Where
 	cols := viewerCols(&w, sc.UserID)
-	where := w.Adopt(&cw)
+	bound := f.CountBound()
+	arms := sc.TaskArms("t")
+	byArms := f.AssignedTo == 0 && bound > 0 && arms != nil
+	where := ""
+	if !byArms {
+		where = w.Adopt(&cw)
+	}
 	size := f.Size
 	if size <= 0 {
 		size = 50
@@ -270,30 +286,37 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 	//
 	// Everything a manager or an administrator may see is a scan of
 	// hundreds of thousands of open tasks: with CountCap that count stops
-	// at CountBound() rows (a read the size of a few pages), and the page
-	// itself is the first rows of tasks_open_due_idx (migration 00032) in
-	// due order that pass the filter.
+	// at CountBound() rows (a read the size of a few pages), and an
+	// administrator's page is the first rows of tasks_open_due_idx
+	// (migration 00032) in due order that pass the filter.
 	pg := "WITH p AS (SELECT t.id, COUNT(*) OVER () AS total FROM tasks t" + where + order + limit + ") "
 	total := "p.total"
-	bound := f.CountBound()
 	switch {
 	case f.AssignedTo != 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM tasks t" + where + ")"
-	case bound > 0 && sc.TaskArms("t") != nil:
+	case byArms:
 		// A scope that sees a part of the base: each arm of its
-		// visibility (access.TaskArms) is read from its own index up to
-		// the bound, and the union of those ids counted up to the bound.
-		// If an arm holds the bound, so does the union; if none does,
-		// the union is every visible task.
-		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
-		var arms []string
-		for i, a := range sc.TaskArms("t") {
-			alias := "a" + strconv.Itoa(i)
-			arms = append(arms, "SELECT "+alias+".id FROM (SELECT t.id FROM tasks t"+where+" AND "+
-				strings.TrimPrefix(w.Adopt(a), " WHERE ")+" LIMIT "+w.Arg(bound)+") "+alias)
+		// visibility (access.TaskArms) is read from its own index —
+		// the filter alone, without RestrictTasks: the arm is visible
+		// by itself, and the rule's OR would send every row to the
+		// table — in order, up to the bound or the page's end, whichever
+		// is further. Their union v holds the page (a row of the page is
+		// among the first of its own arm) and the count up to the bound
+		// (if an arm holds the bound, so does the union; if none does,
+		// the union is every visible task). Each arm is read once for
+		// both. Walking the open tasks of the base in due order instead
+		// passed over forty-nine of every fifty (another's, each tested
+		// against the companies).
+		conds := w.Adopt(&kw)
+		reach := w.Arg(max(bound, database.PageOffset(f.Page, size)+size))
+		var reads []string
+		for i, a := range arms {
+			reads = append(reads, "SELECT * FROM (SELECT t.id, t.due_at FROM tasks t"+and(conds, w.Adopt(a))+order+" LIMIT "+reach+") a"+strconv.Itoa(i))
 		}
-		total = "(SELECT COUNT(*) FROM (SELECT u.id FROM (" + strings.Join(arms, " UNION ") + ") u LIMIT " + w.Arg(bound) + ") n)"
+		uorder := strings.ReplaceAll(order, "t.", "u.")
+		pg = "WITH v AS (" + strings.Join(reads, " UNION ") + "), p AS (SELECT u.id FROM v u" + uorder + limit + ") "
+		total = "(SELECT COUNT(*) FROM (SELECT v.id FROM v LIMIT " + w.Arg(bound) + ") n)"
 	case bound > 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + where + " LIMIT " + w.Arg(bound) + ") n)"
@@ -331,10 +354,10 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 	return out, count, nil
 }
 
-// filter adds f's conditions and sc's visibility to w; t is the tasks
-// alias.
-func (s *Store) filter(ctx context.Context, w *database.Where, sc access.Scope, f Filter) error {
-	sc.RestrictTasks(w, "t")
+// filter adds f's conditions to w, the state's in loc; t is the tasks
+// alias. Visibility is the caller's: access.RestrictTasks, or one of
+// access.TaskArms.
+func (s *Store) filter(w *database.Where, f Filter, loc *time.Location) error {
 	if len(f.Statuses) > 0 {
 		vals := make([]any, len(f.Statuses))
 		for i, st := range f.Statuses {
@@ -343,13 +366,6 @@ func (s *Store) filter(ctx context.Context, w *database.Where, sc access.Scope, 
 		w.Add("t.status IN " + w.In(vals...))
 	}
 	if f.State != "" {
-		loc := f.Loc
-		if loc == nil {
-			var err error
-			if loc, err = s.Location(ctx, sc.UserID); err != nil {
-				return err
-			}
-		}
 		if !boundsAt(s.now(), loc).AddState(w, "t", f.State) {
 			return apperr.Invalid{"state": "Неизвестное состояние; допустимо: overdue, today, week, later, done, cancelled"}
 		}
@@ -376,6 +392,17 @@ func (s *Store) filter(ctx context.Context, w *database.Where, sc access.Scope, 
 		w.Add(freshSQL("t"))
 	}
 	return nil
+}
+
+// and joins two " WHERE …" clauses, either of which may be empty.
+func and(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " AND " + strings.TrimPrefix(b, " WHERE ")
 }
 
 func escapeLike(s string) string {

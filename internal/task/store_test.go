@@ -587,3 +587,71 @@ func TestBoundedCountByArmsEqualsTheRule(t *testing.T) {
 		}
 	})
 }
+
+// TestPageByArmsEqualsTheRule: for a scope that sees part of the base,
+// the capped list («все доступные») reads its page as the union of
+// access.TaskArms; every page of it, for every member of the cast and
+// filter, in either order, holds the same tasks in the same order as the
+// uncapped list, which applies access.RestrictTasks to the whole base:
+// tasks in two or three arms appear once, equal due times keep the id
+// order, a task of a trashed company stays its author's and assignee's.
+func TestPageByArmsEqualsTheRule(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		c := w.cast
+		now := time.Date(2030, 2, 5, 12, 0, 0, 0, time.UTC)
+		w.store.SetClock(func() time.Time { return now })
+		trashed := insertCompany(t, db, "Гамма", c.BranchA, c.Alisa.ID)
+		for i := range 3 {
+			day := "2030-02-0" + strconv.Itoa(i+3)
+			w.create(t, c.Alisa.Scope, task.Input{Title: str("Своя " + strconv.Itoa(i)), DueAt: str(day), Company: id(w.compA)})
+			w.create(t, c.Boris.Scope, task.Input{Title: str("Поручение " + strconv.Itoa(i)), DueAt: str(day),
+				AssignedTo: who(c.Alisa.ID), Company: id(w.compA)})
+			w.create(t, c.Gleb.Scope, task.Input{Title: str("Бета " + strconv.Itoa(i)), DueAt: str(day), Company: id(w.compB)})
+			w.create(t, c.Boris.Scope, task.Input{Title: str("Без компании " + strconv.Itoa(i)), DueAt: str(day + "T10:00:00Z"),
+				AssignedTo: who(c.Alisa.ID)})
+			w.create(t, c.Boris.Scope, task.Input{Title: str("В корзине " + strconv.Itoa(i)), DueAt: str(day + "T09:00:00Z"),
+				AssignedTo: who(c.Boris.ID), Company: id(trashed)})
+			w.create(t, c.Darya.Scope, task.Input{Title: str("Чужая " + strconv.Itoa(i)), DueAt: str(day)})
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE companies SET deleted_at = $1 WHERE id = $2`, database.Now(), trashed); err != nil {
+			t.Fatal(err)
+		}
+		filters := []task.Filter{
+			{State: "open"},
+			{State: "open", Desc: true},
+			{State: "overdue"},
+			{State: "week"},
+			{Search: "поручение"},
+			{Company: w.compA},
+			{},
+		}
+		for _, m := range c.All() {
+			for _, f := range filters {
+				ids := func(f task.Filter) []int64 {
+					t.Helper()
+					list, _, err := w.store.List(ctx, m.Scope, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var out []int64
+					for _, tk := range list {
+						out = append(out, tk.ID)
+					}
+					return out
+				}
+				f.Size = 100
+				want := ids(f)
+				f.Size, f.CountCap = 2, 1
+				var got []int64
+				for f.Page = 1; f.Page <= len(want)/2+2; f.Page++ {
+					got = append(got, ids(f)...)
+				}
+				if !equal(got, want) {
+					t.Errorf("%s, %+v: pages by arms %v, the rule's %v", m.Username, f, got, want)
+				}
+			}
+		}
+	})
+}
