@@ -599,6 +599,22 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			if live == 0 {
 				pairs = nil
 			}
+			if g, ok := samePartners(before, pairs); ok {
+				// The graph keeps its shape: only the group's row changes.
+				for i := range pairs {
+					pairs[i].group = g
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
+					return fmt.Errorf("replace pairs: %w", err)
+				}
+				if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairRows(pairs, now)); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen); err != nil {
+					return fmt.Errorf("clear dirty mark: %w", err)
+				}
+				return refreshGroup(ctx, tx, g, before, pairs)
+			}
 			ch := pairChange{terminals: []int64{m.id}, removed: before, added: pairs}
 			for _, p := range slices.Concat(before, pairs) {
 				if other := p.a + p.b - m.id; !slices.Contains(ch.terminals, other) {

@@ -317,20 +317,8 @@ func (s *Scanner) regroupAround(ctx context.Context, tx *sql.Tx, ch pairChange) 
 		if err := tx.QueryRowContext(ctx, `SELECT score FROM duplicate_pairs WHERE group_id = $1 ORDER BY score DESC LIMIT 1`, rest.id).Scan(&rest.score); err != nil {
 			return fmt.Errorf("regroup: %w", err)
 		}
-		for _, f := range reasonFieldList {
-			bit := fieldBit(f)
-			if lost&rest.bits&^kept&bit == 0 {
-				continue
-			}
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM duplicate_pairs WHERE group_id = $1 AND fields LIKE $2 LIMIT 1) x`,
-				rest.id, "%,"+f+",%").Scan(&n)
-			if err != nil {
-				return fmt.Errorf("regroup: %w", err)
-			}
-			if n == 0 {
-				rest.bits &^= bit
-			}
+		if rest.bits, err = verifyBits(ctx, tx, rest.id, rest.bits, lost&^kept); err != nil {
+			return err
 		}
 		split = append(split, rest)
 	}
@@ -386,4 +374,76 @@ func pairsOfCompany(ctx context.Context, q database.Querier, id int64) ([]scored
 		return nil, fmt.Errorf("pairs of %d: %w", id, err)
 	}
 	return out, nil
+}
+
+// samePartners reports whether a re-check's pairs (added) join the same
+// pairs of companies as before (removed), all in one group g: then the
+// groups keep their shape.
+func samePartners(removed, added []scoredPair) (g int64, ok bool) {
+	if len(removed) == 0 || len(removed) != len(added) {
+		return 0, false
+	}
+	g = removed[0].group
+	keys := make(map[pairKey]bool, len(removed))
+	for _, p := range removed {
+		if p.group != g {
+			return 0, false
+		}
+		keys[pairKey{p.a, p.b}] = true
+	}
+	for _, p := range added {
+		if !keys[pairKey{p.a, p.b}] {
+			return 0, false
+		}
+	}
+	return g, g != 0
+}
+
+// refreshGroup keeps the row of group g right after its pairs removed
+// were replaced by added, the same pairs of companies rescored: its best
+// score is read from the index, and a reason field only removed pairs
+// had is looked for among its pairs.
+func refreshGroup(ctx context.Context, tx *sql.Tx, g int64, removed, added []scoredPair) error {
+	var bits int64
+	var score float64
+	err := tx.QueryRowContext(ctx, `SELECT g.field_bits, (SELECT p.score FROM duplicate_pairs p WHERE p.group_id = g.id ORDER BY p.score DESC LIMIT 1)
+		FROM duplicate_groups g WHERE g.id = $1`, g).Scan(&bits, &score)
+	if err != nil {
+		return fmt.Errorf("regroup: %w", err)
+	}
+	var lost, kept int64
+	for _, p := range removed {
+		lost |= fieldBits(p.fields)
+	}
+	for _, p := range added {
+		kept |= fieldBits(p.fields)
+	}
+	if bits, err = verifyBits(ctx, tx, g, bits|kept, lost&^kept); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE duplicate_groups SET score = $1, field_bits = $2 WHERE id = $3`, score, bits, g); err != nil {
+		return fmt.Errorf("regroup: %w", err)
+	}
+	return nil
+}
+
+// verifyBits clears from bits (of group g) each of the bits in doubt that
+// no pair of the group has any more.
+func verifyBits(ctx context.Context, tx *sql.Tx, g, bits, doubt int64) (int64, error) {
+	for _, f := range reasonFieldList {
+		bit := fieldBit(f)
+		if bits&doubt&bit == 0 {
+			continue
+		}
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM duplicate_pairs WHERE group_id = $1 AND fields LIKE $2 LIMIT 1) x`,
+			g, "%,"+f+",%").Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("regroup: %w", err)
+		}
+		if n == 0 {
+			bits &^= bit
+		}
+	}
+	return bits, nil
 }
