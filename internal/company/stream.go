@@ -59,6 +59,13 @@ type Arm struct {
 // aliases, as x.name). out lists what the statement returns, as x.name
 // too. The rows of one company are thus consecutive and come in the
 // order of the companies that Each reads.
+//
+// The ORDER BY belongs to the UNION ALL itself, not to a query around
+// it: SQLite then merges the arms, each read in the order of an index
+// (the companies by the list's order, their children by company) where
+// one serves, instead of sorting all the rows in a temporary B-tree.
+// The query around it only picks the columns out, which keeps the order
+// on both databases (TestExportEqualsTheList holds them to it).
 func (s Selection) Rows(out, then string, arms ...Arm) (string, []any) {
 	sel := &s.sel
 	keys, order := sortKeys(sel.orderBy())
@@ -70,7 +77,13 @@ func (s Selection) Rows(out, then string, arms ...Arm) (string, []any) {
 	if then != "" {
 		order += ", " + then
 	}
-	return sel.with + "SELECT " + out + " FROM (" + strings.Join(parts, " UNION ALL ") + ") x ORDER BY " + order,
+	// A UNION's ORDER BY names its columns bare (k0, kind), not x.k0.
+	terms := strings.Split(order, ", ")
+	for i, t := range terms {
+		terms[i] = strings.TrimPrefix(t, "x.")
+	}
+	order = strings.Join(terms, ", ")
+	return sel.with + "SELECT " + out + " FROM (" + strings.Join(parts, " UNION ALL ") + " ORDER BY " + order + ") x",
 		slices.Clone(sel.w.Args())
 }
 

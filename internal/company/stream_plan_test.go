@@ -1,0 +1,56 @@
+package company
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+)
+
+// TestRowsMergeTheArmsOnSQLite: a stream of children (Selection.Rows)
+// orders the UNION ALL itself, so SQLite merges its arms, each read in
+// the order of the list's index, instead of sorting every row of the
+// stream in a temporary B-tree (as it did with the ORDER BY on a query
+// around the union).
+func TestRowsMergeTheArmsOnSQLite(t *testing.T) {
+	db := dbtest.New(t, database.SQLite)
+	ctx := context.Background()
+	cast := dbtest.NewCast(t, db)
+	s := NewStore(db)
+	loadCompanies(t, db, s, cast, 300)
+	sel, err := s.Select(cast.Admin.Scope, Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	query, args := sel.Rows("x.company_id, x.kind, x.child_id", "x.kind, x.pos, x.child_id",
+		Arm{"p.company_id AS company_id, 1 AS kind, p.position AS pos, p.id AS child_id", " JOIN company_phones p ON p.company_id = c.id"},
+		Arm{"m.company_id, 2, m.position, m.id", " JOIN company_emails m ON m.company_id = c.id"})
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if !strings.Contains(text, "MERGE (UNION ALL)") || !strings.Contains(text, "companies_name_idx") {
+		t.Errorf("the stream's arms are not merged in the list's index order:\n%s", text)
+	}
+	for _, step := range plan {
+		if step == "USE TEMP B-TREE FOR ORDER BY" {
+			t.Errorf("the stream sorts all its rows:\n%s", text)
+		}
+	}
+}
