@@ -427,26 +427,7 @@ func TestEntitiesOfTheFileThatAreOneCompanyOfTheBaseAreJoined(t *testing.T) {
 // file against a base of 500,000 companies take hours).
 func TestPlanFindsBaseCompaniesByINNThroughTheIndex(t *testing.T) {
 	db := dbtest.New(t, database.SQLite)
-	rows, err := db.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+matchINNQuery, int64(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	var plan []string
-	for rows.Next() {
-		var (
-			id, parent, unused int
-			detail             string
-		)
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(plan, "\n")
+	text := strings.Join(dbtest.SQLitePlan(t, db, matchINNQuery, int64(1)), "\n")
 	if !strings.Contains(text, "SEARCH c USING INDEX companies_inn_idx") {
 		t.Errorf("the ИНН lookup does not search companies by companies_inn_idx:\n%s", text)
 	}

@@ -1,7 +1,6 @@
 package company
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -16,7 +15,6 @@ import (
 // around the union).
 func TestRowsMergeTheArmsOnSQLite(t *testing.T) {
 	db := dbtest.New(t, database.SQLite)
-	ctx := context.Background()
 	cast := dbtest.NewCast(t, db)
 	s := NewStore(db)
 	loadCompanies(t, db, s, cast, 300)
@@ -27,23 +25,7 @@ func TestRowsMergeTheArmsOnSQLite(t *testing.T) {
 	query, args := sel.Rows("x.company_id, x.kind, x.child_id", "x.kind, x.pos, x.child_id",
 		Arm{"p.company_id AS company_id, 1 AS kind, p.position AS pos, p.id AS child_id", " JOIN company_phones p ON p.company_id = c.id"},
 		Arm{"m.company_id, 2, m.position, m.id", " JOIN company_emails m ON m.company_id = c.id"})
-	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	plan := dbtest.SQLitePlan(t, db, query, args...)
 	text := strings.Join(plan, "\n")
 	if !strings.Contains(text, "MERGE (UNION ALL)") || !strings.Contains(text, "companies_name_idx") {
 		t.Errorf("the stream's arms are not merged in the list's index order:\n%s", text)

@@ -356,20 +356,8 @@ func groupRows(ctx context.Context, q database.Querier, ids []int64) (map[int64]
 
 // pairsOfCompany reads the stored pairs of company id.
 func pairsOfCompany(ctx context.Context, q database.Querier, id int64) ([]scoredPair, error) {
-	rows, err := q.QueryContext(ctx, `SELECT a_id, b_id, score, fields, group_id FROM duplicate_pairs WHERE a_id = $1
+	out, err := readPairs(ctx, q, `SELECT a_id, b_id, score, fields, group_id FROM duplicate_pairs WHERE a_id = $1
 		UNION ALL SELECT a_id, b_id, score, fields, group_id FROM duplicate_pairs WHERE b_id = $1`, id)
-	if err != nil {
-		return nil, fmt.Errorf("pairs of %d: %w", id, err)
-	}
-	var out []scoredPair
-	err = eachRow(rows, func() error {
-		var p scoredPair
-		if err := rows.Scan(&p.a, &p.b, &p.score, &p.fields, &p.group); err != nil {
-			return err
-		}
-		out = append(out, p)
-		return nil
-	})
 	if err != nil {
 		return nil, fmt.Errorf("pairs of %d: %w", id, err)
 	}

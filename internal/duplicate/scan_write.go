@@ -314,9 +314,19 @@ func (s *Scanner) regroup(ctx context.Context, tx *sql.Tx, seeds []int64) error 
 
 // groupPairs reads the pairs of groups (their keys, score, fields and group).
 func (s *Scanner) groupPairs(ctx context.Context, q database.Querier, groups []int64) ([]scoredPair, error) {
-	rows, err := q.QueryContext(ctx, `SELECT a_id, b_id, score, fields, group_id FROM duplicate_pairs WHERE group_id IN `+idList(groups))
+	out, err := readPairs(ctx, q, `SELECT a_id, b_id, score, fields, group_id FROM duplicate_pairs WHERE group_id IN `+idList(groups))
 	if err != nil {
 		return nil, fmt.Errorf("group pairs: %w", err)
+	}
+	return out, nil
+}
+
+// readPairs runs query, which selects a_id, b_id, score, fields and
+// group_id of stored pairs, and reads its rows.
+func readPairs(ctx context.Context, q database.Querier, query string, args ...any) ([]scoredPair, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	var out []scoredPair
 	err = eachRow(rows, func() error {
@@ -327,10 +337,7 @@ func (s *Scanner) groupPairs(ctx context.Context, q database.Querier, groups []i
 		out = append(out, p)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("group pairs: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // relabel moves the pairs keys into group g.

@@ -1,7 +1,6 @@
 package note
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -22,7 +21,7 @@ func TestCardNotesLookUpOneCompany(t *testing.T) {
 		{UserID: 3, Role: access.RoleBranchDirector, Data: access.Branch, BranchID: 1},
 	} {
 		q, args, _, _ := listQuery(sc, Filter{CompanyID: 7})
-		plan := queryPlan(t, db, q, args)
+		plan := dbtest.SQLitePlan(t, db, q, args...)
 		text := strings.Join(plan, "\n")
 		if strings.Contains(text, "SCAN vc") || strings.Contains(text, "SCAN companies") {
 			t.Errorf("%s scope scans the companies for one card's notes:\n%s", sc.Data, text)
@@ -31,27 +30,4 @@ func TestCardNotesLookUpOneCompany(t *testing.T) {
 			t.Errorf("%s scope does not look the company up by id:\n%s", sc.Data, text)
 		}
 	}
-}
-
-// queryPlan returns the details of SQLite's EXPLAIN QUERY PLAN of q.
-func queryPlan(t *testing.T, db *database.DB, q string, args []any) []string {
-	t.Helper()
-	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
 }
