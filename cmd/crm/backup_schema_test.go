@@ -12,8 +12,6 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
-	"github.com/crmprofi/crm/migrations"
-	"github.com/pressly/goose/v3"
 )
 
 // olderSchema is the schema a backup of an older CRM is made at: the one
@@ -26,15 +24,7 @@ const olderSchema = 24
 // would have left the base.
 func migrateTo(t *testing.T, db *database.DB, version int64) {
 	t.Helper()
-	fsys, err := migrations.For(string(db.Dialect))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := goose.DialectSQLite3
-	if db.Dialect == database.Postgres {
-		d = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(d, db.DB, fsys, goose.WithLogger(goose.NopLogger()))
+	p, err := db.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}

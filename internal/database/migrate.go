@@ -27,7 +27,7 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) (int, error) {
 		}
 		defer unlock()
 	}
-	p, err := db.provider()
+	p, err := db.Migrations()
 	if err != nil {
 		return 0, err
 	}
@@ -105,7 +105,7 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // MigrationStatus reports the current and the newest schema version.
 func (db *DB) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
-	p, err := db.provider()
+	p, err := db.Migrations()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -120,7 +120,10 @@ func (db *DB) MigrationStatus(ctx context.Context) (current, latest int64, err e
 	return current, latest, nil
 }
 
-func (db *DB) provider() (*goose.Provider, error) {
+// Migrations is goose's provider of our migrations for db's dialect:
+// Migrate and MigrationStatus use it, and tests that take a base to an
+// older version and back.
+func (db *DB) Migrations() (*goose.Provider, error) {
 	fsys, err := migrations.For(string(db.Dialect))
 	if err != nil {
 		return nil, err

@@ -5,11 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
-	"github.com/crmprofi/crm/migrations"
 )
 
 // TestMigration00010MapsKindsToTheContract: stored phone and e-mail kinds
@@ -18,15 +15,7 @@ import (
 func TestMigration00010MapsKindsToTheContract(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		fsys, err := migrations.For(string(db.Dialect))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := goose.DialectSQLite3
-		if db.Dialect == database.Postgres {
-			d = goose.DialectPostgres
-		}
-		p, err := goose.NewProvider(d, db.DB, fsys, goose.WithLogger(goose.NopLogger()))
+		p, err := db.Migrations()
 		if err != nil {
 			t.Fatal(err)
 		}

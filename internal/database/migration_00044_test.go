@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"testing"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 	"github.com/crmprofi/crm/internal/duplicate"
-	"github.com/crmprofi/crm/migrations"
 )
 
 // TestMigrations00044And00045GoDownAndUp: going down to 00043 gives back
@@ -43,15 +40,7 @@ func TestMigrations00044And00045GoDownAndUp(t *testing.T) {
 		if n := count(`SELECT COUNT(*) FROM name_trigrams`); n != grams {
 			t.Fatalf("name_trigrams: %d rows, want %d", n, grams)
 		}
-		fsys, err := migrations.For(string(db.Dialect))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := goose.DialectSQLite3
-		if db.Dialect == database.Postgres {
-			d = goose.DialectPostgres
-		}
-		p, err := goose.NewProvider(d, db.DB, fsys, goose.WithLogger(goose.NopLogger()))
+		p, err := db.Migrations()
 		if err != nil {
 			t.Fatal(err)
 		}
