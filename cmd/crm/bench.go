@@ -37,6 +37,7 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 	samples := fs.Int("samples", 200, "сколько запросов измерить на каждую операцию")
 	which := fs.String("ops", "all", "какие операции измерить: all, companies, tasks, duplicates, merge или scan (проверка всей базы на дубли)")
 	mergeRuns := fs.Int("merge-runs", 5, "сколько раз измерить объединение компаний и его отмену")
+	cpuProfile := fs.String("cpuprofile", "", "записать профиль процессора за время измерений в этот файл (go tool pprof)")
 	cfg, _, db, err := setup(ctx, env, fs, args)
 	if err != nil {
 		return err
@@ -106,18 +107,29 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		card := func() string { return "/tasks/" + strconv.FormatInt(mine[rnd.IntN(len(mine))], 10) + "/" }
-		ops = append(ops, taskOps(admin, manager, card)...)
+		director, err := benchDirector(ctx, db, sessions)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, taskOps(admin, director, manager, card)...)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if len(ops) > 0 {
-		fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tSQL/запрос\tнайдено\t")
+		fmt.Fprintln(tw, "Операция\tp50\tp95\tp99\tЦП/запрос\tSQL/запрос\tнайдено\t")
+	}
+	if *cpuProfile != "" && len(ops) > 0 {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	for _, op := range ops {
 		res, err := op.measure(srv, db, *samples)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op.name, err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), res.statements, res.sizes)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n", op.name, ms(res.p50), ms(res.p95), ms(res.p99), ms(res.cpu), res.statements, res.sizes)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -156,8 +168,9 @@ func companyOps(admin, manager string, probe probes, pick func([]string) string)
 
 // taskOps are the desk and the task lists, seen by a busy manager (the
 // loader's largest share of tasks) and, for the desk's charts and «все
-// доступные», an admin.
-func taskOps(admin, manager string, card func() string) []benchOp {
+// доступные», an admin and a branch director (who sees a branch's
+// companies: a fifth of the base).
+func taskOps(admin, director, manager string, card func() string) []benchOp {
 	path := func(p string) func() string { return func() string { return p } }
 	return []benchOp{
 		{"Рабочий стол (HTML, занятой менеджер)", manager, path("/desk/")},
@@ -165,14 +178,25 @@ func taskOps(admin, manager string, card func() string) []benchOp {
 		// The admin's desk charts count the whole base (new companies per
 		// month: company_months; done tasks per week: their own).
 		{"Рабочий стол (HTML, админ)", admin, path("/desk/")},
+		{"Рабочий стол (HTML, директор филиала)", director, path("/desk/")},
 		{"Задачи «мои», стр. 1 (HTML)", manager, path("/tasks/")},
 		{"Задачи «мои», стр. 1 (API)", manager, path("/api/tasks/?assigned_to=me&state=open")},
 		{"Задачи «мои», просроченные (HTML)", manager, path("/tasks/?state=overdue")},
 		{"Задачи «все доступные» (HTML, менеджер)", manager, path("/tasks/?tab=all")},
+		{"Задачи «все доступные» (HTML, директор филиала)", director, path("/tasks/?tab=all")},
 		{"Задачи «все доступные» (HTML, админ)", admin, path("/tasks/?tab=all")},
 		{"Задачи «все доступные» (API, админ)", admin, path("/api/tasks/?state=open")},
 		{"Карточка задачи (HTML)", manager, card},
 	}
+}
+
+// benchDirector is a session of the first branch's director.
+func benchDirector(ctx context.Context, db *database.DB, sessions *auth.Store) (string, error) {
+	var id int64
+	if err := db.QueryRowContext(ctx, `SELECT id FROM users WHERE username = 'demo-director-1'`).Scan(&id); err != nil {
+		return "", fmt.Errorf("the bench's branch director: %w", err)
+	}
+	return sessions.CreateSession(ctx, id, time.Hour, "127.0.0.1", "bench")
 }
 
 // benchTaskIDs are up to n ids of the tasks assigned to userID, spread over them.
@@ -212,8 +236,14 @@ type benchOp struct {
 
 type benchResult struct {
 	p50, p95, p99 time.Duration
-	statements    float64
-	sizes         string
+	// cpu is the process's CPU time (user and system, every thread: the
+	// handler, SQLite's work, the garbage collector) per sampled request
+	// — what a request costs whatever the machine's load, where the
+	// latencies wait for a core on a busy machine. PostgreSQL's own work
+	// is in its processes, not here.
+	cpu        time.Duration
+	statements float64
+	sizes      string
 }
 
 // measure sends a few warm-up requests, then samples requests one at a
@@ -221,8 +251,12 @@ type benchResult struct {
 func (op benchOp) measure(h http.Handler, db *database.DB, samples int) (benchResult, error) {
 	var lat []time.Duration
 	var stmts int64
+	var cpu time.Duration
 	hits := 0
 	for i := -5; i < samples; i++ {
+		if i == 0 {
+			cpu = processCPU()
+		}
 		req := httptest.NewRequest(http.MethodGet, op.path(), nil)
 		req.AddCookie(&http.Cookie{Name: "crm_session", Value: op.session})
 		rec := httptest.NewRecorder()
@@ -248,6 +282,7 @@ func (op benchOp) measure(h http.Handler, db *database.DB, samples int) (benchRe
 	return benchResult{
 		p50: q(0.50), p95: q(0.95), p99: q(0.99),
 		statements: float64(stmts) / float64(samples),
+		cpu:        (processCPU() - cpu) / time.Duration(samples),
 		sizes:      fmt.Sprintf("%d/%d", hits, samples),
 	}, nil
 }

@@ -14,7 +14,7 @@ func TestBenchMeasuresTheDeskAndTaskListsWithConstantStatements(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the bench loads data; skipped with -short")
 	}
-	ops := taskOps("", "", nil)
+	ops := taskOps("", "", "", nil)
 	for dialect, newURL := range e2eDatabases(t) {
 		t.Run(string(dialect), func(t *testing.T) {
 			url := newURL()

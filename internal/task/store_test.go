@@ -655,3 +655,80 @@ func TestPageByArmsEqualsTheRule(t *testing.T) {
 		}
 	})
 }
+
+// TestArmsFollowCompanyOwners: the companies' arms of «все доступные»
+// read the task's copy of its company's owner (migration 00052), which
+// triggers keep in the writing transaction. After every change that moves
+// a company in or out of someone's sight — its responsible, its branch,
+// the trash and back, the responsible's branch, the task's company, the
+// company's or the branch's hard delete — every member of the cast sees
+// through the arms exactly the tasks the rule (access.RestrictTasks over
+// the whole base) lets them see, in the same order.
+func TestArmsFollowCompanyOwners(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		c := w.cast
+		// Гамма is in branch Б with a responsible of branch А: Борис sees
+		// it through his staff, Вера not at all.
+		gamma := insertCompany(t, db, "Гамма", c.BranchB, c.Alisa.ID)
+		var moved int64
+		for i, co := range []int64{w.compA, w.compB, gamma, 0} {
+			in := task.Input{Title: str("Дарьи " + strconv.Itoa(i)), DueAt: str("2030-02-0" + strconv.Itoa(i+1))}
+			if co != 0 {
+				in.Company = id(co)
+			}
+			tk := w.create(t, c.Darya.Scope, in)
+			if co == w.compA {
+				moved = tk.ID
+			}
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		ids := func(m dbtest.Member, f task.Filter) []int64 {
+			t.Helper()
+			list, _, err := w.store.List(ctx, m.Scope, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []int64{}
+			for _, tk := range list {
+				out = append(out, tk.ID)
+			}
+			return out
+		}
+		for _, step := range []struct {
+			name string
+			do   func()
+		}{
+			{"as created", func() {}},
+			{"Альфа passes to Вера", func() { exec(`UPDATE companies SET responsible_id = $1 WHERE id = $2`, c.Vera.ID, w.compA) }},
+			{"Альфа moves to branch Б", func() { exec(`UPDATE companies SET branch_id = $1 WHERE id = $2`, c.BranchB, w.compA) }},
+			{"Вера moves to branch А", func() { exec(`UPDATE users SET branch_id = $1 WHERE id = $2`, c.BranchA, c.Vera.ID) }},
+			{"Гамма goes to the trash", func() { exec(`UPDATE companies SET deleted_at = $1 WHERE id = $2`, database.Now(), gamma) }},
+			{"Гамма comes back", func() { exec(`UPDATE companies SET deleted_at = NULL WHERE id = $1`, gamma) }},
+			{"Альфа has no responsible", func() { exec(`UPDATE companies SET responsible_id = NULL WHERE id = $1`, w.compA) }},
+			{"a task moves to Гамма", func() { exec(`UPDATE tasks SET company_id = $1 WHERE id = $2`, gamma, moved) }},
+			{"the task loses its company", func() { exec(`UPDATE tasks SET company_id = NULL WHERE id = $1`, moved) }},
+			{"and gets Бета", func() { exec(`UPDATE tasks SET company_id = $1 WHERE id = $2`, w.compB, moved) }},
+			{"Гамма is deleted for good", func() { exec(`DELETE FROM companies WHERE id = $1`, gamma) }},
+			{"branch Б is deleted", func() { exec(`DELETE FROM branches WHERE id = $1`, c.BranchB) }},
+		} {
+			step.do()
+			for _, m := range c.All() {
+				for _, f := range []task.Filter{{State: "open"}, {}} {
+					f.Size = 100
+					want := ids(m, f)
+					f.CountCap = 1
+					if got := ids(m, f); !equal(got, want) {
+						t.Errorf("%s: %s, %+v: by arms %v, the rule's %v", step.name, m.Username, f, got, want)
+					}
+				}
+			}
+		}
+	})
+}
