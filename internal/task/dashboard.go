@@ -57,10 +57,11 @@ func (s *Store) Dashboard(ctx context.Context, sc access.Scope, userID int64, no
 // and StateAt: a timed task compares its instant with now, tomorrow's and
 // next Monday's midnights in the viewer's zone; an all-day task (a
 // floating date at 00:00 UTC) compares its date with the viewer's dates.
-func groupSQL(w *database.Where, t string, b Bounds) string {
+func groupSQL(d database.Dialect, w *database.Where, t string, b Bounds) string {
 	timed, allDay := "NOT "+t+".all_day", t+".all_day"
+	due := comparedAsText(d, t+".due_at")
 	edge := func(instant, date time.Time) string {
-		return "((" + timed + " AND " + t + ".due_at < " + w.Arg(instant) + ") OR (" + allDay + " AND " + t + ".due_at < " + w.Arg(date) + "))"
+		return "((" + timed + " AND " + due + " < " + w.Arg(instant) + ") OR (" + allDay + " AND " + due + " < " + w.Arg(date) + "))"
 	}
 	return "CASE WHEN " + edge(b.Now.UTC().Truncate(time.Microsecond), b.TodayDate) + " THEN 'overdue'" +
 		" WHEN " + edge(b.Tomorrow, b.TomorrowDate) + " THEN 'today'" +
@@ -82,8 +83,8 @@ func freshSQL(t string) string {
 // The new assignments are counted from the partial index of the unseen
 // (tasks_assignee_unseen_idx). restrict, when set, limits the tasks to
 // those sc may see (someone looking at another user's desk).
-func deskCounts(w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool) string {
-	grp := groupSQL(w, "t", b)
+func deskCounts(d database.Dialect, w *database.Where, sc access.Scope, userID int64, b Bounds, restrict bool) string {
+	grp := groupSQL(d, w, "t", b)
 	dated := deskWhere(sc, userID, restrict)
 	dated.Add(OpenSQL("t"))
 	dated.Add("t.due_at < ?", weekEdge(b))
@@ -160,7 +161,7 @@ func (s *Store) DashboardN(ctx context.Context, sc access.Scope, userID int64, n
 	b := boundsAt(now, loc)
 	restrict := userID != sc.UserID
 	var w database.Where
-	counts := deskCounts(&w, sc, userID, b, restrict)
+	counts := deskCounts(s.db.Dialect, &w, sc, userID, b, restrict)
 	firsts := deskRows(&w, sc, userID, b, restrict, n)
 	cols := viewerCols(&w, sc.UserID)
 	q := "WITH dc AS (" + counts + "),\n\tdg AS (" + firsts + ")\n" + selectTask + cols +
@@ -209,7 +210,7 @@ func (s *Store) DeskCounts(ctx context.Context, sc access.Scope, userID int64, n
 		loc = s.def
 	}
 	var w database.Where
-	q := "WITH dc AS (" + deskCounts(&w, sc, userID, boundsAt(now, loc), userID != sc.UserID) + ") SELECT overdue, today, week, fresh FROM dc"
+	q := "WITH dc AS (" + deskCounts(s.db.Dialect, &w, sc, userID, boundsAt(now, loc), userID != sc.UserID) + ") SELECT overdue, today, week, fresh FROM dc"
 	if err := s.db.QueryRowContext(ctx, q, w.Args()...).Scan(&c.Overdue, &c.Today, &c.Week, &c.NewAssignments); err != nil {
 		return c, fmt.Errorf("desk counts: %w", err)
 	}

@@ -63,6 +63,23 @@ func bucketSums(w *database.Where, col string, edges []time.Time) string {
 	return strings.Join(cols, ", ")
 }
 
+// comparedAsText is a timestamp column col as a CASE of a select list
+// compares it with bound times, row after row (the desk's group sizes,
+// its chart «Выполнено по неделям»). SQLite gives DATETIME columns
+// NUMERIC affinity, so each such comparison first tries to read both
+// sides — the stored text and the bound text — as numbers (a copy and a
+// failed float parse apiece, most of that chart's CPU in a profile)
+// before comparing them as the text they are. As TEXT the comparison is
+// the one SQLite ends up making, without the attempts. Only in a select
+// list: in a WHERE it would hide the column from its index. PostgreSQL
+// compares timestamps: col as it is.
+func comparedAsText(d database.Dialect, col string) string {
+	if d == database.SQLite {
+		return "CAST(" + col + " AS TEXT)"
+	}
+	return col
+}
+
 // periods scans one row of bucket sums into Periods.
 func periods(row interface{ Scan(...any) error }, edges []time.Time) ([]Period, error) {
 	out := make([]Period, len(edges)-1)
@@ -84,7 +101,7 @@ func (s *Store) DoneByWeek(ctx context.Context, sc access.Scope, userID int64, n
 	}
 	edges := WeekStarts(now, loc, min(max(weeks, 1), MaxChartWeeks))
 	var w database.Where
-	sums := bucketSums(&w, "t.completed_at", edges)
+	sums := bucketSums(&w, comparedAsText(s.db.Dialect, "t.completed_at"), edges)
 	if !sc.Acts() || userID == 0 {
 		w.Add("1 = 0")
 	}
