@@ -3,7 +3,6 @@ package amoimport
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -188,7 +187,7 @@ func (a *applier) readRows(ctx context.Context, kind string, after, limit int) (
 		if err := rows.Scan(&p.number, &p.action, &p.entity, &p.companyID, &p.contactID, &p.linkEntity, &p.responsibleID, &record); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(record), &p.rec); err != nil {
+		if err := decodeRecord(record, &p.rec); err != nil {
 			return fmt.Errorf("row %d: record: %w", p.number, err)
 		}
 		list = append(list, p)

@@ -2,7 +2,6 @@ package amoimport
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -251,7 +250,7 @@ func (p *planner) addOrphanCompanies() error {
 			}
 			next++
 			rec := Record{Number: int(next), Kind: KindCompany, Name: contactCompany(o.company), Responsible: o.responsible}
-			record, err := json.Marshal(rec)
+			record, err := encodeRecord(nil, &rec)
 			if err != nil {
 				return err
 			}
@@ -287,7 +286,7 @@ func (p *planner) addOrphanCompanies() error {
 		if err := rows.Scan(&o.number, &o.line, &o.key, &o.norm, &record); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(record), &rec); err != nil {
+		if err := decodeRecord(record, &rec); err != nil {
 			return fmt.Errorf("record %d: %w", o.number, err)
 		}
 		o.company, o.responsible = rec.Company, rec.Responsible

@@ -64,7 +64,7 @@ func (p *planner) decideKind(kind Kind) error {
 				return err
 			}
 			r.kind = Kind(kind)
-			if err := json.Unmarshal([]byte(record), &r.rec); err != nil {
+			if err := decodeRecord(record, &r.rec); err != nil {
 				r.bad = err
 			}
 			page = append(page, r)

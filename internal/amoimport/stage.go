@@ -89,7 +89,7 @@ func stageValues(importID int64, row Row) ([]any, error) {
 	case row.Record != nil:
 		r := row.Record
 		keys := recordKeys(r)
-		record, err := json.Marshal(r)
+		record, err := encodeRecord(nil, r)
 		if err != nil {
 			return nil, fmt.Errorf("stage record %d: %w", r.Number, err)
 		}
@@ -105,7 +105,7 @@ func stageValues(importID int64, row Row) ([]any, error) {
 			keys.addressKey, keys.companyKey, string(record), string(issues), "", "", r.Number}, nil
 	case row.Skip != nil:
 		s := row.Skip
-		record, err := json.Marshal(Record{Number: s.Number, Line: s.Line})
+		record, err := encodeRecord(nil, &Record{Number: s.Number, Line: s.Line})
 		if err != nil {
 			return nil, err
 		}

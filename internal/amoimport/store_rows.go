@@ -138,11 +138,9 @@ func eachRow(rows *sql.Rows, fn func(ReportRow) error) error {
 			return err
 		}
 		r.Kind = Kind(kind)
-		var rec struct {
-			Name string `json:"name"`
-		}
+		var rec Record
 		if record != "" {
-			if err := json.Unmarshal([]byte(record), &rec); err != nil {
+			if err := decodeRecord(record, &rec); err != nil {
 				return fmt.Errorf("row %d record: %w", r.Number, err)
 			}
 		}
