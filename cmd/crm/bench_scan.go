@@ -23,6 +23,7 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 		return err
 	}
 	sc := duplicate.NewScanner(db)
+	sc.CPUTime = processCPU
 	fmt.Fprintf(env.stdout, "Проверка всей базы на дубли: %d компаний\n", live)
 	// The machine is shared: each pass carries this process's CPU time
 	// (the Go side: candidates, scoring, SQLite itself; not PostgreSQL's
@@ -33,11 +34,12 @@ func benchScan(ctx context.Context, env *environment, db *database.DB, adminID i
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "  проход %d: %s — кандидатов %d, пар ≥ %.2f: %d (%.0f компаний/с); кандидаты %s, оценка %s, запись %s; "+
-			"процессор %s, load average %s → %s\n", run,
-			stats.Elapsed.Round(time.Millisecond), stats.Candidates, duplicate.Likely, stats.Pairs,
-			float64(live)/stats.Elapsed.Seconds(), stats.Collect.Round(time.Millisecond), stats.Score.Round(time.Millisecond),
-			stats.Write.Round(time.Millisecond), (processCPU() - cpu).Round(time.Millisecond), load, loadAverage())
+		round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+		fmt.Fprintf(env.stdout, "  проход %d: %s — кандидатов %d, пар ≥ %.2f: %d (%.0f компаний/с); кандидаты %s (процессор %s), "+
+			"оценка %s (%s), запись %s (%s); процессор %s, load average %s → %s\n", run,
+			round(stats.Elapsed), stats.Candidates, duplicate.Likely, stats.Pairs, float64(live)/stats.Elapsed.Seconds(),
+			round(stats.Collect), round(stats.CollectCPU), round(stats.Score), round(stats.ScoreCPU), round(stats.Write), round(stats.WriteCPU),
+			round(processCPU()-cpu), load, loadAverage())
 	}
 	admin := access.Scope{UserID: adminID, Role: access.RoleAdmin, Data: access.Global, Name: "bench"}
 	start := time.Now()

@@ -94,6 +94,8 @@ type ScanStats struct {
 	// The phases: collecting candidates, reading records and scoring,
 	// writing the pairs.
 	Collect, Score, Write time.Duration
+	// The CPU time of each phase (when Scanner.CPUTime is set).
+	CollectCPU, ScoreCPU, WriteCPU time.Duration
 }
 
 // Scanner runs the scans and serves the groups of the page.
@@ -102,12 +104,18 @@ type Scanner struct {
 	engine *Engine
 	// Window is the similar-name window (DefaultWindow when 0).
 	Window int
-	now    func() time.Time
+	// CPUTime, if set, is the process's CPU time so far: Full then
+	// reports each phase's CPU (crm bench sets it).
+	CPUTime func() time.Duration
+	now     func() time.Time
+	// rebuildMin is the fewest pairs a full scan writes with the
+	// indexes dropped and built again (defaultRebuildMin; tests lower it).
+	rebuildMin int
 }
 
 // NewScanner is the scanner of db.
 func NewScanner(db *database.DB) *Scanner {
-	return &Scanner{db: db, engine: New(db), Window: DefaultWindow, now: database.Now}
+	return &Scanner{db: db, engine: New(db), Window: DefaultWindow, now: database.Now, rebuildMin: defaultRebuildMin}
 }
 
 type pairKey struct{ a, b int64 }
@@ -123,29 +131,48 @@ func orderedPair(x, y int64) pairKey {
 // duplicate_groups with what it finds; rep sees the candidates scored.
 // The dirty marks present when it began are cleared when it ends (a mark
 // made meanwhile stays).
+//
+// Both cores work: the records of every company (allRecords) are read
+// while the names are walked for their candidates, the exact keys of
+// the records are grouped two at a time, and the candidates are scored
+// by scoreWorkers goroutines.
 func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, error) {
-	start := time.Now()
+	start, cpu := time.Now(), s.cpu()
 	if _, err := s.db.ExecContext(ctx, `UPDATE duplicate_dirty SET taken = TRUE`); err != nil {
 		return ScanStats{}, fmt.Errorf("take dirty marks: %w", err)
 	}
-	cands, err := s.candidates(ctx)
-	if err != nil {
+	var (
+		recs    map[int64]*Record
+		recsErr error
+		read    = make(chan struct{})
+	)
+	go func() {
+		defer close(read)
+		recs, recsErr = s.allRecords(ctx)
+	}()
+	nameCands, err := s.nameCandidates(ctx, nil)
+	<-read
+	if err = cmp.Or(err, recsErr); err != nil {
 		return ScanStats{}, err
 	}
+	cands := candidates(recs, nameCands)
 	st := ScanStats{Candidates: len(cands), Collect: time.Since(start)}
+	st.CollectCPU = s.cpu() - cpu
+	phase, cpu := time.Now(), s.cpu()
 	dismissed, err := s.dismissed(ctx, "")
 	if err != nil {
 		return ScanStats{}, err
 	}
 	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
 	rep.Start(int64(len(cands)))
-	phase := time.Now()
-	found, err := s.scoreAll(ctx, cands, rep)
+	found, err := s.scoreAll(ctx, cands, recs, rep)
 	if err != nil {
 		return ScanStats{}, err
 	}
+	recs = nil
 	groups := labelGroups(found)
-	st.Score, phase = time.Since(phase), time.Now()
+	st.Score, st.ScoreCPU = time.Since(phase), s.cpu()-cpu
+	phase, cpu = time.Now(), s.cpu()
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.replacePairs(ctx, tx, found, s.now()); err != nil {
 			return err
@@ -164,22 +191,28 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	if err != nil {
 		return ScanStats{}, err
 	}
-	st.Write, st.Pairs, st.Elapsed = time.Since(phase), len(found), time.Since(start)
+	st.Write, st.WriteCPU = time.Since(phase), s.cpu()-cpu
+	st.Pairs, st.Elapsed = len(found), time.Since(start)
 	return st, nil
+}
+
+// cpu is the process's CPU time so far (CPUTime), 0 without it.
+func (s *Scanner) cpu() time.Duration {
+	if s.CPUTime == nil {
+		return 0
+	}
+	return s.CPUTime()
 }
 
 // scoreWorkers is how many goroutines score the candidates.
 const scoreWorkers = 4
 
-// scoreAll reads the records of every live company in one pass over each
-// table (in id order, no random reads), then scores the candidates in
-// memory, scoreWorkers at a time, and returns the likely duplicates in
-// the order of cands (sorted). Memory: a few hundred bytes a company.
-func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Reporter) ([]scoredPair, error) {
-	recs, err := s.allRecords(ctx)
-	if err != nil {
-		return nil, err
-	}
+// scoreAll scores the candidates against the records of every live
+// company (allRecords: one pass over each table, in id order, no random
+// reads) in memory, scoreWorkers at a time, each through its own
+// pairScorer, and returns the likely duplicates in the order of cands
+// (sorted). Memory: a few hundred bytes a company.
+func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]*Record, rep progress.Reporter) ([]scoredPair, error) {
 	chunks := make([][]scoredPair, (len(cands)+scoreChunk-1)/scoreChunk)
 	var (
 		mu    sync.Mutex
@@ -198,18 +231,16 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 	var wg sync.WaitGroup
 	for range scoreWorkers {
 		wg.Go(func() {
+			ps := newPairScorer()
 			for i := take(); i >= 0; i = take() {
 				chunk := cands[i*scoreChunk : min((i+1)*scoreChunk, len(cands))]
 				var out []scoredPair
-				// Most pairs give one of a few reason lists: each
-				// worker keeps one copy of each.
-				interned := map[string]string{}
 				for _, p := range chunk {
 					a, b := recs[p.a], recs[p.b]
 					if a == nil || b == nil {
 						continue
 					}
-					sp, ok, err := likelyPair(p, a, b)
+					sp, ok, err := ps.score(p, a, b)
 					if err != nil {
 						mu.Lock()
 						first = cmp.Or(first, err)
@@ -217,11 +248,6 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, rep progress.Re
 						return
 					}
 					if ok {
-						if r, seen := interned[sp.reasons]; seen {
-							sp.reasons = r
-						} else {
-							interned[sp.reasons] = sp.reasons
-						}
 						out = append(out, sp)
 					}
 				}
@@ -391,54 +417,100 @@ func reasonFields(rs []Reason) string {
 	return "," + strings.Join(fs, ",") + ","
 }
 
-// exactKeys are the candidate queries on exact keys (ИНН, ОГРН, the
-// normalised name, the website's domain, a phone, an e-mail): each yields
-// (key, company id) of live companies, ordered by key, for the keys more
-// than one company shares — a GROUP BY over an indexed column. The same
-// name and address need no key of their own: the same name is one.
-var exactKeys = []string{
-	`SELECT c.inn, c.id FROM companies c
-	 JOIN (SELECT inn FROM companies WHERE deleted_at IS NULL AND inn <> '' GROUP BY inn HAVING COUNT(*) > 1) g ON g.inn = c.inn
-	 WHERE c.deleted_at IS NULL ORDER BY c.inn, c.id`,
-	`SELECT c.ogrn, c.id FROM companies c
-	 JOIN (SELECT ogrn FROM companies WHERE deleted_at IS NULL AND ogrn <> '' GROUP BY ogrn HAVING COUNT(*) > 1) g ON g.ogrn = c.ogrn
-	 WHERE c.deleted_at IS NULL ORDER BY c.ogrn, c.id`,
-	`SELECT c.name_norm, c.id FROM companies c
-	 JOIN (SELECT name_norm FROM companies WHERE deleted_at IS NULL AND name_norm <> '' GROUP BY name_norm HAVING COUNT(*) > 1) g ON g.name_norm = c.name_norm
-	 WHERE c.deleted_at IS NULL ORDER BY c.name_norm, c.id`,
-	`SELECT c.website_domain, c.id FROM companies c
-	 JOIN (SELECT website_domain FROM companies WHERE deleted_at IS NULL AND website_domain <> '' GROUP BY website_domain HAVING COUNT(*) > 1) g
-	   ON g.website_domain = c.website_domain
-	 WHERE c.deleted_at IS NULL ORDER BY c.website_domain, c.id`,
-	`SELECT p.e164, p.company_id FROM company_phones p
-	 JOIN (SELECT e164 FROM company_phones WHERE e164 <> '' GROUP BY e164 HAVING COUNT(DISTINCT company_id) > 1) g ON g.e164 = p.e164
-	 JOIN companies c ON c.id = p.company_id AND c.deleted_at IS NULL
-	 ORDER BY p.e164, p.company_id`,
-	`SELECT e.value_norm, e.company_id FROM company_emails e
-	 JOIN (SELECT value_norm FROM company_emails WHERE value_norm <> '' GROUP BY value_norm HAVING COUNT(DISTINCT company_id) > 1) g ON g.value_norm = e.value_norm
-	 JOIN companies c ON c.id = e.company_id AND c.deleted_at IS NULL
-	 ORDER BY e.value_norm, e.company_id`,
+// recordKeys are the exact keys that pair companies — ИНН, ОГРН, the
+// website's domain, a phone, an e-mail — as read from a company's
+// Record (the name's is nameKey). The full scan groups them in memory,
+// from the records it reads anyway: the queries that grouped them in the
+// database (a GROUP BY … HAVING COUNT(*) > 1 joined back to the table)
+// read each index twice, looked every phone and e-mail row up in its
+// table and its company in companies at random — at 1,000,000 companies
+// more waiting on the disk than work — and SQLite planned the join for
+// the website as a scan of every company for each shared domain. The
+// same name and address need no key of their own: the same name is one.
+var recordKeys = []func(r *Record, add func(key string)){
+	func(r *Record, add func(string)) { addKey(add, r.INN) },
+	func(r *Record, add func(string)) { addKey(add, r.OGRN) },
+	func(r *Record, add func(string)) { addKey(add, r.Domain) },
+	func(r *Record, add func(string)) {
+		for _, p := range r.Phones {
+			addKey(add, p)
+		}
+	},
+	func(r *Record, add func(string)) {
+		for _, e := range r.Emails {
+			addKey(add, e)
+		}
+	},
 }
 
-// candidates collects the candidate pairs of the whole base, each once.
-func (s *Scanner) candidates(ctx context.Context) ([]pairKey, error) {
+func addKey(add func(string), key string) {
+	if key != "" {
+		add(key)
+	}
+}
+
+// nameKey is the candidate query on the normalised name: its order, by
+// name and then id, is also the sorted neighbourhood's (nameCandidates).
+// It stays in the database, whose collation orders the names.
+const nameKey = `SELECT name_norm, id FROM companies WHERE deleted_at IS NULL AND name_norm <> '' ORDER BY name_norm, id`
+
+// candidateWorkers is how many goroutines group the exact keys.
+const candidateWorkers = 2
+
+// candidates collects the candidate pairs of the whole base, each once:
+// nameCands (nameCandidates) and the pairs of the companies of recs that
+// share an exact key (recordKeys), grouped candidateWorkers keys at a
+// time.
+func candidates(recs map[int64]*Record, nameCands []pairKey) []pairKey {
+	lists := make([][]pairKey, len(recordKeys)+1)
+	lists[len(recordKeys)] = nameCands
+	sem := make(chan struct{}, candidateWorkers)
+	var wg sync.WaitGroup
+	for i, keyOf := range recordKeys {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			lists[i] = keyPairs(recs, keyOf)
+		})
+	}
+	wg.Wait()
+	out := slices.Concat(lists...)
+	clear(lists)
+	slices.SortFunc(out, func(x, y pairKey) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
+	return slices.Compact(out)
+}
+
+// keyPairs pairs the companies of recs that share a key of keyOf
+// (groupPairs), each key's companies in id order.
+func keyPairs(recs map[int64]*Record, keyOf func(r *Record, add func(string))) []pairKey {
+	type keyed struct {
+		key string
+		id  int64
+	}
+	var list []keyed
+	for id, r := range recs {
+		keyOf(r, func(k string) { list = append(list, keyed{k, id}) })
+	}
+	slices.SortFunc(list, func(x, y keyed) int { return cmp.Or(strings.Compare(x.key, y.key), cmp.Compare(x.id, y.id)) })
 	var out []pairKey
-	for _, q := range exactKeys {
-		if err := s.keyGroups(ctx, q, func(ids []int64) { out = groupPairs(out, ids) }); err != nil {
-			return nil, err
+	var ids []int64
+	for i, k := range list {
+		if i > 0 && k.key != list[i-1].key {
+			out = groupPairs(out, ids)
+			ids = ids[:0]
+		}
+		if len(ids) == 0 || ids[len(ids)-1] != k.id {
+			ids = append(ids, k.id)
 		}
 	}
-	var err error
-	if out, err = s.nameCandidates(ctx, out); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(x, y pairKey) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
-	return slices.Compact(out), nil
+	return groupPairs(out, ids)
 }
 
-// keyGroups streams q's (key, id) rows and calls fn with the ids of each
-// key (ordered, each once).
-func (s *Scanner) keyGroups(ctx context.Context, q string, fn func(ids []int64)) error {
+// keyGroups streams q's (key, id) rows, ordered by key and id, and
+// calls fn with the ids of each key and row with each id, in the order
+// of q. The key is compared as the driver's bytes: a string is made once
+// per key, not once per row.
+func (s *Scanner) keyGroups(ctx context.Context, q string, fn func(ids []int64), row func(id int64)) error {
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("duplicate candidates: %w", err)
@@ -447,18 +519,17 @@ func (s *Scanner) keyGroups(ctx context.Context, q string, fn func(ids []int64))
 	var key string
 	var ids []int64
 	for rows.Next() {
-		var k string
+		var k sql.RawBytes
 		var id int64
 		if err := rows.Scan(&k, &id); err != nil {
 			return err
 		}
-		if k != key {
+		if string(k) != key {
 			fn(ids)
-			key, ids = k, ids[:0]
+			key, ids = string(k), ids[:0]
 		}
-		if len(ids) == 0 || ids[len(ids)-1] != id {
-			ids = append(ids, id)
-		}
+		ids = append(ids, id)
+		row(id)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("duplicate candidates: %w", err)
@@ -489,24 +560,16 @@ func groupPairs(out []pairKey, ids []int64) []pairKey {
 	return out
 }
 
-// nameCandidates pairs each company with the next Window companies in
-// the order of their normalised names (the index companies_name_idx):
-// a sorted neighbourhood, where names that differ late — a suffix, a
-// typo at the end, one word more — land next to each other.
+// nameCandidates pairs the companies of one normalised name (as
+// recordKeys do for the other keys) and each company with the next
+// Window companies in the order of their names (the index
+// companies_name_idx): a sorted neighbourhood, where names that differ
+// late — a suffix, a typo at the end, one word more — land next to each
+// other. One walk along the index gives both.
 func (s *Scanner) nameCandidates(ctx context.Context, out []pairKey) ([]pairKey, error) {
 	w := cmp.Or(s.Window, DefaultWindow)
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT id FROM companies WHERE deleted_at IS NULL AND name_norm <> '' ORDER BY name_norm, id`)
-	if err != nil {
-		return nil, fmt.Errorf("name candidates: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
 	ring := make([]int64, 0, w)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	err := s.keyGroups(ctx, nameKey, func(ids []int64) { out = groupPairs(out, ids) }, func(id int64) {
 		for _, prev := range ring {
 			out = append(out, orderedPair(prev, id))
 		}
@@ -515,8 +578,8 @@ func (s *Scanner) nameCandidates(ctx context.Context, out []pairKey) ([]pairKey,
 			ring = ring[:w-1]
 		}
 		ring = append(ring, id)
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("name candidates: %w", err)
 	}
 	return out, nil

@@ -106,29 +106,19 @@ func labelGroups(pairs []scoredPair) []groupRow {
 // once and compared, those gone or changed are deleted, and the new and
 // changed ones inserted (a pair the scan finds again unchanged keeps its
 // row and its checked_at). A scan of a base that changed little writes
-// little; the first one writes everything. When most stored pairs are
-// gone the table is emptied at once instead (PostgreSQL truncates).
+// little. When most stored pairs are gone the table is emptied at once
+// instead (PostgreSQL truncates); when more rows are to be inserted than
+// stay, the table's secondary indexes are dropped first and built again
+// after (rebuildIndexes). All in the caller's transaction: readers see
+// the old pairs or the new ones, never half of them.
 func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPair, now time.Time) error {
 	kept, stale, stored, err := diffPairs(ctx, tx, found)
 	if err != nil {
 		return err
 	}
 	if len(stale) > stored/2 {
-		q := `DELETE FROM duplicate_pairs`
-		if s.db.Dialect == database.Postgres {
-			q = `TRUNCATE duplicate_pairs`
-		}
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("clear pairs: %w", err)
-		}
 		clear(kept)
-		stale = nil
-	}
-	for start := 0; start < len(stale); start += looseChunk {
-		q := `DELETE FROM duplicate_pairs WHERE (a_id, b_id) IN (VALUES ` + keyValues(stale[start:min(start+looseChunk, len(stale))]) + `)` //nolint:gosec // integers
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("delete pairs: %w", err)
-		}
+		stale, stored = nil, 0
 	}
 	fresh := make([]scoredPair, 0, len(found))
 	for i, p := range found {
@@ -136,12 +126,110 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPa
 			fresh = append(fresh, p)
 		}
 	}
-	return s.insertPairs(ctx, tx, fresh, now)
+	rebuild := len(fresh) >= s.rebuildMin && len(fresh) >= len(found)-len(fresh)
+	return s.bulkWrite(ctx, tx, rebuild, func() error {
+		if stored == 0 {
+			q := `DELETE FROM duplicate_pairs`
+			if s.db.Dialect == database.Postgres {
+				q = `TRUNCATE duplicate_pairs`
+			}
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("clear pairs: %w", err)
+			}
+		}
+		for start := 0; start < len(stale); start += looseChunk {
+			q := `DELETE FROM duplicate_pairs WHERE (a_id, b_id) IN (VALUES ` + keyValues(stale[start:min(start+looseChunk, len(stale))]) + `)` //nolint:gosec // integers
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("delete pairs: %w", err)
+			}
+		}
+		return s.insertPairs(ctx, tx, fresh, now)
+	})
+}
+
+// defaultRebuildMin is the fewest pairs written for which a scan drops
+// the secondary indexes of duplicate_pairs and builds them again: below
+// it inserting into them costs less than building them from scratch.
+const defaultRebuildMin = 50000
+
+// bulkWrite runs write, which writes many pairs in tx. With rebuild the
+// secondary indexes of duplicate_pairs (the partner and group lookups)
+// are dropped before and created again after, from their own stored
+// definitions: a new pair lands at a random place in each of them, and
+// millions of random inserts cost many times one sort. The primary key
+// stays (the pairs come in its order). SQLite gets a bulk session
+// (database.BulkSession) for the transaction, PostgreSQL more memory for
+// the sort of each index build.
+func (s *Scanner) bulkWrite(ctx context.Context, tx *sql.Tx, rebuild bool, write func() error) error {
+	if !rebuild {
+		return write()
+	}
+	restore, err := s.db.BulkSession(ctx, tx)
+	if err != nil {
+		return err
+	}
+	indexes, err := s.pairIndexes(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, ix := range indexes {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+ix.name); err != nil { //nolint:gosec // a name from the catalogue
+			return fmt.Errorf("drop index %s: %w", ix.name, err)
+		}
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	if s.db.Dialect == database.Postgres {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+			return fmt.Errorf("index memory: %w", err)
+		}
+	}
+	for _, ix := range indexes {
+		if _, err := tx.ExecContext(ctx, ix.def); err != nil {
+			return fmt.Errorf("create index %s: %w", ix.name, err)
+		}
+	}
+	return restore()
+}
+
+// pairIndex is one secondary index of duplicate_pairs: its name and the
+// statement that creates it.
+type pairIndex struct{ name, def string }
+
+// pairIndexes reads the secondary indexes of duplicate_pairs from the
+// catalogue, as the migrations made them (not the primary key's).
+func (s *Scanner) pairIndexes(ctx context.Context, tx *sql.Tx) ([]pairIndex, error) {
+	q := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'duplicate_pairs' AND sql IS NOT NULL ORDER BY name`
+	if s.db.Dialect == database.Postgres {
+		q = `SELECT i.indexname, i.indexdef FROM pg_indexes i
+			WHERE i.schemaname = current_schema() AND i.tablename = 'duplicate_pairs'
+			  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = 'duplicate_pairs'::regclass)
+			ORDER BY i.indexname`
+	}
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("pair indexes: %w", err)
+	}
+	var out []pairIndex
+	err = eachRow(rows, func() error {
+		var ix pairIndex
+		if err := rows.Scan(&ix.name, &ix.def); err != nil {
+			return err
+		}
+		out = append(out, ix)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pair indexes: %w", err)
+	}
+	return out, nil
 }
 
 // diffPairs reads the stored pairs and reports which of found are stored
 // as they are (kept, by index), the keys of the stored pairs that are not
-// (stale), and how many are stored.
+// (stale), and how many are stored. The reasons are compared as the
+// driver's bytes, not copied into a string per row.
 func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool, stale []pairKey, stored int, err error) {
 	kept = make([]bool, len(found))
 	rows, err := tx.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, fields, group_id FROM duplicate_pairs`)
@@ -149,15 +237,24 @@ func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool
 		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
 	}
 	err = eachRow(rows, func() error {
-		var p scoredPair
-		if err := rows.Scan(&p.a, &p.b, &p.score, &p.reasons, &p.fields, &p.group); err != nil {
+		var (
+			p       scoredPair
+			reasons sql.RawBytes
+			fields  sql.RawBytes
+		)
+		if err := rows.Scan(&p.a, &p.b, &p.score, &reasons, &fields, &p.group); err != nil {
 			return err
 		}
 		stored++
 		i, ok := slices.BinarySearchFunc(found, p, func(x, y scoredPair) int {
 			return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 		})
-		if ok && found[i] == p {
+		var f scoredPair
+		if ok {
+			f = found[i]
+		}
+		if f.a == p.a && f.b == p.b && f.score == p.score && f.group == p.group &&
+			f.reasons == string(reasons) && f.fields == string(fields) {
 			kept[i] = true
 		} else {
 			stale = append(stale, pairKey{p.a, p.b})
@@ -186,43 +283,16 @@ func keyValues(keys []pairKey) string {
 // bulkChunk is how many pairs one bulk statement writes.
 const bulkChunk = 20000
 
-// insertPairs writes pairs (none of them stored yet) in few statements:
-// on PostgreSQL one INSERT … SELECT FROM unnest of seven arrays per
-// chunk — seven parameters, however many rows, the way COPY sends them;
-// on SQLite multi-row INSERTs as large as its parameter limit allows.
+// insertPairs writes pairs (none of them stored yet), bulkChunk at a
+// time: on PostgreSQL with COPY (database.InsertRows in a transaction of
+// InTx), on SQLite in multi-row INSERTs as large as its parameter limit
+// allows.
 func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []scoredPair, now time.Time) error {
 	for start := 0; start < len(pairs); start += bulkChunk {
 		chunk := pairs[start:min(start+bulkChunk, len(pairs))]
-		if s.db.Dialect != database.Postgres {
-			if err := s.db.InsertRows(ctx, tx, pairInsert, pairRows(chunk, now)); err != nil {
-				return err
-			}
-			continue
+		if err := s.db.InsertRows(ctx, tx, pairInsert, pairRows(chunk, now)); err != nil {
+			return fmt.Errorf("write pairs: %w", err)
 		}
-		if err := insertPairsPostgres(ctx, tx, chunk, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// insertPairsPostgres is insertPairs' statement on PostgreSQL: pgx sends
-// each Go slice as one array parameter.
-func insertPairsPostgres(ctx context.Context, tx *sql.Tx, pairs []scoredPair, now time.Time) error {
-	a := make([]int64, len(pairs))
-	b := make([]int64, len(pairs))
-	g := make([]int64, len(pairs))
-	score := make([]float64, len(pairs))
-	reasons := make([]string, len(pairs))
-	fields := make([]string, len(pairs))
-	for i, p := range pairs {
-		a[i], b[i], g[i], score[i], reasons[i], fields[i] = p.a, p.b, p.group, p.score, p.reasons, p.fields
-	}
-	_, err := tx.ExecContext(ctx, pairInsert+`
-		SELECT a, b, s, r, f, $7, g FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[], $6::bigint[]) AS u (a, b, s, r, f, g)`,
-		a, b, score, reasons, fields, g, now)
-	if err != nil {
-		return fmt.Errorf("write pairs: %w", err)
 	}
 	return nil
 }

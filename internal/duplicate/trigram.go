@@ -41,9 +41,20 @@ func Similarity(a, b string) float64 {
 	if a == b {
 		return 1
 	}
+	common, union := trigramOverlap(a, b)
+	if union == 0 {
+		return 0
+	}
+	return float64(common) / float64(union)
+}
+
+// trigramOverlap is how many distinct trigrams a and b share and how many
+// they have together: Similarity is their ratio. The bulk scan keys its
+// cache of scores by the two counts (scan_score.go).
+func trigramOverlap(a, b string) (common, union int) {
 	var bufA, bufB [64]uint64
 	ta, tb := trigramKeys(a, bufA[:0]), trigramKeys(b, bufB[:0])
-	common, i, j := 0, 0, 0
+	i, j := 0, 0
 	for i < len(ta) && j < len(tb) {
 		switch {
 		case ta[i] < tb[j]:
@@ -56,11 +67,7 @@ func Similarity(a, b string) float64 {
 			j++
 		}
 	}
-	union := len(ta) + len(tb) - common
-	if union == 0 {
-		return 0
-	}
-	return float64(common) / float64(union)
+	return common, len(ta) + len(tb) - common
 }
 
 // trigramKeys appends the distinct trigrams of norm (as Trigrams makes
