@@ -250,7 +250,7 @@ type loadTest struct {
 type loadUser struct {
 	name   string
 	client *http.Client
-	cookie string // the session cookie, sent by hand once signed in
+	cookie string   // the session cookie, sent by hand once signed in
 	ids    []int64  // companies the user sees
 	words  []string // name words of those companies, for the search
 	own    []*ownCompany

@@ -194,7 +194,7 @@ func (a *admission) release() {
 func unqueued(r *http.Request) bool {
 	switch p := r.URL.Path; p {
 	case "/healthz", "/readyz", "/metrics", "/favicon.ico",
-		"/api/events/",            // the live events stream (SSE)
+		"/api/events/",           // the live events stream (SSE)
 		"/api/phone/v1/commands": // the phone's long poll
 		return true
 	default:
