@@ -15,19 +15,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 )
 
-// waitFor polls cond until it holds: a state the test waits for (a request
-// in line), not a timing that it asserts.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func queued(a *admission) int { _, n := a.load(); return n }
 
 func TestTheRequestQueueAdmitsInTheOrderRequestsCame(t *testing.T) {
