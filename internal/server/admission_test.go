@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -75,10 +76,10 @@ func TestAWaiterThatGivesUpLeavesNoSlotBehind(t *testing.T) {
 	_ = small.acquire(context.Background())
 	go func() { errc <- small.acquire(context.Background()) }()
 	waitFor(t, "request in line", func() bool { return queued(small) == 1 })
-	if err := small.acquire(context.Background()); err != errQueueFull {
+	if err := small.acquire(context.Background()); !errors.Is(err, errQueueFull) {
 		t.Fatalf("a full queue answered %v, want errQueueFull", err)
 	}
-	if err := <-errc; err != errQueueTimeout {
+	if err := <-errc; !errors.Is(err, errQueueTimeout) {
 		t.Fatalf("a waiter past the timeout got %v, want errQueueTimeout", err)
 	}
 }
