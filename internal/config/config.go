@@ -93,6 +93,14 @@ type Config struct {
 	// reported stale (CRM_BACKUP_MAX_AGE; 26h by default: a daily backup
 	// with two hours' slack).
 	BackupMaxAge time.Duration
+	// MaxActiveRequests is how many requests are served at once; the
+	// others wait in line (CRM_MAX_ACTIVE_REQUESTS; 0: four per core).
+	// MaxQueuedRequests bounds that line (CRM_MAX_QUEUED_REQUESTS; 1000),
+	// and QueueTimeout how long a request may wait in it before it is
+	// refused with 503 (CRM_QUEUE_TIMEOUT; 10s).
+	MaxActiveRequests int
+	MaxQueuedRequests int
+	QueueTimeout      time.Duration
 	// GeneratedSecret is true when the key was created on this run.
 	GeneratedSecret bool
 }
@@ -176,6 +184,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 			c.ExportJobRows = n
 		}
 	}
+	c.MaxActiveRequests = positiveInt(env, "CRM_MAX_ACTIVE_REQUESTS", 0, 10_000, &errs)
+	c.MaxQueuedRequests = positiveInt(env, "CRM_MAX_QUEUED_REQUESTS", 1000, 1_000_000, &errs)
+	c.QueueTimeout = duration(env, "CRM_QUEUE_TIMEOUT", 10*time.Second, &errs)
 	c.ExportDir = env("CRM_EXPORT_DIR")
 	if c.ExportDir == "" {
 		c.ExportDir = filepath.Join(os.TempDir(), "crm-exports")
@@ -298,4 +309,18 @@ func duration(env func(string) string, key string, def time.Duration, errs *[]er
 		return def
 	}
 	return d
+}
+
+// positiveInt reads a whole number from 1 to most, or def when unset.
+func positiveInt(env func(string) string, key string, def, most int, errs *[]error) int {
+	s := env(key)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || n > most {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not a whole number from 1 to %d", key, s, most))
+		return def
+	}
+	return n
 }

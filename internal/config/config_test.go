@@ -84,3 +84,22 @@ func TestASecretIsGeneratedOnceBesideTheDatabaseAndRequiredInProduction(t *testi
 		t.Fatal("a short key was accepted")
 	}
 }
+
+func TestTheRequestQueueIsConfigured(t *testing.T) {
+	c, err := load(t, nil, map[string]string{"CRM_MAX_ACTIVE_REQUESTS": "6", "CRM_MAX_QUEUED_REQUESTS": "50", "CRM_QUEUE_TIMEOUT": "3s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxActiveRequests != 6 || c.MaxQueuedRequests != 50 || c.QueueTimeout != 3*time.Second {
+		t.Fatalf("queue settings: %d, %d, %s", c.MaxActiveRequests, c.MaxQueuedRequests, c.QueueTimeout)
+	}
+	if c, _ := load(t, nil, nil); c.MaxActiveRequests != 0 || c.MaxQueuedRequests != 1000 || c.QueueTimeout != 10*time.Second {
+		t.Fatalf("queue defaults: %d, %d, %s", c.MaxActiveRequests, c.MaxQueuedRequests, c.QueueTimeout)
+	}
+	_, err = load(t, nil, map[string]string{"CRM_MAX_ACTIVE_REQUESTS": "0", "CRM_MAX_QUEUED_REQUESTS": "many", "CRM_QUEUE_TIMEOUT": "0s"})
+	for _, key := range []string{"CRM_MAX_ACTIVE_REQUESTS", "CRM_MAX_QUEUED_REQUESTS", "CRM_QUEUE_TIMEOUT"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}

@@ -59,6 +59,7 @@ func (s *Server) newMetrics() *metrics {
 		}, func() float64 { return float64(s.live.Open()) }),
 		&queueCollector{s: s},
 	)
+	m.registry.MustRegister(s.admission.collectors()...)
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }

@@ -53,6 +53,10 @@ type Server struct {
 	metrics   *metrics      // Prometheus, at /metrics
 	handler   http.Handler
 
+	// admission bounds the requests served at once; the rest wait in
+	// line (admission.go).
+	admission *admission
+
 	// bodyTimeout bounds how long an ordinary request may take to send
 	// its body once its headers are in (see boundBodyRead).
 	bodyTimeout time.Duration
@@ -140,6 +144,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	// A deactivated user's phones are revoked with the deactivation.
 	s.users.OnDeactivate(s.phones.RevokeUser)
 	s.live.Attach(db, s.log)
+	s.admission = newAdmission(cfg.MaxActiveRequests, cfg.MaxQueuedRequests, cfg.QueueTimeout)
 	s.metrics = s.newMetrics()
 	s.countJobFailures()
 	s.handler = s.routes()

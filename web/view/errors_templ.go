@@ -146,6 +146,8 @@ func errorTitle(status int) string {
 		return "Данные уже изменились"
 	case http.StatusMethodNotAllowed:
 		return "Так нельзя"
+	case http.StatusServiceUnavailable:
+		return "Сервер занят"
 	}
 	if status >= 500 {
 		return "Что-то пошло не так"
@@ -154,7 +156,9 @@ func errorTitle(status int) string {
 }
 
 func errorText(status int, msg string) string {
-	if msg != "" && status < 500 && status != http.StatusNotFound {
+	// A 503 says why the service is unavailable (the server is
+	// overloaded, background jobs are not running) and what to do.
+	if msg != "" && (status < 500 || status == http.StatusServiceUnavailable) && status != http.StatusNotFound {
 		return msg
 	}
 	switch status {
