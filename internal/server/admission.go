@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	fifo "container/list"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -210,6 +212,18 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		if unqueued(r) {
 			next.ServeHTTP(w, r)
 			return
+		}
+		// A body still on its way must not hold a slot: a client that
+		// sends it slowly would keep others from being served for as long
+		// as boundBodyRead allows. An ordinary body (at most maxBody, see
+		// limitBodies) is read before the request gets in line.
+		if r.Body != nil && r.Body != http.NoBody {
+			data, err := io.ReadAll(r.Body)
+			if err != nil {
+				s.fail(w, r, err) // 413, 408, or a client that left
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(data))
 		}
 		if err := s.admission.acquire(r.Context()); err != nil {
 			s.refuseQueued(w, r, err)

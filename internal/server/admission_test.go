@@ -214,6 +214,50 @@ func TestStreamsProbesAndAssetsDoNotWaitInLine(t *testing.T) {
 	})
 }
 
+// TestABodyOnItsWayHoldsNoSlot: the body of a write is read before the
+// request takes a slot, so a client that sends it slowly keeps nobody
+// else waiting.
+func TestABodyOnItsWayHoldsNoSlot(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		queuedEnv(t, e, 10, time.Minute)
+		reading := make(chan struct{})
+		body := &stalledBody{first: reading, rest: make(chan struct{}), data: []byte(`{"address": "г. Тверь"}`)}
+		req := httptest.NewRequest("PATCH", "/api/companies/1/", body)
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.session(e.cast.Alisa)})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e.srv.ServeHTTP(httptest.NewRecorder(), req)
+		}()
+		<-reading // the server is reading the body now
+		if active, _ := e.srv.admission.load(); active != 0 {
+			t.Errorf("a request whose body is still on its way holds %d slot(s)", active)
+		}
+		close(body.rest)
+		<-done
+	})
+}
+
+// stalledBody gives nothing until rest is closed, saying on first when
+// it was first asked.
+type stalledBody struct {
+	first, rest chan struct{}
+	once        sync.Once
+	data        []byte
+}
+
+func (b *stalledBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.first) })
+	<-b.rest
+	if len(b.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
 func TestWhatIsServedOutsideTheQueue(t *testing.T) {
 	for _, c := range []struct {
 		method, path string

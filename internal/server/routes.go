@@ -25,9 +25,10 @@ func (s *Server) routes() http.Handler {
 // named (s.act) so that a refused attempt is audited in one place.
 func (s *Server) router() *chi.Mux {
 	r := chi.NewRouter()
-	// admit (admission.go) comes before anything that works: the
-	// session's query, the body, the compressor.
-	r.Use(requestID, s.logRequests, s.securityHeaders, s.admit, s.boundBodyRead, s.limitBodies, compress) // limitBodies: limits.go
+	// admit (admission.go) comes before anything that works (the
+	// session's query, the compressor) and after the body's bounds: it
+	// reads an ordinary body before taking a slot.
+	r.Use(requestID, s.logRequests, s.securityHeaders, s.boundBodyRead, s.limitBodies, s.admit, compress) // limitBodies: limits.go
 
 	// Operations: liveness, readiness, Prometheus (loopback or token).
 	r.Get("/healthz", s.wrap(s.health))
