@@ -71,15 +71,23 @@ func TestAWaiterThatGivesUpLeavesNoSlotBehind(t *testing.T) {
 		t.Fatalf("after the holder left: %d active, %d waiting", active, waiting)
 	}
 
-	// The full queue refuses at once; the timeout refuses after waiting.
-	small := newAdmission(1, 1, 10*time.Millisecond)
-	_ = small.acquire(context.Background())
-	go func() { errc <- small.acquire(context.Background()) }()
-	waitFor(t, "request in line", func() bool { return queued(small) == 1 })
-	if err := small.acquire(context.Background()); !errors.Is(err, errQueueFull) {
+	// The full queue refuses at once. The waiter's own wait is long, so
+	// that a slow machine cannot time it out before the check.
+	full := newAdmission(1, 1, time.Minute)
+	_ = full.acquire(context.Background())
+	waiting, stopWaiting := context.WithCancel(context.Background())
+	go func() { errc <- full.acquire(waiting) }()
+	waitFor(t, "request in line", func() bool { return queued(full) == 1 })
+	if err := full.acquire(context.Background()); !errors.Is(err, errQueueFull) {
 		t.Fatalf("a full queue answered %v, want errQueueFull", err)
 	}
-	if err := <-errc; !errors.Is(err, errQueueTimeout) {
+	stopWaiting()
+	<-errc
+
+	// The timeout refuses after waiting.
+	short := newAdmission(1, 1, 10*time.Millisecond)
+	_ = short.acquire(context.Background())
+	if err := short.acquire(context.Background()); !errors.Is(err, errQueueTimeout) {
 		t.Fatalf("a waiter past the timeout got %v, want errQueueTimeout", err)
 	}
 }
