@@ -210,14 +210,21 @@ func (s *Server) showExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	j, err := export.GetJob(r.Context(), s.db, scopeFrom(r), id)
+	if wantsJSON(r) {
+		j, err := export.GetJob(r.Context(), s.db, scopeFrom(r), id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, newExportJobBody(r, j))
+	}
+	// The stream's cursor is read before the job: a job that ends between
+	// the two reads is then shown running and its last event replayed,
+	// instead of shown running with the event already behind the cursor.
+	cur, err := live.Latest(r.Context(), s.db)
 	if err != nil {
 		return err
 	}
-	if wantsJSON(r) {
-		return writeJSON(w, http.StatusOK, newExportJobBody(r, j))
-	}
-	cur, err := live.Latest(r.Context(), s.db)
+	j, err := export.GetJob(r.Context(), s.db, scopeFrom(r), id)
 	if err != nil {
 		return err
 	}
