@@ -82,7 +82,9 @@ func TestAWaiterThatGivesUpLeavesNoSlotBehind(t *testing.T) {
 		t.Fatalf("a full queue answered %v, want errQueueFull", err)
 	}
 	stopWaiting()
-	<-errc
+	if err := <-errc; err == nil {
+		t.Fatal("a cancelled waiter was admitted")
+	}
 
 	// The timeout refuses after waiting.
 	short := newAdmission(1, 1, 10*time.Millisecond)
