@@ -45,6 +45,42 @@ func (s *Store) Select(scope access.Scope, q Query) (Selection, error) {
 	return Selection{sel: sel}, nil
 }
 
+// ByID is the same selection read in the order of the companies' ids
+// rather than the list's: the order in which the base keeps the
+// companies and their children (their company_id indexes), so that
+// statements built on it read each table front to back instead of
+// seeking a company's rows at random pages. A reader that needs the
+// list's order puts the rows back into it with IDs.
+func (s Selection) ByID() Selection {
+	s.sel.order, s.sel.ranked = "c.id", false
+	return s
+}
+
+// IDs calls fn with the id of each selected company, in the list's
+// order: one statement, which on both databases walks the index of the
+// list's order without reading the companies' rows.
+func (s Selection) IDs(ctx context.Context, q database.Querier, fn func(id int64) error) error {
+	sel := &s.sel
+	rows, err := q.QueryContext(ctx, sel.with+"SELECT c.id FROM "+sel.from+sel.w.SQL()+" ORDER BY "+sel.orderBy(), sel.w.Args()...)
+	if err != nil {
+		return fmt.Errorf("stream company ids: %w", err)
+	}
+	defer rows.Close()
+	var id int64
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("stream company ids: %w", err)
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("stream company ids: %w", err)
+	}
+	return nil
+}
+
 // Arm is one branch of a Selection.Rows statement: the columns it reads
 // and the tables it joins to the selected companies (c).
 type Arm struct {
@@ -104,18 +140,27 @@ func sortKeys(orderBy string) (keys, order string) {
 	return strings.Join(k, ", "), strings.Join(o, ", ")
 }
 
-// Each calls fn with each selected company in the list's order, with its
-// phones, e-mails and spheres as Search gives them (and no Match). It
-// runs two statements whatever the number of companies, one on each
-// querier: the companies, and their children in the same order (see
-// Rows), merged as they come. On PostgreSQL the two must be two
-// connections that read one snapshot (a connection reads one result at
-// a time); on SQLite one read transaction may serve both. fn's company
-// is reused for the next one; fn must not keep it.
+// Each calls fn with each selected company in the selection's order,
+// with what an export writes of it: its own fields, the names of its
+// status, branch and responsible, its phones, e-mails and spheres (as
+// Search gives them). It runs three statements whatever the number of
+// companies: the names of the statuses, branches and users, read once
+// (a few hundred rows, where joining them cost three look-ups a
+// company), then on each querier one of two streams: the companies, and
+// their children in the same order (see Rows), merged as they come. On
+// PostgreSQL the two must be two connections that read one snapshot (a
+// connection reads one result at a time); on SQLite one read transaction
+// may serve both. fn's company is reused for the next one; fn must not
+// keep it.
 func (s Selection) Each(ctx context.Context, companies, children database.Querier, fn func(*Company) error) error {
 	sel := &s.sel
-	rows, err := companies.QueryContext(ctx, sel.with+"SELECT "+companyColumns+" FROM "+sel.from+companyJoins+sel.w.SQL()+
-		" ORDER BY "+sel.orderBy(), sel.w.Args()...)
+	names, err := readNames(ctx, companies)
+	if err != nil {
+		return err
+	}
+	rows, err := companies.QueryContext(ctx, sel.with+"SELECT c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website, "+
+		"COALESCE(c.status_id, 0), COALESCE(c.branch_id, 0), COALESCE(c.responsible_id, 0), c.created_at, c.updated_at FROM "+
+		sel.from+sel.w.SQL()+" ORDER BY "+sel.orderBy(), sel.w.Args()...)
 	if err != nil {
 		return fmt.Errorf("stream companies: %w", err)
 	}
@@ -139,11 +184,18 @@ func (s Selection) Each(ctx context.Context, companies, children database.Querie
 			return err
 		}
 	}
-	var c Company
+	var (
+		c                    Company
+		status, branch, resp int64
+	)
 	for rows.Next() {
-		if c, err = scanCompany(rows); err != nil {
-			return err
+		if err := rows.Scan(&c.ID, &c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website,
+			&status, &branch, &resp, &c.CreatedAt, &c.UpdatedAt); err != nil {
+			return fmt.Errorf("stream companies: %w", err)
 		}
+		c.StatusID, c.BranchID, c.ResponsibleID = ptr(status), ptr(branch), ptr(resp)
+		c.StatusName, c.BranchName, c.ResponsibleName = names.statuses[status], names.branches[branch], names.users[resp]
+		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		c.Phones, c.Emails, c.Spheres, c.SphereNames = c.Phones[:0], c.Emails[:0], c.Spheres[:0], c.SphereNames[:0]
 		for pending && child.companyID == c.ID {
 			child.addTo(&c)
@@ -164,6 +216,46 @@ func (s Selection) Each(ctx context.Context, companies, children database.Querie
 		return fmt.Errorf("stream companies: %w", ErrOutOfStep)
 	}
 	return nil
+}
+
+// names are the names of what companies refer to, by id, as a company
+// row shows them.
+type names struct {
+	statuses, branches, users map[int64]string
+}
+
+// readNames reads the names of the statuses, branches and users (the
+// responsible's «Имя Фамилия», or the login) in one statement.
+func readNames(ctx context.Context, q database.Querier) (names, error) {
+	n := names{statuses: map[int64]string{}, branches: map[int64]string{}, users: map[int64]string{}}
+	rows, err := q.QueryContext(ctx, `SELECT 1, id, name, '', '' FROM company_statuses
+		UNION ALL SELECT 2, id, name, '', '' FROM branches
+		UNION ALL SELECT 3, id, username, first_name, last_name FROM users`)
+	if err != nil {
+		return n, fmt.Errorf("stream names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			kind, id       int64
+			a, first, last string
+		)
+		if err := rows.Scan(&kind, &id, &a, &first, &last); err != nil {
+			return n, fmt.Errorf("stream names: %w", err)
+		}
+		switch kind {
+		case 1:
+			n.statuses[id] = a
+		case 2:
+			n.branches[id] = a
+		default:
+			n.users[id] = fullName(a, first, last)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("stream names: %w", err)
+	}
+	return n, nil
 }
 
 // ErrOutOfStep is a stream of child rows left with rows of companies its

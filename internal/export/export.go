@@ -78,7 +78,9 @@ type Options struct {
 	// Location formats the dates; nil is UTC.
 	Location *time.Location
 	// Progress, when set, is called every thousand companies or so with
-	// the number written so far.
+	// how far the export has got, in companies: the first pass (reading)
+	// counts for half of each company, the second (writing) for the rest,
+	// so the last call says how many were written.
 	Progress func(done int)
 }
 
@@ -122,12 +124,16 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 	return n, err
 }
 
-// walk reads the companies of the export and hands their rows to sink.
-// The companies, their children and their contacts (with theirs) are
-// three ordered streams over the list's selection (company.Selection),
-// read at once in one snapshot of the base and merged as they come: an
-// export is the same handful of statements for ten companies or a
-// million, and holds one company at a time.
+// walk reads the companies of the export and hands their rows to sink,
+// in two passes over one snapshot of the base. The first reads the
+// selected companies in the order of their ids — the companies, their
+// children and their contacts (with theirs) as three streams ordered
+// alike and merged as they come, each reading its tables front to back —
+// and keeps each company with its contacts in a spill file. The second
+// walks the selection's ids in the list's order and writes each company
+// from the spill. Either pass is the same handful of statements for ten
+// companies or a million, and the process holds one company at a time
+// (and 16 bytes of the spill's index per company).
 func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, error) {
 	sel, err := e.companies.Select(o.Scope, o.Query)
 	if err != nil {
@@ -136,15 +142,43 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	if err := sink.header(); err != nil {
 		return 0, err
 	}
-	done := 0
+	sp, err := newSpill()
+	if err != nil {
+		return 0, err
+	}
+	defer sp.close()
+	done, read := 0, 0
 	err = e.snapshot(ctx, func(companies, children, people database.Querier) error {
-		contacts, err := openContacts(ctx, people, sel)
+		byID := sel.ByID()
+		contacts, err := openContacts(ctx, people, byID)
 		if err != nil {
 			return err
 		}
 		defer contacts.close()
-		err = sel.Each(ctx, companies, children, func(c *company.Company) error {
+		err = byID.Each(ctx, companies, children, func(c *company.Company) error {
 			list, err := contacts.of(c.ID)
+			if err != nil {
+				return err
+			}
+			if err := sp.add(c, list); err != nil {
+				return err
+			}
+			if read++; read%flushEvery == 0 && o.Progress != nil {
+				o.Progress(read / 2)
+			}
+			return nil
+		})
+		if err == nil {
+			err = contacts.end()
+		}
+		if err == nil {
+			err = sp.done()
+		}
+		if err != nil {
+			return err
+		}
+		err = sel.IDs(ctx, companies, func(id int64) error {
+			c, list, err := sp.get(id)
 			if err != nil {
 				return err
 			}
@@ -156,15 +190,15 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 					return err
 				}
 				if o.Progress != nil {
-					o.Progress(done)
+					o.Progress((read + done) / 2)
 				}
 			}
 			return nil
 		})
-		if err != nil {
-			return err
+		if err == nil && done != read {
+			err = errOutOfOrder
 		}
-		return contacts.end()
+		return err
 	})
 	if err == nil {
 		err = sink.flush()

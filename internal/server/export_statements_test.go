@@ -13,11 +13,12 @@ import (
 
 // maxExportStatements is the most SQL statements an export may send,
 // however many companies the file holds: the session check, the count
-// (the search's first page), the three ordered streams merged on the
-// list's order (the companies, their children, their contacts), their
-// one snapshot (on PostgreSQL one statement exports it and two import
-// it) and the audit entry. PostgreSQL sent 14 and SQLite 11 when this
-// was written.
+// (the search's first page), the names of statuses, branches and users,
+// the three ordered streams of the first pass (the companies, their
+// children, their contacts, in the order of the ids), the ids in the
+// list's order of the second, their one snapshot (on PostgreSQL one
+// statement exports it and two import it) and the audit entry.
+// PostgreSQL sent 16 and SQLite 13 when this was written.
 const maxExportStatements = 16
 
 // TestExportSendsAConstantNumberOfStatements exports a handful of

@@ -1,0 +1,170 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/crmprofi/crm/internal/access"
+	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/database/dbtest"
+	"github.com/crmprofi/crm/internal/demo"
+)
+
+// TestExportWritesTheFileOfTheListsPages: the export (read in the order
+// of the ids, written back in the list's order) gives, byte for byte,
+// the file written from the list's own pages — company.Store.Search page
+// by page, each company's contacts looked up by its id — for a varied
+// base (demo companies with contacts, phones with comments, deleted
+// companies and contacts, companies without phones), every ordering, a
+// text search, a filter and the trash, as CSV and XLSX.
+func TestExportWritesTheFileOfTheListsPages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		sum, err := demo.Load(ctx, db, demo.Options{Companies: 1500, Contacts: 2500, Seed: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`UPDATE companies SET deleted_at = updated_at WHERE id % 97 = 0`,
+			`UPDATE company_phones SET comment = 'доб. ' || id WHERE id % 5 = 0`,
+			`UPDATE contact_phones SET comment = 'личный' WHERE id % 3 = 0`,
+			`DELETE FROM company_phones WHERE company_id % 11 = 0`,
+			`UPDATE contacts SET deleted_at = updated_at WHERE id % 13 = 0`,
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		loc, err := time.LoadLocation("Europe/Moscow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := New(db)
+		scope := access.System("test")
+		queries := []company.Query{{}, {Text: "строй"}, {Responsible: sum.ManagerID}, {Deleted: true}}
+		for _, o := range company.Orderings {
+			queries = append(queries, company.Query{Ordering: o})
+		}
+		for _, q := range queries {
+			for _, f := range []Format{CSV, XLSX} {
+				t.Run(fmt.Sprintf("%s ordering=%s text=%s responsible=%d deleted=%v", f, q.Ordering, q.Text, q.Responsible, q.Deleted), func(t *testing.T) {
+					o := Options{Scope: scope, Query: q, Format: f, Location: loc}
+					var got bytes.Buffer
+					n, err := e.Write(ctx, &got, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want bytes.Buffer
+					sink := rowSink(newCSVSink(&want, loc))
+					if f == XLSX {
+						if sink, err = newXLSXSink(&want, loc); err != nil {
+							t.Fatal(err)
+						}
+					}
+					m := writePages(t, db, o, sink)
+					if n != m || !bytes.Equal(got.Bytes(), want.Bytes()) {
+						t.Fatalf("export: %d companies, %d bytes; the list's pages: %d companies, %d bytes", n, got.Len(), m, want.Len())
+					}
+					if q == (company.Query{}) && n < 1400 {
+						t.Fatalf("%d companies exported", n)
+					}
+				})
+			}
+		}
+	})
+}
+
+// writePages writes the file of o into sink from the list's pages, as
+// the export did at first: company.Store.Search in keyset mode, a page
+// at a time, and the live contacts of each company (by id, their phones
+// and e-mails by position) looked up one company at a time.
+func writePages(t *testing.T, db *database.DB, o Options, sink rowSink) int {
+	t.Helper()
+	ctx := context.Background()
+	store := company.NewStore(db)
+	if err := sink.header(); err != nil {
+		t.Fatal(err)
+	}
+	q := o.Query
+	q.Keyset, q.PageSize = true, 97
+	n := 0
+	for {
+		res, err := store.Search(ctx, o.Scope, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range res.Companies {
+			c := &res.Companies[i]
+			if err := sink.company(c, contactsOf(t, db, c.ID)); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if len(res.Companies) < q.PageSize {
+			break
+		}
+		q.After = res.Companies[len(res.Companies)-1].ID
+	}
+	if err := sink.close(true); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func contactsOf(t *testing.T, db *database.DB, companyID int64) []Contact {
+	t.Helper()
+	ctx := context.Background()
+	var list []Contact
+	rows, err := db.QueryContext(ctx, `SELECT id, last_name, first_name, middle_name, position FROM contacts
+		WHERE company_id = $1 AND deleted_at IS NULL ORDER BY id`, companyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ct Contact
+		if err := rows.Scan(&ct.ID, &ct.LastName, &ct.FirstName, &ct.MiddleName, &ct.Job); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, ct)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range list {
+		ct := &list[i]
+		for _, side := range []struct {
+			table string
+			to    *[]string
+		}{{"contact_phones", &ct.Phones}, {"contact_emails", &ct.Emails}} {
+			*side.to = values(t, db, side.table, ct.ID)
+		}
+	}
+	return list
+}
+
+// values are a contact's phones or e-mails (table), «value (comment)».
+func values(t *testing.T, db *database.DB, table string, contactID int64) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT value, comment FROM `+table+` WHERE contact_id = $1 ORDER BY position`, contactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var list []string
+	for rows.Next() {
+		var v, comment string
+		if err := rows.Scan(&v, &comment); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, withComment(v, comment))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}

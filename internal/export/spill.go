@@ -1,0 +1,236 @@
+package export
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/crmprofi/crm/internal/company"
+)
+
+// spill keeps the companies of an export, read in the order of their
+// ids, in a temporary file until they are written in the list's order.
+//
+// Read in the list's order (by name, say), every company and each of its
+// children is a seek to a page of its own: some twenty B-tree descents a
+// company, ~100 µs on SQLite. Read in the order of their ids, the
+// companies and their children (indexed by company_id) come front to
+// back. So the export reads them that way first, writing each company
+// with its contacts as one record here, and then walks the ids in the
+// list's order (an index, no rows), reading each record back from the
+// file — which is in the OS's page cache, not in the process.
+//
+// The process keeps the ids and where their records start, 16 bytes a
+// company: 16 MB for a million.
+type spill struct {
+	f    *os.File
+	w    *bufio.Writer
+	ids  []int64 // ascending, as the companies came
+	offs []int64 // offs[i] is where the record of ids[i] starts; one more at the end
+	size int64
+	rec  []byte // the record being written
+	read []byte // the record being read
+
+	// The company and contacts a record is decoded into, reused.
+	c        company.Company
+	contacts []Contact
+}
+
+func newSpill() (*spill, error) {
+	f, err := os.CreateTemp("", "crm-export-*.bin")
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return &spill{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// close removes the file.
+func (s *spill) close() {
+	_ = s.f.Close()
+	_ = os.Remove(s.f.Name())
+}
+
+// errOutOfOrder is a company that came out of its order in the first
+// pass or is missing from it in the second: the two passes did not read
+// the same companies.
+var errOutOfOrder = errors.New("export: the two passes over the companies disagree")
+
+// add writes the company's record; the companies come by ascending id.
+func (s *spill) add(c *company.Company, contacts []Contact) error {
+	if n := len(s.ids); n > 0 && s.ids[n-1] >= c.ID {
+		return errOutOfOrder
+	}
+	b := binary.AppendVarint(s.rec[:0], c.ID)
+	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website, c.BranchName, c.ResponsibleName, c.StatusName} {
+		b = appendString(b, v)
+	}
+	b = appendTime(appendTime(b, c.CreatedAt), c.UpdatedAt)
+	b = binary.AppendVarint(b, int64(len(c.Phones)))
+	for i := range c.Phones {
+		b = appendString(appendString(b, c.Phones[i].Value), c.Phones[i].Comment)
+	}
+	b = binary.AppendVarint(b, int64(len(c.Emails)))
+	for i := range c.Emails {
+		b = appendString(appendString(b, c.Emails[i].Value), c.Emails[i].Comment)
+	}
+	b = appendStrings(b, c.SphereNames)
+	b = binary.AppendVarint(b, int64(len(contacts)))
+	for i := range contacts {
+		ct := &contacts[i]
+		b = binary.AppendVarint(b, ct.ID)
+		for _, v := range [...]string{ct.LastName, ct.FirstName, ct.MiddleName, ct.Job} {
+			b = appendString(b, v)
+		}
+		b = appendStrings(appendStrings(b, ct.Phones), ct.Emails)
+	}
+	s.rec = b
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	s.ids = append(s.ids, c.ID)
+	s.offs = append(s.offs, s.size)
+	s.size += int64(len(b))
+	return nil
+}
+
+// done ends the writing: the records can be read.
+func (s *spill) done() error {
+	s.offs = append(s.offs, s.size)
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// get reads back the record of the company id. The company and the
+// contacts are the spill's own, overwritten by the next get.
+func (s *spill) get(id int64) (*company.Company, []Contact, error) {
+	i, ok := slices.BinarySearch(s.ids, id)
+	if !ok {
+		return nil, nil, errOutOfOrder
+	}
+	n := int(s.offs[i+1] - s.offs[i])
+	if cap(s.read) < n {
+		s.read = make([]byte, n, max(n, 2*cap(s.read)))
+	}
+	if _, err := s.f.ReadAt(s.read[:n], s.offs[i]); err != nil {
+		return nil, nil, fmt.Errorf("export: %w", err)
+	}
+	// One string holds the whole record; the fields are its substrings,
+	// so a company costs one allocation however many cells it has.
+	d := decoder{rec: string(s.read[:n])}
+	c := &s.c
+	c.ID = d.varint()
+	for _, f := range [...]*string{&c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website, &c.BranchName, &c.ResponsibleName, &c.StatusName} {
+		*f = d.string()
+	}
+	c.CreatedAt, c.UpdatedAt = d.time(), d.time()
+	c.Phones = c.Phones[:0]
+	for range d.count() {
+		c.Phones = append(c.Phones, company.Phone{Value: d.string(), Comment: d.string()})
+	}
+	c.Emails = c.Emails[:0]
+	for range d.count() {
+		c.Emails = append(c.Emails, company.Email{Value: d.string(), Comment: d.string()})
+	}
+	c.SphereNames = d.strings(c.SphereNames[:0])
+	list := s.contacts[:0]
+	for range d.count() {
+		if len(list) < cap(list) {
+			list = list[:len(list)+1]
+		} else {
+			list = append(list, Contact{})
+		}
+		ct := &list[len(list)-1]
+		ct.ID = d.varint()
+		ct.LastName, ct.FirstName, ct.MiddleName, ct.Job = d.string(), d.string(), d.string(), d.string()
+		ct.Phones = d.strings(ct.Phones[:0])
+		ct.Emails = d.strings(ct.Emails[:0])
+	}
+	s.contacts = list
+	if d.bad || d.pos != len(d.rec) || c.ID != id {
+		return nil, nil, errOutOfOrder
+	}
+	return c, list, nil
+}
+
+func appendString(b []byte, v string) []byte {
+	return append(binary.AppendVarint(b, int64(len(v))), v...)
+}
+
+func appendStrings(b []byte, list []string) []byte {
+	b = binary.AppendVarint(b, int64(len(list)))
+	for _, v := range list {
+		b = appendString(b, v)
+	}
+	return b
+}
+
+// appendTime keeps the instant (seconds and nanoseconds); the sinks
+// format it in the export's location.
+func appendTime(b []byte, t time.Time) []byte {
+	return binary.AppendVarint(binary.AppendVarint(b, t.Unix()), int64(t.Nanosecond()))
+}
+
+// decoder reads a record of the spill; a malformed record sets bad.
+type decoder struct {
+	rec string
+	pos int
+	bad bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	var v uint64
+	for shift := 0; d.pos < len(d.rec); shift += 7 {
+		b := d.rec[d.pos]
+		d.pos++
+		if b < 0x80 {
+			return v | uint64(b)<<shift
+		}
+		v |= uint64(b&0x7f) << shift
+	}
+	d.bad = true
+	return 0
+}
+
+func (d *decoder) varint() int64 {
+	u := d.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+// count is a number of items that follow, each at least a byte.
+func (d *decoder) count() int {
+	n := d.varint()
+	if n < 0 || n > int64(len(d.rec)-d.pos) {
+		d.bad = true
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) string() string {
+	n := d.count()
+	v := d.rec[d.pos : d.pos+n]
+	d.pos += n
+	return v
+}
+
+func (d *decoder) strings(dst []string) []string {
+	for range d.count() {
+		dst = append(dst, d.string())
+	}
+	return dst
+}
+
+func (d *decoder) time() time.Time {
+	sec := d.varint()
+	return time.Unix(sec, d.varint()).UTC()
+}
