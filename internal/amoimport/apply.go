@@ -87,8 +87,8 @@ type applier struct {
 
 func (a *applier) run(ctx context.Context, bar progress.Reporter) error {
 	var total int64
-	if err := a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows WHERE import_id = $1 AND entity IS NOT NULL
-		AND action IN ('create', 'update', 'merge')`, a.importID).Scan(&total); err != nil {
+	if err := a.db.QueryRowContext(ctx, `SELECT COUNT(*)`+rowsPlanned+` WHERE r.import_id = $1 AND r.entity IS NOT NULL
+		AND `+rowAction+` IN ('create', 'update', 'merge')`, a.importID).Scan(&total); err != nil {
 		return fmt.Errorf("apply: count rows: %w", err)
 	}
 	bar.Start(total)
@@ -171,10 +171,10 @@ func (a *applier) eachChunk(ctx context.Context, kind string, fn func([][]applie
 }
 
 func (a *applier) readRows(ctx context.Context, kind string, after, limit int) ([]appliedRow, error) {
-	rows, err := a.db.QueryContext(ctx, `SELECT r.number, r.action, r.entity, COALESCE(x.company_id, r.company_id, 0),
-		COALESCE(x.contact_id, r.contact_id, 0), COALESCE(r.link_entity, 0), COALESCE(r.responsible_id, 0), r.record
-		FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number
-		WHERE r.import_id = $1 AND r.kind = $2 AND r.entity > $3 AND r.action IN ('create', 'update', 'merge')
+	rows, err := a.db.QueryContext(ctx, `SELECT r.number, `+rowAction+`, r.entity, COALESCE(x.company_id, d.company_id, r.company_id, 0),
+		COALESCE(x.contact_id, d.contact_id, r.contact_id, 0), COALESCE(d.link_entity, r.link_entity, 0),
+		COALESCE(d.responsible_id, r.responsible_id, 0), r.record`+rowsFrom+`
+		WHERE r.import_id = $1 AND r.kind = $2 AND r.entity > $3 AND `+rowAction+` IN ('create', 'update', 'merge')
 		ORDER BY r.entity, r.number LIMIT $4`, a.importID, kind, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("apply: read rows: %w", err)

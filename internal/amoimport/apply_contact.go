@@ -177,10 +177,9 @@ func (a *applier) linkedCompanies(ctx context.Context, groups [][]appliedRow) (m
 	}
 	var w database.Where
 	w.Add("r.import_id = ?", a.importID)
-	w.Add("COALESCE(x.company_id, r.company_id) IS NOT NULL")
+	w.Add("COALESCE(x.company_id, d.company_id, r.company_id) IS NOT NULL")
 	w.Add("r.number IN " + w.In(numbers...))
-	rows, err := a.db.QueryContext(ctx, `SELECT r.number, COALESCE(x.company_id, r.company_id) FROM import_rows r
-		LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number`+w.SQL(), w.Args()...)
+	rows, err := a.db.QueryContext(ctx, `SELECT r.number, COALESCE(x.company_id, d.company_id, r.company_id)`+rowsFrom+w.SQL(), w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("apply: linked companies: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 // order: snapshotTables (the similar-names tables by name) and the
 // import's own rows with the ids Apply wrote for them.
 var equalTables = append(snapshotTables[:len(snapshotTables):len(snapshotTables)], []struct{ table, order string }{
-	{"import_rows", "import_id, number"}, {"import_row_ids", "import_id, number"},
+	{"import_rows", "import_id, number"}, {"import_row_ids", "import_id, number"}, {"import_row_plans", "import_id, number"},
 }...)
 
 // TestBulkImportWritesWhatTheTriggersWould imports the same generated

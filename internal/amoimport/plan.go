@@ -141,8 +141,10 @@ func (p *planner) reset() error {
 	if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM import_rows WHERE import_id = $1 AND line = 0`, p.importID); err != nil {
 		return err
 	}
-	if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM import_row_ids WHERE import_id = $1`, p.importID); err != nil {
-		return err
+	for _, table := range []string{"import_row_ids", "import_row_plans"} {
+		if _, err := p.tx.ExecContext(p.ctx, `DELETE FROM `+table+` WHERE import_id = $1`, p.importID); err != nil { //nolint:gosec // table names are constants
+			return err
+		}
 	}
 	// Only the rows a plan touched: a first plan rewrites nothing.
 	_, err := p.tx.ExecContext(p.ctx, `UPDATE import_rows SET action = '', entity = number, company_id = NULL, contact_id = NULL,
@@ -518,7 +520,7 @@ func (p *planner) scan(query string, args []any, fn func(rows *sql.Rows) error) 
 // summary counts the rows by action.
 func (p *planner) summary() (Summary, error) {
 	var s Summary
-	err := p.each(`SELECT action, COUNT(*) FROM import_rows WHERE import_id = $1 GROUP BY action`, func(rows *sql.Rows) error {
+	err := p.each(`SELECT `+rowAction+`, COUNT(*)`+rowsPlanned+` WHERE r.import_id = $1 GROUP BY 1`, func(rows *sql.Rows) error {
 		var (
 			action string
 			n      int

@@ -116,25 +116,21 @@ func (p *planner) decidePage(page []stagedRow) error {
 			if err != nil {
 				return err
 			}
-			plans = append(plans, []any{rp.number, rp.action, database.NullInt64(rp.companyID),
+			plans = append(plans, []any{p.importID, rp.number, rp.action, database.NullInt64(rp.companyID),
 				database.NullInt64(rp.contactID), database.NullInt64(int64(rp.linkEntity)), database.NullInt64(rp.responsible),
 				database.NullInt64(rp.createdBy), strings.Join(rp.reason, "; "), string(issues)})
 		}
 		start = end
 	}
-	// The entity is not written again: a page's rows were read by it and
-	// keep it. Naming it in SET made SQLite rewrite each row's entry in
-	// import_rows_entity_idx, whether the value changed or not.
-	types := []string{"INTEGER", "TEXT", "BIGINT", "BIGINT", "INTEGER", "BIGINT", "BIGINT", "TEXT", "TEXT"}
-	set := `action = v.column2, company_id = v.column3, contact_id = v.column4, link_entity = v.column5,
-		responsible_id = v.column6, created_by_id = v.column7, reason = v.column8, issues = v.column9`
-	for start := 0; start < len(plans); start += updateBatch {
-		if err := p.updateRows(set, types, plans[start:min(start+updateBatch, len(plans))]); err != nil {
-			return err
-		}
-	}
-	return nil
+	// A narrow row of its own per decision (migration 00053), not an
+	// UPDATE of the wide staged row: the entity is not written again
+	// either, a page's rows were read by it and keep it.
+	return p.db.InsertRows(p.ctx, p.tx, planColumns, plans)
 }
+
+// planColumns are the columns decide writes, in the order of its rows.
+const planColumns = `INSERT INTO import_row_plans (import_id, number, action, company_id, contact_id, link_entity,
+	responsible_id, created_by_id, reason, issues)`
 
 // decideEntity plans the rows of one company or contact.
 func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {

@@ -21,9 +21,9 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden plan files und
 // responsible user and reason.
 func planDump(t *testing.T, db *database.DB, importID int64) string {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), `SELECT r.number, r.line, r.kind, r.action, COALESCE(r.entity, 0),
-		COALESCE(r.link_entity, 0), COALESCE(u.username, ''), r.reason
-		FROM import_rows r LEFT JOIN users u ON u.id = r.responsible_id
+	rows, err := db.QueryContext(context.Background(), `SELECT r.number, r.line, r.kind, `+rowAction+`, COALESCE(r.entity, 0),
+		COALESCE(d.link_entity, r.link_entity, 0), COALESCE(u.username, ''), COALESCE(d.reason, r.reason)`+rowsPlanned+`
+		LEFT JOIN users u ON u.id = COALESCE(d.responsible_id, r.responsible_id)
 		WHERE r.import_id = $1 ORDER BY r.number`, importID)
 	if err != nil {
 		t.Fatal(err)

@@ -153,9 +153,10 @@ func (env *planEnv) run(t *testing.T, rows []Row) (Summary, map[int]planned, int
 // rows reads an import's planned rows.
 func (env *planEnv) rows(t *testing.T, importID int64) map[int]planned {
 	t.Helper()
-	rows, err := env.db.QueryContext(context.Background(), `SELECT r.number, line, kind, action, reason, COALESCE(entity, 0),
-		COALESCE(link_entity, 0), COALESCE(x.company_id, r.company_id, 0), COALESCE(x.contact_id, r.contact_id, 0), COALESCE(responsible_id, 0),
-		COALESCE(created_by_id, 0), issues FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number
+	rows, err := env.db.QueryContext(context.Background(), `SELECT r.number, r.line, r.kind, `+rowAction+`, COALESCE(d.reason, r.reason), COALESCE(r.entity, 0),
+		COALESCE(d.link_entity, r.link_entity, 0), COALESCE(x.company_id, d.company_id, r.company_id, 0),
+		COALESCE(x.contact_id, d.contact_id, r.contact_id, 0), COALESCE(d.responsible_id, r.responsible_id, 0),
+		COALESCE(d.created_by_id, r.created_by_id, 0), COALESCE(d.issues, r.issues)`+rowsFrom+`
 		WHERE r.import_id = $1 ORDER BY r.number`, importID)
 	if err != nil {
 		t.Fatal(err)

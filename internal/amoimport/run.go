@@ -106,13 +106,13 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 		fallback = im.CreatedBy
 	}
 	var sum Summary
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
+	err = db.InBulkTx(ctx, func(tx *sql.Tx) error {
 		restore, err := db.BulkSession(ctx, tx)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = restore() }()
-		for _, table := range []string{"import_rows", "import_row_ids"} {
+		for _, table := range []string{"import_rows", "import_row_ids", "import_row_plans"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE import_id = $1`, im.ID); err != nil { //nolint:gosec // table names are constants
 				return fmt.Errorf("import %d: %w", im.ID, err)
 			}
@@ -297,7 +297,8 @@ func report(ctx context.Context, tx *sql.Tx, id int64, sum Summary, columns []st
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows WHERE import_id = $1`, id).Scan(&rep.Rows); err != nil {
 		return Report{}, fmt.Errorf("import %d report: %w", id, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT issues FROM import_rows WHERE import_id = $1 AND issues <> '[]' AND issues <> ''`, id)
+	rows, err := tx.QueryContext(ctx, `SELECT issues FROM (SELECT COALESCE(d.issues, r.issues) AS issues`+rowsPlanned+`
+		WHERE r.import_id = $1) i WHERE issues <> '[]' AND issues <> ''`, id)
 	if err != nil {
 		return Report{}, fmt.Errorf("import %d report: %w", id, err)
 	}

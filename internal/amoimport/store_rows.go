@@ -73,10 +73,10 @@ func (s *Store) Rows(ctx context.Context, id int64, f RowFilter) (RowList, error
 	var w database.Where
 	w.Add("r.import_id = ?", id)
 	if f.Action != "" {
-		w.Add("r.action = ?", f.Action)
+		w.Add(rowAction+" = ?", f.Action)
 	}
 	var list RowList
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows r`+w.SQL(), w.Args()...).Scan(&list.Count); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+rowsPlanned+w.SQL(), w.Args()...).Scan(&list.Count); err != nil {
 		return RowList{}, fmt.Errorf("import %d rows: %w", id, err)
 	}
 	size := max(f.Size, 1)
@@ -99,7 +99,7 @@ func (s *Store) Rows(ctx context.Context, id int64, f RowFilter) (RowList, error
 // ActionCounts returns how many rows of the report of import id have each
 // action (the filters' counts).
 func (s *Store) ActionCounts(ctx context.Context, id int64) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT action, COUNT(*) FROM import_rows WHERE import_id = $1 GROUP BY action`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+rowAction+`, COUNT(*)`+rowsPlanned+` WHERE r.import_id = $1 GROUP BY 1`, id)
 	if err != nil {
 		return nil, fmt.Errorf("import %d counts: %w", id, err)
 	}
@@ -120,11 +120,19 @@ func (s *Store) ActionCounts(ctx context.Context, id int64) (map[string]int, err
 }
 
 // rowColumns are the columns of a report row; rowsFrom joins each row of
-// import_rows r to what Apply wrote for it (migration 00045).
+// import_rows r to what the plan decided for it, d (migration 00053), and
+// to what Apply wrote for it, x (migration 00045). Stage's own decisions
+// (a skipped line), the companies the plan adds for contacts, and imports
+// planned before 00053 are in import_rows itself.
 const (
-	rowColumns = `r.number, r.line, r.kind, COALESCE(r.amo_id, 0), r.action, r.record, r.reason, r.issues,
-	COALESCE(x.company_id, r.company_id, 0), COALESCE(x.contact_id, r.contact_id, 0)`
-	rowsFrom = ` FROM import_rows r LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number`
+	rowColumns = `r.number, r.line, r.kind, COALESCE(r.amo_id, 0), ` + rowAction + `, r.record, COALESCE(d.reason, r.reason),
+	COALESCE(d.issues, r.issues), COALESCE(x.company_id, d.company_id, r.company_id, 0),
+	COALESCE(x.contact_id, d.contact_id, r.contact_id, 0)`
+	rowsFrom = rowsPlanned + ` LEFT JOIN import_row_ids x ON x.import_id = r.import_id AND x.number = r.number`
+	// rowsPlanned joins each row of import_rows r to its plan d.
+	rowsPlanned = ` FROM import_rows r LEFT JOIN import_row_plans d ON d.import_id = r.import_id AND d.number = r.number`
+	// rowAction is a row's action in a query from rowsPlanned.
+	rowAction = `COALESCE(d.action, r.action)`
 )
 
 // eachRow scans rows of rowColumns and hands each to fn; it closes rows.

@@ -79,13 +79,12 @@ const bulkCacheKiB = 32 << 10
 
 // BulkSession prepares the connection of tx for a long transaction that
 // writes hundreds of thousands of rows (an import) and returns what puts
-// it back, to be called before the transaction ends. On SQLite it keeps
-// the statement journals in memory (temp_store): every multi-row INSERT
-// in a transaction journals the pages it touches so that it can be
-// undone alone, and in a file that was a fifth of an import's CPU in
-// write calls. It also gives the connection a page cache of bulkCacheKiB,
-// so that dirty pages are not spilled to the WAL mid-transaction and
-// written again. PostgreSQL needs nothing.
+// it back, to be called before the transaction ends. On SQLite it gives
+// the connection a page cache of bulkCacheKiB, so that dirty pages are
+// not spilled to the WAL mid-transaction and written again. (It also sets
+// temp_store = MEMORY, but inside a transaction that no longer moves the
+// transaction's statement journals: begin the transaction with InBulkTx
+// for that.) PostgreSQL needs nothing.
 func (db *DB) BulkSession(ctx context.Context, tx *sql.Tx) (restore func() error, err error) {
 	if db.Dialect != SQLite {
 		return func() error { return nil }, nil
