@@ -165,16 +165,17 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 	}
 	cands = slices.DeleteFunc(cands, func(p pairKey) bool { _, ok := dismissed[p]; return ok })
 	rep.Start(int64(len(cands)))
-	found, err := s.scoreAll(ctx, cands, recs, rep)
+	table := newReasonTable()
+	found, err := s.scoreAll(ctx, cands, recs, table, rep)
 	if err != nil {
 		return ScanStats{}, err
 	}
 	recs = nil
-	groups := labelGroups(found)
+	groups := labelFound(found, table.list)
 	st.Score, st.ScoreCPU = time.Since(phase), s.cpu()-cpu
 	phase, cpu = time.Now(), s.cpu()
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.replacePairs(ctx, tx, found, s.now()); err != nil {
+		if err := s.replacePairs(ctx, tx, found, table.list, s.now()); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_groups`); err != nil {
@@ -210,10 +211,10 @@ const scoreWorkers = 4
 // scoreAll scores the candidates against the records of every live
 // company (allRecords: one pass over each table, in id order, no random
 // reads) in memory, scoreWorkers at a time, each through its own
-// pairScorer, and returns the likely duplicates in the order of cands
-// (sorted). Memory: a few hundred bytes a company.
-func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]*Record, rep progress.Reporter) ([]scoredPair, error) {
-	chunks := make([][]scoredPair, (len(cands)+scoreChunk-1)/scoreChunk)
+// pairScorer in front of table, and returns the likely duplicates in the
+// order of cands (sorted), each with the index of its answer in table.
+func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]*Record, table *reasonTable, rep progress.Reporter) ([]foundPair, error) {
+	chunks := make([][]foundPair, (len(cands)+scoreChunk-1)/scoreChunk)
 	var (
 		mu    sync.Mutex
 		next  int
@@ -231,16 +232,16 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]
 	var wg sync.WaitGroup
 	for range scoreWorkers {
 		wg.Go(func() {
-			ps := newPairScorer()
+			ps := newPairScorer(table)
 			for i := take(); i >= 0; i = take() {
 				chunk := cands[i*scoreChunk : min((i+1)*scoreChunk, len(cands))]
-				var out []scoredPair
+				var out []foundPair
 				for _, p := range chunk {
 					a, b := recs[p.a], recs[p.b]
 					if a == nil || b == nil {
 						continue
 					}
-					sp, ok, err := ps.score(p, a, b)
+					r, ok, err := ps.score(p, a, b)
 					if err != nil {
 						mu.Lock()
 						first = cmp.Or(first, err)
@@ -248,7 +249,7 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]
 						return
 					}
 					if ok {
-						out = append(out, sp)
+						out = append(out, foundPair{a: p.a, b: p.b, reason: r})
 					}
 				}
 				chunks[i] = out

@@ -35,7 +35,8 @@ func TestScorerIsScore(t *testing.T) {
 		}
 		return r
 	}
-	ps := newPairScorer()
+	table := newReasonTable()
+	ps := newPairScorer(table)
 	likely := 0
 	for i := range 20000 {
 		a, b := record(int64(2*i+1)), record(int64(2*i+2))
@@ -44,9 +45,17 @@ func TestScorerIsScore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, gotOK, err := ps.score(p, a, b)
+		i, gotOK, err := ps.score(p, a, b)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var got scoredPair
+		if gotOK {
+			r := table.list[i]
+			got = scoredPair{a: p.a, b: p.b, score: r.score, reasons: r.reasons, fields: r.fields}
+			if r.bits != fieldBits(r.fields) {
+				t.Fatalf("answer %d: bits %b of fields %q", i, r.bits, r.fields)
+			}
 		}
 		if gotOK != wantOK || got != want {
 			t.Fatalf("pair %+v / %+v:\n got %v %+v\nwant %v %+v", *a, *b, gotOK, got, wantOK, want)

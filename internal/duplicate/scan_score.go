@@ -1,5 +1,7 @@
 package duplicate
 
+import "sync"
+
 // Scoring millions of candidate pairs without allocating. Score builds
 // its reasons (slices, a formatted detail) and the scan wrote them as
 // JSON for every pair: at 1,000,000 companies that was most of the
@@ -81,34 +83,74 @@ type scored struct {
 	score   float64
 	reasons string // JSON
 	fields  string // ",inn,phone,"
+	bits    int64  // fieldBits(fields)
+}
+
+// reasonTable holds the distinct likely answers of Score one scan met,
+// shared by its scoring goroutines. A found pair carries the index of its
+// answer (foundPair.reason) rather than its own reasons and fields: at
+// 1,000,000 companies 5,500,000 pairs held 200 bytes of strings each, and
+// every garbage collection walked their pointers.
+type reasonTable struct {
+	mu    sync.Mutex
+	byKey map[uint64]int32 // the index in list; -1: not likely
+	list  []scored
+}
+
+func newReasonTable() *reasonTable { return &reasonTable{byKey: map[uint64]int32{}} }
+
+// add records s as the answer for k and returns its index (-1 when it is
+// not likely); a key another goroutine added first keeps its index.
+func (t *reasonTable) add(k uint64, s scored) int32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i, ok := t.byKey[k]; ok {
+		return i
+	}
+	i := int32(-1)
+	if s.likely {
+		i = int32(len(t.list)) //nolint:gosec // a few thousand answers
+		t.list = append(t.list, s)
+	}
+	t.byKey[k] = i
+	return i
+}
+
+// foundPair is a likely duplicate the full scan found: the index of its
+// Score answer in the scan's reasonTable, and its group. No pointers.
+type foundPair struct {
+	a, b, group int64
+	reason      int32
 }
 
 // pairScorer scores pairs through a cache of Score's answers by signal
-// key. One per goroutine (it is not safe for concurrent use).
+// key: its own (not safe for concurrent use) in front of the table it
+// shares with the other goroutines.
 type pairScorer struct {
-	byKey map[uint64]scored
+	table *reasonTable
+	byKey map[uint64]int32
 }
 
-func newPairScorer() *pairScorer { return &pairScorer{byKey: map[uint64]scored{}} }
+func newPairScorer(t *reasonTable) *pairScorer {
+	return &pairScorer{table: t, byKey: map[uint64]int32{}}
+}
 
 // score is likelyPair(p, a, b) without allocating (after the first pair
-// of each key).
-func (ps *pairScorer) score(p pairKey, a, b *Record) (scoredPair, bool, error) {
+// of each key): whether the pair is likely, and the index of its answer
+// in the table.
+func (ps *pairScorer) score(p pairKey, a, b *Record) (int32, bool, error) {
 	k := signalsOf(a, b)
 	if k == 0 {
-		return scoredPair{}, false, nil
+		return -1, false, nil
 	}
-	s, ok := ps.byKey[k]
+	i, ok := ps.byKey[k]
 	if !ok {
 		sp, likely, err := likelyPair(p, a, b)
 		if err != nil {
-			return scoredPair{}, false, err
+			return -1, false, err
 		}
-		s = scored{likely: likely, score: sp.score, reasons: sp.reasons, fields: sp.fields}
-		ps.byKey[k] = s
+		i = ps.table.add(k, scored{likely: likely, score: sp.score, reasons: sp.reasons, fields: sp.fields, bits: fieldBits(sp.fields)})
+		ps.byKey[k] = i
 	}
-	if !s.likely {
-		return scoredPair{}, false, nil
-	}
-	return scoredPair{a: p.a, b: p.b, score: s.score, reasons: s.reasons, fields: s.fields}, true, nil
+	return i, i >= 0, nil
 }

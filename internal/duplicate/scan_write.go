@@ -56,7 +56,28 @@ func fieldBits(fields string) int64 {
 // re-check may later name a group by another of its companies, see
 // regroupAround: a group's id is always one of its own companies.)
 func labelGroups(pairs []scoredPair) []groupRow {
-	parent := make(map[int64]int64, len(pairs))
+	return label(len(pairs), func(i int) (int64, int64) { return pairs[i].a, pairs[i].b },
+		func(i int, g int64) (float64, int64) {
+			pairs[i].group = g
+			return pairs[i].score, fieldBits(pairs[i].fields)
+		})
+}
+
+// labelFound is labelGroups for the pairs of a full scan, whose answers
+// are in reasons.
+func labelFound(found []foundPair, reasons []scored) []groupRow {
+	return label(len(found), func(i int) (int64, int64) { return found[i].a, found[i].b },
+		func(i int, g int64) (float64, int64) {
+			found[i].group = g
+			r := &reasons[found[i].reason]
+			return r.score, r.bits
+		})
+}
+
+// label labels n pairs: pair gives the companies of pair i, and set sets
+// its group and gives its score and field bits.
+func label(n int, pair func(i int) (a, b int64), set func(i int, g int64) (score float64, bits int64)) []groupRow {
+	parent := make(map[int64]int64, n/2)
 	find := func(x int64) int64 {
 		for {
 			p, ok := parent[x]
@@ -72,24 +93,26 @@ func labelGroups(pairs []scoredPair) []groupRow {
 			x = gp
 		}
 	}
-	for _, p := range pairs {
-		ra, rb := find(p.a), find(p.b)
+	for i := range n {
+		ra, rb := pair(i)
+		ra, rb = find(ra), find(rb)
 		if ra != rb {
 			parent[max(ra, rb)] = min(ra, rb)
 		}
 	}
 	byID := map[int64]*groupRow{}
-	for i := range pairs {
-		g := find(pairs[i].a)
-		pairs[i].group = g
+	for i := range n {
+		a, _ := pair(i)
+		g := find(a)
+		score, bits := set(i, g)
 		r := byID[g]
 		if r == nil {
 			r = &groupRow{id: g}
 			byID[g] = r
 		}
 		r.pairs++
-		r.score = max(r.score, pairs[i].score)
-		r.bits |= fieldBits(pairs[i].fields)
+		r.score = max(r.score, score)
+		r.bits |= bits
 	}
 	for c := range parent {
 		byID[find(c)].size++
@@ -111,8 +134,8 @@ func labelGroups(pairs []scoredPair) []groupRow {
 // stay, the table's secondary indexes are dropped first and built again
 // after (rebuildIndexes). All in the caller's transaction: readers see
 // the old pairs or the new ones, never half of them.
-func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPair, now time.Time) error {
-	kept, stale, stored, err := diffPairs(ctx, tx, found)
+func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPair, reasons []scored, now time.Time) error {
+	kept, stale, stored, err := diffPairs(ctx, tx, found, reasons)
 	if err != nil {
 		return err
 	}
@@ -120,10 +143,13 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPa
 		clear(kept)
 		stale, stored = nil, 0
 	}
-	fresh := make([]scoredPair, 0, len(found))
-	for i, p := range found {
-		if !kept[i] {
-			fresh = append(fresh, p)
+	fresh := found
+	if slices.Contains(kept, true) {
+		fresh = make([]foundPair, 0, len(found))
+		for i, p := range found {
+			if !kept[i] {
+				fresh = append(fresh, p)
+			}
 		}
 	}
 	rebuild := len(fresh) >= s.rebuildMin && len(fresh) >= len(found)-len(fresh)
@@ -143,7 +169,7 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []scoredPa
 				return fmt.Errorf("delete pairs: %w", err)
 			}
 		}
-		return s.insertPairs(ctx, tx, fresh, now)
+		return s.insertPairs(ctx, tx, fresh, reasons, now)
 	})
 }
 
@@ -230,7 +256,7 @@ func (s *Scanner) pairIndexes(ctx context.Context, tx *sql.Tx) ([]pairIndex, err
 // as they are (kept, by index), the keys of the stored pairs that are not
 // (stale), and how many are stored. The reasons are compared as the
 // driver's bytes, not copied into a string per row.
-func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool, stale []pairKey, stored int, err error) {
+func diffPairs(ctx context.Context, tx *sql.Tx, found []foundPair, reasons []scored) (kept []bool, stale []pairKey, stored int, err error) {
 	kept = make([]bool, len(found))
 	rows, err := tx.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, fields, group_id FROM duplicate_pairs`)
 	if err != nil {
@@ -238,23 +264,18 @@ func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool
 	}
 	err = eachRow(rows, func() error {
 		var (
-			p       scoredPair
-			reasons sql.RawBytes
-			fields  sql.RawBytes
+			p      scoredPair
+			text   sql.RawBytes
+			fields sql.RawBytes
 		)
-		if err := rows.Scan(&p.a, &p.b, &p.score, &reasons, &fields, &p.group); err != nil {
+		if err := rows.Scan(&p.a, &p.b, &p.score, &text, &fields, &p.group); err != nil {
 			return err
 		}
 		stored++
-		i, ok := slices.BinarySearchFunc(found, p, func(x, y scoredPair) int {
+		i, ok := slices.BinarySearchFunc(found, p, func(x foundPair, y scoredPair) int {
 			return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 		})
-		var f scoredPair
-		if ok {
-			f = found[i]
-		}
-		if f.a == p.a && f.b == p.b && f.score == p.score && f.group == p.group &&
-			f.reasons == string(reasons) && f.fields == string(fields) {
+		if ok && found[i].group == p.group && same(reasons[found[i].reason], p.score, text, fields) {
 			kept[i] = true
 		} else {
 			stale = append(stale, pairKey{p.a, p.b})
@@ -265,6 +286,11 @@ func diffPairs(ctx context.Context, tx *sql.Tx, found []scoredPair) (kept []bool
 		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
 	}
 	return kept, stale, stored, nil
+}
+
+// same reports whether a stored pair's score, reasons and fields are r's.
+func same(r scored, score float64, reasons, fields []byte) bool {
+	return r.score == score && r.reasons == string(reasons) && r.fields == string(fields)
 }
 
 // keyValues is "(1,2),(3,4)": keys for a VALUES list, written into the
@@ -287,10 +313,15 @@ const bulkChunk = 20000
 // time: on PostgreSQL with COPY (database.InsertRows in a transaction of
 // InTx), on SQLite in multi-row INSERTs as large as its parameter limit
 // allows.
-func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []scoredPair, now time.Time) error {
+func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, now time.Time) error {
+	rows := make([][]any, 0, bulkChunk)
 	for start := 0; start < len(pairs); start += bulkChunk {
-		chunk := pairs[start:min(start+bulkChunk, len(pairs))]
-		if err := s.db.InsertRows(ctx, tx, pairInsert, pairRows(chunk, now)); err != nil {
+		rows = rows[:0]
+		for _, p := range pairs[start:min(start+bulkChunk, len(pairs))] {
+			r := &reasons[p.reason]
+			rows = append(rows, []any{p.a, p.b, r.score, r.reasons, r.fields, now, p.group})
+		}
+		if err := s.db.InsertRows(ctx, tx, pairInsert, rows); err != nil {
 			return fmt.Errorf("write pairs: %w", err)
 		}
 	}
