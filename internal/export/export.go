@@ -195,7 +195,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			}
 			return nil
 		})
-		if err == nil && done != read {
+		if err == nil && done != sp.n {
 			err = errOutOfOrder
 		}
 		return err

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
+	"sort"
 	"time"
 
 	"github.com/crmprofi/crm/internal/company"
@@ -25,20 +25,27 @@ import (
 // file — which is in the OS's page cache, not in the process.
 //
 // The process keeps the ids and where their records start, 16 bytes a
-// company: 16 MB for a million.
+// company (16 MB for a million), in blocks of a fixed size rather than
+// one slice, so that growing the index never holds two copies of it.
 type spill struct {
-	f    *os.File
-	w    *bufio.Writer
-	ids  []int64 // ascending, as the companies came
-	offs []int64 // offs[i] is where the record of ids[i] starts; one more at the end
-	size int64
-	rec  []byte // the record being written
-	read []byte // the record being read
+	f     *os.File
+	w     *bufio.Writer
+	index [][]entry // ascending ids, as the companies came, spillBlock a block
+	n     int
+	size  int64
+	rec   []byte // the record being written
+	read  []byte // the record being read
 
 	// The company and contacts a record is decoded into, reused.
 	c        company.Company
 	contacts []Contact
 }
+
+// entry is where the record of the company id starts in the file.
+type entry struct{ id, off int64 }
+
+// spillBlock is how many entries a block of the index holds (1 MB).
+const spillBlock = 1 << 16
 
 func newSpill() (*spill, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
@@ -61,7 +68,7 @@ var errOutOfOrder = errors.New("export: the two passes over the companies disagr
 
 // add writes the company's record; the companies come by ascending id.
 func (s *spill) add(c *company.Company, contacts []Contact) error {
-	if n := len(s.ids); n > 0 && s.ids[n-1] >= c.ID {
+	if s.n > 0 && s.entry(s.n-1).id >= c.ID {
 		return errOutOfOrder
 	}
 	b := binary.AppendVarint(s.rec[:0], c.ID)
@@ -91,15 +98,26 @@ func (s *spill) add(c *company.Company, contacts []Contact) error {
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	s.ids = append(s.ids, c.ID)
-	s.offs = append(s.offs, s.size)
+	if s.n%spillBlock == 0 {
+		s.index = append(s.index, make([]entry, 0, spillBlock))
+	}
+	last := &s.index[len(s.index)-1]
+	*last = append(*last, entry{id: c.ID, off: s.size})
+	s.n++
 	s.size += int64(len(b))
 	return nil
 }
 
+func (s *spill) entry(i int) entry { return s.index[i/spillBlock][i%spillBlock] }
+
+// find returns the position of id in the index.
+func (s *spill) find(id int64) (int, bool) {
+	i := sort.Search(s.n, func(i int) bool { return s.entry(i).id >= id })
+	return i, i < s.n && s.entry(i).id == id
+}
+
 // done ends the writing: the records can be read.
 func (s *spill) done() error {
-	s.offs = append(s.offs, s.size)
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -109,15 +127,19 @@ func (s *spill) done() error {
 // get reads back the record of the company id. The company and the
 // contacts are the spill's own, overwritten by the next get.
 func (s *spill) get(id int64) (*company.Company, []Contact, error) {
-	i, ok := slices.BinarySearch(s.ids, id)
+	i, ok := s.find(id)
 	if !ok {
 		return nil, nil, errOutOfOrder
 	}
-	n := int(s.offs[i+1] - s.offs[i])
+	off, end := s.entry(i).off, s.size
+	if i+1 < s.n {
+		end = s.entry(i + 1).off
+	}
+	n := int(end - off)
 	if cap(s.read) < n {
 		s.read = make([]byte, n, max(n, 2*cap(s.read)))
 	}
-	if _, err := s.f.ReadAt(s.read[:n], s.offs[i]); err != nil {
+	if _, err := s.f.ReadAt(s.read[:n], off); err != nil {
 		return nil, nil, fmt.Errorf("export: %w", err)
 	}
 	// One string holds the whole record; the fields are its substrings,
