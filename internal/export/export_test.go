@@ -169,9 +169,10 @@ func values(t *testing.T, db *database.DB, table string, contactID int64) []stri
 	return list
 }
 
-// TestSpillReadsBackEveryCompany: more companies than a block of the
-// spill's index, read back in another order, each whole; an id that was
-// not written, or one written out of order, is an error.
+// TestSpillReadsBackEveryCompany: companies over several runs of the
+// spill's sparse index, read back in another order, each whole; an id
+// that was not written (before the first, inside a run, after the last),
+// or one written out of order, is an error.
 func TestSpillReadsBackEveryCompany(t *testing.T) {
 	sp, err := newSpill()
 	if err != nil {
@@ -179,7 +180,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 	}
 	defer sp.close()
 	at := time.Date(2026, 12, 6, 9, 30, 0, 123456789, time.UTC)
-	const n = spillBlock + 1000
+	const n = 5*spillRun + 3
 	for i := range n {
 		id := int64(3*i + 1)
 		c := company.Company{ID: id, Name: fmt.Sprint("Компания ", id), CreatedAt: at, UpdatedAt: at.Add(time.Duration(id)),
@@ -195,7 +196,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 	if err := sp.done(); err != nil {
 		t.Fatal(err)
 	}
-	for i := n - 1; i >= 0; i -= 7 {
+	for i := n - 1; i >= 0; i-- {
 		id := int64(3*i + 1)
 		c, people, err := sp.get(id)
 		if err != nil {
@@ -207,8 +208,10 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 			t.Fatalf("company %d read back as %+v, %+v", id, c, people)
 		}
 	}
-	if _, _, err := sp.get(2); err == nil {
-		t.Error("an id that was not written read back")
+	for _, id := range []int64{0, 2, 3*n + 1} {
+		if _, _, err := sp.get(id); err == nil {
+			t.Errorf("id %d, never written, read back", id)
+		}
 	}
 	if err := sp.add(&company.Company{ID: 1}, nil); err == nil {
 		t.Error("a company out of order was written")
