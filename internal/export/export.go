@@ -133,7 +133,7 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 // walks the selection's ids in the list's order and writes each company
 // from the spill. Either pass is the same handful of statements for ten
 // companies or a million, and the process holds one company at a time
-// (and 16 bytes of the spill's index per company).
+// (and 2 bytes of the spill's index per company).
 func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, error) {
 	sel, err := e.companies.Select(o.Scope, o.Query)
 	if err != nil {
@@ -195,7 +195,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			}
 			return nil
 		})
-		if err == nil && done != read {
+		if err == nil && done != sp.n {
 			err = errOutOfOrder
 		}
 		return err

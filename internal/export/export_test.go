@@ -168,3 +168,52 @@ func values(t *testing.T, db *database.DB, table string, contactID int64) []stri
 	}
 	return list
 }
+
+// TestSpillReadsBackEveryCompany: companies over several runs of the
+// spill's sparse index, read back in another order, each whole; an id
+// that was not written (before the first, inside a run, after the last),
+// or one written out of order, is an error.
+func TestSpillReadsBackEveryCompany(t *testing.T) {
+	sp, err := newSpill()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	at := time.Date(2026, 12, 6, 9, 30, 0, 123456789, time.UTC)
+	const n = 5*spillRun + 3
+	for i := range n {
+		id := int64(3*i + 1)
+		c := company.Company{ID: id, Name: fmt.Sprint("Компания ", id), CreatedAt: at, UpdatedAt: at.Add(time.Duration(id)),
+			Phones: []company.Phone{{Value: "+7 495", Comment: fmt.Sprint(id)}}, SphereNames: []string{"", "IT"}}
+		var people []Contact
+		if i%2 == 0 {
+			people = []Contact{{ID: -id, LastName: "Иванов", Emails: []string{fmt.Sprint(id, "@x.ru")}}}
+		}
+		if err := sp.add(&c, people); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.done(); err != nil {
+		t.Fatal(err)
+	}
+	for i := n - 1; i >= 0; i-- {
+		id := int64(3*i + 1)
+		c, people, err := sp.get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ID != id || c.Name != fmt.Sprint("Компания ", id) || !c.CreatedAt.Equal(at) || !c.UpdatedAt.Equal(at.Add(time.Duration(id))) ||
+			len(c.Phones) != 1 || c.Phones[0].Comment != fmt.Sprint(id) || len(c.SphereNames) != 2 || c.SphereNames[1] != "IT" ||
+			len(people) != (i+1)%2 || len(people) == 1 && (people[0].ID != -id || people[0].Emails[0] != fmt.Sprint(id, "@x.ru")) {
+			t.Fatalf("company %d read back as %+v, %+v", id, c, people)
+		}
+	}
+	for _, id := range []int64{0, 2, 3*n + 1} {
+		if _, _, err := sp.get(id); err == nil {
+			t.Errorf("id %d, never written, read back", id)
+		}
+	}
+	if err := sp.add(&company.Company{ID: 1}, nil); err == nil {
+		t.Error("a company out of order was written")
+	}
+}

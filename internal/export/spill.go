@@ -5,8 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
-	"slices"
+	"sort"
 	"time"
 
 	"github.com/crmprofi/crm/internal/company"
@@ -24,21 +25,31 @@ import (
 // list's order (an index, no rows), reading each record back from the
 // file — which is in the OS's page cache, not in the process.
 //
-// The process keeps the ids and where their records start, 16 bytes a
-// company: 16 MB for a million.
+// The process keeps a sparse index: the id and place of every
+// spillRun-th record, 2 bytes a company (2 MB for a million), so that
+// its memory stays flat as rows grow. A record is found by reading its
+// run (a few kilobytes, one ReadAt) and skipping to it by the lengths
+// the records start with.
 type spill struct {
-	f    *os.File
-	w    *bufio.Writer
-	ids  []int64 // ascending, as the companies came
-	offs []int64 // offs[i] is where the record of ids[i] starts; one more at the end
-	size int64
-	rec  []byte // the record being written
-	read []byte // the record being read
+	f     *os.File
+	w     *bufio.Writer
+	index []entry // the first record of each run; ascending ids
+	n     int     // records written
+	last  int64   // the id of the last record written
+	size  int64
+	rec   []byte // the record being written
+	read  []byte // the run being read
 
 	// The company and contacts a record is decoded into, reused.
 	c        company.Company
 	contacts []Contact
 }
+
+// entry is where the record of the company id starts in the file.
+type entry struct{ id, off int64 }
+
+// spillRun is how many records an entry of the index stands for.
+const spillRun = 8
 
 func newSpill() (*spill, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
@@ -61,10 +72,11 @@ var errOutOfOrder = errors.New("export: the two passes over the companies disagr
 
 // add writes the company's record; the companies come by ascending id.
 func (s *spill) add(c *company.Company, contacts []Contact) error {
-	if n := len(s.ids); n > 0 && s.ids[n-1] >= c.ID {
+	if s.n > 0 && s.last >= c.ID {
 		return errOutOfOrder
 	}
-	b := binary.AppendVarint(s.rec[:0], c.ID)
+	// The record's length comes first, in a fixed 4 bytes filled in last.
+	b := binary.AppendVarint(append(s.rec[:0], 0, 0, 0, 0), c.ID)
 	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website, c.BranchName, c.ResponsibleName, c.StatusName} {
 		b = appendString(b, v)
 	}
@@ -87,19 +99,25 @@ func (s *spill) add(c *company.Company, contacts []Contact) error {
 		}
 		b = appendStrings(appendStrings(b, ct.Phones), ct.Emails)
 	}
+	if len(b) > math.MaxUint32 {
+		return fmt.Errorf("export: company %d: record too large", c.ID)
+	}
+	binary.LittleEndian.PutUint32(b, uint32(len(b))) //nolint:gosec // checked above
 	s.rec = b
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	s.ids = append(s.ids, c.ID)
-	s.offs = append(s.offs, s.size)
+	if s.n%spillRun == 0 {
+		s.index = append(s.index, entry{id: c.ID, off: s.size})
+	}
+	s.n++
+	s.last = c.ID
 	s.size += int64(len(b))
 	return nil
 }
 
 // done ends the writing: the records can be read.
 func (s *spill) done() error {
-	s.offs = append(s.offs, s.size)
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -109,20 +127,41 @@ func (s *spill) done() error {
 // get reads back the record of the company id. The company and the
 // contacts are the spill's own, overwritten by the next get.
 func (s *spill) get(id int64) (*company.Company, []Contact, error) {
-	i, ok := slices.BinarySearch(s.ids, id)
-	if !ok {
+	// The run that holds id: the last whose first id is not after it.
+	i := sort.Search(len(s.index), func(i int) bool { return s.index[i].id > id }) - 1
+	if i < 0 {
 		return nil, nil, errOutOfOrder
 	}
-	n := int(s.offs[i+1] - s.offs[i])
+	off, end := s.index[i].off, s.size
+	if i+1 < len(s.index) {
+		end = s.index[i+1].off
+	}
+	n := int(end - off)
 	if cap(s.read) < n {
 		s.read = make([]byte, n, max(n, 2*cap(s.read)))
 	}
-	if _, err := s.f.ReadAt(s.read[:n], s.offs[i]); err != nil {
+	run := s.read[:n]
+	if _, err := s.f.ReadAt(run, off); err != nil {
 		return nil, nil, fmt.Errorf("export: %w", err)
+	}
+	var rec []byte
+	for len(run) >= 4 {
+		size := int(binary.LittleEndian.Uint32(run))
+		if size < 4 || size > len(run) {
+			return nil, nil, errOutOfOrder
+		}
+		if v, k := binary.Varint(run[4:size]); k > 0 && v == id {
+			rec = run[4:size]
+			break
+		}
+		run = run[size:]
+	}
+	if rec == nil {
+		return nil, nil, errOutOfOrder
 	}
 	// One string holds the whole record; the fields are its substrings,
 	// so a company costs one allocation however many cells it has.
-	d := decoder{rec: string(s.read[:n])}
+	d := decoder{rec: string(rec)}
 	c := &s.c
 	c.ID = d.varint()
 	for _, f := range [...]*string{&c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website, &c.BranchName, &c.ResponsibleName, &c.StatusName} {
