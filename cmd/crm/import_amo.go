@@ -57,8 +57,13 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 
 	if *trace {
 		stderr := env.stderr
+		// With each step, the SQL statements it sent (the plan's and
+		// Apply's steps nest in their whole: "apply" counts its kinds').
+		statements := db.Statements()
 		amoimport.Trace = func(step string, took time.Duration) {
-			fmt.Fprintf(stderr, "\n%-22s %s\n", step, took.Round(time.Millisecond))
+			now := db.Statements()
+			fmt.Fprintf(stderr, "\n%-22s %-10s %d SQL\n", step, took.Round(time.Millisecond), now-statements)
+			statements = now
 		}
 		defer func() { amoimport.Trace = nil }()
 	}

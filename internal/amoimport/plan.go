@@ -519,28 +519,10 @@ func (p *planner) scan(query string, args []any, fn func(rows *sql.Rows) error) 
 
 // summary counts the rows by action.
 func (p *planner) summary() (Summary, error) {
-	var s Summary
-	err := p.each(`SELECT `+rowAction+`, COUNT(*)`+rowsPlanned+` WHERE r.import_id = $1 GROUP BY 1`, func(rows *sql.Rows) error {
-		var (
-			action string
-			n      int
-		)
-		if err := rows.Scan(&action, &n); err != nil {
-			return err
-		}
-		switch action {
-		case ActionCreate:
-			s.Created += n
-		case ActionUpdate:
-			s.Updated += n
-		case ActionMerge:
-			s.Merged += n
-		case ActionSkip:
-			s.Skipped += n
-		case ActionError:
-			s.Errors += n
-		}
-		return nil
-	})
-	return s, err
+	n, err := countActions(p.ctx, p.tx, p.importID)
+	if err != nil {
+		return Summary{}, err
+	}
+	return Summary{Created: n[ActionCreate], Updated: n[ActionUpdate], Merged: n[ActionMerge], Skipped: n[ActionSkip],
+		Errors: n[ActionError]}, nil
 }

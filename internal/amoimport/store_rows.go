@@ -97,24 +97,38 @@ func (s *Store) Rows(ctx context.Context, id int64, f RowFilter) (RowList, error
 }
 
 // ActionCounts returns how many rows of the report of import id have each
-// action (the filters' counts).
+// action (the filters' counts); an action no row has is left out.
 func (s *Store) ActionCounts(ctx context.Context, id int64) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+rowAction+`, COUNT(*)`+rowsPlanned+` WHERE r.import_id = $1 GROUP BY 1`, id)
-	if err != nil {
-		return nil, fmt.Errorf("import %d counts: %w", id, err)
-	}
-	defer func() { _ = rows.Close() }()
-	out := map[string]int{}
-	for rows.Next() {
-		var a string
-		var n int
-		if err := rows.Scan(&a, &n); err != nil {
-			return nil, fmt.Errorf("import %d counts: %w", id, err)
+	return countActions(ctx, s.db, id)
+}
+
+// countActions counts the rows of import id by action in one pass with
+// one sum per action: a GROUP BY on the action (taken from the row's plan
+// or the row) made SQLite sort every row of the import — its sorter took
+// as much memory as the page cache, 30 MB more at a million rows.
+func countActions(ctx context.Context, q database.Querier, id int64) (map[string]int, error) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, a := range Actions {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		out[a] = n
+		b.WriteString("COALESCE(SUM(CASE WHEN " + rowAction + " = '" + a + "' THEN 1 ELSE 0 END), 0)")
 	}
-	if err := rows.Err(); err != nil {
+	b.WriteString(rowsPlanned + " WHERE r.import_id = $1")
+	counts := make([]int, len(Actions))
+	dest := make([]any, len(Actions))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := q.QueryRowContext(ctx, b.String(), id).Scan(dest...); err != nil {
 		return nil, fmt.Errorf("import %d counts: %w", id, err)
+	}
+	out := map[string]int{}
+	for i, a := range Actions {
+		if counts[i] > 0 {
+			out[a] = counts[i]
+		}
 	}
 	return out, nil
 }
