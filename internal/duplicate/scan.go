@@ -296,21 +296,80 @@ func (s *Scanner) allRecords(ctx context.Context) (map[int64]*Record, error) {
 	return s.readRecords(ctx, "", "")
 }
 
-const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons, fields, checked_at, group_id)`
+const pairInsert = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons_id, fields, checked_at, group_id)`
 
 // pairUpsert lets a recheck overwrite the pair another recheck running at
 // the same time has just written (PostgreSQL's READ COMMITTED lets both
 // delete nothing and then insert the same key).
-const pairUpsert = `ON CONFLICT (a_id, b_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,
+const pairUpsert = `ON CONFLICT (a_id, b_id) DO UPDATE SET score = excluded.score, reasons_id = excluded.reasons_id,
 	fields = excluded.fields, checked_at = excluded.checked_at, group_id = excluded.group_id`
 
-// pairRows are pairs as the rows of pairInsert.
-func pairRows(pairs []scoredPair, now time.Time) [][]any {
+// writePairs upserts pairs (pairInsert, pairUpsert) in tx, their reasons
+// by id (reasonIDs).
+func (s *Scanner) writePairs(ctx context.Context, tx *sql.Tx, pairs []scoredPair, now time.Time) error {
+	texts := make([]string, len(pairs))
+	for i, p := range pairs {
+		texts[i] = p.reasons
+	}
+	ids, err := s.reasonIDs(ctx, tx, texts)
+	if err != nil {
+		return err
+	}
 	rows := make([][]any, len(pairs))
 	for i, p := range pairs {
-		rows[i] = []any{p.a, p.b, p.score, p.reasons, p.fields, now, p.group}
+		rows[i] = []any{p.a, p.b, p.score, ids[p.reasons], p.fields, now, p.group}
 	}
-	return rows
+	return s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, rows)
+}
+
+// reasonChunk is how many reason lists one statement of reasonIDs names.
+const reasonChunk = 500
+
+// reasonIDs gives the id in duplicate_reasons (migration 00055) of each
+// of texts (reasons as JSON), adding those not there yet. Two
+// transactions may add the same list at once: ON CONFLICT lets the
+// second find the first's.
+func (s *Scanner) reasonIDs(ctx context.Context, q database.Querier, texts []string) (map[string]int64, error) {
+	texts = slices.Compact(slices.Sorted(slices.Values(texts)))
+	ids := make(map[string]int64, len(texts))
+	for start := 0; start < len(texts); start += reasonChunk {
+		chunk := texts[start:min(start+reasonChunk, len(texts))]
+		rows := make([][]any, len(chunk))
+		args := make([]any, len(chunk))
+		marks := make([]string, len(chunk))
+		for i, t := range chunk {
+			rows[i], args[i], marks[i] = []any{t}, t, "$"+strconv.Itoa(i+1)
+		}
+		if err := s.db.UpsertRows(ctx, q, `INSERT INTO duplicate_reasons (reasons)`, `ON CONFLICT (reasons) DO NOTHING`, rows); err != nil {
+			return nil, fmt.Errorf("duplicate reasons: %w", err)
+		}
+		if err := readReasonIDs(ctx, q, strings.Join(marks, ", "), args, ids); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// readReasonIDs adds to ids the id of each reasons list args names
+// (marks: their placeholders).
+func readReasonIDs(ctx context.Context, q database.Querier, marks string, args []any, ids map[string]int64) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, reasons FROM duplicate_reasons WHERE reasons IN (`+marks+`)`, args...) //nolint:gosec // placeholders
+	if err != nil {
+		return fmt.Errorf("duplicate reasons: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var id int64
+		var t string
+		if err := rows.Scan(&id, &t); err != nil {
+			return fmt.Errorf("duplicate reasons: %w", err)
+		}
+		ids[t] = id
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("duplicate reasons: %w", err)
+	}
+	return nil
 }
 
 // score asks the engine about each pair and returns those at or above
@@ -671,7 +730,7 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
 					return fmt.Errorf("replace pairs: %w", err)
 				}
-				if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairRows(pairs, now)); err != nil {
+				if err := s.writePairs(ctx, tx, pairs, now); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen); err != nil {
@@ -693,7 +752,7 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 			}
 			// Two rechecks of the companies of one pair both write it:
 			// the later one's score wins.
-			if err := s.db.UpsertRows(ctx, tx, pairInsert, pairUpsert, pairRows(pairs, now)); err != nil {
+			if err := s.writePairs(ctx, tx, pairs, now); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_dirty WHERE company_id = $1 AND gen = $2`, m.id, m.gen); err != nil {

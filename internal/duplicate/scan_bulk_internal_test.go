@@ -216,7 +216,7 @@ func referenceScan(t *testing.T, s *Scanner) []scoredPair {
 
 // storedPairs reads duplicate_pairs in key order.
 func storedPairs(ctx context.Context, db *database.DB) ([]scoredPair, error) {
-	rows, err := db.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, fields, group_id FROM duplicate_pairs ORDER BY a_id, b_id`)
+	rows, err := db.QueryContext(ctx, `SELECT a_id, b_id, score, r.reasons, fields, group_id FROM duplicate_pairs JOIN duplicate_reasons r ON r.id = reasons_id ORDER BY a_id, b_id`)
 	if err != nil {
 		return nil, err
 	}

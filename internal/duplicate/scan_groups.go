@@ -189,7 +189,7 @@ func (s *Scanner) shownPairs(ctx context.Context, id int64, like string, gone []
 	if len(gone) > 0 {
 		w.Add("a_id NOT IN " + idList(gone) + " AND b_id NOT IN " + idList(gone))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, checked_at FROM duplicate_pairs`+w.SQL()+
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id, b_id, score, r.reasons, checked_at FROM duplicate_pairs JOIN duplicate_reasons r ON r.id = reasons_id`+w.SQL()+
 		` ORDER BY score DESC, a_id, b_id LIMIT `+w.Arg(groupShown), w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate pairs: %w", err)

@@ -135,7 +135,19 @@ func label(n int, pair func(i int) (a, b int64), set func(i int, g int64) (score
 // after (rebuildIndexes). All in the caller's transaction: readers see
 // the old pairs or the new ones, never half of them.
 func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPair, reasons []scored, now time.Time) error {
-	kept, stale, stored, err := diffPairs(ctx, tx, found, reasons)
+	texts := make([]string, len(reasons))
+	for i, r := range reasons {
+		texts[i] = r.reasons
+	}
+	ids, err := s.reasonIDs(ctx, tx, texts)
+	if err != nil {
+		return err
+	}
+	rid := make([]int64, len(reasons))
+	for i, r := range reasons {
+		rid[i] = ids[r.reasons]
+	}
+	kept, stale, stored, err := diffPairs(ctx, tx, found, reasons, rid)
 	if err != nil {
 		return err
 	}
@@ -169,7 +181,7 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPai
 				return fmt.Errorf("delete pairs: %w", err)
 			}
 		}
-		return s.insertPairs(ctx, tx, fresh, reasons, now)
+		return s.insertPairs(ctx, tx, fresh, reasons, rid, now)
 	})
 }
 
@@ -254,28 +266,28 @@ func (s *Scanner) pairIndexes(ctx context.Context, tx *sql.Tx) ([]pairIndex, err
 
 // diffPairs reads the stored pairs and reports which of found are stored
 // as they are (kept, by index), the keys of the stored pairs that are not
-// (stale), and how many are stored. The reasons are compared as the
-// driver's bytes, not copied into a string per row.
-func diffPairs(ctx context.Context, tx *sql.Tx, found []foundPair, reasons []scored) (kept []bool, stale []pairKey, stored int, err error) {
+// (stale), and how many are stored. The reasons are compared by id
+// (rid: the ids of reasons), the fields as the driver's bytes.
+func diffPairs(ctx context.Context, tx *sql.Tx, found []foundPair, reasons []scored, rid []int64) (kept []bool, stale []pairKey, stored int, err error) {
 	kept = make([]bool, len(found))
-	rows, err := tx.QueryContext(ctx, `SELECT a_id, b_id, score, reasons, fields, group_id FROM duplicate_pairs`)
+	rows, err := tx.QueryContext(ctx, `SELECT a_id, b_id, score, reasons_id, fields, group_id FROM duplicate_pairs`)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("stored pairs: %w", err)
 	}
 	err = eachRow(rows, func() error {
 		var (
 			p      scoredPair
-			text   sql.RawBytes
+			id     int64
 			fields sql.RawBytes
 		)
-		if err := rows.Scan(&p.a, &p.b, &p.score, &text, &fields, &p.group); err != nil {
+		if err := rows.Scan(&p.a, &p.b, &p.score, &id, &fields, &p.group); err != nil {
 			return err
 		}
 		stored++
 		i, ok := slices.BinarySearchFunc(found, p, func(x foundPair, y scoredPair) int {
 			return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 		})
-		if ok && found[i].group == p.group && same(reasons[found[i].reason], p.score, text, fields) {
+		if ok && sameStored(found[i], reasons, rid, p, id, fields) {
 			kept[i] = true
 		} else {
 			stale = append(stale, pairKey{p.a, p.b})
@@ -288,9 +300,11 @@ func diffPairs(ctx context.Context, tx *sql.Tx, found []foundPair, reasons []sco
 	return kept, stale, stored, nil
 }
 
-// same reports whether a stored pair's score, reasons and fields are r's.
-func same(r scored, score float64, reasons, fields []byte) bool {
-	return r.score == score && r.reasons == string(reasons) && r.fields == string(fields)
+// sameStored reports whether the stored pair p, its reasons' id and its
+// fields are f.
+func sameStored(f foundPair, reasons []scored, rid []int64, p scoredPair, id int64, fields []byte) bool {
+	r := &reasons[f.reason]
+	return f.group == p.group && rid[f.reason] == id && r.score == p.score && r.fields == string(fields)
 }
 
 // keyValues is "(1,2),(3,4)": keys for a VALUES list, written into the
@@ -313,13 +327,13 @@ const bulkChunk = 20000
 // time: on PostgreSQL with COPY (database.InsertRows in a transaction of
 // InTx), on SQLite in multi-row INSERTs as large as its parameter limit
 // allows.
-func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, now time.Time) error {
+func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, rid []int64, now time.Time) error {
 	rows := make([][]any, 0, bulkChunk)
 	for start := 0; start < len(pairs); start += bulkChunk {
 		rows = rows[:0]
 		for _, p := range pairs[start:min(start+bulkChunk, len(pairs))] {
 			r := &reasons[p.reason]
-			rows = append(rows, []any{p.a, p.b, r.score, r.reasons, r.fields, now, p.group})
+			rows = append(rows, []any{p.a, p.b, r.score, rid[p.reason], r.fields, now, p.group})
 		}
 		if err := s.db.InsertRows(ctx, tx, pairInsert, rows); err != nil {
 			return fmt.Errorf("write pairs: %w", err)
