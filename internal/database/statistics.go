@@ -12,8 +12,8 @@ import (
 // statistics the application runs with, in `crm serve` (at start) and in
 // `crm bench` (after loading) alike: sqlite_stat1 from a full ANALYZE of
 // every table whose row count is not what its statistics say (none yet,
-// or more than twice as many or half as many), and no sqlite_stat4
-// samples. It returns the tables it analysed. PostgreSQL keeps its own
+// more than twice as many or half as many, or an index without them), and
+// no sqlite_stat4 samples. It returns the tables it analysed. PostgreSQL keeps its own
 // (autovacuum): nothing to do.
 //
 // Why this kind, measured on one base (30,000 companies, 300,000 tasks;
@@ -76,78 +76,95 @@ func (db *DB) RefreshStatistics(ctx context.Context) ([]string, error) {
 }
 
 // staleTables are the tables, with indexes, whose row count is more than
-// twice or less than half the one their sqlite_stat1 rows hold (or that
-// have none), among those of at least minAnalyzedRows rows: below that
-// the planner's defaults do as well.
+// twice or less than half the one their sqlite_stat1 rows hold, or that
+// have an index without statistics (none yet, or one a migration just
+// made), among those of at least minAnalyzedRows rows: below that the
+// planner's defaults do as well. ANALYZE writes a row for every index of
+// a table that has rows (an empty partial index: "0 0"), so a table it
+// analysed is not found stale again for want of one.
 func staleTables(ctx context.Context, conn *sql.Conn) ([]string, error) {
-	tables, err := indexedTables(ctx, conn)
+	indexes, err := tableIndexes(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
-	known, err := analysedRows(ctx, conn)
+	known, analysed, err := analysedRows(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	var stale []string
-	for _, t := range tables {
+	for _, t := range indexes {
 		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoteIdent(t)).Scan(&n); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoteIdent(t.name)).Scan(&n); err != nil {
 			return nil, err
 		}
-		was, ok := known[t]
+		was, ok := known[t.name]
 		if n < minAnalyzedRows && (!ok || was < minAnalyzedRows) {
 			continue
 		}
-		if !ok || n > 2*was || 2*n < was {
-			stale = append(stale, t)
+		missing := false
+		for _, idx := range t.indexes {
+			missing = missing || !analysed[idx]
+		}
+		if missing || n > 2*was || 2*n < was {
+			stale = append(stale, t.name)
 		}
 	}
 	return stale, nil
 }
 
-// indexedTables are the application's tables that have an index: those
-// the planner chooses among indexes for.
-func indexedTables(ctx context.Context, conn *sql.Conn) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT tbl_name FROM sqlite_schema
-		WHERE type = 'index' AND tbl_name NOT LIKE 'sqlite_%' ORDER BY tbl_name`)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		tables = append(tables, t)
-	}
-	return tables, rows.Err()
+// indexedTable is an application table and its indexes: the tables the
+// planner chooses among indexes for.
+type indexedTable struct {
+	name    string
+	indexes []string
 }
 
-// analysedRows is, per table, the row count its sqlite_stat1 rows hold:
-// the first number of each row is the rows of the table or of the index
-// (a partial index holds fewer), so the largest is the table's.
-func analysedRows(ctx context.Context, conn *sql.Conn) (map[string]int64, error) {
-	known := map[string]int64{}
-	var exists int
-	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'`).Scan(&exists); err != nil || exists == 0 {
-		return known, err
-	}
-	rows, err := conn.QueryContext(ctx, `SELECT tbl, stat FROM sqlite_stat1`)
+func tableIndexes(ctx context.Context, conn *sql.Conn) ([]indexedTable, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT tbl_name, name FROM sqlite_schema
+		WHERE type = 'index' AND tbl_name NOT LIKE 'sqlite_%' ORDER BY tbl_name, name`)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
+	var out []indexedTable
 	for rows.Next() {
-		var t, stat string
-		if err := rows.Scan(&t, &stat); err != nil {
+		var t, idx string
+		if err := rows.Scan(&t, &idx); err != nil {
 			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].name != t {
+			out = append(out, indexedTable{name: t})
+		}
+		out[len(out)-1].indexes = append(out[len(out)-1].indexes, idx)
+	}
+	return out, rows.Err()
+}
+
+// analysedRows is, per table, the row count its sqlite_stat1 rows hold —
+// the first number of each row is the rows of the table or of the index
+// (a partial index holds fewer), so the largest is the table's — and the
+// indexes that have a row.
+func analysedRows(ctx context.Context, conn *sql.Conn) (map[string]int64, map[string]bool, error) {
+	known, analysed := map[string]int64{}, map[string]bool{}
+	var exists int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'`).Scan(&exists); err != nil || exists == 0 {
+		return known, analysed, err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT tbl, COALESCE(idx, ''), stat FROM sqlite_stat1`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var t, idx, stat string
+		if err := rows.Scan(&t, &idx, &stat); err != nil {
+			return nil, nil, err
 		}
 		n, _ := strconv.ParseInt(strings.Fields(stat + " 0")[0], 10, 64)
 		known[t] = max(known[t], n)
+		analysed[idx] = true
 	}
-	return known, rows.Err()
+	return known, analysed, rows.Err()
 }
 
 // minAnalyzedRows is the size below which a table is left without

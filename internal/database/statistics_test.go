@@ -11,7 +11,8 @@ import (
 )
 
 // TestStatisticsAreFullWithoutSamples: RefreshStatistics analyses a
-// table that has grown past its statistics (or has none), leaves one
+// table that has grown past its statistics (or has none, or has a new
+// index), leaves one
 // whose size they still describe, and keeps no sqlite_stat4 samples —
 // also those a plain ANALYZE left before. PostgreSQL: nothing to do.
 func TestStatisticsAreFullWithoutSamples(t *testing.T) {
@@ -65,6 +66,15 @@ func TestStatisticsAreFullWithoutSamples(t *testing.T) {
 		fill(4000)
 		if tables, err := db.RefreshStatistics(ctx); err != nil || !slices.Contains(tables, "spheres") {
 			t.Fatalf("after growth analysed %v (%v); want spheres", tables, err)
+		}
+
+		// A new index (a migration's) has no statistics: analysed again.
+		exec(`CREATE INDEX spheres_probe_idx ON spheres (id, name)`)
+		if tables, err := db.RefreshStatistics(ctx); err != nil || !slices.Contains(tables, "spheres") {
+			t.Fatalf("after a new index analysed %v (%v); want spheres", tables, err)
+		}
+		if tables, err := db.RefreshStatistics(ctx); err != nil || len(tables) != 0 {
+			t.Fatalf("a run after a full analysis analysed %v (%v); want none", tables, err)
 		}
 
 		// Samples a plain ANALYZE left (an older bench's base) go.
