@@ -62,6 +62,16 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.EnsureSecret(); err != nil {
 		return err
 	}
+	// The planner's statistics (SQLite): analysed where a table's size
+	// moved far from them, once, before serving.
+	started := time.Now()
+	analysed, err := db.RefreshStatistics(ctx)
+	if err != nil {
+		return err
+	}
+	if len(analysed) > 0 {
+		log.Info("planner statistics refreshed", "tables", analysed, "took", time.Since(started).Round(time.Millisecond))
+	}
 	if cfg.GeneratedSecret {
 		log.Warn("no CRM_SECRET_KEY: generated one and stored it; set CRM_SECRET_KEY in production", "file", cfg.SecretKeyFile)
 	}

@@ -150,8 +150,8 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		// WAL allows one writer and many readers; _txlock=immediate makes
 		// writers queue on busy_timeout instead of failing.
-		db.SetMaxOpenConns(8)
-		db.SetMaxIdleConns(8)
+		db.SetMaxOpenConns(sqliteIdleConns)
+		db.SetMaxIdleConns(sqliteIdleConns)
 		db.SetConnMaxIdleTime(0)
 	}
 	if err := db.PingContext(ctx); err != nil {

@@ -33,11 +33,7 @@ func (s *Server) showDashboard(w http.ResponseWriter, r *http.Request) error {
 		}
 		n = l
 	}
-	loc, err := s.tasks.Location(r.Context(), sc.UserID)
-	if err != nil {
-		return err
-	}
-	d, err := s.tasks.DashboardN(r.Context(), sc, sc.UserID, time.Now(), loc, n)
+	d, err := s.tasks.DashboardN(r.Context(), sc, sc.UserID, time.Now(), s.viewerLocation(r), n)
 	if err != nil {
 		return err
 	}
@@ -47,16 +43,15 @@ func (s *Server) showDashboard(w http.ResponseWriter, r *http.Request) error {
 
 // showDesk is the desk page, the page after sign-in: the four groups of
 // the caller's open tasks and two charts, all in the caller's time zone,
-// in a constant number of statements (the zone, the groups, each chart).
+// in a constant number of statements (the groups, each chart; the zone
+// came with the session).
 // With ?fragment=body it is only the body, which the page's script asks
 // for when a live event says the desk may have changed.
 func (s *Server) showDesk(w http.ResponseWriter, r *http.Request) error {
 	sc := scopeFrom(r)
 	ctx := r.Context()
-	loc, err := s.tasks.Location(ctx, sc.UserID)
-	if err != nil {
-		return err
-	}
+	// The zone comes with the signed-in user (the session's statement).
+	loc := s.viewerLocation(r)
 	now := time.Now()
 	d, err := s.tasks.Dashboard(ctx, sc, sc.UserID, now, loc)
 	if err != nil {
