@@ -89,6 +89,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	password := fs.String("password", "demo-пароль", "пароль пользователей (как у crm demo)")
 	companies := fs.Int("companies", 2000, "без --url: сколько компаний должно быть в демо-базе")
 	cpuProfile := fs.String("cpuprofile", "", "без --url: записать профиль CPU процесса за время замера в этот файл (go tool pprof)")
+	pgDB := fs.String("postgres-db", "", "имя базы PostgreSQL сервера, если она на этой машине: посчитать и время процессора её серверных процессов на запрос (Linux, /proc)")
 	russianUsage(env, fs)
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
@@ -110,7 +111,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	}
 	lt := &loadTest{
 		clients: *clients, duration: *duration, warmup: *warmup, maxRequests: int64(*maxReq), mix: mix,
-		users: splitList(*users), password: *password, out: env.stdout,
+		users: splitList(*users), password: *password, out: env.stdout, postgresDB: *pgDB,
 	}
 	if len(lt.users) == 0 {
 		lt.users = demoUsernames()
@@ -239,7 +240,8 @@ type loadTest struct {
 	password         string
 	out              io.Writer
 	cpuProfile       string
-	inProcess        bool // the server runs in this process
+	postgresDB       string // the database whose PostgreSQL backends' CPU is sampled too
+	inProcess        bool   // the server runs in this process
 	sent             atomic.Int64
 	sessions         []*loadUser
 	errorSamples     sync.Mutex

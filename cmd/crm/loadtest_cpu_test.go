@@ -42,3 +42,19 @@ func TestReportCPUDividesByTheRequests(t *testing.T) {
 		t.Errorf("report with unknown figures: %q", out.String())
 	}
 }
+
+func TestIsBackendOf(t *testing.T) {
+	for title, want := range map[string]bool{
+		"postgres: 15/main: postgres load_demo 127.0.0.1(48532) idle":       true,
+		"postgres: postgres load_demo 127.0.0.1(48532) idle in transaction": true,
+		"postgres: alice load_demo [local] SELECT":                          true,
+		"postgres: 15/main: postgres load_demo2 127.0.0.1(48532) idle":      false,
+		"postgres: 15/main: checkpointer":                                   false,
+		"postgres: 15/main: autovacuum launcher":                            false,
+		"/usr/bin/postgres -D /var/lib/postgresql/15/main":                  false,
+	} {
+		if got := isBackendOf(title, "load_demo"); got != want {
+			t.Errorf("%q: %v, want %v", title, got, want)
+		}
+	}
+}

@@ -209,7 +209,8 @@ func findTool(name, pathEnv string, server int) (string, string, error) {
 
 // libpq turns a pgx URL into one libpq tools accept, moving the password
 // into PGPASSWORD (not the command line, which other users can read) and
-// dropping pgx's own pool settings.
+// dropping pgx's own pool settings and the session parameters the
+// server sets for itself (plan_cache_mode), which libpq refuses in a URL.
 func libpq(rawURL string) (string, []string) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -225,7 +226,8 @@ func libpq(rawURL string) (string, []string) {
 	q := u.Query()
 	for k := range q {
 		if strings.HasPrefix(k, "pool_") || k == "default_query_exec_mode" ||
-			k == "statement_cache_capacity" || k == "description_cache_capacity" {
+			k == "statement_cache_capacity" || k == "description_cache_capacity" ||
+			k == "plan_cache_mode" { // the server's own session parameter (database.Open)
 			q.Del(k)
 		}
 	}

@@ -131,10 +131,8 @@ func TestARequestThatWaitsTooLongIsRefusedWith503(t *testing.T) {
 				t.Errorf("text %q", got)
 			}
 		})
-		t.Run("the API answers its JSON error", func(t *testing.T) {
-			req := httptest.NewRequest("GET", "/api/companies/", nil)
-			rec := httptest.NewRecorder()
-			e.srv.ServeHTTP(rec, req)
+		t.Run("the API answers its JSON error, as its document says", func(t *testing.T) {
+			rec := e.do(&e.cast.Alisa, "GET", "/api/companies/", nil) // do checks the answer against the OpenAPI document
 			var body detail
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusServiceUnavailable || body.Code != "overloaded" || body.Detail == "" {
 				t.Fatalf("status %d, body %s", rec.Code, rec.Body.String())

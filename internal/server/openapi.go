@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -146,7 +147,8 @@ const apiIntro = "API системы CRM ПРОФИ. Все пути начин�
 	"Списки постраничные: `?page=N&page_size=M` → `{\"count\", \"next\", \"previous\", \"results\"}`.\n\n" +
 	"Ошибки: 400 — `{\"поле\": [\"сообщение\"], \"non_field_errors\": [...]}`; 401 — `{\"detail\", \"code\"}`; " +
 	"403, 404 — `{\"detail\"}` (404 и для объекта, который вам не виден); 409 — устаревшая `version` или дубль; " +
-	"413 — слишком большой запрос; 429 — слишком много попыток; 503 — фоновые задачи (импорт) сейчас не запущены.\n\n" +
+	"413 — слишком большой запрос; 429 — слишком много попыток; 503 — сервер перегружен (`{\"detail\", \"code\": \"overloaded\"}` и заголовок " +
+	"Retry-After: повторите через столько секунд) или фоновые задачи (импорт) сейчас не запущены (`\"code\": \"unavailable\"`).\n\n" +
 	"Объекты несут `version`: PATCH/PUT с устаревшей версией получает 409, без версии — побеждает последняя запись."
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -216,7 +218,7 @@ func pathsOf(ops []apiOp) map[string]any {
 				"content": map[string]any{"application/json": map[string]any{"schema": out}}}
 		}
 		for _, code := range errorStatuses(op) {
-			responses[strconv.Itoa(code)] = errorResponse(code, op.device)
+			responses[strconv.Itoa(code)] = errorResponse(op, code)
 		}
 		o["responses"] = responses
 		item[strings.ToLower(op.method)] = o
@@ -226,9 +228,12 @@ func pathsOf(ops []apiOp) map[string]any {
 
 // errorStatuses are the error answers of op: those of every operation
 // (401 unless public, 400 for input, 404 for an object in the path, 409
-// and 413 for writes) and op's own.
+// and 413 for writes, 503 when the request queue covers it) and op's own.
 func errorStatuses(op apiOp) []int {
 	codes := slices.Clone(op.errors)
+	if queuedOp(op) {
+		codes = append(codes, http.StatusServiceUnavailable)
+	}
 	if !op.public {
 		codes = append(codes, http.StatusUnauthorized, http.StatusForbidden)
 	}
@@ -258,16 +263,60 @@ var errorDescriptions = map[int]string{
 	http.StatusRequestEntityTooLarge: "Слишком большой запрос.",
 	http.StatusTooManyRequests:       "Слишком много попыток, повторите позже.",
 	http.StatusMovedPermanently:      "Объект переехал: новый адрес в Location.",
-	http.StatusServiceUnavailable:    "Фоновые задачи сейчас не запущены: повторите позже.",
 }
 
-func errorResponse(code int, device bool) map[string]any {
+// queuedOp reports whether admission control (admission.go) covers op:
+// every operation but the ones unqueued serves at once may be refused
+// with 503 code overloaded when the server is busy.
+func queuedOp(op apiOp) bool {
+	return !unqueued(&http.Request{Method: op.method, URL: &url.URL{Path: op.path}})
+}
+
+// unavailable is op's 503: the queue's (code overloaded, with
+// Retry-After), the job queue's (code unavailable: op lists 503 among its
+// own errors), or either.
+func unavailable(op apiOp) (desc string, schema *Schema, typ string) {
+	const (
+		overloaded = "Сервер перегружен: запрос ждал своей очереди слишком долго или очередь полна (code: overloaded); повторите через Retry-After секунд."
+		jobs       = "Фоновые задачи сейчас не запущены (code: unavailable): повторите позже."
+	)
+	queued, own := queuedOp(op), slices.Contains(op.errors, http.StatusServiceUnavailable)
+	switch {
+	case queued && own:
+		return overloaded + " Или: " + jobs, &Schema{OneOf: []*Schema{ref("Overloaded"), ref("Unavailable")}}, "Overloaded | Unavailable"
+	case queued:
+		return overloaded, ref("Overloaded"), "Overloaded"
+	default:
+		return jobs, ref("Unavailable"), "Unavailable"
+	}
+}
+
+// errorDescription is what op's answer with code means.
+func errorDescription(op apiOp, code int) string {
+	if code == http.StatusServiceUnavailable {
+		desc, _, _ := unavailable(op)
+		return desc
+	}
+	return errorDescriptions[code]
+}
+
+func errorResponse(op apiOp, code int) map[string]any {
 	if code < 400 {
 		return map[string]any{"description": errorDescriptions[code]}
 	}
 	schema := ref("Error")
 	switch {
-	case device && slices.Contains([]int{400, 401, 410, 429}, code):
+	case code == http.StatusServiceUnavailable:
+		desc, schema, _ := unavailable(op)
+		answer := map[string]any{"description": desc,
+			"content": map[string]any{"application/json": map[string]any{"schema": schema}}}
+		if queuedOp(op) {
+			answer["headers"] = map[string]any{"Retry-After": map[string]any{
+				"description": "Через сколько секунд повторить (у отказа очереди запросов).",
+				"schema":      &Schema{Type: "integer"}}}
+		}
+		return answer
+	case op.device && slices.Contains([]int{400, 401, 410, 429}, code):
 		other := ref("Error")
 		if code == http.StatusBadRequest {
 			other = ref("ValidationError")
@@ -642,6 +691,10 @@ func errSchemas(sc *schemas) {
 	sc.components["Error"] = object("Ошибка.", "detail", str("Что случилось, по-русски."), "code?", str("Машинный код: token_not_valid, not_authenticated, conflict, throttled…"))
 	sc.components["ValidationError"] = &Schema{Type: "object", Description: "Сообщения по полям; non_field_errors — не относящиеся к одному полю.",
 		AdditionalProperties: arrayOf(str(""))}
+	sc.components["Overloaded"] = object("Сервер перегружен: очередь запросов отказала (admission control).",
+		"detail", str("Что случилось, по-русски."), "code", enum("Машинный код.", "overloaded"))
+	sc.components["Unavailable"] = object("Фоновые задачи сейчас не запущены, поэтому действие недоступно.",
+		"detail", str("Что случилось, по-русски."), "code", enum("Машинный код.", "unavailable"))
 	sc.components["TooLarge"] = &Schema{Type: "object", Description: "Слишком большой запрос или файл.",
 		Properties: map[string]*Schema{"detail": str(""), "file": arrayOf(str("")), "max_bytes": integer("")}, Required: []string{"detail"},
 		order: []string{"detail", "file", "max_bytes"}}

@@ -128,9 +128,12 @@ func (d *openAPIDocument) docsView() view.APIDocs {
 			}
 			o.Responses = append(o.Responses, d.schemas.response(op.ok, op.out, op.outType))
 			for _, code := range errorStatuses(op) {
-				r := view.APIResponse{Status: code, Desc: errorDescriptions[code]}
+				r := view.APIResponse{Status: code, Desc: errorDescription(op, code)}
 				switch code {
 				case http.StatusMovedPermanently:
+				case http.StatusServiceUnavailable:
+					_, _, typ := unavailable(op)
+					r.Type, r.Ref = typ, "schema-"+strings.SplitN(typ, " ", 2)[0]
 				case http.StatusBadRequest:
 					r.Type, r.Ref = "ValidationError", "schema-ValidationError"
 				case http.StatusConflict:

@@ -384,3 +384,45 @@ func TestImportsWithoutAJobQueueAreNoServerError(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenAPIListsTheQueue503: every operation the request queue covers
+// (admission.go) documents its 503 with code overloaded and Retry-After;
+// the ones served outside the queue (the events stream, the phone's long
+// poll, uploads) do not, unless they have a 503 of their own.
+func TestOpenAPIListsTheQueue503(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc().json, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Components.Schemas["Overloaded"].Properties["code"].Enum; !slices.Equal(got, []string{"overloaded"}) {
+		t.Fatalf("schema Overloaded: code %q", got)
+	}
+	exempt := map[string]bool{"GET /api/events/": true, "GET /api/phone/v1/commands": true, "POST /api/imports/": true}
+	queued := 0
+	for _, op := range openAPIDoc().ops {
+		key := op.method + " " + op.path
+		answer, _ := doc.Paths[op.path][strings.ToLower(op.method)]["responses"].(map[string]any)["503"].(map[string]any)
+		raw, _ := json.Marshal(answer)
+		overloaded := strings.Contains(string(raw), `"#/components/schemas/Overloaded"`) && strings.Contains(string(raw), `"Retry-After"`)
+		switch {
+		case exempt[key] && overloaded:
+			t.Errorf("%s is served outside the queue, but the document says it may be refused with code overloaded: %s", key, raw)
+		case !exempt[key] && !overloaded:
+			t.Errorf("%s waits in the request queue, but its 503 with code overloaded and Retry-After is not documented: %s", key, raw)
+		case !exempt[key]:
+			queued++
+		}
+	}
+	if queued < 100 {
+		t.Errorf("only %d operations list the queue's 503", queued)
+	}
+}
