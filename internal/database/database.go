@@ -131,9 +131,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	n := new(atomic.Int64)
 	switch dialect {
 	case Postgres:
-		// The URL as given stays the DSN (pg_dump and River read it;
-		// pg_dump refuses session parameters in a URL).
-		db, err = openCounting("pgx", withGenericPlans(dsn), n, false)
+		db, err = openCounting("pgx", dsn, n, false)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -161,37 +159,6 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
 	return &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn, committed: new(commitHooks), conns: new(txConns)}, nil
-}
-
-// withGenericPlans sets plan_cache_mode=force_generic_plan for the
-// connections of a PostgreSQL URL that does not choose a plan_cache_mode
-// itself (pgx passes unknown URL parameters to the session).
-//
-// pgx prepares every statement once per connection, but PostgreSQL's
-// default (auto) still plans the statements it deems value-sensitive
-// anew on every call — the IN lists of a page's phones, the search's term
-// ranges, the duplicate check — and planning was most of the database's
-// processor time under load. With one generic plan per statement and
-// connection the company mix at 200 clients cost 1.83 → 1.19 ms of
-// PostgreSQL processor time per request and ran 262 → 440 req/s, as fast
-// as SQLite; on 200,000 companies (crm bench --ops companies) 11 of the
-// 13 pages were as fast or faster, two lists 1.5–4 ms slower at p50
-// (README, «Нагрузочный тест»). The plans it relies on need no values:
-// LIMIT and OFFSET are written into the SQL (Limit), and the indexes are
-// chosen by the predicates' shape. ?plan_cache_mode=auto in the URL
-// brings PostgreSQL's default back.
-func withGenericPlans(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn // parseURL has checked it; Open reports any other fault
-	}
-	q := u.Query()
-	if q.Has("plan_cache_mode") {
-		return dsn
-	}
-	q.Set("plan_cache_mode", "force_generic_plan")
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // SQLiteDSN builds the driver DSN for a SQLite file. The pragmas come in this

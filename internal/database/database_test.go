@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/database"
@@ -131,36 +130,4 @@ func TestStatementsAreCounted(t *testing.T) {
 			t.Fatalf("counted %d statements, want 2", got)
 		}
 	})
-}
-
-// TestPostgresPlansEachStatementOnce: PostgreSQL connections use one
-// generic plan per prepared statement unless the URL chooses otherwise.
-func TestPostgresPlansEachStatementOnce(t *testing.T) {
-	if !slices.Contains(dbtest.Dialects(), database.Postgres) {
-		t.Skip("no PostgreSQL (CRM_TEST_POSTGRES_URL)")
-	}
-	url := dbtest.URL(t, database.Postgres)
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	for _, c := range []struct{ name, url, want string }{
-		{"by default", url, "force_generic_plan"},
-		{"unless the URL says otherwise", url + sep + "plan_cache_mode=auto", "auto"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			db, err := database.Open(context.Background(), c.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = db.Close() }()
-			var mode string
-			if err := db.QueryRowContext(context.Background(), `SHOW plan_cache_mode`).Scan(&mode); err != nil {
-				t.Fatal(err)
-			}
-			if mode != c.want {
-				t.Errorf("plan_cache_mode %q, want %q", mode, c.want)
-			}
-		})
-	}
 }
