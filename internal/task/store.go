@@ -300,23 +300,26 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 		// visibility (access.TaskArms) is read from its own index —
 		// the filter alone, without RestrictTasks: the arm is visible
 		// by itself, and the rule's OR would send every row to the
-		// table — in order, up to the bound or the page's end, whichever
-		// is further. Their union v holds the page (a row of the page is
-		// among the first of its own arm) and the count up to the bound
-		// (if an arm holds the bound, so does the union; if none does,
-		// the union is every visible task). Each arm is read once for
-		// both. Walking the open tasks of the base in due order instead
-		// passed over forty-nine of every fifty (another's, each tested
-		// against the companies).
+		// table — in order, up to the page's end. Their union v holds
+		// the page: a row of the page is among the first of its own arm.
+		// Walking the open tasks of the base in due order instead passed
+		// over forty-nine of every fifty (another's, each tested against
+		// the companies).
 		conds := w.Adopt(&kw)
-		reach := w.Arg(max(bound, database.PageOffset(f.Page, size)+size))
-		var reads []string
+		arm := make([]string, len(arms))
 		for i, a := range arms {
-			reads = append(reads, "SELECT * FROM (SELECT t.id, t.due_at FROM tasks t"+and(conds, w.Adopt(a))+order+" LIMIT "+reach+") a"+strconv.Itoa(i))
+			arm[i] = and(conds, w.Adopt(a))
+		}
+		union := func(n string) string {
+			reads := make([]string, len(arm))
+			for i, a := range arm {
+				reads[i] = "SELECT * FROM (SELECT t.id, t.due_at FROM tasks t" + a + order + " LIMIT " + n + ") a" + strconv.Itoa(i)
+			}
+			return strings.Join(reads, " UNION ")
 		}
 		uorder := strings.ReplaceAll(order, "t.", "u.")
-		pg = "WITH v AS (" + strings.Join(reads, " UNION ") + "), p AS (SELECT u.id FROM v u" + uorder + limit + ") "
-		total = "(SELECT COUNT(*) FROM (SELECT v.id FROM v LIMIT " + w.Arg(bound) + ") n)"
+		pg = "WITH v AS (" + union(w.Arg(database.PageOffset(f.Page, size)+size)) + "), p AS (SELECT u.id FROM v u" + uorder + limit + ") "
+		total = countByArms(&w, arm, union, bound)
 	case bound > 0:
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + where + " LIMIT " + w.Arg(bound) + ") n)"
@@ -352,6 +355,30 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 		}
 	}
 	return out, count, nil
+}
+
+// countByArms is the SQL of the count of the union of arms (each a
+// " WHERE …" of tasks t) up to bound. An arm that holds bound rows by
+// itself decides it — the union holds at least as many — so arms are
+// counted one by one, each up to the bound, and the first to reach it
+// ends the count: a branch director's company arms hold tens of
+// thousands of open tasks, and one read of bound index entries replaces
+// the union of bound entries of every arm (sorted to drop the rows in two
+// arms) that counted «более 1 000» before. The companies' arms come last
+// in access.TaskArms and are the largest, so they are asked first. Only
+// when no arm reaches the bound is the union counted, each arm whole (it
+// is smaller than the bound) and the union up to the bound. Both
+// databases evaluate a CASE's subqueries only when their branch is
+// reached.
+func countByArms(w *database.Where, arm []string, union func(n string) string, bound int) string {
+	var sb strings.Builder
+	sb.WriteString("(CASE")
+	for i := len(arm) - 1; i >= 0; i-- {
+		sb.WriteString(" WHEN (SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + arm[i] + " LIMIT " + w.Arg(bound) + ") n" +
+			strconv.Itoa(i) + ") >= " + w.Arg(bound) + " THEN " + w.Arg(bound))
+	}
+	sb.WriteString(" ELSE (SELECT COUNT(*) FROM (SELECT u.id FROM (" + union(w.Arg(bound)) + ") u LIMIT " + w.Arg(bound) + ") n) END)")
+	return sb.String()
 }
 
 // filter adds f's conditions to w, the state's in loc; t is the tasks
