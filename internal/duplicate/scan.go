@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,7 +143,7 @@ func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, e
 		return ScanStats{}, fmt.Errorf("take dirty marks: %w", err)
 	}
 	var (
-		recs    map[int64]*Record
+		recs    *recordSet
 		recsErr error
 		read    = make(chan struct{})
 	)
@@ -213,7 +214,7 @@ const scoreWorkers = 4
 // reads) in memory, scoreWorkers at a time, each through its own
 // pairScorer in front of table, and returns the likely duplicates in the
 // order of cands (sorted), each with the index of its answer in table.
-func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]*Record, table *reasonTable, rep progress.Reporter) ([]foundPair, error) {
+func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs *recordSet, table *reasonTable, rep progress.Reporter) ([]foundPair, error) {
 	chunks := make([][]foundPair, (len(cands)+scoreChunk-1)/scoreChunk)
 	var (
 		mu    sync.Mutex
@@ -237,7 +238,7 @@ func (s *Scanner) scoreAll(ctx context.Context, cands []pairKey, recs map[int64]
 				chunk := cands[i*scoreChunk : min((i+1)*scoreChunk, len(cands))]
 				var out []foundPair
 				for _, p := range chunk {
-					a, b := recs[p.a], recs[p.b]
+					a, b := recs.get(p.a), recs.get(p.b)
 					if a == nil || b == nil {
 						continue
 					}
@@ -292,7 +293,7 @@ func likelyPair(p pairKey, a, b *Record) (scoredPair, bool, error) {
 }
 
 // allRecords reads the Records of every live company (see records).
-func (s *Scanner) allRecords(ctx context.Context) (map[int64]*Record, error) {
+func (s *Scanner) allRecords(ctx context.Context) (*recordSet, error) {
 	return s.readRecords(ctx, "", "")
 }
 
@@ -413,31 +414,36 @@ func (s *Scanner) records(ctx context.Context, ids []int64) (map[int64]*Record, 
 		return map[int64]*Record{}, nil
 	}
 	in := idList(ids)
-	return s.readRecords(ctx, " AND id IN "+in, " AND company_id IN "+in)
+	set, err := s.readRecords(ctx, " AND id IN "+in, " AND company_id IN "+in)
+	if err != nil {
+		return nil, err
+	}
+	return set.byID(), nil
 }
 
 // readRecords reads the records of the live companies that cond (on
 // companies) and childCond (on their phones and e-mails) keep.
-func (s *Scanner) readRecords(ctx context.Context, cond, childCond string) (map[int64]*Record, error) {
-	out := map[int64]*Record{}
+func (s *Scanner) readRecords(ctx context.Context, cond, childCond string) (*recordSet, error) {
+	out := &recordSet{}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name_norm, inn, kpp, ogrn, address, website_domain
 		FROM companies WHERE deleted_at IS NULL`+cond)
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
 	err = eachRow(rows, func() error {
-		r := &Record{}
+		var r Record
 		var address string
 		if err := rows.Scan(&r.ID, &r.NameNorm, &r.INN, &r.KPP, &r.OGRN, &address, &r.Domain); err != nil {
 			return err
 		}
 		r.AddressNorm = dedup.AddressKey(address)
-		out[r.ID] = r
+		out.list = append(out.list, r)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
+	out.index()
 	rows, err = s.db.QueryContext(ctx, `SELECT 1, company_id, e164 FROM company_phones WHERE e164 <> ''`+childCond+`
 		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE value_norm <> ''`+childCond)
 	if err != nil {
@@ -450,7 +456,7 @@ func (s *Scanner) readRecords(ctx context.Context, cond, childCond string) (map[
 		if err := rows.Scan(&kind, &id, &v); err != nil {
 			return err
 		}
-		if r := out[id]; r != nil && kind == 1 {
+		if r := out.get(id); r != nil && kind == 1 {
 			r.Phones = append(r.Phones, v)
 		} else if r != nil {
 			r.Emails = append(r.Emails, v)
@@ -521,7 +527,7 @@ const candidateWorkers = 2
 // nameCands (nameCandidates) and the pairs of the companies of recs that
 // share an exact key (recordKeys), grouped candidateWorkers keys at a
 // time.
-func candidates(recs map[int64]*Record, nameCands []pairKey) []pairKey {
+func candidates(recs *recordSet, nameCands []pairKey) []pairKey {
 	lists := make([][]pairKey, len(recordKeys)+1)
 	lists[len(recordKeys)] = nameCands
 	sem := make(chan struct{}, candidateWorkers)
@@ -541,17 +547,28 @@ func candidates(recs map[int64]*Record, nameCands []pairKey) []pairKey {
 }
 
 // keyPairs pairs the companies of recs that share a key of keyOf
-// (groupPairs), each key's companies in id order.
-func keyPairs(recs map[int64]*Record, keyOf func(r *Record, add func(string))) []pairKey {
+// (groupPairs), each key's companies in id order. The keys are sorted by
+// a 64-bit hash, the strings compared only where two hashes are equal:
+// which key comes before which does not matter, only that each key's
+// companies come together, and comparing strings was most of the sort.
+func keyPairs(recs *recordSet, keyOf func(r *Record, add func(string))) []pairKey {
 	type keyed struct {
-		key string
-		id  int64
+		hash uint64
+		id   int64
+		key  string
 	}
-	var list []keyed
-	for id, r := range recs {
-		keyOf(r, func(k string) { list = append(list, keyed{k, id}) })
+	seed := maphash.MakeSeed()
+	list := make([]keyed, 0, len(recs.list))
+	for i := range recs.list {
+		r := &recs.list[i]
+		keyOf(r, func(k string) { list = append(list, keyed{maphash.String(seed, k), r.ID, k}) })
 	}
-	slices.SortFunc(list, func(x, y keyed) int { return cmp.Or(strings.Compare(x.key, y.key), cmp.Compare(x.id, y.id)) })
+	slices.SortFunc(list, func(x, y keyed) int {
+		if x.hash != y.hash {
+			return cmp.Compare(x.hash, y.hash)
+		}
+		return cmp.Or(strings.Compare(x.key, y.key), cmp.Compare(x.id, y.id))
+	})
 	var out []pairKey
 	var ids []int64
 	for i, k := range list {

@@ -198,7 +198,7 @@ func referenceScan(t *testing.T, s *Scanner) []scoredPair {
 	}
 	var out []scoredPair
 	for _, p := range cands {
-		a, b := recs[p.a], recs[p.b]
+		a, b := recs.get(p.a), recs.get(p.b)
 		if a == nil || b == nil {
 			continue
 		}
