@@ -169,7 +169,7 @@ func TestOneFieldPatchSendsFewStatements(t *testing.T) {
 }
 
 // maxPatchStatements is the most SQL statements a PATCH of a company's
-// address may send (issue 6; 17 before on PostgreSQL, 18 on SQLite): the
+// address may send (issue 6; 17 before on PostgreSQL, 16 on SQLite): the
 // session; the company; the duplicate check (ИНН, phones and e-mails;
 // the similar names: trigram counts, candidates, their names; the same
 // name; the candidates and their phones and e-mails); the UPDATE; the
