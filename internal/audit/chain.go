@@ -172,10 +172,20 @@ func appendEntry(ctx context.Context, tx *sql.Tx, d database.Dialect, e Entry, d
 		}
 	}
 	sum := Hash(prev, e, detail)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, lane, seq, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		e.ID, e.Lane, e.Seq, e.At, database.NullInt64(e.ActorID), e.ActorName, e.System, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, detail, sum)
-	if err != nil {
+	insert := `INSERT INTO audit_log (id, lane, seq, at, actor_id, actor_name, actor_system, action, object_type, object_id, outcome, ip, detail, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	args := []any{e.ID, e.Lane, e.Seq, e.At, database.NullInt64(e.ActorID), e.ActorName, e.System, e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.IP, detail, sum}
+	if d == database.Postgres {
+		// The entry and the lane's new head in one statement (a
+		// data-modifying WITH, which SQLite has not): one round trip
+		// fewer for every audited write.
+		head := `UPDATE audit_lane SET last_seq = $3, last_hash = $14, last_id = $1, sealed = TRUE WHERE lane = $2`
+		if _, err := tx.ExecContext(ctx, `WITH e AS (`+insert+`) `+head, args...); err != nil {
+			return fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_lane SET last_seq = $1, last_hash = $2, last_id = $3, sealed = $4 WHERE lane = $5`,

@@ -413,11 +413,12 @@ func TestChainUnderConcurrentWriters(t *testing.T) {
 	})
 }
 
-// TestAuditedWriteIsThreeStatements: an entry written in the action's
-// transaction costs the head, the entry and the head's move — no
+// TestAuditedWriteIsFewStatements: an entry written in the action's
+// transaction costs the head, then the entry and the head's move — one
+// statement on PostgreSQL (a data-modifying WITH), two on SQLite — and no
 // statement asking which database the transaction is on (the
 // transaction's dialect comes from InTx).
-func TestAuditedWriteIsThreeStatements(t *testing.T) {
+func TestAuditedWriteIsFewStatements(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		record(t, db, system, 1) // the first append seals lane 0
@@ -432,8 +433,12 @@ func TestAuditedWriteIsThreeStatements(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != 3 {
-				t.Errorf("an audited write sent %d statements, want 3", n)
+			want := int64(3)
+			if db.Dialect == database.Postgres {
+				want = 2
+			}
+			if n != want {
+				t.Errorf("an audited write sent %d statements, want %d", n, want)
 			}
 		}
 		if _, err := audit.Verify(ctx, db); err != nil {

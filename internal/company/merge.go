@@ -410,7 +410,7 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 		}
 		n := merged(surv, dup, in.Fields, union)
 		inv := n.Normalize()
-		resp, err := s.checkRefs(ctx, tx, &n, inv, false)
+		resp, err := s.checkRefs(ctx, tx, &n, inv, false, nil, access.UserRef{})
 		if err != nil {
 			return err
 		}

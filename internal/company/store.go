@@ -339,7 +339,7 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 	inv := n.Normalize()
 	var out Company
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		resp, err := s.checkRefs(ctx, tx, &n, inv, !in.Branch.Set)
+		resp, err := s.checkRefs(ctx, tx, &n, inv, !in.Branch.Set, nil, access.UserRef{})
 		if err != nil {
 			return err
 		}
@@ -409,8 +409,13 @@ var identityFields = []string{"name", "inn", "kpp", "ogrn", "address", "website"
 func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Scope, id int64, n *NewCompany, in Input,
 	blockINN bool,
 ) (likely []duplicate.Match, confirmed []int64, err error) {
-	if err := lockINN(ctx, tx, s.db.Dialect, n.INN); err != nil {
-		return nil, nil, err
+	// The lock matters only when a match can refuse the save: an update
+	// that keeps the ИНН and КПП makes no new pair of the same ИНН, and a
+	// create of one waits for its own lock and then sees this company.
+	if blockINN || in.StrictDuplicates {
+		if err := lockINN(ctx, tx, s.db.Dialect, n.INN); err != nil {
+			return nil, nil, err
+		}
 	}
 	probe := duplicate.Probe{Exclude: id, Name: n.Name, INN: n.INN, KPP: n.KPP, OGRN: n.OGRN, Address: n.Address, Website: n.Website}
 	for _, p := range n.Phones {
@@ -442,10 +447,18 @@ func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Sc
 // checkRefs verifies that the status, spheres, branch and responsible of n
 // exist, adding field errors to inv, and returns the responsible as the
 // assignment rules see them. With defaultBranch the branch becomes the
-// responsible's branch.
-func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany, inv apperr.Invalid, defaultBranch bool) (access.UserRef, error) {
+// responsible's branch. An update passes the company as it was (was, its
+// responsible as from): a reference it leaves as it was is not checked
+// again — it was valid when set, and a PATCH of the address need not
+// read four tables (issue 6).
+func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany, inv apperr.Invalid, defaultBranch bool,
+	was *NewCompany, from access.UserRef,
+) (access.UserRef, error) {
+	same := func(field string) bool { return was != nil && !slices.Contains(changedFields(*was, *n), field) }
 	var resp access.UserRef
-	if n.ResponsibleID != 0 {
+	if same("responsible") {
+		resp = from
+	} else if n.ResponsibleID != 0 {
 		var branch sql.NullInt64
 		var active bool
 		err := q.QueryRowContext(ctx, `SELECT branch_id, is_active FROM users WHERE id = $1`, n.ResponsibleID).Scan(&branch, &active)
@@ -469,7 +482,7 @@ func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany
 		}
 		return err == nil, err
 	}
-	if n.StatusID != 0 {
+	if n.StatusID != 0 && !same("status") {
 		ok, err := exists("company_statuses", n.StatusID)
 		if err != nil {
 			return resp, fmt.Errorf("check status: %w", err)
@@ -478,7 +491,7 @@ func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany
 			inv.Add("status", "Такого статуса нет")
 		}
 	}
-	if n.BranchID != 0 {
+	if n.BranchID != 0 && !same("branch") {
 		ok, err := exists("branches", n.BranchID)
 		if err != nil {
 			return resp, fmt.Errorf("check branch: %w", err)
@@ -487,7 +500,7 @@ func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany
 			inv.Add("branch", "Такого филиала нет")
 		}
 	}
-	if len(n.Spheres) > 0 {
+	if len(n.Spheres) > 0 && !same("spheres") {
 		var w database.Where
 		w.Add("id IN " + w.In(database.IDs(n.Spheres)...))
 		var count int
@@ -525,19 +538,20 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		in.apply(&n, full)
 		inv := n.Normalize()
 		reassigned := n.ResponsibleID != deref(cur.ResponsibleID)
+		from := cur.owner()
+		was := cur.draft()
 		// A new responsible brings their branch unless a branch was given.
-		resp, err := s.checkRefs(ctx, tx, &n, inv, reassigned && !in.Branch.Set)
+		resp, err := s.checkRefs(ctx, tx, &n, inv, reassigned && !in.Branch.Set, &was, from.Responsible)
 		if err != nil {
 			return err
 		}
-		from := cur.owner()
 		if err := scope.CanSetOwner(&from, n.owner(resp)); err != nil {
 			return err
 		}
 		if err := inv.Err(); err != nil {
 			return err
 		}
-		changed := changedFields(cur.draft(), n)
+		changed := changedFields(was, n)
 		if len(changed) == 0 {
 			out = cur
 			return nil

@@ -527,3 +527,49 @@ func TestVisibleRef(t *testing.T) {
 		})
 	})
 }
+
+// TestUpdateStillChecksChangedReferences: an update checks again only
+// the references it changes (issue 6), so a changed one that does not
+// exist is still refused, and nothing is written.
+func TestUpdateStillChecksChangedReferences(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		var create company.Input
+		if err := json.Unmarshal([]byte(`{"name": "Ромашка"}`), &create); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.store.Create(ctx, f.cast.Admin.Scope, create)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name, body, field, msg string
+		}{
+			{"an unknown status is refused", `{"status": 999999}`, "status", "Такого статуса нет"},
+			{"an unknown branch is refused", `{"branch": 999999}`, "branch", "Такого филиала нет"},
+			{"an unknown sphere is refused", `{"spheres": [999999]}`, "spheres", "Такой сферы деятельности нет"},
+			{"an unknown responsible is refused", `{"responsible": 999999}`, "responsible", "Пользователь не найден или неактивен"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var in company.Input
+				if err := json.Unmarshal([]byte(tt.body), &in); err != nil {
+					t.Fatal(err)
+				}
+				_, err := f.store.Update(ctx, f.cast.Admin.Scope, c.ID, in, false)
+				inv, ok := apperr.AsInvalid(err)
+				if !ok {
+					t.Fatalf("err = %v, want a validation error", err)
+				}
+				if inv[tt.field] != tt.msg {
+					t.Errorf("%s: %q, want %q (all: %v)", tt.field, inv[tt.field], tt.msg, inv)
+				}
+			})
+		}
+		got, err := f.store.Get(ctx, f.cast.Admin.Scope, c.ID)
+		if err != nil || got.Version != c.Version {
+			t.Errorf("refused updates wrote: version %d → %d, %v", c.Version, got.Version, err)
+		}
+	})
+}
