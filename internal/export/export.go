@@ -219,6 +219,13 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 // several statements at once, all in the snapshot the transaction takes
 // at its first read (a read-only BEGIN is deferred; the pool's immediate
 // BEGIN would take the write lock).
+//
+// On PostgreSQL the transactions also turn JIT compilation off: the
+// export's statements each read millions of rows, so their cost passes
+// jit_above_cost, and compiling them took 1.6–2.7 s of the server's CPU
+// a statement at a million companies, to run a plan that spends its
+// time in sorts and joins JIT does not speed up (the contacts' stream
+// ran in 9.2 s without it, 13.7 s with it).
 func (e *Exporter) snapshot(ctx context.Context, fn func(companies, children, people database.Querier) error) error {
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	if e.db.Dialect != database.Postgres {
@@ -245,8 +252,8 @@ func (e *Exporter) snapshot(ctx context.Context, fn func(companies, children, pe
 	if e.db.Dialect != database.Postgres {
 		return fn(first, first, first)
 	}
-	var id string
-	if err := first.QueryRowContext(ctx, `SELECT pg_export_snapshot()`).Scan(&id); err != nil {
+	var id, jit string
+	if err := first.QueryRowContext(ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&id, &jit); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	more := [2]database.Querier{}
@@ -256,7 +263,8 @@ func (e *Exporter) snapshot(ctx context.Context, fn func(companies, children, pe
 			return err
 		}
 		// A snapshot's id is the server's own string, never user input.
-		if _, err := tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(id, "'", "")+`'`); err != nil {
+		// Without arguments the two statements go as one simple query.
+		if _, err := tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(id, "'", "")+`'; SET LOCAL jit = off`); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		more[i] = tx

@@ -217,3 +217,40 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 		t.Error("a company out of order was written")
 	}
 }
+
+// TestExportReadsWithoutJIT: on PostgreSQL the three transactions of an
+// export's snapshot run with JIT compilation off (its statements read
+// millions of rows, and compiling them cost seconds of the server's CPU
+// each without making their sorts and joins faster), and the setting
+// ends with them.
+func TestExportReadsWithoutJIT(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("JIT is PostgreSQL's")
+		}
+		ctx := context.Background()
+		jit := func(q database.Querier) string {
+			t.Helper()
+			var v string
+			if err := q.QueryRowContext(ctx, `SHOW jit`).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		before := jit(db)
+		err := New(db).snapshot(ctx, func(companies, children, people database.Querier) error {
+			for i, q := range []database.Querier{companies, children, people} {
+				if v := jit(q); v != "off" {
+					t.Errorf("transaction %d: jit = %s, want off", i, v)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after := jit(db); after != before {
+			t.Errorf("after the export: jit = %s, want %s as before", after, before)
+		}
+	})
+}
