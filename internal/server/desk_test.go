@@ -201,15 +201,11 @@ func TestDeskSendsFewStatements(t *testing.T) {
 		session := e.session(c.Alisa)
 		count := func(path string) int64 {
 			t.Helper()
-			req := httptest.NewRequest("GET", path, nil)
-			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
-			rec := httptest.NewRecorder()
-			before := e.db.Statements()
-			e.srv.ServeHTTP(rec, req)
+			rec, n := e.serveCounting(httptest.NewRequest("GET", path, nil), session)
 			if rec.Code != http.StatusOK {
 				t.Fatalf("%s: %d", path, rec.Code)
 			}
-			return e.db.Statements() - before
+			return n
 		}
 		now := time.Now().UTC()
 		var first map[string]int64
@@ -308,17 +304,14 @@ func TestTaskListsSendFewStatements(t *testing.T) {
 		count := func(m dbtest.Member, path string) int64 {
 			t.Helper()
 			req := httptest.NewRequest("GET", path, nil)
-			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.session(m)})
 			if strings.HasPrefix(path, "/api/") {
 				req.Header.Set("Accept", "application/json")
 			}
-			rec := httptest.NewRecorder()
-			before := e.db.Statements()
-			e.srv.ServeHTTP(rec, req)
+			rec, n := e.serveCounting(req, e.session(m))
 			if rec.Code != http.StatusOK {
 				t.Fatalf("%s: %d", path, rec.Code)
 			}
-			return e.db.Statements() - before
+			return n
 		}
 		pages := []struct {
 			who  dbtest.Member

@@ -81,12 +81,7 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 			session := e.session(who)
 			for _, path := range []string{card, "/companies/", "/companies/?search=" + "ромаш", "/companies/?search=7707083893"} {
 				t.Run(who.Username+" "+path, func(t *testing.T) {
-					req := httptest.NewRequest("GET", path, nil)
-					req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
-					rec := httptest.NewRecorder()
-					before := e.db.Statements()
-					e.srv.ServeHTTP(rec, req)
-					n := e.db.Statements() - before
+					rec, n := e.serveCounting(httptest.NewRequest("GET", path, nil), session)
 					if rec.Code != http.StatusOK {
 						t.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
 					}
@@ -148,11 +143,7 @@ func TestOneFieldPatchSendsFewStatements(t *testing.T) {
 				}
 				req := httptest.NewRequest("PATCH", path, bytes.NewReader(b))
 				req.Header.Set("Content-Type", "application/json")
-				req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
-				rec := httptest.NewRecorder()
-				before := e.db.Statements()
-				e.srv.ServeHTTP(rec, req)
-				n := e.db.Statements() - before
+				rec, n := e.serveCounting(req, session)
 				if rec.Code != http.StatusOK {
 					t.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
 				}
@@ -177,3 +168,13 @@ func TestOneFieldPatchSendsFewStatements(t *testing.T) {
 // statement on PostgreSQL, two on SQLite); the company read back. The
 // new status skips the duplicate check's seven and adds its own check.
 const maxPatchStatements = 14
+
+// serveCounting serves req signed in with session and counts the SQL
+// statements it sent.
+func (e *testEnv) serveCounting(req *http.Request, session string) (*httptest.ResponseRecorder, int64) {
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+	rec := httptest.NewRecorder()
+	before := e.db.Statements()
+	e.srv.ServeHTTP(rec, req)
+	return rec, e.db.Statements() - before
+}
