@@ -454,7 +454,14 @@ func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Sc
 func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany, inv apperr.Invalid, defaultBranch bool,
 	was *NewCompany, from access.UserRef,
 ) (access.UserRef, error) {
-	same := func(field string) bool { return was != nil && !slices.Contains(changedFields(*was, *n), field) }
+	// The fields the caller changed, compared once. A branch defaulted
+	// below from a new responsible is theirs from the users table: it
+	// exists, so taking it as unchanged here skips only that lookup.
+	var changed []string
+	if was != nil {
+		changed = changedFields(*was, *n)
+	}
+	same := func(field string) bool { return was != nil && !slices.Contains(changed, field) }
 	var resp access.UserRef
 	if same("responsible") {
 		resp = from
