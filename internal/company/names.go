@@ -49,6 +49,7 @@ func (s *Store) writeNames(ctx context.Context, tx *sql.Tx, norms []string) erro
 		grams = append(grams, added...)
 		start += n
 	}
+	database.SortRows(grams, 3) // the primary key
 	return s.db.InsertRows(ctx, tx, `INSERT INTO name_trigrams (trigram, ntri, name_id)`, grams)
 }
 

@@ -858,6 +858,7 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			if err := s.writeNames(ctx, tx, names); err != nil {
 				return err
 			}
+			database.SortRows(children.terms, 2) // (term, company_id): the primary key and the search index
 			for _, k := range childKinds {
 				if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
 					return err

@@ -86,6 +86,7 @@ func (s *Store) InsertBatchIDs(ctx context.Context, tx *sql.Tx, list []NewContac
 			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {
 				return fmt.Errorf("insert contact e-mails: %w", err)
 			}
+			database.SortRows(terms, 2) // (term, contact_id): the primary key and the search index
 			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id, name_norm, live)", terms); err != nil {
 				return fmt.Errorf("insert contact terms: %w", err)
 			}

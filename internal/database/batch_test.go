@@ -137,3 +137,21 @@ func TestBulkWritesStoreWhatTheyAreGiven(t *testing.T) {
 		}
 	})
 }
+
+func TestSortRowsOrdersByTheKeyColumnsOnly(t *testing.T) {
+	rows := [][]any{
+		{"б", int64(2), 1, true, "x"},
+		{"а", int64(9), 1, false, "y"},
+		{"б", int64(1), 2, false, "z"},
+		{"б", int64(2), 1, false, "w"},
+		{"а", int64(9), 0, true, "v"},
+	}
+	database.SortRows(rows, 4)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[4].(string))
+	}
+	if want := []string{"v", "y", "z", "w", "x"}; !slices.Equal(got, want) {
+		t.Fatalf("SortRows: %v, want %v", got, want)
+	}
+}
