@@ -183,7 +183,7 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 			return res, err
 		}
 	}
-	if err := fillChildren(ctx, s.db, list); err != nil {
+	if err := fillChildren(ctx, s.db, s.db.Dialect, list); err != nil {
 		return res, err
 	}
 	if ranked {

@@ -260,24 +260,25 @@ func collect(rows *sql.Rows) ([]Company, error) {
 
 // fillChildren loads the phones, e-mails and spheres of list in one
 // query, whatever the length of the list: the three kinds of child rows
-// come as one UNION ALL, told apart by its first column.
-func fillChildren(ctx context.Context, q database.Querier, list []Company) error {
+// come as one UNION ALL, told apart by its first column. The ids are one
+// array on PostgreSQL (database.Dialect.InIDs): one text for any page.
+func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, list []Company) error {
 	if len(list) == 0 {
 		return nil
 	}
 	byID := make(map[int64]*Company, len(list))
-	ids := make([]any, len(list))
+	ids := make([]int64, len(list))
 	for i := range list {
 		byID[list[i].ID] = &list[i]
 		ids[i] = list[i].ID
 	}
 	var w database.Where
 	rows, err := q.QueryContext(ctx, `SELECT 1, company_id, position, '', id, value, kind, comment, e164, ext FROM company_phones
-		WHERE company_id IN `+w.In(ids...)+`
+		WHERE company_id`+d.InIDs(&w, ids)+`
 		UNION ALL SELECT 2, company_id, position, '', id, value, kind, comment, value_norm, '' FROM company_emails
-		WHERE company_id IN `+w.In(ids...)+`
+		WHERE company_id`+d.InIDs(&w, ids)+`
 		UNION ALL SELECT 3, cs.company_id, 0, s.name, s.id, s.name, '', '', '', '' FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id
-		WHERE cs.company_id IN `+w.In(ids...)+`
+		WHERE cs.company_id`+d.InIDs(&w, ids)+`
 		ORDER BY 1, 2, 3, 4, 5`, w.Args()...)
 	if err != nil {
 		return fmt.Errorf("company children: %w", err)

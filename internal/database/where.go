@@ -102,3 +102,21 @@ func (w *Where) Adopt(inner *Where) string {
 	}
 	return strings.ReplaceAll(sql, "$#", "$")
 }
+
+// InIDs returns the test "is one of ids" for a column, adding its
+// arguments to w: " IN ($1, …)" on SQLite, " = ANY($n::bigint[])" with
+// the ids as one array on PostgreSQL. On PostgreSQL a placeholder per id
+// made every length of the list another statement, prepared and planned
+// afresh on each call (a list page's children, a duplicate check's
+// candidates: issue 6); the array keeps one text, which PostgreSQL plans
+// once per connection. SQLite has no arrays, and its IN lists cost no
+// planning worth the name.
+func (d Dialect) InIDs(w *Where, ids []int64) string {
+	if d == Postgres {
+		if ids == nil {
+			ids = []int64{}
+		}
+		return " = ANY(" + w.Arg(ids) + "::bigint[])"
+	}
+	return " IN " + w.In(IDs(ids)...)
+}

@@ -19,32 +19,32 @@ import (
 func TestCandidateQueriesUseIndexes(t *testing.T) {
 	probe := RecordOf(Probe{Name: "ООО «Ромашка»", INN: "7707083893", OGRN: "1027700132195", Website: "romashka.ru",
 		Phones: []string{"+7 495 123-45-67", "8 800 555-35-35"}, Emails: []string{"info@romashka.ru"}})
-	grams := Trigrams(probe.NameNorm)
-	exact, exactArgs := exactQuery(probe)
-	rank, rankArgs := trigramRankQuery(grams, 3, 20)
-	lists, listArgs := trigramListsQuery(grams[:4], 3, 20, 2)
-	verify, verifyArgs := verifyQuery([]any{int64(1), int64(2)})
-	byName, byNameArgs := companiesByNameQuery([]string{"ромашка", "ромашки"}, 50)
-	queries := []struct {
-		name    string
-		sql     string
-		args    []any
-		dialect database.Dialect // "" for both
-		index   string           // an index the plan must name
-	}{
-		{"the exact signals", exact, exactArgs, "", "companies_inn_idx"},
-		{"the exact signals find ОГРН by its index", exact, exactArgs, "", "companies_ogrn_idx"},
-		{"the exact signals find the website by its index", exact, exactArgs, "", "companies_website_domain_idx"},
-		{"the exact signals find phones by their index", exact, exactArgs, "", "company_phones_e164_idx"},
-		{"the exact signals find e-mails by their index", exact, exactArgs, "", "company_emails_norm_idx"},
-		{"the trigram ranking", rank, rankArgs, database.SQLite, "PRIMARY KEY"},
-		{"the trigram lists", lists, listArgs, database.SQLite, "PRIMARY KEY"},
-		{"the trigram ranking", rank, rankArgs, database.Postgres, "name_trigrams_pkey"},
-		{"the trigram lists", lists, listArgs, database.Postgres, "name_trigrams_pkey"},
-		{"the verification", verify, verifyArgs, "", ""},
-		{"the similar names' companies", byName, byNameArgs, "", "companies_name_idx"},
-	}
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		grams := Trigrams(probe.NameNorm)
+		exact, exactArgs := exactQuery(probe)
+		rank, rankArgs := trigramRankQuery(db.Dialect, grams, 3, 20)
+		lists, listArgs := trigramListsQuery(db.Dialect, grams[:4], 3, 20, 2)
+		verify, verifyArgs := verifyQuery(db.Dialect, []int64{1, 2})
+		byName, byNameArgs := companiesByNameQuery(db.Dialect, []string{"ромашка", "ромашки"}, 50)
+		queries := []struct {
+			name    string
+			sql     string
+			args    []any
+			dialect database.Dialect // "" for both
+			index   string           // an index the plan must name
+		}{
+			{"the exact signals", exact, exactArgs, "", "companies_inn_idx"},
+			{"the exact signals find ОГРН by its index", exact, exactArgs, "", "companies_ogrn_idx"},
+			{"the exact signals find the website by its index", exact, exactArgs, "", "companies_website_domain_idx"},
+			{"the exact signals find phones by their index", exact, exactArgs, "", "company_phones_e164_idx"},
+			{"the exact signals find e-mails by their index", exact, exactArgs, "", "company_emails_norm_idx"},
+			{"the trigram ranking", rank, rankArgs, database.SQLite, "PRIMARY KEY"},
+			{"the trigram lists", lists, listArgs, database.SQLite, "PRIMARY KEY"},
+			{"the trigram ranking", rank, rankArgs, database.Postgres, "name_trigrams_pkey"},
+			{"the trigram lists", lists, listArgs, database.Postgres, "name_trigrams_pkey"},
+			{"the verification", verify, verifyArgs, "", ""},
+			{"the similar names' companies", byName, byNameArgs, "", "companies_name_idx"},
+		}
 		ctx := context.Background()
 		conn, err := db.Conn(ctx)
 		if err != nil {
@@ -114,4 +114,40 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestSimilarNameQueriesAreOneTextOnPostgres checks that on PostgreSQL the
+// similar-name search sends the same statement texts whatever the name:
+// a text per number of trigrams or names was planned afresh on every
+// call (issue 6), where one text is prepared once per connection and
+// then runs on its cached plan. SQLite keeps a part per trigram.
+func TestSimilarNameQueriesAreOneTextOnPostgres(t *testing.T) {
+	short, long := Trigrams("ромашка"), Trigrams("торговый дом ромашка и партнёры")
+	if len(short) == len(long) {
+		t.Fatal("the names must differ in their number of trigrams")
+	}
+	for _, tc := range []struct {
+		name  string
+		query func(d database.Dialect, grams []string) string
+	}{
+		{"the ranking", func(d database.Dialect, g []string) string { q, _ := trigramRankQuery(d, g, 3, 20); return q }},
+		{"the lists", func(d database.Dialect, g []string) string { q, _ := trigramListsQuery(d, g, 3, 20, 2); return q }},
+		{"the verification", func(d database.Dialect, g []string) string {
+			q, _ := verifyQuery(d, make([]int64, len(g)))
+			return q
+		}},
+		{"the companies of the names", func(d database.Dialect, g []string) string {
+			q, _ := companiesByNameQuery(d, g, 50-len(g))
+			return q
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if a, b := tc.query(database.Postgres, short), tc.query(database.Postgres, long); a != b {
+				t.Errorf("PostgreSQL gets two texts:\n%s\n%s", a, b)
+			}
+			if a, b := tc.query(database.SQLite, short), tc.query(database.SQLite, long); a == b {
+				t.Errorf("SQLite gets one text for %d and %d trigrams: %s", len(short), len(long), a)
+			}
+		})
+	}
 }
