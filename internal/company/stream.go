@@ -140,49 +140,93 @@ func sortKeys(orderBy string) (keys, order string) {
 	return strings.Join(k, ", "), strings.Join(o, ", ")
 }
 
+// Queriers hands out the queriers of a read that runs several statements
+// at once over one snapshot of the base: on PostgreSQL each statement
+// needs a connection of its own (a connection reads one result at a
+// time), on SQLite one read transaction steps them all.
+type Queriers func() (database.Querier, error)
+
+// Whole reports whether the selection is every live company — no text,
+// no filter, a scope that sees the whole base. Streams of the companies'
+// children then read their tables whole, each front to back by its
+// company_id index, where joined to the selection each cost a join and
+// a sort of all its rows (three times the server's CPU on PostgreSQL,
+// five on SQLite): a child of a company outside the selection (a deleted
+// one) is skipped as the streams are merged.
+func (s Selection) Whole() bool {
+	sel := &s.sel
+	return !sel.ranked && !sel.empty && sel.with == "" && sel.from == "companies c" && len(sel.w.Args()) == 0 &&
+		sel.w.SQL() == " WHERE c.deleted_at IS NULL"
+}
+
 // Each calls fn with each selected company in the selection's order,
 // with what an export writes of it: its own fields, the names of its
-// status, branch and responsible, its phones, e-mails and spheres (as
-// Search gives them). It runs three statements whatever the number of
-// companies: the names of the statuses, branches and users, read once
-// (a few hundred rows, where joining them cost three look-ups a
-// company), then on each querier one of two streams: the companies, and
-// their children in the same order (see Rows), merged as they come. On
-// PostgreSQL the two must be two connections that read one snapshot (a
-// connection reads one result at a time); on SQLite one read transaction
-// may serve both. fn's company is reused for the next one; fn must not
-// keep it.
-func (s Selection) Each(ctx context.Context, companies, children database.Querier, fn func(*Company) error) error {
+// status, branch and responsible, its phones and e-mails (value and
+// comment, by position) and the names of its spheres (by name). It runs
+// a constant handful of statements whatever the number of companies:
+// the names of the statuses, branches, users and spheres, read once (a
+// few hundred rows, where joining them cost look-ups a company), and
+// the companies with their children in the same order, merged as they
+// come. The children of a Whole selection are a stream a table, read
+// without the selection (see Whole); those of any other are one stream,
+// joined to the selection (see Rows). next hands out a querier for each
+// stream. fn's company is reused for the next one; fn must not keep it.
+func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) error) error {
 	sel := &s.sel
-	names, err := readNames(ctx, companies)
+	q, err := next()
 	if err != nil {
 		return err
 	}
-	rows, err := companies.QueryContext(ctx, sel.with+"SELECT c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website, "+
+	names, err := readNames(ctx, q)
+	if err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, sel.with+"SELECT c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website, "+
 		"COALESCE(c.status_id, 0), COALESCE(c.branch_id, 0), COALESCE(c.responsible_id, 0), c.created_at, c.updated_at FROM "+
 		sel.from+sel.w.SQL()+" ORDER BY "+sel.orderBy(), sel.w.Args()...)
 	if err != nil {
 		return fmt.Errorf("stream companies: %w", err)
 	}
 	defer rows.Close()
-	query, args := s.Rows("x.company_id, x.kind, x.child_id, x.value, x.child_kind, x.comment, x.norm, x.ext", "x.kind, x.pos, x.sort, x.child_id",
-		Arm{"p.company_id AS company_id, 1 AS kind, p.position AS pos, '' AS sort, p.id AS child_id, p.value AS value, p.kind AS child_kind, " +
-			"p.comment AS comment, p.e164 AS norm, p.ext AS ext", " JOIN company_phones p ON p.company_id = c.id"},
-		Arm{"m.company_id, 2, m.position, '', m.id, m.value, m.kind, m.comment, m.value_norm, ''", " JOIN company_emails m ON m.company_id = c.id"},
-		Arm{"cs.company_id, 3, 0, sp.name, sp.id, sp.name, '', '', '', ''", " JOIN company_spheres cs ON cs.company_id = c.id JOIN spheres sp ON sp.id = cs.sphere_id"})
-	kids, err := children.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("stream company children: %w", err)
-	}
-	defer kids.Close()
-	var (
-		child   childRow
-		pending = kids.Next()
-	)
-	if pending {
-		if err := child.scan(kids); err != nil {
+	var kids []*childStream
+	defer func() {
+		for _, k := range kids {
+			_ = k.rows.Close()
+		}
+	}()
+	open := func(query string, args []any) error {
+		q, err := next()
+		if err != nil {
 			return err
 		}
+		r, err := q.QueryContext(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked by end
+		if err != nil {
+			return fmt.Errorf("stream company children: %w", err)
+		}
+		k := &childStream{rows: r}
+		kids = append(kids, k)
+		return k.next()
+	}
+	// The whole tables come in the order of the ids, merged only with
+	// companies in that order.
+	whole := s.Whole() && sel.order == "c.id"
+	if whole {
+		err = open("SELECT company_id, 1, 0, value, comment FROM company_phones ORDER BY company_id, position, id", nil)
+		if err == nil {
+			err = open("SELECT company_id, 2, 0, value, comment FROM company_emails ORDER BY company_id, position, id", nil)
+		}
+		if err == nil {
+			err = open("SELECT company_id, 3, sphere_id, '', '' FROM company_spheres ORDER BY company_id", nil)
+		}
+	} else {
+		err = open(s.Rows("x.company_id, x.kind, x.num, x.value, x.comment", "x.kind, x.pos, x.child_id",
+			Arm{"p.company_id AS company_id, 1 AS kind, p.position AS pos, p.id AS child_id, 0 AS num, p.value AS value, p.comment AS comment",
+				" JOIN company_phones p ON p.company_id = c.id"},
+			Arm{"m.company_id, 2, m.position, m.id, 0, m.value, m.comment", " JOIN company_emails m ON m.company_id = c.id"},
+			Arm{"cs.company_id, 3, 0, cs.sphere_id, cs.sphere_id, '', ''", " JOIN company_spheres cs ON cs.company_id = c.id"}))
+	}
+	if err != nil {
+		return err
 	}
 	var (
 		c                    Company
@@ -197,50 +241,57 @@ func (s Selection) Each(ctx context.Context, companies, children database.Querie
 		c.StatusName, c.BranchName, c.ResponsibleName = names.statuses[status], names.branches[branch], names.users[resp]
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		c.Phones, c.Emails, c.Spheres, c.SphereNames = c.Phones[:0], c.Emails[:0], c.Spheres[:0], c.SphereNames[:0]
-		for pending && child.companyID == c.ID {
-			child.addTo(&c)
-			if pending = kids.Next(); pending {
-				if err := child.scan(kids); err != nil {
-					return err
-				}
+		for _, k := range kids {
+			if err := k.addTo(&c, whole); err != nil {
+				return err
 			}
 		}
+		names.sortSpheres(&c)
 		if err := fn(&c); err != nil {
 			return err
 		}
 	}
-	if err := errors.Join(rows.Err(), kids.Err()); err != nil {
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("stream companies: %w", err)
 	}
-	if pending {
-		return fmt.Errorf("stream companies: %w", ErrOutOfStep)
+	for _, k := range kids {
+		if err := k.rows.Err(); err != nil {
+			return fmt.Errorf("stream company children: %w", err)
+		}
+		if k.pending && !whole {
+			return fmt.Errorf("stream companies: %w", ErrOutOfStep)
+		}
 	}
 	return nil
 }
 
 // names are the names of what companies refer to, by id, as a company
-// row shows them.
+// row shows them, and the place of each sphere in the order of their
+// names (the base's collation decides it, not Go's byte order).
 type names struct {
-	statuses, branches, users map[int64]string
+	statuses, branches, users, spheres map[int64]string
+	sphereRank                         map[int64]int64
 }
 
-// readNames reads the names of the statuses, branches and users (the
-// responsible's «Имя Фамилия», or the login) in one statement.
+// readNames reads the names of the statuses, branches, users (the
+// responsible's «Имя Фамилия», or the login) and spheres in one statement.
 func readNames(ctx context.Context, q database.Querier) (names, error) {
-	n := names{statuses: map[int64]string{}, branches: map[int64]string{}, users: map[int64]string{}}
-	rows, err := q.QueryContext(ctx, `SELECT 1, id, name, '', '' FROM company_statuses
-		UNION ALL SELECT 2, id, name, '', '' FROM branches
-		UNION ALL SELECT 3, id, username, first_name, last_name FROM users`)
+	n := names{statuses: map[int64]string{}, branches: map[int64]string{}, users: map[int64]string{},
+		spheres: map[int64]string{}, sphereRank: map[int64]int64{}}
+	rows, err := q.QueryContext(ctx, `SELECT 1, id, name, '', '', 0 FROM company_statuses
+		UNION ALL SELECT 2, id, name, '', '', 0 FROM branches
+		UNION ALL SELECT 3, id, username, first_name, last_name, 0 FROM users
+		UNION ALL SELECT 4, id, name, '', '', ROW_NUMBER() OVER (ORDER BY name, id) FROM spheres`)
 	if err != nil {
 		return n, fmt.Errorf("stream names: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			kind, id       int64
+			kind, id, rank int64
 			a, first, last string
 		)
-		if err := rows.Scan(&kind, &id, &a, &first, &last); err != nil {
+		if err := rows.Scan(&kind, &id, &a, &first, &last, &rank); err != nil {
 			return n, fmt.Errorf("stream names: %w", err)
 		}
 		switch kind {
@@ -248,8 +299,10 @@ func readNames(ctx context.Context, q database.Querier) (names, error) {
 			n.statuses[id] = a
 		case 2:
 			n.branches[id] = a
-		default:
+		case 3:
 			n.users[id] = fullName(a, first, last)
+		default:
+			n.spheres[id], n.sphereRank[id] = a, rank
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -258,36 +311,66 @@ func readNames(ctx context.Context, q database.Querier) (names, error) {
 	return n, nil
 }
 
+// sortSpheres puts the company's spheres in the order of their names,
+// as Search gives them, and names them.
+func (n *names) sortSpheres(c *Company) {
+	ids := c.Spheres
+	for i := 1; i < len(ids); i++ { // a company has a handful
+		for j := i; j > 0 && n.sphereRank[ids[j]] < n.sphereRank[ids[j-1]]; j-- {
+			ids[j], ids[j-1] = ids[j-1], ids[j]
+		}
+	}
+	for _, id := range ids {
+		c.SphereNames = append(c.SphereNames, n.spheres[id])
+	}
+}
+
 // ErrOutOfStep is a stream of child rows left with rows of companies its
 // company stream did not have: the two did not read one snapshot in one
 // order.
 var ErrOutOfStep = errors.New("the child rows do not follow the companies")
 
-// childRow is a row of the company children's stream.
-type childRow struct {
-	companyID, kind, id int64
-	value               string
-	p                   Phone
+// childStream is a stream of the companies' children: rows of
+// (company_id, kind, number, value, comment), a phone (kind 1) or an
+// e-mail (2) with its value and comment, or a sphere (3) by its id, in
+// the companies' order and by position within a company.
+type childStream struct {
+	rows      *sql.Rows
+	pending   bool
+	companyID int64
+	kind, num int64
+	value     string
+	comment   string
 }
 
-func (r *childRow) scan(rows *sql.Rows) error {
-	if err := rows.Scan(&r.companyID, &r.kind, &r.id, &r.value, &r.p.Kind, &r.p.Comment, &r.p.E164, &r.p.Ext); err != nil {
+func (k *childStream) next() error {
+	if k.pending = k.rows.Next(); !k.pending {
+		return nil
+	}
+	if err := k.rows.Scan(&k.companyID, &k.kind, &k.num, &k.value, &k.comment); err != nil {
 		return fmt.Errorf("stream company children: %w", err)
 	}
 	return nil
 }
 
-// addTo adds the row to its company as fillChildren does.
-func (r *childRow) addTo(c *Company) {
-	switch r.kind {
-	case 1:
-		p := r.p
-		p.Value = r.value
-		c.Phones = append(c.Phones, p)
-	case 2:
-		c.Emails = append(c.Emails, Email{Value: r.value, Kind: r.p.Kind, Comment: r.p.Comment, Norm: r.p.E164})
-	default:
-		c.Spheres = append(c.Spheres, r.id)
-		c.SphereNames = append(c.SphereNames, r.value)
+// addTo adds the stream's rows of the company c to it. A stream that
+// reads its table whole (in the order of the ids) also has rows of
+// companies the selection does not hold, before c's: they are skipped.
+func (k *childStream) addTo(c *Company, whole bool) error {
+	for k.pending && (k.companyID == c.ID || whole && k.companyID < c.ID) {
+		if k.companyID == c.ID {
+			switch k.kind {
+			case 1:
+				c.Phones = append(c.Phones, Phone{Value: k.value, Comment: k.comment})
+			case 2:
+				c.Emails = append(c.Emails, Email{Value: k.value, Comment: k.comment})
+			default:
+				c.Spheres = append(c.Spheres, k.num)
+			}
+		}
+		if err := k.next(); err != nil {
+			return err
+		}
 	}
+	return nil
 }

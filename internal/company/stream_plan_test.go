@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
@@ -34,5 +35,41 @@ func TestRowsMergeTheArmsOnSQLite(t *testing.T) {
 		if step == "USE TEMP B-TREE FOR ORDER BY" {
 			t.Errorf("the stream sorts all its rows:\n%s", text)
 		}
+	}
+}
+
+// TestOnlyTheLiveBaseIsWhole: the selection of every live company, as an
+// administrator's unfiltered list has it in any ordering, is Whole (its
+// children may be read as whole tables); a text search, a filter, the
+// trash or a scope that sees part of the base is not.
+func TestOnlyTheLiveBaseIsWhole(t *testing.T) {
+	db := dbtest.New(t, database.SQLite)
+	cast := dbtest.NewCast(t, db)
+	s := NewStore(db)
+	for _, c := range []struct {
+		name  string
+		scope access.Scope
+		q     Query
+		whole bool
+	}{
+		{"the administrator's list", cast.Admin.Scope, Query{}, true},
+		{"the list by creation date", cast.Admin.Scope, Query{Ordering: "-created_at"}, true},
+		{"the system's export", access.System("test"), Query{}, true},
+		{"a global manager's list", cast.Gleb.Scope, Query{}, true},
+		{"a text search", cast.Admin.Scope, Query{Text: "строй"}, false},
+		{"a filter by responsible", cast.Admin.Scope, Query{Responsible: cast.Alisa.ID}, false},
+		{"the trash", cast.Admin.Scope, Query{Deleted: true}, false},
+		{"a manager who sees their own", cast.Alisa.Scope, Query{}, false},
+		{"a branch director", cast.Boris.Scope, Query{}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sel, err := s.Select(c.scope, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sel.ByID().Whole(); got != c.whole {
+				t.Errorf("Whole() = %v, want %v", got, c.whole)
+			}
+		})
 	}
 }

@@ -127,13 +127,15 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 // walk reads the companies of the export and hands their rows to sink,
 // in two passes over one snapshot of the base. The first reads the
 // selected companies in the order of their ids — the companies, their
-// children and their contacts (with theirs) as three streams ordered
-// alike and merged as they come, each reading its tables front to back —
-// and keeps each company with its contacts in a spill file. The second
-// walks the selection's ids in the list's order and writes each company
-// from the spill. Either pass is the same handful of statements for ten
-// companies or a million, and the process holds one company at a time
-// (and 2 bytes of the spill's index per company).
+// children and their contacts (with theirs) as streams ordered alike and
+// merged as they come, each reading its tables front to back (for the
+// whole base a stream a table, with no join and no sort: see
+// company.Selection.Whole and allContacts) — and keeps each company with
+// its contacts in a spill file. The second walks the selection's ids in
+// the list's order and writes each company from the spill. Either pass
+// is the same handful of statements for ten companies or a million, and
+// the process holds one company at a time (and 2 bytes of the spill's
+// index per company).
 func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, error) {
 	sel, err := e.companies.Select(o.Scope, o.Query)
 	if err != nil {
@@ -148,19 +150,34 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	}
 	defer sp.close()
 	done, read := 0, 0
-	err = e.snapshot(ctx, func(companies, children, people database.Querier) error {
+	err = e.snapshot(ctx, func(snap *snapshot) error {
 		byID := sel.ByID()
-		contacts, err := openContacts(ctx, people, byID)
-		if err != nil {
-			return err
-		}
-		defer contacts.close()
-		err = byID.Each(ctx, companies, children, func(c *company.Company) error {
-			list, err := contacts.of(c.ID)
+		var contacts contactSource
+		if byID.Whole() {
+			all, err := readAllContacts(ctx, snap.next)
 			if err != nil {
 				return err
 			}
-			if err := sp.add(c, list); err != nil {
+			defer all.close()
+			snap.reuse() // the contacts' statements are closed
+			contacts = all
+		}
+		first, err := snap.next()
+		if err != nil {
+			return err
+		}
+		if contacts == nil {
+			stream, err := openContacts(ctx, first, byID)
+			if err != nil {
+				return err
+			}
+			defer stream.close()
+			contacts = stream
+		} else if err := contacts.(*allContacts).open(ctx, first); err != nil {
+			return err
+		}
+		err = byID.Each(ctx, snap.next, func(c *company.Company) error {
+			if err := contacts.add(sp, c); err != nil {
 				return err
 			}
 			if read++; read%flushEvery == 0 && o.Progress != nil {
@@ -174,6 +191,12 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 		if err == nil {
 			err = sp.done()
 		}
+		contacts.close()
+		if err != nil {
+			return err
+		}
+		snap.reuse() // the first pass's statements are closed
+		companies, err := snap.next()
 		if err != nil {
 			return err
 		}
@@ -209,16 +232,17 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	return done, err
 }
 
-// snapshot runs fn with three queriers that read one snapshot of the
-// base, so that the streams of an export agree with each other and the
-// file is the base at one moment. On PostgreSQL they are three read-only
-// REPEATABLE READ transactions on three connections (a connection reads
-// one result at a time), the second and third importing the first's
-// snapshot (pg_export_snapshot, as pg_dump's parallel workers do). On
-// SQLite one read transaction serves all three: a connection steps
-// several statements at once, all in the snapshot the transaction takes
-// at its first read (a read-only BEGIN is deferred; the pool's immediate
-// BEGIN would take the write lock).
+// snapshot is the transactions of an export, which read one snapshot of
+// the base, so that the streams of an export agree with each other and
+// the file is the base at one moment. On PostgreSQL each statement read
+// at the same time as others needs its own connection: next begins a
+// read-only REPEATABLE READ transaction for each, the first exporting its
+// snapshot and the others importing it (pg_export_snapshot, as pg_dump's
+// parallel workers do), and reuse hands them out again once the
+// statements read so far are closed. On SQLite one read transaction
+// serves every statement: a connection steps several at once, all in the
+// snapshot the transaction takes at its first read (a read-only BEGIN is
+// deferred; the pool's immediate BEGIN would take the write lock).
 //
 // On PostgreSQL the transactions also turn JIT compilation off: the
 // export's statements each read millions of rows, so their cost passes
@@ -226,51 +250,63 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 // a statement at a million companies, to run a plan that spends its
 // time in sorts and joins JIT does not speed up (the contacts' stream
 // ran in 9.2 s without it, 13.7 s with it).
-func (e *Exporter) snapshot(ctx context.Context, fn func(companies, children, people database.Querier) error) error {
-	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	if e.db.Dialect != database.Postgres {
-		opts.Isolation = sql.LevelDefault
-	}
-	var txs []*sql.Tx
+type snapshot struct {
+	ctx  context.Context
+	db   *database.DB
+	id   string // the exported snapshot (PostgreSQL)
+	txs  []*sql.Tx
+	used int // how many of txs are handed out
+}
+
+func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error {
+	s := &snapshot{ctx: ctx, db: e.db}
 	defer func() {
-		for _, tx := range txs {
+		for _, tx := range s.txs {
 			_ = tx.Rollback()
 		}
 	}()
-	begin := func() (*sql.Tx, error) {
-		tx, err := e.db.BeginTx(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("export: %w", err)
-		}
-		txs = append(txs, tx)
+	return fn(s)
+}
+
+// next is a querier in the snapshot for one more statement.
+func (s *snapshot) next() (database.Querier, error) {
+	if s.db.Dialect != database.Postgres && len(s.txs) > 0 {
+		return s.txs[0], nil
+	}
+	if s.used < len(s.txs) {
+		s.used++
+		return s.txs[s.used-1], nil
+	}
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	if s.db.Dialect != database.Postgres {
+		opts.Isolation = sql.LevelDefault
+	}
+	tx, err := s.db.BeginTx(s.ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	s.txs = append(s.txs, tx)
+	s.used++
+	if s.db.Dialect != database.Postgres {
 		return tx, nil
 	}
-	first, err := begin()
-	if err != nil {
-		return err
-	}
-	if e.db.Dialect != database.Postgres {
-		return fn(first, first, first)
-	}
-	var id, jit string
-	if err := first.QueryRowContext(ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&id, &jit); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	more := [2]database.Querier{}
-	for i := range more {
-		tx, err := begin()
-		if err != nil {
-			return err
-		}
+	if s.id == "" {
+		var jit string
+		err = tx.QueryRowContext(s.ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&s.id, &jit)
+	} else {
 		// A snapshot's id is the server's own string, never user input.
 		// Without arguments the two statements go as one simple query.
-		if _, err := tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(id, "'", "")+`'; SET LOCAL jit = off`); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		more[i] = tx
+		_, err = tx.ExecContext(s.ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(s.id, "'", "")+`'; SET LOCAL jit = off`)
 	}
-	return fn(first, more[0], more[1])
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return tx, nil
 }
+
+// reuse makes the transactions handed out so far available again: the
+// statements read on them are closed.
+func (s *snapshot) reuse() { s.used = 0 }
 
 // Contact is a contact person as exported.
 type Contact struct {
@@ -368,6 +404,15 @@ func (s *contactStream) of(id int64) ([]Contact, error) {
 	return list, nil
 }
 
+// add writes the company's record with its contacts to sp.
+func (s *contactStream) add(sp *spill, c *company.Company) error {
+	list, err := s.of(c.ID)
+	if err != nil {
+		return err
+	}
+	return sp.add(c, list)
+}
+
 // end checks that the stream has no rows left: the contacts of a company
 // the company stream did not have.
 func (s *contactStream) end() error {
@@ -381,6 +426,191 @@ func (s *contactStream) end() error {
 }
 
 func (s *contactStream) close() { _ = s.rows.Close() }
+
+// contactSource gives the companies of the first pass their contacts,
+// as they come in the order of their ids.
+type contactSource interface {
+	// add writes the company's record with its contacts to sp.
+	add(sp *spill, c *company.Company) error
+	// end checks the source once the companies are read.
+	end() error
+	// close closes its statements; it may be called again.
+	close()
+}
+
+// allContacts are the contacts of a whole export (company.Selection.Whole):
+// read first by id, each with its phones and e-mails — three streams of
+// whole tables in the order of the contacts' ids, merged, with no join
+// and no sort — into a spill of their own; then one more stream, the
+// contacts' ids in the order of their companies, says which belong to
+// each company, and its record takes theirs from the spill (one ReadAt
+// a run of them while their ids grow with their companies', as they do
+// when contacts are added after their company).
+type allContacts struct {
+	spill *spill
+	ids   *sql.Rows
+	// The next row of ids: a contact and its company.
+	pending       bool
+	companyID, id int64
+	buf           []byte
+}
+
+// contactsLive is the contacts a whole export writes: live ones of a company.
+const contactsLive = " FROM contacts WHERE deleted_at IS NULL AND company_id IS NOT NULL"
+
+func readAllContacts(ctx context.Context, next company.Queriers) (*allContacts, error) {
+	sp, err := newSpill()
+	if err != nil {
+		return nil, err
+	}
+	a := &allContacts{spill: sp}
+	if err := a.read(ctx, next); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
+	var streams [3]*sql.Rows
+	defer func() {
+		for _, r := range streams {
+			if r != nil {
+				_ = r.Close()
+			}
+		}
+	}()
+	for i, query := range [...]string{
+		"SELECT id, last_name, first_name, middle_name, position" + contactsLive + " ORDER BY id",
+		"SELECT contact_id, value, comment FROM contact_phones ORDER BY contact_id, position, id",
+		"SELECT contact_id, value, comment FROM contact_emails ORDER BY contact_id, position, id",
+	} {
+		q, err := next()
+		if err != nil {
+			return err
+		}
+		if streams[i], err = q.QueryContext(ctx, query); err != nil { //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked below
+			return fmt.Errorf("export contacts: %w", err)
+		}
+	}
+	phones, emails := valueStream{rows: streams[1]}, valueStream{rows: streams[2]}
+	if err := errors.Join(phones.next(), emails.next()); err != nil {
+		return err
+	}
+	var ct Contact
+	for streams[0].Next() {
+		if err := streams[0].Scan(&ct.ID, &ct.LastName, &ct.FirstName, &ct.MiddleName, &ct.Job); err != nil {
+			return fmt.Errorf("export contacts: %w", err)
+		}
+		var err error
+		if ct.Phones, err = phones.of(ct.ID, ct.Phones[:0]); err != nil {
+			return err
+		}
+		if ct.Emails, err = emails.of(ct.ID, ct.Emails[:0]); err != nil {
+			return err
+		}
+		a.buf = appendContact(a.buf[:0], &ct)
+		if err := a.spill.addRecord(ct.ID, a.buf); err != nil {
+			return err
+		}
+	}
+	for _, r := range streams {
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("export contacts: %w", err)
+		}
+	}
+	return a.spill.done()
+}
+
+// open starts the stream of the contacts' ids in the order of their companies.
+func (a *allContacts) open(ctx context.Context, q database.Querier) error {
+	rows, err := q.QueryContext(ctx, "SELECT company_id, id"+contactsLive+" ORDER BY company_id, id") //nolint:rowserrcheck,sqlclosecheck // end checks Err, close closes
+	if err != nil {
+		return fmt.Errorf("export contacts: %w", err)
+	}
+	a.ids = rows
+	return a.next()
+}
+
+func (a *allContacts) next() error {
+	if a.pending = a.ids.Next(); !a.pending {
+		return nil
+	}
+	if err := a.ids.Scan(&a.companyID, &a.id); err != nil {
+		return fmt.Errorf("export contacts: %w", err)
+	}
+	return nil
+}
+
+// add writes the company's record with its contacts to sp. Contacts of
+// companies before c are those of companies the export does not hold
+// (deleted ones): skipped.
+func (a *allContacts) add(sp *spill, c *company.Company) error {
+	a.buf = a.buf[:0]
+	n := 0
+	for a.pending && a.companyID <= c.ID {
+		if a.companyID == c.ID {
+			rec, err := a.spill.record(a.id)
+			if err != nil {
+				return err
+			}
+			a.buf = append(a.buf, rec...)
+			n++
+		}
+		if err := a.next(); err != nil {
+			return err
+		}
+	}
+	return sp.addEncoded(c, n, a.buf)
+}
+
+func (a *allContacts) end() error {
+	if err := a.ids.Err(); err != nil {
+		return fmt.Errorf("export contacts: %w", err)
+	}
+	return nil
+}
+
+func (a *allContacts) close() {
+	if a.ids != nil {
+		_ = a.ids.Close()
+	}
+	a.spill.close()
+}
+
+// valueStream is the phones or e-mails of contacts by contact id: rows of
+// (contact_id, value, comment).
+type valueStream struct {
+	rows    *sql.Rows
+	pending bool
+	id      int64
+	value   string
+	comment string
+}
+
+func (v *valueStream) next() error {
+	if v.pending = v.rows.Next(); !v.pending {
+		return nil
+	}
+	if err := v.rows.Scan(&v.id, &v.value, &v.comment); err != nil {
+		return fmt.Errorf("export contacts: %w", err)
+	}
+	return nil
+}
+
+// of appends the values of the contact id to dst, «value (comment)»,
+// skipping those of contacts before it (deleted ones, or of no company).
+func (v *valueStream) of(id int64, dst []string) ([]string, error) {
+	for v.pending && v.id <= id {
+		if v.id == id {
+			dst = append(dst, withComment(v.value, v.comment))
+		}
+		if err := v.next(); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
 
 func withComment(value, comment string) string {
 	if comment = strings.TrimSpace(comment); comment != "" {

@@ -31,14 +31,16 @@ import (
 // run (a few kilobytes, one ReadAt) and skipping to it by the lengths
 // the records start with.
 type spill struct {
-	f     *os.File
-	w     *bufio.Writer
-	index []entry // the first record of each run; ascending ids
-	n     int     // records written
-	last  int64   // the id of the last record written
-	size  int64
-	rec   []byte // the record being written
-	read  []byte // the run being read
+	f      *os.File
+	w      *bufio.Writer
+	index  []entry // the first record of each run; ascending ids
+	n      int     // records written
+	last   int64   // the id of the last record written
+	size   int64
+	rec    []byte // the record being written
+	people []byte // the contacts of the record being written
+	read   []byte // the run read last
+	runAt  int    // 1 + the index of the run in read, 0 for none
 
 	// The company and contacts a record is decoded into, reused.
 	c        company.Company
@@ -72,11 +74,17 @@ var errOutOfOrder = errors.New("export: the two passes over the companies disagr
 
 // add writes the company's record; the companies come by ascending id.
 func (s *spill) add(c *company.Company, contacts []Contact) error {
-	if s.n > 0 && s.last >= c.ID {
-		return errOutOfOrder
+	s.people = s.people[:0]
+	for i := range contacts {
+		s.people = appendContact(s.people, &contacts[i])
 	}
-	// The record's length comes first, in a fixed 4 bytes filled in last.
-	b := binary.AppendVarint(append(s.rec[:0], 0, 0, 0, 0), c.ID)
+	return s.addEncoded(c, len(contacts), s.people)
+}
+
+// addEncoded writes the company's record with its n contacts given as
+// appendContact wrote them.
+func (s *spill) addEncoded(c *company.Company, n int, contacts []byte) error {
+	b := binary.AppendVarint(s.rec[:0], c.ID)
 	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website, c.BranchName, c.ResponsibleName, c.StatusName} {
 		b = appendString(b, v)
 	}
@@ -90,29 +98,45 @@ func (s *spill) add(c *company.Company, contacts []Contact) error {
 		b = appendString(appendString(b, c.Emails[i].Value), c.Emails[i].Comment)
 	}
 	b = appendStrings(b, c.SphereNames)
-	b = binary.AppendVarint(b, int64(len(contacts)))
-	for i := range contacts {
-		ct := &contacts[i]
-		b = binary.AppendVarint(b, ct.ID)
-		for _, v := range [...]string{ct.LastName, ct.FirstName, ct.MiddleName, ct.Job} {
-			b = appendString(b, v)
-		}
-		b = appendStrings(appendStrings(b, ct.Phones), ct.Emails)
-	}
-	if len(b) > math.MaxUint32 {
-		return fmt.Errorf("export: company %d: record too large", c.ID)
-	}
-	binary.LittleEndian.PutUint32(b, uint32(len(b))) //nolint:gosec // checked above
+	b = append(binary.AppendVarint(b, int64(n)), contacts...)
 	s.rec = b
-	if _, err := s.w.Write(b); err != nil {
+	return s.addRecord(c.ID, b)
+}
+
+// appendContact appends a contact as a company's record holds it (and
+// the contacts' spill of a whole export).
+func appendContact(b []byte, ct *Contact) []byte {
+	b = binary.AppendVarint(b, ct.ID)
+	for _, v := range [...]string{ct.LastName, ct.FirstName, ct.MiddleName, ct.Job} {
+		b = appendString(b, v)
+	}
+	return appendStrings(appendStrings(b, ct.Phones), ct.Emails)
+}
+
+// addRecord writes rec, which starts with id as a varint; the records
+// come by ascending id.
+func (s *spill) addRecord(id int64, rec []byte) error {
+	if s.n > 0 && s.last >= id {
+		return errOutOfOrder
+	}
+	if len(rec)+4 > math.MaxUint32 {
+		return fmt.Errorf("export: record %d too large", id)
+	}
+	// The record's length (with its own 4 bytes) comes first.
+	var head [4]byte
+	binary.LittleEndian.PutUint32(head[:], uint32(len(rec)+4)) //nolint:gosec // checked above
+	if _, err := s.w.Write(head[:]); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if _, err := s.w.Write(rec); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	if s.n%spillRun == 0 {
-		s.index = append(s.index, entry{id: c.ID, off: s.size})
+		s.index = append(s.index, entry{id: id, off: s.size})
 	}
 	s.n++
-	s.last = c.ID
-	s.size += int64(len(b))
+	s.last = id
+	s.size += int64(len(rec) + 4)
 	return nil
 }
 
@@ -124,40 +148,51 @@ func (s *spill) done() error {
 	return nil
 }
 
-// get reads back the record of the company id. The company and the
-// contacts are the spill's own, overwritten by the next get.
-func (s *spill) get(id int64) (*company.Company, []Contact, error) {
+// record reads back the record of id (without its length). It is the
+// spill's own buffer, overwritten by the next read; the run it was read
+// from is kept, so that records read in the order of their ids cost one
+// ReadAt a run.
+func (s *spill) record(id int64) ([]byte, error) {
 	// The run that holds id: the last whose first id is not after it.
 	i := sort.Search(len(s.index), func(i int) bool { return s.index[i].id > id }) - 1
 	if i < 0 {
-		return nil, nil, errOutOfOrder
+		return nil, errOutOfOrder
 	}
 	off, end := s.index[i].off, s.size
 	if i+1 < len(s.index) {
 		end = s.index[i+1].off
 	}
 	n := int(end - off)
-	if cap(s.read) < n {
-		s.read = make([]byte, n, max(n, 2*cap(s.read)))
+	if s.runAt != i+1 {
+		if cap(s.read) < n {
+			s.read = make([]byte, n, max(n, 2*cap(s.read)))
+		}
+		s.runAt = 0
+		if _, err := s.f.ReadAt(s.read[:n], off); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		s.runAt = i + 1
 	}
 	run := s.read[:n]
-	if _, err := s.f.ReadAt(run, off); err != nil {
-		return nil, nil, fmt.Errorf("export: %w", err)
-	}
-	var rec []byte
 	for len(run) >= 4 {
 		size := int(binary.LittleEndian.Uint32(run))
 		if size < 4 || size > len(run) {
-			return nil, nil, errOutOfOrder
+			return nil, errOutOfOrder
 		}
 		if v, k := binary.Varint(run[4:size]); k > 0 && v == id {
-			rec = run[4:size]
-			break
+			return run[4:size], nil
 		}
 		run = run[size:]
 	}
-	if rec == nil {
-		return nil, nil, errOutOfOrder
+	return nil, errOutOfOrder
+}
+
+// get reads back the record of the company id. The company and the
+// contacts are the spill's own, overwritten by the next get.
+func (s *spill) get(id int64) (*company.Company, []Contact, error) {
+	rec, err := s.record(id)
+	if err != nil {
+		return nil, nil, err
 	}
 	// One string holds the whole record; the fields are its substrings,
 	// so a company costs one allocation however many cells it has.
