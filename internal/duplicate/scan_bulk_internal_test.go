@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
@@ -128,9 +129,24 @@ func TestFullScanWritesWhatScoreFinds(t *testing.T) {
 		check := func(what string, rebuildMin int) {
 			t.Helper()
 			s.rebuildMin = rebuildMin
+			scanned := database.Now().Add(-time.Hour)
+			s.now = func() time.Time { return scanned }
 			st, err := s.Full(ctx, progress.Discard(""))
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every pair the scan wrote carries its time, as the page
+			// reads it back (a pair found again unchanged keeps its own).
+			var stamped, written int
+			err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM duplicate_pairs WHERE checked_at = $1`, scanned).Scan(&stamped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM duplicate_pairs`).Scan(&written); err != nil {
+				t.Fatal(err)
+			}
+			if what == "first scan, rebuilt" && (stamped != written || written == 0) {
+				t.Fatalf("%s: %d of %d pairs carry the scan's time", what, stamped, written)
 			}
 			ref := referenceScan(t, s)
 			if st.Pairs != len(ref) || len(ref) < 200 {

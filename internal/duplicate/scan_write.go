@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -325,9 +326,11 @@ const bulkChunk = 20000
 
 // insertPairs writes pairs (none of them stored yet), bulkChunk at a
 // time: on PostgreSQL with COPY (database.InsertRows in a transaction of
-// InTx), on SQLite in multi-row INSERTs as large as its parameter limit
-// allows.
+// InTx), on SQLite through insertPairsSQLite.
 func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, rid []int64, now time.Time) error {
+	if s.db.Dialect == database.SQLite && !s.db.IsRowByRow() {
+		return insertPairsSQLite(ctx, tx, pairs, reasons, rid, now)
+	}
 	rows := make([][]any, 0, bulkChunk)
 	for start := 0; start < len(pairs); start += bulkChunk {
 		rows = rows[:0]
@@ -461,6 +464,63 @@ func relabel(ctx context.Context, tx *sql.Tx, g int64, keys []pairKey) error {
 	_, err := tx.ExecContext(ctx, q, g)
 	if err != nil {
 		return fmt.Errorf("regroup: %w", err)
+	}
+	return nil
+}
+
+// sqlitePairPiece is how many pairs one INSERT of insertPairsSQLite
+// writes.
+const sqlitePairPiece = 2048
+
+// insertPairsSQLite writes pairs on SQLite with their numbers written
+// into the statements: each pair's companies, group and the index of its
+// answer, joined to a temporary table of the scan's answers (score,
+// reasons id, fields), and the time bound once per statement. Bound
+// parameters cost a boxed value, a conversion and a bind each — seven per
+// pair, two of them text the driver copies into C memory and the time
+// formatted anew — which was most of the CPU of writing millions of
+// pairs; SQLite reads a few digits for much less. The pairs come in the
+// primary key's order, so the clustered table grows at its end.
+func insertPairsSQLite(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, rid []int64, now time.Time) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE scan_answers (i INTEGER PRIMARY KEY, score REAL NOT NULL, reasons_id BIGINT NOT NULL, fields TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("write pairs: %w", err)
+	}
+	for i, r := range reasons {
+		_, err := tx.ExecContext(ctx, `INSERT INTO temp.scan_answers (i, score, reasons_id, fields) VALUES ($1, $2, $3, $4)`, i, r.score, rid[i], r.fields)
+		if err != nil {
+			return fmt.Errorf("write pairs: %w", err)
+		}
+	}
+	const head = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons_id, fields, checked_at, group_id)
+		SELECT v.column1, v.column2, t.score, t.reasons_id, t.fields, $1, v.column3 FROM (VALUES `
+	const tail = `) v JOIN temp.scan_answers t ON t.i = v.column4`
+	q := make([]byte, 0, len(head)+len(tail)+sqlitePairPiece*40)
+	for start := 0; start < len(pairs); start += sqlitePairPiece {
+		q = append(q[:0], head...)
+		for i, p := range pairs[start:min(start+sqlitePairPiece, len(pairs))] {
+			if i > 0 {
+				q = append(q, ',')
+			}
+			q = append(q, '(')
+			q = strconv.AppendInt(q, p.a, 10)
+			q = append(q, ',')
+			q = strconv.AppendInt(q, p.b, 10)
+			q = append(q, ',')
+			q = strconv.AppendInt(q, p.group, 10)
+			q = append(q, ',')
+			q = strconv.AppendInt(q, int64(p.reason), 10)
+			q = append(q, ')')
+		}
+		q = append(q, tail...)
+		if _, err := tx.ExecContext(ctx, string(q), now); err != nil {
+			return fmt.Errorf("write pairs: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE temp.scan_answers`); err != nil {
+		return fmt.Errorf("write pairs: %w", err)
 	}
 	return nil
 }
