@@ -157,8 +157,8 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPai
 		stale, stored = nil, 0
 	}
 	fresh := found
-	if slices.Contains(kept, true) {
-		fresh = make([]foundPair, 0, len(found))
+	if n := countTrue(kept); n > 0 {
+		fresh = make([]foundPair, 0, len(found)-n)
 		for i, p := range found {
 			if !kept[i] {
 				fresh = append(fresh, p)
@@ -184,6 +184,17 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPai
 		}
 		return s.insertPairs(ctx, tx, fresh, reasons, rid, now)
 	})
+}
+
+// countTrue is how many of bs are true.
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // defaultRebuildMin is the fewest pairs written for which a scan drops
@@ -473,34 +484,32 @@ func relabel(ctx context.Context, tx *sql.Tx, g int64, keys []pairKey) error {
 const sqlitePairPiece = 2048
 
 // insertPairsSQLite writes pairs on SQLite with their numbers written
-// into the statements: each pair's companies, group and the index of its
-// answer, joined to a temporary table of the scan's answers (score,
-// reasons id, fields), and the time bound once per statement. Bound
-// parameters cost a boxed value, a conversion and a bind each — seven per
-// pair, two of them text the driver copies into C memory and the time
-// formatted anew — which was most of the CPU of writing millions of
-// pairs; SQLite reads a few digits for much less. The pairs come in the
-// primary key's order, so the clustered table grows at its end.
+// into the statements — each pair's companies, reasons id and group —
+// and the rest bound once per statement: the time, and the score and
+// fields of each answer the statement's pairs carry (a few dozen among
+// 2,048 pairs), which the pairs name by parameter number. Bound per pair,
+// the seven values cost a boxed value, a conversion and a bind each, two
+// of them text the driver copies into C memory and the time formatted
+// anew: most of the CPU of writing millions of pairs. SQLite reads a few
+// digits for much less. The pairs come in the primary key's order, so the
+// clustered table grows at its end.
 func insertPairsSQLite(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, rid []int64, now time.Time) error {
-	if len(pairs) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE scan_answers (i INTEGER PRIMARY KEY, score REAL NOT NULL, reasons_id BIGINT NOT NULL, fields TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("write pairs: %w", err)
-	}
-	for i, r := range reasons {
-		_, err := tx.ExecContext(ctx, `INSERT INTO temp.scan_answers (i, score, reasons_id, fields) VALUES ($1, $2, $3, $4)`, i, r.score, rid[i], r.fields)
-		if err != nil {
-			return fmt.Errorf("write pairs: %w", err)
-		}
-	}
-	const head = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons_id, fields, checked_at, group_id)
-		SELECT v.column1, v.column2, t.score, t.reasons_id, t.fields, $1, v.column3 FROM (VALUES `
-	const tail = `) v JOIN temp.scan_answers t ON t.i = v.column4`
-	q := make([]byte, 0, len(head)+len(tail)+sqlitePairPiece*40)
+	const head = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons_id, fields, checked_at, group_id) VALUES `
+	q := make([]byte, 0, len(head)+sqlitePairPiece*48)
+	slot := make([]int, len(reasons)) // the parameter of an answer's score (its fields': the next), 0: none yet
+	var args []any
 	for start := 0; start < len(pairs); start += sqlitePairPiece {
+		chunk := pairs[start:min(start+sqlitePairPiece, len(pairs))]
 		q = append(q[:0], head...)
-		for i, p := range pairs[start:min(start+sqlitePairPiece, len(pairs))] {
+		args = append(args[:0], now)
+		for i, p := range chunk {
+			k := slot[p.reason]
+			if k == 0 {
+				r := &reasons[p.reason]
+				args = append(args, r.score, r.fields)
+				k = len(args) - 1
+				slot[p.reason] = k
+			}
 			if i > 0 {
 				q = append(q, ',')
 			}
@@ -508,19 +517,22 @@ func insertPairsSQLite(ctx context.Context, tx *sql.Tx, pairs []foundPair, reaso
 			q = strconv.AppendInt(q, p.a, 10)
 			q = append(q, ',')
 			q = strconv.AppendInt(q, p.b, 10)
+			q = append(q, ",$"...)
+			q = strconv.AppendInt(q, int64(k), 10)
 			q = append(q, ',')
+			q = strconv.AppendInt(q, rid[p.reason], 10)
+			q = append(q, ",$"...)
+			q = strconv.AppendInt(q, int64(k+1), 10)
+			q = append(q, ",$1,"...)
 			q = strconv.AppendInt(q, p.group, 10)
-			q = append(q, ',')
-			q = strconv.AppendInt(q, int64(p.reason), 10)
 			q = append(q, ')')
 		}
-		q = append(q, tail...)
-		if _, err := tx.ExecContext(ctx, string(q), now); err != nil {
+		if _, err := tx.ExecContext(ctx, string(q), args...); err != nil {
 			return fmt.Errorf("write pairs: %w", err)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `DROP TABLE temp.scan_answers`); err != nil {
-		return fmt.Errorf("write pairs: %w", err)
+		for _, p := range chunk {
+			slot[p.reason] = 0
+		}
 	}
 	return nil
 }
