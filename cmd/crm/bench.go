@@ -66,6 +66,13 @@ func cmdBench(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if *which == "scan" {
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		return benchScan(ctx, env, db, sum.AdminID)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
@@ -128,9 +129,24 @@ func TestFullScanWritesWhatScoreFinds(t *testing.T) {
 		check := func(what string, rebuildMin int) {
 			t.Helper()
 			s.rebuildMin = rebuildMin
+			scanned := database.Now().Add(-time.Hour)
+			s.now = func() time.Time { return scanned }
 			st, err := s.Full(ctx, progress.Discard(""))
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every pair the scan wrote carries its time, as the page
+			// reads it back (a pair found again unchanged keeps its own).
+			var stamped, written int
+			err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM duplicate_pairs WHERE checked_at = $1`, scanned).Scan(&stamped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM duplicate_pairs`).Scan(&written); err != nil {
+				t.Fatal(err)
+			}
+			if what == "first scan, rebuilt" && (stamped != written || written == 0) {
+				t.Fatalf("%s: %d of %d pairs carry the scan's time", what, stamped, written)
 			}
 			ref := referenceScan(t, s)
 			if st.Pairs != len(ref) || len(ref) < 200 {
@@ -305,4 +321,49 @@ func referenceCandidates(t *testing.T, s *Scanner) []pairKey {
 	}
 	slices.SortFunc(out, func(x, y pairKey) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
 	return slices.Compact(out)
+}
+
+// BenchmarkInsertPairs writes 100,000 pairs into an empty duplicate_pairs
+// without its secondary indexes on SQLite, the way a full scan does (the
+// numbers written into the statements), and as bound parameters
+// (rowByRow: database.InsertRows).
+func BenchmarkInsertPairs(b *testing.B) {
+	db := dbtest.New(b, database.SQLite)
+	ctx := context.Background()
+	s := NewScanner(db)
+	reasons := []scored{
+		{likely: true, score: 0.95, reasons: `[{"field":"inn"}]`, fields: ",inn,"},
+		{likely: true, score: 0.7, reasons: `[{"field":"name"},{"field":"phone"}]`, fields: ",name,phone,"},
+	}
+	var pairs []foundPair
+	for a := int64(1); len(pairs) < 100000; a++ {
+		for d := int64(1); d <= 5; d++ {
+			pairs = append(pairs, foundPair{a: a, b: a + d, group: a, reason: int32(d % 2)})
+		}
+	}
+	for _, w := range []struct {
+		name string
+		db   *database.DB
+	}{{"literal", db}, {"bound", db.RowByRow()}} {
+		b.Run(w.name, func(b *testing.B) {
+			s.db = w.db
+			for b.Loop() {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// A full scan inserts with the secondary indexes dropped.
+				if _, err := tx.ExecContext(ctx, `DROP INDEX duplicate_pairs_b_idx`); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := tx.ExecContext(ctx, `DROP INDEX duplicate_pairs_group_idx`); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.insertPairs(ctx, tx, pairs, reasons, []int64{1, 2}, database.Now()); err != nil {
+					b.Fatal(err)
+				}
+				_ = tx.Rollback()
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -768,4 +769,35 @@ func filteredPagesAreTheFilteredPairs(t *testing.T, f *scanFixture, when string)
 			t.Errorf("%s: groups filtered by %s %v (count %d), want %v", when, field, got, list.Count, want)
 		}
 	}
+}
+
+// limitProbe is a progress reporter that notes the Go runtime's memory
+// limit when the scan starts scoring.
+type limitProbe struct{ during int64 }
+
+func (p *limitProbe) Start(int64)  { p.during = debug.SetMemoryLimit(-1) }
+func (p *limitProbe) Add(int64)    {}
+func (p *limitProbe) Finish(error) {}
+
+func TestFullScanRunsUnderItsMemoryLimit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newScanFixture(t, db)
+		f.add(t, company.NewCompany{Name: "Альфа", INN: "7707083893"}, company.NewCompany{Name: "Альфа-Центр", INN: "7707083893"})
+		before := debug.SetMemoryLimit(-1)
+		const limit = 900<<20 + 1
+		f.scanner.MemoryLimit = limit
+		var probe limitProbe
+		if _, err := f.scanner.Full(context.Background(), &probe); err != nil {
+			t.Fatal(err)
+		}
+		if probe.during != limit {
+			t.Errorf("memory limit during the scan %d, want %d", probe.during, limit)
+		}
+		if after := debug.SetMemoryLimit(-1); after != before {
+			t.Errorf("memory limit after the scan %d, want %d as before", after, before)
+		}
+		if duplicate.DefaultMemoryLimit >= 1<<30 || duplicate.NewScanner(db).MemoryLimit != duplicate.DefaultMemoryLimit {
+			t.Errorf("a new scanner's memory limit %d, want %d (under 1 GB)", duplicate.NewScanner(db).MemoryLimit, duplicate.DefaultMemoryLimit)
+		}
+	})
 }

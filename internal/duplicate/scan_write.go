@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,8 +157,8 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPai
 		stale, stored = nil, 0
 	}
 	fresh := found
-	if slices.Contains(kept, true) {
-		fresh = make([]foundPair, 0, len(found))
+	if n := countTrue(kept); n > 0 {
+		fresh = make([]foundPair, 0, len(found)-n)
 		for i, p := range found {
 			if !kept[i] {
 				fresh = append(fresh, p)
@@ -183,6 +184,17 @@ func (s *Scanner) replacePairs(ctx context.Context, tx *sql.Tx, found []foundPai
 		}
 		return s.insertPairs(ctx, tx, fresh, reasons, rid, now)
 	})
+}
+
+// countTrue is how many of bs are true.
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // defaultRebuildMin is the fewest pairs written for which a scan drops
@@ -325,9 +337,11 @@ const bulkChunk = 20000
 
 // insertPairs writes pairs (none of them stored yet), bulkChunk at a
 // time: on PostgreSQL with COPY (database.InsertRows in a transaction of
-// InTx), on SQLite in multi-row INSERTs as large as its parameter limit
-// allows.
+// InTx), on SQLite through insertPairsSQLite.
 func (s *Scanner) insertPairs(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, rid []int64, now time.Time) error {
+	if s.db.Dialect == database.SQLite && !s.db.IsRowByRow() {
+		return insertPairsSQLite(ctx, tx, pairs, reasons, rid, now)
+	}
 	rows := make([][]any, 0, bulkChunk)
 	for start := 0; start < len(pairs); start += bulkChunk {
 		rows = rows[:0]
@@ -461,6 +475,64 @@ func relabel(ctx context.Context, tx *sql.Tx, g int64, keys []pairKey) error {
 	_, err := tx.ExecContext(ctx, q, g)
 	if err != nil {
 		return fmt.Errorf("regroup: %w", err)
+	}
+	return nil
+}
+
+// sqlitePairPiece is how many pairs one INSERT of insertPairsSQLite
+// writes.
+const sqlitePairPiece = 2048
+
+// insertPairsSQLite writes pairs on SQLite with their numbers written
+// into the statements — each pair's companies, reasons id and group —
+// and the rest bound once per statement: the time, and the score and
+// fields of each answer the statement's pairs carry (a few dozen among
+// 2,048 pairs), which the pairs name by parameter number. Bound per pair,
+// the seven values cost a boxed value, a conversion and a bind each, two
+// of them text the driver copies into C memory and the time formatted
+// anew: most of the CPU of writing millions of pairs. SQLite reads a few
+// digits for much less. The pairs come in the primary key's order, so the
+// clustered table grows at its end.
+func insertPairsSQLite(ctx context.Context, tx *sql.Tx, pairs []foundPair, reasons []scored, rid []int64, now time.Time) error {
+	const head = `INSERT INTO duplicate_pairs (a_id, b_id, score, reasons_id, fields, checked_at, group_id) VALUES `
+	q := make([]byte, 0, len(head)+sqlitePairPiece*48)
+	slot := make([]int, len(reasons)) // the parameter of an answer's score (its fields': the next), 0: none yet
+	var args []any
+	for start := 0; start < len(pairs); start += sqlitePairPiece {
+		chunk := pairs[start:min(start+sqlitePairPiece, len(pairs))]
+		q = append(q[:0], head...)
+		args = append(args[:0], now)
+		for i, p := range chunk {
+			k := slot[p.reason]
+			if k == 0 {
+				r := &reasons[p.reason]
+				args = append(args, r.score, r.fields)
+				k = len(args) - 1
+				slot[p.reason] = k
+			}
+			if i > 0 {
+				q = append(q, ',')
+			}
+			q = append(q, '(')
+			q = strconv.AppendInt(q, p.a, 10)
+			q = append(q, ',')
+			q = strconv.AppendInt(q, p.b, 10)
+			q = append(q, ",$"...)
+			q = strconv.AppendInt(q, int64(k), 10)
+			q = append(q, ',')
+			q = strconv.AppendInt(q, rid[p.reason], 10)
+			q = append(q, ",$"...)
+			q = strconv.AppendInt(q, int64(k+1), 10)
+			q = append(q, ",$1,"...)
+			q = strconv.AppendInt(q, p.group, 10)
+			q = append(q, ')')
+		}
+		if _, err := tx.ExecContext(ctx, string(q), args...); err != nil {
+			return fmt.Errorf("write pairs: %w", err)
+		}
+		for _, p := range chunk {
+			slot[p.reason] = 0
+		}
 	}
 	return nil
 }
