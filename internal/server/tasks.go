@@ -144,7 +144,8 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 		}
 		return respond(w, r, http.StatusOK, page, nil)
 	}
-	ch, err := s.tasks.Choices(r.Context(), sc, 0, false)
+	// The assignee filter is on «Все доступные» only (view.TaskListPage).
+	ch, err := s.tasks.FilterChoices(r.Context(), tab == "all")
 	if err != nil {
 		return err
 	}

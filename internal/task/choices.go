@@ -36,34 +36,9 @@ const MaxCompanyChoices = 300
 // its contacts fill Contacts. withCompanies says whether the company and
 // contact lists are wanted at all (the list page needs neither).
 func (s *Store) Choices(ctx context.Context, sc access.Scope, companyID int64, withCompanies bool) (Choices, error) {
-	var ch Choices
-	rows, err := s.db.QueryContext(ctx, `SELECT 1, id, name, 0, icon, color, '' FROM task_types
-		UNION ALL SELECT 2, id, first_name, COALESCE(branch_id, 0), last_name, username, '' FROM users WHERE is_active
-		ORDER BY 1, 3, 2`)
+	ch, err := s.typesAndUsers(ctx, &sc, true)
 	if err != nil {
-		return ch, fmt.Errorf("task choices: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var list int
-		var c Choice
-		var a, b, x string
-		if err := rows.Scan(&list, &c.ID, &c.Name, &c.BranchID, &a, &b, &x); err != nil {
-			return ch, fmt.Errorf("task choices: %w", err)
-		}
-		if list == 1 {
-			c.Icon, c.Color = a, b
-			ch.Types = append(ch.Types, c)
-			continue
-		}
-		c.Name = personName(c.Name, a, b)
-		ch.Users = append(ch.Users, c)
-		if sc.CanAssignTask(access.UserRef{ID: c.ID, BranchID: c.BranchID}) == nil {
-			ch.Assignees = append(ch.Assignees, c)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return ch, fmt.Errorf("task choices: %w", err)
+		return ch, err
 	}
 	if !withCompanies {
 		return ch, nil
@@ -86,6 +61,54 @@ func (s *Store) Choices(ctx context.Context, sc access.Scope, companyID int64, w
 			" ORDER BY ct.name_norm, ct.id LIMIT 500", cw.Args()); err != nil {
 			return ch, err
 		}
+	}
+	return ch, nil
+}
+
+// FilterChoices reads the options of the task list's filters: the types
+// and, with users, every active user (the assignee filter, which only
+// «Все доступные» shows). Unlike Choices it skips what the list does not
+// show: who the caller may assign to, and on «Мои задачи» the 200 users
+// of a large base — a seventh of the list page's CPU.
+func (s *Store) FilterChoices(ctx context.Context, users bool) (Choices, error) {
+	return s.typesAndUsers(ctx, nil, users)
+}
+
+// typesAndUsers reads the task types and, with users, the active users in
+// one statement; with sc set, it also fills Assignees.
+func (s *Store) typesAndUsers(ctx context.Context, sc *access.Scope, users bool) (Choices, error) {
+	var ch Choices
+	q := `SELECT 1, id, name, 0, icon, color FROM task_types ORDER BY 3, 2`
+	if users {
+		q = `SELECT 1, id, name, 0, icon, color FROM task_types
+		UNION ALL SELECT 2, id, first_name, COALESCE(branch_id, 0), last_name, username FROM users WHERE is_active
+		ORDER BY 1, 3, 2`
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return ch, fmt.Errorf("task choices: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var list int
+		var c Choice
+		var a, b string
+		if err := rows.Scan(&list, &c.ID, &c.Name, &c.BranchID, &a, &b); err != nil {
+			return ch, fmt.Errorf("task choices: %w", err)
+		}
+		if list == 1 {
+			c.Icon, c.Color = a, b
+			ch.Types = append(ch.Types, c)
+			continue
+		}
+		c.Name = personName(c.Name, a, b)
+		ch.Users = append(ch.Users, c)
+		if sc != nil && sc.CanAssignTask(access.UserRef{ID: c.ID, BranchID: c.BranchID}) == nil {
+			ch.Assignees = append(ch.Assignees, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return ch, fmt.Errorf("task choices: %w", err)
 	}
 	return ch, nil
 }

@@ -734,3 +734,52 @@ func TestArmsFollowCompanyOwners(t *testing.T) {
 		}
 	})
 }
+
+// TestFilterChoicesReadWhatTheListShows: the list's filters get the task
+// types and, only when asked (the assignee filter of «Все доступные»),
+// every active user — without the form's «who may I assign to».
+func TestFilterChoicesReadWhatTheListShows(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		for _, name := range []string{"Звонок", "Встреча"} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO task_types (name, icon, color) VALUES ($1, 'phone', '#123456')`, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var types, users int
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM task_types), (SELECT COUNT(*) FROM users WHERE is_active)`).Scan(&types, &users); err != nil {
+			t.Fatal(err)
+		}
+		if types != 2 || users < 6 {
+			t.Fatalf("the fixture has %d types and %d users", types, users)
+		}
+		t.Run("«Мои задачи» read the types alone", func(t *testing.T) {
+			ch, err := w.store.FilterChoices(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ch.Types) != types || len(ch.Users) != 0 || len(ch.Assignees) != 0 {
+				t.Errorf("%d types, %d users, %d assignees; want %d, 0, 0", len(ch.Types), len(ch.Users), len(ch.Assignees), types)
+			}
+		})
+		t.Run("«Все доступные» read the types and every active user", func(t *testing.T) {
+			ch, err := w.store.FilterChoices(ctx, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ch.Types) != types || len(ch.Users) != users || len(ch.Assignees) != 0 {
+				t.Errorf("%d types, %d users, %d assignees; want %d, %d, 0", len(ch.Types), len(ch.Users), len(ch.Assignees), types, users)
+			}
+		})
+		t.Run("the form still offers a manager herself alone as the assignee", func(t *testing.T) {
+			ch, err := w.store.Choices(ctx, w.cast.Alisa.Scope, 0, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ch.Types) != types || len(ch.Users) != users || len(ch.Assignees) != 1 || ch.Assignees[0].ID != w.cast.Alisa.ID {
+				t.Errorf("%d types, %d users, assignees %+v", len(ch.Types), len(ch.Users), ch.Assignees)
+			}
+		})
+	})
+}
