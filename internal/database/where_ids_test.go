@@ -24,21 +24,7 @@ func TestInIDsFindsTheIDsInOneTextOnPostgres(t *testing.T) {
 			w.Add("id" + db.Dialect.InIDs(&w, ids))
 			query := `SELECT id FROM users` + w.SQL() + ` ORDER BY id`
 			texts[query] = true
-			rows, err := db.QueryContext(ctx, query, w.Args()...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []int64
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, id)
-			}
-			if err := rows.Close(); err != nil {
-				t.Fatal(err)
-			}
+			got := queryIDs(ctx, t, db, query, w.Args()...)
 			want := slices.Sorted(slices.Values(ids))
 			if !slices.Equal(got, want) {
 				t.Errorf("%v: got %v", ids, got)
@@ -48,4 +34,26 @@ func TestInIDsFindsTheIDsInOneTextOnPostgres(t *testing.T) {
 			t.Errorf("PostgreSQL got %d texts for four lists, want one: %v", len(texts), texts)
 		}
 	})
+}
+
+// queryIDs is the ids query answers.
+func queryIDs(ctx context.Context, t *testing.T, db *database.DB, query string, args ...any) []int64 {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
