@@ -169,13 +169,7 @@ func loadCompanies(t *testing.T, db *database.DB, s *Store, cast dbtest.Cast, n 
 			_ = c.Normalize()
 			list = append(list, c)
 		}
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := s.InsertBatch(ctx, tx, list)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		insertBatch(t, db, s, list)
 	}
 	settle := []string{"ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"}
 	if db.Dialect == database.Postgres {

@@ -28,13 +28,7 @@ func TestInsertBatchWritesDerivedRowsInKeyOrder(t *testing.T) {
 			_ = c.Normalize()
 			list = append(list, c)
 		}
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := s.InsertBatch(ctx, tx, list)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		insertBatch(t, db, s, list)
 		physical := "rowid"
 		if db.Dialect == database.Postgres {
 			physical = "ctid"
@@ -57,4 +51,16 @@ func TestInsertBatchWritesDerivedRowsInKeyOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+// insertBatch writes list through the bulk path in a transaction of its own.
+func insertBatch(t *testing.T, db *database.DB, s *Store, list []NewCompany) {
+	t.Helper()
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := s.InsertBatch(context.Background(), tx, list)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
