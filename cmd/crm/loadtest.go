@@ -157,6 +157,7 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	tuneGC() // as crm serve runs
 	hs := &http.Server{Handler: server.New(cfg, slog.New(slog.DiscardHandler), db), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer func() { _ = hs.Close() }()

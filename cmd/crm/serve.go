@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -110,6 +111,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	// administrator's password): give its memory back to the system now
 	// rather than whenever the scavenger gets to it.
 	debug.FreeOSMemory()
+	tuneGC()
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
@@ -179,4 +181,23 @@ func cmdMigrate(ctx context.Context, env *environment, args []string) error {
 	}
 	_, err = fmt.Fprintf(env.stdout, "Очередь задач River: версия %d из %d\n", rcur, rlatest)
 	return err
+}
+
+// serverGCPercent is the heap growth crm serve lets the collector allow
+// between cycles (GOGC), unless the operator sets GOGC. The server's live
+// heap is small (tens of MB) and a busy server allocates fast, so with
+// Go's default of 100 it collected many times a second: at 200 clients on
+// the load test's mix the collector took 10 % of the server's CPU. At 400
+// the server spends 10 % less CPU a request (SQLite, separate processes,
+// back to back: 1.53 → 1.37 ms) for a higher peak under that load (VmHWM
+// 146 → 221 MB); an idle server is as small as before (it returns the
+// start-up's memory, and the collector's floor is the same few MB).
+const serverGCPercent = 400
+
+// tuneGC applies serverGCPercent unless GOGC is set in the environment
+// (the runtime reads that one itself).
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(serverGCPercent)
+	}
 }
