@@ -353,6 +353,8 @@ func (lt *loadTest) phase(ctx context.Context, d time.Duration, stats []map[stri
 func (lt *loadTest) client(ctx, phase context.Context, i int, st map[string]*opStats) {
 	rnd := rand.New(rand.NewPCG(uint64(i)+1, 42)) //nolint:gosec // load shape, not secrets
 	u := lt.sessions[i%len(lt.sessions)]
+	cn := newWire(lt.base.Host, lt.base.Host)
+	defer cn.close()
 	total := 0
 	for _, w := range lt.mix {
 		total += w
@@ -376,7 +378,7 @@ func (lt *loadTest) client(ctx, phase context.Context, i int, st map[string]*opS
 			op = "dashboard"
 		}
 		t := time.Now()
-		err := lt.do(ctx, u, op, rnd)
+		err := lt.do(ctx, cn, u, op, rnd)
 		d := time.Since(t)
 		if ctx.Err() != nil {
 			return // interrupted: neither a sample nor an error
@@ -395,30 +397,30 @@ func (lt *loadTest) client(ctx, phase context.Context, i int, st map[string]*opS
 }
 
 // do sends one request of the operation as u.
-func (lt *loadTest) do(ctx context.Context, u *loadUser, op string, rnd *rand.Rand) error {
+func (lt *loadTest) do(ctx context.Context, cn *wire, u *loadUser, op string, rnd *rand.Rand) error {
 	switch op {
 	case "list":
-		return lt.get(ctx, u, "/companies/?page="+strconv.Itoa(1+rnd.IntN(5)), nil)
+		return lt.get(ctx, cn, u, "/companies/?page="+strconv.Itoa(1+rnd.IntN(5)), nil)
 	case "search":
 		w := u.words[rnd.IntN(len(u.words))]
-		return lt.get(ctx, u, "/companies/?search="+url.QueryEscape(w), nil)
+		return lt.get(ctx, cn, u, "/companies/?search="+url.QueryEscape(w), nil)
 	case "card":
-		return lt.get(ctx, u, "/companies/"+strconv.FormatInt(u.ids[rnd.IntN(len(u.ids))], 10)+"/", nil)
+		return lt.get(ctx, cn, u, "/companies/"+strconv.FormatInt(u.ids[rnd.IntN(len(u.ids))], 10)+"/", nil)
 	case "desk":
-		return lt.get(ctx, u, "/desk/", nil)
+		return lt.get(ctx, cn, u, "/desk/", nil)
 	case "dashboard":
-		return lt.get(ctx, u, "/api/dashboard/", nil)
+		return lt.get(ctx, cn, u, "/api/dashboard/", nil)
 	case "tasks":
-		return lt.get(ctx, u, "/tasks/", nil)
+		return lt.get(ctx, cn, u, "/tasks/", nil)
 	case "complete":
 		id := u.takeOpen()
 		if id == 0 {
 			// Every open task of this user is done: the desk is what a
 			// person would look at next.
-			return lt.get(ctx, u, "/api/dashboard/", nil)
+			return lt.get(ctx, cn, u, "/api/dashboard/", nil)
 		}
 		body, _ := json.Marshal(map[string]string{"result": "Сделано (нагрузочный тест)"})
-		return lt.send(ctx, u, http.MethodPost, "/api/tasks/"+strconv.FormatInt(id, 10)+"/complete/", body, nil)
+		return lt.send(ctx, cn, u, http.MethodPost, "/api/tasks/"+strconv.FormatInt(id, 10)+"/complete/", body, nil)
 	default:
 		c := u.own[rnd.IntN(len(u.own))]
 		c.Lock()
@@ -430,7 +432,7 @@ func (lt *loadTest) do(ctx context.Context, u *loadUser, op string, rnd *rand.Ra
 			var cur struct {
 				Version int `json:"version"`
 			}
-			if err := lt.get(ctx, u, path, &cur); err != nil {
+			if err := lt.get(ctx, cn, u, path, &cur); err != nil {
 				return err
 			}
 			c.version = cur.Version
@@ -439,7 +441,7 @@ func (lt *loadTest) do(ctx context.Context, u *loadUser, op string, rnd *rand.Ra
 		var out struct {
 			Version int `json:"version"`
 		}
-		if err := lt.send(ctx, u, http.MethodPatch, path, body, &out); err != nil {
+		if err := lt.send(ctx, cn, u, http.MethodPatch, path, body, &out); err != nil {
 			c.version = 0
 			return err
 		}
@@ -448,19 +450,33 @@ func (lt *loadTest) do(ctx context.Context, u *loadUser, op string, rnd *rand.Ra
 	}
 }
 
-func (lt *loadTest) get(ctx context.Context, u *loadUser, path string, out any) error {
-	return lt.send(ctx, u, http.MethodGet, path, nil, out)
+func (lt *loadTest) get(ctx context.Context, cn *wire, u *loadUser, path string, out any) error {
+	return lt.send(ctx, cn, u, http.MethodGet, path, nil, out)
 }
 
 // send makes one request and reads the whole answer; any status but 2xx
 // is an error. out, when given, receives the JSON answer.
 //
 // The generator shares the processor with the server it measures, so it
-// keeps its own work per request small: a page it only counts is asked
-// for gzipped, as a browser asks, and its compressed bytes are read and
-// dropped without being inflated or kept; the session goes as a header of
-// its own rather than through the cookie jar's lookup.
-func (lt *loadTest) send(ctx context.Context, u *loadUser, method, path string, body []byte, out any) error {
+// keeps its own work per request small: the measured requests go over the
+// client's own wire (cn, see wire), a page it only counts is asked for
+// gzipped, as a browser asks, and its compressed bytes are dropped
+// without being inflated or kept. Signing in (cn nil) goes through
+// net/http's client and its cookie jar.
+func (lt *loadTest) send(ctx context.Context, cn *wire, u *loadUser, method, path string, body []byte, out any) error {
+	if cn != nil {
+		a, err := cn.roundTrip(ctx, method, path, u.cookie, body, out != nil)
+		if err != nil {
+			return err
+		}
+		if a.status/100 != 2 {
+			return answerError(method, path, a.status, a.encoding, a.body)
+		}
+		if out == nil {
+			return nil
+		}
+		return json.Unmarshal(a.body, out)
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -472,10 +488,6 @@ func (lt *loadTest) send(ctx context.Context, u *loadUser, method, path string, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if out == nil {
-		// Set by hand, the transport leaves the answer compressed.
-		req.Header.Set("Accept-Encoding", "gzip")
-	}
 	if u.cookie != "" {
 		req.Header.Set("Cookie", u.cookie)
 	}
@@ -484,23 +496,29 @@ func (lt *loadTest) send(ctx context.Context, u *loadUser, method, path string, 
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode/100 != 2 {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.Header.Get("Content-Encoding") != "" {
-			data = []byte("(" + resp.Header.Get("Content-Encoding") + ")")
-		}
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
 	}
+	if resp.StatusCode/100 != 2 {
+		return answerError(method, path, resp.StatusCode, resp.Header.Get("Content-Encoding"), data)
+	}
+	if out == nil {
+		return nil
+	}
 	return json.Unmarshal(data, out)
+}
+
+// answerError describes an answer that is not 2xx: its status and the
+// beginning of its text (compressed text is named, not shown).
+func answerError(method, path string, status int, encoding string, body []byte) error {
+	if len(body) > 200 {
+		body = body[:200]
+	}
+	if encoding != "" {
+		body = []byte("(" + encoding + ")")
+	}
+	return fmt.Errorf("%s %s: %d %s", method, path, status, body)
 }
 
 // takeOpen hands out one of the user's open tasks, each once; 0 when none
@@ -546,7 +564,7 @@ func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, nam
 	var me struct {
 		ID int64 `json:"id"`
 	}
-	if err := lt.send(ctx, u, http.MethodGet, "/api/me/", nil, &me); err != nil {
+	if err := lt.send(ctx, nil, u, http.MethodGet, "/api/me/", nil, &me); err != nil {
 		return nil, err
 	}
 	type row struct {
@@ -557,10 +575,10 @@ func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, nam
 	var seen, own struct {
 		Results []row `json:"results"`
 	}
-	if err := lt.send(ctx, u, http.MethodGet, "/api/companies/?page_size=500", nil, &seen); err != nil {
+	if err := lt.send(ctx, nil, u, http.MethodGet, "/api/companies/?page_size=500", nil, &seen); err != nil {
 		return nil, err
 	}
-	if err := lt.send(ctx, u, http.MethodGet, "/api/companies/?page_size=500&responsible="+strconv.FormatInt(me.ID, 10), nil, &own); err != nil {
+	if err := lt.send(ctx, nil, u, http.MethodGet, "/api/companies/?page_size=500&responsible="+strconv.FormatInt(me.ID, 10), nil, &own); err != nil {
 		return nil, err
 	}
 	for _, c := range seen.Results {
@@ -575,7 +593,7 @@ func (lt *loadTest) signIn(ctx context.Context, transport http.RoundTripper, nam
 				ID int64 `json:"id"`
 			}
 		}
-		if err := lt.send(ctx, u, http.MethodGet, "/api/dashboard/?limit=100", nil, &desk); err != nil {
+		if err := lt.send(ctx, nil, u, http.MethodGet, "/api/dashboard/?limit=100", nil, &desk); err != nil {
 			return nil, err
 		}
 		for _, group := range [][]struct {
