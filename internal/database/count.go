@@ -225,3 +225,14 @@ type dsnConnector struct {
 
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
+
+// DriverConn returns the driver's own connection under the counting
+// wrapper, given what sql.Conn.Raw hands its function, so that a caller
+// can reach the driver's extensions (tests register SQLite's authorizer,
+// which SQLite calls whenever it compiles a statement).
+func DriverConn(raw any) any {
+	if c, ok := raw.(*countingConn); ok {
+		return c.Conn
+	}
+	return raw
+}

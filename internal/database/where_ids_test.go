@@ -9,11 +9,11 @@ import (
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
-// TestInIDsFindsTheIDsInOneTextOnPostgres checks Dialect.InIDs on both
-// databases: it matches exactly the given ids (none for an empty list),
-// and on PostgreSQL the statement is one text whatever the number of ids,
-// so that it is prepared and planned once per connection (issue 6).
-func TestInIDsFindsTheIDsInOneTextOnPostgres(t *testing.T) {
+// TestInIDsFindsTheIDsInOneText checks Dialect.InIDs and InTexts on both
+// databases: they match exactly the given values (none for an empty
+// list), and the statement is one text whatever the number of values, so
+// that it is prepared and planned once per connection (issue 6).
+func TestInIDsFindsTheIDsInOneText(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
@@ -30,8 +30,30 @@ func TestInIDsFindsTheIDsInOneTextOnPostgres(t *testing.T) {
 				t.Errorf("%v: got %v", ids, got)
 			}
 		}
-		if db.Dialect == database.Postgres && len(texts) != 1 {
-			t.Errorf("PostgreSQL got %d texts for four lists, want one: %v", len(texts), texts)
+		if len(texts) != 1 {
+			t.Errorf("%d texts for four lists, want one: %v", len(texts), texts)
+		}
+		names := []string{cast.Admin.Username, cast.Alisa.Username, `"quoted" \\ name`}
+		texts = map[string]bool{}
+		for _, list := range [][]string{nil, names[:1], names} {
+			var w database.Where
+			w.Add("username" + db.Dialect.InTexts(&w, list))
+			query := `SELECT id FROM users` + w.SQL() + ` ORDER BY id`
+			texts[query] = true
+			got := queryIDs(ctx, t, db, query, w.Args()...)
+			var want []int64
+			for _, m := range []dbtest.Member{cast.Admin, cast.Alisa} {
+				if slices.Contains(list, m.Username) {
+					want = append(want, m.ID)
+				}
+			}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%q: got %v, want %v", list, got, want)
+			}
+		}
+		if len(texts) != 1 {
+			t.Errorf("%d texts for three lists of names, want one: %v", len(texts), texts)
 		}
 	})
 }

@@ -116,12 +116,12 @@ func (e *Engine) hide(ctx context.Context, scope access.Scope, list []Match) err
 			visible[m.ID] = true
 		}
 	} else {
-		ids := make([]any, len(list))
+		ids := make([]int64, len(list))
 		for i, m := range list {
 			ids[i] = m.ID
 		}
 		var w database.Where
-		w.Add("c.id IN " + w.In(ids...))
+		w.Add("c.id" + e.db.Dialect.InIDs(&w, ids))
 		scope.Restrict(&w, "c")
 		err := e.each(ctx, `SELECT c.id FROM companies c`+w.SQL(), w.Args(), func(rows *sql.Rows) error {
 			var id int64
@@ -148,7 +148,7 @@ func (e *Engine) hide(ctx context.Context, scope access.Scope, list []Match) err
 // candidates collects the ids of companies that share a key with probe,
 // each signal through its index.
 func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) {
-	query, args := exactQuery(probe)
+	query, args := exactQuery(e.db.Dialect, probe)
 	seen := map[int64]bool{}
 	var ids []int64
 	if query != "" {
@@ -182,8 +182,10 @@ func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) 
 
 // exactQuery is the union of the index look-ups of the signals that
 // match a key exactly (ИНН, ОГРН, name, website domain, phones, e-mails),
-// each bounded; "" when the probe has none of those keys.
-func exactQuery(probe Record) (string, []any) {
+// each bounded; "" when the probe has none of those keys. The phones and
+// the e-mails are one list argument each, so that the text depends only
+// on which keys the probe has.
+func exactQuery(d database.Dialect, probe Record) (string, []any) {
 	var (
 		w     database.Where
 		parts []string
@@ -192,10 +194,13 @@ func exactQuery(probe Record) (string, []any) {
 	// one adds a part "columns FROM table WHERE …" written with "?"
 	// placeholders; the id column is named id in every part so the union
 	// reads one column.
+	add := func(inner *database.Where) {
+		parts = append(parts, `SELECT id FROM (SELECT `+strings.TrimPrefix(w.Adopt(inner), " WHERE ")+` LIMIT `+limit+`) s`+strconv.Itoa(len(parts)))
+	}
 	one := func(sql string, args ...any) {
 		var inner database.Where
 		inner.Add(sql, args...)
-		parts = append(parts, `SELECT id FROM (SELECT `+strings.TrimPrefix(w.Adopt(&inner), " WHERE ")+` LIMIT `+limit+`) s`+strconv.Itoa(len(parts)))
+		add(&inner)
 	}
 	if probe.INN != "" {
 		one("id FROM companies WHERE inn = ? AND inn <> '' AND deleted_at IS NULL", probe.INN)
@@ -210,10 +215,14 @@ func exactQuery(probe Record) (string, []any) {
 		one("id FROM companies WHERE website_domain = ? AND website_domain <> '' AND deleted_at IS NULL", probe.Domain)
 	}
 	if len(probe.Phones) > 0 {
-		one("company_id AS id FROM company_phones WHERE e164 IN "+marks(len(probe.Phones))+" AND e164 <> ''", strs(probe.Phones)...)
+		var inner database.Where
+		inner.Add("company_id AS id FROM company_phones WHERE e164" + d.InTexts(&inner, probe.Phones) + " AND e164 <> ''")
+		add(&inner)
 	}
 	if len(probe.Emails) > 0 {
-		one("company_id AS id FROM company_emails WHERE value_norm IN "+marks(len(probe.Emails))+" AND value_norm <> ''", strs(probe.Emails)...)
+		var inner database.Where
+		inner.Add("company_id AS id FROM company_emails WHERE value_norm" + d.InTexts(&inner, probe.Emails) + " AND value_norm <> ''")
+		add(&inner)
 	}
 	if len(parts) == 0 {
 		return "", nil
@@ -386,16 +395,20 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 // namesPerBatch is how many similar names one query turns into companies.
 const namesPerBatch = 10
 
-// The four queries of the similar-name search are written per dialect.
-// SQLite gets one UNION ALL part per trigram or name (it keeps each text
-// compiled per connection, and its planner is cheap). PostgreSQL gets one
-// text whatever the name, the trigrams and names as an array parameter:
-// with a part per trigram every name length was another statement that
-// PostgreSQL planned afresh on each call — 2.4 ms of planning for the
-// ranking alone on a PATCH of the load test, four times its execution
-// (issue 6). One text is prepared once per connection and, after five
-// calls, runs on a generic plan, which here is the same range of an index
-// for any value (plan_test.go checks the indexes).
+// The four queries of the similar-name search are written per dialect,
+// each one text whatever the name: the trigrams and names are one list
+// argument, an array on PostgreSQL, a JSON array read by json_each on
+// SQLite. With a part per trigram every name length was another
+// statement: PostgreSQL planned it afresh on each call (2.4 ms of planning
+// for the ranking alone on a PATCH of the load test, four times its
+// execution), SQLite compiled it afresh (its compiler took 13 % of the
+// server's CPU under that load; issue 6). One text is prepared once per
+// connection and, on PostgreSQL after five calls, runs on a generic plan,
+// which here is the same range of an index for any value (plan_test.go
+// checks the indexes). SQLite has no LATERAL: a correlated subquery reads
+// each trigram's or name's capped range, for a list as json_group_array
+// turned back into rows by json_each. The caps are written into the text:
+// SQLite recompiles a statement whose LIMIT is a bound value that changed.
 
 // trigramRankQuery counts, capped, the names having each trigram within
 // the length range: one row (index, count) per trigram.
@@ -404,33 +417,22 @@ func trigramRankQuery(d database.Dialect, grams []string, lo, hi int) (string, [
 		return `SELECT g.i - 1, (SELECT COUNT(*) FROM (SELECT 1 FROM name_trigrams WHERE trigram = g.t AND ntri BETWEEN $2 AND $3
 			LIMIT ` + strconv.Itoa(trigramCountCap) + `) x) FROM unnest($1::text[]) WITH ORDINALITY AS g (t, i)`, []any{grams, lo, hi}
 	}
-	var w database.Where
-	parts := make([]string, len(grams))
-	for i, g := range grams {
-		parts[i] = `SELECT ` + strconv.Itoa(i) + `, (SELECT COUNT(*) FROM (SELECT 1 FROM name_trigrams WHERE trigram = ` +
-			w.Arg(g) + ` AND ntri BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramCountCap) + `) x)`
-	}
-	return strings.Join(parts, " UNION ALL "), w.Args()
+	return `SELECT g.key, (SELECT COUNT(*) FROM (SELECT 1 FROM name_trigrams WHERE trigram = g.value AND ntri BETWEEN $2 AND $3
+		LIMIT ` + strconv.Itoa(trigramCountCap) + `) x) FROM json_each($1) AS g`, []any{database.JSONArray(grams), lo, hi}
 }
 
 // trigramListsQuery reads the capped posting lists of grams within the
 // length range and returns the names with at least need hits, most hits
 // first.
 func trigramListsQuery(d database.Dialect, grams []string, lo, hi, need int) (string, []any) {
-	tail := ` GROUP BY name_id HAVING COUNT(*) >= `
+	tail := ` GROUP BY name_id HAVING COUNT(*) >= $4 ORDER BY COUNT(*) DESC, name_id LIMIT ` + strconv.Itoa(trigramVerify)
 	if d == database.Postgres {
 		return `SELECT name_id FROM unnest($1::text[]) AS g (t) CROSS JOIN LATERAL (SELECT name_id FROM name_trigrams
-			WHERE trigram = g.t AND ntri BETWEEN $2 AND $3 LIMIT ` + strconv.Itoa(trigramListCap) + `) hits` + tail +
-			`$4 ORDER BY COUNT(*) DESC, name_id LIMIT ` + strconv.Itoa(trigramVerify), []any{grams, lo, hi, need}
+			WHERE trigram = g.t AND ntri BETWEEN $2 AND $3 LIMIT ` + strconv.Itoa(trigramListCap) + `) hits` + tail, []any{grams, lo, hi, need}
 	}
-	var w database.Where
-	parts := make([]string, len(grams))
-	for i, g := range grams {
-		parts[i] = `SELECT * FROM (SELECT name_id FROM name_trigrams WHERE trigram = ` + w.Arg(g) +
-			` AND ntri BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + ` LIMIT ` + strconv.Itoa(trigramListCap) + `) l` + strconv.Itoa(i)
-	}
-	return `SELECT name_id FROM (` + strings.Join(parts, " UNION ALL ") + `) hits` + tail +
-		w.Arg(need) + ` ORDER BY COUNT(*) DESC, name_id LIMIT ` + strconv.Itoa(trigramVerify), w.Args()
+	return `SELECT hits.value AS name_id FROM json_each($1) AS g, json_each((SELECT json_group_array(name_id) FROM (SELECT name_id
+		FROM name_trigrams WHERE trigram = g.value AND ntri BETWEEN $2 AND $3 LIMIT ` + strconv.Itoa(trigramListCap) + `))) AS hits` + tail,
+		[]any{database.JSONArray(grams), lo, hi, need}
 }
 
 // verifyQuery reads the candidate names.
@@ -440,20 +442,17 @@ func verifyQuery(d database.Dialect, ids []int64) (string, []any) {
 }
 
 // companiesByNameQuery reads the live companies of names, in the order of
-// names and then of id, at most limit of each name (each part one range
-// of companies_name_idx).
+// names and then of id, at most limit of each name (each one range of
+// companies_name_idx). On SQLite each name reads perSignal, whatever
+// limit: the caller keeps the first limit.
 func companiesByNameQuery(d database.Dialect, names []string, limit int) (string, []any) {
 	if d == database.Postgres {
 		return `SELECT c.id FROM unnest($1::text[]) WITH ORDINALITY AS g (name, k) CROSS JOIN LATERAL (SELECT id FROM companies
 			WHERE name_norm = g.name AND deleted_at IS NULL ORDER BY name_norm, id LIMIT $2) c ORDER BY g.k, c.id`, []any{names, limit}
 	}
-	var w database.Where
-	parts := make([]string, len(names))
-	for i, name := range names {
-		parts[i] = `SELECT * FROM (SELECT ` + strconv.Itoa(i) + ` AS k, id FROM companies WHERE name_norm = ` + w.Arg(name) +
-			` AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + strconv.Itoa(limit) + `) n` + strconv.Itoa(i)
-	}
-	return `SELECT id FROM (` + strings.Join(parts, " UNION ALL ") + `) c ORDER BY k, id`, w.Args()
+	return `SELECT c.value FROM json_each($1) AS g, json_each((SELECT json_group_array(id) FROM (SELECT id FROM companies
+		WHERE name_norm = g.value AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + strconv.Itoa(perSignal) + `))) AS c
+		ORDER BY g.key, c.value`, []any{database.JSONArray(names)}
 }
 
 // each runs a query and calls fn for every row.
@@ -544,19 +543,6 @@ func (e *Engine) load(ctx context.Context, ids []int64) ([]loaded, error) {
 		return nil, fmt.Errorf("duplicate candidates: %w", err)
 	}
 	return out, nil
-}
-
-// marks is "(?, ?, …)" with n marks, for an IN list written with "?".
-func marks(n int) string {
-	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
-}
-
-func strs(list []string) []any {
-	out := make([]any, len(list))
-	for i, s := range list {
-		out[i] = s
-	}
-	return out
 }
 
 func eachRow(rows *sql.Rows, fn func() error) error {

@@ -21,7 +21,7 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 		Phones: []string{"+7 495 123-45-67", "8 800 555-35-35"}, Emails: []string{"info@romashka.ru"}})
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		grams := Trigrams(probe.NameNorm)
-		exact, exactArgs := exactQuery(probe)
+		exact, exactArgs := exactQuery(db.Dialect, probe)
 		rank, rankArgs := trigramRankQuery(db.Dialect, grams, 3, 20)
 		lists, listArgs := trigramListsQuery(db.Dialect, grams[:4], 3, 20, 2)
 		verify, verifyArgs := verifyQuery(db.Dialect, []int64{1, 2})
@@ -116,12 +116,12 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 	})
 }
 
-// TestSimilarNameQueriesAreOneTextOnPostgres checks that on PostgreSQL the
-// similar-name search sends the same statement texts whatever the name:
-// a text per number of trigrams or names was planned afresh on every
-// call (issue 6), where one text is prepared once per connection and
-// then runs on its cached plan. SQLite keeps a part per trigram.
-func TestSimilarNameQueriesAreOneTextOnPostgres(t *testing.T) {
+// TestSimilarNameQueriesAreOneText checks that on both databases the
+// duplicate check sends the same statement texts whatever the name and
+// however many phones and e-mails: a text per number of trigrams, names
+// or phones was planned (PostgreSQL) or compiled (SQLite) afresh on every
+// call (issue 6), where one text is prepared once per connection.
+func TestSimilarNameQueriesAreOneText(t *testing.T) {
 	short, long := Trigrams("ромашка"), Trigrams("торговый дом ромашка и партнёры")
 	if len(short) == len(long) {
 		t.Fatal("the names must differ in their number of trigrams")
@@ -140,13 +140,16 @@ func TestSimilarNameQueriesAreOneTextOnPostgres(t *testing.T) {
 			q, _ := companiesByNameQuery(d, g, 50-len(g))
 			return q
 		}},
+		{"the exact signals", func(d database.Dialect, g []string) string {
+			q, _ := exactQuery(d, Record{NameNorm: "ромашка", Phones: g, Emails: g[1:]})
+			return q
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if a, b := tc.query(database.Postgres, short), tc.query(database.Postgres, long); a != b {
-				t.Errorf("PostgreSQL gets two texts:\n%s\n%s", a, b)
-			}
-			if a, b := tc.query(database.SQLite, short), tc.query(database.SQLite, long); a == b {
-				t.Errorf("SQLite gets one text for %d and %d trigrams: %s", len(short), len(long), a)
+			for _, d := range []database.Dialect{database.Postgres, database.SQLite} {
+				if a, b := tc.query(d, short), tc.query(d, long); a != b {
+					t.Errorf("%s gets two texts:\n%s\n%s", d, a, b)
+				}
 			}
 		})
 	}

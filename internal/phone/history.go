@@ -17,7 +17,7 @@ import (
 // none.
 func (s *Store) ActiveDevice(ctx context.Context, userID int64) (Device, bool, error) {
 	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM phone_devices d JOIN users u ON u.id = d.user_id
-		WHERE d.user_id = $1 AND d.status = $2 ORDER BY d.id DESC LIMIT 1`, userID, DeviceActive))
+		WHERE d.user_id = $1 AND d.status = '`+DeviceActive+`' ORDER BY d.id DESC LIMIT 1`, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Device{}, false, nil
 	}
@@ -31,7 +31,7 @@ func (s *Store) ActiveDevice(ctx context.Context, userID int64) (Device, bool, e
 // pages show the call buttons only then.
 func (s *Store) HasActiveDevice(ctx context.Context, userID int64) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM phone_devices WHERE user_id = $1 AND status = $2`, userID, DeviceActive).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM phone_devices WHERE user_id = $1 AND status = '`+DeviceActive+`'`, userID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("has active device %d: %w", userID, err)
 	}
@@ -69,12 +69,12 @@ func (s *Store) ContactCalls(ctx context.Context, viewer, contactID int64) (bool
 // column is a constant of the two callers above.
 func (s *Store) calls(ctx context.Context, viewer int64, column string, id int64) (bool, []CallEntry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.n, h.id, h.user_name, h.phone_display, h.contact_name, h.status, h.created_at, h.expires_at
-		FROM (SELECT COUNT(*) AS n FROM phone_devices WHERE user_id = $1 AND status = $2) d
+		FROM (SELECT COUNT(*) AS n FROM phone_devices WHERE user_id = $1 AND status = '`+DeviceActive+`') d
 		LEFT JOIN (SELECT r.id, u.first_name || ' ' || u.last_name AS user_name, r.phone_display, r.contact_name,
 				r.status, r.created_at, r.expires_at
 			FROM phone_call_requests r JOIN users u ON u.id = r.user_id
-			WHERE r.`+column+` = $3 ORDER BY r.id DESC LIMIT $4) h ON 1 = 1
-		ORDER BY h.id DESC`, viewer, DeviceActive, id, HistoryLimit)
+			WHERE r.`+column+` = $2 ORDER BY r.id DESC LIMIT $3) h ON 1 = 1
+		ORDER BY h.id DESC`, viewer, id, HistoryLimit)
 	if err != nil {
 		return false, nil, fmt.Errorf("call history: %w", err)
 	}

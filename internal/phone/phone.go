@@ -120,7 +120,10 @@ var AckTypes = map[string]string{
 // Channels a phone may name in an acknowledgement.
 var Channels = map[string]bool{"fcm": true, "poll": true}
 
-// Device statuses.
+// Device statuses. Queries write DeviceActive into their text, never as a
+// bound value: phone_devices_one_active is a partial index WHERE status =
+// 'active', and SQLite recompiles on every run a statement that compared a
+// bound value with it (so does a PostgreSQL generic plan lose the index).
 const (
 	DevicePending = "pending"
 	DeviceActive  = "active"

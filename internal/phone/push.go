@@ -202,8 +202,8 @@ func (s *Store) PushTarget(ctx context.Context, id int64) (CallRequest, string, 
 		return CallRequest{}, "", err
 	}
 	var token string
-	err = s.db.QueryRowContext(ctx, `SELECT push_token FROM phone_devices WHERE id = $1 AND status = $2 AND push_provider = 'fcm'`,
-		r.DeviceID, DeviceActive).Scan(&token)
+	err = s.db.QueryRowContext(ctx, `SELECT push_token FROM phone_devices WHERE id = $1 AND status = '`+DeviceActive+`' AND push_provider = 'fcm'`,
+		r.DeviceID).Scan(&token)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return CallRequest{}, "", fmt.Errorf("push token: %w", err)
 	}

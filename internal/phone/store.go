@@ -278,8 +278,8 @@ func (s *Store) ConfirmPairing(ctx context.Context, scope access.Scope, id int64
 			return apperr.Invalid{"confirm_code": "Код не совпадает с кодом на телефоне"}
 		}
 		// One active phone per user: the old one goes first.
-		old, err := database.Column[int64](ctx, tx, `SELECT id FROM phone_devices WHERE user_id = $1 AND status = $2 AND id <> $3`,
-			p.UserID, DeviceActive, p.DeviceID)
+		old, err := database.Column[int64](ctx, tx, `SELECT id FROM phone_devices WHERE user_id = $1 AND status = '`+DeviceActive+`' AND id <> $2`,
+			p.UserID, p.DeviceID)
 		if err != nil {
 			return err
 		}
@@ -714,7 +714,7 @@ func (s *Store) Request(ctx context.Context, scope access.Scope, in CallInput) (
 			}
 		}
 		var deviceID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM phone_devices WHERE user_id = $1 AND status = $2`, scope.UserID, DeviceActive).Scan(&deviceID)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM phone_devices WHERE user_id = $1 AND status = '`+DeviceActive+`'`, scope.UserID).Scan(&deviceID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNoActiveDevice
 		}
