@@ -255,7 +255,8 @@ type snapshot struct {
 	db   *database.DB
 	id   string // the exported snapshot (PostgreSQL)
 	txs  []*sql.Tx
-	used int // how many of txs are handed out
+	pg   []*database.PgxTx // PostgreSQL's transactions, each on its own connection
+	used int               // how many of txs (or pg) are handed out
 }
 
 func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error {
@@ -264,39 +265,50 @@ func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error
 		for _, tx := range s.txs {
 			_ = tx.Rollback()
 		}
+		for _, tx := range s.pg {
+			tx.Close(context.WithoutCancel(ctx))
+		}
 	}()
 	return fn(s)
 }
 
-// next is a querier in the snapshot for one more statement.
-func (s *snapshot) next() (database.Querier, error) {
-	if s.db.Dialect != database.Postgres && len(s.txs) > 0 {
-		return s.txs[0], nil
+// next is a streamer in the snapshot for one more statement. On
+// PostgreSQL it reads through pgx itself, on a connection of its own
+// rather than one of the pool's (see database.PgxTx).
+func (s *snapshot) next() (database.Streamer, error) {
+	if s.db.Dialect == database.Postgres {
+		return s.nextPgx()
 	}
-	if s.used < len(s.txs) {
+	if len(s.txs) == 0 {
+		tx, err := s.db.BeginTx(s.ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		s.txs = append(s.txs, tx)
+	}
+	return database.SQLStreamer{Q: s.txs[0]}, nil
+}
+
+func (s *snapshot) nextPgx() (database.Streamer, error) {
+	if s.used < len(s.pg) {
 		s.used++
-		return s.txs[s.used-1], nil
+		return s.pg[s.used-1], nil
 	}
-	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	if s.db.Dialect != database.Postgres {
-		opts.Isolation = sql.LevelDefault
-	}
-	tx, err := s.db.BeginTx(s.ctx, opts)
+	tx, err := s.db.BeginPgxRead(s.ctx)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	s.txs = append(s.txs, tx)
+	s.pg = append(s.pg, tx)
 	s.used++
-	if s.db.Dialect != database.Postgres {
-		return tx, nil
-	}
 	if s.id == "" {
 		var jit string
-		err = tx.QueryRowContext(s.ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&s.id, &jit)
+		err = tx.QueryRow(s.ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&s.id, &jit)
 	} else {
 		// A snapshot's id is the server's own string, never user input.
-		// Without arguments the two statements go as one simple query.
-		_, err = tx.ExecContext(s.ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(s.id, "'", "")+`'; SET LOCAL jit = off`)
+		err = tx.Exec(s.ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(s.id, "'", "")+`'`)
+		if err == nil {
+			err = tx.Exec(s.ctx, `SET LOCAL jit = off`)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -325,7 +337,7 @@ func (c Contact) Name() string {
 // (company.Selection.Rows): each company's contacts by id, a contact's
 // row first, then its phones and e-mails by position.
 type contactStream struct {
-	rows    *sql.Rows
+	rows    database.Rows
 	pending bool
 	row     contactRow
 	list    []Contact
@@ -339,14 +351,14 @@ type contactRow struct {
 	a, b, c, d    string
 }
 
-func openContacts(ctx context.Context, q database.Querier, sel company.Selection) (*contactStream, error) {
+func openContacts(ctx context.Context, q database.Streamer, sel company.Selection) (*contactStream, error) {
 	query, args := sel.Rows("x.company_id, x.contact_id, x.kind, x.a, x.b, x.c, x.d", "x.contact_id, x.kind, x.pos",
 		company.Arm{Cols: "ct.company_id AS company_id, ct.id AS contact_id, 0 AS kind, 0 AS pos, ct.last_name AS a, ct.first_name AS b, " +
 			"ct.middle_name AS c, ct.position AS d", Joins: liveContacts},
 		company.Arm{Cols: "ct.company_id, ct.id, 1, p.position, p.value, p.comment, '', ''", Joins: liveContacts + " JOIN contact_phones p ON p.contact_id = ct.id"},
 		company.Arm{Cols: "ct.company_id, ct.id, 2, m.position, m.value, m.comment, '', ''", Joins: liveContacts + " JOIN contact_emails m ON m.contact_id = ct.id"})
 	// The stream keeps its rows: end checks their Err, close closes them.
-	rows, err := q.QueryContext(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // see above
+	rows, err := q.Stream(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // see above
 	if err != nil {
 		return nil, fmt.Errorf("export contacts: %w", err)
 	}
@@ -448,7 +460,7 @@ type contactSource interface {
 // when contacts are added after their company).
 type allContacts struct {
 	spill *spill
-	ids   *sql.Rows
+	ids   database.Rows
 	// The next row of ids: a contact and its company.
 	pending       bool
 	companyID, id int64
@@ -472,7 +484,7 @@ func readAllContacts(ctx context.Context, next company.Queriers) (*allContacts, 
 }
 
 func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
-	var streams [3]*sql.Rows
+	var streams [3]database.Rows
 	defer func() {
 		for _, r := range streams {
 			if r != nil {
@@ -489,7 +501,7 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 		if err != nil {
 			return err
 		}
-		if streams[i], err = q.QueryContext(ctx, query); err != nil { //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked below
+		if streams[i], err = q.Stream(ctx, query); err != nil { //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked below
 			return fmt.Errorf("export contacts: %w", err)
 		}
 	}
@@ -523,8 +535,8 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 }
 
 // open starts the stream of the contacts' ids in the order of their companies.
-func (a *allContacts) open(ctx context.Context, q database.Querier) error {
-	rows, err := q.QueryContext(ctx, "SELECT company_id, id"+contactsLive+" ORDER BY company_id, id") //nolint:rowserrcheck,sqlclosecheck // end checks Err, close closes
+func (a *allContacts) open(ctx context.Context, q database.Streamer) error {
+	rows, err := q.Stream(ctx, "SELECT company_id, id"+contactsLive+" ORDER BY company_id, id") //nolint:rowserrcheck,sqlclosecheck // end checks Err, close closes
 	if err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
@@ -581,7 +593,7 @@ func (a *allContacts) close() {
 // valueStream is the phones or e-mails of contacts by contact id: rows of
 // (contact_id, value, comment).
 type valueStream struct {
-	rows    *sql.Rows
+	rows    database.Rows
 	pending bool
 	id      int64
 	value   string

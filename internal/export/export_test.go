@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -234,15 +235,23 @@ func TestExportReadsWithoutJIT(t *testing.T) {
 			t.Skip("JIT is PostgreSQL's")
 		}
 		ctx := context.Background()
-		jit := func(q database.Querier) string {
+		jit := func(q database.Streamer) string {
 			t.Helper()
+			rows, err := q.Stream(ctx, `SHOW jit`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = rows.Close() }()
 			var v string
-			if err := q.QueryRowContext(ctx, `SHOW jit`).Scan(&v); err != nil {
+			if rows.Next() {
+				err = rows.Scan(&v)
+			}
+			if err := errors.Join(err, rows.Close()); err != nil {
 				t.Fatal(err)
 			}
 			return v
 		}
-		before := jit(db)
+		before := jit(database.SQLStreamer{Q: db})
 		err := New(db).snapshot(ctx, func(snap *snapshot) error {
 			for i := range 3 {
 				q, err := snap.next()
@@ -258,7 +267,7 @@ func TestExportReadsWithoutJIT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after := jit(db); after != before {
+		if after := jit(database.SQLStreamer{Q: db}); after != before {
 			t.Errorf("after the export: jit = %s, want %s as before", after, before)
 		}
 	})
