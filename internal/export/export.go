@@ -10,6 +10,7 @@ package export
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -144,7 +145,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	if err := sink.header(); err != nil {
 		return 0, err
 	}
-	sp, err := newSpill()
+	sp, err := newSpill(sink.records())
 	if err != nil {
 		return 0, err
 	}
@@ -154,7 +155,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 		byID := sel.ByID()
 		var contacts contactSource
 		if byID.Whole() {
-			all, err := readAllContacts(ctx, snap.next)
+			all, err := readAllContacts(ctx, snap.next, sp.enc)
 			if err != nil {
 				return err
 			}
@@ -201,11 +202,11 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			return err
 		}
 		err = sel.IDs(ctx, companies, func(id int64) error {
-			c, list, err := sp.get(id)
+			rec, err := sp.record(id)
 			if err != nil {
 				return err
 			}
-			if err := sink.company(c, list); err != nil {
+			if err := sp.enc.write(id, rec); err != nil {
 				return err
 			}
 			if done++; done%flushEvery == 0 {
@@ -470,8 +471,8 @@ type allContacts struct {
 // contactsLive is the contacts a whole export writes: live ones of a company.
 const contactsLive = " FROM contacts WHERE deleted_at IS NULL AND company_id IS NOT NULL"
 
-func readAllContacts(ctx context.Context, next company.Queriers) (*allContacts, error) {
-	sp, err := newSpill()
+func readAllContacts(ctx context.Context, next company.Queriers, enc recordCodec) (*allContacts, error) {
+	sp, err := newSpill(enc)
 	if err != nil {
 		return nil, err
 	}
@@ -521,7 +522,7 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 		if ct.Emails, err = emails.of(ct.ID, ct.Emails[:0]); err != nil {
 			return err
 		}
-		a.buf = appendContact(a.buf[:0], &ct)
+		a.buf = a.spill.enc.contact(binary.AppendVarint(a.buf[:0], ct.ID), &ct)
 		if err := a.spill.addRecord(ct.ID, a.buf); err != nil {
 			return err
 		}
@@ -733,6 +734,8 @@ func appendName(dst []byte, ct *Contact) []byte {
 type rowSink interface {
 	header() error
 	company(c *company.Company, contacts []Contact) error
+	// records is the form the sink's companies take in the spill.
+	records() recordCodec
 	// flush ends a page: what is buffered goes out.
 	flush() error
 	// close finishes the file; ok is false when the export failed.

@@ -180,11 +180,19 @@ func values(t *testing.T, db *database.DB, table string, contactID int64) []stri
 // that was not written (before the first, inside a run, after the last),
 // or one written out of order, is an error.
 func TestSpillReadsBackEveryCompany(t *testing.T) {
-	sp, err := newSpill()
+	records := &structuredRecords{}
+	sp, err := newSpill(records)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sp.close()
+	get := func(id int64) (*company.Company, []Contact, error) {
+		rec, err := sp.record(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return records.decode(id, rec)
+	}
 	at := time.Date(2026, 12, 6, 9, 30, 0, 123456789, time.UTC)
 	const n = 5*spillRun + 3
 	for i := range n {
@@ -204,7 +212,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 	}
 	for i := n - 1; i >= 0; i-- {
 		id := int64(3*i + 1)
-		c, people, err := sp.get(id)
+		c, people, err := get(id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +223,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 		}
 	}
 	for _, id := range []int64{0, 2, 3*n + 1} {
-		if _, _, err := sp.get(id); err == nil {
+		if _, _, err := get(id); err == nil {
 			t.Errorf("id %d, never written, read back", id)
 		}
 	}

@@ -41,10 +41,7 @@ type spill struct {
 	people []byte // the contacts of the record being written
 	read   []byte // the run read last
 	runAt  int    // 1 + the index of the run in read, 0 for none
-
-	// The company and contacts a record is decoded into, reused.
-	c        company.Company
-	contacts []Contact
+	enc    recordCodec
 }
 
 // entry is where the record of the company id starts in the file.
@@ -53,12 +50,12 @@ type entry struct{ id, off int64 }
 // spillRun is how many records an entry of the index stands for.
 const spillRun = 8
 
-func newSpill() (*spill, error) {
+func newSpill(enc recordCodec) (*spill, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	return &spill{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+	return &spill{f: f, w: bufio.NewWriterSize(f, 256<<10), enc: enc}, nil
 }
 
 // close removes the file.
@@ -72,19 +69,47 @@ func (s *spill) close() {
 // the same companies.
 var errOutOfOrder = errors.New("export: the two passes over the companies disagree")
 
+// recordCodec is the form a company takes in the spill, the sink's own:
+// CSV keeps the company's finished line (its second pass only copies
+// it out), XLSX the company's fields (structuredRecords).
+type recordCodec interface {
+	// contact appends a contact's part of its company's record.
+	contact(dst []byte, ct *Contact) []byte
+	// company appends the record of c (what follows its id) with its n
+	// contacts, given as contact appended them one after another.
+	company(dst []byte, c *company.Company, n int, contacts []byte) []byte
+	// write writes the company id from its record (what follows its id).
+	write(id int64, rec []byte) error
+}
+
 // add writes the company's record; the companies come by ascending id.
 func (s *spill) add(c *company.Company, contacts []Contact) error {
 	s.people = s.people[:0]
 	for i := range contacts {
-		s.people = appendContact(s.people, &contacts[i])
+		s.people = s.enc.contact(s.people, &contacts[i])
 	}
 	return s.addEncoded(c, len(contacts), s.people)
 }
 
 // addEncoded writes the company's record with its n contacts given as
-// appendContact wrote them.
+// the codec's contact wrote them.
 func (s *spill) addEncoded(c *company.Company, n int, contacts []byte) error {
-	b := binary.AppendVarint(s.rec[:0], c.ID)
+	s.rec = s.enc.company(binary.AppendVarint(s.rec[:0], c.ID), c, n, contacts)
+	return s.addRecord(c.ID, s.rec)
+}
+
+// structuredRecords keep a company's fields (for the XLSX sink, which
+// writes them to cells of their own), decoded back for the sink.
+type structuredRecords struct {
+	sink rowSink
+	// The company and contacts a record is decoded into, reused.
+	c        company.Company
+	contacts []Contact
+}
+
+func (r *structuredRecords) contact(b []byte, ct *Contact) []byte { return appendContact(b, ct) }
+
+func (r *structuredRecords) company(b []byte, c *company.Company, n int, contacts []byte) []byte {
 	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website, c.BranchName, c.ResponsibleName, c.StatusName} {
 		b = appendString(b, v)
 	}
@@ -98,9 +123,15 @@ func (s *spill) addEncoded(c *company.Company, n int, contacts []byte) error {
 		b = appendString(appendString(b, c.Emails[i].Value), c.Emails[i].Comment)
 	}
 	b = appendStrings(b, c.SphereNames)
-	b = append(binary.AppendVarint(b, int64(n)), contacts...)
-	s.rec = b
-	return s.addRecord(c.ID, b)
+	return append(binary.AppendVarint(b, int64(n)), contacts...)
+}
+
+func (r *structuredRecords) write(id int64, rec []byte) error {
+	c, list, err := r.decode(id, rec)
+	if err != nil {
+		return err
+	}
+	return r.sink.company(c, list)
 }
 
 // appendContact appends a contact as a company's record holds it (and
@@ -148,7 +179,7 @@ func (s *spill) done() error {
 	return nil
 }
 
-// record reads back the record of id (without its length). It is the
+// record reads back the record of id (what follows its id). It is the
 // spill's own buffer, overwritten by the next read; the run it was read
 // from is kept, so that records read in the order of their ids cost one
 // ReadAt a run.
@@ -180,25 +211,21 @@ func (s *spill) record(id int64) ([]byte, error) {
 			return nil, errOutOfOrder
 		}
 		if v, k := binary.Varint(run[4:size]); k > 0 && v == id {
-			return run[4:size], nil
+			return run[4+k : size], nil
 		}
 		run = run[size:]
 	}
 	return nil, errOutOfOrder
 }
 
-// get reads back the record of the company id. The company and the
-// contacts are the spill's own, overwritten by the next get.
-func (s *spill) get(id int64) (*company.Company, []Contact, error) {
-	rec, err := s.record(id)
-	if err != nil {
-		return nil, nil, err
-	}
+// decode reads the company id back from its record (what follows its id).
+// The company and the contacts are r's own, overwritten by the next.
+func (r *structuredRecords) decode(id int64, rec []byte) (*company.Company, []Contact, error) {
 	// One string holds the whole record; the fields are its substrings,
 	// so a company costs one allocation however many cells it has.
 	d := decoder{rec: string(rec)}
-	c := &s.c
-	c.ID = d.varint()
+	c := &r.c
+	c.ID = id
 	for _, f := range [...]*string{&c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website, &c.BranchName, &c.ResponsibleName, &c.StatusName} {
 		*f = d.string()
 	}
@@ -212,7 +239,7 @@ func (s *spill) get(id int64) (*company.Company, []Contact, error) {
 		c.Emails = append(c.Emails, company.Email{Value: d.string(), Comment: d.string()})
 	}
 	c.SphereNames = d.strings(c.SphereNames[:0])
-	list := s.contacts[:0]
+	list := r.contacts[:0]
 	for range d.count() {
 		if len(list) < cap(list) {
 			list = list[:len(list)+1]
@@ -225,8 +252,8 @@ func (s *spill) get(id int64) (*company.Company, []Contact, error) {
 		ct.Phones = d.strings(ct.Phones[:0])
 		ct.Emails = d.strings(ct.Emails[:0])
 	}
-	s.contacts = list
-	if d.bad || d.pos != len(d.rec) || c.ID != id {
+	r.contacts = list
+	if d.bad || d.pos != len(d.rec) {
 		return nil, nil, errOutOfOrder
 	}
 	return c, list, nil
