@@ -23,9 +23,9 @@ const bom = "\uFEFF"
 // straight from the company into one reused line buffer: no []string
 // per row, no string per cell.
 type csvSink struct {
-	out  io.Writer
-	buf  *bufio.Writer
-	loc  *time.Location
+	out    io.Writer
+	buf    *bufio.Writer
+	loc    *time.Location
 	line   []byte // the row being written
 	cell   []byte // a composed cell (phones, e-mails, spheres) before escaping
 	people []byte // the «Контакты» cell being composed
