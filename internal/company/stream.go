@@ -82,6 +82,28 @@ func (s Selection) IDs(ctx context.Context, q database.Streamer, fn func(id int6
 	return nil
 }
 
+// Span counts the selected companies and gives the least and the
+// greatest of their ids (0 when there are none).
+func (s Selection) Span(ctx context.Context, q database.Streamer) (n int, least, most int64, err error) {
+	sel := &s.sel
+	rows, err := q.Stream(ctx, sel.with+"SELECT COUNT(*), COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM "+sel.from+sel.w.SQL(), sel.w.Args()...)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("span of companies: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var count int64
+	if rows.Next() {
+		err = rows.Scan(&count, &least, &most)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("span of companies: %w", err)
+	}
+	return int(count), least, most, nil
+}
+
 // Arm is one branch of a Selection.Rows statement: the columns it reads
 // and the tables it joins to the selected companies (c).
 type Arm struct {

@@ -145,17 +145,27 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	if err := sink.header(); err != nil {
 		return 0, err
 	}
-	sp, err := newSpill(sink.records())
-	if err != nil {
-		return 0, err
-	}
-	defer sp.close()
+	enc := sink.records()
 	done, read := 0, 0
 	err = e.snapshot(ctx, func(snap *snapshot) error {
+		q, err := snap.next()
+		if err != nil {
+			return err
+		}
+		order, err := readListOrder(ctx, q, sel)
+		if err != nil {
+			return err
+		}
+		snap.reuse() // the ids' statements are closed
+		bk, err := newBuckets(enc, order)
+		if err != nil {
+			return err
+		}
+		defer bk.close()
 		byID := sel.ByID()
 		var contacts contactSource
 		if byID.Whole() {
-			all, err := readAllContacts(ctx, snap.next, sp.enc)
+			all, err := readAllContacts(ctx, snap.next, enc)
 			if err != nil {
 				return err
 			}
@@ -178,7 +188,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			return err
 		}
 		err = byID.Each(ctx, snap.next, func(c *company.Company) error {
-			if err := contacts.add(sp, c); err != nil {
+			if err := contacts.add(bk, c); err != nil {
 				return err
 			}
 			if read++; read%flushEvery == 0 && o.Progress != nil {
@@ -190,23 +200,14 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			err = contacts.end()
 		}
 		if err == nil {
-			err = sp.done()
+			err = bk.done()
 		}
 		contacts.close()
 		if err != nil {
 			return err
 		}
-		snap.reuse() // the first pass's statements are closed
-		companies, err := snap.next()
-		if err != nil {
-			return err
-		}
-		err = sel.IDs(ctx, companies, func(id int64) error {
-			rec, err := sp.record(id)
-			if err != nil {
-				return err
-			}
-			if err := sp.enc.write(id, rec); err != nil {
+		return bk.each(func(id int64, rec []byte) error {
+			if err := enc.write(id, rec); err != nil {
 				return err
 			}
 			if done++; done%flushEvery == 0 {
@@ -219,10 +220,6 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			}
 			return nil
 		})
-		if err == nil && done != sp.n {
-			err = errOutOfOrder
-		}
-		return err
 	})
 	if err == nil {
 		err = sink.flush()
@@ -418,7 +415,7 @@ func (s *contactStream) of(id int64) ([]Contact, error) {
 }
 
 // add writes the company's record with its contacts to sp.
-func (s *contactStream) add(sp *spill, c *company.Company) error {
+func (s *contactStream) add(sp *buckets, c *company.Company) error {
 	list, err := s.of(c.ID)
 	if err != nil {
 		return err
@@ -444,7 +441,7 @@ func (s *contactStream) close() { _ = s.rows.Close() }
 // as they come in the order of their ids.
 type contactSource interface {
 	// add writes the company's record with its contacts to sp.
-	add(sp *spill, c *company.Company) error
+	add(sp *buckets, c *company.Company) error
 	// end checks the source once the companies are read.
 	end() error
 	// close closes its statements; it may be called again.
@@ -558,7 +555,7 @@ func (a *allContacts) next() error {
 // add writes the company's record with its contacts to sp. Contacts of
 // companies before c are those of companies the export does not hold
 // (deleted ones): skipped.
-func (a *allContacts) add(sp *spill, c *company.Company) error {
+func (a *allContacts) add(sp *buckets, c *company.Company) error {
 	a.buf = a.buf[:0]
 	n := 0
 	for a.pending && a.companyID <= c.ID {
