@@ -126,17 +126,18 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 }
 
 // walk reads the companies of the export and hands their rows to sink,
-// in two passes over one snapshot of the base. The first reads the
-// selected companies in the order of their ids — the companies, their
+// in two passes over one snapshot of the base. It reads the ids of the
+// selection in the list's order first (listOrder). The first pass reads
+// the selected companies in the order of their ids — the companies, their
 // children and their contacts (with theirs) as streams ordered alike and
 // merged as they come, each reading its tables front to back (for the
 // whole base a stream a table, with no join and no sort: see
 // company.Selection.Whole and allContacts) — and keeps each company with
-// its contacts in a spill file. The second walks the selection's ids in
-// the list's order and writes each company from the spill. Either pass
-// is the same handful of statements for ten companies or a million, and
-// the process holds one company at a time (and 2 bytes of the spill's
-// index per company).
+// its contacts in the bucket of its place in the list (buckets). The
+// second reads the buckets in turn and writes their companies by place.
+// Either pass is the same handful of statements for ten companies or a
+// million, and the process holds one company at a time, a bucket, and
+// 4 bytes an id of the list's order.
 func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, error) {
 	sel, err := e.companies.Select(o.Scope, o.Query)
 	if err != nil {

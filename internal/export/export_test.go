@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -203,7 +204,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 		if i%2 == 0 {
 			people = []Contact{{ID: -id, LastName: "Иванов", Emails: []string{fmt.Sprint(id, "@x.ru")}}}
 		}
-		if err := sp.add(&c, people); err != nil {
+		if err := addStructured(sp, records, &c, people); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,9 +228,18 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 			t.Errorf("id %d, never written, read back", id)
 		}
 	}
-	if err := sp.add(&company.Company{ID: 1}, nil); err == nil {
+	if err := addStructured(sp, records, &company.Company{ID: 1}, nil); err == nil {
 		t.Error("a company out of order was written")
 	}
+}
+
+// addStructured writes the record of c with its contacts to sp.
+func addStructured(sp *spill, r *structuredRecords, c *company.Company, contacts []Contact) error {
+	var people []byte
+	for i := range contacts {
+		people = r.contact(people, &contacts[i])
+	}
+	return sp.addRecord(c.ID, r.company(binary.AppendVarint(nil, c.ID), c, len(contacts), people))
 }
 
 // TestExportReadsWithoutJIT: on PostgreSQL the three transactions of an

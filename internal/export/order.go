@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"sort"
 
 	"github.com/crmprofi/crm/internal/company"
@@ -251,10 +250,16 @@ func (b *buckets) each(fn func(id int64, rec []byte) error) error {
 	var data []byte
 	at := make([]int, b.places)
 	for k, chunks := range b.chunks {
+		total := 0
+		for i := 1; i < len(chunks); i += 2 {
+			total += int(chunks[i])
+		}
+		if cap(data) < total {
+			data = make([]byte, 0, total)
+		}
 		data = data[:0]
 		for i := 0; i < len(chunks); i += 2 {
 			off, n := chunks[i], int(chunks[i+1])
-			data = slices.Grow(data, n)
 			if _, err := b.f.ReadAt(data[len(data):len(data)+n], off); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}

@@ -13,35 +13,33 @@ import (
 	"github.com/crmprofi/crm/internal/company"
 )
 
-// spill keeps the companies of an export, read in the order of their
-// ids, in a temporary file until they are written in the list's order.
+// spill keeps records by ascending id in a temporary file, to be read
+// back by id: the contacts of a whole export (allContacts), read by id
+// first and then taken by their companies, mostly in the same order.
 //
 // Read in the list's order (by name, say), every company and each of its
 // children is a seek to a page of its own: some twenty B-tree descents a
 // company, ~100 µs on SQLite. Read in the order of their ids, the
 // companies and their children (indexed by company_id) come front to
-// back. So the export reads them that way first, writing each company
-// with its contacts as one record here, and then walks the ids in the
-// list's order (an index, no rows), reading each record back from the
-// file — which is in the OS's page cache, not in the process.
+// back. So the export reads them that way, and keeps what it reads in
+// files (this and buckets), which are in the OS's page cache, not in the
+// process.
 //
 // The process keeps a sparse index: the id and place of every
-// spillRun-th record, 2 bytes a company (2 MB for a million), so that
+// spillRun-th record, 2 bytes a record (2 MB for a million), so that
 // its memory stays flat as rows grow. A record is found by reading its
 // run (a few kilobytes, one ReadAt) and skipping to it by the lengths
 // the records start with.
 type spill struct {
-	f      *os.File
-	w      *bufio.Writer
-	index  []entry // the first record of each run; ascending ids
-	n      int     // records written
-	last   int64   // the id of the last record written
-	size   int64
-	rec    []byte // the record being written
-	people []byte // the contacts of the record being written
-	read   []byte // the run read last
-	runAt  int    // 1 + the index of the run in read, 0 for none
-	enc    recordCodec
+	f     *os.File
+	w     *bufio.Writer
+	index []entry // the first record of each run; ascending ids
+	n     int     // records written
+	last  int64   // the id of the last record written
+	size  int64
+	read  []byte // the run read last
+	runAt int    // 1 + the index of the run in read, 0 for none
+	enc   recordCodec
 }
 
 // entry is where the record of the company id starts in the file.
@@ -80,22 +78,6 @@ type recordCodec interface {
 	company(dst []byte, c *company.Company, n int, contacts []byte) []byte
 	// write writes the company id from its record (what follows its id).
 	write(id int64, rec []byte) error
-}
-
-// add writes the company's record; the companies come by ascending id.
-func (s *spill) add(c *company.Company, contacts []Contact) error {
-	s.people = s.people[:0]
-	for i := range contacts {
-		s.people = s.enc.contact(s.people, &contacts[i])
-	}
-	return s.addEncoded(c, len(contacts), s.people)
-}
-
-// addEncoded writes the company's record with its n contacts given as
-// the codec's contact wrote them.
-func (s *spill) addEncoded(c *company.Company, n int, contacts []byte) error {
-	s.rec = s.enc.company(binary.AppendVarint(s.rec[:0], c.ID), c, n, contacts)
-	return s.addRecord(c.ID, s.rec)
 }
 
 // structuredRecords keep a company's fields (for the XLSX sink, which
