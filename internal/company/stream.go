@@ -224,7 +224,7 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 			_ = k.rows.Close()
 		}
 	}()
-	open := func(query string, args []any) error {
+	open := func(kind int64, query string, args []any) error {
 		q, err := next()
 		if err != nil {
 			return err
@@ -233,7 +233,7 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 		if err != nil {
 			return fmt.Errorf("stream company children: %w", err)
 		}
-		k := &childStream{rows: r}
+		k := &childStream{rows: r, only: kind}
 		kids = append(kids, k)
 		return k.next()
 	}
@@ -241,19 +241,20 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 	// companies in that order.
 	whole := s.Whole() && sel.order == "c.id"
 	if whole {
-		err = open("SELECT company_id, 1, 0, value, comment FROM company_phones ORDER BY company_id, position, id", nil)
+		err = open(1, "SELECT company_id, value, comment FROM company_phones ORDER BY company_id, position, id", nil)
 		if err == nil {
-			err = open("SELECT company_id, 2, 0, value, comment FROM company_emails ORDER BY company_id, position, id", nil)
+			err = open(2, "SELECT company_id, value, comment FROM company_emails ORDER BY company_id, position, id", nil)
 		}
 		if err == nil {
-			err = open("SELECT company_id, 3, sphere_id, '', '' FROM company_spheres ORDER BY company_id", nil)
+			err = open(3, "SELECT company_id, sphere_id FROM company_spheres ORDER BY company_id", nil)
 		}
 	} else {
-		err = open(s.Rows("x.company_id, x.kind, x.num, x.value, x.comment", "x.kind, x.pos, x.child_id",
+		query, args := s.Rows("x.company_id, x.kind, x.num, x.value, x.comment", "x.kind, x.pos, x.child_id",
 			Arm{"p.company_id AS company_id, 1 AS kind, p.position AS pos, p.id AS child_id, 0 AS num, p.value AS value, p.comment AS comment",
 				" JOIN company_phones p ON p.company_id = c.id"},
 			Arm{"m.company_id, 2, m.position, m.id, 0, m.value, m.comment", " JOIN company_emails m ON m.company_id = c.id"},
-			Arm{"cs.company_id, 3, 0, cs.sphere_id, cs.sphere_id, '', ''", " JOIN company_spheres cs ON cs.company_id = c.id"}))
+			Arm{"cs.company_id, 3, 0, cs.sphere_id, cs.sphere_id, '', ''", " JOIN company_spheres cs ON cs.company_id = c.id"})
+		err = open(0, query, args)
 	}
 	if err != nil {
 		return err
@@ -368,13 +369,30 @@ type childStream struct {
 	kind, num int64
 	value     string
 	comment   string
+	// only is the kind of every row of a stream that reads one table
+	// whole, whose rows are then (company_id, value, comment) or, for
+	// spheres, (company_id, sphere_id): two columns fewer a row to fetch
+	// (on SQLite each fetch of a column takes the connection's mutex).
+	// 0 is a stream of all kinds, its rows as above.
+	only int64
 }
 
 func (k *childStream) next() error {
 	if k.pending = k.rows.Next(); !k.pending {
 		return nil
 	}
-	if err := k.rows.Scan(&k.companyID, &k.kind, &k.num, &k.value, &k.comment); err != nil {
+	var err error
+	switch k.only {
+	case 0:
+		err = k.rows.Scan(&k.companyID, &k.kind, &k.num, &k.value, &k.comment)
+	case 3:
+		k.kind = 3
+		err = k.rows.Scan(&k.companyID, &k.num)
+	default:
+		k.kind = k.only
+		err = k.rows.Scan(&k.companyID, &k.value, &k.comment)
+	}
+	if err != nil {
 		return fmt.Errorf("stream company children: %w", err)
 	}
 	return nil
