@@ -40,7 +40,9 @@ func (s SQLStreamer) Stream(ctx context.Context, query string, args ...any) (Row
 // a string) and a conversion to the destination, besides the locks of
 // database/sql a row; pgx's own rows decode each column straight into
 // the destination, so that an export streaming millions of rows spends
-// about half as much of its CPU a row.
+// less CPU a row (a whole export of 100,000 companies: 0.91-0.99 s of
+// CPU before, 0.85-0.89 s after, on a loaded machine). Its statements are not counted by
+// DB.Statements (the figure of the pages' benchmark).
 type PgxTx struct {
 	conn *pgx.Conn
 	tx   pgx.Tx

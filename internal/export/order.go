@@ -88,17 +88,17 @@ func (o *listOrder) sort() error {
 	}
 	o.at = 0
 	if o.pos == nil {
-		sort.Sort(byID{o})
+		sort.Sort(idsAscending{o})
 	}
 	return nil
 }
 
-// byID sorts a sparse order's ids with their places.
-type byID struct{ o *listOrder }
+// idsAscending sorts a sparse order's ids with their places.
+type idsAscending struct{ o *listOrder }
 
-func (b byID) Len() int           { return len(b.o.ids) }
-func (b byID) Less(i, j int) bool { return b.o.ids[i] < b.o.ids[j] }
-func (b byID) Swap(i, j int) {
+func (b idsAscending) Len() int           { return len(b.o.ids) }
+func (b idsAscending) Less(i, j int) bool { return b.o.ids[i] < b.o.ids[j] }
+func (b idsAscending) Swap(i, j int) {
 	o := b.o
 	o.ids[i], o.ids[j] = o.ids[j], o.ids[i]
 	o.places[i], o.places[j] = o.places[j], o.places[i]
