@@ -2,12 +2,12 @@ package company
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/database"
@@ -28,7 +28,8 @@ import (
 // list's pages are built from), so what it reads is exactly what the
 // list shows.
 type Selection struct {
-	sel selection
+	sel     selection
+	dialect database.Dialect
 }
 
 // Select returns the selection of q under scope; q's paging is ignored.
@@ -42,7 +43,7 @@ func (s *Store) Select(scope access.Scope, q Query) (Selection, error) {
 	if sel.empty {
 		sel.w.Add("1 = 0")
 	}
-	return Selection{sel: sel}, nil
+	return Selection{sel: sel, dialect: s.db.Dialect}, nil
 }
 
 // ByID is the same selection read in the order of the companies' ids
@@ -59,13 +60,13 @@ func (s Selection) ByID() Selection {
 // IDs calls fn with the id of each selected company, in the list's
 // order: one statement, which on both databases walks the index of the
 // list's order without reading the companies' rows.
-func (s Selection) IDs(ctx context.Context, q database.Querier, fn func(id int64) error) error {
+func (s Selection) IDs(ctx context.Context, q database.Streamer, fn func(id int64) error) error {
 	sel := &s.sel
-	rows, err := q.QueryContext(ctx, sel.with+"SELECT c.id FROM "+sel.from+sel.w.SQL()+" ORDER BY "+sel.orderBy(), sel.w.Args()...)
+	rows, err := q.Stream(ctx, sel.with+"SELECT c.id FROM "+sel.from+sel.w.SQL()+" ORDER BY "+sel.orderBy(), sel.w.Args()...)
 	if err != nil {
 		return fmt.Errorf("stream company ids: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var id int64
 	for rows.Next() {
 		if err := rows.Scan(&id); err != nil {
@@ -79,6 +80,28 @@ func (s Selection) IDs(ctx context.Context, q database.Querier, fn func(id int64
 		return fmt.Errorf("stream company ids: %w", err)
 	}
 	return nil
+}
+
+// Span counts the selected companies and gives the least and the
+// greatest of their ids (0 when there are none).
+func (s Selection) Span(ctx context.Context, q database.Streamer) (n int, least, most int64, err error) {
+	sel := &s.sel
+	rows, err := q.Stream(ctx, sel.with+"SELECT COUNT(*), COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM "+sel.from+sel.w.SQL(), sel.w.Args()...)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("span of companies: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var count int64
+	if rows.Next() {
+		err = rows.Scan(&count, &least, &most)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("span of companies: %w", err)
+	}
+	return int(count), least, most, nil
 }
 
 // Arm is one branch of a Selection.Rows statement: the columns it reads
@@ -144,7 +167,7 @@ func sortKeys(orderBy string) (keys, order string) {
 // at once over one snapshot of the base: on PostgreSQL each statement
 // needs a connection of its own (a connection reads one result at a
 // time), on SQLite one read transaction steps them all.
-type Queriers func() (database.Querier, error)
+type Queriers func() (database.Streamer, error)
 
 // Whole reports whether the selection is every live company — no text,
 // no filter, a scope that sees the whole base. Streams of the companies'
@@ -177,33 +200,40 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 	if err != nil {
 		return err
 	}
+	var c Company
 	names, err := readNames(ctx, q)
 	if err != nil {
 		return err
 	}
-	rows, err := q.QueryContext(ctx, sel.with+"SELECT c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website, "+
-		"COALESCE(c.status_id, 0), COALESCE(c.branch_id, 0), COALESCE(c.responsible_id, 0), c.created_at, c.updated_at FROM "+
+	var created, updated any = &c.CreatedAt, &c.UpdatedAt
+	times := "c.created_at, c.updated_at"
+	if s.dialect == database.SQLite {
+		created, updated = (*sqliteTime)(&c.CreatedAt), (*sqliteTime)(&c.UpdatedAt)
+		times = "+c.created_at, +c.updated_at" // see sqliteTime
+	}
+	rows, err := q.Stream(ctx, sel.with+"SELECT c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website, "+
+		"COALESCE(c.status_id, 0), COALESCE(c.branch_id, 0), COALESCE(c.responsible_id, 0), "+times+" FROM "+
 		sel.from+sel.w.SQL()+" ORDER BY "+sel.orderBy(), sel.w.Args()...)
 	if err != nil {
 		return fmt.Errorf("stream companies: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var kids []*childStream
 	defer func() {
 		for _, k := range kids {
 			_ = k.rows.Close()
 		}
 	}()
-	open := func(query string, args []any) error {
+	open := func(kind int64, query string, args []any) error {
 		q, err := next()
 		if err != nil {
 			return err
 		}
-		r, err := q.QueryContext(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked by end
+		r, err := q.Stream(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked by end
 		if err != nil {
 			return fmt.Errorf("stream company children: %w", err)
 		}
-		k := &childStream{rows: r}
+		k := &childStream{rows: r, only: kind}
 		kids = append(kids, k)
 		return k.next()
 	}
@@ -211,30 +241,28 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 	// companies in that order.
 	whole := s.Whole() && sel.order == "c.id"
 	if whole {
-		err = open("SELECT company_id, 1, 0, value, comment FROM company_phones ORDER BY company_id, position, id", nil)
+		err = open(1, "SELECT company_id, value, comment FROM company_phones ORDER BY company_id, position, id", nil)
 		if err == nil {
-			err = open("SELECT company_id, 2, 0, value, comment FROM company_emails ORDER BY company_id, position, id", nil)
+			err = open(2, "SELECT company_id, value, comment FROM company_emails ORDER BY company_id, position, id", nil)
 		}
 		if err == nil {
-			err = open("SELECT company_id, 3, sphere_id, '', '' FROM company_spheres ORDER BY company_id", nil)
+			err = open(3, "SELECT company_id, sphere_id FROM company_spheres ORDER BY company_id", nil)
 		}
 	} else {
-		err = open(s.Rows("x.company_id, x.kind, x.num, x.value, x.comment", "x.kind, x.pos, x.child_id",
+		query, args := s.Rows("x.company_id, x.kind, x.num, x.value, x.comment", "x.kind, x.pos, x.child_id",
 			Arm{"p.company_id AS company_id, 1 AS kind, p.position AS pos, p.id AS child_id, 0 AS num, p.value AS value, p.comment AS comment",
 				" JOIN company_phones p ON p.company_id = c.id"},
 			Arm{"m.company_id, 2, m.position, m.id, 0, m.value, m.comment", " JOIN company_emails m ON m.company_id = c.id"},
-			Arm{"cs.company_id, 3, 0, cs.sphere_id, cs.sphere_id, '', ''", " JOIN company_spheres cs ON cs.company_id = c.id"}))
+			Arm{"cs.company_id, 3, 0, cs.sphere_id, cs.sphere_id, '', ''", " JOIN company_spheres cs ON cs.company_id = c.id"})
+		err = open(0, query, args)
 	}
 	if err != nil {
 		return err
 	}
-	var (
-		c                    Company
-		status, branch, resp int64
-	)
+	var status, branch, resp int64
 	for rows.Next() {
 		if err := rows.Scan(&c.ID, &c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website,
-			&status, &branch, &resp, &c.CreatedAt, &c.UpdatedAt); err != nil {
+			&status, &branch, &resp, created, updated); err != nil {
 			return fmt.Errorf("stream companies: %w", err)
 		}
 		c.StatusID, c.BranchID, c.ResponsibleID = ptr(status), ptr(branch), ptr(resp)
@@ -275,17 +303,17 @@ type names struct {
 
 // readNames reads the names of the statuses, branches, users (the
 // responsible's «Имя Фамилия», or the login) and spheres in one statement.
-func readNames(ctx context.Context, q database.Querier) (names, error) {
+func readNames(ctx context.Context, q database.Streamer) (names, error) {
 	n := names{statuses: map[int64]string{}, branches: map[int64]string{}, users: map[int64]string{},
 		spheres: map[int64]string{}, sphereRank: map[int64]int64{}}
-	rows, err := q.QueryContext(ctx, `SELECT 1, id, name, '', '', 0 FROM company_statuses
+	rows, err := q.Stream(ctx, `SELECT 1, id, name, '', '', 0 FROM company_statuses
 		UNION ALL SELECT 2, id, name, '', '', 0 FROM branches
 		UNION ALL SELECT 3, id, username, first_name, last_name, 0 FROM users
 		UNION ALL SELECT 4, id, name, '', '', ROW_NUMBER() OVER (ORDER BY name, id) FROM spheres`)
 	if err != nil {
 		return n, fmt.Errorf("stream names: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var (
 			kind, id, rank int64
@@ -335,19 +363,36 @@ var ErrOutOfStep = errors.New("the child rows do not follow the companies")
 // e-mail (2) with its value and comment, or a sphere (3) by its id, in
 // the companies' order and by position within a company.
 type childStream struct {
-	rows      *sql.Rows
+	rows      database.Rows
 	pending   bool
 	companyID int64
 	kind, num int64
 	value     string
 	comment   string
+	// only is the kind of every row of a stream that reads one table
+	// whole, whose rows are then (company_id, value, comment) or, for
+	// spheres, (company_id, sphere_id): two columns fewer a row to fetch
+	// (on SQLite each fetch of a column takes the connection's mutex).
+	// 0 is a stream of all kinds, its rows as above.
+	only int64
 }
 
 func (k *childStream) next() error {
 	if k.pending = k.rows.Next(); !k.pending {
 		return nil
 	}
-	if err := k.rows.Scan(&k.companyID, &k.kind, &k.num, &k.value, &k.comment); err != nil {
+	var err error
+	switch k.only {
+	case 0:
+		err = k.rows.Scan(&k.companyID, &k.kind, &k.num, &k.value, &k.comment)
+	case 3:
+		k.kind = 3
+		err = k.rows.Scan(&k.companyID, &k.num)
+	default:
+		k.kind = k.only
+		err = k.rows.Scan(&k.companyID, &k.value, &k.comment)
+	}
+	if err != nil {
 		return fmt.Errorf("stream company children: %w", err)
 	}
 	return nil
@@ -373,4 +418,114 @@ func (k *childStream) addTo(c *Company, whole bool) error {
 		}
 	}
 	return nil
+}
+
+// sqliteTime scans a timestamp SQLite keeps as text, as the driver
+// writes it («2006-01-02 15:04:05.999999999-07:00»). Read from the
+// column itself, the driver parses the text by trying time.Parse with a
+// list of layouts: a tenth of the CPU of a whole-base export. Read as
+// +column (SQLite's unary plus returns its operand unchanged, but as an
+// expression it has no declared type), the driver hands over the text,
+// and this parses the layout it wrote by hand, with the driver's other
+// layouts left to time.Parse.
+type sqliteTime time.Time
+
+// Scan reads a text timestamp (or a time, when the driver parsed one).
+func (t *sqliteTime) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		*t = sqliteTime(v)
+		return nil
+	case string:
+		p, err := parseSQLiteTime(v)
+		*t = sqliteTime(p)
+		return err
+	case []byte:
+		p, err := parseSQLiteTime(string(v))
+		*t = sqliteTime(p)
+		return err
+	}
+	return fmt.Errorf("timestamp: unexpected %T", src)
+}
+
+// sqliteTimeLayouts are the layouts the SQLite driver reads timestamps in.
+var sqliteTimeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// parseSQLiteTime parses «2006-01-02 15:04:05[.fraction]-07:00» (or
+// with no zone: UTC) directly, and anything else by the
+// driver's layouts.
+func parseSQLiteTime(s string) (time.Time, error) {
+	if t, ok := parseTimeFast(s); ok {
+		return t, nil
+	}
+	for _, layout := range sqliteTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("timestamp: cannot parse %q", s)
+}
+
+func parseTimeFast(s string) (time.Time, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' && s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			d := s[i] - '0'
+			if d > 9 {
+				ok = false
+			}
+			n = n*10 + int(d)
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	rest := s[19:]
+	nsec := 0
+	if len(rest) > 0 && rest[0] == '.' {
+		digits := 0
+		for digits+1 < len(rest) && rest[digits+1] >= '0' && rest[digits+1] <= '9' {
+			digits++
+		}
+		if digits == 0 || digits > 9 {
+			return time.Time{}, false
+		}
+		nsec = num(20, 20+digits)
+		for range 9 - digits {
+			nsec *= 10
+		}
+		rest = rest[1+digits:]
+	}
+	offset := 0
+	switch {
+	case rest == "":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		at := len(s) - 6
+		offset = (num(at+1, at+3)*60 + num(at+4, at+6)) * 60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	if !ok || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // the 31st of a shorter month: time.Parse's error
+		return time.Time{}, false
+	}
+	return t.Add(-time.Duration(offset) * time.Second), true
 }

@@ -23,11 +23,12 @@ const bom = "\uFEFF"
 // straight from the company into one reused line buffer: no []string
 // per row, no string per cell.
 type csvSink struct {
-	out  io.Writer
-	buf  *bufio.Writer
-	loc  *time.Location
-	line []byte // the row being written
-	cell []byte // a composed cell (phones, contacts…) before escaping
+	out    io.Writer
+	buf    *bufio.Writer
+	loc    *time.Location
+	line   []byte // the row being written
+	cell   []byte // a composed cell (phones, e-mails, spheres) before escaping
+	people []byte // the «Контакты» cell being composed
 }
 
 func newCSVSink(out io.Writer, loc *time.Location) *csvSink {
@@ -48,7 +49,16 @@ func (s *csvSink) header() error {
 }
 
 func (s *csvSink) company(c *company.Company, contacts []Contact) error {
-	l := strconv.AppendInt(s.line[:0], c.ID, 10)
+	s.people = appendContacts(s.people[:0], contacts)
+	s.line = s.appendRow(s.line[:0], c, s.people)
+	_, err := s.buf.Write(s.line)
+	return err
+}
+
+// appendRow appends the company's line, its «Контакты» cell given
+// composed (appendContacts).
+func (s *csvSink) appendRow(l []byte, c *company.Company, contacts []byte) []byte {
+	l = strconv.AppendInt(l, c.ID, 10)
 	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website} {
 		l = appendCSVCell(append(l, ';'), v)
 	}
@@ -61,12 +71,46 @@ func (s *csvSink) company(c *company.Company, contacts []Contact) error {
 	for _, v := range [...]string{c.BranchName, c.ResponsibleName, c.StatusName} {
 		l = appendCSVCell(append(l, ';'), v)
 	}
-	l = c.CreatedAt.In(s.loc).AppendFormat(append(l, ';'), dateLayout)
-	l = c.UpdatedAt.In(s.loc).AppendFormat(append(l, ';'), dateLayout)
-	s.cell = appendContacts(s.cell[:0], contacts)
-	l = appendCSVCell(append(l, ';'), s.cell)
-	s.line = append(l, '\r', '\n')
-	_, err := s.buf.Write(s.line)
+	l = appendDate(append(l, ';'), c.CreatedAt.In(s.loc))
+	l = appendDate(append(l, ';'), c.UpdatedAt.In(s.loc))
+	l = appendCSVCell(append(l, ';'), contacts)
+	return append(l, '\r', '\n')
+}
+
+// appendDate appends t as dateLayout has it, without the layout's
+// parsing (time.AppendFormat walks the layout's text every call).
+func appendDate(dst []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 1000 || year > 9999 {
+		return t.AppendFormat(dst, dateLayout)
+	}
+	hour, minute, _ := t.Clock()
+	return append(dst, byte('0'+day/10), byte('0'+day%10), '.', byte('0'+month/10), byte('0'+month%10), '.',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), ' ',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10))
+}
+
+func (s *csvSink) records() recordCodec { return csvRecords{s} }
+
+// csvRecords keep a company in the spill as its finished line, so that
+// the second pass copies it out: a contact's part is its line of the
+// «Контакты» cell with a line break after it (appendContacts's, but for
+// the last), a company's record its line.
+type csvRecords struct{ s *csvSink }
+
+func (r csvRecords) contact(dst []byte, ct *Contact) []byte {
+	return append(appendContactLine(dst, ct), '\n')
+}
+
+func (r csvRecords) company(dst []byte, c *company.Company, n int, contacts []byte) []byte {
+	if n > 0 {
+		contacts = contacts[:len(contacts)-1] // the last contact's line break
+	}
+	return r.s.appendRow(dst, c, contacts)
+}
+
+func (r csvRecords) write(_ int64, rec []byte) error {
+	_, err := r.s.buf.Write(rec)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"testing"
+	"time"
 )
 
 // viaEncodingCSV is what the sink wrote before it wrote cells itself:
@@ -57,4 +58,30 @@ func FuzzCSVCell(f *testing.F) {
 			t.Errorf("%q: got %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestDatesAreWrittenAsTheLayoutWritesThem: the dates of a row, written
+// digit by digit, read as time.Format with dateLayout writes them, in
+// any zone and year (four digits or not).
+func TestDatesAreWrittenAsTheLayoutWritesThem(t *testing.T) {
+	moscow, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{
+		time.Date(2026, 12, 6, 9, 5, 7, 123456789, time.UTC),
+		time.Date(2025, 1, 1, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1999, 12, 31, 21, 0, 0, 0, time.UTC),
+		time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(12345, 6, 7, 8, 9, 0, 0, time.UTC),
+		{},
+	} {
+		for _, loc := range []*time.Location{time.UTC, moscow, time.FixedZone("", -9*3600-1800)} {
+			want := at.In(loc).Format(dateLayout)
+			if got := string(appendDate(nil, at.In(loc))); got != want {
+				t.Errorf("%v in %v: %q, want %q", at, loc, got, want)
+			}
+		}
+	}
 }

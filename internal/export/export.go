@@ -10,6 +10,7 @@ package export
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -125,17 +126,18 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 }
 
 // walk reads the companies of the export and hands their rows to sink,
-// in two passes over one snapshot of the base. The first reads the
-// selected companies in the order of their ids — the companies, their
+// in two passes over one snapshot of the base. It reads the ids of the
+// selection in the list's order first (listOrder). The first pass reads
+// the selected companies in the order of their ids — the companies, their
 // children and their contacts (with theirs) as streams ordered alike and
 // merged as they come, each reading its tables front to back (for the
 // whole base a stream a table, with no join and no sort: see
 // company.Selection.Whole and allContacts) — and keeps each company with
-// its contacts in a spill file. The second walks the selection's ids in
-// the list's order and writes each company from the spill. Either pass
-// is the same handful of statements for ten companies or a million, and
-// the process holds one company at a time (and 2 bytes of the spill's
-// index per company).
+// its contacts in the bucket of its place in the list (buckets). The
+// second reads the buckets in turn and writes their companies by place.
+// Either pass is the same handful of statements for ten companies or a
+// million, and the process holds one company at a time, a bucket, and
+// 4 bytes an id of the list's order.
 func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, error) {
 	sel, err := e.companies.Select(o.Scope, o.Query)
 	if err != nil {
@@ -144,17 +146,27 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	if err := sink.header(); err != nil {
 		return 0, err
 	}
-	sp, err := newSpill()
-	if err != nil {
-		return 0, err
-	}
-	defer sp.close()
+	enc := sink.records()
 	done, read := 0, 0
 	err = e.snapshot(ctx, func(snap *snapshot) error {
+		q, err := snap.next()
+		if err != nil {
+			return err
+		}
+		order, err := readListOrder(ctx, q, sel)
+		if err != nil {
+			return err
+		}
+		snap.reuse() // the ids' statements are closed
+		bk, err := newBuckets(enc, order)
+		if err != nil {
+			return err
+		}
+		defer bk.close()
 		byID := sel.ByID()
 		var contacts contactSource
 		if byID.Whole() {
-			all, err := readAllContacts(ctx, snap.next)
+			all, err := readAllContacts(ctx, snap.next, enc)
 			if err != nil {
 				return err
 			}
@@ -177,7 +189,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			return err
 		}
 		err = byID.Each(ctx, snap.next, func(c *company.Company) error {
-			if err := contacts.add(sp, c); err != nil {
+			if err := contacts.add(bk, c); err != nil {
 				return err
 			}
 			if read++; read%flushEvery == 0 && o.Progress != nil {
@@ -189,23 +201,14 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			err = contacts.end()
 		}
 		if err == nil {
-			err = sp.done()
+			err = bk.done()
 		}
 		contacts.close()
 		if err != nil {
 			return err
 		}
-		snap.reuse() // the first pass's statements are closed
-		companies, err := snap.next()
-		if err != nil {
-			return err
-		}
-		err = sel.IDs(ctx, companies, func(id int64) error {
-			c, list, err := sp.get(id)
-			if err != nil {
-				return err
-			}
-			if err := sink.company(c, list); err != nil {
+		return bk.each(func(id int64, rec []byte) error {
+			if err := enc.write(id, rec); err != nil {
 				return err
 			}
 			if done++; done%flushEvery == 0 {
@@ -218,10 +221,6 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			}
 			return nil
 		})
-		if err == nil && done != sp.n {
-			err = errOutOfOrder
-		}
-		return err
 	})
 	if err == nil {
 		err = sink.flush()
@@ -255,7 +254,8 @@ type snapshot struct {
 	db   *database.DB
 	id   string // the exported snapshot (PostgreSQL)
 	txs  []*sql.Tx
-	used int // how many of txs are handed out
+	pg   []*database.PgxTx // PostgreSQL's transactions, each on its own connection
+	used int               // how many of txs (or pg) are handed out
 }
 
 func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error {
@@ -264,39 +264,50 @@ func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error
 		for _, tx := range s.txs {
 			_ = tx.Rollback()
 		}
+		for _, tx := range s.pg {
+			tx.Close(context.WithoutCancel(ctx))
+		}
 	}()
 	return fn(s)
 }
 
-// next is a querier in the snapshot for one more statement.
-func (s *snapshot) next() (database.Querier, error) {
-	if s.db.Dialect != database.Postgres && len(s.txs) > 0 {
-		return s.txs[0], nil
+// next is a streamer in the snapshot for one more statement. On
+// PostgreSQL it reads through pgx itself, on a connection of its own
+// rather than one of the pool's (see database.PgxTx).
+func (s *snapshot) next() (database.Streamer, error) {
+	if s.db.Dialect == database.Postgres {
+		return s.nextPgx()
 	}
-	if s.used < len(s.txs) {
+	if len(s.txs) == 0 {
+		tx, err := s.db.BeginTx(s.ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		s.txs = append(s.txs, tx)
+	}
+	return database.SQLStreamer{Q: s.txs[0]}, nil
+}
+
+func (s *snapshot) nextPgx() (database.Streamer, error) {
+	if s.used < len(s.pg) {
 		s.used++
-		return s.txs[s.used-1], nil
+		return s.pg[s.used-1], nil
 	}
-	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	if s.db.Dialect != database.Postgres {
-		opts.Isolation = sql.LevelDefault
-	}
-	tx, err := s.db.BeginTx(s.ctx, opts)
+	tx, err := s.db.BeginPgxRead(s.ctx)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	s.txs = append(s.txs, tx)
+	s.pg = append(s.pg, tx)
 	s.used++
-	if s.db.Dialect != database.Postgres {
-		return tx, nil
-	}
 	if s.id == "" {
 		var jit string
-		err = tx.QueryRowContext(s.ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&s.id, &jit)
+		err = tx.QueryRow(s.ctx, `SELECT pg_export_snapshot(), set_config('jit', 'off', true)`).Scan(&s.id, &jit)
 	} else {
 		// A snapshot's id is the server's own string, never user input.
-		// Without arguments the two statements go as one simple query.
-		_, err = tx.ExecContext(s.ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(s.id, "'", "")+`'; SET LOCAL jit = off`)
+		err = tx.Exec(s.ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(s.id, "'", "")+`'`)
+		if err == nil {
+			err = tx.Exec(s.ctx, `SET LOCAL jit = off`)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -325,7 +336,7 @@ func (c Contact) Name() string {
 // (company.Selection.Rows): each company's contacts by id, a contact's
 // row first, then its phones and e-mails by position.
 type contactStream struct {
-	rows    *sql.Rows
+	rows    database.Rows
 	pending bool
 	row     contactRow
 	list    []Contact
@@ -339,14 +350,14 @@ type contactRow struct {
 	a, b, c, d    string
 }
 
-func openContacts(ctx context.Context, q database.Querier, sel company.Selection) (*contactStream, error) {
+func openContacts(ctx context.Context, q database.Streamer, sel company.Selection) (*contactStream, error) {
 	query, args := sel.Rows("x.company_id, x.contact_id, x.kind, x.a, x.b, x.c, x.d", "x.contact_id, x.kind, x.pos",
 		company.Arm{Cols: "ct.company_id AS company_id, ct.id AS contact_id, 0 AS kind, 0 AS pos, ct.last_name AS a, ct.first_name AS b, " +
 			"ct.middle_name AS c, ct.position AS d", Joins: liveContacts},
 		company.Arm{Cols: "ct.company_id, ct.id, 1, p.position, p.value, p.comment, '', ''", Joins: liveContacts + " JOIN contact_phones p ON p.contact_id = ct.id"},
 		company.Arm{Cols: "ct.company_id, ct.id, 2, m.position, m.value, m.comment, '', ''", Joins: liveContacts + " JOIN contact_emails m ON m.contact_id = ct.id"})
 	// The stream keeps its rows: end checks their Err, close closes them.
-	rows, err := q.QueryContext(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // see above
+	rows, err := q.Stream(ctx, query, args...) //nolint:rowserrcheck,sqlclosecheck // see above
 	if err != nil {
 		return nil, fmt.Errorf("export contacts: %w", err)
 	}
@@ -405,7 +416,7 @@ func (s *contactStream) of(id int64) ([]Contact, error) {
 }
 
 // add writes the company's record with its contacts to sp.
-func (s *contactStream) add(sp *spill, c *company.Company) error {
+func (s *contactStream) add(sp *buckets, c *company.Company) error {
 	list, err := s.of(c.ID)
 	if err != nil {
 		return err
@@ -431,7 +442,7 @@ func (s *contactStream) close() { _ = s.rows.Close() }
 // as they come in the order of their ids.
 type contactSource interface {
 	// add writes the company's record with its contacts to sp.
-	add(sp *spill, c *company.Company) error
+	add(sp *buckets, c *company.Company) error
 	// end checks the source once the companies are read.
 	end() error
 	// close closes its statements; it may be called again.
@@ -448,7 +459,7 @@ type contactSource interface {
 // when contacts are added after their company).
 type allContacts struct {
 	spill *spill
-	ids   *sql.Rows
+	ids   database.Rows
 	// The next row of ids: a contact and its company.
 	pending       bool
 	companyID, id int64
@@ -458,8 +469,8 @@ type allContacts struct {
 // contactsLive is the contacts a whole export writes: live ones of a company.
 const contactsLive = " FROM contacts WHERE deleted_at IS NULL AND company_id IS NOT NULL"
 
-func readAllContacts(ctx context.Context, next company.Queriers) (*allContacts, error) {
-	sp, err := newSpill()
+func readAllContacts(ctx context.Context, next company.Queriers, enc recordCodec) (*allContacts, error) {
+	sp, err := newSpill(enc)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +483,7 @@ func readAllContacts(ctx context.Context, next company.Queriers) (*allContacts, 
 }
 
 func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
-	var streams [3]*sql.Rows
+	var streams [3]database.Rows
 	defer func() {
 		for _, r := range streams {
 			if r != nil {
@@ -489,7 +500,7 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 		if err != nil {
 			return err
 		}
-		if streams[i], err = q.QueryContext(ctx, query); err != nil { //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked below
+		if streams[i], err = q.Stream(ctx, query); err != nil { //nolint:rowserrcheck,sqlclosecheck // closed by the defer above, Err checked below
 			return fmt.Errorf("export contacts: %w", err)
 		}
 	}
@@ -509,7 +520,7 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 		if ct.Emails, err = emails.of(ct.ID, ct.Emails[:0]); err != nil {
 			return err
 		}
-		a.buf = appendContact(a.buf[:0], &ct)
+		a.buf = a.spill.enc.contact(binary.AppendVarint(a.buf[:0], ct.ID), &ct)
 		if err := a.spill.addRecord(ct.ID, a.buf); err != nil {
 			return err
 		}
@@ -523,8 +534,8 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 }
 
 // open starts the stream of the contacts' ids in the order of their companies.
-func (a *allContacts) open(ctx context.Context, q database.Querier) error {
-	rows, err := q.QueryContext(ctx, "SELECT company_id, id"+contactsLive+" ORDER BY company_id, id") //nolint:rowserrcheck,sqlclosecheck // end checks Err, close closes
+func (a *allContacts) open(ctx context.Context, q database.Streamer) error {
+	rows, err := q.Stream(ctx, "SELECT company_id, id"+contactsLive+" ORDER BY company_id, id") //nolint:rowserrcheck,sqlclosecheck // end checks Err, close closes
 	if err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
@@ -545,7 +556,7 @@ func (a *allContacts) next() error {
 // add writes the company's record with its contacts to sp. Contacts of
 // companies before c are those of companies the export does not hold
 // (deleted ones): skipped.
-func (a *allContacts) add(sp *spill, c *company.Company) error {
+func (a *allContacts) add(sp *buckets, c *company.Company) error {
 	a.buf = a.buf[:0]
 	n := 0
 	for a.pending && a.companyID <= c.ID {
@@ -581,7 +592,7 @@ func (a *allContacts) close() {
 // valueStream is the phones or e-mails of contacts by contact id: rows of
 // (contact_id, value, comment).
 type valueStream struct {
-	rows    *sql.Rows
+	rows    database.Rows
 	pending bool
 	id      int64
 	value   string
@@ -721,6 +732,8 @@ func appendName(dst []byte, ct *Contact) []byte {
 type rowSink interface {
 	header() error
 	company(c *company.Company, contacts []Contact) error
+	// records is the form the sink's companies take in the spill.
+	records() recordCodec
 	// flush ends a page: what is buffered goes out.
 	flush() error
 	// close finishes the file; ok is false when the export failed.

@@ -3,6 +3,8 @@ package export
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -179,11 +181,19 @@ func values(t *testing.T, db *database.DB, table string, contactID int64) []stri
 // that was not written (before the first, inside a run, after the last),
 // or one written out of order, is an error.
 func TestSpillReadsBackEveryCompany(t *testing.T) {
-	sp, err := newSpill()
+	records := &structuredRecords{}
+	sp, err := newSpill(records)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sp.close()
+	get := func(id int64) (*company.Company, []Contact, error) {
+		rec, err := sp.record(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return records.decode(id, rec)
+	}
 	at := time.Date(2026, 12, 6, 9, 30, 0, 123456789, time.UTC)
 	const n = 5*spillRun + 3
 	for i := range n {
@@ -194,7 +204,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 		if i%2 == 0 {
 			people = []Contact{{ID: -id, LastName: "Иванов", Emails: []string{fmt.Sprint(id, "@x.ru")}}}
 		}
-		if err := sp.add(&c, people); err != nil {
+		if err := addStructured(sp, records, &c, people); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -203,7 +213,7 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 	}
 	for i := n - 1; i >= 0; i-- {
 		id := int64(3*i + 1)
-		c, people, err := sp.get(id)
+		c, people, err := get(id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,13 +224,22 @@ func TestSpillReadsBackEveryCompany(t *testing.T) {
 		}
 	}
 	for _, id := range []int64{0, 2, 3*n + 1} {
-		if _, _, err := sp.get(id); err == nil {
+		if _, _, err := get(id); err == nil {
 			t.Errorf("id %d, never written, read back", id)
 		}
 	}
-	if err := sp.add(&company.Company{ID: 1}, nil); err == nil {
+	if err := addStructured(sp, records, &company.Company{ID: 1}, nil); err == nil {
 		t.Error("a company out of order was written")
 	}
+}
+
+// addStructured writes the record of c with its contacts to sp.
+func addStructured(sp *spill, r *structuredRecords, c *company.Company, contacts []Contact) error {
+	var people []byte
+	for i := range contacts {
+		people = r.contact(people, &contacts[i])
+	}
+	return sp.addRecord(c.ID, r.company(binary.AppendVarint(nil, c.ID), c, len(contacts), people))
 }
 
 // TestExportReadsWithoutJIT: on PostgreSQL the three transactions of an
@@ -234,15 +253,23 @@ func TestExportReadsWithoutJIT(t *testing.T) {
 			t.Skip("JIT is PostgreSQL's")
 		}
 		ctx := context.Background()
-		jit := func(q database.Querier) string {
+		jit := func(q database.Streamer) string {
 			t.Helper()
+			rows, err := q.Stream(ctx, `SHOW jit`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = rows.Close() }()
 			var v string
-			if err := q.QueryRowContext(ctx, `SHOW jit`).Scan(&v); err != nil {
+			if rows.Next() {
+				err = rows.Scan(&v)
+			}
+			if err := errors.Join(err, rows.Close()); err != nil {
 				t.Fatal(err)
 			}
 			return v
 		}
-		before := jit(db)
+		before := jit(database.SQLStreamer{Q: db})
 		err := New(db).snapshot(ctx, func(snap *snapshot) error {
 			for i := range 3 {
 				q, err := snap.next()
@@ -258,7 +285,7 @@ func TestExportReadsWithoutJIT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after := jit(db); after != before {
+		if after := jit(database.SQLStreamer{Q: db}); after != before {
 			t.Errorf("after the export: jit = %s, want %s as before", after, before)
 		}
 	})

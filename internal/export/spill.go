@@ -13,38 +13,33 @@ import (
 	"github.com/crmprofi/crm/internal/company"
 )
 
-// spill keeps the companies of an export, read in the order of their
-// ids, in a temporary file until they are written in the list's order.
+// spill keeps records by ascending id in a temporary file, to be read
+// back by id: the contacts of a whole export (allContacts), read by id
+// first and then taken by their companies, mostly in the same order.
 //
 // Read in the list's order (by name, say), every company and each of its
 // children is a seek to a page of its own: some twenty B-tree descents a
 // company, ~100 µs on SQLite. Read in the order of their ids, the
 // companies and their children (indexed by company_id) come front to
-// back. So the export reads them that way first, writing each company
-// with its contacts as one record here, and then walks the ids in the
-// list's order (an index, no rows), reading each record back from the
-// file — which is in the OS's page cache, not in the process.
+// back. So the export reads them that way, and keeps what it reads in
+// files (this and buckets), which are in the OS's page cache, not in the
+// process.
 //
 // The process keeps a sparse index: the id and place of every
-// spillRun-th record, 2 bytes a company (2 MB for a million), so that
+// spillRun-th record, 2 bytes a record (2 MB for a million), so that
 // its memory stays flat as rows grow. A record is found by reading its
 // run (a few kilobytes, one ReadAt) and skipping to it by the lengths
 // the records start with.
 type spill struct {
-	f      *os.File
-	w      *bufio.Writer
-	index  []entry // the first record of each run; ascending ids
-	n      int     // records written
-	last   int64   // the id of the last record written
-	size   int64
-	rec    []byte // the record being written
-	people []byte // the contacts of the record being written
-	read   []byte // the run read last
-	runAt  int    // 1 + the index of the run in read, 0 for none
-
-	// The company and contacts a record is decoded into, reused.
-	c        company.Company
-	contacts []Contact
+	f     *os.File
+	w     *bufio.Writer
+	index []entry // the first record of each run; ascending ids
+	n     int     // records written
+	last  int64   // the id of the last record written
+	size  int64
+	read  []byte // the run read last
+	runAt int    // 1 + the index of the run in read, 0 for none
+	enc   recordCodec
 }
 
 // entry is where the record of the company id starts in the file.
@@ -53,12 +48,12 @@ type entry struct{ id, off int64 }
 // spillRun is how many records an entry of the index stands for.
 const spillRun = 8
 
-func newSpill() (*spill, error) {
+func newSpill(enc recordCodec) (*spill, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	return &spill{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+	return &spill{f: f, w: bufio.NewWriterSize(f, 256<<10), enc: enc}, nil
 }
 
 // close removes the file.
@@ -72,19 +67,31 @@ func (s *spill) close() {
 // the same companies.
 var errOutOfOrder = errors.New("export: the two passes over the companies disagree")
 
-// add writes the company's record; the companies come by ascending id.
-func (s *spill) add(c *company.Company, contacts []Contact) error {
-	s.people = s.people[:0]
-	for i := range contacts {
-		s.people = appendContact(s.people, &contacts[i])
-	}
-	return s.addEncoded(c, len(contacts), s.people)
+// recordCodec is the form a company takes in the spill, the sink's own:
+// CSV keeps the company's finished line (its second pass only copies
+// it out), XLSX the company's fields (structuredRecords).
+type recordCodec interface {
+	// contact appends a contact's part of its company's record.
+	contact(dst []byte, ct *Contact) []byte
+	// company appends the record of c (what follows its id) with its n
+	// contacts, given as contact appended them one after another.
+	company(dst []byte, c *company.Company, n int, contacts []byte) []byte
+	// write writes the company id from its record (what follows its id).
+	write(id int64, rec []byte) error
 }
 
-// addEncoded writes the company's record with its n contacts given as
-// appendContact wrote them.
-func (s *spill) addEncoded(c *company.Company, n int, contacts []byte) error {
-	b := binary.AppendVarint(s.rec[:0], c.ID)
+// structuredRecords keep a company's fields (for the XLSX sink, which
+// writes them to cells of their own), decoded back for the sink.
+type structuredRecords struct {
+	sink rowSink
+	// The company and contacts a record is decoded into, reused.
+	c        company.Company
+	contacts []Contact
+}
+
+func (r *structuredRecords) contact(b []byte, ct *Contact) []byte { return appendContact(b, ct) }
+
+func (r *structuredRecords) company(b []byte, c *company.Company, n int, contacts []byte) []byte {
 	for _, v := range [...]string{c.Name, c.LegalName, c.INN, c.KPP, c.OGRN, c.Address, c.Website, c.BranchName, c.ResponsibleName, c.StatusName} {
 		b = appendString(b, v)
 	}
@@ -98,9 +105,15 @@ func (s *spill) addEncoded(c *company.Company, n int, contacts []byte) error {
 		b = appendString(appendString(b, c.Emails[i].Value), c.Emails[i].Comment)
 	}
 	b = appendStrings(b, c.SphereNames)
-	b = append(binary.AppendVarint(b, int64(n)), contacts...)
-	s.rec = b
-	return s.addRecord(c.ID, b)
+	return append(binary.AppendVarint(b, int64(n)), contacts...)
+}
+
+func (r *structuredRecords) write(id int64, rec []byte) error {
+	c, list, err := r.decode(id, rec)
+	if err != nil {
+		return err
+	}
+	return r.sink.company(c, list)
 }
 
 // appendContact appends a contact as a company's record holds it (and
@@ -148,7 +161,7 @@ func (s *spill) done() error {
 	return nil
 }
 
-// record reads back the record of id (without its length). It is the
+// record reads back the record of id (what follows its id). It is the
 // spill's own buffer, overwritten by the next read; the run it was read
 // from is kept, so that records read in the order of their ids cost one
 // ReadAt a run.
@@ -180,25 +193,21 @@ func (s *spill) record(id int64) ([]byte, error) {
 			return nil, errOutOfOrder
 		}
 		if v, k := binary.Varint(run[4:size]); k > 0 && v == id {
-			return run[4:size], nil
+			return run[4+k : size], nil
 		}
 		run = run[size:]
 	}
 	return nil, errOutOfOrder
 }
 
-// get reads back the record of the company id. The company and the
-// contacts are the spill's own, overwritten by the next get.
-func (s *spill) get(id int64) (*company.Company, []Contact, error) {
-	rec, err := s.record(id)
-	if err != nil {
-		return nil, nil, err
-	}
+// decode reads the company id back from its record (what follows its id).
+// The company and the contacts are r's own, overwritten by the next.
+func (r *structuredRecords) decode(id int64, rec []byte) (*company.Company, []Contact, error) {
 	// One string holds the whole record; the fields are its substrings,
 	// so a company costs one allocation however many cells it has.
 	d := decoder{rec: string(rec)}
-	c := &s.c
-	c.ID = d.varint()
+	c := &r.c
+	c.ID = id
 	for _, f := range [...]*string{&c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website, &c.BranchName, &c.ResponsibleName, &c.StatusName} {
 		*f = d.string()
 	}
@@ -212,7 +221,7 @@ func (s *spill) get(id int64) (*company.Company, []Contact, error) {
 		c.Emails = append(c.Emails, company.Email{Value: d.string(), Comment: d.string()})
 	}
 	c.SphereNames = d.strings(c.SphereNames[:0])
-	list := s.contacts[:0]
+	list := r.contacts[:0]
 	for range d.count() {
 		if len(list) < cap(list) {
 			list = list[:len(list)+1]
@@ -225,8 +234,8 @@ func (s *spill) get(id int64) (*company.Company, []Contact, error) {
 		ct.Phones = d.strings(ct.Phones[:0])
 		ct.Emails = d.strings(ct.Emails[:0])
 	}
-	s.contacts = list
-	if d.bad || d.pos != len(d.rec) || c.ID != id {
+	r.contacts = list
+	if d.bad || d.pos != len(d.rec) {
 		return nil, nil, errOutOfOrder
 	}
 	return c, list, nil

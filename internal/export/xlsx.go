@@ -291,6 +291,8 @@ func appendXMLText[T string | []byte](b []byte, v T) []byte {
 
 func (s *xlsxSink) flush() error { return nil }
 
+func (s *xlsxSink) records() recordCodec { return &structuredRecords{sink: s} }
+
 // close ends both sheets and the archive. A failed export (ok false)
 // leaves the archive unfinished: out holds no whole file.
 func (s *xlsxSink) close(ok bool) error {

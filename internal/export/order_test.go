@@ -1,0 +1,160 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmprofi/crm/internal/company"
+)
+
+// TestListOrderPlacesEveryID: the places of the list's ids are found
+// by id in ascending order, for dense ids (an array by id) and sparse
+// ones (sorted pairs); an id the list does not hold has none; an id
+// twice, or more or fewer ids than counted, is an error.
+func TestListOrderPlacesEveryID(t *testing.T) {
+	for name, ids := range map[string][]int64{
+		"dense":  {5, 3, 9, 1, 4},
+		"sparse": {1 << 40, 3, 1 << 20, 1, 1<<40 + 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			least, most := ids[0], ids[0]
+			for _, id := range ids {
+				least, most = min(least, id), max(most, id)
+			}
+			o, err := newListOrder(len(ids), least, most)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dense := o.pos != nil; dense != (name == "dense") {
+				t.Fatalf("dense = %v", dense)
+			}
+			for _, id := range ids {
+				if err := o.add(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := o.add(2); err == nil {
+				t.Error("an id more than counted was added")
+			}
+			if err := o.sort(); err != nil {
+				t.Fatal(err)
+			}
+			want := map[int64]int{}
+			for i, id := range ids {
+				want[id] = i
+			}
+			for id := least - 1; id <= min(most+1, 12); id++ { // ascending, as the first pass asks
+				place, ok := o.place(id)
+				if w, in := want[id]; ok != in || ok && place != w {
+					t.Errorf("id %d: place %d, %v; want %d, %v", id, place, ok, w, in)
+				}
+			}
+			if place, ok := o.place(most); !ok || place != want[most] {
+				t.Errorf("id %d: place %d, %v", most, place, ok)
+			}
+		})
+	}
+	o, err := newListOrder(3, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(o.add(1), o.add(2)); err != nil {
+		t.Fatal(err)
+	}
+	if o.add(1) == nil {
+		t.Error("an id added twice")
+	}
+	o, _ = newListOrder(3, 1, 3)
+	_ = o.add(1)
+	if o.sort() == nil {
+		t.Error("fewer ids than counted were taken")
+	}
+}
+
+// namesCodec keeps a company as its name, and writes the names out.
+type namesCodec struct{ out []string }
+
+func (c *namesCodec) contact(dst []byte, ct *Contact) []byte { return append(dst, ct.LastName...) }
+
+func (c *namesCodec) company(dst []byte, co *company.Company, _ int, contacts []byte) []byte {
+	return append(append(dst, co.Name...), contacts...)
+}
+
+func (c *namesCodec) write(id int64, rec []byte) error {
+	c.out = append(c.out, fmt.Sprint(id, ":", string(rec)))
+	return nil
+}
+
+// TestBucketsWriteTheListsOrder: companies added by id over several
+// buckets, one of them larger than a chunk, come out in the list's
+// order; a company the list does not hold, or one it holds but the
+// first pass did not add, is an error.
+func TestBucketsWriteTheListsOrder(t *testing.T) {
+	n := 2*bucketPlaces(0) + 17
+	list := make([]int64, n) // the list's order: ids 1…n shuffled
+	for i := range list {
+		list[i] = int64((i*7919)%n + 1)
+	}
+	build := func(t *testing.T, skip int64) (*buckets, *namesCodec, error) {
+		t.Helper()
+		o, err := newListOrder(n, 1, int64(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range list {
+			if err := o.add(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := o.sort(); err != nil {
+			t.Fatal(err)
+		}
+		codec := &namesCodec{}
+		b, err := newBuckets(codec, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.close)
+		for id := int64(1); id <= int64(n); id++ {
+			if id == skip {
+				continue
+			}
+			c := company.Company{ID: id, Name: fmt.Sprint("c", id)}
+			var people []Contact
+			if id == 42 {
+				people = []Contact{{LastName: strings.Repeat("я", bucketChunk)}}
+			}
+			if err := b.add(&c, people); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b, codec, b.done()
+	}
+	b, codec, err := build(t, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.each(codec.write); err != nil {
+		t.Fatal(err)
+	}
+	if len(codec.out) != n {
+		t.Fatalf("%d companies written, want %d", len(codec.out), n)
+	}
+	for i, id := range list {
+		want := fmt.Sprint(id, ":c", id)
+		if id == 42 {
+			want += strings.Repeat("я", bucketChunk)
+		}
+		if codec.out[i] != want {
+			t.Fatalf("place %d: %.20q, want %.20q", i, codec.out[i], want)
+		}
+	}
+	if err := b.add(&company.Company{ID: int64(n) + 1}, nil); err == nil {
+		t.Error("a company the list does not hold was added")
+	}
+	if _, _, err := build(t, 5); err == nil {
+		t.Error("a company of the list missing from the first pass went unnoticed")
+	}
+}
