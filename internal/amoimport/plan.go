@@ -199,7 +199,7 @@ func (p *planner) loadUsers() error {
 	return nil
 }
 
-// loadRows sizes the arrays and reads each row's kind.
+// loadRows reads each row's kind and sizes the arrays.
 func (p *planner) loadRows() error {
 	if err := p.tx.QueryRowContext(p.ctx, `SELECT COALESCE(MAX(number), 0) FROM import_rows WHERE import_id = $1`,
 		p.importID).Scan(&p.n); err != nil {
@@ -207,15 +207,7 @@ func (p *planner) loadRows() error {
 	}
 	size := int(p.n) + 1
 	p.kind = make([]uint8, size)
-	p.parent = make([]int32, size)
-	p.join = make([]uint8, size)
-	p.flags = make([]uint8, size)
-	p.innID = make([]int32, size)
-	p.rootINN = make([]int32, size)
-	for i := range p.parent {
-		p.parent[i] = int32(i)
-	}
-	return p.each(`SELECT number, kind FROM import_rows WHERE import_id = $1 AND kind <> ''`, func(rows *sql.Rows) error {
+	err := p.each(`SELECT number, kind FROM import_rows WHERE import_id = $1 AND kind <> ''`, func(rows *sql.Rows) error {
 		var (
 			n    int
 			kind string
@@ -231,6 +223,22 @@ func (p *planner) loadRows() error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Made after the scan: at its start the page cache still holds the
+	// dirty pages Stage left (the sort session's smaller cache gives them
+	// up only as the scan needs room), and at a million rows the arrays
+	// are 14 MB more on top of them.
+	p.parent = make([]int32, size)
+	p.join = make([]uint8, size)
+	p.flags = make([]uint8, size)
+	p.innID = make([]int32, size)
+	p.rootINN = make([]int32, size)
+	for i := range p.parent {
+		p.parent[i] = int32(i)
+	}
+	return nil
 }
 
 // find returns the root of row i: the lowest number of its entity.
@@ -263,7 +271,7 @@ func (p *planner) markJoin(i int32, how uint8) {
 
 // group makes the entities: companies by amoCRM ID and ИНН (the hard
 // keys), then by name and address where that joins at most one ИНН;
-// contacts by amoCRM ID only. It ends the sort session loadRows began.
+// contacts by amoCRM ID only.
 func (p *planner) group() error {
 	defer func() { p.innID, p.rootINN = nil, nil }() // grouping's alone
 	for _, kind := range []Kind{KindCompany, KindContact} {
@@ -311,7 +319,7 @@ func (p *planner) group() error {
 		}
 	}
 	hard := make(map[int32]int32) // a block's roots → ИНН, reused
-	err := p.groupBlocks(`SELECT number, name_key || '#' || address_key FROM import_rows
+	return p.groupBlocks(`SELECT number, name_key || '#' || address_key FROM import_rows
 		WHERE import_id = $1 AND kind = 'company' AND name_key <> '' AND line > 0 ORDER BY name_key, address_key, number`,
 		func(block []int32, _ int32) {
 			if len(block) < 2 {
@@ -356,18 +364,16 @@ func (p *planner) group() error {
 				p.markJoin(i, joinName)
 			}
 		})
-	if err != nil {
-		return err
-	}
-	return p.endSorts()
 }
 
 // beginSorts puts the connection in a sort session (database.SortSession)
-// for loadRows and group, which scan and sort all the staged rows: held in
-// memory whole, their sorts made a plan of 1,000,000 rows peak at 207 MB
-// against 146 MB for 100,000; the session's small page cache also makes
-// room for the plan's arrays. endSorts, which group calls when done and
-// Plan in any case, ends it.
+// for the steps that scan and sort all the staged rows — rows, group,
+// entities, base, orphans (the window over contacts' company names, and
+// the automatic index SQLite builds for its NOT EXISTS): held in memory
+// whole, their sorts made a plan of 1,000,000 rows peak at 207 MB against
+// 146 MB for 100,000. endSorts, which decide calls first and Plan in any
+// case, ends it: decide reads pages of entities through the index, which
+// the bulk session's larger cache serves better.
 func (p *planner) beginSorts() error {
 	restore, err := p.db.SortSession(p.ctx, p.tx, database.SortCacheKiB)
 	if err != nil {
