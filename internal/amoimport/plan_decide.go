@@ -41,9 +41,6 @@ func (p *planner) decide() error {
 	// The entities are final, and decide reads each row's from its row:
 	// the union-find and the kinds are done with.
 	p.kind, p.parent = nil, nil
-	if err := p.endSorts(); err != nil {
-		return err
-	}
 	for _, kind := range []Kind{KindCompany, KindContact} {
 		if err := p.decideKind(kind); err != nil {
 			return err
