@@ -18,6 +18,9 @@ import (
 // strongest match wins and the reason says so.
 func (p *planner) matchBase() error {
 	set := func(entity int32, id int64, how uint8) {
+		if p.base == nil { // the first match: most imports into a new base find none
+			p.base, p.baseHow = make([]int64, p.n+1), make([]uint8, p.n+1)
+		}
 		switch {
 		case p.base[entity] == 0:
 			p.base[entity], p.baseHow[entity] = id, how
@@ -80,6 +83,9 @@ func (p *planner) joinSameBase() error {
 		kind uint8
 		id   int64
 	}
+	if p.base == nil {
+		return nil // no entity found in the base
+	}
 	first := map[key]int32{}  // the base's company or contact → its lowest root
 	into := map[int32]int32{} // an absorbed root → the root it joins
 	for r := int32(1); r <= p.n; r++ {
@@ -133,7 +139,8 @@ func (p *planner) matchBaseByName(set func(entity int32, id int64, how uint8)) e
 	)
 	done := func() {
 		switch {
-		case cur < 0 || p.base[entity] != 0 && p.baseHow[entity] < joinName:
+		case cur < 0:
+		case len(p.base) > 0 && p.base[entity] != 0 && p.baseHow[entity] < joinName:
 		case len(found) == 1:
 			set(entity, found[0], joinName)
 		case len(found) > 1:

@@ -38,6 +38,9 @@ type rowPlan struct {
 // and number, a page at a time, an entity never split between pages),
 // and writes each row's action, reason and the rest.
 func (p *planner) decide() error {
+	// The entities are final, and decide reads each row's from its row:
+	// the union-find and the kinds are done with.
+	p.kind, p.parent = nil, nil
 	for _, kind := range []Kind{KindCompany, KindContact} {
 		if err := p.decideKind(kind); err != nil {
 			return err

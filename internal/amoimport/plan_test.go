@@ -432,3 +432,53 @@ func TestPlanFindsBaseCompaniesByINNThroughTheIndex(t *testing.T) {
 		t.Errorf("the ИНН lookup does not search companies by companies_inn_idx:\n%s", text)
 	}
 }
+
+// TestPlanGivesTheBulkSessionItsSettingsBack: Plan sorts the staged rows
+// in a sort session (database.SortSession) inside the run's bulk
+// transaction, and decide and Apply get the bulk session's in-memory
+// temporary data and large page cache back; the plan is the same.
+func TestPlanGivesTheBulkSessionItsSettingsBack(t *testing.T) {
+	name := fixtures[1]
+	tr := loadPlanTruth(t, name)
+	rows := fixtureRows(t, name)
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		env := newPlanEnv(t, db, tr)
+		_, _, id := env.run(t, rows)
+		before := planDump(t, db, id)
+		pragmas := func(tx *sql.Tx) string {
+			t.Helper()
+			if db.Dialect != database.SQLite {
+				return ""
+			}
+			var store, cache int64
+			if err := tx.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&store); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("temp_store %d, cache_size %d", store, cache)
+		}
+		err := db.InBulkTx(ctx, func(tx *sql.Tx) error {
+			restore, err := db.BulkSession(ctx, tx)
+			if err != nil {
+				return err
+			}
+			bulk := pragmas(tx)
+			if _, err := Plan(ctx, tx, db, id, PlanOptions{Fallback: env.admin}); err != nil {
+				return err
+			}
+			if after := pragmas(tx); after != bulk {
+				t.Errorf("after Plan: %s, want the bulk session's %s", after, bulk)
+			}
+			return restore()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after := planDump(t, db, id); after != before {
+			t.Errorf("the plan in a bulk transaction differs:\n%s\nwant\n%s", after, before)
+		}
+	})
+}

@@ -106,3 +106,48 @@ func (db *DB) BulkSession(ctx context.Context, tx *sql.Tx) (restore func() error
 		return nil
 	}, nil
 }
+
+// SortCacheKiB is the page cache, in KiB, of SQLite's default (2 MB):
+// what SortSession gives a connection for its sorts.
+const SortCacheKiB = 2000
+
+// SortSession prepares the connection of tx, a transaction begun by
+// InBulkTx, for statements that sort more rows than memory should hold
+// (an import's plan sorting a million staged rows by each key), and
+// returns what puts it back. A bulk transaction keeps its temporary data
+// in memory (temp_store = MEMORY), and SQLite then never spills a sorter:
+// every row sorted was held at once, so memory grew with the rows. Here
+// temp_store becomes FILE — set inside the transaction, that leaves its
+// statement journals in memory, where BEGIN put them, and changes the
+// sorters only — and the page cache shrinks to cacheKiB, which is also
+// what a sorter holds before it writes a sorted run to a temporary file
+// and goes on (the bulk session's 32 MB cache made each sorter hold 32
+// MB, and as much again while its buffer grew). A scan in key order reads
+// each page once, so the small cache costs the sorts little. PostgreSQL
+// bounds its sorts by work_mem and needs nothing.
+func (db *DB) SortSession(ctx context.Context, tx *sql.Tx, cacheKiB int) (restore func() error, err error) {
+	if db.Dialect != SQLite {
+		return func() error { return nil }, nil
+	}
+	var store, cache int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&store); err != nil {
+		return nil, fmt.Errorf("sort session: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return nil, fmt.Errorf("sort session: %w", err)
+	}
+	for _, pragma := range []string{`PRAGMA temp_store = FILE`, fmt.Sprintf(`PRAGMA cache_size = -%d`, cacheKiB)} {
+		if _, err := tx.ExecContext(ctx, pragma); err != nil {
+			return nil, fmt.Errorf("sort session: %w", err)
+		}
+	}
+	return func() error {
+		bg := context.WithoutCancel(ctx)
+		for _, pragma := range []string{fmt.Sprintf(`PRAGMA temp_store = %d`, store), fmt.Sprintf(`PRAGMA cache_size = %d`, cache)} {
+			if _, err := tx.ExecContext(bg, pragma); err != nil {
+				return fmt.Errorf("sort session: %w", err)
+			}
+		}
+		return nil
+	}, nil
+}
