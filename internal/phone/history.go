@@ -31,7 +31,8 @@ func (s *Store) ActiveDevice(ctx context.Context, userID int64) (Device, bool, e
 // pages show the call buttons only then.
 func (s *Store) HasActiveDevice(ctx context.Context, userID int64) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM phone_devices WHERE user_id = $1 AND status = $2`, userID, DeviceActive).Scan(&n)
+	// The status written out: a probe of the partial index phone_devices_one_active.
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM phone_devices WHERE user_id = $1 AND status = 'active'`, userID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("has active device %d: %w", userID, err)
 	}
