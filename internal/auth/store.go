@@ -127,6 +127,32 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 	return s.Get(ctx, id)
 }
 
+// requestFactColumns read RequestFacts with the user u of a request. The
+// phone's status is written out, not bound: the EXISTS is then a probe of
+// the partial index phone_devices_one_active (WHERE status = 'active'),
+// which a parameter would hide from PostgreSQL's generic plan, and
+// SQLite would compile the statement again on every run.
+const requestFactColumns = `(SELECT version FROM dictionary_version WHERE id = 1),
+	EXISTS (SELECT 1 FROM phone_devices d WHERE d.user_id = u.id AND d.status = 'active')`
+
+// RequestUser returns user id, active or not, with the facts of a
+// request (RequestFacts): the user of an API token, whose request then
+// needs no more statements than a session's.
+func (s *Store) RequestUser(ctx context.Context, id int64) (*User, error) {
+	var facts RequestFacts
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+requestFactColumns+`, `+userColumns+userFrom+` WHERE u.id = $1`, id),
+		&facts.DictionaryVersion, &facts.Phone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user %d: %w", id, err)
+	}
+	facts.PhoneKnown = true
+	u.Request = facts
+	return u, nil
+}
+
 // Session lifetimes are extended on use at most this often.
 const sessionTouchEvery = 10 * time.Minute
 
@@ -150,15 +176,16 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 		return nil, apperr.ErrUnauthenticated
 	}
 	h := hashToken(token)
-	// The session, its user and the bell's count in one statement: every
-	// page asks this. The count is a range of the partial index
-	// notifications_unread_idx.
+	// The session, its user, the bell's count and the request's facts in
+	// one statement: every page asks this. The count is a range of the
+	// partial index notifications_unread_idx.
 	var expires, seen time.Time
 	var unread int
+	var facts RequestFacts
 	row := s.db.QueryRowContext(ctx, `SELECT s.expires_at, s.last_seen_at,
-		(SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND NOT n.is_read), `+userColumns+userFrom+
+		(SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND NOT n.is_read), `+requestFactColumns+`, `+userColumns+userFrom+
 		` JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1`, h)
-	u, err := scanUser(row, &expires, &seen, &unread)
+	u, err := scanUser(row, &expires, &seen, &unread, &facts.DictionaryVersion, &facts.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.ErrUnauthenticated
 	}
@@ -174,6 +201,8 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 		return nil, apperr.ErrUnauthenticated
 	}
 	u.Unread, u.UnreadKnown = unread, true
+	facts.PhoneKnown = true
+	u.Request = facts
 	if now.Sub(seen) > sessionTouchEvery {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3`,
 			now, now.Add(ttl), h); err != nil {

@@ -37,7 +37,23 @@ type User struct {
 	// says it was read. Other lookups leave both zero.
 	Unread      int  `json:"-"`
 	UnreadKnown bool `json:"-"`
+	// Request holds what the statement that found the user of a request
+	// (UserBySession, RequestUser) read with it, so that a page need not
+	// ask again; other lookups leave it zero.
+	Request     RequestFacts `json:"-"`
 	passwordSet bool
+}
+
+// RequestFacts are read with the user of a request, in the same statement.
+type RequestFacts struct {
+	// DictionaryVersion is the number of the dictionaries the company
+	// list and forms offer (statuses, spheres, branches, active users;
+	// table dictionary_version) when the request began: a process that
+	// keeps those lists reads them again only when it differs. 0: not read.
+	DictionaryVersion int64
+	// Phone says the user had a paired, active phone to call from
+	// (the pages show the call buttons only then); PhoneKnown says it was read.
+	Phone, PhoneKnown bool
 }
 
 // FullName is «Имя Фамилия», falling back to the login when both are empty.

@@ -25,16 +25,23 @@ import (
 type Store struct {
 	db  *database.DB
 	now func() time.Time
+	// choices keeps the dictionaries of the forms and filters between
+	// requests (ChoicesAt); nil in a transaction, whose reads may see
+	// what it has not committed.
+	choices *choicesCache
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db, now: database.Now} }
+func NewStore(db *database.DB) *Store {
+	return &Store{db: db, now: database.Now, choices: &choicesCache{}}
+}
 
 // WithTx returns the store working in the caller's transaction tx: its
 // writes commit or roll back with the caller's (see database.DB.WithTx).
 func (s *Store) WithTx(tx *sql.Tx) *Store {
 	c := *s
 	c.db = s.db.WithTx(tx)
+	c.choices = nil
 	return &c
 }
 
@@ -935,55 +942,6 @@ func (s *Store) keepDerived(ctx context.Context, tx *sql.Tx, ids []int64, list [
 		return fmt.Errorf("duplicate marks: %w", err)
 	}
 	return nil
-}
-
-// Choice is one option of a select in the company forms and filters.
-type Choice struct {
-	ID       int64
-	Name     string
-	BranchID int64 // users only
-}
-
-// Choices are the options the company forms and filters offer.
-type Choices struct {
-	Statuses, Spheres, Branches, Users []Choice
-}
-
-// Choices reads the dictionaries and active users for the forms and the
-// list's filters in one query: the four lists come as one UNION ALL, told
-// apart by its first column, each in its own order.
-func (s *Store) Choices(ctx context.Context) (Choices, error) {
-	var ch Choices
-	rows, err := s.db.QueryContext(ctx, `SELECT 1, position, name, '', 0, id, name, '', '', 0 FROM company_statuses
-		UNION ALL SELECT 2, 0, name, '', 0, id, name, '', '', 0 FROM spheres
-		UNION ALL SELECT 3, 0, name, '', 0, id, name, '', '', 0 FROM branches
-		UNION ALL SELECT 4, 0, first_name, last_name, id, id, username, first_name, last_name, COALESCE(branch_id, 0) FROM users WHERE is_active
-		ORDER BY 1, 2, 3, 4, 5`)
-	if err != nil {
-		return ch, fmt.Errorf("choices: %w", err)
-	}
-	lists := map[int]*[]Choice{1: &ch.Statuses, 2: &ch.Spheres, 3: &ch.Branches, 4: &ch.Users}
-	err = eachRow(rows, func() error {
-		var (
-			list, pos, userID     int
-			key1, key2            string
-			c                     Choice
-			username, first, last string
-		)
-		if err := rows.Scan(&list, &pos, &key1, &key2, &userID, &c.ID, &username, &first, &last, &c.BranchID); err != nil {
-			return err
-		}
-		c.Name = username
-		if list == 4 {
-			c.Name = fullName(username, first, last)
-		}
-		*lists[list] = append(*lists[list], c)
-		return nil
-	})
-	if err != nil {
-		return ch, fmt.Errorf("choices: %w", err)
-	}
-	return ch, nil
 }
 
 // VisibleRef reads what the access rules need of a live company sc may

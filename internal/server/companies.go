@@ -77,7 +77,7 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 	if wantsJSON(r) {
 		return respond(w, r, http.StatusOK, newListPage(r, res.Companies, res.Count, q.Page, q.PageSize), nil)
 	}
-	ch, err := s.companies.Choices(r.Context())
+	ch, err := s.companyChoices(r)
 	if err != nil {
 		return err
 	}
@@ -95,6 +95,26 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 		l.ExportCSV, l.ExportXLSX = exportListURL(r.URL, export.CSV), exportListURL(r.URL, export.XLSX)
 	}
 	return respond(w, r, http.StatusOK, nil, view.CompanyListPage(s.shell(r, "Компании", "companies"), l))
+}
+
+// companyChoices are the dictionaries of the company list and forms, from
+// the company store's memory while their number (read with the caller's
+// credential) has not changed. A request that may have written — any but
+// GET and HEAD — reads them afresh: its own change (a new sphere) came
+// after the number it read.
+func (s *Server) companyChoices(r *http.Request) (company.Choices, error) {
+	var version int64
+	if u := userFrom(r); u != nil && readOnly(r) {
+		version = u.Request.DictionaryVersion
+	}
+	return s.companies.ChoicesAt(r.Context(), version)
+}
+
+// readOnly says r is a GET or HEAD, which change nothing: what the
+// statement that found its user read (auth.RequestFacts) still holds for
+// it. A request that may have written reads such facts again.
+func readOnly(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
 }
 
 func idString(id int64) string {
@@ -369,7 +389,7 @@ const blankRows = 1
 
 // renderCompanyForm adds the select options and blank rows and writes the form.
 func (s *Server) renderCompanyForm(w http.ResponseWriter, r *http.Request, status int, f view.CompanyForm, spheres ...int64) error {
-	ch, err := s.companies.Choices(r.Context())
+	ch, err := s.companyChoices(r)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			var err error
 			id, until, err = s.tokens.Verify(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
 			if err == nil {
-				u, err = s.users.Get(r.Context(), id)
+				u, err = s.users.RequestUser(r.Context(), id)
 			}
 			if err != nil || !u.IsActive {
 				_ = writeJSON(w, http.StatusUnauthorized, detail{Detail: "Токен недействителен или просрочен", Code: "token_not_valid"})

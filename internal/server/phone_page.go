@@ -250,9 +250,14 @@ func (s *Server) adminPhones(w http.ResponseWriter, r *http.Request) error {
 }
 
 // canCall reports whether the signed-in user has a phone to call from:
-// the pages show the call buttons only then. One query a page; a failure
-// hides the buttons rather than the page.
+// the pages show the call buttons only then. The statement that found
+// the user read it (auth.RequestFacts); a request that may have paired or
+// revoked a phone itself (not GET or HEAD) asks again. A failure hides
+// the buttons rather than the page.
 func (s *Server) canCall(r *http.Request) bool {
+	if u := userFrom(r); u != nil && u.Request.PhoneKnown && readOnly(r) {
+		return u.Request.Phone
+	}
 	ok, err := s.phones.HasActiveDevice(r.Context(), scopeFrom(r).UserID)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "active phone", "err", err)

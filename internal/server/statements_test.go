@@ -13,17 +13,21 @@ import (
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
-// maxPageStatements is the most SQL statements the company card and the
-// company list may send, session check included, however many contacts,
-// notes, tasks, phones and e-mails they show (issue 6: at most 6). The
-// header's bell costs none (its count comes with the session check). The
-// card: the session; the company with its phones, e-mails, spheres and
-// merges (company.Store.Card); the call history with whether the viewer
-// has a phone; the contacts with their phones and e-mails; the notes; the
-// open tasks with their total and the viewer's time zone. The list: the
-// session, the count, the page, its phones, e-mails and spheres, the
-// filters' dictionaries and whether the viewer has a phone.
-const maxPageStatements = 6
+// maxCardStatements is the most SQL statements the company card may send,
+// session check included, however many contacts, notes, tasks, phones and
+// e-mails it shows (issue 6: at most 6): the session (with the bell's
+// count); the company with its phones, e-mails, spheres and merges
+// (company.Store.Card); the call history with whether the viewer has a
+// phone; the contacts with their phones and e-mails; the notes; the open
+// tasks with their total and the viewer's time zone.
+const maxCardStatements = 6
+
+// maxListStatements is the same for the company list (6 before its
+// dictionaries and the viewer's phone came with the session): the session
+// — with the bell's count, the dictionaries' number and whether the viewer
+// has a phone —, the count, the page, and its phones, e-mails and spheres.
+// The filters' dictionaries come from memory while their number holds.
+const maxListStatements = 4
 
 // TestCardAndListSendFewStatements counts the SQL statements of the
 // busiest pages on a company with several of everything: a regression
@@ -77,6 +81,11 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 			}
 		}
 		card := "/companies/" + strconv.FormatInt(co.ID, 10) + "/"
+		// The server's first list reads the dictionaries; the pages after
+		// it find them in memory.
+		if rec, _ := e.serveCounting(httptest.NewRequest("GET", "/companies/", nil), e.session(c.Admin)); rec.Code != http.StatusOK {
+			t.Fatalf("first list: %d", rec.Code)
+		}
 		for _, who := range []dbtest.Member{c.Admin, c.Alisa} {
 			session := e.session(who)
 			for _, path := range []string{card, "/companies/", "/companies/?search=" + "ромаш", "/companies/?search=7707083893"} {
@@ -85,8 +94,12 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 					if rec.Code != http.StatusOK {
 						t.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
 					}
-					if n > maxPageStatements {
-						t.Errorf("%d SQL statements, want at most %d", n, maxPageStatements)
+					limit := int64(maxListStatements)
+					if path == card {
+						limit = maxCardStatements
+					}
+					if n > limit {
+						t.Errorf("%d SQL statements, want at most %d", n, limit)
 					}
 					if path == card {
 						for _, want := range []string{"Иванов0", "Иванов4", "i0@romashka.ru", "j4@romashka.ru", "Звонок 0", "Звонок 4", "a@romashka.ru", "Сфера 2", "Перезвонить 0", "Перезвонить 4"} {
