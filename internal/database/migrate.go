@@ -122,10 +122,7 @@ func (db *DB) MigrationStatus(ctx context.Context) (current, latest int64, err e
 
 // Migrations is goose's provider of our migrations for db's dialect:
 // Migrate and MigrationStatus use it, and tests that take a base to an
-// older version and back. Migrations out of order are applied: numbers
-// are reserved for work in progress, so a migration may land after one
-// with a higher number that a base already has (00054 after 00055 and
-// 00057), and that base must take it rather than refuse to start.
+// older version and back.
 func (db *DB) Migrations() (*goose.Provider, error) {
 	fsys, err := migrations.For(string(db.Dialect))
 	if err != nil {
@@ -135,7 +132,7 @@ func (db *DB) Migrations() (*goose.Provider, error) {
 	if db.Dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(d, db.DB, fsys, goose.WithLogger(goose.NopLogger()), goose.WithAllowOutofOrder(true))
+	p, err := goose.NewProvider(d, db.DB, fsys, goose.WithLogger(goose.NopLogger()))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

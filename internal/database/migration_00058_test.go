@@ -8,11 +8,11 @@ import (
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
-// TestMigration00054BumpsTheDictionaryVersion: every change of what the
+// TestMigration00058BumpsTheDictionaryVersion: every change of what the
 // company forms' dictionaries show grows dictionary_version's number in
 // the writing statement; a user's sign-in, password or time zone does
 // not.
-func TestMigration00054BumpsTheDictionaryVersion(t *testing.T) {
+func TestMigration00058BumpsTheDictionaryVersion(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
@@ -64,24 +64,26 @@ func TestMigration00054BumpsTheDictionaryVersion(t *testing.T) {
 	})
 }
 
-// TestMigration00054IsAppliedAfterHigherOnes: 00054 came after 00055 and
-// 00057; a base that has those takes it when it migrates, out of order,
-// and going down and up again gives back the table and its triggers.
-func TestMigration00054IsAppliedAfterHigherOnes(t *testing.T) {
+// TestMigration00058GoesDownAndUp: going down from 00058 drops the table
+// and its triggers, and migrating up again gives them back, counting from 1.
+func TestMigration00058GoesDownAndUp(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		p, err := db.Migrations()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.ApplyVersion(ctx, 54, false); err != nil {
+		if _, err := p.ApplyVersion(ctx, 58, false); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.ExecContext(ctx, `SELECT version FROM dictionary_version`); err == nil {
-			t.Fatal("dictionary_version is still there after 00054 went down")
+			t.Fatal("dictionary_version is still there after 00058 went down")
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO spheres (name) VALUES ('Сельское хозяйство')`); err != nil {
+			t.Fatalf("a sphere without 00058's triggers: %v", err)
 		}
 		if n, err := db.Migrate(ctx, nil); err != nil || n != 1 {
-			t.Fatalf("migrate: %d applied, %v; want 00054 alone", n, err)
+			t.Fatalf("migrate: %d applied, %v; want 00058 alone", n, err)
 		}
 		if _, err := db.ExecContext(ctx, `INSERT INTO spheres (name) VALUES ('Торговля')`); err != nil {
 			t.Fatal(err)
