@@ -33,7 +33,8 @@ func TestWireReadsEveryShapeOfAnswer(t *testing.T) {
 		case "/echo":
 			body, _ := io.ReadAll(r.Body)
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"cookie":"`+r.Header.Get("Cookie")+`","body":`+string(body)+`,"gzip":"`+r.Header.Get("Accept-Encoding")+`"}`)
+			// A test server echoing its own client's request.
+			_, _ = io.WriteString(w, `{"cookie":"`+r.Header.Get("Cookie")+`","body":`+string(body)+`,"gzip":"`+r.Header.Get("Accept-Encoding")+`"}`) //nolint:gosec // echoes the test's own request
 		case "/close":
 			w.Header().Set("Connection", "close")
 			_, _ = io.WriteString(w, "bye")

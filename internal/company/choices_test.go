@@ -3,6 +3,7 @@ package company_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"reflect"
 	"sync"
 	"testing"
@@ -115,7 +116,7 @@ func TestChoicesAtReadsOncePerVersion(t *testing.T) {
 		if len(in.Spheres) != 3 {
 			t.Errorf("inside the transaction: %d spheres, want 3", len(in.Spheres))
 		}
-		if err := tx.Rollback(); err != nil && err != sql.ErrTxDone {
+		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 			t.Fatal(err)
 		}
 		if n := concurrently(version()); n != 0 {

@@ -97,7 +97,7 @@ type pgxRows struct{ pgx.Rows }
 
 func (r pgxRows) Close() error {
 	r.Rows.Close()
-	return r.Rows.Err()
+	return r.Err()
 }
 
 // The result types satisfy Rows.

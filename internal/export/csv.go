@@ -85,10 +85,13 @@ func appendDate(dst []byte, t time.Time) []byte {
 		return t.AppendFormat(dst, dateLayout)
 	}
 	hour, minute, _ := t.Clock()
-	return append(dst, byte('0'+day/10), byte('0'+day%10), '.', byte('0'+month/10), byte('0'+month%10), '.',
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), ' ',
-		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10))
+	return append(dst, decimal[day/10], decimal[day%10], '.', decimal[month/10], decimal[month%10], '.',
+		decimal[year/1000], decimal[year/100%10], decimal[year/10%10], decimal[year%10], ' ',
+		decimal[hour/10], decimal[hour%10], ':', decimal[minute/10], decimal[minute%10])
 }
+
+// decimal maps a digit's value to its character.
+const decimal = "0123456789"
 
 func (s *csvSink) records() recordCodec { return csvRecords{s} }
 
