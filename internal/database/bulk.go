@@ -89,19 +89,43 @@ func (db *DB) BulkSession(ctx context.Context, tx *sql.Tx) (restore func() error
 	if db.Dialect != SQLite {
 		return func() error { return nil }, nil
 	}
-	var cache int64
-	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-		return nil, fmt.Errorf("bulk session: %w", err)
+	return pragmaSession(ctx, tx, "bulk session", []pragma{
+		{name: "cache_size", value: fmt.Sprintf("-%d", bulkCacheKiB), restore: true},
+		{name: "temp_store", value: "MEMORY"},
+	})
+}
+
+// pragma is one setting of a session on a SQLite connection: restore
+// asks for its value before the session to be put back after it.
+type pragma struct {
+	name, value string
+	restore     bool
+}
+
+// pragmaSession sets the pragmas on tx's connection, in order, and
+// returns what puts back those marked restore (errors name what).
+func pragmaSession(ctx context.Context, tx *sql.Tx, what string, set []pragma) (restore func() error, err error) {
+	var back []string
+	for _, p := range set {
+		if p.restore {
+			var was int64
+			if err := tx.QueryRowContext(ctx, `PRAGMA `+p.name).Scan(&was); err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			back = append(back, fmt.Sprintf(`PRAGMA %s = %d`, p.name, was))
+		}
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, bulkCacheKiB)); err != nil {
-		return nil, fmt.Errorf("bulk session: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-		return nil, fmt.Errorf("bulk session: %w", err)
+	for _, p := range set {
+		if _, err := tx.ExecContext(ctx, `PRAGMA `+p.name+` = `+p.value); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	return func() error {
-		if _, err := tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cache)); err != nil {
-			return fmt.Errorf("bulk session: %w", err)
+		bg := context.WithoutCancel(ctx)
+		for _, q := range back {
+			if _, err := tx.ExecContext(bg, q); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
 		}
 		return nil
 	}, nil
@@ -129,25 +153,8 @@ func (db *DB) SortSession(ctx context.Context, tx *sql.Tx, cacheKiB int) (restor
 	if db.Dialect != SQLite {
 		return func() error { return nil }, nil
 	}
-	var store, cache int64
-	if err := tx.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&store); err != nil {
-		return nil, fmt.Errorf("sort session: %w", err)
-	}
-	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-		return nil, fmt.Errorf("sort session: %w", err)
-	}
-	for _, pragma := range []string{`PRAGMA temp_store = FILE`, fmt.Sprintf(`PRAGMA cache_size = -%d`, cacheKiB)} {
-		if _, err := tx.ExecContext(ctx, pragma); err != nil {
-			return nil, fmt.Errorf("sort session: %w", err)
-		}
-	}
-	return func() error {
-		bg := context.WithoutCancel(ctx)
-		for _, pragma := range []string{fmt.Sprintf(`PRAGMA temp_store = %d`, store), fmt.Sprintf(`PRAGMA cache_size = %d`, cache)} {
-			if _, err := tx.ExecContext(bg, pragma); err != nil {
-				return fmt.Errorf("sort session: %w", err)
-			}
-		}
-		return nil
-	}, nil
+	return pragmaSession(ctx, tx, "sort session", []pragma{
+		{name: "temp_store", value: "FILE", restore: true},
+		{name: "cache_size", value: fmt.Sprintf("-%d", cacheKiB), restore: true},
+	})
 }
