@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/database"
@@ -130,4 +131,41 @@ func TestStatementsAreCounted(t *testing.T) {
 			t.Fatalf("counted %d statements, want 2", got)
 		}
 	})
+}
+
+// TestPostgresConnectionsPlanForABaseInMemory checks that the server's
+// PostgreSQL connections start with the planner defaults
+// (PlannerDefaults), that a URL naming a setting keeps its own value,
+// and that the DB's DSN, which pg_dump and River receive, is left as
+// given.
+func TestPostgresConnectionsPlanForABaseInMemory(t *testing.T) {
+	if !slices.Contains(dbtest.Dialects(), database.Postgres) {
+		t.Skip("PostgreSQL is not configured (" + dbtest.EnvPostgres + ")")
+	}
+	ctx := context.Background()
+	base := dbtest.URL(t, database.Postgres)
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct{ url, want string }{
+		{base, "1.1"},
+		{base + sep + "random_page_cost=4", "4"},
+	} {
+		db, err := database.Open(ctx, tc.url)
+		if err != nil {
+			t.Fatalf("open %s: %v", tc.url, err)
+		}
+		var got string
+		if err := db.QueryRowContext(ctx, `SHOW random_page_cost`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: random_page_cost %s, want %s", tc.url, got, tc.want)
+		}
+		if db.DSN() != tc.url {
+			t.Errorf("DSN %q, want the URL as given %q", db.DSN(), tc.url)
+		}
+		_ = db.Close()
+	}
 }
