@@ -74,10 +74,12 @@ type sessionEntry struct {
 const SessionCacheChannel = "crm_session_cache"
 
 // Bounds of the cache: at most DefaultSessionCacheSize entries (an entry
-// is a User of a few hundred bytes), and how long Sync waits for its
-// NOTIFY to come back before it forgets everything instead.
+// is a User of a few hundred bytes), how long Sync may take to send its
+// NOTIFY and then wait for it to come back before it forgets everything
+// instead.
 const (
 	DefaultSessionCacheSize = 10_000
+	syncSend                = 5 * time.Second
 	syncWait                = time.Second
 	listenRetryFirst        = 100 * time.Millisecond
 	listenRetryCap          = 5 * time.Second
@@ -366,16 +368,20 @@ func (c *SessionCache) Sync(ctx context.Context) {
 		delete(c.waiters, seq)
 		c.syncMu.Unlock()
 	}()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncWait)
+	// The request's answer waits on this, whether or not its client
+	// is still there; a pool busy beyond syncSend forgets everything.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncSend)
 	defer cancel()
-	if _, err := c.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, SessionCacheChannel,
+	if _, err := c.db.ExecContext(sendCtx, `SELECT pg_notify($1, $2)`, SessionCacheChannel,
 		"sync "+c.mark+" "+strconv.FormatUint(seq, 10)); err != nil {
 		c.forgetAll()
 		return
 	}
+	t := time.NewTimer(syncWait)
+	defer t.Stop()
 	select {
 	case <-ch:
-	case <-ctx.Done():
+	case <-t.C:
 		c.log.Warn("session cache: no answer to its own NOTIFY; forgetting every user", "wait", syncWait)
 		c.forgetAll()
 	}

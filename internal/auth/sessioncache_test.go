@@ -137,3 +137,23 @@ func TestSessionCacheRefusesStaleReadingsAndStaysSmall(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncWithoutAnAnswerForgetsEverything: a Sync whose NOTIFY does not
+// come back (here no listener runs; on SQLite there is no NOTIFY at all)
+// cannot prove the writes before it were heard of, so the cache forgets
+// everything rather than serve what they may have changed.
+func TestSyncWithoutAnAnswerForgetsEverything(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		_, c := cachedStore(t, db)
+		gen, _ := c.begin()
+		c.keepSession(gen, "a", sessionEntry{user: User{ID: 7}, expires: time.Now().Add(time.Hour), seen: time.Now()})
+		c.keepUser(gen, User{ID: 8})
+		if c.Len() != 2 {
+			t.Fatalf("%d entries kept, want 2", c.Len())
+		}
+		c.Sync(context.Background())
+		if n := c.Len(); n != 0 {
+			t.Fatalf("%d entries after an unanswered Sync, want none", n)
+		}
+	})
+}
