@@ -158,7 +158,10 @@ func cmdLoadtest(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	tuneGC() // as crm serve runs
-	hs := &http.Server{Handler: server.New(cfg, slog.New(slog.DiscardHandler), db), ReadHeaderTimeout: 10 * time.Second}
+	srv := server.New(cfg, slog.New(slog.DiscardHandler), db)
+	srv.CacheSessions(ctx) // as crm serve does
+	defer srv.Close()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer func() { _ = hs.Close() }()
 	lt.base = &url.URL{Scheme: "http", Host: ln.Addr().String()}

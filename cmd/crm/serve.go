@@ -101,6 +101,10 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}()
 	srv := server.New(cfg, log, db, server.WithJobs(bg))
 	bg.UseLive(srv.Live())
+	// PostgreSQL: requests that change nothing find a known user in
+	// memory while the cache's listener hears of every change.
+	srv.CacheSessions(ctx)
+	defer srv.Close()
 	if err := srv.Health(ctx); err != nil {
 		return fmt.Errorf("health check before start: %w", err)
 	}

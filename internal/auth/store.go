@@ -22,6 +22,9 @@ type Store struct {
 	// deactivated is told of a user's deactivation (the phone package
 	// revokes their paired phones).
 	deactivated *database.Hooks[int64]
+	// cache remembers request users for CachedUserBySession and
+	// CachedRequestUser (PostgreSQL); nil: every request reads them.
+	cache *SessionCache
 }
 
 // NewStore returns a Store on db.
@@ -34,6 +37,11 @@ func NewStore(db *database.DB) *Store {
 func (s *Store) WithTx(tx *sql.Tx) *Store {
 	return &Store{db: s.db.WithTx(tx), zones: s.zones, deactivated: s.deactivated}
 }
+
+// UseCache lets CachedUserBySession and CachedRequestUser answer from c.
+// Only PostgreSQL has one (see SessionCache): on SQLite the statement
+// that finds a request's user is a call in this process, cheap as it is.
+func (s *Store) UseCache(c *SessionCache) { s.cache = c }
 
 // OnDeactivate registers h for every deactivation of a user, called inside
 // its transaction (an error rolls the deactivation back).
@@ -153,6 +161,28 @@ func (s *Store) RequestUser(ctx context.Context, id int64) (*User, error) {
 	return u, nil
 }
 
+// CachedRequestUser is RequestUser for a request that changes nothing
+// (GET, HEAD): an active user this process knows (see SessionCache)
+// costs no statement. The user is the caller's own copy.
+func (s *Store) CachedRequestUser(ctx context.Context, id int64) (*User, error) {
+	c := s.cache
+	if c == nil {
+		return s.RequestUser(ctx, id)
+	}
+	gen, on := c.begin()
+	if !on {
+		return s.RequestUser(ctx, id)
+	}
+	if u, ok := c.user(id); ok {
+		return &u, nil
+	}
+	u, err := s.RequestUser(ctx, id)
+	if err == nil && u.IsActive {
+		c.keepUser(gen, *u)
+	}
+	return u, err
+}
+
 // Session lifetimes are extended on use at most this often.
 const sessionTouchEvery = 10 * time.Minute
 
@@ -175,7 +205,39 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 	if token == "" {
 		return nil, apperr.ErrUnauthenticated
 	}
+	u, _, err := s.userBySession(ctx, hashToken(token), ttl)
+	return u, err
+}
+
+// CachedUserBySession is UserBySession for a request that changes
+// nothing (GET, HEAD): a session this process knows (see SessionCache)
+// costs no statement while it is neither expired nor due for its touch.
+// The user is the caller's own copy.
+func (s *Store) CachedUserBySession(ctx context.Context, token string, ttl time.Duration) (*User, error) {
+	c := s.cache
+	if c == nil || token == "" {
+		return s.UserBySession(ctx, token, ttl)
+	}
+	gen, on := c.begin()
+	if !on {
+		return s.UserBySession(ctx, token, ttl)
+	}
 	h := hashToken(token)
+	now := database.Now()
+	if e, ok := c.session(h); ok && now.Before(e.expires) && now.Sub(e.seen) <= sessionTouchEvery {
+		return &e.user, nil
+	}
+	u, e, err := s.userBySession(ctx, h, ttl)
+	if err == nil && e != nil {
+		c.keepSession(gen, h, *e)
+	}
+	return u, err
+}
+
+// userBySession is UserBySession by the token's hash h. The entry is
+// what a cache may keep of the answer: nil when the session was touched
+// (its trigger makes the cache forget it anyway).
+func (s *Store) userBySession(ctx context.Context, h string, ttl time.Duration) (*User, *sessionEntry, error) {
 	// The session, its user, the bell's count and the request's facts in
 	// one statement: every page asks this. The count is a range of the
 	// partial index notifications_unread_idx.
@@ -187,18 +249,18 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 		` JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1`, h)
 	u, err := scanUser(row, &expires, &seen, &unread, &facts.DictionaryVersion, &facts.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.ErrUnauthenticated
+		return nil, nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
-		return nil, fmt.Errorf("session: %w", err)
+		return nil, nil, fmt.Errorf("session: %w", err)
 	}
 	now := database.Now()
 	if !now.Before(expires) {
 		_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h)
-		return nil, apperr.ErrUnauthenticated
+		return nil, nil, apperr.ErrUnauthenticated
 	}
 	if !u.IsActive {
-		return nil, apperr.ErrUnauthenticated
+		return nil, nil, apperr.ErrUnauthenticated
 	}
 	u.Unread, u.UnreadKnown = unread, true
 	facts.PhoneKnown = true
@@ -206,10 +268,11 @@ func (s *Store) UserBySession(ctx context.Context, token string, ttl time.Durati
 	if now.Sub(seen) > sessionTouchEvery {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3`,
 			now, now.Add(ttl), h); err != nil {
-			return nil, fmt.Errorf("touch session: %w", err)
+			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
+		return u, nil, nil
 	}
-	return u, nil
+	return u, &sessionEntry{user: *u, expires: expires, seen: seen}, nil
 }
 
 // DeleteSession ends a browser session.

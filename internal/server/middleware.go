@@ -62,7 +62,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			var id int64
 			var err error
 			id, until, err = s.tokens.Verify(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
-			if err == nil {
+			if err == nil && readOnly(r) {
+				u, err = s.users.CachedRequestUser(r.Context(), id)
+			} else if err == nil {
 				u, err = s.users.RequestUser(r.Context(), id)
 			}
 			if err != nil || !u.IsActive {
@@ -70,7 +72,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			u, err = s.users.UserBySession(r.Context(), c.Value, s.cfg.SessionTTL)
+			// A request that may write reads its session afresh: it may
+			// act on what this process has not yet heard of.
+			if readOnly(r) {
+				u, err = s.users.CachedUserBySession(r.Context(), c.Value, s.cfg.SessionTTL)
+			} else {
+				u, err = s.users.UserBySession(r.Context(), c.Value, s.cfg.SessionTTL)
+			}
 			if err != nil && !errors.Is(err, apperr.ErrUnauthenticated) {
 				s.fail(w, r, err)
 				return
@@ -84,6 +92,24 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			ctx = context.WithValue(ctx, credentialUntilKey, until)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// syncSessions makes a request that may have written (any but GET and
+// HEAD) wait, before its answer is complete, until the session cache has
+// forgotten what its writes made stale (auth.SessionCache.Sync), so that
+// the next request in this process, whoever sends it, sees them. It
+// costs such a request one statement and a NOTIFY's round trip, and
+// nothing while the cache is not in use.
+func (s *Server) syncSessions(next http.Handler) http.Handler {
+	if s.sessions == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if !readOnly(r) {
+			s.sessions.Sync(r.Context())
+		}
 	})
 }
 

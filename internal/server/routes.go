@@ -28,7 +28,9 @@ func (s *Server) router() *chi.Mux {
 	// admit (admission.go) comes before anything that works (the
 	// session's query, the compressor) and after the body's bounds: it
 	// reads an ordinary body before taking a slot.
-	r.Use(requestID, s.logRequests, s.securityHeaders, s.boundBodyRead, s.limitBodies, s.admit, compress) // limitBodies: limits.go
+	// syncSessions waits after the handler, compress's closing included,
+	// while the answer is still held by net/http.
+	r.Use(requestID, s.logRequests, s.securityHeaders, s.boundBodyRead, s.limitBodies, s.admit, s.syncSessions, compress) // limitBodies: limits.go
 
 	// Operations: liveness, readiness, Prometheus (loopback or token).
 	r.Get("/healthz", s.wrap(s.health))

@@ -30,10 +30,14 @@ import (
 
 // Server holds the stores and serves HTTP.
 type Server struct {
-	cfg       config.Config
-	log       *slog.Logger
-	db        *database.DB
-	users     *auth.Store
+	cfg   config.Config
+	log   *slog.Logger
+	db    *database.DB
+	users *auth.Store
+	// sessions remembers the users of requests (PostgreSQL only, nil on
+	// SQLite) once CacheSessions has started its listener.
+	sessions  *auth.SessionCache
+	stopCache context.CancelFunc
 	tokens    *auth.Tokens
 	throttle  *auth.Throttle
 	dicts     *dictionary.Store
@@ -144,6 +148,10 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *
 	// A deactivated user's phones are revoked with the deactivation.
 	s.users.OnDeactivate(s.phones.RevokeUser)
 	s.live.Attach(db, s.log)
+	if db.Dialect == database.Postgres {
+		s.sessions = auth.NewSessionCache(db, s.log)
+		s.users.UseCache(s.sessions)
+	}
 	s.admission = newAdmission(cfg.MaxActiveRequests, cfg.MaxQueuedRequests, cfg.QueueTimeout)
 	s.metrics = s.newMetrics()
 	s.countJobFailures()
@@ -159,8 +167,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) Live() *live.Hub { return s.live }
 
 // Close ends the open live event streams, so that a graceful shutdown
-// does not wait for them (http.Server.RegisterOnShutdown).
-func (s *Server) Close() { s.live.Close() }
+// does not wait for them (http.Server.RegisterOnShutdown), and the
+// session cache's listener.
+func (s *Server) Close() {
+	s.live.Close()
+	if s.stopCache != nil {
+		s.stopCache()
+	}
+}
+
+// CacheSessions starts the listener of the session cache (PostgreSQL;
+// nothing on SQLite): from the moment it listens, a GET or HEAD by a
+// session or token user this process knows sends no statement to find
+// its user (auth.SessionCache). It runs until ctx ends or Close. A
+// Server that never calls it reads every request's user, as tests that
+// change the database behind its back expect.
+func (s *Server) CacheSessions(ctx context.Context) {
+	if s.sessions == nil || s.stopCache != nil {
+		return
+	}
+	ctx, s.stopCache = context.WithCancel(ctx)
+	go s.sessions.Run(ctx)
+}
 
 // Health checks what must hold before serving: the database answers a
 // query and its schema is current (/readyz checks these and more).

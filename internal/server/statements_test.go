@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
@@ -29,11 +30,23 @@ const maxCardStatements = 6
 // The filters' dictionaries come from memory while their number holds.
 const maxListStatements = 4
 
+// On PostgreSQL a GET by a session the process already knows sends no
+// statement for it (auth.SessionCache): the list, the card and a search
+// are one statement shorter than on SQLite (whose session statement is a
+// call in the process, cheap enough to keep).
+const (
+	maxCachedListStatements   = 3
+	maxCachedCardStatements   = 5
+	maxCachedSearchStatements = 2
+)
+
 // TestCardAndListSendFewStatements counts the SQL statements of the
 // busiest pages on a company with several of everything: a regression
 // that adds a query per contact or per dictionary fails here.
 func TestCardAndListSendFewStatements(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *testEnv) {
+		e.cacheSessions() // PostgreSQL
+		cached := e.db.Dialect == database.Postgres
 		c := e.cast
 		var spheres []int64
 		for i := range 3 {
@@ -88,6 +101,9 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 		}
 		for _, who := range []dbtest.Member{c.Admin, c.Alisa} {
 			session := e.session(who)
+			if cached { // the session known to the process
+				e.me(session)
+			}
 			for _, path := range []string{card, "/companies/", "/companies/?search=" + "ромаш", "/companies/?search=7707083893"} {
 				t.Run(who.Username+" "+path, func(t *testing.T) {
 					rec, n := e.serveCounting(httptest.NewRequest("GET", path, nil), session)
@@ -95,7 +111,14 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 						t.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
 					}
 					limit := int64(maxListStatements)
-					if path == card {
+					switch {
+					case cached && path == card:
+						limit = maxCachedCardStatements
+					case cached && strings.Contains(path, "search="):
+						limit = maxCachedSearchStatements
+					case cached:
+						limit = maxCachedListStatements
+					case path == card:
 						limit = maxCardStatements
 					}
 					if n > limit {
