@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -37,18 +38,47 @@ const perSignal = 50
 // most limit. Every live company is considered, whatever the scope: the
 // scope decides only what each match shows (see Match). Deleted companies,
 // and companies merged into another (deleted too), are never candidates.
+//
+// It sends two statements (issue 6: a save's check sent seven): the exact
+// signals' ids with the similar-name candidates' names (lookQuery), then,
+// once Go has verified the names' similarity, the companies of the most
+// similar names and of the exact signals with their phones, e-mails and
+// whether the scope sees them (foundQuery). Only when the first
+// namesPerBatch similar names have fewer than perSignal live companies
+// between them are the next names' companies read as before.
 func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit int) ([]Match, error) {
 	if !scope.Acts() || limit <= 0 {
 		return nil, nil
 	}
 	probe := RecordOf(p)
-	ids, err := e.candidates(ctx, probe)
+	exact, names, err := e.look(ctx, probe)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.load(ctx, ids)
+	rows, named, err := e.found(ctx, scope, exact, names[:min(len(names), namesPerBatch)])
 	if err != nil {
 		return nil, err
+	}
+	rest := false // rows read after foundQuery, whose visibility hide asks
+	if named < perSignal && len(names) > namesPerBatch {
+		ids, err := e.companiesOfNames(ctx, names[namesPerBatch:], perSignal-named)
+		if err != nil {
+			return nil, err
+		}
+		seen := make(map[int64]bool, len(rows))
+		for _, r := range rows {
+			seen[r.rec.ID] = true
+		}
+		ids = slices.DeleteFunc(ids, func(id int64) bool { return seen[id] })
+		more, err := e.load(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range more {
+			more[i].visible = true // until hide says otherwise
+		}
+		rows = append(rows, more...)
+		rest = len(more) > 0
 	}
 	var out []Match
 	for _, row := range rows {
@@ -59,9 +89,13 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 		if score == 0 {
 			continue
 		}
-		out = append(out, Match{ID: row.rec.ID, Name: row.name, INN: row.rec.INN, KPP: row.rec.KPP,
+		m := Match{ID: row.rec.ID, Name: row.name, INN: row.rec.INN, KPP: row.rec.KPP,
 			Address: row.address, ResponsibleName: row.responsible, Score: score, Reasons: reasons,
-			Blocking: Blocking(probe, row.rec)})
+			Blocking: Blocking(probe, row.rec), Accessible: row.visible}
+		if !m.Accessible {
+			m.INN, m.KPP, m.Address = "", "", ""
+		}
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b Match) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
@@ -72,7 +106,10 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	return out, e.hide(ctx, scope, out)
+	if rest {
+		return out, e.hide(ctx, scope, out)
+	}
+	return out, nil
 }
 
 // Records returns the normalised keys of the live companies among ids, in
@@ -186,10 +223,13 @@ func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) 
 // the e-mails are one list argument each, so that the text depends only
 // on which keys the probe has.
 func exactQuery(d database.Dialect, probe Record) (string, []any) {
-	var (
-		w     database.Where
-		parts []string
-	)
+	var w database.Where
+	return exactParts(d, &w, probe), w.Args()
+}
+
+// exactParts is exactQuery's text, its arguments added to w.
+func exactParts(d database.Dialect, w *database.Where, probe Record) string {
+	var parts []string
 	limit := strconv.Itoa(perSignal)
 	// one adds a part "columns FROM table WHERE …" written with "?"
 	// placeholders; the id column is named id in every part so the union
@@ -224,10 +264,7 @@ func exactQuery(d database.Dialect, probe Record) (string, []any) {
 		inner.Add("company_id AS id FROM company_emails WHERE value_norm" + d.InTexts(&inner, probe.Emails) + " AND value_norm <> ''")
 		add(&inner)
 	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	return strings.Join(parts, " UNION "), w.Args()
+	return strings.Join(parts, " UNION ")
 }
 
 // similarNames returns the ids of live companies whose name_norm has a
@@ -287,8 +324,7 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 	if n == 0 {
 		return nil, nil
 	}
-	k := max(1, int(math.Ceil(SimilarName*float64(n)-1e-9)))
-	lo, hi := k, int(math.Floor(float64(n)/SimilarName+1e-9))
+	lo, hi, r, need := similarBounds(n)
 
 	// Rank the trigrams by how many names of a fitting length have them.
 	rank, rankArgs := trigramRankQuery(e.db.Dialect, grams, lo, hi)
@@ -309,9 +345,6 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(counts[a], counts[b]) })
-	extra := min(2, k-1)
-	r := n - k + 1 + extra
-	need := 1 + extra
 
 	// The r rarest lists, each capped, their hits counted per name.
 	var rare []string
@@ -381,6 +414,224 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 				return err
 			}
 			if len(ids) < perSignal {
+				ids = append(ids, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("similar names: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// similarBounds are the bounds of the similar-name search for a probe of
+// n distinct trigrams (see similarTrigrams): a similar name has lo to hi
+// trigrams, the r rarest of the probe's lists are read, and a name needs
+// need hits among them.
+func similarBounds(n int) (lo, hi, r, need int) {
+	k := max(1, int(math.Ceil(SimilarName*float64(n)-1e-9)))
+	extra := min(2, k-1)
+	return k, int(math.Floor(float64(n)/SimilarName + 1e-9)), n - k + 1 + extra, 1 + extra
+}
+
+// look runs lookQuery: the ids of the companies that share an exact key
+// with probe, and the names similar to its name (pg_trgm's similarity at
+// least SimilarName), most similar first.
+func (e *Engine) look(ctx context.Context, probe Record) (exact []int64, names []string, err error) {
+	norm := probe.NameNorm
+	if r := []rune(norm); len(r) > maxNameRunes {
+		norm = strings.TrimSpace(string(r[:maxNameRunes]))
+	}
+	query, args := lookQuery(e.db.Dialect, probe, Trigrams(norm))
+	if query == "" {
+		return nil, nil, nil
+	}
+	type hit struct {
+		name string
+		sim  float64
+	}
+	var hits []hit
+	err = e.each(ctx, query, args, func(rows *sql.Rows) error {
+		var (
+			kind int
+			id   int64
+			name string
+		)
+		if err := rows.Scan(&kind, &id, &name); err != nil {
+			return err
+		}
+		if kind == 0 {
+			exact = append(exact, id)
+		} else if sim := Similarity(norm, name); sim >= SimilarName {
+			hits = append(hits, hit{name, sim})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("duplicate candidates: %w", err)
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := cmp.Compare(b.sim, a.sim); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	})
+	names = make([]string, len(hits))
+	for i, h := range hits {
+		names[i] = h.name
+	}
+	return exact, names, nil
+}
+
+// lookQuery is the first statement of Find: exactQuery's look-ups
+// (rows 0, id) and, for a probe with trigrams grams, the candidate names
+// of the similar-name search (rows 1, name) — the ranking of the trigrams,
+// the rarest lists and the names with enough hits that similarTrigrams
+// sends as three statements, here one: the rarest r trigrams are those
+// first by (count, position), as its stable sort orders them. "" when
+// the probe has neither.
+func lookQuery(d database.Dialect, probe Record, grams []string) (string, []any) {
+	var w database.Where
+	exact := exactParts(d, &w, probe)
+	var parts []string
+	if exact != "" {
+		parts = append(parts, `SELECT 0, id, '' FROM (`+exact+`) ex`)
+	}
+	with := ""
+	if len(grams) > 0 {
+		lo, hi, r, need := similarBounds(len(grams))
+		los, his := w.Arg(lo), w.Arg(hi)
+		list := func(t string, limit int) string {
+			return `SELECT name_id FROM name_trigrams WHERE trigram = ` + t + ` AND ntri BETWEEN ` + los + ` AND ` + his +
+				` LIMIT ` + strconv.Itoa(limit)
+		}
+		var ranked, hits string
+		if d == database.Postgres {
+			ranked = `SELECT g.t, g.i, (SELECT COUNT(*) FROM (` + list("g.t", trigramCountCap) + `) x) AS n
+				FROM unnest(` + w.Arg(grams) + `::text[]) WITH ORDINALITY AS g (t, i)`
+			hits = `SELECT name_id FROM rare CROSS JOIN LATERAL (` + list("rare.t", trigramListCap) + `) h GROUP BY name_id`
+		} else {
+			ranked = `SELECT g.value AS t, g.key AS i, (SELECT COUNT(*) FROM (` + list("g.value", trigramCountCap) + `) x) AS n
+				FROM json_each(` + w.Arg(database.JSONArray(grams)) + `) AS g`
+			hits = `SELECT h.value AS name_id FROM rare, json_each((SELECT json_group_array(name_id) FROM (` + list("rare.t", trigramListCap) + `))) AS h
+				GROUP BY h.value`
+		}
+		with = `WITH ranked AS (` + ranked + `),
+			rare AS (SELECT t FROM (SELECT t, n, row_number() OVER (ORDER BY n, i) AS o FROM ranked) r WHERE o <= ` + w.Arg(r) + ` AND n > 0),
+			hits AS (` + hits + ` HAVING COUNT(*) >= ` + w.Arg(need) + ` ORDER BY COUNT(*) DESC, name_id LIMIT ` + strconv.Itoa(trigramVerify) + `) `
+		parts = append(parts, `SELECT 1, 0, name_norm FROM company_names WHERE id IN (SELECT name_id FROM hits)`)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return with + strings.Join(parts, " UNION ALL "), w.Args()
+}
+
+// found runs foundQuery: the live companies of names (at most perSignal,
+// by the order of names) and of ids, with whether scope sees each, and
+// how many came from names.
+func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, names []string) ([]loaded, int, error) {
+	if len(ids) == 0 && len(names) == 0 {
+		return nil, 0, nil
+	}
+	query, args := foundQuery(e.db.Dialect, scope, ids, names)
+	var (
+		out   []loaded
+		named int
+	)
+	err := e.each(ctx, query, args, func(rows *sql.Rows) error {
+		var (
+			l                     loaded
+			username, first, last string
+			visible, byName       int
+			phones, emails        []byte
+		)
+		if err := rows.Scan(&l.rec.ID, &l.name, &l.rec.NameNorm, &l.rec.INN, &l.rec.KPP, &l.rec.OGRN, &l.address,
+			&l.rec.Domain, &username, &first, &last, &visible, &byName, &phones, &emails); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(phones, &l.rec.Phones); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(emails, &l.rec.Emails); err != nil {
+			return err
+		}
+		l.fill(username, first, last)
+		l.visible = visible == 1
+		named += byName
+		out = append(out, l)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("duplicate candidates: %w", err)
+	}
+	return out, named, nil
+}
+
+// foundQuery is the second statement of Find: what load reads of the
+// live companies of names (companiesByNameQuery's first batch) and of
+// ids, their phones and e-mails as JSON arrays, whether scope sees each
+// (hide's question, 1 or 0) and whether it came from names (1 or 0).
+func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []string) (string, []any) {
+	var w database.Where
+	limit := strconv.Itoa(perSignal)
+	var named, agg, idList string
+	if d == database.Postgres {
+		named = `SELECT c.id FROM unnest(` + w.Arg(names) + `::text[]) WITH ORDINALITY AS g (name, k) CROSS JOIN LATERAL (SELECT id FROM companies
+			WHERE name_norm = g.name AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `) c ORDER BY g.k, c.id LIMIT ` + limit
+		agg = `COALESCE(json_agg(%s), '[]')`
+		if ids == nil {
+			ids = []int64{}
+		}
+		idList = `SELECT unnest(` + w.Arg(ids) + `::bigint[])`
+	} else {
+		named = `SELECT c.value AS id FROM json_each(` + w.Arg(database.JSONArray(names)) + `) AS g, json_each((SELECT json_group_array(id) FROM (SELECT id FROM companies
+			WHERE name_norm = g.value AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `))) AS c ORDER BY g.key, c.value LIMIT ` + limit
+		agg = `json_group_array(%s)`
+		idList = `SELECT value FROM json_each(` + w.Arg(int64sJSON(ids)) + `)`
+	}
+	var vis database.Where
+	scope.Restrict(&vis, "c")
+	visible := "1"
+	if cond := strings.TrimPrefix(w.Adopt(&vis), " WHERE "); cond != "" {
+		visible = `CASE WHEN ` + cond + ` THEN 1 ELSE 0 END`
+	}
+	return `WITH named AS MATERIALIZED (` + named + `)
+		SELECT c.id, c.name, c.name_norm, c.inn, c.kpp, c.ogrn, c.address, c.website_domain,
+		COALESCE(u.username, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` + visible + `,
+		CASE WHEN c.id IN (SELECT id FROM named) THEN 1 ELSE 0 END,
+		(SELECT ` + fmt.Sprintf(agg, "e164") + ` FROM company_phones WHERE company_id = c.id AND e164 <> ''),
+		(SELECT ` + fmt.Sprintf(agg, "value_norm") + ` FROM company_emails WHERE company_id = c.id AND value_norm <> '')
+		FROM companies c LEFT JOIN users u ON u.id = c.responsible_id
+		WHERE c.id IN (SELECT id FROM named UNION ` + idList + `) AND c.deleted_at IS NULL ORDER BY c.id`, w.Args()
+}
+
+// int64sJSON encodes ids as a JSON array.
+func int64sJSON(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// companiesOfNames is similarTrigrams' last step for names past the first
+// batch: the live companies of names, a batch at a time, until limit.
+func (e *Engine) companiesOfNames(ctx context.Context, names []string, limit int) ([]int64, error) {
+	ids := make([]int64, 0, limit)
+	for from := 0; from < len(names) && len(ids) < limit; from += namesPerBatch {
+		q, args := companiesByNameQuery(e.db.Dialect, names[from:min(len(names), from+namesPerBatch)], limit-len(ids))
+		err := e.each(ctx, q, args, func(rows *sql.Rows) error {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if len(ids) < limit {
 				ids = append(ids, id)
 			}
 			return nil
@@ -468,6 +719,18 @@ func (e *Engine) each(ctx context.Context, query string, args []any, fn func(*sq
 type loaded struct {
 	rec                        Record
 	name, address, responsible string
+	visible                    bool // the scope sees it (foundQuery; load leaves it to hide)
+}
+
+// fill sets the derived keys of a row just read: the address key and
+// the responsible's name.
+func (l *loaded) fill(username, first, last string) {
+	l.rec.AddressNorm = dedup.AddressKey(l.address)
+	if n := strings.TrimSpace(first + " " + last); n != "" {
+		l.responsible = n
+	} else {
+		l.responsible = username
+	}
 }
 
 // load reads the live companies among ids with their phones and e-mails,
@@ -496,12 +759,7 @@ func (e *Engine) load(ctx context.Context, ids []int64) ([]loaded, error) {
 			&l.rec.Domain, &username, &first, &last); err != nil {
 			return err
 		}
-		l.rec.AddressNorm = dedup.AddressKey(l.address)
-		if n := strings.TrimSpace(first + " " + last); n != "" {
-			l.responsible = n
-		} else {
-			l.responsible = username
-		}
+		l.fill(username, first, last)
 		byID[l.rec.ID] = len(out)
 		out = append(out, l)
 		return nil
