@@ -43,9 +43,7 @@ const perSignal = 50
 // signals' ids with the similar-name candidates' names (lookQuery), then,
 // once Go has verified the names' similarity, the companies of the most
 // similar names and of the exact signals with their phones, e-mails and
-// whether the scope sees them (foundQuery). Only when the first
-// namesPerBatch similar names have fewer than perSignal live companies
-// between them are the next names' companies read as before.
+// whether the scope sees them (foundQuery).
 func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit int) ([]Match, error) {
 	if !scope.Acts() || limit <= 0 {
 		return nil, nil
@@ -55,30 +53,9 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 	if err != nil {
 		return nil, err
 	}
-	rows, named, err := e.found(ctx, scope, exact, names[:min(len(names), namesPerBatch)])
+	rows, err := e.found(ctx, scope, exact, names)
 	if err != nil {
 		return nil, err
-	}
-	rest := false // rows read after foundQuery, whose visibility hide asks
-	if named < perSignal && len(names) > namesPerBatch {
-		ids, err := e.companiesOfNames(ctx, names[namesPerBatch:], perSignal-named)
-		if err != nil {
-			return nil, err
-		}
-		seen := make(map[int64]bool, len(rows))
-		for _, r := range rows {
-			seen[r.rec.ID] = true
-		}
-		ids = slices.DeleteFunc(ids, func(id int64) bool { return seen[id] })
-		more, err := e.load(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for i := range more {
-			more[i].visible = true // until hide says otherwise
-		}
-		rows = append(rows, more...)
-		rest = len(more) > 0
 	}
 	var out []Match
 	for _, row := range rows {
@@ -105,9 +82,6 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 	})
 	if len(out) > limit {
 		out = out[:limit]
-	}
-	if rest {
-		return out, e.hide(ctx, scope, out)
 	}
 	return out, nil
 }
@@ -529,26 +503,22 @@ func lookQuery(d database.Dialect, probe Record, grams []string) (string, []any)
 }
 
 // found runs foundQuery: the live companies of names (at most perSignal,
-// by the order of names) and of ids, with whether scope sees each, and
-// how many came from names.
-func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, names []string) ([]loaded, int, error) {
+// by the order of names) and of ids, with whether scope sees each.
+func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, names []string) ([]loaded, error) {
 	if len(ids) == 0 && len(names) == 0 {
-		return nil, 0, nil
+		return nil, nil
 	}
 	query, args := foundQuery(e.db.Dialect, scope, ids, names)
-	var (
-		out   []loaded
-		named int
-	)
+	var out []loaded
 	err := e.each(ctx, query, args, func(rows *sql.Rows) error {
 		var (
 			l                     loaded
 			username, first, last string
-			visible, byName       int
+			visible               int
 			phones, emails        []byte
 		)
 		if err := rows.Scan(&l.rec.ID, &l.name, &l.rec.NameNorm, &l.rec.INN, &l.rec.KPP, &l.rec.OGRN, &l.address,
-			&l.rec.Domain, &username, &first, &last, &visible, &byName, &phones, &emails); err != nil {
+			&l.rec.Domain, &username, &first, &last, &visible, &phones, &emails); err != nil {
 			return err
 		}
 		if err := json.Unmarshal(phones, &l.rec.Phones); err != nil {
@@ -559,35 +529,48 @@ func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, nam
 		}
 		l.fill(username, first, last)
 		l.visible = visible == 1
-		named += byName
 		out = append(out, l)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("duplicate candidates: %w", err)
+		return nil, fmt.Errorf("duplicate candidates: %w", err)
 	}
-	return out, named, nil
+	return out, nil
 }
 
 // foundQuery is the second statement of Find: what load reads of the
-// live companies of names (companiesByNameQuery's first batch) and of
-// ids, their phones and e-mails as JSON arrays, whether scope sees each
-// (hide's question, 1 or 0) and whether it came from names (1 or 0).
+// live companies of names and of ids, their phones and e-mails as JSON
+// arrays, and whether scope sees each (hide's question, 1 or 0).
+//
+// The companies of names are those similarTrigrams' batches would take:
+// the first perSignal in the order of names, then of id. A recursive walk
+// counts each name's live companies (capped at perSignal) in order and
+// stops at the name that brings the total to perSignal, so a name shared
+// by hundreds of companies ends it at once and two hundred names of one
+// company each are read without a statement per batch; only the names
+// walked are read for their companies.
 func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []string) (string, []any) {
 	var w database.Where
 	limit := strconv.Itoa(perSignal)
-	var named, agg, idList string
+	var name, count, agg, idList, named string
 	if d == database.Postgres {
-		named = `SELECT c.id FROM unnest(` + w.Arg(names) + `::text[]) WITH ORDINALITY AS g (name, k) CROSS JOIN LATERAL (SELECT id FROM companies
-			WHERE name_norm = g.name AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `) c ORDER BY g.k, c.id LIMIT ` + limit
+		list := w.Arg(names) + `::text[]`
+		name = `(` + list + `)[k + 1]`
+		count = `cardinality(` + list + `)`
+		named = `SELECT c.id FROM walk w CROSS JOIN LATERAL (SELECT id FROM companies WHERE name_norm = (` + list + `)[w.k]
+			AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `) c WHERE w.k > 0 ORDER BY w.k, c.id LIMIT ` + limit
 		agg = `COALESCE(json_agg(%s), '[]')`
 		if ids == nil {
 			ids = []int64{}
 		}
 		idList = `SELECT unnest(` + w.Arg(ids) + `::bigint[])`
 	} else {
-		named = `SELECT c.value AS id FROM json_each(` + w.Arg(database.JSONArray(names)) + `) AS g, json_each((SELECT json_group_array(id) FROM (SELECT id FROM companies
-			WHERE name_norm = g.value AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `))) AS c ORDER BY g.key, c.value LIMIT ` + limit
+		list := w.Arg(database.JSONArray(names))
+		name = `json_extract(` + list + `, '$[' || k || ']')`
+		count = `json_array_length(` + list + `)`
+		named = `SELECT c.value AS id FROM walk w, json_each((SELECT json_group_array(id) FROM (SELECT id FROM companies
+			WHERE name_norm = json_extract(` + list + `, '$[' || (w.k - 1) || ']') AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `))) AS c
+			WHERE w.k > 0 ORDER BY w.k, c.value LIMIT ` + limit
 		agg = `json_group_array(%s)`
 		idList = `SELECT value FROM json_each(` + w.Arg(int64sJSON(ids)) + `)`
 	}
@@ -597,10 +580,12 @@ func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []str
 	if cond := strings.TrimPrefix(w.Adopt(&vis), " WHERE "); cond != "" {
 		visible = `CASE WHEN ` + cond + ` THEN 1 ELSE 0 END`
 	}
-	return `WITH named AS MATERIALIZED (` + named + `)
+	return `WITH RECURSIVE walk (k, total) AS (SELECT 0, CAST(0 AS BIGINT)
+			UNION ALL SELECT k + 1, total + (SELECT COUNT(*) FROM (SELECT 1 FROM companies WHERE name_norm = ` + name + `
+				AND deleted_at IS NULL LIMIT ` + limit + `) x) FROM walk WHERE total < ` + limit + ` AND k < ` + count + `),
+		named AS MATERIALIZED (` + named + `)
 		SELECT c.id, c.name, c.name_norm, c.inn, c.kpp, c.ogrn, c.address, c.website_domain,
 		COALESCE(u.username, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` + visible + `,
-		CASE WHEN c.id IN (SELECT id FROM named) THEN 1 ELSE 0 END,
 		(SELECT ` + fmt.Sprintf(agg, "e164") + ` FROM company_phones WHERE company_id = c.id AND e164 <> ''),
 		(SELECT ` + fmt.Sprintf(agg, "value_norm") + ` FROM company_emails WHERE company_id = c.id AND value_norm <> '')
 		FROM companies c LEFT JOIN users u ON u.id = c.responsible_id
@@ -618,29 +603,6 @@ func int64sJSON(ids []int64) string {
 		b = strconv.AppendInt(b, id, 10)
 	}
 	return string(append(b, ']'))
-}
-
-// companiesOfNames is similarTrigrams' last step for names past the first
-// batch: the live companies of names, a batch at a time, until limit.
-func (e *Engine) companiesOfNames(ctx context.Context, names []string, limit int) ([]int64, error) {
-	ids := make([]int64, 0, limit)
-	for from := 0; from < len(names) && len(ids) < limit; from += namesPerBatch {
-		q, args := companiesByNameQuery(e.db.Dialect, names[from:min(len(names), from+namesPerBatch)], limit-len(ids))
-		err := e.each(ctx, q, args, func(rows *sql.Rows) error {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			if len(ids) < limit {
-				ids = append(ids, id)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("similar names: %w", err)
-		}
-	}
-	return ids, nil
 }
 
 // namesPerBatch is how many similar names one query turns into companies.
