@@ -113,49 +113,6 @@ func (e *Engine) Candidates(ctx context.Context, r Record) ([]int64, error) {
 	return e.candidates(ctx, r)
 }
 
-// hide strips from the matches the scope may not see everything but the
-// id, the name, the responsible and the reasons (whose details never
-// quote the other company's values). Visibility is access.Scope.Restrict's
-// rule, asked of the database for exactly these ids.
-func (e *Engine) hide(ctx context.Context, scope access.Scope, list []Match) error {
-	if len(list) == 0 {
-		return nil
-	}
-	visible := map[int64]bool{}
-	if scope.SeesAll() {
-		for _, m := range list {
-			visible[m.ID] = true
-		}
-	} else {
-		ids := make([]int64, len(list))
-		for i, m := range list {
-			ids[i] = m.ID
-		}
-		var w database.Where
-		w.Add("c.id" + e.db.Dialect.InIDs(&w, ids))
-		scope.Restrict(&w, "c")
-		err := e.each(ctx, `SELECT c.id FROM companies c`+w.SQL(), w.Args(), func(rows *sql.Rows) error {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			visible[id] = true
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("duplicate visibility: %w", err)
-		}
-	}
-	for i := range list {
-		m := &list[i]
-		m.Accessible = visible[m.ID]
-		if !m.Accessible {
-			m.INN, m.KPP, m.Address = "", "", ""
-		}
-	}
-	return nil
-}
-
 // candidates collects the ids of companies that share a key with probe,
 // each signal through its index.
 func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) {
@@ -540,7 +497,9 @@ func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, nam
 
 // foundQuery is the second statement of Find: what load reads of the
 // live companies of names and of ids, their phones and e-mails as JSON
-// arrays, and whether scope sees each (hide's question, 1 or 0).
+// arrays, and whether scope sees each (access.Scope.Restrict's rule as a
+// column, 1 or 0): a match the scope may not see shows only its id,
+// name, responsible and reasons.
 //
 // The companies of names are those similarTrigrams' batches would take:
 // the first perSignal in the order of names, then of id. A recursive walk
@@ -681,7 +640,7 @@ func (e *Engine) each(ctx context.Context, query string, args []any, fn func(*sq
 type loaded struct {
 	rec                        Record
 	name, address, responsible string
-	visible                    bool // the scope sees it (foundQuery; load leaves it to hide)
+	visible                    bool // the scope sees it (foundQuery; load leaves it false)
 }
 
 // fill sets the derived keys of a row just read: the address key and
