@@ -61,7 +61,7 @@ func (s *Store) UpdateBatch(ctx context.Context, tx *sql.Tx, list []Revision) (i
 		if len(changed) == 0 {
 			continue
 		}
-		if err := s.writeFields(ctx, tx, r.Current.ID, r.Current.Version, &r.Next, r.Next.norms(), changed); err != nil {
+		if err := s.writeFields(ctx, tx, r.Current.ID, r.Current.Version, &r.Next, r.Next.norms(), changed, s.now()); err != nil {
 			return written, fmt.Errorf("company %d: %w", r.Current.ID, err)
 		}
 		written++

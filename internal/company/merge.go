@@ -410,7 +410,7 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 		}
 		n := merged(surv, dup, in.Fields, union)
 		inv := n.Normalize()
-		resp, err := s.checkRefs(ctx, tx, &n, inv, false, nil, access.UserRef{})
+		resp, err := s.checkRefs(ctx, tx, &n, inv, false, nil, access.UserRef{}, nil)
 		if err != nil {
 			return err
 		}
@@ -430,7 +430,7 @@ func (s *Store) Merge(ctx context.Context, sc access.Scope, survivorID int64, in
 		// same pair in opposite directions wait for each other instead of
 		// deadlocking.
 		writeSurvivor := func() error {
-			return s.writeFields(ctx, tx, surv.ID, surv.Version, &n, n.norms(), changedFields(surv.draft(), n))
+			return s.writeFields(ctx, tx, surv.ID, surv.Version, &n, n.norms(), changedFields(surv.draft(), n), s.now())
 		}
 		absorb := func() error {
 			res, err := tx.ExecContext(ctx, `UPDATE companies SET merged_into = $1, merged_at = $2, deleted_at = $2, deleted_by = $3,
@@ -759,7 +759,7 @@ func (s *Store) restoreSurvivor(ctx context.Context, tx *sql.Tx, cur Company, be
 	changed := slices.DeleteFunc(changedFields(cur.draft(), n), func(f string) bool {
 		return f == "phones" || f == "emails" || f == "spheres"
 	})
-	if err := s.writeFields(ctx, tx, cur.ID, cur.Version, &n, nm, changed); err != nil {
+	if err := s.writeFields(ctx, tx, cur.ID, cur.Version, &n, nm, changed, s.now()); err != nil {
 		return err
 	}
 	for _, table := range []string{"company_phones", "company_emails", "company_spheres"} {

@@ -347,7 +347,7 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 	inv := n.Normalize()
 	var out Company
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		resp, err := s.checkRefs(ctx, tx, &n, inv, !in.Branch.Set, nil, access.UserRef{})
+		resp, err := s.checkRefs(ctx, tx, &n, inv, !in.Branch.Set, nil, access.UserRef{}, nil)
 		if err != nil {
 			return err
 		}
@@ -460,8 +460,11 @@ func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Sc
 // again — it was valid when set, and a PATCH of the address need not
 // read four tables (issue 6).
 func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany, inv apperr.Invalid, defaultBranch bool,
-	was *NewCompany, from access.UserRef,
+	was *NewCompany, from access.UserRef, names *refNames,
 ) (access.UserRef, error) {
+	if names == nil {
+		names = &refNames{}
+	}
 	// The fields the caller changed, compared once. A branch defaulted
 	// below from a new responsible is theirs from the users table: it
 	// exists, so taking it as unchanged here skips only that lookup.
@@ -476,7 +479,9 @@ func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany
 	} else if n.ResponsibleID != 0 {
 		var branch sql.NullInt64
 		var active bool
-		err := q.QueryRowContext(ctx, `SELECT branch_id, is_active FROM users WHERE id = $1`, n.ResponsibleID).Scan(&branch, &active)
+		var u userNames
+		err := q.QueryRowContext(ctx, `SELECT branch_id, is_active, username, first_name, last_name FROM users WHERE id = $1`, n.ResponsibleID).
+			Scan(&branch, &active, &u.username, &u.first, &u.last)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) || err == nil && !active:
 			inv.Add("responsible", "Пользователь не найден или неактивен")
@@ -484,21 +489,27 @@ func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany
 			return resp, fmt.Errorf("check responsible: %w", err)
 		default:
 			resp = access.UserRef{ID: n.ResponsibleID, BranchID: branch.Int64}
+			u.branch = branch.Int64
+			names.responsible = &u
 			if defaultBranch {
 				n.BranchID = branch.Int64
 			}
 		}
 	}
-	exists := func(table string, id int64) (bool, error) {
-		var one int
-		err := q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`, id).Scan(&one)
+	// exists reads the name of a referenced row into *name.
+	exists := func(table string, id int64, name **string) (bool, error) {
+		var v string
+		err := q.QueryRowContext(ctx, `SELECT name FROM `+table+` WHERE id = $1`, id).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
+		}
+		if err == nil {
+			*name = &v
 		}
 		return err == nil, err
 	}
 	if n.StatusID != 0 && !same("status") {
-		ok, err := exists("company_statuses", n.StatusID)
+		ok, err := exists("company_statuses", n.StatusID, &names.status)
 		if err != nil {
 			return resp, fmt.Errorf("check status: %w", err)
 		}
@@ -507,7 +518,7 @@ func (s *Store) checkRefs(ctx context.Context, q database.Querier, n *NewCompany
 		}
 	}
 	if n.BranchID != 0 && !same("branch") {
-		ok, err := exists("branches", n.BranchID)
+		ok, err := exists("branches", n.BranchID, &names.branch)
 		if err != nil {
 			return resp, fmt.Errorf("check branch: %w", err)
 		}
@@ -556,7 +567,8 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		from := cur.owner()
 		was := cur.draft()
 		// A new responsible brings their branch unless a branch was given.
-		resp, err := s.checkRefs(ctx, tx, &n, inv, reassigned && !in.Branch.Set, &was, from.Responsible)
+		var names refNames
+		resp, err := s.checkRefs(ctx, tx, &n, inv, reassigned && !in.Branch.Set, &was, from.Responsible, &names)
 		if err != nil {
 			return err
 		}
@@ -583,7 +595,8 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 			}
 		}
 		nm := n.norms()
-		if err := s.writeFields(ctx, tx, id, cur.Version, &n, nm, changed); err != nil {
+		at := s.now()
+		if err := s.writeFields(ctx, tx, id, cur.Version, &n, nm, changed, at); err != nil {
 			return err
 		}
 		detail := map[string]any{"name": n.Name, "fields": changed}
@@ -599,19 +612,82 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 				return err
 			}
 		}
-		out, err = s.get(ctx, tx, reread, id, false)
+		var ok bool
+		if out, ok = cur.updated(&n, changed, &names, at); !ok {
+			out, err = s.get(ctx, tx, reread, id, false)
+		}
 		out.Duplicates = dups
 		return err
 	})
 	return out, err
 }
 
+// refNames are the names of the references checkRefs read (nil: not
+// read), for the answer of an update that need not read its company back.
+type refNames struct {
+	status, branch *string
+	responsible    *userNames
+}
+
+// userNames is what a company row shows of a user.
+type userNames struct {
+	username, first, last string
+	branch                int64
+}
+
+// updated is c once Update has written n over it at at, the fields in
+// changed being those that differ, and ok; or not ok when the answer
+// needs names nobody read (new spheres, a reference checkRefs did not
+// look up), which the caller then reads back. A PATCH of the address (the
+// load test's) so ends without a second read of the company (issue 6):
+// the row is what was read, locked by the UPDATE since, plus what it set.
+func (c Company) updated(n *NewCompany, changed []string, names *refNames, at time.Time) (Company, bool) {
+	for _, f := range changed {
+		switch {
+		case f == "spheres",
+			f == "status" && n.StatusID != 0 && names.status == nil,
+			f == "branch" && n.BranchID != 0 && names.branch == nil,
+			f == "responsible" && n.ResponsibleID != 0 && names.responsible == nil:
+			return c, false
+		}
+	}
+	c.Name, c.LegalName, c.INN, c.KPP, c.OGRN = n.Name, n.LegalName, n.INN, n.KPP, n.OGRN
+	c.Address, c.Website = n.Address, n.Website
+	if slices.Contains(changed, "status") {
+		c.StatusID, c.StatusName = ptr(n.StatusID), ""
+		if n.StatusID != 0 {
+			c.StatusName = *names.status
+		}
+	}
+	if slices.Contains(changed, "branch") {
+		c.BranchID, c.BranchName = ptr(n.BranchID), ""
+		if n.BranchID != 0 {
+			c.BranchName = *names.branch
+		}
+	}
+	if slices.Contains(changed, "responsible") {
+		c.ResponsibleID, c.ResponsibleName, c.responsibleBranch = ptr(n.ResponsibleID), "", 0
+		if u := names.responsible; n.ResponsibleID != 0 {
+			c.ResponsibleName, c.responsibleBranch = fullName(u.username, u.first, u.last), u.branch
+		}
+	}
+	if slices.Contains(changed, "phones") {
+		c.Phones = append([]Phone{}, n.Phones...)
+	}
+	if slices.Contains(changed, "emails") {
+		c.Emails = append([]Email{}, n.Emails...)
+	}
+	c.UpdatedAt = at.UTC()
+	c.Version++
+	return c, true
+}
+
 // writeFields writes the fields of n onto live company id, read at
 // version, with its derived keys, and rewrites the child rows of the
-// fields in changed; the version goes up. Update, merge and its undo all
+// fields in changed; the version goes up and updated_at becomes at. Update, merge and its undo all
 // write through it. A concurrent writer since version makes it match
 // nothing: ErrConflict.
-func (s *Store) writeFields(ctx context.Context, tx *sql.Tx, id int64, version int, n *NewCompany, nm norms, changed []string) error {
+func (s *Store) writeFields(ctx context.Context, tx *sql.Tx, id int64, version int, n *NewCompany, nm norms, changed []string, at time.Time) error {
 	var w database.Where
 	set := `UPDATE companies SET name = ` + w.Arg(n.Name) + `, name_norm = ` + w.Arg(nm.name) +
 		`, legal_name = ` + w.Arg(n.LegalName) + `, legal_name_norm = ` + w.Arg(nm.legalName) +
@@ -620,7 +696,7 @@ func (s *Store) writeFields(ctx context.Context, tx *sql.Tx, id int64, version i
 		`, website = ` + w.Arg(n.Website) + `, website_domain = ` + w.Arg(nm.domain) + `, status_id = ` + w.Arg(database.NullInt64(n.StatusID)) +
 		`, branch_id = ` + w.Arg(database.NullInt64(n.BranchID)) +
 		`, responsible_id = ` + w.Arg(database.NullInt64(n.ResponsibleID)) +
-		`, updated_at = ` + w.Arg(s.now()) + `, version = version + 1`
+		`, updated_at = ` + w.Arg(at) + `, version = version + 1`
 	w.Add("id = ?", id)
 	w.Add("deleted_at IS NULL")
 	w.Add("version = ?", version)

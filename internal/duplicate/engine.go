@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -37,16 +38,22 @@ const perSignal = 50
 // most limit. Every live company is considered, whatever the scope: the
 // scope decides only what each match shows (see Match). Deleted companies,
 // and companies merged into another (deleted too), are never candidates.
+//
+// It sends two statements (issue 6: a save's check sent seven): the exact
+// signals' ids with the similar-name candidates' names (lookQuery), then,
+// once Go has verified the names' similarity, the companies of the most
+// similar names and of the exact signals with their phones, e-mails and
+// whether the scope sees them (foundQuery).
 func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit int) ([]Match, error) {
 	if !scope.Acts() || limit <= 0 {
 		return nil, nil
 	}
 	probe := RecordOf(p)
-	ids, err := e.candidates(ctx, probe)
+	exact, names, err := e.look(ctx, probe)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.load(ctx, ids)
+	rows, err := e.found(ctx, scope, exact, names)
 	if err != nil {
 		return nil, err
 	}
@@ -59,9 +66,13 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 		if score == 0 {
 			continue
 		}
-		out = append(out, Match{ID: row.rec.ID, Name: row.name, INN: row.rec.INN, KPP: row.rec.KPP,
+		m := Match{ID: row.rec.ID, Name: row.name, INN: row.rec.INN, KPP: row.rec.KPP,
 			Address: row.address, ResponsibleName: row.responsible, Score: score, Reasons: reasons,
-			Blocking: Blocking(probe, row.rec)})
+			Blocking: Blocking(probe, row.rec), Accessible: row.visible}
+		if !m.Accessible {
+			m.INN, m.KPP, m.Address = "", "", ""
+		}
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b Match) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
@@ -72,7 +83,7 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	return out, e.hide(ctx, scope, out)
+	return out, nil
 }
 
 // Records returns the normalised keys of the live companies among ids, in
@@ -100,49 +111,6 @@ func (e *Engine) Records(ctx context.Context, ids []int64) ([]Record, error) {
 // holds Records rather than what was typed. r.ID itself may be among them.
 func (e *Engine) Candidates(ctx context.Context, r Record) ([]int64, error) {
 	return e.candidates(ctx, r)
-}
-
-// hide strips from the matches the scope may not see everything but the
-// id, the name, the responsible and the reasons (whose details never
-// quote the other company's values). Visibility is access.Scope.Restrict's
-// rule, asked of the database for exactly these ids.
-func (e *Engine) hide(ctx context.Context, scope access.Scope, list []Match) error {
-	if len(list) == 0 {
-		return nil
-	}
-	visible := map[int64]bool{}
-	if scope.SeesAll() {
-		for _, m := range list {
-			visible[m.ID] = true
-		}
-	} else {
-		ids := make([]int64, len(list))
-		for i, m := range list {
-			ids[i] = m.ID
-		}
-		var w database.Where
-		w.Add("c.id" + e.db.Dialect.InIDs(&w, ids))
-		scope.Restrict(&w, "c")
-		err := e.each(ctx, `SELECT c.id FROM companies c`+w.SQL(), w.Args(), func(rows *sql.Rows) error {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			visible[id] = true
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("duplicate visibility: %w", err)
-		}
-	}
-	for i := range list {
-		m := &list[i]
-		m.Accessible = visible[m.ID]
-		if !m.Accessible {
-			m.INN, m.KPP, m.Address = "", "", ""
-		}
-	}
-	return nil
 }
 
 // candidates collects the ids of companies that share a key with probe,
@@ -186,10 +154,13 @@ func (e *Engine) candidates(ctx context.Context, probe Record) ([]int64, error) 
 // the e-mails are one list argument each, so that the text depends only
 // on which keys the probe has.
 func exactQuery(d database.Dialect, probe Record) (string, []any) {
-	var (
-		w     database.Where
-		parts []string
-	)
+	var w database.Where
+	return exactParts(d, &w, probe), w.Args()
+}
+
+// exactParts is exactQuery's text, its arguments added to w.
+func exactParts(d database.Dialect, w *database.Where, probe Record) string {
+	var parts []string
 	limit := strconv.Itoa(perSignal)
 	// one adds a part "columns FROM table WHERE …" written with "?"
 	// placeholders; the id column is named id in every part so the union
@@ -224,10 +195,7 @@ func exactQuery(d database.Dialect, probe Record) (string, []any) {
 		inner.Add("company_id AS id FROM company_emails WHERE value_norm" + d.InTexts(&inner, probe.Emails) + " AND value_norm <> ''")
 		add(&inner)
 	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	return strings.Join(parts, " UNION "), w.Args()
+	return strings.Join(parts, " UNION ")
 }
 
 // similarNames returns the ids of live companies whose name_norm has a
@@ -287,8 +255,7 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 	if n == 0 {
 		return nil, nil
 	}
-	k := max(1, int(math.Ceil(SimilarName*float64(n)-1e-9)))
-	lo, hi := k, int(math.Floor(float64(n)/SimilarName+1e-9))
+	lo, hi, r, need := similarBounds(n)
 
 	// Rank the trigrams by how many names of a fitting length have them.
 	rank, rankArgs := trigramRankQuery(e.db.Dialect, grams, lo, hi)
@@ -309,9 +276,6 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(counts[a], counts[b]) })
-	extra := min(2, k-1)
-	r := n - k + 1 + extra
-	need := 1 + extra
 
 	// The r rarest lists, each capped, their hits counted per name.
 	var rare []string
@@ -392,6 +356,214 @@ func (e *Engine) similarTrigrams(ctx context.Context, norm string) ([]int64, err
 	return ids, nil
 }
 
+// similarBounds are the bounds of the similar-name search for a probe of
+// n distinct trigrams (see similarTrigrams): a similar name has lo to hi
+// trigrams, the r rarest of the probe's lists are read, and a name needs
+// need hits among them.
+func similarBounds(n int) (lo, hi, r, need int) {
+	k := max(1, int(math.Ceil(SimilarName*float64(n)-1e-9)))
+	extra := min(2, k-1)
+	return k, int(math.Floor(float64(n)/SimilarName + 1e-9)), n - k + 1 + extra, 1 + extra
+}
+
+// look runs lookQuery: the ids of the companies that share an exact key
+// with probe, and the names similar to its name (pg_trgm's similarity at
+// least SimilarName), most similar first.
+func (e *Engine) look(ctx context.Context, probe Record) (exact []int64, names []string, err error) {
+	norm := probe.NameNorm
+	if r := []rune(norm); len(r) > maxNameRunes {
+		norm = strings.TrimSpace(string(r[:maxNameRunes]))
+	}
+	query, args := lookQuery(e.db.Dialect, probe, Trigrams(norm))
+	if query == "" {
+		return nil, nil, nil
+	}
+	type hit struct {
+		name string
+		sim  float64
+	}
+	var hits []hit
+	err = e.each(ctx, query, args, func(rows *sql.Rows) error {
+		var (
+			kind int
+			id   int64
+			name string
+		)
+		if err := rows.Scan(&kind, &id, &name); err != nil {
+			return err
+		}
+		if kind == 0 {
+			exact = append(exact, id)
+		} else if sim := Similarity(norm, name); sim >= SimilarName {
+			hits = append(hits, hit{name, sim})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("duplicate candidates: %w", err)
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := cmp.Compare(b.sim, a.sim); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	})
+	names = make([]string, len(hits))
+	for i, h := range hits {
+		names[i] = h.name
+	}
+	return exact, names, nil
+}
+
+// lookQuery is the first statement of Find: exactQuery's look-ups
+// (rows 0, id) and, for a probe with trigrams grams, the candidate names
+// of the similar-name search (rows 1, name) — the ranking of the trigrams,
+// the rarest lists and the names with enough hits that similarTrigrams
+// sends as three statements, here one: the rarest r trigrams are those
+// first by (count, position), as its stable sort orders them. "" when
+// the probe has neither.
+func lookQuery(d database.Dialect, probe Record, grams []string) (string, []any) {
+	var w database.Where
+	exact := exactParts(d, &w, probe)
+	var parts []string
+	if exact != "" {
+		parts = append(parts, `SELECT 0, id, '' FROM (`+exact+`) ex`)
+	}
+	with := ""
+	if len(grams) > 0 {
+		lo, hi, r, need := similarBounds(len(grams))
+		los, his := w.Arg(lo), w.Arg(hi)
+		list := func(t string, limit int) string {
+			return `SELECT name_id FROM name_trigrams WHERE trigram = ` + t + ` AND ntri BETWEEN ` + los + ` AND ` + his +
+				` LIMIT ` + strconv.Itoa(limit)
+		}
+		var ranked, hits string
+		if d == database.Postgres {
+			ranked = `SELECT g.t, g.i, (SELECT COUNT(*) FROM (` + list("g.t", trigramCountCap) + `) x) AS n
+				FROM unnest(` + w.Arg(grams) + `::text[]) WITH ORDINALITY AS g (t, i)`
+			hits = `SELECT name_id FROM rare CROSS JOIN LATERAL (` + list("rare.t", trigramListCap) + `) h GROUP BY name_id`
+		} else {
+			ranked = `SELECT g.value AS t, g.key AS i, (SELECT COUNT(*) FROM (` + list("g.value", trigramCountCap) + `) x) AS n
+				FROM json_each(` + w.Arg(database.JSONArray(grams)) + `) AS g`
+			hits = `SELECT h.value AS name_id FROM rare, json_each((SELECT json_group_array(name_id) FROM (` + list("rare.t", trigramListCap) + `))) AS h
+				GROUP BY h.value`
+		}
+		with = `WITH ranked AS (` + ranked + `),
+			rare AS (SELECT t FROM (SELECT t, n, row_number() OVER (ORDER BY n, i) AS o FROM ranked) r WHERE o <= ` + w.Arg(r) + ` AND n > 0),
+			hits AS (` + hits + ` HAVING COUNT(*) >= ` + w.Arg(need) + ` ORDER BY COUNT(*) DESC, name_id LIMIT ` + strconv.Itoa(trigramVerify) + `) `
+		parts = append(parts, `SELECT 1, 0, name_norm FROM company_names WHERE id IN (SELECT name_id FROM hits)`)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return with + strings.Join(parts, " UNION ALL "), w.Args()
+}
+
+// found runs foundQuery: the live companies of names (at most perSignal,
+// by the order of names) and of ids, with whether scope sees each.
+func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, names []string) ([]loaded, error) {
+	if len(ids) == 0 && len(names) == 0 {
+		return nil, nil
+	}
+	query, args := foundQuery(e.db.Dialect, scope, ids, names)
+	var out []loaded
+	err := e.each(ctx, query, args, func(rows *sql.Rows) error {
+		var (
+			l                     loaded
+			username, first, last string
+			visible               int
+			phones, emails        []byte
+		)
+		if err := rows.Scan(&l.rec.ID, &l.name, &l.rec.NameNorm, &l.rec.INN, &l.rec.KPP, &l.rec.OGRN, &l.address,
+			&l.rec.Domain, &username, &first, &last, &visible, &phones, &emails); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(phones, &l.rec.Phones); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(emails, &l.rec.Emails); err != nil {
+			return err
+		}
+		l.fill(username, first, last)
+		l.visible = visible == 1
+		out = append(out, l)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duplicate candidates: %w", err)
+	}
+	return out, nil
+}
+
+// foundQuery is the second statement of Find: what load reads of the
+// live companies of names and of ids, their phones and e-mails as JSON
+// arrays, and whether scope sees each (access.Scope.Restrict's rule as a
+// column, 1 or 0): a match the scope may not see shows only its id,
+// name, responsible and reasons.
+//
+// The companies of names are those similarTrigrams' batches would take:
+// the first perSignal in the order of names, then of id. A recursive walk
+// counts each name's live companies (capped at perSignal) in order and
+// stops at the name that brings the total to perSignal, so a name shared
+// by hundreds of companies ends it at once and two hundred names of one
+// company each are read without a statement per batch; only the names
+// walked are read for their companies.
+func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []string) (string, []any) {
+	var w database.Where
+	limit := strconv.Itoa(perSignal)
+	var name, count, agg, idList, named string
+	if d == database.Postgres {
+		list := w.Arg(names) + `::text[]`
+		name = `(` + list + `)[k + 1]`
+		count = `cardinality(` + list + `)`
+		named = `SELECT c.id FROM walk w CROSS JOIN LATERAL (SELECT id FROM companies WHERE name_norm = (` + list + `)[w.k]
+			AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `) c WHERE w.k > 0 ORDER BY w.k, c.id LIMIT ` + limit
+		agg = `COALESCE(json_agg(%s), '[]')`
+		if ids == nil {
+			ids = []int64{}
+		}
+		idList = `SELECT unnest(` + w.Arg(ids) + `::bigint[])`
+	} else {
+		list := w.Arg(database.JSONArray(names))
+		name = `json_extract(` + list + `, '$[' || k || ']')`
+		count = `json_array_length(` + list + `)`
+		named = `SELECT c.value AS id FROM walk w, json_each((SELECT json_group_array(id) FROM (SELECT id FROM companies
+			WHERE name_norm = json_extract(` + list + `, '$[' || (w.k - 1) || ']') AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `))) AS c
+			WHERE w.k > 0 ORDER BY w.k, c.value LIMIT ` + limit
+		agg = `json_group_array(%s)`
+		idList = `SELECT value FROM json_each(` + w.Arg(int64sJSON(ids)) + `)`
+	}
+	var vis database.Where
+	scope.Restrict(&vis, "c")
+	visible := "1"
+	if cond := strings.TrimPrefix(w.Adopt(&vis), " WHERE "); cond != "" {
+		visible = `CASE WHEN ` + cond + ` THEN 1 ELSE 0 END`
+	}
+	return `WITH RECURSIVE walk (k, total) AS (SELECT 0, CAST(0 AS BIGINT)
+			UNION ALL SELECT k + 1, total + (SELECT COUNT(*) FROM (SELECT 1 FROM companies WHERE name_norm = ` + name + `
+				AND deleted_at IS NULL LIMIT ` + limit + `) x) FROM walk WHERE total < ` + limit + ` AND k < ` + count + `),
+		named AS MATERIALIZED (` + named + `)
+		SELECT c.id, c.name, c.name_norm, c.inn, c.kpp, c.ogrn, c.address, c.website_domain,
+		COALESCE(u.username, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` + visible + `,
+		(SELECT ` + fmt.Sprintf(agg, "e164") + ` FROM company_phones WHERE company_id = c.id AND e164 <> ''),
+		(SELECT ` + fmt.Sprintf(agg, "value_norm") + ` FROM company_emails WHERE company_id = c.id AND value_norm <> '')
+		FROM companies c LEFT JOIN users u ON u.id = c.responsible_id
+		WHERE c.id IN (SELECT id FROM named UNION ` + idList + `) AND c.deleted_at IS NULL ORDER BY c.id`, w.Args()
+}
+
+// int64sJSON encodes ids as a JSON array.
+func int64sJSON(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
 // namesPerBatch is how many similar names one query turns into companies.
 const namesPerBatch = 10
 
@@ -468,6 +640,18 @@ func (e *Engine) each(ctx context.Context, query string, args []any, fn func(*sq
 type loaded struct {
 	rec                        Record
 	name, address, responsible string
+	visible                    bool // the scope sees it (foundQuery; load leaves it false)
+}
+
+// fill sets the derived keys of a row just read: the address key and
+// the responsible's name.
+func (l *loaded) fill(username, first, last string) {
+	l.rec.AddressNorm = dedup.AddressKey(l.address)
+	if n := strings.TrimSpace(first + " " + last); n != "" {
+		l.responsible = n
+	} else {
+		l.responsible = username
+	}
 }
 
 // load reads the live companies among ids with their phones and e-mails,
@@ -496,12 +680,7 @@ func (e *Engine) load(ctx context.Context, ids []int64) ([]loaded, error) {
 			&l.rec.Domain, &username, &first, &last); err != nil {
 			return err
 		}
-		l.rec.AddressNorm = dedup.AddressKey(l.address)
-		if n := strings.TrimSpace(first + " " + last); n != "" {
-			l.responsible = n
-		} else {
-			l.responsible = username
-		}
+		l.fill(username, first, last)
 		byID[l.rec.ID] = len(out)
 		out = append(out, l)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
@@ -26,6 +27,9 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 		lists, listArgs := trigramListsQuery(db.Dialect, grams[:4], 3, 20, 2)
 		verify, verifyArgs := verifyQuery(db.Dialect, []int64{1, 2})
 		byName, byNameArgs := companiesByNameQuery(db.Dialect, []string{"ромашка", "ромашки"}, 50)
+		look, lookArgs := lookQuery(db.Dialect, probe, grams)
+		found, foundArgs := foundQuery(db.Dialect, access.Scope{UserID: 1, Role: access.RoleBranchDirector, Data: access.Branch, BranchID: 1},
+			[]int64{1, 2}, []string{"ромашка", "ромашки"})
 		queries := []struct {
 			name    string
 			sql     string
@@ -44,6 +48,12 @@ func TestCandidateQueriesUseIndexes(t *testing.T) {
 			{"the trigram lists", lists, listArgs, database.Postgres, "name_trigrams_pkey"},
 			{"the verification", verify, verifyArgs, "", ""},
 			{"the similar names' companies", byName, byNameArgs, "", "companies_name_idx"},
+			{"Find's look-up finds the ИНН by its index", look, lookArgs, "", "companies_inn_idx"},
+			{"Find's look-up finds phones by their index", look, lookArgs, "", "company_phones_e164_idx"},
+			{"Find's look-up reads the trigram lists", look, lookArgs, database.SQLite, "PRIMARY KEY"},
+			{"Find's look-up reads the trigram lists", look, lookArgs, database.Postgres, "name_trigrams_pkey"},
+			{"Find's candidates come by the names' index", found, foundArgs, "", "companies_name_idx"},
+			{"Find's candidates' phones come by their index", found, foundArgs, database.Postgres, "company_phones_company_idx"},
 		}
 		ctx := context.Background()
 		conn, err := db.Conn(ctx)
@@ -138,6 +148,14 @@ func TestSimilarNameQueriesAreOneText(t *testing.T) {
 		}},
 		{"the companies of the names", func(d database.Dialect, g []string) string {
 			q, _ := companiesByNameQuery(d, g, 50-len(g))
+			return q
+		}},
+		{"Find's look-up", func(d database.Dialect, g []string) string {
+			q, _ := lookQuery(d, Record{NameNorm: "ромашка", INN: "7707083893", Phones: g}, g)
+			return q
+		}},
+		{"Find's candidates", func(d database.Dialect, g []string) string {
+			q, _ := foundQuery(d, access.Scope{UserID: 1, Role: access.RoleManager}, make([]int64, len(g)), g)
 			return q
 		}},
 		{"the exact signals", func(d database.Dialect, g []string) string {

@@ -169,7 +169,7 @@ func TestOneFieldPatchSendsFewStatements(t *testing.T) {
 			max  int64
 		}{
 			{"a new address is checked for duplicates, without the ИНН lock", map[string]any{"address": "г. Москва, ул. Нагрузочная, д. 7"}, maxPatchStatements},
-			{"a new status is checked, the other references and duplicates are not", map[string]any{"status": st.ID}, maxPatchStatements - 6},
+			{"a new status is checked, the other references and duplicates are not", map[string]any{"status": st.ID}, maxPatchStatements - 1},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				tc.body["version"] = co.Version
@@ -186,8 +186,12 @@ func TestOneFieldPatchSendsFewStatements(t *testing.T) {
 				if err := json.Unmarshal(rec.Body.Bytes(), &co); err != nil {
 					t.Fatal(err)
 				}
-				if n > tc.max {
-					t.Errorf("%d SQL statements, want at most %d", n, tc.max)
+				limit := tc.max
+				if e.db.Dialect == database.SQLite {
+					limit += sqliteAuditStatements
+				}
+				if n > limit {
+					t.Errorf("%d SQL statements, want at most %d", n, limit)
 				}
 				t.Logf("%d SQL statements", n)
 			})
@@ -196,14 +200,20 @@ func TestOneFieldPatchSendsFewStatements(t *testing.T) {
 }
 
 // maxPatchStatements is the most SQL statements a PATCH of a company's
-// address may send (issue 6; 17 before on PostgreSQL, 16 on SQLite): the
-// session; the company; the duplicate check (ИНН, phones and e-mails;
-// the similar names: trigram counts, candidates, their names; the same
-// name; the candidates and their phones and e-mails); the UPDATE; the
-// audit entry (the lane's head, then the entry with the new head — one
-// statement on PostgreSQL, two on SQLite); the company read back. The
-// new status skips the duplicate check's seven and adds its own check.
-const maxPatchStatements = 14
+// address may send on PostgreSQL (issue 6; 17, then 13 before): the
+// session; the company; the duplicate check — the exact signals with the
+// similar names' candidates, then the candidates with their phones,
+// e-mails and visibility (duplicate.Engine.Find); the UPDATE; the audit
+// entry (the lane's head, then the entry with the new head). The answer
+// is the company read and what was written, not read back. A new status
+// skips the duplicate check's two and adds its own check (which reads
+// the status's name for the answer).
+const maxPatchStatements = 7
+
+// sqliteAuditStatements is what an audit entry costs SQLite more: it
+// has no data-modifying WITH, so the entry and the lane's new head are
+// two statements (audit.appendEntry).
+const sqliteAuditStatements = 1
 
 // serveCounting serves req signed in with session and counts the SQL
 // statements it sent.
