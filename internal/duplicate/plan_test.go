@@ -2,6 +2,8 @@ package duplicate
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +172,88 @@ func TestSimilarNameQueriesAreOneText(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFindsStatementsRunOnGenericPlans checks on PostgreSQL that both
+// statements of Find are planned a few times per connection and then run
+// on their generic plan, like every other hot statement: a statement whose
+// generic plan looks dearer than the calls' own is planned on every call,
+// and planning Find's candidates took longer than running them.
+func TestFindsStatementsRunOnGenericPlans(t *testing.T) {
+	if !slices.Contains(dbtest.Dialects(), database.Postgres) {
+		t.Skip("PostgreSQL is not configured (" + dbtest.EnvPostgres + ")")
+	}
+	db := dbtest.New(t, database.Postgres)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	// The planner compares its guesses with the table's statistics: a
+	// few thousand companies, analysed, as in the demo base.
+	if _, err := conn.ExecContext(ctx, `INSERT INTO companies (name, name_norm, inn, created_at, updated_at)
+		SELECT 'ООО «Ромашка ' || g || '»', 'ромашка ' || g, '', now(), now() FROM generate_series(1, 3000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO company_phones (company_id, value, e164)
+		SELECT id, '+7 495 ' || id, '+7495' || lpad(id::text, 7, '0') FROM companies`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO company_emails (company_id, value, value_norm)
+		SELECT id, 'info' || id || '@example.ru', 'info' || id || '@example.ru' FROM companies`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	scopes := []access.Scope{
+		{UserID: 1, Role: access.RoleAdmin, Data: access.Global},
+		{UserID: 1, Role: access.RoleBranchDirector, Data: access.Branch, BranchID: 1},
+	}
+	for _, scope := range scopes {
+		for i := range 12 {
+			probe := RecordOf(Probe{Name: fmt.Sprintf("ООО «Ромашка-%d»", i), INN: "7707083893", Phones: []string{"+7 495 123-45-67"}})
+			look, lookArgs := lookQuery(db.Dialect, probe, Trigrams(probe.NameNorm))
+			ids := make([]int64, i%4)
+			for k := range ids {
+				ids[k] = int64(k + 1)
+			}
+			found, foundArgs := foundQuery(db.Dialect, scope, ids, []string{"ромашка", fmt.Sprintf("ромашка %d", i)})
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{{look, lookArgs}, {found, foundArgs}} {
+				rows, err := conn.QueryContext(ctx, q.sql, q.args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = rows.Close()
+			}
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	seen := 0
+	for rows.Next() {
+		var text string
+		var generic, custom int64
+		if err := rows.Scan(&text, &generic, &custom); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		if generic == 0 {
+			t.Errorf("planned on each of %d calls, never generic:\n%.300s", custom, text)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * len(scopes); seen != want {
+		t.Errorf("%d prepared statements, want %d (one text a statement and scope)", seen, want)
 	}
 }
