@@ -285,7 +285,7 @@ func collectCounted(rows *sql.Rows) ([]Company, int, error) {
 	return list, total, nil
 }
 
-func collect(rows *sql.Rows) ([]Company, error) {
+func collect(rows database.Rows) ([]Company, error) {
 	defer rows.Close()
 	var list []Company
 	for rows.Next() {

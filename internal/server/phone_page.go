@@ -271,10 +271,7 @@ func (s *Server) canCall(r *http.Request) bool {
 // CompanyCalls or ContactCalls).
 func (s *Server) cardCalls(r *http.Request, read func(context.Context, int64, int64) (bool, []phone.CallEntry, error), id int64) (view.Calls, error) {
 	on, list, err := read(r.Context(), scopeFrom(r).UserID, id)
-	if err != nil {
-		return view.Calls{}, err
-	}
-	return view.Calls{On: on, List: list, Location: userFrom(r).Location(s.cfg.Location)}, nil
+	return s.callsView(r, on, list), err
 }
 
 // queueCardCalls is cardCalls with its read queued on set (queue is the
@@ -286,9 +283,11 @@ func (s *Server) queueCardCalls(set *database.ReadSet, r *http.Request,
 	read := queue(set, scopeFrom(r).UserID, id)
 	return func() (view.Calls, error) {
 		on, list, err := read()
-		if err != nil {
-			return view.Calls{}, err
-		}
-		return view.Calls{On: on, List: list, Location: userFrom(r).Location(s.cfg.Location)}, nil
+		return s.callsView(r, on, list), err
 	}
+}
+
+// callsView is a card's call history in the viewer's time zone.
+func (s *Server) callsView(r *http.Request, on bool, list []phone.CallEntry) view.Calls {
+	return view.Calls{On: on, List: list, Location: userFrom(r).Location(s.cfg.Location)}
 }
