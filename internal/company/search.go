@@ -164,7 +164,32 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		}
 	}
 	counted := !q.Keyset || q.After == 0
-	if counted && (!p.ranked || len(list) == 0 && p.offset > 0) {
+	paged := p.ranked
+	switch {
+	case counted && !p.ranked:
+		// A plain list's count and page do not depend on each other:
+		// they go together (one round trip on PostgreSQL,
+		// database.ReadSet). A page past the end, which the count
+		// alone would have spared, is read and dropped.
+		set := s.db.NewReadSet()
+		set.Query(p.countSQL, p.countArgs, func(rows database.Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(&res.Count); err != nil {
+					return fmt.Errorf("count companies: %w", err)
+				}
+			}
+			return rows.Err()
+		})
+		set.Query(p.pageSQL, p.pageArgs, func(rows database.Rows) error {
+			var err error
+			list, err = collect(rows)
+			return err
+		})
+		if err := set.Run(ctx); err != nil {
+			return res, fmt.Errorf("search companies: %w", err)
+		}
+		paged = true
+	case counted && len(list) == 0 && p.offset > 0:
 		if err := s.db.QueryRowContext(ctx, p.countSQL, p.countArgs...).Scan(&res.Count); err != nil {
 			return res, fmt.Errorf("count companies: %w", err)
 		}
@@ -174,7 +199,7 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		return res, nil
 	}
 	tq, ranked := p.tq, p.ranked
-	if !ranked {
+	if !paged {
 		rows, err := s.db.QueryContext(ctx, p.pageSQL, p.pageArgs...)
 		if err != nil {
 			return res, fmt.Errorf("search companies: %w", err)

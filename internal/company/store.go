@@ -124,16 +124,58 @@ func (s *Store) Get(ctx context.Context, scope access.Scope, id int64) (Company,
 // company as Get reads it and its merges as Merges lists them, in one
 // query (the card's statement budget, issue 6).
 func (s *Store) Card(ctx context.Context, scope access.Scope, id int64) (Company, []MergeInfo, error) {
-	c, merges, err := s.read(ctx, s.db, scope, id, false, true)
-	if err != nil {
+	set := s.db.NewReadSet()
+	card := s.QueueCard(set, scope, id)
+	if err := set.Run(ctx); err != nil {
 		return Company{}, nil, err
 	}
-	return c, s.withinUndo(merges), nil
+	return card()
+}
+
+// QueueCard queues Card's query on set, so that the card's sections can
+// be sent with it (database.ReadSet); the function returned gives Card's
+// answer once set has run: ErrNotFound for a company the scope does not
+// see, which the caller must then not show any section of.
+func (s *Store) QueueCard(set *database.ReadSet, scope access.Scope, id int64) func() (Company, []MergeInfo, error) {
+	var (
+		c      Company
+		merges []MergeInfo
+		err    = database.ErrNotRun
+	)
+	q, args := readQuery(scope, id, false, true)
+	set.Query(q, args, func(rows database.Rows) error {
+		var found bool
+		c, merges, found, err = readRows(rows, true)
+		if err != nil {
+			return err
+		}
+		if !found {
+			err = apperr.ErrNotFound
+		}
+		return nil
+	})
+	return func() (Company, []MergeInfo, error) {
+		if err != nil {
+			return Company{}, nil, err
+		}
+		return c, s.withinUndo(merges), nil
+	}
 }
 
 func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope, id int64, deleted bool) (Company, error) {
-	c, _, err := s.read(ctx, q, scope, id, deleted, false)
-	return c, err
+	query, args := readQuery(scope, id, deleted, false)
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Company{}, fmt.Errorf("get company: %w", err)
+	}
+	c, _, found, err := readRows(rows, false)
+	if err != nil {
+		return Company{}, err
+	}
+	if !found {
+		return Company{}, apperr.ErrNotFound
+	}
+	return c, nil
 }
 
 // childRowsOf selects the phones, e-mails and spheres of the company whose
@@ -148,12 +190,12 @@ func childRowsOf(ph string) string {
 		FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id WHERE cs.company_id = ` + ph
 }
 
-// read is Get in one query, and with merges also the merges into the
+// readQuery is Get in one query, and with merges also the merges into the
 // company not undone yet (newest first): the company's row is joined to
 // its child rows and to its merges, so it comes once per child and merge.
 // A company has a handful of children and rarely a merge; the children
-// are taken from the newest merge's rows only.
-func (s *Store) read(ctx context.Context, q database.Querier, scope access.Scope, id int64, deleted, merges bool) (Company, []MergeInfo, error) {
+// are taken from the newest merge's rows only (readRows).
+func readQuery(scope access.Scope, id int64, deleted, merges bool) (string, []any) {
 	var w database.Where
 	ph := w.Arg(id)
 	from := ` FROM companies c` + companyJoins + ` LEFT JOIN (` + childRowsOf(ph) + `) ch ON ch.company_id = c.id`
@@ -172,15 +214,12 @@ func (s *Store) read(ctx context.Context, q database.Querier, scope access.Scope
 		w.Add("c.deleted_at IS NULL")
 	}
 	scope.Restrict(&w, "c")
-	rows, err := q.QueryContext(ctx, `SELECT `+companyColumns+cols+from+w.SQL()+order, w.Args()...)
-	if err != nil {
-		return Company{}, nil, fmt.Errorf("get company: %w", err)
-	}
-	var (
-		c     Company
-		found bool
-		list  []MergeInfo
-	)
+	return `SELECT ` + companyColumns + cols + from + w.SQL() + order, w.Args()
+}
+
+// readRows reads readQuery's rows (and closes them); found is false when
+// there were none.
+func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, found bool, err error) {
 	err = eachRow(rows, func() error {
 		var (
 			k, pos, childID       sql.NullInt64
@@ -220,12 +259,9 @@ func (s *Store) read(ctx context.Context, q database.Querier, scope access.Scope
 		return nil
 	})
 	if err != nil {
-		return Company{}, nil, fmt.Errorf("get company: %w", err)
+		return Company{}, nil, false, fmt.Errorf("get company: %w", err)
 	}
-	if !found {
-		return Company{}, nil, apperr.ErrNotFound
-	}
-	return c, list, nil
+	return c, list, found, nil
 }
 
 // collectCounted reads company rows that end in the total count of the
@@ -249,7 +285,7 @@ func collectCounted(rows *sql.Rows) ([]Company, int, error) {
 	return list, total, nil
 }
 
-func collect(rows *sql.Rows) ([]Company, error) {
+func collect(rows database.Rows) ([]Company, error) {
 	defer rows.Close()
 	var list []Company
 	for rows.Next() {
@@ -318,7 +354,7 @@ func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, l
 	return nil
 }
 
-func eachRow(rows *sql.Rows, fn func() error) error {
+func eachRow(rows database.Rows, fn func() error) error {
 	defer rows.Close()
 	for rows.Next() {
 		if err := fn(); err != nil {

@@ -151,7 +151,7 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Contact,
 	if f.Deleted && !sc.IsAdmin() {
 		return nil, 0, apperr.Forbid("Корзина доступна только администратору")
 	}
-	order := "ct.name_norm, ct.id"
+	order := defaultOrder
 	if f.Deleted {
 		order = orderings["-deleted_at"]
 	}
@@ -244,6 +244,53 @@ func explainAll(search string, list []Contact) []Contact {
 // phone or e-mail.
 func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order string, page, size int) ([]Contact, int, error) {
 	where, whereArgs := w.SQL(), slices.Clone(w.Args())
+	q, args := ofCompanyQuery(w, order, page, size)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list contacts: %w", err)
+	}
+	defer rows.Close()
+	out, count, err := ofCompanyRows(rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(out) == 0 && page > 1 {
+		// Past the last page: the total apart.
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts ct"+where, whereArgs...).Scan(&count); err != nil {
+			return nil, 0, fmt.Errorf("count contacts: %w", err)
+		}
+	}
+	return out, count, nil
+}
+
+// QueueOfCompany queues on set (database.ReadSet) what List answers for
+// the company card, Filter{CompanyID: companyID, Size: size}: the first
+// page of the company's live contacts by name, if sc sees the company.
+// The function returned gives List's answer once set has run.
+func (s *Store) QueueOfCompany(set *database.ReadSet, sc access.Scope, companyID int64, size int) func() ([]Contact, int, error) {
+	var (
+		out   []Contact
+		count int
+		err   = database.ErrNotRun
+	)
+	// List's WHERE for this filter: live, and the company's visibility.
+	var w database.Where
+	w.Add("ct.deleted_at IS NULL")
+	sc.RestrictToCompany(&w, "ct.company_id", companyID)
+	q, args := ofCompanyQuery(&w, defaultOrder, 1, size)
+	set.Query(q, args, func(rows database.Rows) error {
+		out, count, err = ofCompanyRows(rows)
+		return err
+	})
+	return func() ([]Contact, int, error) { return out, count, err }
+}
+
+// defaultOrder is List's order when the filter names none.
+const defaultOrder = "ct.name_norm, ct.id"
+
+// ofCompanyQuery is listOfCompany's query for the WHERE w.
+func ofCompanyQuery(w *database.Where, order string, page, size int) (string, []any) {
+	where := w.SQL()
 	children := `SELECT 1 AS k, contact_id, position AS pos, id AS child_id, value, kind, comment, e164, ext
 		FROM contact_phones WHERE contact_id IN (SELECT id FROM pg)
 		UNION ALL SELECT 2, contact_id, position, id, value, kind, comment, '', '' FROM contact_emails WHERE contact_id IN (SELECT id FROM pg)`
@@ -252,11 +299,11 @@ func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order stri
 		strings.Replace(selectContact, "FROM contacts ct", ", pg.total, ch.k, ch.value, ch.kind, ch.comment, ch.e164, ch.ext"+
 			" FROM pg JOIN contacts ct ON ct.id = pg.id", 1) +
 		" LEFT JOIN (" + children + ") ch ON ch.contact_id = ct.id ORDER BY " + order + ", ch.k, ch.pos, ch.child_id"
-	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list contacts: %w", err)
-	}
-	defer rows.Close()
+	return q, w.Args()
+}
+
+// ofCompanyRows reads ofCompanyQuery's rows: the contacts and their total.
+func ofCompanyRows(rows database.Rows) ([]Contact, int, error) {
 	out := []Contact{}
 	count := 0
 	for rows.Next() {
@@ -281,12 +328,6 @@ func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order stri
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list contacts: %w", err)
-	}
-	if len(out) == 0 && page > 1 {
-		// Past the last page: the total apart.
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts ct"+where, whereArgs...).Scan(&count); err != nil {
-			return nil, 0, fmt.Errorf("count contacts: %w", err)
-		}
 	}
 	return out, count, nil
 }

@@ -105,6 +105,7 @@ func (db *DB) copyRows(ctx context.Context, q Querier, head string, rows [][]any
 		return true, fmt.Errorf("copy %s: %w", table, err)
 	}
 	db.statements.Add(1)
+	db.trips.Add(1)
 	return true, nil
 }
 

@@ -16,6 +16,8 @@ import (
 type countingConnector struct {
 	driver.Connector
 	n *atomic.Int64
+	// trips counts the round trips: each statement sent alone is one.
+	trips *atomic.Int64
 	// cacheStatements keeps each connection's prepared statements for
 	// reuse (SQLite; pgx caches its own).
 	cacheStatements bool
@@ -26,7 +28,7 @@ func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &countingConn{Conn: conn, n: c.n}
+	cc := &countingConn{Conn: conn, n: c.n, trips: c.trips}
 	if c.cacheStatements {
 		cc.stmts = map[string]*cachedStmt{}
 	}
@@ -39,6 +41,7 @@ func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 type countingConn struct {
 	driver.Conn
 	n     *atomic.Int64
+	trips *atomic.Int64
 	stmts map[string]*cachedStmt
 	text  int // bytes of SQL in stmts
 }
@@ -131,6 +134,7 @@ func (c *countingConn) QueryContext(ctx context.Context, query string, args []dr
 		return nil, driver.ErrSkip
 	}
 	c.n.Add(1)
+	c.trips.Add(1)
 	if cs := c.cached(ctx, query); cs != nil {
 		rows, err := cs.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 		if err != nil {
@@ -148,6 +152,7 @@ func (c *countingConn) ExecContext(ctx context.Context, query string, args []dri
 		return nil, driver.ErrSkip
 	}
 	c.n.Add(1)
+	c.trips.Add(1)
 	if cs := c.cached(ctx, query); cs != nil {
 		if ex, ok := cs.stmt.(driver.StmtExecContext); ok {
 			return ex.ExecContext(ctx, args)
@@ -200,7 +205,7 @@ func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
 
 // openCounting opens a *sql.DB through the named driver with statement
 // counting and, with cache set, per-connection statement reuse.
-func openCounting(driverName, dsn string, n *atomic.Int64, cache bool) (*sql.DB, error) {
+func openCounting(driverName, dsn string, n, trips *atomic.Int64, cache bool) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
@@ -215,7 +220,7 @@ func openCounting(driverName, dsn string, n *atomic.Int64, cache bool) (*sql.DB,
 	} else {
 		connector = dsnConnector{dsn: dsn, drv: drv}
 	}
-	return sql.OpenDB(countingConnector{Connector: connector, n: n, cacheStatements: cache}), nil
+	return sql.OpenDB(countingConnector{Connector: connector, n: n, trips: trips, cacheStatements: cache}), nil
 }
 
 type dsnConnector struct {

@@ -39,6 +39,9 @@ type DB struct {
 	// statements counts the SQL statements sent, for the benchmark's
 	// statements-per-page figure.
 	statements *atomic.Int64
+	// trips counts the round trips those statements took: one each, but
+	// one for a whole ReadSet sent as a batch.
+	trips *atomic.Int64
 	// tx is the caller's transaction a DB made by WithTx runs in.
 	tx *sql.Tx
 	// dsn is the driver's data source name, for connections of other
@@ -130,6 +133,12 @@ func (db *DB) DSN() string { return db.dsn }
 // application has sent through db since it was opened.
 func (db *DB) Statements() int64 { return db.statements.Load() }
 
+// RoundTrips returns how many times the application has waited for the
+// database since db was opened: a statement sent alone is one, a ReadSet
+// sent as one batch (PostgreSQL) is one. BEGIN and COMMIT are counted by
+// neither figure.
+func (db *DB) RoundTrips() int64 { return db.trips.Load() }
+
 // Querier is what both *sql.DB and *sql.Tx offer; helpers that may run
 // inside or outside a transaction take it.
 type Querier interface {
@@ -147,14 +156,14 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	var db *sql.DB
-	n := new(atomic.Int64)
+	n, trips := new(atomic.Int64), new(atomic.Int64)
 	switch dialect {
 	case Postgres:
 		var connDSN string
 		if connDSN, err = withPlannerDefaults(dsn); err != nil {
 			return nil, err
 		}
-		db, err = openCounting("pgx", connDSN, n, false)
+		db, err = openCounting("pgx", connDSN, n, trips, false)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -167,7 +176,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case SQLite:
-		db, err = openCounting("sqlite", dsn, n, true)
+		db, err = openCounting("sqlite", dsn, n, trips, true)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -181,7 +190,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
-	out := &DB{DB: db, Dialect: dialect, statements: n, dsn: dsn, committed: new(commitHooks), conns: new(txConns)}
+	out := &DB{DB: db, Dialect: dialect, statements: n, trips: trips, dsn: dsn, committed: new(commitHooks), conns: new(txConns)}
 	if dialect == SQLite {
 		out.writers = &writeQueue{turn: make(chan struct{}, 1)}
 	}

@@ -66,12 +66,44 @@ func scanNote(row interface{ Scan(...any) error }, extra ...any) (Note, error) {
 // first, and the number found. The rows come with the total in one query;
 // only a page past the last one counts apart.
 func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, int, error) {
-	q, args, where, whereArgs := listQuery(sc, f)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list notes: %w", err)
+	set := s.db.NewReadSet()
+	list := s.QueueList(set, sc, f)
+	if err := set.Run(ctx); err != nil {
+		return nil, 0, err
 	}
-	defer rows.Close()
+	return list()
+}
+
+// QueueList queues List's query on set (database.ReadSet), so that the
+// company card sends it with its other reads; the function returned gives
+// List's answer once set has run.
+func (s *Store) QueueList(set *database.ReadSet, sc access.Scope, f Filter) func() ([]Note, int, error) {
+	var (
+		out   []Note
+		count int
+		err   = database.ErrNotRun
+	)
+	q, args, where, whereArgs := listQuery(sc, f)
+	set.Query(q, args, func(rows database.Rows) error {
+		out, count, err = noteRows(rows)
+		return err
+	})
+	set.After(func(ctx context.Context) error {
+		if err != nil || len(out) > 0 || f.Page <= 1 {
+			return nil
+		}
+		// Past the last page: the total apart.
+		if cerr := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM company_notes n"+where, whereArgs...).Scan(&count); cerr != nil {
+			err = fmt.Errorf("count notes: %w", cerr)
+			return err
+		}
+		return nil
+	})
+	return func() ([]Note, int, error) { return out, count, err }
+}
+
+// noteRows reads listQuery's rows: the notes and their total.
+func noteRows(rows database.Rows) ([]Note, int, error) {
 	out := []Note{}
 	count := 0
 	for rows.Next() {
@@ -83,11 +115,6 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Note, in
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list notes: %w", err)
-	}
-	if len(out) == 0 && f.Page > 1 {
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM company_notes n"+where, whereArgs...).Scan(&count); err != nil {
-			return nil, 0, fmt.Errorf("count notes: %w", err)
-		}
 	}
 	return out, count, nil
 }

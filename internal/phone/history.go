@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/crmprofi/crm/internal/database"
 )
 
 // What the CRM's pages read of the phones: whether the user has a phone
@@ -59,26 +61,53 @@ func (s *Store) CompanyCalls(ctx context.Context, viewer, companyID int64) (bool
 	return s.calls(ctx, viewer, "company_id", companyID)
 }
 
+// QueueCompanyCalls queues CompanyCalls' query on set (database.ReadSet);
+// the function returned gives its answer once set has run. The caller
+// shows it only if the company read with it in set was visible.
+func (s *Store) QueueCompanyCalls(set *database.ReadSet, viewer, companyID int64) func() (bool, []CallEntry, error) {
+	var (
+		on   bool
+		list []CallEntry
+		err  = database.ErrNotRun
+	)
+	q, args := callsQuery(viewer, "company_id", companyID)
+	set.Query(q, args, func(rows database.Rows) error {
+		on, list, err = s.callRows(rows)
+		return err
+	})
+	return func() (bool, []CallEntry, error) { return on, list, err }
+}
+
 // ContactCalls is CompanyCalls for a contact's card.
 func (s *Store) ContactCalls(ctx context.Context, viewer, contactID int64) (bool, []CallEntry, error) {
 	return s.calls(ctx, viewer, "contact_id", contactID)
 }
 
-// calls is the one query of a card's history: a row for the viewer's
-// phone count joined with the latest requests (none: one row of NULLs).
-// column is a constant of the two callers above.
 func (s *Store) calls(ctx context.Context, viewer int64, column string, id int64) (bool, []CallEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.n, h.id, h.user_name, h.phone_display, h.contact_name, h.status, h.created_at, h.expires_at
-		FROM (SELECT COUNT(*) AS n FROM phone_devices WHERE user_id = $1 AND status = '`+DeviceActive+`') d
-		LEFT JOIN (SELECT r.id, u.first_name || ' ' || u.last_name AS user_name, r.phone_display, r.contact_name,
-				r.status, r.created_at, r.expires_at
-			FROM phone_call_requests r JOIN users u ON u.id = r.user_id
-			WHERE r.`+column+` = $2 ORDER BY r.id DESC LIMIT $3) h ON 1 = 1
-		ORDER BY h.id DESC`, viewer, id, HistoryLimit)
+	q, args := callsQuery(viewer, column, id)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return false, nil, fmt.Errorf("call history: %w", err)
 	}
 	defer rows.Close()
+	return s.callRows(rows)
+}
+
+// callsQuery is the one query of a card's history: a row for the viewer's
+// phone count joined with the latest requests (none: one row of NULLs).
+// column is a constant of the callers above.
+func callsQuery(viewer int64, column string, id int64) (string, []any) {
+	return `SELECT d.n, h.id, h.user_name, h.phone_display, h.contact_name, h.status, h.created_at, h.expires_at
+		FROM (SELECT COUNT(*) AS n FROM phone_devices WHERE user_id = $1 AND status = '` + DeviceActive + `') d
+		LEFT JOIN (SELECT r.id, u.first_name || ' ' || u.last_name AS user_name, r.phone_display, r.contact_name,
+				r.status, r.created_at, r.expires_at
+			FROM phone_call_requests r JOIN users u ON u.id = r.user_id
+			WHERE r.` + column + ` = $2 ORDER BY r.id DESC LIMIT $3) h ON 1 = 1
+		ORDER BY h.id DESC`, []any{viewer, id, HistoryLimit}
+}
+
+// callRows reads callsQuery's rows.
+func (s *Store) callRows(rows database.Rows) (bool, []CallEntry, error) {
 	now := s.now()
 	var devices int
 	out := []CallEntry{}
@@ -101,7 +130,10 @@ func (s *Store) calls(ctx context.Context, viewer int64, column string, id int64
 		}
 		out = append(out, e)
 	}
-	return devices > 0, out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return false, nil, fmt.Errorf("call history: %w", err)
+	}
+	return devices > 0, out, nil
 }
 
 // KeepQR stores a pairing's QR code link sealed by the server (encrypted

@@ -143,49 +143,56 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	scope := scopeFrom(r)
-	var (
-		c      company.Company
-		merges []company.MergeInfo
-	)
 	if wantsJSON(r) {
-		c, err = s.companies.Get(r.Context(), scope, id)
-	} else {
-		c, merges, err = s.companies.Card(r.Context(), scope, id)
+		c, err := s.companies.Get(r.Context(), scope, id)
+		if errors.Is(err, apperr.ErrNotFound) && s.mergedRedirect(w, r, id) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return respond(w, r, http.StatusOK, c, nil)
 	}
+	// The company and its sections are read together (one round trip on
+	// PostgreSQL, database.ReadSet). Each section's store limits it to
+	// what the viewer may see, as when it reads alone; none is looked at
+	// before the company is known to be visible.
+	set := s.db.NewReadSet()
+	card := s.companies.QueueCard(set, scope, id)
+	calls := s.queueCardCalls(set, r, s.phones.QueueCompanyCalls, id)
+	contacts := s.queueCompanyContacts(set, r, id)
+	notes := s.queueNotesSection(set, r, id)
+	tasks := s.queueCompanyTasks(set, r, id)
+	if err := set.Run(r.Context()); err != nil {
+		return err
+	}
+	c, merges, err := card()
 	if errors.Is(err, apperr.ErrNotFound) && s.mergedRedirect(w, r, id) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if wantsJSON(r) {
-		return respond(w, r, http.StatusOK, c, nil)
-	}
-	calls, err := s.cardCalls(r, s.phones.CompanyCalls, id)
-	if err != nil {
-		return err
-	}
-	contacts, err := s.companyContactsSection(r, id, calls.On)
-	if err != nil {
-		return err
-	}
-	notes, err := s.notesSection(r, id, note.PinsAll(scope, c.Ref()))
-	if err != nil {
-		return err
-	}
-	tasks, err := s.companyTasksSection(r, id)
-	if err != nil {
-		return err
-	}
-	card := view.CompanyCard{
-		Company: c, Contacts: contacts, Notes: notes, Tasks: tasks,
+	cc := view.CompanyCard{
+		Company:   c,
 		CanEdit:   scope.CanEditCompany(c.Ref()) == nil,
 		CanDelete: scope.CanDeleteCompany(c.Ref()) == nil,
 		Location:  userFrom(r).Location(s.cfg.Location),
 		Merges:    merges,
-		Calls:     calls,
 	}
-	return respond(w, r, http.StatusOK, c, view.CompanyPage(s.shell(r, c.Name, "companies"), card))
+	if cc.Calls, err = calls(); err != nil {
+		return err
+	}
+	if cc.Contacts, err = contacts(cc.Calls.On); err != nil {
+		return err
+	}
+	if cc.Notes, err = notes(note.PinsAll(scope, c.Ref())); err != nil {
+		return err
+	}
+	if cc.Tasks, err = tasks(); err != nil {
+		return err
+	}
+	return respond(w, r, http.StatusOK, c, view.CompanyPage(s.shell(r, c.Name, "companies"), cc))
 }
 
 // companyInput adapts company.Input to decode: JSON goes straight into the

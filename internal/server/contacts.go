@@ -13,6 +13,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/contact"
 	"github.com/crmprofi/crm/internal/contactinfo"
+	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/web/view"
 )
 
@@ -241,12 +242,26 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request, status int,
 // the company's visible contacts, «+ Контакт», an empty state; callFrom
 // shows the call buttons beside their phones.
 func (s *Server) companyContactsSection(r *http.Request, companyID int64, callFrom bool) (templ.Component, error) {
-	const shown = 100
-	list, count, err := s.contacts.List(r.Context(), scopeFrom(r), contact.Filter{CompanyID: companyID, Size: shown})
-	if err != nil {
+	set := s.db.NewReadSet()
+	section := s.queueCompanyContacts(set, r, companyID)
+	if err := set.Run(r.Context()); err != nil {
 		return nil, err
 	}
-	return view.CompanyContacts(companyID, list, count, callFrom), nil
+	return section(callFrom)
+}
+
+// queueCompanyContacts queues companyContactsSection's read on set; the
+// function returned renders the section once set has run.
+func (s *Server) queueCompanyContacts(set *database.ReadSet, r *http.Request, companyID int64) func(callFrom bool) (templ.Component, error) {
+	const shown = 100
+	read := s.contacts.QueueOfCompany(set, scopeFrom(r), companyID, shown)
+	return func(callFrom bool) (templ.Component, error) {
+		list, count, err := read()
+		if err != nil {
+			return nil, err
+		}
+		return view.CompanyContacts(companyID, list, count, callFrom), nil
+	}
 }
 
 func (s *Server) contactTrash(w http.ResponseWriter, r *http.Request) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/note"
 	"github.com/crmprofi/crm/web/view"
 )
@@ -182,18 +183,39 @@ func (s *Server) companyNotesSection(r *http.Request, companyID int64) (templ.Co
 }
 
 // notesSection is companyNotesSection when the caller already knows
-// whether the viewer may pin every note (the card has read the company).
+// whether the viewer may pin every note.
 func (s *Server) notesSection(r *http.Request, companyID int64, canPinAll bool) (templ.Component, error) {
+	set := s.db.NewReadSet()
+	section := s.queueNotesSection(set, r, companyID)
+	if err := set.Run(r.Context()); err != nil {
+		return nil, err
+	}
+	return section(canPinAll)
+}
+
+// queueNotesSection queues notesSection's read on set; the function
+// returned renders the section once set has run, when the caller knows
+// whether the viewer may pin every note (the card has read the company).
+func (s *Server) queueNotesSection(set *database.ReadSet, r *http.Request, companyID int64) func(canPinAll bool) (templ.Component, error) {
 	const size = 50
 	page := 1
 	if v, err := strconv.Atoi(r.URL.Query().Get("notes_page")); err == nil && v > 1 {
 		page = v
 	}
 	sc := scopeFrom(r)
-	list, count, err := s.notes.List(r.Context(), sc, note.Filter{CompanyID: companyID, Page: page, Size: size})
-	if err != nil {
-		return nil, err
+	read := s.notes.QueueList(set, sc, note.Filter{CompanyID: companyID, Page: page, Size: size})
+	return func(canPinAll bool) (templ.Component, error) {
+		list, count, err := read()
+		if err != nil {
+			return nil, err
+		}
+		return s.notesView(r, companyID, list, count, canPinAll, page, size), nil
 	}
+}
+
+// notesView is the timeline of a page of notes.
+func (s *Server) notesView(r *http.Request, companyID int64, list []note.Note, count int, canPinAll bool, page, size int) templ.Component {
+	sc := scopeFrom(r)
 	u := userFrom(r)
 	d := view.NotesSection{
 		CompanyID: companyID, Notes: list, Viewer: sc.UserID,
@@ -208,5 +230,5 @@ func (s *Server) notesSection(r *http.Request, companyID int64, canPinAll bool) 
 			return (&url.URL{Path: r.URL.Path, RawQuery: q.Encode(), Fragment: "notes"}).String()
 		}},
 	}
-	return view.CompanyNotes(d), nil
+	return view.CompanyNotes(d)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/crmprofi/crm/internal/apperr"
+	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/phone"
 	"github.com/crmprofi/crm/web/view"
 )
@@ -270,8 +271,23 @@ func (s *Server) canCall(r *http.Request) bool {
 // CompanyCalls or ContactCalls).
 func (s *Server) cardCalls(r *http.Request, read func(context.Context, int64, int64) (bool, []phone.CallEntry, error), id int64) (view.Calls, error) {
 	on, list, err := read(r.Context(), scopeFrom(r).UserID, id)
-	if err != nil {
-		return view.Calls{}, err
+	return s.callsView(r, on, list), err
+}
+
+// queueCardCalls is cardCalls with its read queued on set (queue is the
+// phone store's QueueCompanyCalls); the function returned gives the calls
+// once set has run.
+func (s *Server) queueCardCalls(set *database.ReadSet, r *http.Request,
+	queue func(*database.ReadSet, int64, int64) func() (bool, []phone.CallEntry, error), id int64,
+) func() (view.Calls, error) {
+	read := queue(set, scopeFrom(r).UserID, id)
+	return func() (view.Calls, error) {
+		on, list, err := read()
+		return s.callsView(r, on, list), err
 	}
-	return view.Calls{On: on, List: list, Location: userFrom(r).Location(s.cfg.Location)}, nil
+}
+
+// callsView is a card's call history in the viewer's time zone.
+func (s *Server) callsView(r *http.Request, on bool, list []phone.CallEntry) view.Calls {
+	return view.Calls{On: on, List: list, Location: userFrom(r).Location(s.cfg.Location)}
 }

@@ -23,6 +23,18 @@ import (
 // tasks with their total and the viewer's time zone.
 const maxCardStatements = 6
 
+// maxCardRoundTripsPostgres is the most times the company card waits for
+// PostgreSQL (6 before the sections were read together): the session,
+// then the company and its sections as one batch (database.ReadSet). On
+// SQLite every statement is its own call, so there the limit is
+// maxCardStatements.
+const maxCardRoundTripsPostgres = 2
+
+// maxListRoundTripsPostgres is the same for the plain company list (4
+// before): the session, the count with the page (one batch), the page's
+// phones, e-mails and spheres.
+const maxListRoundTripsPostgres = 3
+
 // maxListStatements is the same for the company list (6 before its
 // dictionaries and the viewer's phone came with the session): the session
 // — with the bell's count, the dictionaries' number and whether the viewer
@@ -106,7 +118,7 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 			}
 			for _, path := range []string{card, "/companies/", "/companies/?search=" + "ромаш", "/companies/?search=7707083893"} {
 				t.Run(who.Username+" "+path, func(t *testing.T) {
-					rec, n := e.serveCounting(httptest.NewRequest("GET", path, nil), session)
+					rec, n, trips := e.serveCountingTrips(httptest.NewRequest("GET", path, nil), session)
 					if rec.Code != http.StatusOK {
 						t.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
 					}
@@ -124,6 +136,14 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 					if n > limit {
 						t.Errorf("%d SQL statements, want at most %d", n, limit)
 					}
+					if e.db.Dialect == database.Postgres {
+						if path == card && trips > maxCardRoundTripsPostgres {
+							t.Errorf("%d round trips to PostgreSQL, want at most %d", trips, maxCardRoundTripsPostgres)
+						}
+						if path == "/companies/" && trips > maxListRoundTripsPostgres {
+							t.Errorf("%d round trips to PostgreSQL, want at most %d", trips, maxListRoundTripsPostgres)
+						}
+					}
 					if path == card {
 						for _, want := range []string{"Иванов0", "Иванов4", "i0@romashka.ru", "j4@romashka.ru", "Звонок 0", "Звонок 4", "a@romashka.ru", "Сфера 2", "Перезвонить 0", "Перезвонить 4"} {
 							if !strings.Contains(rec.Body.String(), want) {
@@ -131,10 +151,23 @@ func TestCardAndListSendFewStatements(t *testing.T) {
 							}
 						}
 					}
-					t.Logf("%d SQL statements", n)
+					t.Logf("%d SQL statements, %d round trips", n, trips)
 				})
 			}
 		}
+		// Read together, the sections are still each limited to what the
+		// viewer sees, and none of them shows for a company out of sight.
+		t.Run("a card the viewer may not see is 404 and shows no section", func(t *testing.T) {
+			rec, _, _ := e.serveCountingTrips(httptest.NewRequest("GET", card, nil), e.session(c.Vera))
+			if rec.Code != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", rec.Code)
+			}
+			for _, leak := range []string{"Ромашка", "Иванов0", "i0@romashka.ru", "Звонок 0", "Перезвонить 0", "a@romashka.ru"} {
+				if strings.Contains(rec.Body.String(), leak) {
+					t.Errorf("the 404 page shows %q", leak)
+				}
+			}
+		})
 	})
 }
 
@@ -218,9 +251,16 @@ const sqliteAuditStatements = 1
 // serveCounting serves req signed in with session and counts the SQL
 // statements it sent.
 func (e *testEnv) serveCounting(req *http.Request, session string) (*httptest.ResponseRecorder, int64) {
+	rec, n, _ := e.serveCountingTrips(req, session)
+	return rec, n
+}
+
+// serveCountingTrips is serveCounting that also counts the round trips
+// those statements took (database.DB.RoundTrips).
+func (e *testEnv) serveCountingTrips(req *http.Request, session string) (*httptest.ResponseRecorder, int64, int64) {
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
 	rec := httptest.NewRecorder()
-	before := e.db.Statements()
+	before, trips := e.db.Statements(), e.db.RoundTrips()
 	e.srv.ServeHTTP(rec, req)
-	return rec, e.db.Statements() - before
+	return rec, e.db.Statements() - before, e.db.RoundTrips() - trips
 }

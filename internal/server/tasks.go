@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/company"
+	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/task"
 	"github.com/crmprofi/crm/web/view"
 )
@@ -533,14 +534,28 @@ func (s *Server) renderTaskForm(w http.ResponseWriter, r *http.Request, status i
 // companyTasksSection is the company card's «Задачи»: the company's open
 // tasks the viewer may see, soonest first, in one statement.
 func (s *Server) companyTasksSection(r *http.Request, companyID int64) (templ.Component, error) {
-	const size = 20
-	loc := s.viewerLocation(r)
-	list, count, err := s.tasks.List(r.Context(), scopeFrom(r), task.Filter{Company: companyID,
-		Statuses: []task.Status{task.StatusNew, task.StatusInProgress}, Size: size, Loc: loc})
-	if err != nil {
+	set := s.db.NewReadSet()
+	section := s.queueCompanyTasks(set, r, companyID)
+	if err := set.Run(r.Context()); err != nil {
 		return nil, err
 	}
-	return view.CompanyTasks(view.CompanyTasksData{CompanyID: companyID, Tasks: list, Count: count, Location: loc}), nil
+	return section()
+}
+
+// queueCompanyTasks queues companyTasksSection's read on set; the
+// function returned renders the section once set has run.
+func (s *Server) queueCompanyTasks(set *database.ReadSet, r *http.Request, companyID int64) func() (templ.Component, error) {
+	const size = 20
+	loc := s.viewerLocation(r)
+	read := s.tasks.QueueList(set, scopeFrom(r), task.Filter{Company: companyID,
+		Statuses: []task.Status{task.StatusNew, task.StatusInProgress}, Size: size, Loc: loc})
+	return func() (templ.Component, error) {
+		list, count, err := read()
+		if err != nil {
+			return nil, err
+		}
+		return view.CompanyTasks(view.CompanyTasksData{CompanyID: companyID, Tasks: list, Count: count, Location: loc}), nil
+	}
 }
 
 func errorsIsConflict(err error) bool { return errors.Is(err, apperr.ErrConflict) }

@@ -247,16 +247,79 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 			return nil, 0, err
 		}
 	}
-	var cw, kw database.Where
+	set := s.db.NewReadSet()
+	list := s.queueList(set, sc, f, loc)
+	if err := set.Run(ctx); err != nil {
+		return nil, 0, err
+	}
+	return list()
+}
+
+// QueueList queues List's query on set (database.ReadSet), so that the
+// company card sends it with its other reads; the function returned gives
+// List's answer once set has run. A filter by State without Loc needs the
+// viewer's zone first: it is read after set's reads, as List reads it.
+func (s *Store) QueueList(set *database.ReadSet, sc access.Scope, f Filter) func() ([]Task, int, error) {
+	if f.State != "" && f.Loc == nil {
+		var (
+			out   []Task
+			count int
+			err   = database.ErrNotRun
+		)
+		set.After(func(ctx context.Context) error {
+			out, count, err = s.List(ctx, sc, f)
+			return err
+		})
+		return func() ([]Task, int, error) { return out, count, err }
+	}
+	return s.queueList(set, sc, f, f.Loc)
+}
+
+// queueList is QueueList with the zone State is computed in.
+func (s *Store) queueList(set *database.ReadSet, sc access.Scope, f Filter, loc *time.Location) func() ([]Task, int, error) {
+	var (
+		out   []Task
+		count int
+		err   = database.ErrNotRun
+	)
+	q, args, cw, bound, qerr := s.listQuery(sc, f, loc)
+	if qerr != nil {
+		return func() ([]Task, int, error) { return nil, 0, qerr }
+	}
+	set.Query(q, args, func(rows database.Rows) error {
+		out, count, err = s.taskRows(rows, f)
+		return err
+	})
+	set.After(func(ctx context.Context) error {
+		if err != nil || len(out) > 0 || f.Page <= 1 {
+			return nil
+		}
+		q := "SELECT COUNT(*) FROM tasks t" + cw.SQL()
+		if bound > 0 {
+			q = "SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + cw.SQL() + " LIMIT " + strconv.Itoa(bound) + ") n"
+		}
+		if cerr := s.db.QueryRowContext(ctx, q, cw.Args()...).Scan(&count); cerr != nil {
+			err = fmt.Errorf("count tasks: %w", cerr)
+			return err
+		}
+		return nil
+	})
+	return func() ([]Task, int, error) { return out, count, err }
+}
+
+// listQuery builds List's query, and the WHERE of the visible tasks that
+// pass f (cw) with the bound of their count, for a page past the last.
+func (s *Store) listQuery(sc access.Scope, f Filter, loc *time.Location) (q string, args []any, cw database.Where, bound int, err error) {
+	var kw database.Where
 	sc.RestrictTasks(&cw, "t")
 	for _, w := range []*database.Where{&cw, &kw} {
 		if err := s.filter(w, f, loc); err != nil {
-			return nil, 0, err
+			return "", nil, cw, 0, err
 		}
 	}
 	var w database.Where
 	cols := viewerCols(&w, sc.UserID)
-	bound := f.CountBound()
+	bound = f.CountBound()
 	arms := sc.TaskArms("t")
 	byArms := f.AssignedTo == 0 && bound > 0 && arms != nil
 	where := ""
@@ -325,12 +388,12 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 		pg = "WITH p AS (SELECT t.id FROM tasks t" + where + order + limit + ") "
 		total = "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + where + " LIMIT " + lit(bound) + ") n)"
 	}
-	q := pg + selectTask + cols + ", " + total + fromTask + " JOIN p ON p.id = t.id" + order
-	rows, err := s.db.QueryContext(ctx, q, w.Args()...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list tasks: %w", err)
-	}
-	defer rows.Close()
+	q = pg + selectTask + cols + ", " + total + fromTask + " JOIN p ON p.id = t.id" + order
+	return q, w.Args(), cw, bound, nil
+}
+
+// taskRows reads listQuery's rows: the tasks and their total.
+func (s *Store) taskRows(rows database.Rows, f Filter) ([]Task, int, error) {
 	out := []Task{}
 	count := 0
 	for rows.Next() {
@@ -345,15 +408,6 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Task, in
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
-	}
-	if len(out) == 0 && f.Page > 1 {
-		q := "SELECT COUNT(*) FROM tasks t" + cw.SQL()
-		if bound > 0 {
-			q = "SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t" + cw.SQL() + " LIMIT " + strconv.Itoa(bound) + ") n"
-		}
-		if err := s.db.QueryRowContext(ctx, q, cw.Args()...).Scan(&count); err != nil {
-			return nil, 0, fmt.Errorf("count tasks: %w", err)
-		}
 	}
 	return out, count, nil
 }
