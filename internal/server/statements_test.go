@@ -24,16 +24,17 @@ import (
 const maxCardStatements = 6
 
 // maxCardRoundTripsPostgres is the most times the company card waits for
-// PostgreSQL (6 before the sections were read together): the session,
-// then the company and its sections as one batch (database.ReadSet). On
-// SQLite every statement is its own call, so there the limit is
-// maxCardStatements.
-const maxCardRoundTripsPostgres = 2
+// PostgreSQL (6 before the sections were read together and the session
+// came from the cache): the company and its sections as one batch
+// (database.ReadSet); the session of a known user costs none
+// (auth.SessionCache). On SQLite every statement is its own call, so
+// there the limit is maxCardStatements.
+const maxCardRoundTripsPostgres = 1
 
 // maxListRoundTripsPostgres is the same for the plain company list (4
-// before): the session, the count with the page (one batch), the page's
-// phones, e-mails and spheres.
-const maxListRoundTripsPostgres = 3
+// before): the count with the page (one batch), the page's phones,
+// e-mails and spheres.
+const maxListRoundTripsPostgres = 2
 
 // maxListStatements is the same for the company list (6 before its
 // dictionaries and the viewer's phone came with the session): the session
