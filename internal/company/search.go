@@ -182,7 +182,7 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		})
 		set.Query(p.pageSQL, p.pageArgs, func(rows database.Rows) error {
 			var err error
-			list, err = collect(rows)
+			list, err = collectOf(rows)
 			return err
 		})
 		if err := set.Run(ctx); err != nil {

@@ -168,7 +168,11 @@ func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope,
 	if err != nil {
 		return Company{}, fmt.Errorf("get company: %w", err)
 	}
+	defer rows.Close()
 	c, _, found, err := readRows(rows, false)
+	if err == nil {
+		err = rows.Err()
+	}
 	if err != nil {
 		return Company{}, err
 	}
@@ -220,7 +224,7 @@ func readQuery(scope access.Scope, id int64, deleted, merges bool) (string, []an
 // readRows reads readQuery's rows (and closes them); found is false when
 // there were none.
 func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, found bool, err error) {
-	err = eachRow(rows, func() error {
+	err = eachRowOf(rows, func() error {
 		var (
 			k, pos, childID       sql.NullInt64
 			sortName, value, kind sql.NullString
@@ -285,8 +289,20 @@ func collectCounted(rows *sql.Rows) ([]Company, int, error) {
 	return list, total, nil
 }
 
-func collect(rows database.Rows) ([]Company, error) {
-	defer rows.Close()
+// collect is collectOf for *sql.Rows, whose Err the linters then see
+// checked.
+func collect(rows *sql.Rows) ([]Company, error) {
+	list, err := collectOf(rows)
+	if err != nil {
+		return nil, err
+	}
+	return list, rows.Err()
+}
+
+// collectOf reads company rows (and closes them), from database/sql or a
+// batch (database.ReadSet).
+func collectOf(rows database.Rows) ([]Company, error) {
+	defer func() { _ = rows.Close() }()
 	var list []Company
 	for rows.Next() {
 		c, err := scanCompany(rows)
@@ -354,8 +370,19 @@ func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, l
 	return nil
 }
 
-func eachRow(rows database.Rows, fn func() error) error {
-	defer rows.Close()
+// eachRow is eachRowOf for *sql.Rows, whose Err the linters then see
+// checked.
+func eachRow(rows *sql.Rows, fn func() error) error {
+	if err := eachRowOf(rows, fn); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// eachRowOf calls fn for each row (and closes the rows), from
+// database/sql or a batch (database.ReadSet).
+func eachRowOf(rows database.Rows, fn func() error) error {
+	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		if err := fn(); err != nil {
 			return err

@@ -251,6 +251,9 @@ func (s *Store) listOfCompany(ctx context.Context, w *database.Where, order stri
 	}
 	defer rows.Close()
 	out, count, err := ofCompanyRows(rows)
+	if err == nil {
+		err = rows.Err()
+	}
 	if err != nil {
 		return nil, 0, err
 	}

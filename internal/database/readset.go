@@ -89,19 +89,24 @@ func (s *ReadSet) Run(ctx context.Context) error {
 // if any).
 func (db *DB) runInOrder(ctx context.Context, reads []queuedRead) error {
 	for _, r := range reads {
-		rows, err := db.QueryContext(ctx, r.query, r.args...)
-		if err != nil {
-			return err
-		}
-		err = r.scan(rows)
-		if cerr := rows.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := db.readOne(ctx, r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readOne runs one read of a set on db.
+func (db *DB) readOne(ctx context.Context, r queuedRead) error {
+	rows, err := db.QueryContext(ctx, r.query, r.args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := r.scan(rows); err != nil {
+		return err
+	}
+	return rows.Err()
 }
 
 // runBatch sends the reads as one pgx batch on a pooled connection. pgx

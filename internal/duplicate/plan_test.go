@@ -225,11 +225,18 @@ func TestFindsStatementsRunOnGenericPlans(t *testing.T) {
 				sql  string
 				args []any
 			}{{look, lookArgs}, {found, foundArgs}} {
-				rows, err := conn.QueryContext(ctx, q.sql, q.args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_ = rows.Close()
+				func() {
+					rows, err := conn.QueryContext(ctx, q.sql, q.args...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer rows.Close()
+					for rows.Next() {
+					}
+					if err := rows.Err(); err != nil {
+						t.Fatal(err)
+					}
+				}()
 			}
 		}
 	}

@@ -90,7 +90,11 @@ func (s *Store) calls(ctx context.Context, viewer int64, column string, id int64
 		return false, nil, fmt.Errorf("call history: %w", err)
 	}
 	defer rows.Close()
-	return s.callRows(rows)
+	on, list, err := s.callRows(rows)
+	if err == nil {
+		err = rows.Err()
+	}
+	return on, list, err
 }
 
 // callsQuery is the one query of a card's history: a row for the viewer's

@@ -531,19 +531,9 @@ func (s *Server) renderTaskForm(w http.ResponseWriter, r *http.Request, status i
 	return respond(w, r, status, nil, view.TaskFormPage(s.shell(r, f.Title, "tasks"), f))
 }
 
-// companyTasksSection is the company card's «Задачи»: the company's open
-// tasks the viewer may see, soonest first, in one statement.
-func (s *Server) companyTasksSection(r *http.Request, companyID int64) (templ.Component, error) {
-	set := s.db.NewReadSet()
-	section := s.queueCompanyTasks(set, r, companyID)
-	if err := set.Run(r.Context()); err != nil {
-		return nil, err
-	}
-	return section()
-}
-
-// queueCompanyTasks queues companyTasksSection's read on set; the
-// function returned renders the section once set has run.
+// queueCompanyTasks queues the company card's «Задачи» on set: the
+// company's open tasks the viewer may see, soonest first, in one
+// statement; the function returned renders the section once set has run.
 func (s *Server) queueCompanyTasks(set *database.ReadSet, r *http.Request, companyID int64) func() (templ.Component, error) {
 	const size = 20
 	loc := s.viewerLocation(r)
