@@ -33,7 +33,7 @@ func (s *Store) LoadBatch(ctx context.Context, q database.Querier, ids []int64) 
 	if err != nil {
 		return nil, err
 	}
-	if err := fillChildren(ctx, q, s.db.Dialect, list); err != nil {
+	if err := fillChildren(ctx, q, s.db.Dialect, list, false); err != nil {
 		return nil, err
 	}
 	return list, nil

@@ -81,7 +81,7 @@ func (s *Store) quickSearch(ctx context.Context, scope access.Scope, q Query, tq
 		return res, err
 	}
 	slices.SortFunc(list, func(a, b Company) int { return slices.Index(ids, a.ID) - slices.Index(ids, b.ID) })
-	if err := fillChildren(ctx, s.db, s.db.Dialect, list); err != nil {
+	if err := fillChildren(ctx, s.db, s.db.Dialect, list, false); err != nil {
 		return res, err
 	}
 	for i := range list {

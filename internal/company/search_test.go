@@ -270,3 +270,57 @@ func TestNameSearchFollowsTheCompany(t *testing.T) {
 		}
 	})
 }
+
+// TestPhonesOnlyReadsThePhonesAlone checks Query.PhonesOnly (the company
+// list page): the phones come, the e-mails and spheres the page does not
+// show do not — except for a search by e-mail, which reads them all for
+// its "why found"; without it everything comes, as the API lists it.
+func TestPhonesOnlyReadsThePhonesAlone(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		c := f.cast
+		f.insert(t, company.NewCompany{Name: "ООО «Ёлка»", ResponsibleID: c.Alisa.ID, BranchID: c.BranchA,
+			Spheres: []int64{f.spheres[0]},
+			Phones:  []company.Phone{{Value: "+7 (495) 123-45-67", Kind: "work"}, {Value: "+7 916 000-00-01", Kind: "mobile"}},
+			Emails:  []company.Email{{Value: "sales@elka.ru", Kind: "work"}}})
+		for _, tc := range []struct {
+			name            string
+			q               company.Query
+			emails, spheres bool
+			match           string
+		}{
+			{"the list page", company.Query{PhonesOnly: true}, false, false, ""},
+			{"the list page's name search", company.Query{PhonesOnly: true, Text: "ёлка"}, false, false, "name"},
+			{"the list page's e-mail search", company.Query{PhonesOnly: true, Text: "sales@elka.ru"}, true, true, "email"},
+			{"the API's list", company.Query{}, true, true, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res, err := f.store.Search(context.Background(), c.Admin.Scope, tc.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var elka *company.Company
+				for i := range res.Companies {
+					if res.Companies[i].Name == "ООО «Ёлка»" {
+						elka = &res.Companies[i]
+					}
+				}
+				if elka == nil {
+					t.Fatalf("not found among %d", len(res.Companies))
+				}
+				if len(elka.Phones) != 2 || elka.Phones[0].E164 != "+74951234567" {
+					t.Errorf("phones %+v, want both in order", elka.Phones)
+				}
+				if got := len(elka.Emails) > 0; got != tc.emails {
+					t.Errorf("e-mails read: %v, want %v", got, tc.emails)
+				}
+				if got := len(elka.Spheres) > 0; got != tc.spheres {
+					t.Errorf("spheres read: %v, want %v", got, tc.spheres)
+				}
+				if tc.match != "" && (elka.Match == nil || elka.Match.Field != tc.match) {
+					t.Errorf("match %+v, want %s", elka.Match, tc.match)
+				}
+			})
+		}
+	})
+}

@@ -321,7 +321,8 @@ func collectOf(rows database.Rows) ([]Company, error) {
 // query, whatever the length of the list: the three kinds of child rows
 // come as one UNION ALL, told apart by its first column. The ids are one
 // array on PostgreSQL (database.Dialect.InIDs): one text for any page.
-func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, list []Company) error {
+// With phonesOnly it reads the phones alone (see Query.PhonesOnly).
+func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, list []Company, phonesOnly bool) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -332,12 +333,16 @@ func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, l
 		ids[i] = list[i].ID
 	}
 	var w database.Where
-	rows, err := q.QueryContext(ctx, `SELECT 1, company_id, position, '', id, value, kind, comment, e164, ext FROM company_phones
-		WHERE company_id`+d.InIDs(&w, ids)+`
+	query := `SELECT 1, company_id, position, '', id, value, kind, comment, e164, ext FROM company_phones
+		WHERE company_id` + d.InIDs(&w, ids)
+	if !phonesOnly {
+		query += `
 		UNION ALL SELECT 2, company_id, position, '', id, value, kind, comment, value_norm, '' FROM company_emails
-		WHERE company_id`+d.InIDs(&w, ids)+`
+		WHERE company_id` + d.InIDs(&w, ids) + `
 		UNION ALL SELECT 3, cs.company_id, 0, s.name, s.id, s.name, '', '', '', '' FROM company_spheres cs JOIN spheres s ON s.id = cs.sphere_id
-		WHERE cs.company_id`+d.InIDs(&w, ids)+`
+		WHERE cs.company_id` + d.InIDs(&w, ids)
+	}
+	rows, err := q.QueryContext(ctx, query+`
 		ORDER BY 1, 2, 3, 4, 5`, w.Args()...)
 	if err != nil {
 		return fmt.Errorf("company children: %w", err)
