@@ -121,15 +121,7 @@ func (d Dialect) InIDs(w *Where, ids []int64) string {
 		}
 		return " = ANY(" + w.Arg(ids) + "::bigint[])"
 	}
-	b := make([]byte, 0, 2+len(ids)*8)
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, id, 10)
-	}
-	return " IN (SELECT value FROM json_each(" + w.Arg(string(append(b, ']'))) + "))"
+	return " IN (SELECT value FROM json_each(" + w.Arg(IDsJSON(ids)) + "))"
 }
 
 // InTexts is InIDs for a text column: " = ANY($n::text[])" on PostgreSQL,
@@ -156,4 +148,17 @@ func JSONArray(values []string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// IDsJSON is ids as a JSON array, the argument of json_each on SQLite.
+func IDsJSON(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }

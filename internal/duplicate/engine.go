@@ -57,9 +57,17 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 	if err != nil {
 		return nil, err
 	}
+	return matches(probe, p.Exclude, rows, limit), nil
+}
+
+// matches scores rows against probe, leaving out the company exclude and
+// rows that share nothing with it: the best first, at most limit. A row
+// the scope does not see (loaded.visible) keeps only its id, name,
+// responsible and reasons.
+func matches(probe Record, exclude int64, rows []loaded, limit int) []Match {
 	var out []Match
 	for _, row := range rows {
-		if row.rec.ID == p.Exclude {
+		if row.rec.ID == exclude {
 			continue
 		}
 		score, reasons := Score(probe, row.rec)
@@ -83,7 +91,7 @@ func (e *Engine) Find(ctx context.Context, scope access.Scope, p Probe, limit in
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return out
 }
 
 // Records returns the normalised keys of the live companies among ids, in
@@ -538,7 +546,7 @@ func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []str
 			WHERE name_norm = json_extract(` + list + `, '$[' || (w.k - 1) || ']') AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `))) AS c
 			WHERE w.k > 0 ORDER BY w.k, c.value LIMIT ` + limit
 		agg = `json_group_array(%s)`
-		idList = `SELECT value FROM json_each(` + w.Arg(int64sJSON(ids)) + `)`
+		idList = `SELECT value FROM json_each(` + w.Arg(database.IDsJSON(ids)) + `)`
 	}
 	var vis database.Where
 	scope.Restrict(&vis, "c")
@@ -556,19 +564,6 @@ func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []str
 		(SELECT ` + fmt.Sprintf(agg, "value_norm") + ` FROM company_emails WHERE company_id = c.id AND value_norm <> '')
 		FROM companies c LEFT JOIN users u ON u.id = c.responsible_id
 		WHERE c.id IN (SELECT id FROM named UNION ` + idList + `) AND c.deleted_at IS NULL ORDER BY c.id`, w.Args()
-}
-
-// int64sJSON encodes ids as a JSON array.
-func int64sJSON(ids []int64) string {
-	b := make([]byte, 0, 2+len(ids)*8)
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, id, 10)
-	}
-	return string(append(b, ']'))
 }
 
 // namesPerBatch is how many similar names one query turns into companies.

@@ -1,11 +1,9 @@
 package duplicate
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/database"
@@ -27,28 +25,10 @@ func (e *Engine) FindStepwise(ctx context.Context, scope access.Scope, p Probe, 
 	if err != nil {
 		return nil, err
 	}
-	var out []Match
-	for _, row := range rows {
-		if row.rec.ID == p.Exclude {
-			continue
-		}
-		score, reasons := Score(probe, row.rec)
-		if score == 0 {
-			continue
-		}
-		out = append(out, Match{ID: row.rec.ID, Name: row.name, INN: row.rec.INN, KPP: row.rec.KPP,
-			Address: row.address, ResponsibleName: row.responsible, Score: score, Reasons: reasons,
-			Blocking: Blocking(probe, row.rec)})
+	for i := range rows {
+		rows[i].visible = true // hide decides, below
 	}
-	slices.SortFunc(out, func(a, b Match) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	if len(out) > limit {
-		out = out[:limit]
-	}
+	out := matches(probe, p.Exclude, rows, limit)
 	return out, e.hide(ctx, scope, out)
 }
 

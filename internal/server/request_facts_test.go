@@ -21,17 +21,7 @@ func TestDictionaryChangesShowOnTheNextListAndForm(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			url := dbtest.URL(t, d)
-			open := func() *database.DB {
-				db, err := database.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = db.Close() })
-				return db
-			}
-			e := newTestEnv(t, open())
-			other := open()
+			e, other := twoProcesses(t, d)
 			exec := func(q string, args ...any) {
 				t.Helper()
 				if _, err := other.ExecContext(ctx, q, args...); err != nil {
@@ -152,4 +142,21 @@ func TestCallButtonsFollowPairingOnTheNextPage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// twoProcesses opens one fresh database of dialect d twice: a server's
+// test environment on the first handle and a second handle, as a second
+// `crm serve` on the same database would have.
+func twoProcesses(t *testing.T, d database.Dialect) (*testEnv, *database.DB) {
+	t.Helper()
+	url := dbtest.URL(t, d)
+	open := func() *database.DB {
+		db, err := database.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	return newTestEnv(t, open()), open()
 }

@@ -89,18 +89,8 @@ func TestAnotherProcessesChangesReachCachedSessions(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			url := dbtest.URL(t, d)
-			open := func() *database.DB {
-				db, err := database.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = db.Close() })
-				return db
-			}
-			e := newTestEnv(t, open())
+			e, other := twoProcesses(t, d)
 			e.cacheSessions()
-			other := open()
 			otherUsers := auth.NewStore(other)
 			exec := func(q string, args ...any) {
 				t.Helper()
