@@ -49,9 +49,10 @@ func startPhoneSim(t *testing.T, inst *instance, args ...string) *simProcess {
 		sim.done <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
+		// Not cmd.ProcessState: the goroutine above writes it in Wait
+		// (a data race under -race). Killing a process that has already
+		// exited only returns os.ErrProcessDone.
+		_ = cmd.Process.Kill()
 	})
 	return sim
 }
