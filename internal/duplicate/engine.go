@@ -515,17 +515,21 @@ func (e *Engine) found(ctx context.Context, scope access.Scope, ids []int64, nam
 // stops at the name that brings the total to perSignal, so a name shared
 // by hundreds of companies ends it at once and two hundred names of one
 // company each are read without a statement per batch; only the names
-// walked are read for their companies.
+// walked are read for their companies. On PostgreSQL each step keeps the
+// ids it counted (an array), so every name's range of companies_name_idx
+// is read once; SQLite counts them and reads them again (it has no
+// arrays, and its reads are calls in the process).
 func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []string) (string, []any) {
 	var w database.Where
 	limit := strconv.Itoa(perSignal)
-	var name, count, agg, idList, named string
+	var walk, agg, idList, named string
 	if d == database.Postgres {
 		list := w.Arg(names) + `::text[]`
-		name = `(` + list + `)[k + 1]`
-		count = `cardinality(` + list + `)`
-		named = `SELECT c.id FROM walk w CROSS JOIN LATERAL (SELECT id FROM companies WHERE name_norm = (` + list + `)[w.k]
-			AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `) c WHERE w.k > 0 ORDER BY w.k, c.id LIMIT ` + limit
+		walk = `walk (k, total, ids) AS (SELECT 0, 0, CAST('{}' AS BIGINT[])
+			UNION ALL SELECT w.k + 1, w.total + cardinality(s.ids), s.ids FROM walk w CROSS JOIN LATERAL (SELECT ARRAY(SELECT id
+				FROM companies WHERE name_norm = (` + list + `)[w.k + 1] AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `) AS ids OFFSET 0) s
+			WHERE w.total < ` + limit + ` AND w.k < cardinality(` + list + `))`
+		named = `SELECT c.id FROM walk w CROSS JOIN LATERAL unnest(w.ids) AS c (id) ORDER BY w.k, c.id LIMIT ` + limit
 		agg = `COALESCE(json_agg(%s), '[]')`
 		if ids == nil {
 			ids = []int64{}
@@ -540,8 +544,9 @@ func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []str
 		idList = `SELECT x FROM unnest(` + w.Arg(ids) + `::bigint[]) AS u (x) WHERE x > 0`
 	} else {
 		list := w.Arg(database.JSONArray(names))
-		name = `json_extract(` + list + `, '$[' || k || ']')`
-		count = `json_array_length(` + list + `)`
+		walk = `walk (k, total) AS (SELECT 0, CAST(0 AS BIGINT)
+			UNION ALL SELECT k + 1, total + (SELECT COUNT(*) FROM (SELECT 1 FROM companies WHERE name_norm = json_extract(` + list + `, '$[' || k || ']')
+				AND deleted_at IS NULL LIMIT ` + limit + `) x) FROM walk WHERE total < ` + limit + ` AND k < json_array_length(` + list + `))`
 		named = `SELECT c.value AS id FROM walk w, json_each((SELECT json_group_array(id) FROM (SELECT id FROM companies
 			WHERE name_norm = json_extract(` + list + `, '$[' || (w.k - 1) || ']') AND deleted_at IS NULL ORDER BY name_norm, id LIMIT ` + limit + `))) AS c
 			WHERE w.k > 0 ORDER BY w.k, c.value LIMIT ` + limit
@@ -554,9 +559,7 @@ func foundQuery(d database.Dialect, scope access.Scope, ids []int64, names []str
 	if cond := strings.TrimPrefix(w.Adopt(&vis), " WHERE "); cond != "" {
 		visible = `CASE WHEN ` + cond + ` THEN 1 ELSE 0 END`
 	}
-	return `WITH RECURSIVE walk (k, total) AS (SELECT 0, CAST(0 AS BIGINT)
-			UNION ALL SELECT k + 1, total + (SELECT COUNT(*) FROM (SELECT 1 FROM companies WHERE name_norm = ` + name + `
-				AND deleted_at IS NULL LIMIT ` + limit + `) x) FROM walk WHERE total < ` + limit + ` AND k < ` + count + `),
+	return `WITH RECURSIVE ` + walk + `,
 		named AS MATERIALIZED (` + named + `)
 		SELECT c.id, c.name, c.name_norm, c.inn, c.kpp, c.ogrn, c.address, c.website_domain,
 		COALESCE(u.username, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` + visible + `,

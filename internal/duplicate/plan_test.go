@@ -2,8 +2,11 @@ package duplicate
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -263,4 +266,49 @@ func TestFindsStatementsRunOnGenericPlans(t *testing.T) {
 	if want := 2 * len(scopes); seen != want {
 		t.Errorf("%d prepared statements, want %d (one text a statement and scope)", seen, want)
 	}
+}
+
+// TestFoundReadsEachNamesCompaniesOnce checks that on PostgreSQL the
+// second statement of Find reads a walked name's range of
+// companies_name_idx once: the walk keeps the ids it counted (issue 6:
+// counting them and reading them again was a sixth of the statement's
+// buffers on a load-test PATCH).
+func TestFoundReadsEachNamesCompaniesOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("SQLite counts, then reads")
+		}
+		ctx := context.Background()
+		if _, err := db.ExecContext(ctx, `INSERT INTO companies (name, name_norm, created_at, updated_at)
+			VALUES ('Ромашка', 'ромашка', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), ('Ромашки', 'ромашки', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`); err != nil {
+			t.Fatal(err)
+		}
+		q, args := foundQuery(db.Dialect, access.Scope{UserID: 1, Role: access.RoleManager, Data: access.Self},
+			[]int64{1}, []string{"ромашка", "ромашки", "ромашкин"})
+		var plan []string
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+			var err error
+			plan, err = database.Column[string](ctx, tx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "+q, args...)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The look-ups of a name: a scan of companies_name_idx whose
+		// condition is the name, as many times as its loops.
+		loops := regexp.MustCompile(`loops=(\d+)`)
+		reads := 0
+		for i, line := range plan[:len(plan)-1] {
+			if strings.Contains(line, "using companies_name_idx") && strings.Contains(plan[i+1], "Index Cond: (name_norm =") {
+				n, _ := strconv.Atoi(loops.FindStringSubmatch(line)[1])
+				reads += n
+			}
+		}
+		if reads != 3 {
+			t.Errorf("companies_name_idx read %d times for 3 names, want 3:\n%s", reads, strings.Join(plan, "\n"))
+		}
+	})
 }
