@@ -312,3 +312,38 @@ func TestFoundReadsEachNamesCompaniesOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestFoundReadsChildKeysFromTheIndex checks that on PostgreSQL the
+// second statement of Find reads the candidates' phone and e-mail keys
+// from company_id's indexes alone (migration 00062): the heap page of
+// each was a third of those reads (issue 6).
+func TestFoundReadsChildKeysFromTheIndex(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("SQLite keeps its indexes")
+		}
+		ctx := context.Background()
+		q, args := foundQuery(db.Dialect, access.Scope{UserID: 1, Role: access.RoleAdmin, Data: access.Global},
+			[]int64{1}, []string{"ромашка"})
+		var plan []string
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			for _, off := range []string{"enable_seqscan", "enable_bitmapscan"} {
+				if _, err := tx.ExecContext(ctx, "SET LOCAL "+off+" = off"); err != nil {
+					return err
+				}
+			}
+			var err error
+			plan, err = database.Column[string](ctx, tx, "EXPLAIN (COSTS OFF) "+q, args...)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		for _, index := range []string{"company_phones_company_idx", "company_emails_company_idx"} {
+			if !strings.Contains(text, "Index Only Scan using "+index) {
+				t.Errorf("%s is not read alone:\n%s", index, text)
+			}
+		}
+	})
+}
