@@ -144,7 +144,7 @@ func classify(text string) textQuery {
 // phone, e-mail, the whole name) come first, then name hits in the requested order; each
 // hit of a text search carries its Match. It runs a fixed number of
 // queries whatever the page size: a plain list counts and then reads one
-// page of rows with the names of their references (walking the ordering's
+// page of rows, the names of their references from memory (walking the ordering's
 // index, so it stops after the page); a text search reads the page and the
 // total in one query, as its hits are gathered and sorted anyway. Then one
 // query each loads the page's phones, e-mails and spheres.
@@ -158,13 +158,14 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 	}
 	var res Result
 	var list []Company
+	var version int64 // the dictionaries' number the page was read at
 	if p.ranked {
 		// A text search counts its hits in the same pass that pages them.
 		rows, err := s.db.QueryContext(ctx, p.pageSQL, p.pageArgs...)
 		if err != nil {
 			return res, fmt.Errorf("search companies: %w", err)
 		}
-		if list, res.Count, err = collectCounted(rows); err != nil {
+		if list, res.Count, version, err = collectCounted(rows); err != nil {
 			return res, err
 		}
 	}
@@ -187,7 +188,7 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		})
 		set.Query(p.pageSQL, p.pageArgs, func(rows database.Rows) error {
 			var err error
-			list, err = collectOf(rows)
+			list, version, err = collectOf(rows)
 			return err
 		})
 		if err := set.Run(ctx); err != nil {
@@ -209,9 +210,12 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		if err != nil {
 			return res, fmt.Errorf("search companies: %w", err)
 		}
-		if list, err = collect(rows); err != nil {
+		if list, version, err = collect(rows); err != nil {
 			return res, err
 		}
+	}
+	if err := s.fillNames(ctx, s.db, list, version); err != nil {
+		return res, err
 	}
 	// The "why found" of an e-mail search compares the e-mails.
 	if err := fillChildren(ctx, s.db, s.db.Dialect, list, q.PhonesOnly && tq.email == ""); err != nil {
@@ -301,8 +305,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Keyset && q.After != 0 {
 		w.Add(keysetAfter(w, sel.order, p.ranked, q.After))
 	}
-	// The page's ids are found first, walking an index without touching
-	// the joined tables; only the rows of the page get their names joined.
+	// The page's ids are found first, walking an index; only the rows of
+	// the page are read in full (their references' names come from
+	// memory, fillNames).
 	// A text search also counts all its hits there (COUNT(*) OVER ()): the
 	// hits are gathered and sorted anyway. A plain list must not, so that
 	// it can stop walking the index after one page; it counts apart.
@@ -315,7 +320,7 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	}
 	p.pageSQL = with + "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
 		" ORDER BY " + order + database.Limit(q.PageSize, p.offset) + ") pg" +
-		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
+		" JOIN companies c ON c.id = pg.page_id ORDER BY " + outerOrder
 	p.pageArgs = w.Args()
 	return p, nil
 }
@@ -527,7 +532,7 @@ func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan) sea
 	exact := "CASE WHEN h.name_norm = " + w.Arg(tq.name) + " THEN 0 ELSE 1 END"
 	p.pageSQL = "SELECT " + companyColumns + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, " + exact + " AS exact, COUNT(*) OVER () AS total FROM (" + h + ") h" +
 		" ORDER BY exact, h.name_norm" + dir + ", h.id" + dir + database.Limit(q.PageSize, p.offset) + ") pg" +
-		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY pg.exact, pg.nn" + dir + ", c.id" + dir
+		" JOIN companies c ON c.id = pg.page_id ORDER BY pg.exact, pg.nn" + dir + ", c.id" + dir
 	p.pageArgs = w.Args()
 	var cw database.Where
 	p.countSQL = "SELECT COUNT(*) FROM (" + hits(&cw) + ") h"

@@ -169,7 +169,7 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	if err := set.Run(r.Context()); err != nil {
 		return err
 	}
-	c, merges, err := card()
+	c, merges, err := card(r.Context())
 	if errors.Is(err, apperr.ErrNotFound) && s.mergedRedirect(w, r, id) {
 		return nil
 	}
