@@ -29,7 +29,7 @@ func (s *Store) LoadBatch(ctx context.Context, q database.Querier, ids []int64) 
 	if err != nil {
 		return nil, fmt.Errorf("load companies: %w", err)
 	}
-	list, version, err := collect(rows)
+	list, version, err := collect(rows, false)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func (s *Store) quickSearch(ctx context.Context, scope access.Scope, q Query, tq
 	if err != nil {
 		return res, fmt.Errorf("quick company search: %w", err)
 	}
-	list, version, err := collect(crows)
+	list, version, err := collect(crows, false)
 	if err != nil {
 		return res, err
 	}

@@ -271,21 +271,58 @@ func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, ver
 	return c, list, version, found, nil
 }
 
+// firstPhoneColumns follow companyColumns in a page that shows each
+// company's first phone alone (Query.FirstPhone), from firstPhoneJoin;
+// firstPhoneRow reads them.
+const firstPhoneColumns = `, COALESCE(fp.id, 0), COALESCE(fp.value, ''), COALESCE(fp.kind, ''), COALESCE(fp.comment, ''),
+	COALESCE(fp.e164, ''), COALESCE(fp.ext, '')`
+
+// firstPhoneJoin joins company c to its first phone fp in the order its
+// phones are read in (fillChildren, readRows): by position, then id. One
+// look-up of the (company_id, position) index per row of the page.
+const firstPhoneJoin = ` LEFT JOIN company_phones fp ON fp.id = (SELECT p.id FROM company_phones p WHERE p.company_id = c.id
+	ORDER BY p.position, p.id LIMIT 1)`
+
+// firstPhoneRow receives firstPhoneColumns.
+type firstPhoneRow struct {
+	id    int64
+	phone Phone
+}
+
+// dest is where the columns go; none without firstPhone.
+func (f *firstPhoneRow) dest(firstPhone bool) []any {
+	if !firstPhone {
+		return nil
+	}
+	p := &f.phone
+	return []any{&f.id, &p.Value, &p.Kind, &p.Comment, &p.E164, &p.Ext}
+}
+
+// put gives c the phone read, if it has one.
+func (f *firstPhoneRow) put(c *Company) {
+	if f.id != 0 {
+		c.Phones = []Phone{f.phone}
+	}
+}
+
 // collectCounted reads company rows that end in the total count of the
-// search, and returns the rows, that count and the dictionaries' number
-// they were read at.
-func collectCounted(rows *sql.Rows) ([]Company, int, int64, error) {
+// search (after firstPhoneColumns with firstPhone), and returns the rows,
+// that count and the dictionaries' number they were read at.
+func collectCounted(rows *sql.Rows, firstPhone bool) ([]Company, int, int64, error) {
 	defer rows.Close()
 	var (
 		list    []Company
 		total   int
 		version int64
+		fp      firstPhoneRow
 	)
 	for rows.Next() {
-		c, v, err := scanCompany(rows, &total)
+		fp = firstPhoneRow{}
+		c, v, err := scanCompany(rows, append(fp.dest(firstPhone), &total)...)
 		if err != nil {
 			return nil, 0, 0, err
 		}
+		fp.put(&c)
 		list, version = append(list, c), v
 	}
 	if err := rows.Err(); err != nil {
@@ -296,8 +333,8 @@ func collectCounted(rows *sql.Rows) ([]Company, int, int64, error) {
 
 // collect is collectOf for *sql.Rows, whose Err the linters then see
 // checked.
-func collect(rows *sql.Rows) ([]Company, int64, error) {
-	list, version, err := collectOf(rows)
+func collect(rows *sql.Rows, firstPhone bool) ([]Company, int64, error) {
+	list, version, err := collectOf(rows, firstPhone)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -306,18 +343,22 @@ func collect(rows *sql.Rows) ([]Company, int64, error) {
 
 // collectOf reads company rows (and closes them), from database/sql or a
 // batch (database.ReadSet), and the dictionaries' number they were read
-// at (one statement's: the same on every row).
-func collectOf(rows database.Rows) ([]Company, int64, error) {
+// at (one statement's: the same on every row). With firstPhone the rows
+// end in firstPhoneColumns.
+func collectOf(rows database.Rows, firstPhone bool) ([]Company, int64, error) {
 	defer func() { _ = rows.Close() }()
 	var (
 		list    []Company
 		version int64
+		fp      firstPhoneRow
 	)
 	for rows.Next() {
-		c, v, err := scanCompany(rows)
+		fp = firstPhoneRow{}
+		c, v, err := scanCompany(rows, fp.dest(firstPhone)...)
 		if err != nil {
 			return nil, 0, err
 		}
+		fp.put(&c)
 		list, version = append(list, c), v
 	}
 	if err := rows.Err(); err != nil {
@@ -330,7 +371,8 @@ func collectOf(rows database.Rows) ([]Company, int64, error) {
 // query, whatever the length of the list: the three kinds of child rows
 // come as one UNION ALL, told apart by its first column. The ids are one
 // array on PostgreSQL (database.Dialect.InIDs): one text for any page.
-// With phonesOnly it reads the phones alone (see Query.PhonesOnly).
+// With phonesOnly it reads the phones alone (the list page's search by a
+// phone, see Query.FirstPhone).
 func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, list []Company, phonesOnly bool) error {
 	if len(list) == 0 {
 		return nil
