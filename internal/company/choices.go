@@ -45,7 +45,10 @@ func (s *Store) ChoicesAt(ctx context.Context, version int64) (Choices, error) {
 		return s.Choices(ctx)
 	}
 	d, err := s.dictionariesAt(ctx, s.db, max(version, 0), version <= 0, nil)
-	return d.choices, err
+	if err != nil {
+		return Choices{}, err
+	}
+	return d.choices, nil
 }
 
 // dictionariesAt returns the dictionaries at least as new as version,

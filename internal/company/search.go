@@ -150,7 +150,8 @@ func classify(text string) textQuery {
 // page of rows, the names of their references from memory (walking the ordering's
 // index, so it stops after the page); a text search reads the page and the
 // total in one query, as its hits are gathered and sorted anyway. Then one
-// query each loads the page's phones, e-mails and spheres.
+// query loads the page's phones, e-mails and spheres — none when the page
+// read each company's first phone itself (Query.FirstPhone).
 func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result, error) {
 	if tq := classify(q.Text); q.Quick && wordsOnly(tq, q) {
 		return s.quickSearch(ctx, scope, q, tq)

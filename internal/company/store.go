@@ -25,9 +25,10 @@ import (
 type Store struct {
 	db  *database.DB
 	now func() time.Time
-	// choices keeps the dictionaries of the forms and filters between
-	// requests (ChoicesAt); nil in a transaction, whose reads may see
-	// what it has not committed.
+	// choices keeps the dictionaries between requests: the options of
+	// the forms and filters (ChoicesAt) and the names of what company
+	// rows reference (fillNames); nil in a transaction, whose reads may
+	// see what it has not committed.
 	choices *choicesCache
 }
 
