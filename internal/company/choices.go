@@ -54,9 +54,10 @@ func (s *Store) ChoicesAt(ctx context.Context, version int64) (Choices, error) {
 // dictionariesAt returns the dictionaries at least as new as version,
 // from memory when the held ones are (and have every id that has asks
 // for), else read afresh once for all the callers that wait on them
-// (always with fresh). q is where the caller read its number: a
-// transaction's number may count its own changes, not committed yet,
-// which only q sees; such dictionaries are read through q and not kept.
+// (always with fresh). q is where the caller read its number. A
+// transaction reads them through itself and does not keep them: its
+// number may count its own changes, not committed yet, which only it
+// sees; and the pool may have no connection to spare while it holds one.
 func (s *Store) dictionariesAt(ctx context.Context, q database.Querier, version int64, fresh bool,
 	has func(*dictionaries) bool,
 ) (*dictionaries, error) {
@@ -68,23 +69,24 @@ func (s *Store) dictionariesAt(ctx context.Context, q database.Querier, version 
 		if e := c.entry.Load(); usable(e) {
 			return e.dicts, nil
 		}
-		// One reading at a time: those that waited find the lists it read.
-		c.reading.Lock()
-		defer c.reading.Unlock()
-		if e := c.entry.Load(); usable(e) {
-			return e.dicts, nil
-		}
-		d, v, err := s.readDictionaries(ctx, s.db)
-		if err != nil {
-			return nil, err
-		}
-		c.keep(d, v)
-		if v >= version {
-			return d, nil
-		}
 	}
-	d, _, err := s.readDictionaries(ctx, q)
-	return d, err
+	if c == nil || q != database.Querier(s.db) {
+		d, _, err := s.readDictionaries(ctx, q)
+		return d, err
+	}
+	// One reading at a time: those that waited find the lists it read.
+	c.reading.Lock()
+	defer c.reading.Unlock()
+	if e := c.entry.Load(); usable(e) {
+		return e.dicts, nil
+	}
+	// The pool reads what is committed: at least the caller's number.
+	d, v, err := s.readDictionaries(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	c.keep(d, v)
+	return d, nil
 }
 
 // choicesCache holds the last dictionaries read and their number (read

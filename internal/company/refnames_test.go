@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/company"
@@ -192,4 +193,25 @@ func TestReferenceNamesFollowEveryChange(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestNamesInATransactionNeedNoSecondConnection: a company read inside a
+// transaction while the dictionaries in memory are stale reads them
+// through the transaction; asking the pool for another connection would
+// wait forever once transactions hold them all (here: the only one).
+func TestNamesInATransactionNeedNoSecondConnection(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		cast := dbtest.NewCast(t, db)
+		db.SetMaxOpenConns(1)
+		store := company.NewStore(db)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := store.Create(ctx, cast.Alisa.Scope, company.Input{Name: company.OptString{Set: true, Value: "Ромашка"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ResponsibleName != cast.Alisa.FullName() {
+			t.Errorf("responsible %q, want %q", c.ResponsibleName, cast.Alisa.FullName())
+		}
+	})
 }

@@ -190,15 +190,20 @@ func benchFixture(b *testing.B, d database.Dialect) (*company.Store, dbtest.Cast
 func BenchmarkSearch(b *testing.B) {
 	for _, d := range dbtest.Dialects() {
 		store, cast := benchFixture(b, d)
-		for _, q := range []struct{ name, text string }{
-			{"list", ""},
-			{"name", "кристалл бет"},
-			{"inn", "1000012345"},
-			{"phone", "+7 495 001-23-45"},
+		for _, q := range []struct {
+			name, text string
+			page       bool // as the list page asks (only the first phone)
+		}{
+			{"list", "", false},
+			{"name", "кристалл бет", false},
+			{"inn", "1000012345", false},
+			{"phone", "+7 495 001-23-45", false},
+			{"list page", "", true},
+			{"name page", "кристалл", true},
 		} {
 			b.Run(string(d)+"/"+q.name, func(b *testing.B) {
 				for b.Loop() {
-					res, err := store.Search(context.Background(), cast.Boris.Scope, company.Query{Text: q.text})
+					res, err := store.Search(context.Background(), cast.Boris.Scope, company.Query{Text: q.text, FirstPhone: q.page})
 					if err != nil || res.Count == 0 {
 						b.Fatalf("%d, %v", res.Count, err)
 					}
