@@ -25,12 +25,15 @@ func (s *Store) LoadBatch(ctx context.Context, q database.Querier, ids []int64) 
 	var w database.Where
 	w.Add("c.id IN " + w.In(database.IDs(ids)...))
 	w.Add("c.deleted_at IS NULL")
-	rows, err := q.QueryContext(ctx, `SELECT `+companyColumns+` FROM companies c`+companyJoins+w.SQL()+` ORDER BY c.id`, w.Args()...)
+	rows, err := q.QueryContext(ctx, `SELECT `+companyColumns+` FROM companies c`+w.SQL()+` ORDER BY c.id`, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("load companies: %w", err)
 	}
-	list, err := collect(rows)
+	list, version, err := collect(rows, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.fillNames(ctx, q, list, version); err != nil {
 		return nil, err
 	}
 	if err := fillChildren(ctx, q, s.db.Dialect, list, false); err != nil {

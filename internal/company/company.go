@@ -20,8 +20,8 @@ import (
 )
 
 // Company is one client organisation as the API and the pages show it.
-// The *_name fields are resolved in the same query, so a list never needs
-// a query per row.
+// The *_name fields come from the dictionaries the store holds in memory
+// (fillNames), so a list never needs a query per row, nor a join.
 type Company struct {
 	ID              int64      `json:"id"`
 	Name            string     `json:"name"`
@@ -57,6 +57,9 @@ type Company struct {
 	// responsibleBranch is the responsible user's branch, read with the
 	// row so that permission checks need no second query.
 	responsibleBranch int64
+	// deletedBy is who moved the company to the trash (0: nobody known),
+	// whose name DeletedByName shows.
+	deletedBy int64
 }
 
 // Ref is what the access rules need to know of the company.

@@ -64,6 +64,12 @@ func TestSearchPlans(t *testing.T) {
 			{"list, branch scope", cast.Boris.Scope, Query{}, []string{"companies_name_idx"}, "Index Only Scan using companies_name_idx"},
 			{"list, self scope", cast.Alisa.Scope, Query{}, []string{"companies_responsible_idx"}, ""},
 			{"list, page 20", cast.Gleb.Scope, Query{Page: 20}, []string{"companies_name_idx"}, ""},
+			// Migration 00061: each company's first phone is one index-only
+			// look-up, in position and id order without a sort.
+			{"list page with first phones", cast.Gleb.Scope, Query{Page: 20, FirstPhone: true}, []string{"companies_name_idx", "company_phones_company_idx"},
+				"Index Only Scan using company_phones_company_idx on company_phones p"},
+			{"name search page with first phones", cast.Gleb.Scope, Query{Text: "кристалл", FirstPhone: true}, []string{"company_terms_search_idx", "company_phones_company_idx"},
+				"Index Only Scan using company_phones_company_idx on company_phones p"},
 			{"list by creation", cast.Gleb.Scope, Query{Ordering: "-created_at"}, []string{"companies_created_idx"}, ""},
 			{"name, one word", cast.Gleb.Scope, Query{Text: "кристалл"}, []string{"company_terms_search_idx"}, ""},
 			{"name, common prefix", cast.Boris.Scope, Query{Text: "а"}, []string{"company_terms_search_idx"}, ""},

@@ -72,12 +72,15 @@ func (s *Store) quickSearch(ctx context.Context, scope access.Scope, q Query, tq
 	}
 	var lw database.Where
 	lw.Add("c.id IN " + lw.In(database.IDs(ids)...))
-	crows, err := s.db.QueryContext(ctx, "SELECT "+companyColumns+" FROM companies c"+companyJoins+lw.SQL(), lw.Args()...)
+	crows, err := s.db.QueryContext(ctx, "SELECT "+companyColumns+" FROM companies c"+lw.SQL(), lw.Args()...)
 	if err != nil {
 		return res, fmt.Errorf("quick company search: %w", err)
 	}
-	list, err := collect(crows)
+	list, version, err := collect(crows, false)
 	if err != nil {
+		return res, err
+	}
+	if err := s.fillNames(ctx, s.db, list, version); err != nil {
 		return res, err
 	}
 	slices.SortFunc(list, func(a, b Company) int { return slices.Index(ids, a.ID) - slices.Index(ids, b.ID) })

@@ -43,11 +43,14 @@ type Query struct {
 	// deep it is. Only the first page (After 0) is counted.
 	Keyset bool
 	After  int64
-	// PhonesOnly reads the companies' phones but not their e-mails and
-	// spheres, which the company list page does not show (the API's list
-	// does): a third of the statement that reads a page's child rows.
-	// A search by e-mail reads them all the same, for its "why found".
-	PhonesOnly bool
+	// FirstPhone reads each company's first phone alone (the one Phones[0]
+	// is otherwise: by position, then id), in the statement that reads the
+	// page, and none of its other phones, e-mails and spheres: the company
+	// list page shows that phone and nothing else of them (the API's list
+	// gives them all). The page then costs no statement for child rows.
+	// A search by a phone or an e-mail reads the phones (and the e-mails)
+	// in full all the same, for its "why found".
+	FirstPhone bool
 }
 
 // Result is one page of a search.
@@ -144,10 +147,11 @@ func classify(text string) textQuery {
 // phone, e-mail, the whole name) come first, then name hits in the requested order; each
 // hit of a text search carries its Match. It runs a fixed number of
 // queries whatever the page size: a plain list counts and then reads one
-// page of rows with the names of their references (walking the ordering's
+// page of rows, the names of their references from memory (walking the ordering's
 // index, so it stops after the page); a text search reads the page and the
 // total in one query, as its hits are gathered and sorted anyway. Then one
-// query each loads the page's phones, e-mails and spheres.
+// query loads the page's phones, e-mails and spheres — none when the page
+// read each company's first phone itself (Query.FirstPhone).
 func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result, error) {
 	if tq := classify(q.Text); q.Quick && wordsOnly(tq, q) {
 		return s.quickSearch(ctx, scope, q, tq)
@@ -158,13 +162,14 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 	}
 	var res Result
 	var list []Company
+	var version int64 // the dictionaries' number the page was read at
 	if p.ranked {
 		// A text search counts its hits in the same pass that pages them.
 		rows, err := s.db.QueryContext(ctx, p.pageSQL, p.pageArgs...)
 		if err != nil {
 			return res, fmt.Errorf("search companies: %w", err)
 		}
-		if list, res.Count, err = collectCounted(rows); err != nil {
+		if list, res.Count, version, err = collectCounted(rows, p.firstPhone); err != nil {
 			return res, err
 		}
 	}
@@ -187,7 +192,7 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		})
 		set.Query(p.pageSQL, p.pageArgs, func(rows database.Rows) error {
 			var err error
-			list, err = collectOf(rows)
+			list, version, err = collectOf(rows, p.firstPhone)
 			return err
 		})
 		if err := set.Run(ctx); err != nil {
@@ -209,13 +214,19 @@ func (s *Store) Search(ctx context.Context, scope access.Scope, q Query) (Result
 		if err != nil {
 			return res, fmt.Errorf("search companies: %w", err)
 		}
-		if list, err = collect(rows); err != nil {
+		if list, version, err = collect(rows, p.firstPhone); err != nil {
 			return res, err
 		}
 	}
-	// The "why found" of an e-mail search compares the e-mails.
-	if err := fillChildren(ctx, s.db, s.db.Dialect, list, q.PhonesOnly && tq.email == ""); err != nil {
+	if err := s.fillNames(ctx, s.db, list, version); err != nil {
 		return res, err
+	}
+	// The "why found" of a phone search compares the phones, that of an
+	// e-mail search the e-mails.
+	if !p.firstPhone {
+		if err := fillChildren(ctx, s.db, s.db.Dialect, list, q.FirstPhone && tq.email == ""); err != nil {
+			return res, err
+		}
 	}
 	if ranked {
 		for i := range list {
@@ -266,6 +277,9 @@ type searchPlan struct {
 	offset              int
 	tq                  textQuery
 	ranked, empty       bool
+	// firstPhone: the page's rows end in firstPhoneColumns (Query.FirstPhone)
+	// and need no child rows read apart.
+	firstPhone bool
 }
 
 // plan builds the count and page queries of q under scope.
@@ -289,8 +303,14 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Keyset {
 		p.offset = 0
 	}
+	tq := sel.tq
+	p.firstPhone = q.FirstPhone && tq.phone == "" && tq.phoneSuffix == "" && tq.email == ""
+	cols, phone := companyColumns, ""
+	if p.firstPhone {
+		cols, phone = companyColumns+firstPhoneColumns, firstPhoneJoin
+	}
 	if nameOnly(sel.tq, q) && !q.Keyset {
-		return nameSearchPlan(scope, q, sel.tq, p), nil
+		return nameSearchPlan(scope, q, sel.tq, p, cols, phone), nil
 	}
 	w, with, from := &sel.w, sel.with, sel.from
 	p.countSQL = with + "SELECT COUNT(*) FROM " + from + w.SQL()
@@ -301,8 +321,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 	if q.Keyset && q.After != 0 {
 		w.Add(keysetAfter(w, sel.order, p.ranked, q.After))
 	}
-	// The page's ids are found first, walking an index without touching
-	// the joined tables; only the rows of the page get their names joined.
+	// The page's ids are found first, walking an index; only the rows of
+	// the page are read in full (their references' names come from
+	// memory, fillNames).
 	// A text search also counts all its hits there (COUNT(*) OVER ()): the
 	// hits are gathered and sorted anyway. A plain list must not, so that
 	// it can stop walking the index after one page; it counts apart.
@@ -313,9 +334,9 @@ func (s *Store) plan(scope access.Scope, q Query) (searchPlan, error) {
 		total = ", pg.total"
 		outerOrder = strings.Replace(order, "h.hit_rank", "pg.hit_rank", 1)
 	}
-	p.pageSQL = with + "SELECT " + companyColumns + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
+	p.pageSQL = with + "SELECT " + cols + total + " FROM (SELECT c.id AS page_id" + rank + " FROM " + from + w.SQL() +
 		" ORDER BY " + order + database.Limit(q.PageSize, p.offset) + ") pg" +
-		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY " + outerOrder
+		" JOIN companies c ON c.id = pg.page_id" + phone + " ORDER BY " + outerOrder
 	p.pageArgs = w.Args()
 	return p, nil
 }
@@ -502,8 +523,9 @@ func nameOnly(tq textQuery, q Query) bool {
 // the word's index range carries each company's sort key, liveness and
 // the columns the access scope filters on, so counting, scoping and
 // ordering thousands of hits never visit the companies table. Only the
-// page's rows are read in full.
-func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan) searchPlan {
+// page's rows are read in full, in the columns cols (with the join phone:
+// plan's first phone).
+func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan, cols, phone string) searchPlan {
 	hits := func(w *database.Where) string {
 		first := tq.words[0]
 		w.Add("t.term >= ? AND t.term < ?", first, database.PrefixEnd(first))
@@ -525,9 +547,9 @@ func nameSearchPlan(scope access.Scope, q Query, tq textQuery, p searchPlan) sea
 	h := hits(&w)
 	// The company named exactly by the word comes first, whatever the direction.
 	exact := "CASE WHEN h.name_norm = " + w.Arg(tq.name) + " THEN 0 ELSE 1 END"
-	p.pageSQL = "SELECT " + companyColumns + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, " + exact + " AS exact, COUNT(*) OVER () AS total FROM (" + h + ") h" +
+	p.pageSQL = "SELECT " + cols + ", pg.total FROM (SELECT h.id AS page_id, h.name_norm AS nn, " + exact + " AS exact, COUNT(*) OVER () AS total FROM (" + h + ") h" +
 		" ORDER BY exact, h.name_norm" + dir + ", h.id" + dir + database.Limit(q.PageSize, p.offset) + ") pg" +
-		" JOIN companies c ON c.id = pg.page_id" + companyJoins + " ORDER BY pg.exact, pg.nn" + dir + ", c.id" + dir
+		" JOIN companies c ON c.id = pg.page_id" + phone + " ORDER BY pg.exact, pg.nn" + dir + ", c.id" + dir
 	p.pageArgs = w.Args()
 	var cw database.Where
 	p.countSQL = "SELECT COUNT(*) FROM (" + hits(&cw) + ") h"

@@ -190,15 +190,20 @@ func benchFixture(b *testing.B, d database.Dialect) (*company.Store, dbtest.Cast
 func BenchmarkSearch(b *testing.B) {
 	for _, d := range dbtest.Dialects() {
 		store, cast := benchFixture(b, d)
-		for _, q := range []struct{ name, text string }{
-			{"list", ""},
-			{"name", "кристалл бет"},
-			{"inn", "1000012345"},
-			{"phone", "+7 495 001-23-45"},
+		for _, q := range []struct {
+			name, text string
+			page       bool // as the list page asks (only the first phone)
+		}{
+			{"list", "", false},
+			{"name", "кристалл бет", false},
+			{"inn", "1000012345", false},
+			{"phone", "+7 495 001-23-45", false},
+			{"list page", "", true},
+			{"name page", "кристалл", true},
 		} {
 			b.Run(string(d)+"/"+q.name, func(b *testing.B) {
 				for b.Loop() {
-					res, err := store.Search(context.Background(), cast.Boris.Scope, company.Query{Text: q.text})
+					res, err := store.Search(context.Background(), cast.Boris.Scope, company.Query{Text: q.text, FirstPhone: q.page})
 					if err != nil || res.Count == 0 {
 						b.Fatalf("%d, %v", res.Count, err)
 					}
@@ -271,45 +276,78 @@ func TestNameSearchFollowsTheCompany(t *testing.T) {
 	})
 }
 
-// TestPhonesOnlyReadsThePhonesAlone checks Query.PhonesOnly (the company
-// list page): the phones come, the e-mails and spheres the page does not
-// show do not — except for a search by e-mail, which reads them all for
-// its "why found"; without it everything comes, as the API lists it.
-func TestPhonesOnlyReadsThePhonesAlone(t *testing.T) {
+// TestFirstPhoneComesWithThePage checks Query.FirstPhone (the company
+// list page): each company's first phone — the one Get lists first, by
+// position then id — comes in the statement that reads the page, and no
+// statement reads child rows; a search by phone or e-mail still reads what
+// its "why found" compares; without it everything comes, as the API lists
+// it.
+func TestFirstPhoneComesWithThePage(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
 		f := newFixture(t, db)
 		c := f.cast
-		f.insert(t, company.NewCompany{Name: "ООО «Ёлка»", ResponsibleID: c.Alisa.ID, BranchID: c.BranchA,
+		id := f.insert(t, company.NewCompany{Name: "ООО «Ёлка»", ResponsibleID: c.Alisa.ID, BranchID: c.BranchA,
 			Spheres: []int64{f.spheres[0]},
-			Phones:  []company.Phone{{Value: "+7 (495) 123-45-67", Kind: "work"}, {Value: "+7 916 000-00-01", Kind: "mobile"}},
-			Emails:  []company.Email{{Value: "sales@elka.ru", Kind: "work"}}})
+			Phones:  []company.Phone{{Value: "+7 (495) 123-45-67", Kind: "work"}, {Value: "+7 916 000-00-01", Kind: "mobile", Comment: "директор"}},
+			Emails:  []company.Email{{Value: "sales@elka.ru", Kind: "work"}}})[0]
+		f.insert(t, company.NewCompany{Name: "Без телефона", ResponsibleID: c.Alisa.ID, BranchID: c.BranchA})
+		// The later phone first by position: the order is position's, not
+		// the ids'.
+		if _, err := db.ExecContext(ctx, `UPDATE company_phones SET position = 1 - position WHERE company_id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.store.Get(ctx, c.Admin.Scope, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := got.Phones[0]
+		if first.E164 != "+79160000001" || first.Comment != "директор" || first.Kind != "mobile" {
+			t.Fatalf("Get's first phone %+v, want the mobile", first)
+		}
+		if _, err := f.store.ChoicesAt(ctx, 0); err != nil { // the names from memory, as on a running server
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			name            string
 			q               company.Query
+			phones          int
 			emails, spheres bool
 			match           string
+			statements      int64
 		}{
-			{"the list page", company.Query{PhonesOnly: true}, false, false, ""},
-			{"the list page's name search", company.Query{PhonesOnly: true, Text: "ёлка"}, false, false, "name"},
-			{"the list page's e-mail search", company.Query{PhonesOnly: true, Text: "sales@elka.ru"}, true, true, "email"},
-			{"the API's list", company.Query{}, true, true, ""},
+			{"the list page", company.Query{FirstPhone: true}, 1, false, false, "", 2},
+			{"the list page's name search", company.Query{FirstPhone: true, Text: "ёлка"}, 1, false, false, "name", 1},
+			{"the list page's two-word search", company.Query{FirstPhone: true, Text: "ооо ёлка"}, 1, false, false, "name", 1},
+			{"the list page's phone search", company.Query{FirstPhone: true, Text: "+7 916 000-00-01"}, 2, false, false, "phone", 2},
+			{"the list page's e-mail search", company.Query{FirstPhone: true, Text: "sales@elka.ru"}, 2, true, true, "email", 2},
+			{"the API's list", company.Query{}, 2, true, true, "", 3},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				res, err := f.store.Search(context.Background(), c.Admin.Scope, tc.q)
+				before := db.Statements()
+				res, err := f.store.Search(ctx, c.Admin.Scope, tc.q)
 				if err != nil {
 					t.Fatal(err)
 				}
+				if n := db.Statements() - before; n != tc.statements {
+					t.Errorf("%d statements, want %d", n, tc.statements)
+				}
 				var elka *company.Company
 				for i := range res.Companies {
-					if res.Companies[i].Name == "ООО «Ёлка»" {
+					switch res.Companies[i].Name {
+					case "ООО «Ёлка»":
 						elka = &res.Companies[i]
+					case "Без телефона":
+						if p := res.Companies[i].Phones; p == nil || len(p) != 0 {
+							t.Errorf("a company without phones got %#v, want none", p)
+						}
 					}
 				}
 				if elka == nil {
 					t.Fatalf("not found among %d", len(res.Companies))
 				}
-				if len(elka.Phones) != 2 || elka.Phones[0].E164 != "+74951234567" {
-					t.Errorf("phones %+v, want both in order", elka.Phones)
+				if len(elka.Phones) != tc.phones || elka.Phones[0] != first {
+					t.Errorf("phones %+v, want %d starting with %+v", elka.Phones, tc.phones, first)
 				}
 				if got := len(elka.Emails) > 0; got != tc.emails {
 					t.Errorf("e-mails read: %v, want %v", got, tc.emails)

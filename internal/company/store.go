@@ -25,9 +25,10 @@ import (
 type Store struct {
 	db  *database.DB
 	now func() time.Time
-	// choices keeps the dictionaries of the forms and filters between
-	// requests (ChoicesAt); nil in a transaction, whose reads may see
-	// what it has not committed.
+	// choices keeps the dictionaries between requests: the options of
+	// the forms and filters (ChoicesAt) and the names of what company
+	// rows reference (fillNames); nil in a transaction, whose reads may
+	// see what it has not committed.
 	choices *choicesCache
 }
 
@@ -59,20 +60,16 @@ func (s *Store) SetClock(now func() time.Time) {
 // someone else), and the answer is still the saved company.
 var reread = access.System("company:reread")
 
-// companyColumns is the select list of a company row with the names of
-// what it references; scanCompany reads it.
+// companyColumns is the select list of a company row: the ids of what
+// it references, whose names fillNames adds from the dictionaries in
+// memory (five joins per row cost the list page 40 % of its time, issue
+// 6), and the dictionaries' number the statement read them at, which
+// tells fillNames whether the dictionaries it holds are new enough.
+// scanCompany reads it.
 const companyColumns = `c.id, c.name, c.legal_name, c.inn, c.kpp, c.ogrn, c.address, c.website,
-	COALESCE(c.status_id, 0), COALESCE(st.name, ''), COALESCE(c.branch_id, 0), COALESCE(b.name, ''),
-	COALESCE(c.responsible_id, 0), COALESCE(ru.username, ''), COALESCE(ru.first_name, ''), COALESCE(ru.last_name, ''), COALESCE(ru.branch_id, 0),
-	COALESCE(c.created_by, 0), COALESCE(cu.username, ''), COALESCE(cu.first_name, ''), COALESCE(cu.last_name, ''),
-	c.created_at, c.updated_at, c.deleted_at, COALESCE(du.username, ''), COALESCE(du.first_name, ''), COALESCE(du.last_name, ''), c.version`
-
-// companyJoins resolves the names of a company's references.
-const companyJoins = ` LEFT JOIN company_statuses st ON st.id = c.status_id
-	LEFT JOIN branches b ON b.id = c.branch_id
-	LEFT JOIN users ru ON ru.id = c.responsible_id
-	LEFT JOIN users cu ON cu.id = c.created_by
-	LEFT JOIN users du ON du.id = c.deleted_by`
+	COALESCE(c.status_id, 0), COALESCE(c.branch_id, 0), COALESCE(c.responsible_id, 0), COALESCE(c.created_by, 0),
+	c.created_at, c.updated_at, c.deleted_at, COALESCE(c.deleted_by, 0), c.version,
+	(SELECT version FROM dictionary_version WHERE id = 1)`
 
 func fullName(username, first, last string) string {
 	if n := strings.TrimSpace(first + " " + last); n != "" {
@@ -81,37 +78,33 @@ func fullName(username, first, last string) string {
 	return username
 }
 
-func scanCompany(rows interface{ Scan(...any) error }, extra ...any) (Company, error) {
+// full is the user's name as a company row shows it.
+func (u userNames) full() string { return fullName(u.username, u.first, u.last) }
+
+// scanCompany reads a row of companyColumns (then extra) and returns the
+// company without the names of its references, and the dictionaries'
+// number the row was read at: its reader names them (fillNames).
+func scanCompany(rows interface{ Scan(...any) error }, extra ...any) (Company, int64, error) {
 	var (
 		c                               Company
 		status, branch, resp, createdBy int64
-		ru, rf, rl, cu, cf, cl          string
-		du, df, dl                      string
 		deleted                         sql.NullTime
+		version                         int64
 	)
 	dest := []any{&c.ID, &c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website,
-		&status, &c.StatusName, &branch, &c.BranchName,
-		&resp, &ru, &rf, &rl, &c.responsibleBranch,
-		&createdBy, &cu, &cf, &cl,
-		&c.CreatedAt, &c.UpdatedAt, &deleted, &du, &df, &dl, &c.Version}
+		&status, &branch, &resp, &createdBy,
+		&c.CreatedAt, &c.UpdatedAt, &deleted, &c.deletedBy, &c.Version, &version}
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
-		return c, fmt.Errorf("scan company: %w", err)
+		return c, 0, fmt.Errorf("scan company: %w", err)
 	}
 	c.StatusID, c.BranchID, c.ResponsibleID, c.CreatedByID = ptr(status), ptr(branch), ptr(resp), ptr(createdBy)
-	if resp != 0 {
-		c.ResponsibleName = fullName(ru, rf, rl)
-	}
-	if createdBy != 0 {
-		c.CreatedByName = fullName(cu, cf, cl)
-	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	if deleted.Valid {
 		t := deleted.Time.UTC()
 		c.DeletedAt = &t
-		c.DeletedByName = fullName(du, df, dl)
 	}
 	c.Spheres, c.SphereNames, c.Phones, c.Emails = []int64{}, []string{}, []Phone{}, []Email{}
-	return c, nil
+	return c, version, nil
 }
 
 // Get returns a visible, not deleted company; ErrNotFound otherwise. One
@@ -129,23 +122,26 @@ func (s *Store) Card(ctx context.Context, scope access.Scope, id int64) (Company
 	if err := set.Run(ctx); err != nil {
 		return Company{}, nil, err
 	}
-	return card()
+	return card(ctx)
 }
 
 // QueueCard queues Card's query on set, so that the card's sections can
 // be sent with it (database.ReadSet); the function returned gives Card's
 // answer once set has run: ErrNotFound for a company the scope does not
-// see, which the caller must then not show any section of.
-func (s *Store) QueueCard(set *database.ReadSet, scope access.Scope, id int64) func() (Company, []MergeInfo, error) {
+// see, which the caller must then not show any section of. The names of
+// the company's references come from memory while the dictionaries have
+// not changed; otherwise the function reads them (fillNames).
+func (s *Store) QueueCard(set *database.ReadSet, scope access.Scope, id int64) func(context.Context) (Company, []MergeInfo, error) {
 	var (
-		c      Company
-		merges []MergeInfo
-		err    = database.ErrNotRun
+		c       Company
+		merges  []MergeInfo
+		version int64
+		err     = database.ErrNotRun
 	)
 	q, args := readQuery(scope, id, false, true)
 	set.Query(q, args, func(rows database.Rows) error {
 		var found bool
-		c, merges, found, err = readRows(rows, true)
+		c, merges, version, found, err = readRows(rows, true)
 		if err != nil {
 			return err
 		}
@@ -154,11 +150,15 @@ func (s *Store) QueueCard(set *database.ReadSet, scope access.Scope, id int64) f
 		}
 		return nil
 	})
-	return func() (Company, []MergeInfo, error) {
+	return func(ctx context.Context) (Company, []MergeInfo, error) {
 		if err != nil {
 			return Company{}, nil, err
 		}
-		return c, s.withinUndo(merges), nil
+		list := []Company{c}
+		if err := s.fillNames(ctx, s.db, list, version); err != nil {
+			return Company{}, nil, err
+		}
+		return list[0], s.withinUndo(merges), nil
 	}
 }
 
@@ -169,7 +169,7 @@ func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope,
 		return Company{}, fmt.Errorf("get company: %w", err)
 	}
 	defer rows.Close()
-	c, _, found, err := readRows(rows, false)
+	c, _, version, found, err := readRows(rows, false)
 	if err == nil {
 		err = rows.Err()
 	}
@@ -179,7 +179,11 @@ func (s *Store) get(ctx context.Context, q database.Querier, scope access.Scope,
 	if !found {
 		return Company{}, apperr.ErrNotFound
 	}
-	return c, nil
+	list := []Company{c}
+	if err := s.fillNames(ctx, q, list, version); err != nil {
+		return Company{}, err
+	}
+	return list[0], nil
 }
 
 // childRowsOf selects the phones, e-mails and spheres of the company whose
@@ -202,7 +206,7 @@ func childRowsOf(ph string) string {
 func readQuery(scope access.Scope, id int64, deleted, merges bool) (string, []any) {
 	var w database.Where
 	ph := w.Arg(id)
-	from := ` FROM companies c` + companyJoins + ` LEFT JOIN (` + childRowsOf(ph) + `) ch ON ch.company_id = c.id`
+	from := ` FROM companies c LEFT JOIN (` + childRowsOf(ph) + `) ch ON ch.company_id = c.id`
 	cols := `, ch.k, ch.pos, ch.sort, ch.child_id, ch.value, ch.kind, ch.comment, ch.norm, ch.ext`
 	order := ` ORDER BY ch.k, ch.pos, ch.sort, ch.child_id`
 	if merges {
@@ -221,9 +225,9 @@ func readQuery(scope access.Scope, id int64, deleted, merges bool) (string, []an
 	return `SELECT ` + companyColumns + cols + from + w.SQL() + order, w.Args()
 }
 
-// readRows reads readQuery's rows (and closes them); found is false when
-// there were none.
-func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, found bool, err error) {
+// readRows reads readQuery's rows (and closes them) and the dictionaries'
+// number they were read at; found is false when there were none.
+func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, version int64, found bool, err error) {
 	err = eachRowOf(rows, func() error {
 		var (
 			k, pos, childID       sql.NullInt64
@@ -237,12 +241,12 @@ func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, fou
 		if merges {
 			extra = append(extra, &mID, &mAbsorbed, &mName, &mAt)
 		}
-		row, err := scanCompany(rows, extra...)
+		row, v, err := scanCompany(rows, extra...)
 		if err != nil {
 			return err
 		}
 		if !found {
-			c, found = row, true
+			c, version, found = row, v, true
 		}
 		if mID.Valid && (len(list) == 0 || list[len(list)-1].ID != mID.Int64) {
 			list = append(list, MergeInfo{ID: mID.Int64, SurvivorID: c.ID, SurvivorName: c.Name,
@@ -263,65 +267,113 @@ func readRows(rows database.Rows, merges bool) (c Company, list []MergeInfo, fou
 		return nil
 	})
 	if err != nil {
-		return Company{}, nil, false, fmt.Errorf("get company: %w", err)
+		return Company{}, nil, 0, false, fmt.Errorf("get company: %w", err)
 	}
-	return c, list, found, nil
+	return c, list, version, found, nil
+}
+
+// firstPhoneColumns follow companyColumns in a page that shows each
+// company's first phone alone (Query.FirstPhone), from firstPhoneJoin;
+// firstPhoneRow reads them.
+const firstPhoneColumns = `, COALESCE(fp.id, 0), COALESCE(fp.value, ''), COALESCE(fp.kind, ''), COALESCE(fp.comment, ''),
+	COALESCE(fp.e164, ''), COALESCE(fp.ext, '')`
+
+// firstPhoneJoin joins company c to its first phone fp in the order its
+// phones are read in (fillChildren, readRows): by position, then id. One
+// look-up of the (company_id, position) index per row of the page.
+const firstPhoneJoin = ` LEFT JOIN company_phones fp ON fp.id = (SELECT p.id FROM company_phones p WHERE p.company_id = c.id
+	ORDER BY p.position, p.id LIMIT 1)`
+
+// firstPhoneRow receives firstPhoneColumns.
+type firstPhoneRow struct {
+	id    int64
+	phone Phone
+}
+
+// dest is where the columns go; none without firstPhone.
+func (f *firstPhoneRow) dest(firstPhone bool) []any {
+	if !firstPhone {
+		return nil
+	}
+	p := &f.phone
+	return []any{&f.id, &p.Value, &p.Kind, &p.Comment, &p.E164, &p.Ext}
+}
+
+// put gives c the phone read, if it has one.
+func (f *firstPhoneRow) put(c *Company) {
+	if f.id != 0 {
+		c.Phones = []Phone{f.phone}
+	}
 }
 
 // collectCounted reads company rows that end in the total count of the
-// search, and returns the rows and that count.
-func collectCounted(rows *sql.Rows) ([]Company, int, error) {
+// search (after firstPhoneColumns with firstPhone), and returns the rows,
+// that count and the dictionaries' number they were read at.
+func collectCounted(rows *sql.Rows, firstPhone bool) ([]Company, int, int64, error) {
 	defer rows.Close()
 	var (
-		list  []Company
-		total int
+		list    []Company
+		total   int
+		version int64
+		fp      firstPhoneRow
 	)
 	for rows.Next() {
-		c, err := scanCompany(rows, &total)
+		fp = firstPhoneRow{}
+		c, v, err := scanCompany(rows, append(fp.dest(firstPhone), &total)...)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
-		list = append(list, c)
+		fp.put(&c)
+		list, version = append(list, c), v
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("read companies: %w", err)
+		return nil, 0, 0, fmt.Errorf("read companies: %w", err)
 	}
-	return list, total, nil
+	return list, total, version, nil
 }
 
 // collect is collectOf for *sql.Rows, whose Err the linters then see
 // checked.
-func collect(rows *sql.Rows) ([]Company, error) {
-	list, err := collectOf(rows)
+func collect(rows *sql.Rows, firstPhone bool) ([]Company, int64, error) {
+	list, version, err := collectOf(rows, firstPhone)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return list, rows.Err()
+	return list, version, rows.Err()
 }
 
 // collectOf reads company rows (and closes them), from database/sql or a
-// batch (database.ReadSet).
-func collectOf(rows database.Rows) ([]Company, error) {
+// batch (database.ReadSet), and the dictionaries' number they were read
+// at (one statement's: the same on every row). With firstPhone the rows
+// end in firstPhoneColumns.
+func collectOf(rows database.Rows, firstPhone bool) ([]Company, int64, error) {
 	defer func() { _ = rows.Close() }()
-	var list []Company
+	var (
+		list    []Company
+		version int64
+		fp      firstPhoneRow
+	)
 	for rows.Next() {
-		c, err := scanCompany(rows)
+		fp = firstPhoneRow{}
+		c, v, err := scanCompany(rows, fp.dest(firstPhone)...)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		list = append(list, c)
+		fp.put(&c)
+		list, version = append(list, c), v
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read companies: %w", err)
+		return nil, 0, fmt.Errorf("read companies: %w", err)
 	}
-	return list, nil
+	return list, version, nil
 }
 
 // fillChildren loads the phones, e-mails and spheres of list in one
 // query, whatever the length of the list: the three kinds of child rows
 // come as one UNION ALL, told apart by its first column. The ids are one
 // array on PostgreSQL (database.Dialect.InIDs): one text for any page.
-// With phonesOnly it reads the phones alone (see Query.PhonesOnly).
+// With phonesOnly it reads the phones alone (the list page's search by a
+// phone, see Query.FirstPhone).
 func fillChildren(ctx context.Context, q database.Querier, d database.Dialect, list []Company, phonesOnly bool) error {
 	if len(list) == 0 {
 		return nil

@@ -70,9 +70,9 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 	if q.Deleted && !scope.IsAdmin() {
 		return scope.CanManage() // the trash is the admins'
 	}
-	// The page shows each company's first phone; the API gives them all
-	// with the e-mails and spheres.
-	q.PhonesOnly = !wantsJSON(r)
+	// The page shows each company's first phone, read with the page; the
+	// API gives them all with the e-mails and spheres.
+	q.FirstPhone = !wantsJSON(r)
 	res, err := s.companies.Search(r.Context(), scope, q)
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func (s *Server) showCompany(w http.ResponseWriter, r *http.Request) error {
 	if err := set.Run(r.Context()); err != nil {
 		return err
 	}
-	c, merges, err := card()
+	c, merges, err := card(r.Context())
 	if errors.Is(err, apperr.ErrNotFound) && s.mergedRedirect(w, r, id) {
 		return nil
 	}
