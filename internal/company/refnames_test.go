@@ -27,16 +27,7 @@ func TestReferenceNamesFollowEveryChange(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			url := dbtest.URL(t, d)
-			open := func() *database.DB {
-				db, err := database.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = db.Close() })
-				return db
-			}
-			db, other := open(), open()
+			db, other := dbtest.Twice(t, d)
 			cast := dbtest.NewCast(t, db)
 			store := company.NewStore(db)
 			exec := func(q string, args ...any) {

@@ -285,18 +285,7 @@ func TestFoundReadsEachNamesCompaniesOnce(t *testing.T) {
 		}
 		q, args := foundQuery(db.Dialect, access.Scope{UserID: 1, Role: access.RoleManager, Data: access.Self},
 			[]int64{1}, []string{"ромашка", "ромашки", "ромашкин"})
-		var plan []string
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-				return err
-			}
-			var err error
-			plan, err = database.Column[string](ctx, tx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "+q, args...)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		plan := explainWithout(t, db, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ", q, args, "enable_seqscan")
 		// The look-ups of a name: a scan of companies_name_idx whose
 		// condition is the name, as many times as its loops.
 		loops := regexp.MustCompile(`loops=(\d+)`)
@@ -322,23 +311,9 @@ func TestFoundReadsChildKeysFromTheIndex(t *testing.T) {
 		if db.Dialect != database.Postgres {
 			t.Skip("SQLite keeps its indexes")
 		}
-		ctx := context.Background()
 		q, args := foundQuery(db.Dialect, access.Scope{UserID: 1, Role: access.RoleAdmin, Data: access.Global},
 			[]int64{1}, []string{"ромашка"})
-		var plan []string
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			for _, off := range []string{"enable_seqscan", "enable_bitmapscan"} {
-				if _, err := tx.ExecContext(ctx, "SET LOCAL "+off+" = off"); err != nil {
-					return err
-				}
-			}
-			var err error
-			plan, err = database.Column[string](ctx, tx, "EXPLAIN (COSTS OFF) "+q, args...)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		plan := explainWithout(t, db, "EXPLAIN (COSTS OFF) ", q, args, "enable_seqscan", "enable_bitmapscan")
 		text := strings.Join(plan, "\n")
 		for _, index := range []string{"company_phones_company_idx", "company_emails_company_idx"} {
 			if !strings.Contains(text, "Index Only Scan using "+index) {
@@ -346,4 +321,27 @@ func TestFoundReadsChildKeysFromTheIndex(t *testing.T) {
 			}
 		}
 	})
+}
+
+// explainWithout returns PostgreSQL's plan of q (explain is the EXPLAIN
+// with its options) in a transaction whose planner settings off are
+// turned off: on a test's tiny tables the planner would rather scan.
+func explainWithout(t *testing.T, db *database.DB, explain, q string, args []any, off ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var plan []string
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, setting := range off {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL "+setting+" = off"); err != nil {
+				return err
+			}
+		}
+		var err error
+		plan, err = database.Column[string](ctx, tx, explain+q, args...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

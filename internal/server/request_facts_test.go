@@ -149,14 +149,6 @@ func TestCallButtonsFollowPairingOnTheNextPage(t *testing.T) {
 // `crm serve` on the same database would have.
 func twoProcesses(t *testing.T, d database.Dialect) (*testEnv, *database.DB) {
 	t.Helper()
-	url := dbtest.URL(t, d)
-	open := func() *database.DB {
-		db, err := database.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
-	return newTestEnv(t, open()), open()
+	db, other := dbtest.Twice(t, d)
+	return newTestEnv(t, db), other
 }

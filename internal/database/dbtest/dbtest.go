@@ -58,6 +58,23 @@ func New(tb testing.TB, d database.Dialect) *database.DB {
 	return db
 }
 
+// Twice returns one fresh migrated database of the dialect opened through
+// two handles, as two processes (two `crm serve` on one database) would
+// have it; both are closed when the test ends.
+func Twice(tb testing.TB, d database.Dialect) (db, other *database.DB) {
+	tb.Helper()
+	url := URL(tb, d)
+	open := func() *database.DB {
+		h, err := database.Open(context.Background(), url)
+		if err != nil {
+			tb.Fatalf("open %s: %v", d, err)
+		}
+		tb.Cleanup(func() { _ = h.Close() })
+		return h
+	}
+	return open(), open()
+}
+
 // URL returns a URL of a fresh migrated database of the dialect, for tests
 // that open it themselves or start the real binary on it.
 func URL(tb testing.TB, d database.Dialect) string {
