@@ -447,16 +447,28 @@ func (s *Scanner) score(ctx context.Context, pairs []pairKey) ([]scoredPair, err
 
 // records reads the Records of the live companies among ids (sorted) the
 // way Engine.Records does — the same columns, dedup.AddressKey of the
-// address — in three statements with the ids written into them: the
-// engine's placeholders cost SQLite's driver more than the reading (a
-// tenth of a second for 2,000 ids), and the scan reads every company.
-// TestScanRecordsAreTheEngines holds the two to the same result.
+// address — in two statements. On SQLite the ids are written into them:
+// the engine's placeholders cost SQLite's driver more than the reading (a
+// tenth of a second for 2,000 ids), and the scan reads every company. On
+// PostgreSQL they are one array parameter: written in, every re-checked
+// company's ids were new statements, each parsed, planned and prepared
+// in a round trip of its own; bound, the two texts are prepared once per
+// connection. TestScanRecordsAreTheEngines holds the two to the same
+// result.
 func (s *Scanner) records(ctx context.Context, ids []int64) (map[int64]*Record, error) {
 	if len(ids) == 0 {
 		return map[int64]*Record{}, nil
 	}
-	in := idList(ids)
-	set, err := s.readRecords(ctx, " AND id IN "+in, " AND company_id IN "+in)
+	var (
+		set *recordSet
+		err error
+	)
+	if s.db.Dialect == database.Postgres {
+		set, err = s.readRecords(ctx, " AND id = ANY($1::bigint[])", " AND company_id = ANY($1::bigint[])", ids)
+	} else {
+		in := idList(ids)
+		set, err = s.readRecords(ctx, " AND id IN "+in, " AND company_id IN "+in)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -464,11 +476,12 @@ func (s *Scanner) records(ctx context.Context, ids []int64) (map[int64]*Record, 
 }
 
 // readRecords reads the records of the live companies that cond (on
-// companies) and childCond (on their phones and e-mails) keep.
-func (s *Scanner) readRecords(ctx context.Context, cond, childCond string) (*recordSet, error) {
+// companies) and childCond (on their phones and e-mails) keep, their
+// parameters bound to args.
+func (s *Scanner) readRecords(ctx context.Context, cond, childCond string, args ...any) (*recordSet, error) {
 	out := &recordSet{}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name_norm, inn, kpp, ogrn, address, website_domain
-		FROM companies WHERE deleted_at IS NULL`+cond)
+		FROM companies WHERE deleted_at IS NULL`+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
@@ -487,7 +500,7 @@ func (s *Scanner) readRecords(ctx context.Context, cond, childCond string) (*rec
 	}
 	out.index()
 	rows, err = s.db.QueryContext(ctx, `SELECT 1, company_id, e164 FROM company_phones WHERE e164 <> ''`+childCond+`
-		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE value_norm <> ''`+childCond)
+		UNION ALL SELECT 2, company_id, value_norm FROM company_emails WHERE value_norm <> ''`+childCond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("scan records: %w", err)
 	}
@@ -808,7 +821,7 @@ func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
 					ch.terminals = append(ch.terminals, other)
 				}
 			}
-			if ch.groupOf, ch.consistent, err = groupsOf(ctx, tx, ch.terminals); err != nil {
+			if ch.groupOf, ch.consistent, err = groupsOf(ctx, s.db.Dialect, tx, ch.terminals); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 OR b_id = $1`, m.id); err != nil {
@@ -993,7 +1006,7 @@ func (s *Scanner) Dismiss(ctx context.Context, scope access.Scope, x, y int64) e
 			return err
 		}
 		ch := pairChange{terminals: []int64{p.a, p.b}}
-		if ch.groupOf, ch.consistent, err = groupsOf(ctx, tx, ch.terminals); err != nil {
+		if ch.groupOf, ch.consistent, err = groupsOf(ctx, s.db.Dialect, tx, ch.terminals); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `DELETE FROM duplicate_pairs WHERE a_id = $1 AND b_id = $2 RETURNING a_id, b_id, score, fields, group_id`, p.a, p.b)
