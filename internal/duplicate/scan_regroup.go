@@ -37,15 +37,15 @@ const searchLimit = 5000
 // groupsOf reads the group of each of ids that is in a pair. ok is false
 // when one of them is in a pair not grouped yet or in pairs of two groups
 // (stored before migration 00039, or not consistent): the caller then
-// rebuilds. On PostgreSQL the ids are one array parameter, so every
-// re-check sends the same text (prepared and planned once per
-// connection); SQLite gets them written in, as the rest of the scan.
+// rebuilds. On PostgreSQL the ids are one array parameter (boundIDs), so
+// every re-check sends the same text, prepared and planned once per
+// connection; SQLite gets them written in, as the rest of the scan.
 func groupsOf(ctx context.Context, d database.Dialect, q database.Querier, ids []int64) (of map[int64]int64, ok bool, err error) {
 	if ids == nil {
 		ids = []int64{} // an empty array, not NULL
 	}
-	query, args := `SELECT a_id, group_id FROM duplicate_pairs WHERE a_id = ANY($1::bigint[])
-		UNION SELECT b_id, group_id FROM duplicate_pairs WHERE b_id = ANY($1::bigint[])`, []any{ids}
+	query, args := `SELECT a_id, group_id FROM duplicate_pairs WHERE a_id IN `+boundIDs+`
+		UNION SELECT b_id, group_id FROM duplicate_pairs WHERE b_id IN `+boundIDs, []any{ids}
 	if d != database.Postgres {
 		in := idList(ids)
 		query, args = `SELECT a_id, group_id FROM duplicate_pairs WHERE a_id IN `+in+`
