@@ -456,7 +456,7 @@ func updateImportRows(ctx context.Context, tx *sql.Tx, dialect database.Dialect,
 	}
 	// In pieces of the same few sizes (database.Pieces): each size is
 	// one statement text, prepared once.
-	if pieces := database.Pieces(len(rows), len(types)+1); len(pieces) > 1 {
+	if pieces := database.Pieces(dialect, len(rows), len(types)+1); len(pieces) > 1 {
 		start := 0
 		for _, n := range pieces {
 			if err := updateImportRows(ctx, tx, dialect, importID, set, types, rows[start:start+n]); err != nil {

@@ -41,7 +41,7 @@ func (s *Store) writeNames(ctx context.Context, tx *sql.Tx, norms []string) erro
 	}
 	var grams [][]any
 	start := 0
-	for _, n := range database.Pieces(len(names), 1) {
+	for _, n := range database.Pieces(s.db.Dialect, len(names), 1) {
 		added, err := s.insertNames(ctx, tx, names[start:start+n])
 		if err != nil {
 			return err

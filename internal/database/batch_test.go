@@ -15,29 +15,35 @@ import (
 
 func TestPiecesAreFewSizesThatAddUp(t *testing.T) {
 	for _, c := range []struct {
+		dialect  database.Dialect
 		n, width int
 		want     []int
 	}{
-		{0, 3, nil},
-		{1, 3, []int{1}},
-		{1000, 3, []int{512, 256, 128, 64, 32, 8}},
-		{1030, 3, []int{512, 512, 4, 2}},
-		{5000, 17, []int{512, 512, 512, 512, 512, 512, 512, 512, 512, 256, 128, 8}},
-		{3, 20000, []int{1, 1, 1}},
+		{database.Postgres, 0, 3, nil},
+		{database.Postgres, 1, 3, []int{1}},
+		{database.Postgres, 1000, 3, []int{512, 256, 128, 64, 32, 8}},
+		{database.Postgres, 1030, 3, []int{512, 512, 4, 2}},
+		{database.Postgres, 5000, 17, []int{512, 512, 512, 512, 512, 512, 512, 512, 512, 256, 128, 8}},
+		{database.Postgres, 3, 20000, []int{1, 1, 1}},
+		// SQLite journals each statement's pages until it ends: fewer rows.
+		{database.SQLite, 1000, 3, []int{128, 128, 128, 128, 128, 128, 128, 64, 32, 8}},
+		{database.SQLite, 130, 17, []int{128, 2}},
+		{database.SQLite, 3, 20000, []int{1, 1, 1}},
 	} {
-		got := database.Pieces(c.n, c.width)
+		most := map[database.Dialect]int{database.Postgres: 512, database.SQLite: 128}[c.dialect]
+		got := database.Pieces(c.dialect, c.n, c.width)
 		sum := 0
 		for _, p := range got {
 			sum += p
-			if p > database.BatchSize(c.width) || p > 512 || p&(p-1) != 0 {
-				t.Errorf("Pieces(%d, %d) has %d: not a power of two within the limits", c.n, c.width, p)
+			if p > database.BatchSize(c.width) || p > most || p&(p-1) != 0 {
+				t.Errorf("Pieces(%s, %d, %d) has %d: not a power of two within the limits", c.dialect, c.n, c.width, p)
 			}
 		}
 		if sum != c.n {
-			t.Errorf("Pieces(%d, %d) = %v: adds up to %d", c.n, c.width, got, sum)
+			t.Errorf("Pieces(%s, %d, %d) = %v: adds up to %d", c.dialect, c.n, c.width, got, sum)
 		}
 		if c.want != nil && !slices.Equal(got, c.want) {
-			t.Errorf("Pieces(%d, %d) = %v, want %v", c.n, c.width, got, c.want)
+			t.Errorf("Pieces(%s, %d, %d) = %v, want %v", c.dialect, c.n, c.width, got, c.want)
 		}
 	}
 }
