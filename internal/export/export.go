@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -149,46 +150,58 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	enc := sink.records()
 	done, read := 0, 0
 	err = e.snapshot(ctx, func(snap *snapshot) error {
-		q, err := snap.next()
+		byID := sel.ByID()
+		// The list's order and the contacts of a whole export are read
+		// at the same time, each on its own connection.
+		var (
+			order *listOrder
+			all   *allContacts
+		)
+		err := both(ctx, func(ctx context.Context) error {
+			q, err := snap.lane(0)()
+			if err == nil {
+				order, err = readListOrder(ctx, q, sel)
+			}
+			return err
+		}, func(ctx context.Context) error {
+			if !byID.Whole() {
+				return nil
+			}
+			var err error
+			all, err = readAllContacts(ctx, snap.lane(1), enc)
+			return err
+		})
+		if all != nil {
+			defer all.close()
+		}
 		if err != nil {
 			return err
 		}
-		order, err := readListOrder(ctx, q, sel)
-		if err != nil {
-			return err
-		}
-		snap.reuse() // the ids' statements are closed
+		snap.reuse() // the statements read so far are closed
 		bk, err := newBuckets(enc, order)
 		if err != nil {
 			return err
 		}
 		defer bk.close()
-		byID := sel.ByID()
-		var contacts contactSource
-		if byID.Whole() {
-			all, err := readAllContacts(ctx, snap.next, enc)
-			if err != nil {
-				return err
-			}
-			defer all.close()
-			snap.reuse() // the contacts' statements are closed
-			contacts = all
-		}
-		first, err := snap.next()
+		first, err := snap.lane(1)()
 		if err != nil {
 			return err
 		}
-		if contacts == nil {
+		var contacts contactSource
+		if all == nil {
 			stream, err := openContacts(ctx, first, byID)
 			if err != nil {
 				return err
 			}
 			defer stream.close()
 			contacts = stream
-		} else if err := contacts.(*allContacts).open(ctx, first); err != nil {
-			return err
+		} else {
+			if err := all.open(ctx, first); err != nil {
+				return err
+			}
+			contacts = all
 		}
-		err = byID.Each(ctx, snap.next, func(c *company.Company) error {
+		err = eachCompany(ctx, byID, snap.lane(0), func(c *company.Company) error {
 			if err := contacts.add(bk, c); err != nil {
 				return err
 			}
@@ -231,17 +244,119 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 	return done, err
 }
 
+// both runs a and b at the same time, b in a goroutine of its own, and
+// returns the first error; the context the other gets is cancelled then.
+func both(ctx context.Context, a, b func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errB := make(chan error, 1)
+	go func() {
+		err := b(ctx)
+		if err != nil {
+			cancel(err)
+		}
+		errB <- err
+	}()
+	err := a(ctx)
+	if err != nil {
+		cancel(err)
+	}
+	if eb := <-errB; err == nil && eb == nil {
+		return nil
+	}
+	return context.Cause(ctx) // the first of the errors
+}
+
+// batchSize is how many companies a batch of eachCompany carries.
+const batchSize = 256
+
+// eachCompany is sel.Each with the reading and fn in goroutines of their
+// own: one steps the statements and decodes the rows into companies, a
+// batch at a time, while fn (the caller's goroutine) writes the batch
+// before — so that an export uses both of a machine's cores, not one.
+// The batches (three of them) are reused. fn's company is reused, as
+// Each's is.
+func eachCompany(ctx context.Context, sel company.Selection, next company.Queriers, fn func(*company.Company) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full, free := make(chan []company.Company, 2), make(chan []company.Company, 3)
+	for range 3 {
+		free <- make([]company.Company, 0, batchSize)
+	}
+	read := make(chan error, 1)
+	go func() {
+		defer close(full)
+		b := <-free
+		err := sel.Each(ctx, next, func(c *company.Company) error {
+			b = b[:len(b)+1] // a batch is sent on when full
+			copyCompany(&b[len(b)-1], c)
+			if len(b) < cap(b) {
+				return nil
+			}
+			select {
+			case full <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case b = <-free:
+				b = b[:0]
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		})
+		if err == nil && len(b) > 0 {
+			full <- b
+		}
+		read <- err
+	}()
+	var err error
+	for b := range full {
+		for i := 0; i < len(b) && err == nil; i++ {
+			err = fn(&b[i])
+		}
+		if err != nil {
+			cancel()
+			for range full { //nolint:revive // drained so that the reader ends
+			}
+			break
+		}
+		free <- b
+	}
+	if rerr := <-read; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// copyCompany copies what Each fills of src to dst, keeping dst's slices.
+func copyCompany(dst, src *company.Company) {
+	phones, emails, spheres, sphereNames := dst.Phones, dst.Emails, dst.Spheres, dst.SphereNames
+	*dst = *src
+	dst.Phones = append(phones[:0], src.Phones...)
+	dst.Emails = append(emails[:0], src.Emails...)
+	dst.Spheres = append(spheres[:0], src.Spheres...)
+	dst.SphereNames = append(sphereNames[:0], src.SphereNames...)
+}
+
 // snapshot is the transactions of an export, which read one snapshot of
 // the base, so that the streams of an export agree with each other and
-// the file is the base at one moment. On PostgreSQL each statement read
-// at the same time as others needs its own connection: next begins a
-// read-only REPEATABLE READ transaction for each, the first exporting its
-// snapshot and the others importing it (pg_export_snapshot, as pg_dump's
-// parallel workers do), and reuse hands them out again once the
-// statements read so far are closed. On SQLite one read transaction
-// serves every statement: a connection steps several at once, all in the
-// snapshot the transaction takes at its first read (a read-only BEGIN is
-// deferred; the pool's immediate BEGIN would take the write lock).
+// the file is the base at one moment, while two goroutines read at once
+// (the list's order beside the contacts, the companies beside what is
+// written of them), each on its lane: a connection of its own on SQLite.
+//
+// On PostgreSQL each statement read at the same time as others needs its
+// own connection: next begins a read-only REPEATABLE READ transaction
+// for each, the first exporting its snapshot and the others importing it
+// (pg_export_snapshot, as pg_dump's parallel workers do), and reuse
+// hands them out again once the statements read so far are closed; a
+// lane is next itself. On SQLite a lane is a read transaction, which
+// steps its statements in the snapshot it takes at its first read (a
+// read-only BEGIN is deferred; the pool's immediate BEGIN would take the
+// write lock). Its lanes take theirs while a transaction of the pool
+// holds the write lock (see beginSQLite): no writer commits between, so
+// they are one.
 //
 // On PostgreSQL the transactions also turn JIT compilation off: the
 // export's statements each read millions of rows, so their cost passes
@@ -252,11 +367,15 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 type snapshot struct {
 	ctx  context.Context
 	db   *database.DB
-	id   string // the exported snapshot (PostgreSQL)
-	txs  []*sql.Tx
+	mu   sync.Mutex        // next is called from both lanes
+	id   string            // the exported snapshot (PostgreSQL)
+	txs  []*sql.Tx         // SQLite's lanes
 	pg   []*database.PgxTx // PostgreSQL's transactions, each on its own connection
-	used int               // how many of txs (or pg) are handed out
+	used int               // how many of pg are handed out
 }
+
+// sqliteLanes is how many read transactions an export reads SQLite on.
+const sqliteLanes = 2
 
 func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error {
 	s := &snapshot{ctx: ctx, db: e.db}
@@ -268,27 +387,65 @@ func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error
 			tx.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	if e.db.Dialect == database.SQLite {
+		if err := s.beginSQLite(sqliteLanes); err != nil {
+			return err
+		}
+	}
 	return fn(s)
 }
 
-// next is a streamer in the snapshot for one more statement. On
+// errSnapshotTaken ends the transaction beginSQLite holds the write lock in.
+var errSnapshotTaken = errors.New("export: snapshot taken")
+
+// beginSQLite begins n read transactions on one snapshot of the base.
+// A read transaction's snapshot is the last commit before its first
+// read; so each begins and reads a page while a transaction of the pool
+// (InTx: immediate, it waits its turn with the process's other writers)
+// holds the write lock, which it then gives up, having written nothing.
+func (s *snapshot) beginSQLite(n int) error {
+	err := s.db.InTx(s.ctx, func(*sql.Tx) error {
+		for range n {
+			tx, err := s.db.BeginTx(s.ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			s.txs = append(s.txs, tx)
+			var one int
+			if err := tx.QueryRowContext(s.ctx, `SELECT 1 FROM sqlite_schema LIMIT 1`).Scan(&one); err != nil {
+				return err
+			}
+		}
+		return errSnapshotTaken
+	})
+	if !errors.Is(err, errSnapshotTaken) {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// next is a streamer in the snapshot for one more statement: on
 // PostgreSQL it reads through pgx itself, on a connection of its own
-// rather than one of the pool's (see database.PgxTx).
+// rather than one of the pool's (see database.PgxTx); on SQLite it is
+// the first lane.
 func (s *snapshot) next() (database.Streamer, error) {
 	if s.db.Dialect == database.Postgres {
 		return s.nextPgx()
 	}
-	if len(s.txs) == 0 {
-		tx, err := s.db.BeginTx(s.ctx, &sql.TxOptions{ReadOnly: true})
-		if err != nil {
-			return nil, fmt.Errorf("export: %w", err)
-		}
-		s.txs = append(s.txs, tx)
-	}
 	return database.SQLStreamer{Q: s.txs[0]}, nil
 }
 
+// lane hands out the streamers of one goroutine's statements.
+func (s *snapshot) lane(i int) company.Queriers {
+	if s.db.Dialect == database.Postgres {
+		return s.nextPgx
+	}
+	return func() (database.Streamer, error) { return database.SQLStreamer{Q: s.txs[i%len(s.txs)]}, nil }
+}
+
 func (s *snapshot) nextPgx() (database.Streamer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.used < len(s.pg) {
 		s.used++
 		return s.pg[s.used-1], nil
@@ -317,7 +474,11 @@ func (s *snapshot) nextPgx() (database.Streamer, error) {
 
 // reuse makes the transactions handed out so far available again: the
 // statements read on them are closed.
-func (s *snapshot) reuse() { s.used = 0 }
+func (s *snapshot) reuse() {
+	s.mu.Lock()
+	s.used = 0
+	s.mu.Unlock()
+}
 
 // Contact is a contact person as exported.
 type Contact struct {

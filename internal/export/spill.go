@@ -26,10 +26,11 @@ import (
 // process.
 //
 // The process keeps a sparse index: the id and place of every
-// spillRun-th record, 2 bytes a record (2 MB for a million), so that
-// its memory stays flat as rows grow. A record is found by reading its
-// run (a few kilobytes, one ReadAt) and skipping to it by the lengths
-// the records start with.
+// spillRun-th record, half a byte a record (0.5 MB for a million), so
+// that its memory stays flat as rows grow. A record is found by reading
+// its run (a few kilobytes, one ReadAt) and skipping to it by the
+// lengths the records start with, from the record found last when it
+// is further on in the same run.
 type spill struct {
 	f     *os.File
 	w     *bufio.Writer
@@ -39,14 +40,18 @@ type spill struct {
 	size  int64
 	read  []byte // the run read last
 	runAt int    // 1 + the index of the run in read, 0 for none
-	enc   recordCodec
+	// lastID and lastAt are the record found last in read and where it
+	// starts (0 for none).
+	lastID int64
+	lastAt int
+	enc    recordCodec
 }
 
 // entry is where the record of the company id starts in the file.
 type entry struct{ id, off int64 }
 
 // spillRun is how many records an entry of the index stands for.
-const spillRun = 8
+const spillRun = 32
 
 func newSpill(enc recordCodec) (*spill, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
@@ -180,22 +185,27 @@ func (s *spill) record(id int64) ([]byte, error) {
 		if cap(s.read) < n {
 			s.read = make([]byte, n, max(n, 2*cap(s.read)))
 		}
-		s.runAt = 0
+		s.runAt, s.lastAt = 0, 0
 		if _, err := s.f.ReadAt(s.read[:n], off); err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
 		s.runAt = i + 1
 	}
+	at := 0
+	if s.lastAt > 0 && s.lastID <= id {
+		at = s.lastAt - 1
+	}
 	run := s.read[:n]
-	for len(run) >= 4 {
-		size := int(binary.LittleEndian.Uint32(run))
-		if size < 4 || size > len(run) {
+	for at+4 <= len(run) {
+		size := int(binary.LittleEndian.Uint32(run[at:]))
+		if size < 4 || size > len(run)-at {
 			return nil, errOutOfOrder
 		}
-		if v, k := binary.Varint(run[4:size]); k > 0 && v == id {
-			return run[4+k : size], nil
+		if v, k := binary.Varint(run[at+4 : at+size]); k > 0 && v == id {
+			s.lastID, s.lastAt = id, at+1
+			return run[at+4+k : at+size], nil
 		}
-		run = run[size:]
+		at += size
 	}
 	return nil, errOutOfOrder
 }
