@@ -347,11 +347,11 @@ func copyCompany(dst, src *company.Company) {
 // written of them), each on its lane: a connection of its own on SQLite.
 //
 // On PostgreSQL each statement read at the same time as others needs its
-// own connection: next begins a read-only REPEATABLE READ transaction
+// own connection: nextPgx begins a read-only REPEATABLE READ transaction
 // for each, the first exporting its snapshot and the others importing it
 // (pg_export_snapshot, as pg_dump's parallel workers do), and reuse
 // hands them out again once the statements read so far are closed; a
-// lane is next itself. On SQLite a lane is a read transaction, which
+// lane is nextPgx itself. On SQLite a lane is a read transaction, which
 // steps its statements in the snapshot it takes at its first read (a
 // read-only BEGIN is deferred; the pool's immediate BEGIN would take the
 // write lock). Its lanes take theirs while a transaction of the pool
@@ -367,7 +367,7 @@ func copyCompany(dst, src *company.Company) {
 type snapshot struct {
 	ctx  context.Context
 	db   *database.DB
-	mu   sync.Mutex        // next is called from both lanes
+	mu   sync.Mutex        // nextPgx is called from both lanes
 	id   string            // the exported snapshot (PostgreSQL)
 	txs  []*sql.Tx         // SQLite's lanes
 	pg   []*database.PgxTx // PostgreSQL's transactions, each on its own connection
@@ -424,18 +424,10 @@ func (s *snapshot) beginSQLite(n int) error {
 	return nil
 }
 
-// next is a streamer in the snapshot for one more statement: on
-// PostgreSQL it reads through pgx itself, on a connection of its own
-// rather than one of the pool's (see database.PgxTx); on SQLite it is
-// the first lane.
-func (s *snapshot) next() (database.Streamer, error) {
-	if s.db.Dialect == database.Postgres {
-		return s.nextPgx()
-	}
-	return database.SQLStreamer{Q: s.txs[0]}, nil
-}
-
-// lane hands out the streamers of one goroutine's statements.
+// lane hands out the streamers of one goroutine's statements. On
+// PostgreSQL it is nextPgx: a streamer that reads through pgx itself, on
+// a connection of its own rather than one of the pool's (see
+// database.PgxTx); on SQLite it is read transaction i.
 func (s *snapshot) lane(i int) company.Queriers {
 	if s.db.Dialect == database.Postgres {
 		return s.nextPgx

@@ -272,7 +272,7 @@ func TestExportReadsWithoutJIT(t *testing.T) {
 		before := jit(database.SQLStreamer{Q: db})
 		err := New(db).snapshot(ctx, func(snap *snapshot) error {
 			for i := range 3 {
-				q, err := snap.next()
+				q, err := snap.lane(0)()
 				if err != nil {
 					return err
 				}
