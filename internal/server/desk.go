@@ -69,7 +69,7 @@ func (s *Server) showDesk(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.URL.Query().Get("fragment") == "body" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		return view.DeskBody(page).Render(ctx, w)
+		return render(ctx, w, view.DeskBody(page))
 	}
 	if wantsJSON(r) {
 		return writeJSON(w, http.StatusOK, d)

@@ -20,7 +20,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	sh := s.shell(s.withSessionUser(r, status), view.ErrorTitle(status), "")
-	if err := view.ErrorPage(sh, status, msg).Render(r.Context(), w); err != nil && !clientGone(r, err) {
+	if err := render(r.Context(), w, view.ErrorPage(sh, status, msg)); err != nil && !clientGone(r, err) {
 		s.log.ErrorContext(r.Context(), "render error page", "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,6 +160,36 @@ func streamed(t *testing.T, h http.HandlerFunc) (http.Header, *bufio.Reader) {
 		t.Fatal(err)
 	}
 	return resp.Header, bufio.NewReader(zr)
+}
+
+// TestPagesAreSentWhole checks that a page is not flushed while it is
+// rendered: templ flushes the writer it is given when a page ends, which
+// cost a sync flush of the compressor and an extra chunk on the wire a
+// page. net/http sends the whole answer when the handler returns.
+func TestPagesAreSentWhole(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *testEnv) {
+		id := e.seedCompany("ООО «Ромашка»", e.cast.BranchA, e.cast.Admin.ID)
+		for _, path := range []string{"/companies/", "/companies/" + strconv.FormatInt(id, 10) + "/", "/desk/", "/desk/?fragment=body", "/no-such-page/", "/api/docs/"} {
+			for _, enc := range []string{"", "gzip"} {
+				t.Run(path+" "+enc, func(t *testing.T) {
+					rec := e.get(&e.cast.Admin, path, map[string]string{"Accept-Encoding": enc})
+					if !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+						t.Fatalf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+					}
+					if rec.Flushed {
+						t.Error("the page was flushed before its handler returned")
+					}
+					body := rec.Body.String()
+					if enc == "gzip" {
+						body = gunzip(t, rec)
+					}
+					if !strings.HasSuffix(strings.TrimSpace(body), "</html>") && !strings.Contains(path, "fragment") {
+						t.Errorf("the page ends with %q", body[max(0, len(body)-40):])
+					}
+				})
+			}
+		}
+	})
 }
 
 func TestCompressionKeepsStreamsStreaming(t *testing.T) {

@@ -722,7 +722,7 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) serveAPIDocs(w http.ResponseWriter, r *http.Request) error {
 	page := openAPIDoc().docsView()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return view.APIDocsPage(page).Render(r.Context(), w)
+	return render(r.Context(), w, view.APIDocsPage(page))
 }
 
 // phoneOperations are «Позвонить с телефона»: the CRM's side (the user's

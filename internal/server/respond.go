@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,8 +50,25 @@ func respond(w http.ResponseWriter, r *http.Request, status int, data any, page 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	return page.Render(r.Context(), w)
+	return render(r.Context(), w, page)
 }
+
+// render writes page to w without flushing w on the way. templ's buffer
+// flushes the writer it was given when the page ends, if it can: here
+// that made the compressor end a deflate block with an empty one (a sync
+// flush) and net/http send the page in one more chunk, which the client
+// woke up to read, just before the handler returned and net/http sent
+// the rest anyway. Hidden behind pageWriter, the answer goes out once,
+// when the handler returns; streams that must reach the client at once
+// (events, exports) do not render through here.
+func render(ctx context.Context, w io.Writer, page templ.Component) error {
+	return page.Render(ctx, pageWriter{w})
+}
+
+// pageWriter is w with its Write only: no http.Flusher for templ to call.
+type pageWriter struct{ w io.Writer }
+
+func (p pageWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
 
 func writeJSON(w http.ResponseWriter, status int, data any) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
