@@ -4,6 +4,8 @@
 package view
 
 import (
+	"context"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -183,6 +185,25 @@ func textareaRows(n int) int {
 // badgeKinds are the Badge variants the stylesheet knows.
 var badgeKinds = map[string]bool{
 	"success": true, "warning": true, "danger": true, "info": true, "neutral": true, "brand": true,
+}
+
+// Badge is a status label: colour plus text. kind is one of success,
+// warning, danger, info, neutral, brand (anything else is neutral).
+//
+// It is written in Go, not templ: every row of the company list carries
+// one, and templ writes an element whose class is an expression through
+// a pooled buffer of its own and a class-list builder, about a fifth of
+// the list table's rendering in the load test's profile. The markup is
+// the same (TestBadgeMarkup).
+func Badge(kind, text string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		for _, s := range [...]string{`<span class="`, badgeClass(kind), `">`, templ.EscapeString(text), `</span>`} {
+			if _, err := io.WriteString(w, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func badgeClass(kind string) string {

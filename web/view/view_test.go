@@ -482,3 +482,34 @@ func TestFiltersLabel(t *testing.T) {
 		t.Errorf("none: %q", got)
 	}
 }
+
+func TestBadgeMarkup(t *testing.T) {
+	for _, tc := range []struct{ kind, text, want string }{
+		{"brand", "Клиент", `<span class="badge badge-brand">Клиент</span>`},
+		{"danger", "Просрочена", `<span class="badge badge-danger">Просрочена</span>`},
+		{"no such kind", "Прочее", `<span class="badge badge-neutral">Прочее</span>`},
+		{"", "", `<span class="badge badge-neutral"></span>`},
+		{"info", `ООО «Ромашка» & <Ко> "1" 'a'`, `<span class="badge badge-info">ООО «Ромашка» &amp; &lt;Ко&gt; &#34;1&#34; &#39;a&#39;</span>`},
+	} {
+		t.Run(tc.kind+" "+tc.text, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Badge(tc.kind, tc.text).Render(context.Background(), &buf); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != tc.want {
+				t.Errorf("got  %s\nwant %s", buf.String(), tc.want)
+			}
+		})
+	}
+}
+
+func BenchmarkBadge(b *testing.B) {
+	b.ReportAllocs()
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := Badge("brand", "Клиент").Render(context.Background(), &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
