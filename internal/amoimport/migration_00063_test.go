@@ -10,11 +10,12 @@ import (
 )
 
 // TestMigration00063KeepsAnImportsRowsWithItAndNoLonger: on PostgreSQL
-// an import's staged rows, plans and ids are written without a foreign
-// key checked per row; the migration goes down and up again over a run
-// import (its contacts' search words rebuilt both ways, still found), and
-// deleting the import still deletes its rows, plans and ids, on both
-// databases, as the keys' ON DELETE CASCADE did.
+// an import's staged rows, plans and ids and the search words of contacts
+// and companies are written without a foreign key checked per row; the
+// migration goes down and up again over a run import (its contacts'
+// search words rebuilt both ways), and deleting the import, a contact or
+// a company still deletes its rows or words, on both databases, as the
+// keys' ON DELETE CASCADE did.
 func TestMigration00063KeepsAnImportsRowsWithItAndNoLonger(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
@@ -29,6 +30,10 @@ func TestMigration00063KeepsAnImportsRowsWithItAndNoLonger(t *testing.T) {
 			if n := count(t, db, `SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
 				AND conrelid IN ('import_rows'::regclass, 'import_row_plans'::regclass, 'import_row_ids'::regclass)`); n != 0 {
 				t.Errorf("%d foreign keys checked per staged row, want none", n)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
+				AND conrelid IN ('contact_terms'::regclass, 'company_terms'::regclass)`); n != 0 {
+				t.Errorf("%d foreign keys checked per search word, want none", n)
 			}
 		}
 		words := count(t, db, `SELECT COUNT(*) FROM contact_terms`)
@@ -51,6 +56,23 @@ func TestMigration00063KeepsAnImportsRowsWithItAndNoLonger(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM contact_terms t JOIN contacts c ON c.id = t.contact_id
 			WHERE t.name_norm = c.name_norm AND t.live = (c.deleted_at IS NULL)`); n != words {
 			t.Errorf("%d of %d search words carry their contact's name and liveness", n, words)
+		}
+		for _, owner := range []struct{ table, words, key string }{
+			{"contacts", "contact_terms", "contact_id"}, {"companies", "company_terms", "company_id"},
+		} {
+			var id int64
+			if err := db.QueryRowContext(ctx, `SELECT MIN(`+owner.key+`) FROM `+owner.words).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `DELETE FROM `+owner.table+` WHERE id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM `+owner.words+` WHERE `+owner.key+` = $1`, id); n != 0 {
+				t.Errorf("%d words of %s %d outlive it", n, owner.table, id)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM `+owner.words); n == 0 {
+				t.Errorf("deleting one of %s deleted every word", owner.table)
+			}
 		}
 		for _, table := range []string{"import_rows", "import_row_plans", "import_row_ids"} {
 			if n := count(t, db, `SELECT COUNT(*) FROM `+table+` WHERE import_id = $1`, im.ID); n == 0 {
