@@ -8,10 +8,14 @@
 -- four (an import of 100,000 rows writes 237,000 words). Searches read
 -- the table's key as they read the search index. The trigger that follows
 -- renames goes while the table is made again and comes back unchanged.
+-- The foreign key to contacts goes too (a look-up of contacts per word
+-- written, and PostgreSQL's migration of the same name drops it): the
+-- store writes a contact's words with the contact, and a trigger deletes
+-- the words of a deleted contact, as ON DELETE CASCADE did.
 DROP TRIGGER contacts_terms_follow;
 CREATE TABLE contact_terms_new (
     term       TEXT NOT NULL,
-    contact_id BIGINT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    contact_id BIGINT NOT NULL,
     name_norm  TEXT NOT NULL DEFAULT '',
     live       BOOLEAN NOT NULL DEFAULT TRUE,
     PRIMARY KEY (term, live, name_norm, contact_id)
@@ -28,8 +32,15 @@ BEGIN
     WHERE contact_id = NEW.id;
 END;
 -- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER contacts_terms_cascade AFTER DELETE ON contacts
+BEGIN
+    DELETE FROM contact_terms WHERE contact_id = OLD.id;
+END;
+-- +goose StatementEnd
 
 -- +goose Down
+DROP TRIGGER contacts_terms_cascade;
 DROP TRIGGER contacts_terms_follow;
 CREATE TABLE contact_terms_old (
     term       TEXT NOT NULL,
@@ -39,7 +50,8 @@ CREATE TABLE contact_terms_old (
     PRIMARY KEY (term, contact_id)
 );
 INSERT INTO contact_terms_old (term, contact_id, name_norm, live)
-SELECT term, contact_id, name_norm, live FROM contact_terms;
+SELECT term, contact_id, name_norm, live FROM contact_terms t
+WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.id = t.contact_id);
 DROP TABLE contact_terms;
 ALTER TABLE contact_terms_old RENAME TO contact_terms;
 CREATE INDEX contact_terms_search_idx ON contact_terms (term, live, name_norm, contact_id);
