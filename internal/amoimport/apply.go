@@ -170,11 +170,20 @@ func (a *applier) eachChunk(ctx context.Context, kind string, fn func([][]applie
 	}
 }
 
+// readRows reads a page of the rows of kind to apply: those whose action
+// is create, update or merge, said as «neither skip nor error nor
+// unplanned» (the actions are these five). PostgreSQL cannot estimate
+// how many rows an expression's IN list keeps and guessed a few percent:
+// expecting to need every row of the kind for a page, it hashed all the
+// import's plans and sorted all the rows left, for every page (140 ms a
+// page of 2,000 contacts). For NOT IN it guesses almost all, and so walks
+// import_rows_entity_idx in order with look-ups of the page's plans and
+// ids, stopping at the LIMIT (28 ms).
 func (a *applier) readRows(ctx context.Context, kind string, after, limit int) ([]appliedRow, error) {
 	rows, err := a.db.QueryContext(ctx, `SELECT r.number, `+rowAction+`, r.entity, COALESCE(x.company_id, d.company_id, r.company_id, 0),
 		COALESCE(x.contact_id, d.contact_id, r.contact_id, 0), COALESCE(d.link_entity, r.link_entity, 0),
 		COALESCE(d.responsible_id, r.responsible_id, 0), r.record`+rowsFrom+`
-		WHERE r.import_id = $1 AND r.kind = $2 AND r.entity > $3 AND `+rowAction+` IN ('create', 'update', 'merge')
+		WHERE r.import_id = $1 AND r.kind = $2 AND r.entity > $3 AND `+rowAction+` NOT IN ('skip', 'error', '')
 		ORDER BY r.entity, r.number LIMIT $4`, a.importID, kind, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("apply: read rows: %w", err)

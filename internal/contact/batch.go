@@ -77,7 +77,7 @@ func (s *Store) InsertBatchIDs(ctx context.Context, tx *sql.Tx, list []NewContac
 				}
 				norm := nameNorm(strings.TrimSpace(n.LastName), strings.TrimSpace(n.FirstName), strings.TrimSpace(n.MiddleName))
 				for _, t := range batchTerms(n) {
-					terms = append(terms, []any{t, id, norm, true})
+					terms = append(terms, []any{t, true, norm, id})
 				}
 			}
 			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_phones (contact_id, position, value, kind, comment, e164, ext, e164_suffix)", phones); err != nil {
@@ -86,8 +86,10 @@ func (s *Store) InsertBatchIDs(ctx context.Context, tx *sql.Tx, list []NewContac
 			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_emails (contact_id, position, value, value_norm, kind, comment)", emails); err != nil {
 				return fmt.Errorf("insert contact e-mails: %w", err)
 			}
-			database.SortRows(terms, 2) // (term, contact_id): the primary key and the search index
-			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, contact_id, name_norm, live)", terms); err != nil {
+			// In the search key's order (term, live, name_norm, contact_id):
+			// SQLite's table and PostgreSQL's search index.
+			database.SortRows(terms, 4)
+			if err := s.db.InsertRows(ctx, tx, "INSERT INTO contact_terms (term, live, name_norm, contact_id)", terms); err != nil {
 				return fmt.Errorf("insert contact terms: %w", err)
 			}
 		}
