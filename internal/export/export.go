@@ -174,6 +174,9 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 		if all != nil {
 			defer all.close()
 		}
+		if order != nil {
+			defer order.close()
+		}
 		if err != nil {
 			return err
 		}
