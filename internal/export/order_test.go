@@ -154,6 +154,7 @@ func TestBucketsWriteTheListsOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(o.close)
 		for _, id := range list {
 			if err := o.add(id); err != nil {
 				t.Fatal(err)
