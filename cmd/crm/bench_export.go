@@ -67,8 +67,11 @@ func cmdExportCompanies(ctx context.Context, env *environment, args []string) er
 		defer stop()
 	}
 	start := time.Now()
-	n, err := export.New(db).Write(ctx, buf, export.Options{Scope: scope, Query: company.Query{Ordering: *ordering, Text: *search},
-		Format: format, Location: cfg.Location})
+	o := export.Options{Scope: scope, Query: company.Query{Ordering: *ordering, Text: *search}, Format: format, Location: cfg.Location}
+	if env.getenv("GOMEMLIMIT") == "" { // the operator's own limit stays
+		o.MemoryLimit = export.DefaultMemoryLimit
+	}
+	n, err := export.New(db).Write(ctx, buf, o)
 	if err == nil {
 		err = buf.Flush()
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +85,26 @@ type Options struct {
 	// counts for half of each company, the second (writing) for the rest,
 	// so the last call says how many were written.
 	Progress func(done int)
+	// MemoryLimit is the soft limit of the Go runtime's memory while
+	// Write runs (debug.SetMemoryLimit; 0: none). A lower limit the
+	// process already has stays. It is process-wide: a command that runs
+	// the export alone sets it (DefaultMemoryLimit), a server, whose
+	// requests share the runtime with its export jobs, does not.
+	MemoryLimit int64
 }
+
+// DefaultMemoryLimit is the soft limit of an export run by a process of
+// its own. The export holds a few megabytes whatever the number of
+// companies (a bucket's records, a part of the list's order, a buffer a
+// bucket), but its drivers allocate a string a cell as it reads, and the
+// collector's default pace lets the heap grow to twice what it held at
+// its last collection: the peak RSS drifted up with the rows. Under the
+// limit the collector runs a little more often near it and the peak
+// stays put (PostgreSQL, a million companies: 69 MB instead of 79-83,
+// the CPU the same; a limit of 24 MB held 64 MB but cost a tenth more
+// CPU in collections). The limit is soft: a company larger than it costs
+// collections, never a failed export.
+const DefaultMemoryLimit = 28 << 20
 
 // Count is how many companies the export of q would hold.
 func (e *Exporter) Count(ctx context.Context, scope access.Scope, q company.Query) (int, error) {
@@ -106,6 +126,7 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
+	defer limitMemory(o.MemoryLimit)()
 	var sink rowSink
 	switch o.Format {
 	case CSV:
@@ -173,6 +194,9 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 		})
 		if all != nil {
 			defer all.close()
+		}
+		if order != nil {
+			defer order.close()
 		}
 		if err != nil {
 			return err
@@ -242,6 +266,17 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 		o.Progress(done)
 	}
 	return done, err
+}
+
+// limitMemory lowers the Go runtime's soft memory limit to limit (unless
+// it is 0 or the limit is lower already) and returns what restores it.
+func limitMemory(limit int64) (restore func()) {
+	prev := debug.SetMemoryLimit(-1)
+	if limit <= 0 || prev <= limit {
+		return func() {}
+	}
+	debug.SetMemoryLimit(limit)
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // both runs a and b at the same time, b in a goroutine of its own, and

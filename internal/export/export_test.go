@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -287,6 +288,36 @@ func TestExportReadsWithoutJIT(t *testing.T) {
 		}
 		if after := jit(database.SQLStreamer{Q: db}); after != before {
 			t.Errorf("after the export: jit = %s, want %s as before", after, before)
+		}
+	})
+}
+
+// TestExportLimitsMemoryWhileItRuns: Options.MemoryLimit is the Go
+// runtime's soft memory limit while the export runs, and the limit
+// before comes back after it; a lower limit the process has stays.
+func TestExportLimitsMemoryWhileItRuns(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		initial := debug.SetMemoryLimit(-1)
+		defer debug.SetMemoryLimit(initial)
+		for _, tc := range []struct {
+			name              string
+			process, limit    int64
+			wantDuring, after int64
+		}{
+			{"the export's limit while it runs", initial, 64 << 20, 64 << 20, initial},
+			{"no limit of the export's own", initial, 0, initial, initial},
+			{"the process's lower limit stays", 16 << 20, 64 << 20, 16 << 20, 16 << 20},
+		} {
+			debug.SetMemoryLimit(tc.process)
+			during := int64(-1)
+			_, err := New(db).Write(context.Background(), &bytes.Buffer{}, Options{Scope: access.System("test"), Format: CSV,
+				MemoryLimit: tc.limit, Progress: func(int) { during = debug.SetMemoryLimit(-1) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := debug.SetMemoryLimit(-1); during != tc.wantDuring || after != tc.after {
+				t.Errorf("%s: limit %d during the export, %d after; want %d, %d", tc.name, during, after, tc.wantDuring, tc.after)
+			}
 		}
 	})
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
+	"slices"
 	"sort"
 
 	"github.com/crmprofi/crm/internal/company"
@@ -15,22 +15,35 @@ import (
 // listOrder is the place of each selected company in the list's order,
 // read before the first pass (the ids of the list's order, an index and
 // no rows) and looked up as the first pass reads the companies by id.
-// Where the ids are dense (they are, unless most companies are outside
-// the selection) it is an array by id, 4 bytes an id between the least
-// and the greatest; otherwise the ids in ascending order with their
-// places, walked in step with the first pass (12 bytes a company).
+// The ids are kept in parts by their value (a chunkFile), each id with
+// its place: the first pass, asking in ascending order, reads a part at
+// a time. A part of dense ids (they are, unless most companies are
+// outside the selection) is an array by id, 4 bytes an id of its span;
+// one of sparse ids, its ids sorted with their places (12 bytes an id).
+// So the process holds one part and a buffer a part, however many the
+// companies: an array of the whole list's places was 4 bytes a company.
 type listOrder struct {
-	n int
-	// dense: pos[id-least] is 1 + the place of id, 0 for none.
-	least int64
-	pos   []int32
-	// sparse: ids ascending, places[i] the place of ids[i]; at is where
-	// the next look-up starts (the first pass asks in ascending order),
-	// while the ids are added the number added.
+	n           int
+	least, most int64
+	width       int64 // the span of ids a part holds
+	dense       bool
+	parts       *chunkFile
+	added       int      // ids added
+	entry       [12]byte // an id and its place, as a part keeps it
+	// The part loaded for look-ups (-1 for none) and its places: dense, pos[id-first] is 1 + the place of id (0 for
+	// none); sparse, ids ascending and places[i] the place of ids[i].
+	part   int
+	pos    []int32
 	ids    []int64
 	places []int32
-	at     int
 }
+
+// orderPart is how many ids a part of a dense list's order spans, and
+// about how many a part of a sparse one holds.
+const orderPart = 1 << 16
+
+// orderChunk is the buffer of a part of the list's order.
+const orderChunk = 4 << 10
 
 // readListOrder reads the ids of sel in the list's order.
 func readListOrder(ctx context.Context, q database.Streamer, sel company.Selection) (*listOrder, error) {
@@ -43,57 +56,125 @@ func readListOrder(ctx context.Context, q database.Streamer, sel company.Selecti
 		return nil, err
 	}
 	if err := sel.IDs(ctx, q, o.add); err != nil {
+		o.close()
 		return nil, err
 	}
-	return o, o.sort()
-}
-
-// newListOrder is an empty order of n ids from least to most.
-func newListOrder(n int, least, most int64) (*listOrder, error) {
-	if n < 0 || n >= math.MaxInt32 {
-		return nil, fmt.Errorf("export: %d companies", n)
-	}
-	o := &listOrder{n: n, least: least}
-	if span := most - least + 1; n > 0 && span > 0 && span <= 4*int64(n)+1<<16 {
-		o.pos = make([]int32, span)
-	} else {
-		o.ids, o.places = make([]int64, 0, n), make([]int32, 0, n)
+	if err := o.sort(); err != nil {
+		o.close()
+		return nil, err
 	}
 	return o, nil
 }
 
+// newListOrder is an empty order of n ids from least to most.
+func newListOrder(n int, least, most int64) (*listOrder, error) {
+	if n < 0 || n >= math.MaxInt32 || most < least {
+		return nil, fmt.Errorf("export: %d companies", n)
+	}
+	o := &listOrder{n: n, least: least, most: most, part: -1}
+	span := uint64(most-least) + 1 //nolint:gosec // most ≥ least
+	o.dense = span <= 4*uint64(n)+orderPart
+	parts := uint64(1)
+	if o.dense {
+		parts = (span + orderPart - 1) / orderPart
+	} else {
+		parts = min(256, max(1, uint64(n)/orderPart)) //nolint:gosec // n ≥ 0
+	}
+	o.width = int64((span + parts - 1) / parts) //nolint:gosec // at most the span
+	var err error
+	o.parts, err = newChunkFile(int(parts), orderChunk) //nolint:gosec // at most 4n/orderPart + 1
+	return o, err
+}
+
+// close removes the parts' file.
+func (o *listOrder) close() { o.parts.close() }
+
 // add adds the next id of the list's order.
 func (o *listOrder) add(id int64) error {
-	place := o.at
-	if place >= o.n {
-		return errOutOfOrder // more than were counted
+	if o.added >= o.n || id < o.least || id > o.most {
+		return errOutOfOrder // more than were counted, or outside their span
 	}
-	o.at++
-	if o.pos == nil {
-		o.ids, o.places = append(o.ids, id), append(o.places, int32(place)) //nolint:gosec // fewer than MaxInt32
-		return nil
-	}
-	if i := id - o.least; i < 0 || i >= int64(len(o.pos)) || o.pos[i] != 0 {
-		return errOutOfOrder
-	}
-	o.pos[id-o.least] = int32(place) + 1 //nolint:gosec // fewer than MaxInt32
-	return nil
+	binary.LittleEndian.PutUint64(o.entry[:], uint64(id))       //nolint:gosec // kept as is
+	binary.LittleEndian.PutUint32(o.entry[8:], uint32(o.added)) //nolint:gosec // fewer than MaxInt32
+	o.added++
+	return o.parts.add(int((id-o.least)/o.width), o.entry[:])
 }
 
-// sort ends the adding: the ids were as many as counted, and sparse ones
-// are put in ascending order for place.
+// sort ends the adding: the ids were as many as counted.
 func (o *listOrder) sort() error {
-	if o.at != o.n {
+	if o.added != o.n {
 		return errOutOfOrder
 	}
-	o.at = 0
-	if o.pos == nil {
-		sort.Sort(idsAscending{o})
+	return o.parts.done()
+}
+
+// place is the place of the company id in the list's order; ok is false
+// for a company the list does not hold. The ids are asked in ascending
+// order (an id of a part before the last asked reads it again). An id
+// the list holds twice is an error.
+func (o *listOrder) place(id int64) (place int, ok bool, err error) {
+	if id < o.least || id > o.most {
+		return 0, false, nil
 	}
+	k := int((id - o.least) / o.width)
+	if k != o.part {
+		if err := o.load(k); err != nil {
+			return 0, false, err
+		}
+	}
+	if o.dense {
+		if p := o.pos[id-o.least-int64(k)*o.width]; p > 0 {
+			return int(p) - 1, true, nil
+		}
+		return 0, false, nil
+	}
+	i, found := slices.BinarySearch(o.ids, id)
+	if !found {
+		return 0, false, nil
+	}
+	return int(o.places[i]), true, nil
+}
+
+// load reads part k for look-ups.
+func (o *listOrder) load(k int) error {
+	o.part = -1
+	data, err := o.parts.pieces(k)
+	if err != nil {
+		return err
+	}
+	first := o.least + int64(k)*o.width
+	if o.dense {
+		if o.pos == nil {
+			o.pos = make([]int32, o.width)
+		}
+		clear(o.pos)
+	} else {
+		o.ids, o.places = o.ids[:0], o.places[:0]
+	}
+	for at := 0; at+12 <= len(data); at += 12 {
+		id, place := int64(binary.LittleEndian.Uint64(data[at:])), int32(binary.LittleEndian.Uint32(data[at+8:])) //nolint:gosec // written by add
+		if o.dense {
+			if o.pos[id-first] != 0 {
+				return errOutOfOrder // an id twice
+			}
+			o.pos[id-first] = place + 1
+		} else {
+			o.ids, o.places = append(o.ids, id), append(o.places, place)
+		}
+	}
+	if !o.dense {
+		sort.Sort(idsAscending{o})
+		for i := 1; i < len(o.ids); i++ {
+			if o.ids[i] == o.ids[i-1] {
+				return errOutOfOrder // an id twice
+			}
+		}
+	}
+	o.part = k
 	return nil
 }
 
-// idsAscending sorts a sparse order's ids with their places.
+// idsAscending sorts a sparse part's ids with their places.
 type idsAscending struct{ o *listOrder }
 
 func (b idsAscending) Len() int           { return len(b.o.ids) }
@@ -102,25 +183,6 @@ func (b idsAscending) Swap(i, j int) {
 	o := b.o
 	o.ids[i], o.ids[j] = o.ids[j], o.ids[i]
 	o.places[i], o.places[j] = o.places[j], o.places[i]
-}
-
-// place is the place of the company id in the list's order; ok is false
-// for a company the list does not hold. The ids are asked in ascending
-// order.
-func (o *listOrder) place(id int64) (place int, ok bool) {
-	if o.pos != nil {
-		if i := id - o.least; i >= 0 && i < int64(len(o.pos)) && o.pos[i] > 0 {
-			return int(o.pos[i]) - 1, true
-		}
-		return 0, false
-	}
-	for o.at < len(o.ids) && o.ids[o.at] < id {
-		o.at++
-	}
-	if o.at < len(o.ids) && o.ids[o.at] == id {
-		return int(o.places[o.at]), true
-	}
-	return 0, false
 }
 
 // buckets keep the companies of an export between its two passes, in
@@ -132,18 +194,14 @@ func (o *listOrder) place(id int64) (place int, ok bool) {
 // in the list's order cost a pread a company (≈ 1 µs, 16 % of the CPU of
 // a whole export on PostgreSQL).
 //
-// Each bucket fills a buffer of bucketChunk bytes in memory, written to
-// the file as a chunk when full; the file is one sequence of such chunks
-// of all buckets. The process holds the buffers (256 at most), one
-// bucket's records in the second pass, and the list's order.
+// The buckets are the parts of a chunkFile whose buffers hold
+// bucketChunk bytes. The process holds the buffers (256 at most), one
+// bucket's records in the second pass, and a part of the list's order.
 type buckets struct {
-	f      *os.File
+	file   *chunkFile
 	enc    recordCodec
 	order  *listOrder
-	places int      // places a bucket holds
-	open   [][]byte // each bucket's chunk being filled
-	chunks [][]int64
-	size   int64  // bytes written to f
+	places int    // places a bucket holds
 	rec    []byte // the record being written
 	people []byte // the contacts of the record being written
 	n      int    // records written
@@ -158,20 +216,16 @@ const bucketChunk = 8 << 10
 func bucketPlaces(n int) int { return max(4096, (n+255)/256) }
 
 func newBuckets(enc recordCodec, order *listOrder) (*buckets, error) {
-	f, err := os.CreateTemp("", "crm-export-*.bin")
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
 	places := bucketPlaces(order.n)
-	k := (order.n + places - 1) / places
-	return &buckets{f: f, enc: enc, order: order, places: places, open: make([][]byte, k), chunks: make([][]int64, k)}, nil
+	file, err := newChunkFile((order.n+places-1)/places, bucketChunk)
+	if err != nil {
+		return nil, err
+	}
+	return &buckets{file: file, enc: enc, order: order, places: places}, nil
 }
 
 // close removes the file.
-func (b *buckets) close() {
-	_ = b.f.Close()
-	_ = os.Remove(b.f.Name())
-}
+func (b *buckets) close() { b.file.close() }
 
 // add writes the company's record.
 func (b *buckets) add(c *company.Company, contacts []Contact) error {
@@ -187,7 +241,10 @@ func (b *buckets) add(c *company.Company, contacts []Contact) error {
 // bytes of the head), its place, the company's id and what the codec
 // keeps.
 func (b *buckets) addEncoded(c *company.Company, n int, contacts []byte) error {
-	place, ok := b.order.place(c.ID)
+	place, ok, err := b.order.place(c.ID)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return errOutOfOrder
 	}
@@ -198,34 +255,8 @@ func (b *buckets) addEncoded(c *company.Company, n int, contacts []byte) error {
 	}
 	binary.LittleEndian.PutUint32(rec, uint32(len(rec)))  //nolint:gosec // checked above
 	binary.LittleEndian.PutUint32(rec[4:], uint32(place)) //nolint:gosec // fewer than MaxInt32
-	k := place / b.places
-	buf := b.open[k]
-	if len(buf)+len(rec) > bucketChunk && len(buf) > 0 {
-		if err := b.writeChunk(k, buf); err != nil {
-			return err
-		}
-		buf = buf[:0]
-	}
-	if len(rec) > bucketChunk {
-		b.open[k] = buf
-		b.n++
-		return b.writeChunk(k, rec)
-	}
-	if buf == nil {
-		buf = make([]byte, 0, bucketChunk)
-	}
-	b.open[k] = append(buf, rec...)
 	b.n++
-	return nil
-}
-
-func (b *buckets) writeChunk(k int, buf []byte) error {
-	if _, err := b.f.Write(buf); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	b.chunks[k] = append(b.chunks[k], b.size, int64(len(buf)))
-	b.size += int64(len(buf))
-	return nil
+	return b.file.add(place/b.places, rec)
 }
 
 // done ends the writing: every company of the list has its record.
@@ -233,37 +264,17 @@ func (b *buckets) done() error {
 	if b.n != b.order.n {
 		return errOutOfOrder
 	}
-	for k, buf := range b.open {
-		if len(buf) > 0 {
-			if err := b.writeChunk(k, buf); err != nil {
-				return err
-			}
-		}
-		b.open[k] = nil
-	}
-	return nil
+	return b.file.done()
 }
 
 // each calls fn with the id and record (what follows the id) of each
 // company in the list's order.
 func (b *buckets) each(fn func(id int64, rec []byte) error) error {
-	var data []byte
 	at := make([]int, b.places)
-	for k, chunks := range b.chunks {
-		total := 0
-		for i := 1; i < len(chunks); i += 2 {
-			total += int(chunks[i])
-		}
-		if cap(data) < total {
-			data = make([]byte, 0, total)
-		}
-		data = data[:0]
-		for i := 0; i < len(chunks); i += 2 {
-			off, n := chunks[i], int(chunks[i+1])
-			if _, err := b.f.ReadAt(data[len(data):len(data)+n], off); err != nil {
-				return fmt.Errorf("export: %w", err)
-			}
-			data = data[:len(data)+n]
+	for k := range b.file.parts {
+		data, err := b.file.pieces(k)
+		if err != nil {
+			return err
 		}
 		first := k * b.places
 		count := min(b.places, b.order.n-first)

@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -27,8 +28,9 @@ func TestListOrderPlacesEveryID(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if dense := o.pos != nil; dense != (name == "dense") {
-				t.Fatalf("dense = %v", dense)
+			t.Cleanup(o.close)
+			if o.dense != (name == "dense") {
+				t.Fatalf("dense = %v", o.dense)
 			}
 			for _, id := range ids {
 				if err := o.add(id); err != nil {
@@ -46,30 +48,79 @@ func TestListOrderPlacesEveryID(t *testing.T) {
 				want[id] = i
 			}
 			for id := least - 1; id <= min(most+1, 12); id++ { // ascending, as the first pass asks
-				place, ok := o.place(id)
-				if w, in := want[id]; ok != in || ok && place != w {
+				place, ok, err := o.place(id)
+				if w, in := want[id]; err != nil || ok != in || ok && place != w {
 					t.Errorf("id %d: place %d, %v; want %d, %v", id, place, ok, w, in)
 				}
 			}
-			if place, ok := o.place(most); !ok || place != want[most] {
+			if place, ok, err := o.place(most); err != nil || !ok || place != want[most] {
 				t.Errorf("id %d: place %d, %v", most, place, ok)
 			}
 		})
 	}
-	o, err := newListOrder(3, 1, 3)
-	if err != nil {
-		t.Fatal(err)
+	for name, span := range map[string]int64{"dense": 3, "sparse": 1 << 40} {
+		o, err := newListOrder(3, 1, span)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(o.close)
+		if err := errors.Join(o.add(1), o.add(span), o.add(1), o.sort()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := o.place(1); err == nil {
+			t.Errorf("%s: an id added twice was looked up", name)
+		}
 	}
-	if err := errors.Join(o.add(1), o.add(2)); err != nil {
-		t.Fatal(err)
-	}
-	if o.add(1) == nil {
-		t.Error("an id added twice")
-	}
-	o, _ = newListOrder(3, 1, 3)
+	o, _ := newListOrder(3, 1, 3)
+	t.Cleanup(o.close)
 	_ = o.add(1)
+	if o.add(4) == nil {
+		t.Error("an id outside the span was added")
+	}
 	if o.sort() == nil {
 		t.Error("fewer ids than counted were taken")
+	}
+}
+
+// TestListOrderOfManyPartsStaysSmall: a million ids in a shuffled order,
+// dense and sparse, are found in ascending order over the parts of the
+// order's file, while the process keeps a part of them: the whole
+// order's places were 4 MB (dense) or 12 MB (sparse) of the heap.
+func TestListOrderOfManyPartsStaysSmall(t *testing.T) {
+	const n = 1_000_000
+	for name, step := range map[string]int64{"dense": 1, "sparse": 1000} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			o, err := newListOrder(n, step, n*step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.close()
+			for i := range int64(n) {
+				if err := o.add((i*7919%n + 1) * step); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := o.sort(); err != nil {
+				t.Fatal(err)
+			}
+			for id := int64(1); id <= n; id++ {
+				place, ok, err := o.place(id * step)
+				if err != nil || !ok || int64(place)*7919%n+1 != id {
+					t.Fatalf("id %d: place %d, %v, %v", id*step, place, ok, err)
+				}
+				if _, ok, _ := o.place(id*step + 1); ok && step > 1 {
+					t.Fatalf("id %d, not added, has a place", id*step+1)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 2<<20 {
+				t.Errorf("the heap grew by %d kB over %d ids", grown>>10, n)
+			}
+		})
 	}
 }
 
@@ -103,6 +154,7 @@ func TestBucketsWriteTheListsOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(o.close)
 		for _, id := range list {
 			if err := o.add(id); err != nil {
 				t.Fatal(err)

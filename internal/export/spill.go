@@ -51,7 +51,7 @@ type spill struct {
 type entry struct{ id, off int64 }
 
 // spillRun is how many records an entry of the index stands for.
-const spillRun = 32
+const spillRun = 128
 
 func newSpill(enc recordCodec) (*spill, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
