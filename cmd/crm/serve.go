@@ -14,6 +14,7 @@ import (
 
 	"github.com/crmprofi/crm/internal/config"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/jobs"
 	"github.com/crmprofi/crm/internal/phone/fcm"
 	"github.com/crmprofi/crm/internal/server"
@@ -78,7 +79,11 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}
 	// Background jobs (River) run in every serving process; they stop
 	// after the HTTP server, so requests in flight may still enqueue.
-	opts := jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter, ImportTimeout: cfg.ImportTimeout, ExportDir: cfg.ExportDir}
+	// The re-check of a company a request has just checked for duplicates
+	// takes what the request found (duplicate.Recent).
+	checks := duplicate.NewRecent()
+	opts := jobs.Options{Log: log, RescueAfter: cfg.JobRescueAfter, ImportTimeout: cfg.ImportTimeout, ExportDir: cfg.ExportDir,
+		DuplicateChecks: checks}
 	if cfg.FCMCredentials == "" {
 		log.Info("FCM is not configured (CRM_FCM_CREDENTIALS): phones receive call requests through the long-poll only")
 	} else {
@@ -99,7 +104,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 			_ = bg.Stop(context.WithoutCancel(ctx))
 		}
 	}()
-	srv := server.New(cfg, log, db, server.WithJobs(bg))
+	srv := server.New(cfg, log, db, server.WithJobs(bg), server.WithDuplicateChecks(checks))
 	bg.UseLive(srv.Live())
 	// PostgreSQL: requests that change nothing find a known user in
 	// memory while the cache's listener hears of every change.

@@ -30,7 +30,16 @@ type Store struct {
 	// rows reference (fillNames); nil in a transaction, whose reads may
 	// see what it has not committed.
 	choices *choicesCache
+	// recent, if set, is given what an update's duplicate check found,
+	// for the re-check of the company (ShareChecks).
+	recent *duplicate.Recent
 }
+
+// ShareChecks makes the store's updates hand what their duplicate check
+// found to r, which the process's duplicate.Scanner shares (its Recent):
+// the periodic re-check of the company they mark takes it instead of
+// asking the engine again.
+func (s *Store) ShareChecks(r *duplicate.Recent) { s.recent = r }
 
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store {
@@ -43,6 +52,7 @@ func (s *Store) WithTx(tx *sql.Tx) *Store {
 	c := *s
 	c.db = s.db.WithTx(tx)
 	c.choices = nil
+	c.recent = nil // the caller's transaction commits after Update returns
 	return &c
 }
 
@@ -479,7 +489,7 @@ func (s *Store) Create(ctx context.Context, scope access.Scope, in Input) (Compa
 		if err := inv.Err(); err != nil {
 			return err
 		}
-		dups, confirmed, err := s.checkDuplicates(ctx, tx, scope, 0, &n, in, true)
+		dups, confirmed, err := s.checkDuplicates(ctx, tx, scope, 0, &n, in, true, nil)
 		if err != nil {
 			return err
 		}
@@ -535,7 +545,7 @@ var identityFields = []string{"name", "inn", "kpp", "ogrn", "address", "website"
 // what would have are returned as confirmed, for the audit entry. The
 // likely matches come back to be shown with the saved company.
 func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Scope, id int64, n *NewCompany, in Input,
-	blockINN bool,
+	blockINN bool, seen *asked,
 ) (likely []duplicate.Match, confirmed []int64, err error) {
 	// The lock matters only when a match can refuse the save: an update
 	// that keeps the ИНН and КПП makes no new pair of the same ИНН, and a
@@ -552,10 +562,16 @@ func (s *Store) checkDuplicates(ctx context.Context, tx *sql.Tx, scope access.Sc
 	for _, e := range n.Emails {
 		probe.Emails = append(probe.Emails, e.Norm)
 	}
-	matches, err := duplicate.New(s.db).WithTx(tx).Find(ctx, scope, probe, 20)
+	// As many as a re-check takes: the scope decides only what a match
+	// shows, not which are found, so the re-check can take them (seen).
+	matches, err := duplicate.New(s.db).WithTx(tx).Find(ctx, scope, probe, duplicate.RecheckLimit)
 	if err != nil {
 		return nil, nil, err
 	}
+	if seen != nil {
+		*seen = asked{done: true, probe: probe, matches: matches}
+	}
+	matches = matches[:min(len(matches), saveMatches)]
 	var refused []int64
 	for _, m := range matches {
 		blocks := blockINN && m.Blocking || in.StrictDuplicates && m.Score >= duplicate.Likely
@@ -668,7 +684,11 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 	if inv := in.shapeErrors(); len(inv) > 0 {
 		return Company{}, inv
 	}
-	var out Company
+	var (
+		out  Company
+		seen asked
+	)
+	ticket := s.recent.Start()
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.get(ctx, tx, scope, id, false)
 		if err != nil {
@@ -709,7 +729,7 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		)
 		if slices.ContainsFunc(identityFields, func(f string) bool { return slices.Contains(changed, f) }) {
 			blockINN := slices.Contains(changed, "inn") || slices.Contains(changed, "kpp")
-			dups, confirmed, err = s.checkDuplicates(ctx, tx, scope, id, &n, in, blockINN)
+			dups, confirmed, err = s.checkDuplicates(ctx, tx, scope, id, &n, in, blockINN, &seen)
 			if err != nil {
 				return err
 			}
@@ -739,8 +759,22 @@ func (s *Store) Update(ctx context.Context, scope access.Scope, id int64, in Inp
 		out.Duplicates = dups
 		return err
 	})
+	if err == nil && seen.done {
+		s.recent.Keep(ticket, id, seen.probe, seen.matches)
+	}
 	return out, err
 }
+
+// asked is what a save's duplicate check asked the engine and what it
+// answered, for duplicate.Recent once the save has committed.
+type asked struct {
+	done    bool
+	probe   duplicate.Probe
+	matches []duplicate.Match
+}
+
+// saveMatches bounds the matches a save shows and judges.
+const saveMatches = 20
 
 // refNames are the names of the references checkRefs read (nil: not
 // read), for the answer of an update that need not read its company back.

@@ -114,6 +114,10 @@ type Scanner struct {
 	// Full runs (debug.SetMemoryLimit; DefaultMemoryLimit from
 	// NewScanner, 0: none). A lower limit the process already has stays.
 	MemoryLimit int64
+	// Recent, if set, holds what this process's saves found (shared with
+	// their company.Store): the re-check of a company a save checked
+	// takes its likely duplicates instead of asking the engine again.
+	Recent *Recent
 	// rebuildMin is the fewest pairs a full scan writes with the
 	// indexes dropped and built again (defaultRebuildMin; tests lower it).
 	rebuildMin int
@@ -759,6 +763,8 @@ func (s *Scanner) dismissed(ctx context.Context, cond string, args ...any) (map[
 // whether more are waiting. It does nothing while a full scan is active:
 // the scan will cover them.
 func (s *Scanner) Recheck(ctx context.Context) (n int, more bool, err error) {
+	s.Recent.begin()
+	defer s.Recent.end()
 	if _, active, err := s.ActiveScan(ctx); err != nil || active {
 		return 0, false, err
 	}
@@ -874,9 +880,9 @@ func (s *Scanner) lockPairs(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// checkLimit bounds the matches one re-check keeps of the engine's
-// candidates.
-const checkLimit = 50
+// RecheckLimit bounds the matches one re-check keeps of the engine's
+// candidates (a save's check asks for as many, for Recent).
+const RecheckLimit = 50
 
 // recheckActor is the system actor the re-check asks the engine as.
 const recheckActor = "job:duplicate.recheck"
@@ -903,7 +909,8 @@ func (s *Scanner) dirtyMarks(ctx context.Context, limit int) ([]dirtyMark, error
 
 // check asks the engine (Engine.Find: its indexed candidates — ИНН, ОГРН,
 // name, similar names, phones, e-mails, website — scored by Score) for
-// the likely duplicates of company id, rescores the companies it is
+// the likely duplicates of company id — or takes those a save of this
+// process found for the company as it is (Recent) —, rescores the companies it is
 // paired with now, and returns the rows of those at or above Likely
 // that are not dismissed.
 func (s *Scanner) check(ctx context.Context, id int64) ([]scoredPair, error) {
@@ -923,15 +930,21 @@ func (s *Scanner) check(ctx context.Context, id int64) ([]scoredPair, error) {
 	if p.Emails, err = database.Column[string](ctx, s.db, `SELECT value_norm FROM company_emails WHERE company_id = $1 AND value_norm <> ''`, id); err != nil {
 		return nil, err
 	}
-	matches, err := s.engine.Find(ctx, access.System(recheckActor), p, checkLimit)
-	if err != nil {
-		return nil, err
+	likely, ok := s.Recent.take(id, p)
+	if !ok {
+		matches, err := s.engine.Find(ctx, access.System(recheckActor), p, RecheckLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range matches {
+			if m.Score >= Likely {
+				likely = append(likely, m.ID)
+			}
+		}
 	}
 	var cands []pairKey
-	for _, m := range matches {
-		if m.Score >= Likely {
-			cands = append(cands, orderedPair(id, m.ID))
-		}
+	for _, other := range likely {
+		cands = append(cands, orderedPair(id, other))
 	}
 	partners, err := database.Column[int64](ctx, s.db, `SELECT a_id FROM duplicate_pairs WHERE b_id = $1 UNION SELECT b_id FROM duplicate_pairs WHERE a_id = $1`, id)
 	if err != nil {

@@ -63,3 +63,52 @@ func TestScanRecordsAreTheEngines(t *testing.T) {
 		}
 	})
 }
+
+// Recent keeps a save's answer only when no re-check began or ran
+// between the save's check and its commit, and hands it out once, for
+// the company as the save checked it.
+func TestRecentKeepsOnlyWhatNoRecheckOverlapped(t *testing.T) {
+	p := Probe{Exclude: 1, Name: "Сигма", Phones: []string{"+74952222222", "+74953333333"}}
+	found := []Match{{ID: 2, Score: Likely}, {ID: 3, Score: Likely - 1}}
+	t.Run("a save between re-checks is taken once", func(t *testing.T) {
+		r := NewRecent()
+		r.Keep(r.Start(), 1, p, found)
+		reordered := p
+		reordered.Phones = []string{"+74953333333", "8 (495) 222-22-22"}
+		if got, ok := r.take(1, reordered); !ok || !slices.Equal(got, []int64{2}) {
+			t.Errorf("take = %v, %v; want the likely one, [2]", got, ok)
+		}
+		if _, ok := r.take(1, p); ok {
+			t.Error("taken twice")
+		}
+	})
+	t.Run("a company changed since is not taken", func(t *testing.T) {
+		r := NewRecent()
+		r.Keep(r.Start(), 1, p, found)
+		changed := p
+		changed.Name = "Сигма Плюс"
+		if _, ok := r.take(1, changed); ok {
+			t.Error("taken for another name")
+		}
+	})
+	t.Run("a re-check that ran meanwhile drops the save's answer", func(t *testing.T) {
+		r := NewRecent()
+		ticket := r.Start()
+		r.begin()
+		r.end()
+		r.Keep(ticket, 1, p, found)
+		if _, ok := r.take(1, p); ok {
+			t.Error("kept across a re-check")
+		}
+	})
+	t.Run("a save that starts during a re-check is not kept", func(t *testing.T) {
+		r := NewRecent()
+		r.begin()
+		ticket := r.Start()
+		r.end()
+		r.Keep(ticket, 1, p, found)
+		if _, ok := r.take(1, p); ok {
+			t.Error("kept though a re-check was running")
+		}
+	})
+}

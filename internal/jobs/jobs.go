@@ -32,6 +32,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/duplicate"
 	"github.com/crmprofi/crm/internal/live"
 	"github.com/crmprofi/crm/internal/phone"
 )
@@ -53,6 +54,10 @@ type Options struct {
 	// RecheckEvery is the interval of the duplicate re-check of changed
 	// companies; 0 means 30 s.
 	RecheckEvery time.Duration
+	// DuplicateChecks, if set, holds what the process's company saves
+	// found (the server's company.Store.ShareChecks): the re-check takes
+	// it instead of asking the duplicate engine again.
+	DuplicateChecks *duplicate.Recent
 	// NoPeriodic leaves the periodic jobs out (tests of other behaviour).
 	NoPeriodic bool
 	// RescueAfter is how long a job may run before River counts it as

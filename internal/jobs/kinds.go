@@ -28,6 +28,7 @@ func (j *Jobs) register(w *river.Workers) {
 	river.AddWorker(w, &taskDueWorker{j: j})
 	river.AddWorker(w, &taskReminderWorker{j: j})
 	scanner := duplicate.NewScanner(j.db)
+	scanner.Recent = j.opts.DuplicateChecks
 	river.AddWorker(w, &duplicateScanWorker{j: j, scanner: scanner})
 	river.AddWorker(w, &duplicateRecheckWorker{j: j, scanner: scanner})
 	river.AddWorker(w, &importWorker{j: j})

@@ -95,6 +95,12 @@ type Option func(*Server)
 // it (tests, commands that serve briefly) schedules no timed work.
 func WithJobs(j Jobs) Option { return func(s *Server) { s.jobs = j } }
 
+// WithDuplicateChecks hands what the company saves' duplicate checks find
+// to r, for the process's duplicate re-check (jobs.Options.DuplicateChecks).
+func WithDuplicateChecks(r *duplicate.Recent) Option {
+	return func(s *Server) { s.companies.ShareChecks(r) }
+}
+
 // New builds a Server on db. cfg must hold a secret key.
 func New(cfg config.Config, log *slog.Logger, db *database.DB, opts ...Option) *Server {
 	s := &Server{
