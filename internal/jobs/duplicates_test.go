@@ -125,3 +125,42 @@ func TestDuplicateRecheckJobFindsAChangedCompany(t *testing.T) {
 		waitFor(t, "the new company is paired", func() bool { return storedPairs(t, db) == 1 })
 	})
 }
+
+// A re-check that outlasts its interval must not have the next one start
+// beside it: while one waits or runs, the periodic insert is skipped; once
+// it has ended, the next is enqueued.
+func TestDuplicateRecheckRunsOneAtATime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		client := newJobs(t, db, jobs.Options{}).Client()
+		first, err := client.Insert(ctx, jobs.DuplicateRecheckArgs{}, jobs.RecheckInsertOpts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		setState := func(state string) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, `UPDATE river_job SET state = $1,
+				finalized_at = CASE WHEN $3 THEN CURRENT_TIMESTAMP END WHERE id = $2`, state, first.Job.ID, state == "completed"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, state := range []string{"available", "running", "retryable"} {
+			setState(state)
+			again, err := client.Insert(ctx, jobs.DuplicateRecheckArgs{}, jobs.RecheckInsertOpts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !again.UniqueSkippedAsDuplicate {
+				t.Fatalf("a second re-check was enqueued while the first is %s", state)
+			}
+		}
+		setState("completed")
+		next, err := client.Insert(ctx, jobs.DuplicateRecheckArgs{}, jobs.RecheckInsertOpts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.UniqueSkippedAsDuplicate {
+			t.Fatal("no re-check was enqueued after the last one ended")
+		}
+	})
+}

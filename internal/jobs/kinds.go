@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/amoimport"
@@ -55,8 +56,7 @@ func (j *Jobs) periodic(opts Options) []*river.PeriodicJob {
 	}
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(recheck), func() (river.JobArgs, *river.InsertOpts) {
-			// River's uniqueness periods start at a second.
-			return DuplicateRecheckArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: max(recheck, time.Second)}}
+			return DuplicateRecheckArgs{}, RecheckInsertOpts()
 		}, &river.PeriodicJobOpts{ID: DuplicateRecheckArgs{}.Kind(), RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return PurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: every}}
@@ -181,4 +181,16 @@ func (w *pingWorker) Work(ctx context.Context, job *river.Job[PingArgs]) error {
 		}
 		return completeTx(ctx, w.j.db, tx, job)
 	})
+}
+
+// RecheckInsertOpts make the duplicate re-check one run at a time: a new
+// run is not enqueued while one waits or runs, only after it has ended.
+// Unique by period instead, a run that outlasted its 30 s (a busy
+// machine, a bulk load) had the next one start beside it: both worked
+// the same dirty companies and queued on each other's locks.
+func RecheckInsertOpts() *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
 }
