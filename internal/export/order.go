@@ -74,11 +74,9 @@ func newListOrder(n int, least, most int64) (*listOrder, error) {
 	o := &listOrder{n: n, least: least, most: most, part: -1}
 	span := uint64(most-least) + 1 //nolint:gosec // most ≥ least
 	o.dense = span <= 4*uint64(n)+orderPart
-	parts := uint64(1)
+	parts := min(256, max(1, uint64(n)/orderPart)) //nolint:gosec // n ≥ 0
 	if o.dense {
 		parts = (span + orderPart - 1) / orderPart
-	} else {
-		parts = min(256, max(1, uint64(n)/orderPart)) //nolint:gosec // n ≥ 0
 	}
 	o.width = int64((span + parts - 1) / parts) //nolint:gosec // at most the span
 	var err error
