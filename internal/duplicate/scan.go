@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/crmprofi/crm/internal/audit"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/dedup"
+	"github.com/crmprofi/crm/internal/memlimit"
 	"github.com/crmprofi/crm/internal/progress"
 )
 
@@ -138,17 +138,6 @@ func NewScanner(db *database.DB) *Scanner {
 		MemoryLimit: DefaultMemoryLimit}
 }
 
-// limitMemory lowers the Go runtime's soft memory limit to limit (unless
-// it is 0 or the limit is lower already) and returns what restores it.
-func limitMemory(limit int64) (restore func()) {
-	prev := debug.SetMemoryLimit(-1)
-	if limit <= 0 || prev <= limit {
-		return func() {}
-	}
-	debug.SetMemoryLimit(limit)
-	return func() { debug.SetMemoryLimit(prev) }
-}
-
 type pairKey struct{ a, b int64 }
 
 func orderedPair(x, y int64) pairKey {
@@ -169,7 +158,7 @@ func orderedPair(x, y int64) pairKey {
 // the records are grouped two at a time, and the candidates are scored
 // by scoreWorkers goroutines.
 func (s *Scanner) Full(ctx context.Context, rep progress.Reporter) (ScanStats, error) {
-	defer limitMemory(s.MemoryLimit)()
+	defer memlimit.Lower(s.MemoryLimit)()
 	start, cpu := time.Now(), s.cpu()
 	if _, err := s.db.ExecContext(ctx, `UPDATE duplicate_dirty SET taken = TRUE`); err != nil {
 		return ScanStats{}, fmt.Errorf("take dirty marks: %w", err)

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/crmprofi/crm/internal/access"
 	"github.com/crmprofi/crm/internal/company"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/memlimit"
 )
 
 // Format is the file type of an export.
@@ -126,7 +126,7 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, o Options) (int, erro
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	defer limitMemory(o.MemoryLimit)()
+	defer memlimit.Lower(o.MemoryLimit)()
 	var sink rowSink
 	switch o.Format {
 	case CSV:
@@ -266,17 +266,6 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 		o.Progress(done)
 	}
 	return done, err
-}
-
-// limitMemory lowers the Go runtime's soft memory limit to limit (unless
-// it is 0 or the limit is lower already) and returns what restores it.
-func limitMemory(limit int64) (restore func()) {
-	prev := debug.SetMemoryLimit(-1)
-	if limit <= 0 || prev <= limit {
-		return func() {}
-	}
-	debug.SetMemoryLimit(limit)
-	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // both runs a and b at the same time, b in a goroutine of its own, and

@@ -4,19 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/crmprofi/crm/internal/config"
-	"github.com/crmprofi/crm/internal/database"
-	"github.com/crmprofi/crm/internal/database/dbtest"
 	"github.com/crmprofi/crm/internal/dedup"
 	"github.com/crmprofi/crm/internal/demo"
 )
@@ -29,25 +23,10 @@ import (
 // With -cpuprofile it shows where a page's processor time goes besides
 // the database's.
 func BenchmarkCompanyPages(b *testing.B) {
-	dbs := map[string]func() *database.DB{}
-	if u := os.Getenv("CRM_BENCH_DATABASE_URL"); u != "" {
-		dbs["own"] = func() *database.DB { return openBenchDB(b, u) }
-	} else {
-		for _, d := range dbtest.Dialects() {
-			dbs[string(d)] = func() *database.DB { return dbtest.New(b, d) }
-		}
-	}
-	for name, open := range dbs {
+	for name, open := range benchDatabases(b) {
 		db := open()
 		ctx := context.Background()
-		sum, err := demo.Load(ctx, db, demo.Options{Companies: 2000, Contacts: 4000, NotesPerCompany: 3, Seed: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
-			b.Fatal(err)
-		}
-		srv := New(config.Config{SecretKey: strings.Repeat("k", 32), Location: time.UTC, SessionTTL: time.Hour}, slog.New(slog.DiscardHandler), db)
+		srv, sum := benchServer(b, db, demo.Options{Companies: 2000, Contacts: 4000, NotesPerCompany: 3, Seed: 1})
 		// The manager's first company: its card, and its name's first
 		// word for the search, as the load test picks them.
 		var card int64

@@ -31,29 +31,10 @@ func BenchmarkPaletteSuggest(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("CRM_BENCH_COMPANIES")); err == nil && v > 0 {
 		n = v
 	}
-	dbs := map[string]func() *database.DB{}
-	if u := os.Getenv("CRM_BENCH_DATABASE_URL"); u != "" {
-		dbs["own"] = func() *database.DB { return openBenchDB(b, u) }
-	} else {
-		for _, d := range dbtest.Dialects() {
-			dbs[string(d)] = func() *database.DB { return dbtest.New(b, d) }
-		}
-	}
-	for name, open := range dbs {
+	for name, open := range benchDatabases(b) {
 		db := open()
 		ctx := context.Background()
-		sum, err := demo.Load(ctx, db, demo.Options{Companies: n, Contacts: 2 * n, Seed: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		q := "ANALYZE"
-		if db.Dialect == database.Postgres {
-			q = "VACUUM ANALYZE"
-		}
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-		srv := New(config.Config{SecretKey: strings.Repeat("k", 32), Location: time.UTC, SessionTTL: time.Hour}, slog.New(slog.DiscardHandler), db)
+		srv, sum := benchServer(b, db, demo.Options{Companies: n, Contacts: 2 * n, Seed: 1})
 		admin, err := srv.users.CreateSession(ctx, sum.AdminID, time.Hour, "127.0.0.1", "bench")
 		if err != nil {
 			b.Fatal(err)
@@ -86,6 +67,42 @@ func BenchmarkPaletteSuggest(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchDatabases are the bases a server benchmark runs on, by name: one
+// of each dialect, or the one CRM_BENCH_DATABASE_URL names, kept between
+// runs.
+func benchDatabases(b *testing.B) map[string]func() *database.DB {
+	b.Helper()
+	dbs := map[string]func() *database.DB{}
+	if u := os.Getenv("CRM_BENCH_DATABASE_URL"); u != "" {
+		dbs["own"] = func() *database.DB { return openBenchDB(b, u) }
+		return dbs
+	}
+	for _, d := range dbtest.Dialects() {
+		dbs[string(d)] = func() *database.DB { return dbtest.New(b, d) }
+	}
+	return dbs
+}
+
+// benchServer tops db up to the demo base of opts (demo.Load), gathers
+// its statistics and returns a server on it.
+func benchServer(b *testing.B, db *database.DB, opts demo.Options) (*Server, demo.Summary) {
+	b.Helper()
+	ctx := context.Background()
+	sum, err := demo.Load(ctx, db, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := "ANALYZE"
+	if db.Dialect == database.Postgres {
+		q = "VACUUM ANALYZE"
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		b.Fatal(err)
+	}
+	cfg := config.Config{SecretKey: strings.Repeat("k", 32), Location: time.UTC, SessionTTL: time.Hour}
+	return New(cfg, slog.New(slog.DiscardHandler), db), sum
 }
 
 func openBenchDB(b *testing.B, u string) *database.DB {
