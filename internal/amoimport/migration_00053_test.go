@@ -18,12 +18,7 @@ func TestMigration00053GoesDownAndUpKeepingTheReport(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
-		data, tr := loadRunTruth(t, "amo_small.csv")
-		addUsers(t, db, tr)
-		im := create(t, db, amoimport.New{FileName: "amo_small.csv", CreatedBy: cast.Admin.ID}, data)
-		if _, err := amoimport.Run(ctx, db, im.ID, amoimport.RunOptions{Actor: cast.Admin.Scope}); err != nil {
-			t.Fatal(err)
-		}
+		im := runSmallImport(t, db, cast)
 		st := amoimport.NewStore(db)
 		report := func() (amoimport.RowList, map[string]int) {
 			t.Helper()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/crmprofi/crm/internal/amoimport"
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
@@ -21,12 +20,7 @@ func TestMigration00063KeepsAnImportsRowsWithItAndNoLonger(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
-		data, tr := loadRunTruth(t, "amo_small.csv")
-		addUsers(t, db, tr)
-		im := create(t, db, amoimport.New{FileName: "amo_small.csv", CreatedBy: cast.Admin.ID}, data)
-		if _, err := amoimport.Run(ctx, db, im.ID, amoimport.RunOptions{Actor: cast.Admin.Scope}); err != nil {
-			t.Fatal(err)
-		}
+		im := runSmallImport(t, db, cast)
 		if db.Dialect == database.Postgres {
 			if n := count(t, db, `SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
 				AND conrelid IN ('import_rows'::regclass, 'import_row_plans'::regclass, 'import_row_ids'::regclass)`); n != 0 {

@@ -50,6 +50,19 @@ func loadRunTruth(t *testing.T, name string) ([]byte, runTruth) {
 	return data, tr
 }
 
+// runSmallImport imports the small fixture (amo_small.csv) with its
+// users, as cast's admin, and returns the import.
+func runSmallImport(t *testing.T, db *database.DB, cast dbtest.Cast) amoimport.Import {
+	t.Helper()
+	data, tr := loadRunTruth(t, "amo_small.csv")
+	addUsers(t, db, tr)
+	im := create(t, db, amoimport.New{FileName: "amo_small.csv", CreatedBy: cast.Admin.ID}, data)
+	if _, err := amoimport.Run(context.Background(), db, im.ID, amoimport.RunOptions{Actor: cast.Admin.Scope}); err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
 // addUsers creates the fixture's users, the team the export names.
 func addUsers(t *testing.T, db *database.DB, tr runTruth) {
 	t.Helper()

@@ -26,20 +26,8 @@ func TestContactWordsAreKeptInTwoIndexes(t *testing.T) {
 		if db.Dialect == database.Postgres {
 			q = `SELECT indexname FROM pg_indexes WHERE tablename = 'contact_terms'`
 		}
-		var names []string
-		rows, err := db.QueryContext(ctx, q)
+		names, err := database.Column[string](ctx, db, q)
 		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = rows.Close() }()
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			names = append(names, n)
-		}
-		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
 		if len(names) != 2 {
