@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -160,4 +161,81 @@ func TestSortRowsOrdersByTheKeyColumnsOnly(t *testing.T) {
 	if want := []string{"v", "y", "z", "w", "x"}; !slices.Equal(got, want) {
 		t.Fatalf("SortRows: %v, want %v", got, want)
 	}
+}
+
+// TestCopyStreamWritesEveryRowOnceOrSaysItDidNot streams rows through
+// CopyStream: on PostgreSQL inside InTx it writes them all with one COPY
+// (one statement) and returns next's own error as it is; on SQLite, and
+// in the row-by-row mode, it says it did not apply without calling next,
+// so the caller can write its batches instead.
+func TestCopyStreamWritesEveryRowOnceOrSaysItDidNot(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if _, err := db.ExecContext(ctx, `CREATE TABLE stream_probe (n BIGINT PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const total = 5000 // several of pgx's 64 KB buffers
+		stream := func(fail error) (func() ([]any, error), *int) {
+			calls := 0
+			return func() ([]any, error) {
+				calls++
+				switch {
+				case fail != nil && calls == total/2:
+					return nil, fail
+				case calls > total:
+					return nil, nil
+				}
+				return []any{int64(calls), fmt.Sprintf("строка %d", calls)}, nil
+			}, &calls
+		}
+		for _, d := range []*database.DB{db, db.RowByRow()} {
+			next, calls := stream(nil)
+			var n int64
+			var ok bool
+			err := d.InTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				n, ok, err = d.CopyStream(ctx, tx, `INSERT INTO stream_probe (n, name)`, next)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := db.Dialect == database.Postgres && !d.IsRowByRow()
+			if ok != want {
+				t.Fatalf("row by row %v: CopyStream applied: %v, want %v", d.IsRowByRow(), ok, want)
+			}
+			if !ok {
+				if *calls != 0 || n != 0 {
+					t.Fatalf("CopyStream did not apply but called next %d times and wrote %d rows", *calls, n)
+				}
+				continue
+			}
+			var count, sum int64
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(n) FROM stream_probe WHERE name = 'строка ' || n`).Scan(&count, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if n != total || count != total || sum != total*(total+1)/2 {
+				t.Fatalf("CopyStream wrote %d rows, the table has %d (sum %d), want %d", n, count, sum, total)
+			}
+		}
+		if db.Dialect != database.Postgres {
+			return
+		}
+		bad := errors.New("the file's own error")
+		next, _ := stream(bad)
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM stream_probe`); err != nil {
+				return err
+			}
+			_, _, err := db.CopyStream(ctx, tx, `INSERT INTO stream_probe (n, name)`, next)
+			return err
+		})
+		if err != bad { //nolint:errorlint // returned as it is, not wrapped
+			t.Fatalf("next failed, CopyStream says %v, want next's error as it is", err)
+		}
+		var count int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM stream_probe`).Scan(&count); err != nil || count != total {
+			t.Fatalf("after the failed stream the table has %d rows (%v), want the %d committed before", count, err, total)
+		}
+	})
 }

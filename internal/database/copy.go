@@ -111,6 +111,60 @@ func (db *DB) copyRows(ctx context.Context, q Querier, head string, rows [][]any
 
 var errNoCopy = errors.New("no pgx connection")
 
+// CopyStream writes the rows next yields, until it yields a nil row, with
+// one COPY on the connection of q's transaction, and returns how many it
+// wrote. ok is false, and next never called, where InsertRows would not
+// COPY either (SQLite, RowByRow, a transaction not begun by InTx, a head
+// of another shape): the caller then writes its rows in batches.
+//
+// One COPY for a whole stream, rather than one per batch, lets the two
+// sides work at once: pgx builds its buffers from next in a goroutine of
+// its own and sends each as it fills (64 KB), so the server inserts one
+// buffer's rows while next produces the following ones. With a batch per
+// COPY each side waited for the other to finish the batch. next runs in
+// that goroutine, one call at a time; it must not use q's transaction.
+// An error of next is returned as it is (the COPY is abandoned).
+func (db *DB) CopyStream(ctx context.Context, q Querier, head string, next func() ([]any, error)) (n int64, ok bool, err error) {
+	if db.Dialect != Postgres || db.rowByRow {
+		return 0, false, nil
+	}
+	conn := db.conns.conn(txOf(q))
+	if conn == nil {
+		return 0, false, nil
+	}
+	table, columns, shaped := copyTarget(head)
+	if !shaped {
+		return 0, false, nil
+	}
+	var srcErr error
+	source := pgx.CopyFromFunc(func() ([]any, error) {
+		row, err := next()
+		if err != nil {
+			srcErr = err
+		}
+		return row, err
+	})
+	err = conn.Raw(func(dc any) error {
+		pc, isPgx := driverConn(dc).(*stdlib.Conn)
+		if !isPgx {
+			return errNoCopy
+		}
+		n, err = pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, source)
+		return err
+	})
+	switch {
+	case errors.Is(err, errNoCopy):
+		return 0, false, nil
+	case srcErr != nil:
+		return n, true, srcErr
+	case err != nil:
+		return n, true, fmt.Errorf("copy %s: %w", table, err)
+	}
+	db.statements.Add(1)
+	db.trips.Add(1)
+	return n, true, nil
+}
+
 // driverConn unwraps the statement-counting wrapper.
 func driverConn(dc any) any {
 	if c, ok := dc.(*countingConn); ok {
