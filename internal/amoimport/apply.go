@@ -65,7 +65,16 @@ func Apply(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, act
 		companies: company.NewStore(db).WithTx(tx), contacts: contact.NewStore(db).WithTx(tx), notes: note.NewStore(db).WithTx(tx),
 		spheres: map[string]int64{}, now: database.Now(),
 	}
+	flush := func(context.Context, *sql.Tx) error { return nil }
+	if db.Dialect == database.Postgres {
+		a.companies, flush = a.companies.DeferTrigrams()
+	}
 	err := a.run(ctx, bar)
+	if err == nil {
+		start := time.Now()
+		err = flush(ctx, tx)
+		traceStep("apply trigrams", start)
+	}
 	bar.Finish(err)
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/crmprofi/crm/internal/database"
@@ -63,4 +64,79 @@ func insertBatch(t *testing.T, db *database.DB, s *Store, list []NewCompany) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDeferredTrigramsAreTheSameRowsInOneSortedRun writes three batches
+// of companies through a store that defers its trigrams: before flush
+// the new names have none, after it name_trigrams holds exactly the rows
+// that the plain store writes for the same companies (compared with a
+// second base), all of them in the primary key's order on disk, the
+// batches' rows interleaved. Cyrillic, Latin, digits and a rune outside
+// the Basic Multilingual Plane pack into the sort key and back unchanged.
+func TestDeferredTrigramsAreTheSameRowsInOneSortedRun(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		plain := dbtest.New(t, db.Dialect)
+		batches := func(d *database.DB) [][]NewCompany {
+			cast := dbtest.NewCast(t, d)
+			out := make([][]NewCompany, 3)
+			for b := range out {
+				for i := range 70 { // past database.BulkMin and the COPY minimum: the bulk path
+					c := NewCompany{Name: fmt.Sprintf("ООО «Яхонт %02d %s»", (i*7+b)%90, []string{"Арбат", "Ёлка 𝔸", "Acme"}[b]),
+						ResponsibleID: cast.Alisa.ID, BranchID: cast.BranchA}
+					_ = c.Normalize()
+					out[b] = append(out[b], c)
+				}
+			}
+			return out
+		}
+		deferred := batches(db)
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			s, flush := NewStore(db).WithTx(tx).DeferTrigrams()
+			for _, list := range deferred {
+				if _, err := s.InsertBatch(ctx, tx, list); err != nil {
+					return err
+				}
+			}
+			var before int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM name_trigrams`).Scan(&before); err != nil {
+				return err
+			}
+			if before != 0 {
+				t.Errorf("%d trigrams before flush, want none", before)
+			}
+			return flush(ctx, tx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, list := range batches(plain) {
+			insertBatch(t, plain, NewStore(plain), list)
+		}
+		rows := func(d *database.DB) []string {
+			list, err := database.Column[string](ctx, d, `SELECT t.trigram || '/' || t.ntri || '/' || n.name_norm FROM name_trigrams t
+				JOIN company_names n ON n.id = t.name_id ORDER BY 1`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return list
+		}
+		got, want := rows(db), rows(plain)
+		if len(want) < 3*70 || !slices.Equal(got, want) {
+			t.Fatalf("deferred trigrams differ from the plain store's: %d rows against %d", len(got), len(want))
+		}
+		if db.Dialect == database.SQLite {
+			return // name_trigrams is its key there (WITHOUT ROWID): no other order to check
+		}
+		var out, sorted int
+		err = db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN pos = kpos THEN 1 ELSE 0 END), 0) FROM (
+			SELECT ROW_NUMBER() OVER (ORDER BY ctid) AS pos, ROW_NUMBER() OVER (ORDER BY trigram, ntri, name_id) AS kpos
+			FROM name_trigrams) x`).Scan(&out, &sorted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sorted != out {
+			t.Errorf("name_trigrams: %d of %d rows where their key puts them", sorted, out)
+		}
+	})
 }

@@ -33,6 +33,9 @@ type Store struct {
 	// recent, if set, is given what an update's duplicate check found,
 	// for the re-check of the company (ShareChecks).
 	recent *duplicate.Recent
+	// deferred, if set, takes the names whose name_trigrams rows wait
+	// for one sorted write (DeferTrigrams).
+	deferred *trigramQueue
 }
 
 // ShareChecks makes the store's updates hand what their duplicate check
