@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/crmprofi/crm/internal/database"
 	"github.com/crmprofi/crm/internal/duplicate"
@@ -174,7 +175,14 @@ func unpackGram(v uint64) string {
 // writeTrigrams writes the name_trigrams rows of names in the primary
 // key's order, streamed where database.DB.CopyStream applies.
 func (s *Store) writeTrigrams(ctx context.Context, tx *sql.Tx, names []pendingName) error {
-	var rows []gramRow
+	// Sized once, by a bound a name cannot exceed (a word of k runes has
+	// k+1 trigrams, and words and the spaces between them add up to the
+	// name): grown by appending, the slice was copied and held twice.
+	size := 0
+	for _, n := range names {
+		size += utf8.RuneCountInString(n.name) + 1
+	}
+	rows := make([]gramRow, 0, size)
 	for _, n := range names {
 		g := duplicate.Trigrams(n.name)
 		for _, t := range g {
