@@ -1099,7 +1099,10 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			if err := s.writeNames(ctx, tx, names); err != nil {
 				return err
 			}
-			database.SortRows(children.terms, 2) // (term, company_id): the primary key and the search index
+			// (term, company_id): the search index's order (and SQLite's
+			// primary key); PostgreSQL's primary key (company_id, term),
+			// migration 00064, takes new companies' words at its end anyway.
+			database.SortRows(children.terms, 2)
 			for _, k := range childKinds {
 				if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
 					return err
