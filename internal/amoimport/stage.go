@@ -40,9 +40,10 @@ const stageColumns = `INSERT INTO import_rows (import_id, number, line, kind, am
 // name_norm are those of its company's name. A record's entity starts as
 // its own number: Plan rewrites only the rows that join another.
 //
-// The batches go through database.InsertRows: COPY on PostgreSQL when
-// the caller's transaction was begun by InTx, multi-row INSERTs on
-// SQLite, inside the caller's transaction on both.
+// On PostgreSQL, when the caller's transaction was begun by InTx, the
+// rows go in one COPY as they are read (stageStream); otherwise in
+// batches through database.InsertRows (multi-row INSERTs on SQLite),
+// inside the caller's transaction on both.
 func Stage(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, rows Rows) (int, error) {
 	if n, ok, err := stageStream(ctx, tx, db, importID, rows); ok {
 		return n, err
