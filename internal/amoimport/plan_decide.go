@@ -119,6 +119,7 @@ func (p *planner) decidePage(page []stagedRow) error {
 			if err != nil {
 				return err
 			}
+			p.tally.add(rp.action, rp.issues)
 			plans = append(plans, []any{p.importID, rp.number, rp.action, database.NullInt64(rp.companyID),
 				database.NullInt64(rp.contactID), database.NullInt64(int64(rp.linkEntity)), database.NullInt64(rp.responsible),
 				database.NullInt64(rp.createdBy), strings.Join(rp.reason, "; "), string(issues)})
