@@ -261,7 +261,7 @@ func (p *planner) addOrphanCompanies() error {
 			if err != nil {
 				return err
 			}
-			resp := p.users.Match(o.responsible)
+			resp := p.match(o.responsible)
 			if resp == 0 {
 				resp = p.opt.Fallback
 			}
