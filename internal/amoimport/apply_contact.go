@@ -164,21 +164,28 @@ func (a *applier) applyContacts(ctx context.Context, groups [][]appliedRow) erro
 // written to (Apply writes companies first).
 func (a *applier) linkedCompanies(ctx context.Context, groups [][]appliedRow) (map[int]int64, error) {
 	out := map[int]int64{}
-	var numbers []any
+	var numbers []int64
 	for _, g := range groups {
 		for _, p := range g {
 			if p.linkEntity != 0 {
-				numbers = append(numbers, p.linkEntity)
+				numbers = append(numbers, int64(p.linkEntity))
 			}
 		}
 	}
 	if len(numbers) == 0 {
 		return out, nil
 	}
+	// Each company once (many contacts of a chunk name the same one), in
+	// one argument (InIDs): a placeholder per number made each chunk's
+	// statement a text of its own, compiled afresh — with the driver's
+	// look-up of each of up to 2,000 placeholders by name, 0.35 s of an
+	// import of 100,000 rows on SQLite.
+	slices.Sort(numbers)
+	numbers = slices.Compact(numbers)
 	var w database.Where
 	w.Add("r.import_id = ?", a.importID)
 	w.Add("COALESCE(x.company_id, d.company_id, r.company_id) IS NOT NULL")
-	w.Add("r.number IN " + w.In(numbers...))
+	w.Add("r.number" + a.db.Dialect.InIDs(&w, numbers))
 	rows, err := a.db.QueryContext(ctx, `SELECT r.number, COALESCE(x.company_id, d.company_id, r.company_id)`+rowsFrom+w.SQL(), w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("apply: linked companies: %w", err)
