@@ -174,26 +174,27 @@ func (a *applier) applyContacts(ctx context.Context, groups [][]appliedRow) erro
 // contacts name one company).
 func (a *applier) linkedCompanies(ctx context.Context, groups [][]appliedRow) (map[int]int64, error) {
 	out := map[int]int64{}
-	var entities []int
+	var numbers []int64
 	for _, g := range groups {
 		for _, p := range g {
 			if p.linkEntity != 0 {
-				entities = append(entities, p.linkEntity)
+				numbers = append(numbers, int64(p.linkEntity))
 			}
 		}
 	}
-	if len(entities) == 0 {
+	if len(numbers) == 0 {
 		return out, nil
 	}
-	slices.Sort(entities)
-	entities = slices.Compact(entities)
-	numbers := make([]any, len(entities))
-	for i, e := range entities {
-		numbers[i] = e
-	}
+	// Each company once (many contacts of a chunk name the same one), in
+	// one argument (InIDs): a placeholder per number made each chunk's
+	// statement a text of its own, compiled afresh — with the driver's
+	// look-up of each of up to 2,000 placeholders by name, 0.35 s of an
+	// import of 100,000 rows on SQLite.
+	slices.Sort(numbers)
+	numbers = slices.Compact(numbers)
 	var w database.Where
 	w.Add("r.import_id = ?", a.importID)
-	w.Add("r.number IN " + w.In(numbers...))
+	w.Add("r.number" + a.db.Dialect.InIDs(&w, numbers))
 	rows, err := a.db.QueryContext(ctx, `SELECT r.number, COALESCE(
 		(SELECT x.company_id FROM import_row_ids x WHERE x.import_id = r.import_id AND x.number = r.number),
 		(SELECT d.company_id FROM import_row_plans d WHERE d.import_id = r.import_id AND d.number = r.number),

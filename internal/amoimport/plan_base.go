@@ -261,13 +261,14 @@ func (p *planner) addOrphanCompanies() error {
 			if err != nil {
 				return err
 			}
-			resp := p.users.Match(o.responsible)
+			resp := p.match(o.responsible)
 			if resp == 0 {
 				resp = p.opt.Fallback
 			}
 			rows = append(rows, []any{p.importID, next, 0, string(KindCompany), o.key, o.norm, string(record), "[]",
 				ActionCreate, next, database.NullInt64(resp),
 				fmt.Sprintf("Создана по контакту из строки %d", o.line)})
+			p.tally.add(ActionCreate, nil)
 		}
 		batch = batch[:0]
 		return p.db.InsertRows(p.ctx, p.tx, `INSERT INTO import_rows (import_id, number, line, kind, name_key, name_norm, record,

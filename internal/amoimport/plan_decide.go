@@ -119,6 +119,7 @@ func (p *planner) decidePage(page []stagedRow) error {
 			if err != nil {
 				return err
 			}
+			p.tally.add(rp.action, rp.issues)
 			plans = append(plans, []any{p.importID, rp.number, rp.action, database.NullInt64(rp.companyID),
 				database.NullInt64(rp.contactID), database.NullInt64(int64(rp.linkEntity)), database.NullInt64(rp.responsible),
 				database.NullInt64(rp.createdBy), strings.Join(rp.reason, "; "), string(issues)})
@@ -148,7 +149,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 			continue
 		}
 		rp.issues = append(rp.issues, r.rec.Issues...)
-		rp.responsible = p.users.Match(r.rec.Responsible)
+		rp.responsible = p.match(r.rec.Responsible)
 		if rp.responsible == 0 {
 			rp.responsible = p.opt.Fallback
 			if who := strings.TrimSpace(r.rec.Responsible); who != "" {
@@ -158,7 +159,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 				rp.reason = append(rp.reason, "Ответственный не указан — назначен "+p.fallbackName())
 			}
 		}
-		rp.createdBy = p.users.Match(r.rec.CreatedBy)
+		rp.createdBy = p.match(r.rec.CreatedBy)
 		recs = append(recs, r.rec)
 	}
 	if len(recs) == 0 {

@@ -1,6 +1,9 @@
 package amoimport
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestMatcher(t *testing.T) {
 	users := []User{
@@ -46,5 +49,34 @@ func TestMatcher(t *testing.T) {
 				t.Errorf("Match(%q) = %d, want %d", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPlannerMatchIsMatchMemoised: the planner's memo answers as the
+// Matcher does, for known, unknown and ambiguous names, and stops growing
+// at matchCacheMax distinct names.
+func TestPlannerMatchIsMatchMemoised(t *testing.T) {
+	m := NewMatcher([]User{
+		{ID: 1, Username: "d.popov", FirstName: "Дмитрий", LastName: "Попов"},
+		{ID: 2, Username: "e.kuz", FirstName: "Елена", LastName: "Кузнецова", Email: "e.kuz@example.ru"},
+		{ID: 3, Username: "e.kuz2", FirstName: "Елена", LastName: "Кузнецова"},
+	})
+	p := &planner{users: m}
+	names := []string{"Попов Дмитрий", "(МСК) Дмитрий Попов", "d.popov", "e.kuz@example.ru", "Кузнецова Елена", "Неизвестный Человек", ""}
+	for range 2 { // the second time from the memo
+		for _, n := range names {
+			if got, want := p.match(n), m.Match(n); got != want {
+				t.Errorf("match(%q) = %d, Match says %d", n, got, want)
+			}
+		}
+	}
+	for i := range matchCacheMax + 100 {
+		p.match(fmt.Sprintf("Сотрудник %d", i))
+	}
+	if len(p.matched) > matchCacheMax {
+		t.Errorf("the memo holds %d names, at most %d", len(p.matched), matchCacheMax)
+	}
+	if got := p.match("Попов Дмитрий"); got != 1 {
+		t.Errorf("a memoised name after the memo filled: %d, want 1", got)
 	}
 }

@@ -125,7 +125,8 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 		traceStep("stage", start)
 		rows.done(size)
 		read.Finish(nil)
-		if sum, err = Plan(ctx, tx, db, im.ID, PlanOptions{Fallback: fallback, Fresh: true}); err != nil {
+		var counted *tally
+		if sum, counted, err = plan(ctx, tx, db, im.ID, PlanOptions{Fallback: fallback, Fresh: true}); err != nil {
 			return err
 		}
 		if !im.DryRun {
@@ -139,7 +140,7 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 			traceStep("apply", start)
 		}
 		start = time.Now()
-		rep, err := report(ctx, tx, im.ID, sum, p.Columns().Unknown)
+		rep, err := report(ctx, tx, im.ID, sum, counted, p.Columns().Unknown)
 		if err != nil {
 			return err
 		}
@@ -291,41 +292,17 @@ func (r *reading) done(size int64) {
 	}
 }
 
-// report completes the run's totals with the report's other sections.
-func report(ctx context.Context, tx *sql.Tx, id int64, sum Summary, columns []string) (Report, error) {
-	rep := Report{Summary: sum, UnknownColumns: columns}
+// report completes the run's totals with the report's other sections:
+// the rows with warnings and the unknown «Ответственные» come from the
+// plan's tally (Apply changes no row's action or issues), so the report
+// no longer reads every staged row and its plan (0.7 s of CPU for 100,000
+// rows on SQLite).
+func report(ctx context.Context, tx *sql.Tx, id int64, sum Summary, counted *tally, columns []string) (Report, error) {
+	rep := Report{Summary: sum, UnknownColumns: columns, Warnings: counted.warned}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows WHERE import_id = $1`, id).Scan(&rep.Rows); err != nil {
 		return Report{}, fmt.Errorf("import %d report: %w", id, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT issues FROM (SELECT COALESCE(d.issues, r.issues) AS issues`+rowsPlanned+`
-		WHERE r.import_id = $1) i WHERE issues <> '[]' AND issues <> ''`, id)
-	if err != nil {
-		return Report{}, fmt.Errorf("import %d report: %w", id, err)
-	}
-	defer func() { _ = rows.Close() }()
-	unknown := map[string]int{}
-	for rows.Next() {
-		var raw string
-		if err := rows.Scan(&raw); err != nil {
-			return Report{}, fmt.Errorf("import %d report: %w", id, err)
-		}
-		var issues []Issue
-		if err := json.Unmarshal([]byte(raw), &issues); err != nil {
-			return Report{}, fmt.Errorf("import %d report: %w", id, err)
-		}
-		if len(warnings(issues)) > 0 {
-			rep.Warnings++
-		}
-		for _, is := range issues {
-			if is.Code == "responsible_unknown" && is.Value != "" {
-				unknown[is.Value]++
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return Report{}, fmt.Errorf("import %d report: %w", id, err)
-	}
-	for v, n := range unknown {
+	for v, n := range counted.unknown {
 		rep.UnknownResponsible = append(rep.UnknownResponsible, ValueCount{Value: v, Count: n})
 	}
 	sort.Slice(rep.UnknownResponsible, func(i, j int) bool {

@@ -102,6 +102,11 @@ func TestSearchPlans(t *testing.T) {
 					t.Errorf("the page plan does not say %q:\n%s", c.pgPage, page)
 				}
 				for _, idx := range c.want {
+					if db.Dialect == database.SQLite && idx == "company_terms_search_idx" {
+						// Migration 00065: on SQLite the table itself is the
+						// search index (WITHOUT ROWID, keyed by its columns).
+						idx = "SEARCH t USING PRIMARY KEY (term>? AND term<?)"
+					}
 					if !strings.Contains(count+page, idx) {
 						t.Errorf("%s is not used:\n  count: %s\n  page:  %s", idx, count, page)
 					}

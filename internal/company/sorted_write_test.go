@@ -15,9 +15,10 @@ import (
 // (company_terms) and name trigrams reach their tables in key order,
 // whatever the order of the companies — B-tree inserts in key order are
 // what keeps a big import's derived rows cheap. The tables' physical order
-// shows it: rowid on SQLite (name_trigrams there is WITHOUT ROWID, kept in
-// key order by the table itself), ctid on PostgreSQL, where COPY appends
-// in the order given.
+// shows it on PostgreSQL: ctid, where COPY appends in the order given.
+// On SQLite both tables are WITHOUT ROWID (name_trigrams since 00044,
+// company_terms since 00065), kept in key order by the tables themselves:
+// there the test only writes the batch.
 func TestInsertBatchWritesDerivedRowsInKeyOrder(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		cast := dbtest.NewCast(t, db)
@@ -30,20 +31,16 @@ func TestInsertBatchWritesDerivedRowsInKeyOrder(t *testing.T) {
 			list = append(list, c)
 		}
 		insertBatch(t, db, s, list)
-		physical := "rowid"
-		if db.Dialect == database.Postgres {
-			physical = "ctid"
+		if db.Dialect == database.SQLite {
+			return
 		}
 		for _, c := range []struct{ table, key string }{
-			{"company_terms", "term, company_id"},
+			{"company_terms", "term, live, name_norm, company_id"},
 			{"name_trigrams", "trigram, ntri, name_id"},
 		} {
-			if c.table == "name_trigrams" && db.Dialect == database.SQLite {
-				continue
-			}
 			var out, sorted int
 			err := db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN pos = kpos THEN 1 ELSE 0 END), 0) FROM (
-				SELECT ROW_NUMBER() OVER (ORDER BY `+physical+`) AS pos, ROW_NUMBER() OVER (ORDER BY `+c.key+`) AS kpos FROM `+c.table+`) x`).Scan(&out, &sorted)
+				SELECT ROW_NUMBER() OVER (ORDER BY ctid) AS pos, ROW_NUMBER() OVER (ORDER BY `+c.key+`) AS kpos FROM `+c.table+`) x`).Scan(&out, &sorted)
 			if err != nil {
 				t.Fatal(err)
 			}

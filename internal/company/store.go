@@ -950,7 +950,7 @@ type childRows struct {
 // company's sort key and scope columns (see migration 00004).
 func (c *childRows) add(id int64, n *NewCompany, nm norms) {
 	for _, t := range nm.terms {
-		c.terms = append(c.terms, []any{t, id, nm.name, true, n.BranchID, n.ResponsibleID})
+		c.terms = append(c.terms, []any{t, true, nm.name, id, n.BranchID, n.ResponsibleID})
 	}
 	for pos, p := range n.Phones {
 		suffix := dedup.Phone{E164: p.E164}.Suffix()
@@ -971,7 +971,7 @@ var childKinds = []struct {
 	fields        []string
 	rows          func(*childRows) [][]any
 }{
-	{"company_terms", `INSERT INTO company_terms (term, company_id, name_norm, live, branch_id, responsible_id)`, []string{"name", "legal_name"},
+	{"company_terms", `INSERT INTO company_terms (term, live, name_norm, company_id, branch_id, responsible_id)`, []string{"name", "legal_name"},
 		func(c *childRows) [][]any { return c.terms }},
 	{"company_phones", `INSERT INTO company_phones (company_id, position, value, kind, comment, e164, ext, e164_suffix)`, []string{"phones"},
 		func(c *childRows) [][]any { return c.phones }},
@@ -1099,10 +1099,11 @@ func (s *Store) InsertBatch(ctx context.Context, tx *sql.Tx, list []NewCompany) 
 			if err := s.writeNames(ctx, tx, names); err != nil {
 				return err
 			}
-			// (term, company_id): the search index's order (and SQLite's
-			// primary key); PostgreSQL's primary key (company_id, term),
-			// migration 00064, takes new companies' words at its end anyway.
-			database.SortRows(children.terms, 2)
+			// In the search key's order (term, live, name_norm, company_id):
+			// SQLite's table (migration 00065) and PostgreSQL's search index;
+			// PostgreSQL's primary key (company_id, term), migration 00064,
+			// takes new companies' words at its end anyway.
+			database.SortRows(children.terms, 4)
 			for _, k := range childKinds {
 				if err := s.db.InsertRows(ctx, tx, k.insert, k.rows(&children)); err != nil {
 					return err
