@@ -68,8 +68,9 @@ func (s Selection) IDs(ctx context.Context, q database.Streamer, fn func(id int6
 	}
 	defer func() { _ = rows.Close() }()
 	var id int64
+	dest := []any{&id} // made once: Scan's variadic slice escapes
 	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("stream company ids: %w", err)
 		}
 		if err := fn(id); err != nil {
@@ -233,7 +234,15 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 		if err != nil {
 			return fmt.Errorf("stream company children: %w", err)
 		}
-		k := &childStream{rows: r, only: kind}
+		k := &childStream{rows: r, only: kind, texts: database.NewTexts(2)}
+		switch kind {
+		case 0:
+			k.dest = []any{&k.companyID, &k.kind, &k.num, k.texts.Dest(0), k.texts.Dest(1)}
+		case 3:
+			k.dest = []any{&k.companyID, &k.num}
+		default:
+			k.dest = []any{&k.companyID, k.texts.Dest(0), k.texts.Dest(1)}
+		}
 		kids = append(kids, k)
 		return k.next()
 	}
@@ -260,11 +269,15 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 		return err
 	}
 	var status, branch, resp int64
+	// The destinations are made once: see database.Texts.
+	texts := database.NewTexts(7)
+	dest := []any{&c.ID, texts.Dest(0), texts.Dest(1), texts.Dest(2), texts.Dest(3), texts.Dest(4), texts.Dest(5), texts.Dest(6),
+		&status, &branch, &resp, created, updated}
 	for rows.Next() {
-		if err := rows.Scan(&c.ID, &c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website,
-			&status, &branch, &resp, created, updated); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("stream companies: %w", err)
 		}
+		texts.Strings(&c.Name, &c.LegalName, &c.INN, &c.KPP, &c.OGRN, &c.Address, &c.Website)
 		c.StatusID, c.BranchID, c.ResponsibleID = ptr(status), ptr(branch), ptr(resp)
 		c.StatusName, c.BranchName, c.ResponsibleName = names.statuses[status], names.branches[branch], names.users[resp]
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
@@ -375,25 +388,26 @@ type childStream struct {
 	// (on SQLite each fetch of a column takes the connection's mutex).
 	// 0 is a stream of all kinds, its rows as above.
 	only int64
+	// dest is what a row is scanned into, texts its value and comment.
+	dest  []any
+	texts *database.Texts
 }
 
 func (k *childStream) next() error {
 	if k.pending = k.rows.Next(); !k.pending {
 		return nil
 	}
-	var err error
+	if err := k.rows.Scan(k.dest...); err != nil {
+		return fmt.Errorf("stream company children: %w", err)
+	}
 	switch k.only {
 	case 0:
-		err = k.rows.Scan(&k.companyID, &k.kind, &k.num, &k.value, &k.comment)
+		k.texts.Strings(&k.value, &k.comment)
 	case 3:
 		k.kind = 3
-		err = k.rows.Scan(&k.companyID, &k.num)
 	default:
 		k.kind = k.only
-		err = k.rows.Scan(&k.companyID, &k.value, &k.comment)
-	}
-	if err != nil {
-		return fmt.Errorf("stream company children: %w", err)
+		k.texts.Strings(&k.value, &k.comment)
 	}
 	return nil
 }
