@@ -916,6 +916,13 @@ func appendContactLine(dst []byte, ct *Contact) []byte {
 func appendName(dst []byte, ct *Contact) []byte {
 	start := len(dst)
 	for _, part := range [3]string{ct.LastName, ct.FirstName, ct.MiddleName} {
+		if oneWord(part) { // most names: no rune to decode
+			if len(dst) > start {
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, part...)
+			continue
+		}
 		for f := range strings.FieldsSeq(part) {
 			if len(dst) > start {
 				dst = append(dst, ' ')
@@ -924,6 +931,20 @@ func appendName(dst []byte, ct *Contact) []byte {
 		}
 	}
 	return dst
+}
+
+// oneWord reports whether s is a single field of strings.Fields: not
+// empty, and without a byte that is, or may start, a blank (unicode.IsSpace:
+// ASCII blanks, U+0085 and U+00A0 — C2 …, U+1680 — E1 …, U+2000–U+205F —
+// E2 …, U+3000 — E3 …). Cyrillic letters (D0 …, D1 …) pass as they are.
+func oneWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == ' ', b >= '\t' && b <= '\r', b == 0xC2, b >= 0xE1 && b <= 0xE3:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // rowSink is a file format being written.
