@@ -19,6 +19,11 @@ import (
 // The destinations are made once for a stream and passed to every Scan
 // (a reused []any, so Scan's variadic slice is not allocated a row
 // either). A NULL is an error, as it is for a *string.
+//
+// Measured on a whole CSV export of a million companies and as many
+// contacts, PostgreSQL (with PgxTx's buffered reads), three runs of each
+// build in turn, medians: the client's user CPU 3.27 → 2.44 s, 153 → 72
+// collections; on SQLite, where only the []any goes, 9.94 → 9.04 s.
 type Texts struct {
 	buf  []byte
 	cols []textCol
