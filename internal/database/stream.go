@@ -1,11 +1,14 @@
 package database
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Rows is a result read row by row, as *sql.Rows reads it.
@@ -54,7 +57,12 @@ func (db *DB) BeginPgxRead(ctx context.Context) (*PgxTx, error) {
 	if db.Dialect != Postgres {
 		return nil, fmt.Errorf("pgx read: %s is not PostgreSQL", db.Dialect)
 	}
-	conn, err := pgx.Connect(ctx, db.dsn)
+	cfg, err := pgx.ParseConfig(db.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgx read: %w", err)
+	}
+	cfg.BuildFrontend = bufferedFrontend
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgx read: %w", err)
 	}
@@ -64,6 +72,22 @@ func (db *DB) BeginPgxRead(ctx context.Context) (*PgxTx, error) {
 		return nil, fmt.Errorf("pgx read: %w", err)
 	}
 	return &PgxTx{conn: conn, tx: tx}, nil
+}
+
+// readBuffer is what a PgxTx's connection reads from its socket at
+// once. pgx reads 8 KB at a time, its server's own send buffer: a read
+// system call for each 8 KB of a stream that runs to hundreds of
+// megabytes (a whole export of a million companies: ~90,000 reads, 7 %
+// of the client's CPU). The server keeps writing while the client
+// works, so that a larger read finds more waiting.
+const readBuffer = 256 << 10
+
+// bufferedFrontend is pgx's frontend reading the socket through a buffer
+// of readBuffer bytes. Only the connections of PgxTx have it: nothing
+// else reads them (pgx reads its socket only through its frontend, but
+// for SyncConn and Hijack, which these connections never use).
+func bufferedFrontend(r io.Reader, w io.Writer) *pgproto3.Frontend {
+	return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBuffer), w)
 }
 
 // Stream runs query in the transaction.

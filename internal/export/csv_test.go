@@ -85,3 +85,31 @@ func TestDatesAreWrittenAsTheLayoutWritesThem(t *testing.T) {
 		}
 	}
 }
+
+// TestContactNamesAreWrittenAsNameHasThem: a contact's name in the
+// «Контакты» cell, whose one-word parts are copied without decoding
+// their runes, reads as Name joins it, whatever blanks (ASCII, no-break,
+// ideographic, em) or broken UTF-8 the parts hold.
+func TestContactNamesAreWrittenAsNameHasThem(t *testing.T) {
+	for _, parts := range [][3]string{
+		{"Иванов", "Иван", "Иванович"}, {"", "", ""}, {"Петрова", "", "Анна"}, {" Сидоров ", "Пётр\tПавлович", ""},
+		{"Ким\u00a0Чен", "\u3000Ли", "Анна\u2003Мария"}, {"O'Brien", "Mary-Ann", "\u0085x"}, {"\xff\xfe", "\xe2", "a\u1680b"},
+		{"Смит\u202fДжон", "\u205f", "\u2028\u2029"},
+	} {
+		ct := Contact{LastName: parts[0], FirstName: parts[1], MiddleName: parts[2]}
+		if got, want := string(appendName(nil, &ct)), ct.Name(); got != want {
+			t.Errorf("%q: got %q, want %q", parts, got, want)
+		}
+	}
+}
+
+func FuzzContactName(f *testing.F) {
+	f.Add("Иванов", "Иван", " Иванович")
+	f.Add("a\u00a0b", "\u3000", "")
+	f.Fuzz(func(t *testing.T, last, first, middle string) {
+		ct := Contact{LastName: last, FirstName: first, MiddleName: middle}
+		if got, want := string(appendName(nil, &ct)), ct.Name(); got != want {
+			t.Errorf("%q %q %q: got %q, want %q", last, first, middle, got, want)
+		}
+	})
+}

@@ -517,6 +517,9 @@ type contactStream struct {
 	pending bool
 	row     contactRow
 	list    []Contact
+	// dest is what a row is scanned into (see database.Texts).
+	dest  []any
+	texts *database.Texts
 }
 
 // contactRow is a row of the contacts' stream: a contact (kind 0), or
@@ -538,7 +541,9 @@ func openContacts(ctx context.Context, q database.Streamer, sel company.Selectio
 	if err != nil {
 		return nil, fmt.Errorf("export contacts: %w", err)
 	}
-	s := &contactStream{rows: rows}
+	s := &contactStream{rows: rows, texts: database.NewTexts(4)}
+	r := &s.row
+	s.dest = []any{&r.companyID, &r.id, &r.kind, s.texts.Dest(0), s.texts.Dest(1), s.texts.Dest(2), s.texts.Dest(3)}
 	if err := s.next(); err != nil {
 		_ = rows.Close() //nolint:sqlclosecheck // the error path; the caller's defer closes the rows otherwise
 		return nil, err
@@ -553,10 +558,11 @@ func (s *contactStream) next() error {
 	if s.pending = s.rows.Next(); !s.pending {
 		return nil
 	}
-	r := &s.row
-	if err := s.rows.Scan(&r.companyID, &r.id, &r.kind, &r.a, &r.b, &r.c, &r.d); err != nil {
+	if err := s.rows.Scan(s.dest...); err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
+	r := &s.row
+	s.texts.Strings(&r.a, &r.b, &r.c, &r.d)
 	return nil
 }
 
@@ -640,6 +646,7 @@ type allContacts struct {
 	// The next row of ids: a contact and its company.
 	pending       bool
 	companyID, id int64
+	dest          []any // &companyID, &id: made once, as Scan's variadic slice escapes
 	buf           []byte
 }
 
@@ -681,15 +688,18 @@ func (a *allContacts) read(ctx context.Context, next company.Queriers) error {
 			return fmt.Errorf("export contacts: %w", err)
 		}
 	}
-	phones, emails := valueStream{rows: streams[1]}, valueStream{rows: streams[2]}
+	phones, emails := newValueStream(streams[1]), newValueStream(streams[2])
 	if err := errors.Join(phones.next(), emails.next()); err != nil {
 		return err
 	}
 	var ct Contact
+	texts := database.NewTexts(4) // see database.Texts
+	dest := []any{&ct.ID, texts.Dest(0), texts.Dest(1), texts.Dest(2), texts.Dest(3)}
 	for streams[0].Next() {
-		if err := streams[0].Scan(&ct.ID, &ct.LastName, &ct.FirstName, &ct.MiddleName, &ct.Job); err != nil {
+		if err := streams[0].Scan(dest...); err != nil {
 			return fmt.Errorf("export contacts: %w", err)
 		}
+		texts.Strings(&ct.LastName, &ct.FirstName, &ct.MiddleName, &ct.Job)
 		var err error
 		if ct.Phones, err = phones.of(ct.ID, ct.Phones[:0]); err != nil {
 			return err
@@ -717,6 +727,7 @@ func (a *allContacts) open(ctx context.Context, q database.Streamer) error {
 		return fmt.Errorf("export contacts: %w", err)
 	}
 	a.ids = rows
+	a.dest = []any{&a.companyID, &a.id}
 	return a.next()
 }
 
@@ -724,7 +735,7 @@ func (a *allContacts) next() error {
 	if a.pending = a.ids.Next(); !a.pending {
 		return nil
 	}
-	if err := a.ids.Scan(&a.companyID, &a.id); err != nil {
+	if err := a.ids.Scan(a.dest...); err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
 	return nil
@@ -774,15 +785,25 @@ type valueStream struct {
 	id      int64
 	value   string
 	comment string
+	// dest is what a row is scanned into (see database.Texts).
+	dest  []any
+	texts *database.Texts
+}
+
+func newValueStream(rows database.Rows) *valueStream {
+	v := &valueStream{rows: rows, texts: database.NewTexts(2)}
+	v.dest = []any{&v.id, v.texts.Dest(0), v.texts.Dest(1)}
+	return v
 }
 
 func (v *valueStream) next() error {
 	if v.pending = v.rows.Next(); !v.pending {
 		return nil
 	}
-	if err := v.rows.Scan(&v.id, &v.value, &v.comment); err != nil {
+	if err := v.rows.Scan(v.dest...); err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
+	v.texts.Strings(&v.value, &v.comment)
 	return nil
 }
 
@@ -895,6 +916,13 @@ func appendContactLine(dst []byte, ct *Contact) []byte {
 func appendName(dst []byte, ct *Contact) []byte {
 	start := len(dst)
 	for _, part := range [3]string{ct.LastName, ct.FirstName, ct.MiddleName} {
+		if oneWord(part) { // most names: no rune to decode
+			if len(dst) > start {
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, part...)
+			continue
+		}
 		for f := range strings.FieldsSeq(part) {
 			if len(dst) > start {
 				dst = append(dst, ' ')
@@ -903,6 +931,20 @@ func appendName(dst []byte, ct *Contact) []byte {
 		}
 	}
 	return dst
+}
+
+// oneWord reports whether s is a single field of strings.Fields: not
+// empty, and without a byte that is, or may start, a blank (unicode.IsSpace:
+// ASCII blanks, U+0085 and U+00A0 — C2 …, U+1680 — E1 …, U+2000–U+205F —
+// E2 …, U+3000 — E3 …). Cyrillic letters (D0 …, D1 …) pass as they are.
+func oneWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == ' ', b >= '\t' && b <= '\r', b == 0xC2, b >= 0xE1 && b <= 0xE3:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // rowSink is a file format being written.
