@@ -19,6 +19,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 	"github.com/crmprofi/crm/internal/auth"
 	"github.com/crmprofi/crm/internal/database"
+	"github.com/crmprofi/crm/internal/memlimit"
 	"github.com/crmprofi/crm/internal/progress"
 )
 
@@ -49,6 +50,10 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 		return errors.New("укажите файл выгрузки: crm import-amo --csv ФАЙЛ [--dry-run] [--report ОТЧЁТ.csv]")
 	}
 	defer func() { _ = db.Close() }()
+	// This process runs the import alone: its soft memory limit keeps the
+	// Go heap near what the import holds (the server, whose requests
+	// share the runtime with its import jobs, does not set one).
+	defer memlimit.Lower(amoimport.DefaultMemoryLimit)()
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {

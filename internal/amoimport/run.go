@@ -44,6 +44,19 @@ type RunOptions struct {
 	BeforeCommit func(ctx context.Context, tx *sql.Tx) error
 }
 
+// DefaultMemoryLimit is the soft limit of the Go runtime's memory for a
+// process that runs an import alone (`crm import-amo`; memlimit.Lower).
+// The import holds a few megabytes whatever the file's size (a batch, a
+// page of entities, one part of the file) and the plan's arrays, 9 bytes
+// a row; but the drivers allocate as they read and write, and the
+// collector's default pace lets the heap grow to twice what it held at
+// its last collection, so the peak RSS rose with the file where the
+// arrays are (PostgreSQL, dry run: 100,000 rows 73-87 MB, a million
+// 76-83 MB at grouping). Under the limit both stay at 74-76 MB. The limit
+// is soft: a file whose arrays outgrow it costs collections, never a
+// failed import.
+const DefaultMemoryLimit = 32 << 20
+
 // ErrNotExport is a file the reader cannot take as amoCRM's export; the
 // reader's FormatError, wrapped with it, says why in Russian.
 var ErrNotExport = errors.New("not an amoCRM export")
