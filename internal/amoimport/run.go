@@ -51,11 +51,13 @@ type RunOptions struct {
 // a row; but the drivers allocate as they read and write, and the
 // collector's default pace lets the heap grow to twice what it held at
 // its last collection, so the peak RSS rose with the file where the
-// arrays are (PostgreSQL, dry run: 100,000 rows 73-87 MB, a million
-// 76-83 MB at grouping). Under the limit both stay at 74-76 MB. The limit
-// is soft: a file whose arrays outgrow it costs collections, never a
-// failed import.
-const DefaultMemoryLimit = 32 << 20
+// arrays are and wandered from run to run. PostgreSQL, 100,000 rows, 3
+// runs each: import 81-84 MB without a limit, 74-75 MB under 40 MB with
+// the same CPU (medians 6.29 and 6.23 s); 32 MB held 72-73 MB but cost a
+// tenth more CPU in collections, 48 MB held nothing. Dry run under 40 MB:
+// 63-68 MB for 100,000 rows, 75 MB for a million. The limit is soft: a
+// file whose arrays outgrow it costs collections, never a failed import.
+const DefaultMemoryLimit = 40 << 20
 
 // ErrNotExport is a file the reader cannot take as amoCRM's export; the
 // reader's FormatError, wrapped with it, says why in Russian.
