@@ -458,12 +458,18 @@ func watchPeakRSS(pid int, stop <-chan struct{}) int64 {
 
 // readVMHWM is the VmHWM line of a /proc/<pid>/status file, in bytes.
 func readVMHWM(path string) (int64, bool) {
-	b, err := os.ReadFile(path) //nolint:gosec // a /proc path of our own child
+	return readStatus(path, "VmHWM:")
+}
+
+// readStatus is the line of a /proc/<pid>/status file that starts with
+// field (a size in kB), in bytes.
+func readStatus(path, field string) (int64, bool) {
+	b, err := os.ReadFile(path) //nolint:gosec // a /proc path of our own child or our own
 	if err != nil {
 		return 0, false
 	}
 	for l := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(l, field); ok {
 			f := strings.Fields(rest)
 			if len(f) == 0 {
 				return 0, false

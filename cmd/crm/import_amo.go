@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmprofi/crm/internal/access"
@@ -33,7 +35,11 @@ const importActor = "import-amo"
 // 18.1 s (5 runs), this limit 14.5 s (2 runs), peak RSS 176 → 198 MB
 // (SQLite's page cache and sorter are outside the Go heap and the
 // limit); GOGC=400 took 15.9 s (3 runs) but peaked at 224–239 MB, its
-// heap growing with the live one.
+// heap growing with the live one. A soft limit alone, with GOGC=100 left
+// on (40 MB: PostgreSQL, 100,000 rows, peak 81–84 → 74–75 MB), holds the
+// peak a little lower but collects as often as before; with pacing off
+// the limit is what bounds the heap, so the peak is as flat as the live
+// heap is, whatever the file's size.
 const importHeapLimit = 64 << 20
 
 // cmdImportAmo is `crm import-amo --csv FILE [--dry-run] [--report FILE]
@@ -74,13 +80,18 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 		stderr := env.stderr
 		// With each step, the SQL statements it sent (the plan's and
 		// Apply's steps nest in their whole: "apply" counts its kinds').
+		// With the process's memory as the step ends (resident now and
+		// its peak so far, and the Go heap in use): which step makes the
+		// run's peak, and what grows with the file.
 		statements := db.Statements()
+		peak := watchStepPeak()
 		amoimport.Trace = func(step string, took time.Duration) {
 			now := db.Statements()
-			fmt.Fprintf(stderr, "\n%-22s %-10s %d SQL\n", step, took.Round(time.Millisecond), now-statements)
+			fmt.Fprintf(stderr, "\n%-22s %-10s %d SQL  пик шага %.0f МБ, %s\n", step, took.Round(time.Millisecond), now-statements,
+				float64(peak.take())/(1<<20), memoryNow())
 			statements = now
 		}
-		defer func() { amoimport.Trace = nil }()
+		defer func() { amoimport.Trace = nil; peak.stop() }()
 	}
 
 	f, err := os.Open(*file)
@@ -95,6 +106,7 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 	if st.IsDir() {
 		return fmt.Errorf("%s — это папка, а нужен файл выгрузки", *file)
 	}
+	start := time.Now()
 	if err := amoimport.Check(f, st.Size()); err != nil {
 		return fmt.Errorf("файл %s не импортирован: %s", filepath.Base(*file), amoimport.FailureText(err))
 	}
@@ -111,6 +123,9 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("файл не загружен в базу: %w", err)
+	}
+	if amoimport.Trace != nil {
+		amoimport.Trace("upload", time.Since(start))
 	}
 	sum, err := amoimport.Run(ctx, db, im.ID, amoimport.RunOptions{
 		Actor:    access.System(importActor),
@@ -203,3 +218,57 @@ func writeImportReport(ctx context.Context, db *database.DB, id int64, path stri
 	}
 	return nil
 }
+
+// memoryNow says the process's resident memory, its peak so far and the
+// Go heap in use, in MB, for --trace.
+func memoryNow() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss, _ := readStatus("/proc/self/status", "VmRSS:")
+	hwm, _ := readStatus("/proc/self/status", "VmHWM:")
+	return fmt.Sprintf("RSS %.0f МБ, пик %.0f МБ, куча Go %.0f МБ", float64(rss)/(1<<20), float64(hwm)/(1<<20),
+		float64(ms.HeapInuse)/(1<<20))
+}
+
+// stepPeak watches the process's resident memory for --trace: the
+// highest VmRSS since the last step ended, read every 10 ms.
+type stepPeak struct {
+	mu   sync.Mutex
+	max  int64
+	done chan struct{}
+}
+
+func watchStepPeak() *stepPeak {
+	p := &stepPeak{done: make(chan struct{})}
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if rss, ok := readStatus("/proc/self/status", "VmRSS:"); ok {
+				p.mu.Lock()
+				p.max = max(p.max, rss)
+				p.mu.Unlock()
+			}
+			select {
+			case <-p.done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return p
+}
+
+// take is the peak since the last take.
+func (p *stepPeak) take() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.max
+	if rss, ok := readStatus("/proc/self/status", "VmRSS:"); ok {
+		m = max(m, rss) // a step shorter than a tick
+	}
+	p.max = 0
+	return m
+}
+
+func (p *stepPeak) stop() { close(p.done) }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -109,9 +110,17 @@ func TestImportAmoCommandOnBothFixtures(t *testing.T) {
 				file := fixturePath(name)
 				report := filepath.Join(t.TempDir(), "отчёт.csv")
 
-				out, errOut, err := crmRun(t, url, "import-amo", "--csv", file, "--dry-run", "--report", report)
+				out, errOut, err := crmRun(t, url, "import-amo", "--csv", file, "--dry-run", "--report", report, "--trace")
 				if err != nil {
 					t.Fatalf("dry run: %v\n%s%s", err, out, errOut)
+				}
+				// --trace: every step with its time, its SQL and the
+				// memory it took, the file's upload and spool included.
+				for _, step := range []string{"upload", "spool", "stage", "plan group", "plan decide", "report"} {
+					if !regexp.MustCompile(`(?m)^` + step + ` +\S+ +\d+ SQL  пик шага \d+ МБ, RSS \d+ МБ, пик \d+ МБ, куча Go \d+ МБ$`).
+						MatchString(errOut) {
+						t.Errorf("--trace has no line of step %q:\n%s", step, errOut)
+					}
 				}
 				if !strings.Contains(out, "в базу ничего не записано") || !strings.Contains(out, "будет создано:") {
 					t.Errorf("dry run summary:\n%s", out)

@@ -38,11 +38,11 @@ const (
 	joinBase
 )
 
-// Row flags.
+// Row flags, in the row's state byte above its kind and join.
 const (
 	// flagNameAmbiguous: the row's name and address are those of
 	// companies with different ИНН, so it joined none of them.
-	flagNameAmbiguous uint8 = 1 << iota
+	flagNameAmbiguous uint8 = 1 << (iota + 5)
 	// flagBaseAmbiguous: the entity's name and address match more than
 	// one company of the base.
 	flagBaseAmbiguous
@@ -52,8 +52,8 @@ const (
 )
 
 // planner holds what Plan knows of the staged rows between its passes:
-// a few bytes per row in flat arrays indexed by the row's number (15
-// bytes a row while grouping runs, 7 until the entities are final, 2 for
+// a few bytes per row in flat arrays indexed by the row's number (9
+// bytes a row while grouping runs, 5 until the entities are final, 1 for
 // decide; 9 more once an entity matched the base), never the rows
 // themselves, which are read back from import_rows one sorted stream or
 // one page of entities at a time.
@@ -66,13 +66,18 @@ type planner struct {
 	users    *Matcher
 	fallback string // the fallback user's name, for the reasons
 
-	n       int32   // the highest number of a row of the file
-	kind    []uint8 // 1 company, 2 contact, 0 no record
-	parent  []int32 // union-find: rows of one entity share a root, its lowest number
-	join    []uint8 // how the row joined its entity
-	flags   []uint8
-	innID   []int32 // the row's ИНН, numbered in sorted order; 0 none
-	rootINN []int32 // per root: the entity's ИНН number; -1 when it has two
+	n int32 // the highest number of a row of the file
+	// state is the row's kind (bits 0–1: kindCompany, kindContact or
+	// kindNone), how it joined its entity (bits 2–4, joinNone…joinBase)
+	// and its flags (bits 5–7): one byte a row, not three (2 MB less at
+	// a million rows while grouping, with the Go heap's headroom 4).
+	state  []uint8
+	parent []int32 // union-find: rows of one entity share a root, its lowest number
+	// inn is, while the ИНН pass runs, the row's ИНН numbered in sorted
+	// order (0 none); after it, per root, the entity's (-1 when it has
+	// two): one array, rewritten in place, not two (4 bytes a row less
+	// at the plan's peak, 4 MB at a million rows).
+	inn     []int32
 	base    []int64 // per root: the company or contact of the base it is; nil until one is found
 	baseHow []uint8 // per root: how base was found
 
@@ -108,6 +113,25 @@ const (
 	kindCompany
 	kindContact
 )
+
+// The fields of a row's state byte.
+const (
+	kindMask  uint8 = 3
+	joinShift       = 2
+	joinMask  uint8 = 7 << joinShift
+)
+
+// kindOf is row i's kind.
+func (p *planner) kindOf(i int32) uint8 { return p.state[i] & kindMask }
+
+// joinOf is how row i joined its entity.
+func (p *planner) joinOf(i int32) uint8 { return (p.state[i] & joinMask) >> joinShift }
+
+// setJoin records how row i joined its entity.
+func (p *planner) setJoin(i int32, how uint8) { p.state[i] = p.state[i]&^joinMask | how<<joinShift }
+
+// hasFlag reports whether row i has flag f.
+func (p *planner) hasFlag(i int32, f uint8) bool { return p.state[i]&f != 0 }
 
 // Plan decides, for every row Stage wrote for the import, what the import
 // does with it: which rows are one company or contact (within the file,
@@ -259,7 +283,7 @@ func (p *planner) loadRows() error {
 		return err
 	}
 	size := int(p.n) + 1
-	p.kind = make([]uint8, size)
+	p.state = make([]uint8, size)
 	err := p.each(`SELECT number, kind FROM import_rows WHERE import_id = $1 AND kind <> ''`, func(rows *sql.Rows) error {
 		var (
 			n    int
@@ -270,9 +294,9 @@ func (p *planner) loadRows() error {
 		}
 		switch Kind(kind) {
 		case KindCompany:
-			p.kind[n] = kindCompany
+			p.state[n] = kindCompany
 		case KindContact:
-			p.kind[n] = kindContact
+			p.state[n] = kindContact
 		}
 		return nil
 	})
@@ -282,12 +306,9 @@ func (p *planner) loadRows() error {
 	// Made after the scan: at its start the page cache still holds the
 	// dirty pages Stage left (the sort session's smaller cache gives them
 	// up only as the scan needs room), and at a million rows the arrays
-	// are 14 MB more on top of them.
+	// are 8 MB more on top of them.
 	p.parent = make([]int32, size)
-	p.join = make([]uint8, size)
-	p.flags = make([]uint8, size)
-	p.innID = make([]int32, size)
-	p.rootINN = make([]int32, size)
+	p.inn = make([]int32, size)
 	for i := range p.parent {
 		p.parent[i] = int32(i)
 	}
@@ -317,8 +338,8 @@ func (p *planner) union(a, b int32) {
 
 // markJoin records how row i joined others, keeping the strongest way.
 func (p *planner) markJoin(i int32, how uint8) {
-	if p.join[i] == joinNone || how < p.join[i] {
-		p.join[i] = how
+	if j := p.joinOf(i); j == joinNone || how < j {
+		p.setJoin(i, how)
 	}
 }
 
@@ -326,7 +347,7 @@ func (p *planner) markJoin(i int32, how uint8) {
 // keys), then by name and address where that joins at most one ИНН;
 // contacts by amoCRM ID only.
 func (p *planner) group() error {
-	defer func() { p.innID, p.rootINN = nil, nil }() // grouping's alone
+	defer func() { p.inn = nil }() // grouping's alone
 	for _, kind := range []Kind{KindCompany, KindContact} {
 		if err := p.groupBlocks(`SELECT number, CAST(amo_id AS TEXT) FROM import_rows
 			WHERE import_id = $1 AND kind = '`+string(kind)+`' AND amo_id IS NOT NULL ORDER BY amo_id, number`,
@@ -348,7 +369,7 @@ func (p *planner) group() error {
 		WHERE import_id = $1 AND kind = 'company' AND inn <> '' ORDER BY inn, number`,
 		func(block []int32, seq int32) {
 			for _, i := range block {
-				p.innID[i] = seq
+				p.inn[i] = seq
 				if len(block) > 1 {
 					p.union(block[0], i)
 					p.markJoin(i, joinINN)
@@ -358,17 +379,27 @@ func (p *planner) group() error {
 		return err
 	}
 	// Each hard entity's ИНН, decided before any name joins, so that the
-	// name pass reads the same facts whatever the order of the file.
+	// name pass reads the same facts whatever the order of the file. In
+	// place: a root is never after its rows, so going up the numbers a
+	// root's own ИНН is read (it starts its entity's) before any of its
+	// rows writes there, and a row that is no root is read once, by
+	// itself. No root appears later (unions only take roots away), so the
+	// name pass finds every root it asks about here.
 	for i := int32(1); i <= p.n; i++ {
-		if id := p.innID[i]; id != 0 {
-			r := p.find(i)
-			switch p.rootINN[r] {
-			case 0:
-				p.rootINN[r] = id
-			case id, -1:
-			default:
-				p.rootINN[r] = -1
-			}
+		id := p.inn[i]
+		if id == 0 {
+			continue
+		}
+		r := p.find(i)
+		if r == i {
+			continue
+		}
+		switch p.inn[r] {
+		case 0:
+			p.inn[r] = id
+		case id, -1:
+		default:
+			p.inn[r] = -1
 		}
 	}
 	hard := make(map[int32]int32) // a block's roots → ИНН, reused
@@ -382,8 +413,8 @@ func (p *planner) group() error {
 			inns := map[int32]bool{}
 			for _, i := range block {
 				r := p.find(i)
-				hard[r] = p.rootINN[r]
-				if v := p.rootINN[r]; v != 0 {
+				hard[r] = p.inn[r]
+				if v := p.inn[r]; v != 0 {
 					inns[v] = true
 					if v == -1 {
 						inns[-2] = true // two ИНН in one entity already
@@ -407,7 +438,7 @@ func (p *planner) group() error {
 				if hard[p.find(i)] != 0 {
 					continue
 				}
-				p.flags[i] |= flagNameAmbiguous
+				p.state[i] |= flagNameAmbiguous
 				if first == 0 {
 					first = i
 					continue
@@ -459,7 +490,7 @@ func (p *planner) groupBlocks(query string, fn func(block []int32, seq int32)) e
 func (p *planner) writeEntities() error {
 	var batch [][]any
 	for i := int32(1); i <= p.n; i++ {
-		if p.kind[i] == kindNone {
+		if p.kindOf(i) == kindNone {
 			continue
 		}
 		if r := p.find(i); r != i {

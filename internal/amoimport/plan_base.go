@@ -25,9 +25,9 @@ func (p *planner) matchBase() error {
 		case p.base[entity] == 0:
 			p.base[entity], p.baseHow[entity] = id, how
 		case p.base[entity] != id && how <= p.baseHow[entity]:
-			p.flags[entity] |= flagBaseConflict
+			p.state[entity] |= flagBaseConflict
 		case p.base[entity] != id:
-			p.flags[entity] |= flagBaseConflict
+			p.state[entity] |= flagBaseConflict
 		}
 	}
 	pair := func(how uint8) func(rows *sql.Rows) error {
@@ -89,10 +89,10 @@ func (p *planner) joinSameBase() error {
 	first := map[key]int32{}  // the base's company or contact → its lowest root
 	into := map[int32]int32{} // an absorbed root → the root it joins
 	for r := int32(1); r <= p.n; r++ {
-		if p.kind[r] == kindNone || p.find(r) != r || p.base[r] == 0 {
+		if p.kindOf(r) == kindNone || p.find(r) != r || p.base[r] == 0 {
 			continue
 		}
-		k := key{p.kind[r], p.base[r]}
+		k := key{p.kindOf(r), p.base[r]}
 		if f, ok := first[k]; ok {
 			into[r] = f
 		} else {
@@ -104,18 +104,18 @@ func (p *planner) joinSameBase() error {
 	}
 	var moved []int32
 	for i := int32(1); i <= p.n; i++ {
-		if _, ok := into[p.find(i)]; ok && p.kind[i] != kindNone {
+		if _, ok := into[p.find(i)]; ok && p.kindOf(i) != kindNone {
 			moved = append(moved, i)
 		}
 	}
 	for r, f := range into {
-		p.flags[f] |= p.flags[r] & (flagBaseAmbiguous | flagBaseConflict)
+		p.state[f] |= p.state[r] & (flagBaseAmbiguous | flagBaseConflict)
 		p.baseHow[f] = min(p.baseHow[f], p.baseHow[r])
 		p.union(f, r)
 	}
 	batch := make([][]any, 0, min(len(moved), updateBatch))
 	for _, i := range moved {
-		p.join[i] = joinBase
+		p.setJoin(i, joinBase)
 		batch = append(batch, []any{i, p.find(i)})
 		if len(batch) == updateBatch {
 			if err := p.updateRows("entity = v.column2", []string{"INTEGER", "INTEGER"}, batch); err != nil {
@@ -144,7 +144,7 @@ func (p *planner) matchBaseByName(set func(entity int32, id int64, how uint8)) e
 		case len(found) == 1:
 			set(entity, found[0], joinName)
 		case len(found) > 1:
-			p.flags[entity] |= flagBaseAmbiguous
+			p.state[entity] |= flagBaseAmbiguous
 		}
 		found = found[:0]
 	}

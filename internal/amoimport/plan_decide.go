@@ -39,8 +39,8 @@ type rowPlan struct {
 // and writes each row's action, reason and the rest.
 func (p *planner) decide() error {
 	// The entities are final, and decide reads each row's from its row:
-	// the union-find and the kinds are done with.
-	p.kind, p.parent = nil, nil
+	// the union-find is done with.
+	p.parent = nil
 	for _, kind := range []Kind{KindCompany, KindContact} {
 		if err := p.decideKind(kind); err != nil {
 			return err
@@ -196,7 +196,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 			if p.anyFlag(rows, flagNameAmbiguous) {
 				h.reason = append(h.reason, "название и адрес совпадают у компаний с разными ИНН — не объединена с ними")
 			}
-			if p.flags[root]&flagBaseAmbiguous != 0 {
+			if p.hasFlag(root, flagBaseAmbiguous) {
 				h.reason = append(h.reason, "в базе несколько компаний с таким названием и адресом — создаётся новая")
 			}
 		case pc.companyUnchanged(baseID, recs):
@@ -206,7 +206,7 @@ func (p *planner) decideEntity(pc *pageContext, rows []stagedRow) []rowPlan {
 			h.action = ActionUpdate
 			h.reason = prepend(h.reason, fmt.Sprintf("Обновит компанию «%s»: %s", pc.companies[baseID].Name, foundBy(how, true)))
 		}
-		if baseID != 0 && p.flags[root]&flagBaseConflict != 0 {
+		if baseID != 0 && p.hasFlag(root, flagBaseConflict) {
 			h.reason = append(h.reason, "строки указывают на разные компании базы — выбрана найденная "+foundBy(how, false))
 		}
 		for i := 1; i < len(plans); i++ {
@@ -275,7 +275,7 @@ func (p *planner) baseOf(root int32) (int64, uint8) {
 
 func (p *planner) anyFlag(rows []stagedRow, f uint8) bool {
 	for _, r := range rows {
-		if int(r.number) < len(p.flags) && p.flags[r.number]&f != 0 {
+		if int(r.number) < len(p.state) && p.hasFlag(r.number, f) {
 			return true
 		}
 	}
@@ -292,7 +292,7 @@ func (p *planner) fallbackName() string {
 // duplicateReason says why a row is another row of its company.
 func (p *planner) duplicateReason(head, r stagedRow, merged Record) string {
 	var how string
-	switch p.join[r.number] {
+	switch p.joinOf(r.number) {
 	case joinAmo:
 		how = "тот же amoCRM ID"
 	case joinINN:

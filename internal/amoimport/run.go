@@ -88,10 +88,12 @@ func Run(ctx context.Context, db *database.DB, importID int64, opt RunOptions) (
 }
 
 func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOptions) (Summary, error) {
+	start := time.Now()
 	f, size, err := st.Spool(ctx, im.ID)
 	if err != nil {
 		return Summary{}, err
 	}
+	traceStep("spool", start)
 	defer Remove(f)
 	p, err := Parse(f, size)
 	if err != nil {
@@ -117,7 +119,7 @@ func run(ctx context.Context, db *database.DB, st *Store, im Import, opt RunOpti
 				return fmt.Errorf("import %d: %w", im.ID, err)
 			}
 		}
-		start := time.Now()
+		start = time.Now()
 		n, err := Stage(ctx, tx, db, im.ID, rows)
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package amoimport
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -92,8 +91,12 @@ type Store struct{ db *database.DB }
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 // partSize is the size of one import_files row: big enough that a 1 GB
-// file is a thousand rows, small enough that no driver buffers much.
-const partSize = 4 << 20
+// file is a thousand rows, small enough that no driver buffers much. Each
+// part passes through a few buffers of its size on the way in and out
+// (the driver's message, its value, the caller's copy): with 4 MB parts
+// uploading and spooling were the peak of a run on PostgreSQL, 103 MB
+// against 66 MB for staging and planning 100,000 rows.
+const partSize = 1 << 20
 
 // errEmptyFile is an upload with nothing in it (a new map each time: the
 // caller may add to it).
@@ -278,22 +281,29 @@ func (s *Store) Spool(ctx context.Context, id int64) (*os.File, int64, error) {
 	return f, size, nil
 }
 
+// spoolTo writes the parts in one query, each as the driver holds it
+// (sql.RawBytes: database/sql's own copy of every part is not made), so
+// one part at a time is in memory.
 func (s *Store) spoolTo(ctx context.Context, id int64, w io.Writer) (int64, error) {
-	parts, err := database.Column[int64](ctx, s.db, `SELECT part FROM import_files WHERE import_id = $1 ORDER BY part`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM import_files WHERE import_id = $1 ORDER BY part`, id)
 	if err != nil {
 		return 0, fmt.Errorf("import %d file: %w", id, err)
 	}
+	defer func() { _ = rows.Close() }()
 	var size int64
-	for _, p := range parts {
-		var data []byte
-		if err := s.db.QueryRowContext(ctx, `SELECT data FROM import_files WHERE import_id = $1 AND part = $2`, id, p).Scan(&data); err != nil {
-			return 0, fmt.Errorf("import %d file part %d: %w", id, p, err)
+	for rows.Next() {
+		var data sql.RawBytes
+		if err := rows.Scan(&data); err != nil {
+			return 0, fmt.Errorf("import %d file: %w", id, err)
 		}
-		n, err := io.Copy(w, bytes.NewReader(data))
+		n, err := w.Write(data)
 		if err != nil {
 			return 0, fmt.Errorf("import %d file: %w", id, err)
 		}
-		size += n
+		size += int64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("import %d file: %w", id, err)
 	}
 	return size, nil
 }

@@ -36,7 +36,7 @@ func TestAnUploadIsKeptInPartsAndSpooledBackWhole(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		cast := dbtest.NewCast(t, db)
-		data := make([]byte, 9<<20+123) // three parts
+		data := make([]byte, 2<<20+123) // three parts of 1 MB
 		if _, err := rand.Read(data); err != nil {
 			t.Fatal(err)
 		}
