@@ -137,3 +137,60 @@ func TestDeferredTrigramsAreTheSameRowsInOneSortedRun(t *testing.T) {
 		}
 	})
 }
+
+// A queue that reaches its bound is written as a run of its own before
+// the flush, and the rows are still the plain store's.
+func TestDeferredTrigramsOverTheBoundAreWrittenInRuns(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		plain := dbtest.New(t, db.Dialect)
+		list := func(d *database.DB) []NewCompany {
+			cast := dbtest.NewCast(t, d)
+			var out []NewCompany
+			for i := range 70 { // past database.BulkMin and the COPY minimum: the bulk path
+				c := NewCompany{Name: fmt.Sprintf("ООО «Сапфир %02d»", i), ResponsibleID: cast.Alisa.ID, BranchID: cast.BranchA}
+				_ = c.Normalize()
+				out = append(out, c)
+			}
+			return out
+		}
+		companies := list(db)
+		var early, afterFlush int
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			s, flush := NewStore(db).WithTx(tx).DeferTrigrams()
+			s.deferred.max = 50
+			for start := 0; start < len(companies); start += 35 {
+				if _, err := s.InsertBatch(ctx, tx, companies[start:start+35]); err != nil {
+					return err
+				}
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT name_id) FROM name_trigrams`).Scan(&early); err != nil {
+				return err
+			}
+			if err := flush(ctx, tx); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT name_id) FROM name_trigrams`).Scan(&afterFlush)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two batches of 35: the second one takes the queue to 70 ≥ 50, so
+		// both are written before the flush, which has nothing left.
+		if early != 70 || afterFlush != 70 {
+			t.Errorf("names with trigrams: %d before the flush and %d after, want 70 and 70", early, afterFlush)
+		}
+		insertBatch(t, plain, NewStore(plain), list(plain))
+		rows := func(d *database.DB) []string {
+			list, err := database.Column[string](ctx, d, `SELECT t.trigram || '/' || t.ntri || '/' || n.name_norm FROM name_trigrams t
+				JOIN company_names n ON n.id = t.name_id ORDER BY 1`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return list
+		}
+		if got, want := rows(db), rows(plain); len(want) < 70 || !slices.Equal(got, want) {
+			t.Fatalf("deferred trigrams differ from the plain store's: %d rows against %d", len(got), len(want))
+		}
+	})
+}
