@@ -110,15 +110,7 @@ func TestDeferredTrigramsAreTheSameRowsInOneSortedRun(t *testing.T) {
 		for _, list := range batches(plain) {
 			insertBatch(t, plain, NewStore(plain), list)
 		}
-		rows := func(d *database.DB) []string {
-			list, err := database.Column[string](ctx, d, `SELECT t.trigram || '/' || t.ntri || '/' || n.name_norm FROM name_trigrams t
-				JOIN company_names n ON n.id = t.name_id ORDER BY 1`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return list
-		}
-		got, want := rows(db), rows(plain)
+		got, want := trigramRows(t, db), trigramRows(t, plain)
 		if len(want) < 3*70 || !slices.Equal(got, want) {
 			t.Fatalf("deferred trigrams differ from the plain store's: %d rows against %d", len(got), len(want))
 		}
@@ -181,16 +173,19 @@ func TestDeferredTrigramsOverTheBoundAreWrittenInRuns(t *testing.T) {
 			t.Errorf("names with trigrams: %d before the flush and %d after, want 70 and 70", early, afterFlush)
 		}
 		insertBatch(t, plain, NewStore(plain), list(plain))
-		rows := func(d *database.DB) []string {
-			list, err := database.Column[string](ctx, d, `SELECT t.trigram || '/' || t.ntri || '/' || n.name_norm FROM name_trigrams t
-				JOIN company_names n ON n.id = t.name_id ORDER BY 1`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return list
-		}
-		if got, want := rows(db), rows(plain); len(want) < 70 || !slices.Equal(got, want) {
+		if got, want := trigramRows(t, db), trigramRows(t, plain); len(want) < 70 || !slices.Equal(got, want) {
 			t.Fatalf("deferred trigrams differ from the plain store's: %d rows against %d", len(got), len(want))
 		}
 	})
+}
+
+// trigramRows is d's name_trigrams as "trigram/ntri/name", sorted.
+func trigramRows(t *testing.T, d *database.DB) []string {
+	t.Helper()
+	list, err := database.Column[string](context.Background(), d, `SELECT t.trigram || '/' || t.ntri || '/' || n.name_norm
+		FROM name_trigrams t JOIN company_names n ON n.id = t.name_id ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
