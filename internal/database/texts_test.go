@@ -9,8 +9,9 @@ import (
 	"github.com/crmprofi/crm/internal/database/dbtest"
 )
 
-// streamers are the ways a test streams db: database/sql, and on
-// PostgreSQL pgx's own rows on a connection of its own (PgxTx).
+// streamers are the ways a test streams db: database/sql, and on a
+// connection of its own pgx's own rows on PostgreSQL (PgxTx) or SQLite's
+// C API on SQLite (SQLiteRead).
 func streamers(t *testing.T, db *database.DB) map[string]database.Streamer {
 	t.Helper()
 	s := map[string]database.Streamer{"database/sql": database.SQLStreamer{Q: db}}
@@ -21,6 +22,13 @@ func streamers(t *testing.T, db *database.DB) map[string]database.Streamer {
 		}
 		t.Cleanup(func() { tx.Close(context.Background()) })
 		s["pgx"] = tx
+	} else {
+		tx, err := db.BeginSQLiteRead(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tx.Close)
+		s["sqlite"] = tx
 	}
 	return s
 }

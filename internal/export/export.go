@@ -375,12 +375,12 @@ func copyCompany(dst, src *company.Company) {
 // for each, the first exporting its snapshot and the others importing it
 // (pg_export_snapshot, as pg_dump's parallel workers do), and reuse
 // hands them out again once the statements read so far are closed; a
-// lane is nextPgx itself. On SQLite a lane is a read transaction, which
-// steps its statements in the snapshot it takes at its first read (a
-// read-only BEGIN is deferred; the pool's immediate BEGIN would take the
-// write lock). Its lanes take theirs while a transaction of the pool
-// holds the write lock (see beginSQLite): no writer commits between, so
-// they are one.
+// lane is nextPgx itself. On SQLite a lane is a read transaction on a
+// connection of its own (database.SQLiteRead, which reads without
+// database/sql and the driver), which steps its statements in the
+// snapshot it takes at its first read (its BEGIN is deferred). Its lanes
+// take theirs while a transaction of the pool holds the write lock (see
+// beginSQLite): no writer commits between, so they are one.
 //
 // On PostgreSQL the transactions also turn JIT compilation off: the
 // export's statements each read millions of rows, so their cost passes
@@ -391,11 +391,11 @@ func copyCompany(dst, src *company.Company) {
 type snapshot struct {
 	ctx  context.Context
 	db   *database.DB
-	mu   sync.Mutex        // nextPgx is called from both lanes
-	id   string            // the exported snapshot (PostgreSQL)
-	txs  []*sql.Tx         // SQLite's lanes
-	pg   []*database.PgxTx // PostgreSQL's transactions, each on its own connection
-	used int               // how many of pg are handed out
+	mu   sync.Mutex             // nextPgx is called from both lanes
+	id   string                 // the exported snapshot (PostgreSQL)
+	txs  []*database.SQLiteRead // SQLite's lanes
+	pg   []*database.PgxTx      // PostgreSQL's transactions, each on its own connection
+	used int                    // how many of pg are handed out
 }
 
 // sqliteLanes is how many read transactions an export reads SQLite on.
@@ -405,7 +405,7 @@ func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error
 	s := &snapshot{ctx: ctx, db: e.db}
 	defer func() {
 		for _, tx := range s.txs {
-			_ = tx.Rollback()
+			tx.Close()
 		}
 		for _, tx := range s.pg {
 			tx.Close(context.WithoutCancel(ctx))
@@ -430,13 +430,12 @@ var errSnapshotTaken = errors.New("export: snapshot taken")
 func (s *snapshot) beginSQLite(n int) error {
 	err := s.db.InTx(s.ctx, func(*sql.Tx) error {
 		for range n {
-			tx, err := s.db.BeginTx(s.ctx, &sql.TxOptions{ReadOnly: true})
+			tx, err := s.db.BeginSQLiteRead(s.ctx)
 			if err != nil {
 				return err
 			}
 			s.txs = append(s.txs, tx)
-			var one int
-			if err := tx.QueryRowContext(s.ctx, `SELECT 1 FROM sqlite_schema LIMIT 1`).Scan(&one); err != nil {
+			if err := firstRead(s.ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -448,6 +447,16 @@ func (s *snapshot) beginSQLite(n int) error {
 	return nil
 }
 
+// firstRead reads a row in tx, which takes its snapshot.
+func firstRead(ctx context.Context, tx database.Streamer) error {
+	rows, err := tx.Stream(ctx, `SELECT 1 FROM sqlite_schema LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	rows.Next()
+	return rows.Close()
+}
+
 // lane hands out the streamers of one goroutine's statements. On
 // PostgreSQL it is nextPgx: a streamer that reads through pgx itself, on
 // a connection of its own rather than one of the pool's (see
@@ -456,7 +465,7 @@ func (s *snapshot) lane(i int) company.Queriers {
 	if s.db.Dialect == database.Postgres {
 		return s.nextPgx
 	}
-	return func() (database.Streamer, error) { return database.SQLStreamer{Q: s.txs[i%len(s.txs)]}, nil }
+	return func() (database.Streamer, error) { return s.txs[i%len(s.txs)], nil }
 }
 
 func (s *snapshot) nextPgx() (database.Streamer, error) {
