@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -280,22 +282,13 @@ func (s *benchServer) floorSQLite(ctx context.Context, dst, src string, checkFK 
 		return err
 	}
 	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`) }()
-	var triggers []string
-	rows, err := conn.QueryContext(ctx, `SELECT name, tbl_name FROM main.sqlite_master WHERE type = 'trigger'`)
+	tables, err := json.Marshal(floorTables)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var name, table string
-		if err := rows.Scan(&name, &table); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		if slices.Contains(floorTables, table) {
-			triggers = append(triggers, name)
-		}
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	triggers, err := queryNames(ctx, conn, `SELECT name FROM main.sqlite_master
+		WHERE type = 'trigger' AND tbl_name IN (SELECT value FROM json_each($1))`, string(tables))
+	if err != nil {
 		return err
 	}
 	before := loadAverage()
@@ -360,20 +353,8 @@ func (s *benchServer) tableCounts(ctx context.Context, name string) (map[string]
 		list = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
 		quote = quoteSQLite
 	}
-	rows, err := db.QueryContext(ctx, list)
+	tables, err := queryNames(ctx, db, list)
 	if err != nil {
-		return nil, err
-	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		tables = append(tables, t)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, err
 	}
 	out := make(map[string]int64, len(tables))
@@ -407,4 +388,24 @@ func (f benchFloor) print(w io.Writer) {
 		parts[i] = fmt.Sprintf("%s=%d", t.table, t.rows)
 	}
 	fmt.Fprintf(w, "  строк по таблицам: %s\n", strings.Join(parts, " "))
+}
+
+// queryNames is the one text column of query's rows.
+func queryNames(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
