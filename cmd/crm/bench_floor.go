@@ -60,6 +60,14 @@ type floorRun struct {
 	variant floorVariant
 	elapsed time.Duration
 	rows    int64 // written, all tables
+	// cpu is the processor time of whoever writes: the PostgreSQL
+	// backend of the copy (read from /proc, so only with the server on
+	// this machine), or this process on SQLite; -1 when unknown. On a
+	// loaded machine it holds steadier than the wall time.
+	cpu time.Duration
+	// readCPU is the PostgreSQL backend's reading the imported base by
+	// COPY TO, at the same time; -1 on SQLite or when unknown.
+	readCPU time.Duration
 	load    string
 }
 
@@ -136,7 +144,7 @@ func (s *benchServer) outputFloor(ctx context.Context, base, imported string, f 
 // dropped after, and checks the copy's counts against want, imported's.
 func (s *benchServer) floorOnce(ctx context.Context, base, imported string, v floorVariant, refill []string,
 	want map[string]int64) (floorRun, error) {
-	run := floorRun{variant: v}
+	run := floorRun{variant: v, cpu: -1, readCPU: -1}
 	name := fmt.Sprintf("%sfloor_%d", s.prefix, time.Now().UnixNano()%1e9)
 	_ = s.drop(ctx, name)
 	if err := s.create(ctx, name, base); err != nil {
@@ -197,6 +205,7 @@ func (s *benchServer) floorPostgres(ctx context.Context, dst, src string, checkF
 		head = append(head, `DELETE FROM `+pgx.Identifier{t}.Sanitize())
 	}
 	before := loadAverage()
+	cpuDst, cpuSrc := postgresCPU(dst), postgresCPU(src)
 	start := time.Now()
 	tx, err := out.Begin(ctx)
 	if err != nil {
@@ -225,6 +234,8 @@ func (s *benchServer) floorPostgres(ctx context.Context, dst, src string, checkF
 	}
 	run.elapsed = time.Since(start)
 	run.load = before + " → " + loadAverage()
+	run.cpu = postgresSpent(cpuDst, postgresCPU(dst))
+	run.readCPU = postgresSpent(cpuSrc, postgresCPU(src))
 	return nil
 }
 
@@ -292,6 +303,7 @@ func (s *benchServer) floorSQLite(ctx context.Context, dst, src string, checkFK 
 		return err
 	}
 	before := loadAverage()
+	cpu := processCPU()
 	start := time.Now()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -331,6 +343,9 @@ func (s *benchServer) floorSQLite(ctx context.Context, dst, src string, checkFK 
 	}
 	run.elapsed = time.Since(start)
 	run.load = before + " → " + loadAverage()
+	if cpu >= 0 {
+		run.cpu = processCPU() - cpu
+	}
 	return nil
 }
 
@@ -379,9 +394,9 @@ func (f benchFloor) print(w io.Writer) {
 	fmt.Fprintf(w, "\nНижняя граница импорта %d строк: те же %d строк в %d таблицах, что записал импорт, записаны заново одной транзакцией в чистую копию пустой базы (все индексы, без триггеров):\n",
 		f.records, total, len(f.tables))
 	for _, r := range f.runs {
-		fmt.Fprintf(w, "  %s: %s, %.0f строк выгрузки/с; импорт (%s) дольше в %.1f раза (нагрузка %s)\n", r.variant.what,
+		fmt.Fprintf(w, "  %s: %s, %.0f строк выгрузки/с; импорт (%s) дольше в %.1f раза; ЦП записи %s%s (нагрузка %s)\n", r.variant.what,
 			r.elapsed.Round(10*time.Millisecond), float64(f.records)/r.elapsed.Seconds(), f.imported.Round(10*time.Millisecond),
-			f.imported.Seconds()/r.elapsed.Seconds(), r.load)
+			f.imported.Seconds()/r.elapsed.Seconds(), cpuText(r.cpu), map[bool]string{true: ", чтения " + cpuText(r.readCPU)}[r.readCPU >= 0], r.load)
 	}
 	parts := make([]string, len(f.tables))
 	for i, t := range f.tables {
@@ -408,4 +423,12 @@ func queryNames(ctx context.Context, q interface {
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// cpuText is a processor time for the report, "—" when unknown.
+func cpuText(d time.Duration) string {
+	if d < 0 {
+		return "—"
+	}
+	return d.Round(10 * time.Millisecond).String()
 }

@@ -137,8 +137,8 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 				fl.imported = res.elapsed
 				floors = append(floors, fl)
 				for _, r := range fl.runs {
-					fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t—\t—\t%d строк\t%s\t\n", srv.dialect, *base, sum.Records, r.variant.label,
-						r.elapsed.Round(10*time.Millisecond), float64(sum.Records)/r.elapsed.Seconds(), r.rows, r.load)
+					fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t%s\t—\t%d строк\t%s\t\n", srv.dialect, *base, sum.Records, r.variant.label,
+						r.elapsed.Round(10*time.Millisecond), float64(sum.Records)/r.elapsed.Seconds(), cpuText(r.cpu), r.rows, r.load)
 				}
 			}
 			if err := tw.Flush(); err != nil { // each figure as soon as it is taken
