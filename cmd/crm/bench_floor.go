@@ -81,8 +81,13 @@ type floorRun struct {
 type benchFloor struct {
 	records  int           // of the file
 	imported time.Duration // the import's own time, for the ratio
-	tables   []floorCount  // rows per table, as the import left them
-	runs     []floorRun
+	// importCPU is the import child's processor time: on SQLite all the
+	// import's work, set beside the floor's own (this process), a ratio
+	// the machine's load moves less than the wall times'. On PostgreSQL
+	// the server's share is not in it, so it is left at 0 there.
+	importCPU time.Duration
+	tables    []floorCount // rows per table, as the import left them
+	runs      []floorRun
 }
 
 // floorCount is the rows of one table.
@@ -394,9 +399,16 @@ func (f benchFloor) print(w io.Writer) {
 	fmt.Fprintf(w, "\nНижняя граница импорта %d строк: те же %d строк в %d таблицах, что записал импорт, записаны заново одной транзакцией в чистую копию пустой базы (все индексы, без триггеров):\n",
 		f.records, total, len(f.tables))
 	for _, r := range f.runs {
+		var also string
+		if r.readCPU >= 0 {
+			also = ", чтения " + cpuText(r.readCPU)
+		}
+		if f.importCPU > 0 && r.cpu > 0 {
+			also += fmt.Sprintf(", ЦП импорта (%s) больше в %.1f раза", cpuText(f.importCPU), f.importCPU.Seconds()/r.cpu.Seconds())
+		}
 		fmt.Fprintf(w, "  %s: %s, %.0f строк выгрузки/с; импорт (%s) дольше в %.1f раза; ЦП записи %s%s (нагрузка %s)\n", r.variant.what,
 			r.elapsed.Round(10*time.Millisecond), float64(f.records)/r.elapsed.Seconds(), f.imported.Round(10*time.Millisecond),
-			f.imported.Seconds()/r.elapsed.Seconds(), cpuText(r.cpu), map[bool]string{true: ", чтения " + cpuText(r.readCPU)}[r.readCPU >= 0], r.load)
+			f.imported.Seconds()/r.elapsed.Seconds(), cpuText(r.cpu), also, r.load)
 	}
 	parts := make([]string, len(f.tables))
 	for i, t := range f.tables {

@@ -135,6 +135,9 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 				res.totals, res.load)
 			if then != nil { // the floor's lines under their import's
 				fl.imported = res.elapsed
+				if srv.dialect == database.SQLite {
+					fl.importCPU = res.cpu
+				}
 				floors = append(floors, fl)
 				for _, r := range fl.runs {
 					fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t%s\t—\t%d строк\t%s\t\n", srv.dialect, *base, sum.Records, r.variant.label,
