@@ -39,7 +39,10 @@ const benchPrefix = "gen_bench_"
 // companies. Each run reports rows a second and the child's peak RSS (its
 // VmHWM, so the figure is the import's alone), next to the machine's
 // load. With --copy (PostgreSQL) it also times COPY of the same records
-// into a plain table: the physical limit the import is compared with.
+// into a plain table: the physical limit of reading the file. With
+// --floor (both databases, empty base) it times writing again, in bulk,
+// exactly the rows each real import wrote (benchFloor): the limit of
+// writing the import's output on this schema.
 //
 // The configured database names the server: on PostgreSQL the benchmark
 // creates its databases (gen_bench_…) beside the configured one, on SQLite
@@ -54,10 +57,12 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	seed := fs.Uint64("seed", 1, "зерно выгрузки")
 	dir := fs.String("dir", filepath.Join(os.TempDir(), "crm-bench-import"), "папка для выгрузок")
 	copyLimit := fs.Bool("copy", false, "PostgreSQL: измерить COPY тех же строк в простую таблицу (физический предел)")
+	floor := fs.Bool("floor", false, "измерить нижнюю границу: запись тех же строк, что записал импорт, одной транзакцией в чистую копию пустой базы (только с --base-companies 0)")
 	keep := fs.Bool("keep-base", true, "оставить базу с --base-companies компаниями для следующего запуска")
 	crm := fs.String("crm", "", "исполняемый файл crm для импорта (по умолчанию — этот)")
 	profiles := fs.String("cpuprofile", "", "папка для профилей CPU каждого импорта (go tool pprof)")
 	tag := fs.String("tag", "", "метка в именах баз замера, чтобы два замера на одном сервере не мешали друг другу")
+	prefix := fs.String("prefix", benchPrefix, "начало имён баз замера (PostgreSQL: базы рядом с указанной, SQLite: файлы рядом с указанным)")
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
 		return err
@@ -65,6 +70,9 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	sizes, err := benchSizes(*rowsList)
 	if err != nil {
 		return err
+	}
+	if *floor && *base != 0 {
+		return errors.New("--floor: нижняя граница измеряется на пустой базе, уберите --base-companies")
 	}
 	runModes := strings.Split(*modes, ",")
 	for _, m := range runModes {
@@ -90,7 +98,7 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	if err != nil {
 		return err
 	}
-	srv.prefix = benchPrefix + *tag
+	srv.prefix = *prefix + *tag
 	srv.profiles = *profiles
 	baseName := fmt.Sprintf("%sbase_%d", srv.prefix, *base)
 	fmt.Fprintf(env.stdout, "База: %s, до импорта %d компаний. Подготовка…\n", srv.dialect, *base)
@@ -104,13 +112,19 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "База\tСтрок\tРежим\tВремя\tСтрок/с\tЦП импорта\tПик RSS\tИтог\tНагрузка (1 мин)\t")
 	var limit benchCopy
+	var floors []benchFloor
 	for _, n := range sizes {
 		file, sum, err := benchFile(env, *dir, n, *seed)
 		if err != nil {
 			return err
 		}
 		for _, mode := range runModes {
-			res, err := srv.measure(ctx, *crm, baseName, file, mode == "dry")
+			var then func(run string) error // on the imported base, before it is dropped
+			fl := benchFloor{records: sum.Records}
+			if *floor && mode == "real" {
+				then = func(run string) error { return srv.outputFloor(ctx, baseName, run, &fl) }
+			}
+			res, err := srv.measure(ctx, *crm, baseName, file, mode == "dry", then)
 			if err != nil {
 				return fmt.Errorf("%d строк, %s: %w", n, mode, err)
 			}
@@ -119,6 +133,17 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 				res.elapsed.Round(10*time.Millisecond), float64(sum.Records)/res.elapsed.Seconds(), res.cpu.Round(10*time.Millisecond),
 				float64(res.maxRSS)/(1<<20),
 				res.totals, res.load)
+			if then != nil { // the floor's lines under their import's
+				fl.imported = res.elapsed
+				if srv.dialect == database.SQLite {
+					fl.importCPU = res.cpu
+				}
+				floors = append(floors, fl)
+				for _, r := range fl.runs {
+					fmt.Fprintf(tw, "%s, %d компаний\t%d\t%s\t%s\t%.0f\t%s\t—\t%d строк\t%s\t\n", srv.dialect, *base, sum.Records, r.variant.label,
+						r.elapsed.Round(10*time.Millisecond), float64(sum.Records)/r.elapsed.Seconds(), cpuText(r.cpu), r.rows, r.load)
+				}
+			}
 			if err := tw.Flush(); err != nil { // each figure as soon as it is taken
 				return err
 			}
@@ -135,6 +160,9 @@ func cmdBenchImport(ctx context.Context, env *environment, args []string) error 
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, f := range floors {
+		f.print(env.stdout)
 	}
 	if limit.rows > 0 {
 		fmt.Fprintf(env.stdout, "\nCOPY %d записей в простую таблицу тех же столбцов: %s, %.0f записей/с (нагрузка %s)\n",
@@ -354,8 +382,9 @@ type importRun struct {
 
 // measure copies the base and runs `crm import-amo` on it as a child
 // process: the wall time and the child's peak RSS (its VmHWM, watched
-// while it runs) are the import's alone.
-func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry bool) (importRun, error) {
+// while it runs) are the import's alone. then, if not nil, is given the
+// imported copy's name after a successful import, before it is dropped.
+func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry bool, then func(run string) error) (importRun, error) {
 	var res importRun
 	run := fmt.Sprintf("%srun_%d", s.prefix, os.Getpid())
 	_ = s.drop(ctx, run)
@@ -397,6 +426,9 @@ func (s *benchServer) measure(ctx context.Context, crm, base, file string, dry b
 		return res, fmt.Errorf("import-amo: %w\n%s%s", err, out.String(), errOut.String())
 	}
 	res.totals = importTotals(out.String())
+	if then != nil {
+		return res, then(run)
+	}
 	return res, nil
 }
 

@@ -19,7 +19,11 @@ import (
 // with a tiny export on both databases: a dry run and a real import are
 // measured (time, rows a second, the child's peak RSS), each into a fresh
 // copy of the base, and their totals are what the generator planted. The
-// benchmark's databases are gone afterwards.
+// output floor (--floor) writes again every row the import wrote, in both
+// variants, and lists the rows per table: all of floorTables, as many
+// companies and contacts as the generator planted, and as many rows
+// written as the tables hold. The benchmark's databases are gone
+// afterwards.
 func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and imports; skipped with -short")
@@ -38,7 +42,7 @@ func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 			url := newURL()
 			tag := fmt.Sprintf("t%d_", os.Getpid())
 			args := []string{"bench-import", "--rows", fmt.Sprint(rows), "--crm", crmBinary(t), "--dir", t.TempDir(),
-				"--keep-base=false", "--tag", tag}
+				"--keep-base=false", "--tag", tag, "--floor"}
 			profiles := filepath.Join(t.TempDir(), "not", "yet") // bench-import makes the folder
 			if dialect == database.Postgres {
 				args = append(args, "--copy")
@@ -60,6 +64,7 @@ func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 					t.Errorf("%s: report line %q, want time, rows/s, peak RSS and totals %s\n%s", mode, line, totals, out)
 				}
 			}
+			checkFloor(t, out, want)
 			if dialect == database.SQLite {
 				if got, _ := filepath.Glob(filepath.Join(profiles, "*.pprof")); len(got) != 2 {
 					t.Errorf("--cpuprofile %s: profiles %v, want one per run", profiles, got)
@@ -84,6 +89,51 @@ func TestBenchImportMeasuresTheImportAsAChildProcess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkFloor checks the output floor's report in out: a table line per
+// variant whose rows written are the sum of the per-table counts, and
+// those counts cover every table of floorTables, with the generator's
+// companies and contacts.
+func checkFloor(t *testing.T, out string, want amogen.Summary) {
+	t.Helper()
+	counts := map[string]int64{}
+	var total int64
+	for l := range strings.SplitSeq(out, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "строк по таблицам:"); ok {
+			for _, kv := range strings.Fields(rest) {
+				var n int64
+				name, num, _ := strings.Cut(kv, "=")
+				if _, err := fmt.Sscan(num, &n); err != nil {
+					t.Fatalf("table count %q: %v", kv, err)
+				}
+				counts[name] = n
+				total += n
+			}
+		}
+	}
+	for _, table := range floorTables {
+		if counts[table] == 0 {
+			t.Errorf("floor: table %s missing or empty in %v\n%s", table, counts, out)
+		}
+	}
+	if counts["companies"] != int64(want.Companies) || counts["contacts"] != int64(want.Contacts) {
+		t.Errorf("floor: %d companies, %d contacts; the generator planted %d, %d", counts["companies"], counts["contacts"], want.Companies, want.Contacts)
+	}
+	for _, v := range floorVariants {
+		var line string
+		for l := range strings.SplitSeq(out, "\n") {
+			if f := strings.Fields(l); len(f) > 4 && f[4] == v.label {
+				line = l
+			}
+		}
+		if !strings.Contains(line, fmt.Sprintf(" %d строк ", total)) {
+			t.Errorf("floor %s: line %q, want %d rows written (the tables' sum)\n%s", v.label, line, total, out)
+		}
+		if !strings.Contains(out, "  "+v.what+": ") || !strings.Contains(out, "дольше в") {
+			t.Errorf("floor %s: no summary with the import's ratio\n%s", v.what, out)
+		}
 	}
 }
 
