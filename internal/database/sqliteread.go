@@ -44,6 +44,10 @@ type SQLiteRead struct {
 	tls   *libc.TLS
 	db    uintptr
 	stmts map[*sqliteRows]bool // open statements, finalized by Close at the latest
+	// live is held by Close while it closes the connection and by an
+	// interrupt (see Stream) while it reaches the connection, which it
+	// does without mu: a statement being stepped holds that.
+	live sync.Mutex
 }
 
 // sqliteBusyMillis is how long a statement waits for a lock before
@@ -113,6 +117,12 @@ func (t *SQLiteRead) error(what string, rc int32) error {
 // Stream runs query in the transaction. Its placeholders are $1, $2, …
 // (or ?), as everywhere in the project; args are what the driver binds:
 // integers, floats, booleans, strings, byte slices, times and nil.
+//
+// When ctx ends, the statement is interrupted (sqlite3_interrupt, which
+// SQLite allows from any thread), even inside a long step — a sort of a
+// whole table before its first row — and the rows end with ctx's error.
+// The interrupt stops every statement stepped on the connection at the
+// time: the statements of one read share their context.
 func (t *SQLiteRead) Stream(ctx context.Context, query string, args ...any) (Rows, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -135,12 +145,25 @@ func (t *SQLiteRead) Stream(ctx context.Context, query string, args ...any) (Row
 		return nil, errors.New("sqlite read: the statement is empty")
 	}
 	t.stmts[r] = true
+	r.stop = context.AfterFunc(ctx, t.interrupt)
 	r.cols = int(sqlite3.Xsqlite3_column_count(t.tls, r.stmt))
 	if err := r.bind(args); err != nil {
 		r.finalize()
 		return nil, err
 	}
 	return r, nil
+}
+
+// interrupt makes the statements being stepped on the connection stop.
+func (t *SQLiteRead) interrupt() {
+	t.live.Lock()
+	defer t.live.Unlock()
+	if t.db == 0 {
+		return
+	}
+	tls := libc.NewTLS() // this goroutine's own
+	sqlite3.Xsqlite3_interrupt(tls, t.db)
+	tls.Close()
 }
 
 // Close finalizes the statements still open, rolls the transaction back
@@ -151,11 +174,13 @@ func (t *SQLiteRead) Close() {
 	for r := range t.stmts {
 		r.finalize()
 	}
+	t.live.Lock()
 	if t.db != 0 {
 		sqlite3.Xsqlite3_close_v2(t.tls, t.db) // rolls back the transaction
 		t.db = 0
+		t.tls.Close()
 	}
-	t.tls.Close()
+	t.live.Unlock()
 }
 
 // sqliteRows is a statement of a SQLiteRead being stepped.
@@ -163,8 +188,8 @@ type sqliteRows struct {
 	t      *SQLiteRead
 	ctx    context.Context
 	stmt   uintptr
+	stop   func() bool // ends the watch on ctx (see Stream)
 	cols   int
-	steps  int
 	onRow  bool // the statement is on a row Scan may read
 	closed bool
 	err    error
@@ -258,21 +283,15 @@ func (r *sqliteRows) bindBytes(i int32, b []byte, blob bool) int32 {
 	return sqlite3.Xsqlite3_bind_text(t.tls, r.stmt, i, p, n, sqliteTransient)
 }
 
-// sqliteCheckEvery is how many rows a statement steps between looks at
-// its context.
-const sqliteCheckEvery = 1024
-
 // Next steps to the next row.
 func (r *sqliteRows) Next() bool {
 	if r.closed {
 		return false
 	}
-	if r.steps++; r.steps%sqliteCheckEvery == 0 {
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
-			_ = r.Close()
-			return false
-		}
+	if err := r.ctx.Err(); err != nil { // an atomic load; the interrupt comes from another goroutine, a little later
+		r.err = err
+		_ = r.Close()
+		return false
 	}
 	t := r.t
 	t.mu.Lock()
@@ -284,6 +303,10 @@ func (r *sqliteRows) Next() bool {
 		return true
 	case sqlite3.SQLITE_DONE:
 	default:
+		if err := r.ctx.Err(); err != nil && rc == sqlite3.SQLITE_INTERRUPT {
+			r.err = err
+			break
+		}
 		t.mu.Lock()
 		r.err = t.error("step", rc)
 		t.mu.Unlock()
@@ -413,6 +436,7 @@ func (r *sqliteRows) finalize() {
 		return
 	}
 	r.closed, r.onRow = true, false
+	r.stop()
 	sqlite3.Xsqlite3_finalize(r.t.tls, r.stmt)
 	delete(r.t.stmts, r)
 }
