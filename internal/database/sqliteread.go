@@ -44,9 +44,10 @@ type SQLiteRead struct {
 	tls   *libc.TLS
 	db    uintptr
 	stmts map[*sqliteRows]bool // open statements, finalized by Close at the latest
-	// live is held by Close while it closes the connection and by an
-	// interrupt (see Stream) while it reaches the connection, which it
-	// does without mu: a statement being stepped holds that.
+	// live is held by an interrupt (see Stream) while it reaches the
+	// connection, which it does without mu (a statement being stepped
+	// holds that), and by whoever ends a statement or the connection:
+	// so an interrupt comes only while its statement is open.
 	live sync.Mutex
 }
 
@@ -145,7 +146,7 @@ func (t *SQLiteRead) Stream(ctx context.Context, query string, args ...any) (Row
 		return nil, errors.New("sqlite read: the statement is empty")
 	}
 	t.stmts[r] = true
-	r.stop = context.AfterFunc(ctx, t.interrupt)
+	r.stop = context.AfterFunc(ctx, r.interrupt)
 	r.cols = int(sqlite3.Xsqlite3_column_count(t.tls, r.stmt))
 	if err := r.bind(args); err != nil {
 		r.finalize()
@@ -154,11 +155,13 @@ func (t *SQLiteRead) Stream(ctx context.Context, query string, args ...any) (Row
 	return r, nil
 }
 
-// interrupt makes the statements being stepped on the connection stop.
-func (t *SQLiteRead) interrupt() {
+// interrupt makes the statements being stepped on the connection stop,
+// if r is still open.
+func (r *sqliteRows) interrupt() {
+	t := r.t
 	t.live.Lock()
 	defer t.live.Unlock()
-	if t.db == 0 {
+	if r.closed || t.db == 0 {
 		return
 	}
 	tls := libc.NewTLS() // this goroutine's own
@@ -435,7 +438,9 @@ func (r *sqliteRows) finalize() {
 	if r.closed {
 		return
 	}
+	r.t.live.Lock() // waits for an interrupt under way
 	r.closed, r.onRow = true, false
+	r.t.live.Unlock()
 	r.stop()
 	sqlite3.Xsqlite3_finalize(r.t.tls, r.stmt)
 	delete(r.t.stmts, r)
