@@ -66,18 +66,7 @@ func (db *DB) BeginSQLiteRead(ctx context.Context) (*SQLiteRead, error) {
 		return nil, err
 	}
 	t := &SQLiteRead{tls: libc.NewTLS(), stmts: map[*sqliteRows]bool{}}
-	name, err := libc.CString(db.dsn) // a file: URI; SQLite ignores the driver's own keys
-	if err != nil {
-		t.tls.Close()
-		return nil, err
-	}
-	defer libc.Xfree(t.tls, name)
-	pdb := t.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
-	defer t.tls.Free(int(unsafe.Sizeof(uintptr(0))))
-	*(*uintptr)(cMemory(pdb)) = 0
-	rc := sqlite3.Xsqlite3_open_v2(t.tls, name, pdb,
-		sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
-	t.db = *(*uintptr)(cMemory(pdb))
+	rc := t.open(db.dsn)
 	if rc != sqlite3.SQLITE_OK {
 		err := t.error("open", rc)
 		t.Close()
@@ -89,6 +78,24 @@ func (db *DB) BeginSQLiteRead(ctx context.Context) (*SQLiteRead, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// open opens the connection to the file of dsn (a file: URI; SQLite
+// ignores the driver's own keys in it) and keeps its handle, which
+// SQLite gives even when it fails, for the message.
+func (t *SQLiteRead) open(dsn string) int32 {
+	name, err := libc.CString(dsn)
+	if err != nil {
+		return sqlite3.SQLITE_NOMEM
+	}
+	defer libc.Xfree(t.tls, name)
+	pdb := t.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
+	defer t.tls.Free(int(unsafe.Sizeof(uintptr(0))))
+	*(*uintptr)(cMemory(pdb)) = 0
+	rc := sqlite3.Xsqlite3_open_v2(t.tls, name, pdb,
+		sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+	t.db = *(*uintptr)(cMemory(pdb))
+	return rc
 }
 
 // exec runs one statement that returns no rows.
@@ -130,6 +137,9 @@ func (t *SQLiteRead) Stream(ctx context.Context, query string, args ...any) (Row
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.db == 0 {
+		return nil, errors.New("sqlite read: closed")
+	}
 	q, err := libc.CString(query)
 	if err != nil {
 		return nil, err
@@ -181,9 +191,12 @@ func (t *SQLiteRead) Close() {
 	if t.db != 0 {
 		sqlite3.Xsqlite3_close_v2(t.tls, t.db) // rolls back the transaction
 		t.db = 0
-		t.tls.Close()
 	}
 	t.live.Unlock()
+	if t.tls != nil {
+		t.tls.Close()
+		t.tls = nil
+	}
 }
 
 // sqliteRows is a statement of a SQLiteRead being stepped.

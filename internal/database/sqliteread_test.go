@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,36 @@ func TestSQLiteReadRefusesWhatDatabaseSQLRefuses(t *testing.T) {
 	}
 	if _, err := tx.Stream(ctx, `SELECT :name`, 1); err == nil {
 		t.Error("a named parameter bound")
+	}
+	tx.Close()
+	if _, err := tx.Stream(ctx, `SELECT 1`); err == nil {
+		t.Error("a closed read ran a statement")
+	}
+	tx.Close() // again: nothing happens
+}
+
+// TestSQLiteReadSaysWhyItCannotOpen: a base whose file is not there
+// (moved away while the pool has it open) is an error naming SQLite's
+// reason, not a read of nothing.
+func TestSQLiteReadSaysWhyItCannotOpen(t *testing.T) {
+	url := dbtest.URL(t, database.SQLite)
+	db, err := database.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	path := strings.TrimPrefix(url, "sqlite:")
+	if err := os.Rename(path, path+".away"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.Rename(path+".away", path) }()
+	tx, err := db.BeginSQLiteRead(context.Background())
+	if err == nil {
+		tx.Close()
+		t.Fatal("a read began on a file that is not there")
+	}
+	if !strings.Contains(err.Error(), "open") {
+		t.Errorf("the error does not say what failed: %v", err)
 	}
 }
 
