@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -87,8 +88,8 @@ func cmdImportAmo(ctx context.Context, env *environment, args []string) error {
 		peak := watchStepPeak()
 		amoimport.Trace = func(step string, took time.Duration) {
 			now := db.Statements()
-			fmt.Fprintf(stderr, "\n%-22s %-10s %d SQL  пик шага %.0f МБ, %s\n", step, took.Round(time.Millisecond), now-statements,
-				float64(peak.take())/(1<<20), memoryNow())
+			fmt.Fprintf(stderr, "\n%-22s %-10s %d SQL  %s, %s\n", step, took.Round(time.Millisecond), now-statements,
+				peak.take(), memoryNow())
 			statements = now
 		}
 		defer func() { amoimport.Trace = nil; peak.stop() }()
@@ -230,12 +231,28 @@ func memoryNow() string {
 		float64(ms.HeapInuse)/(1<<20))
 }
 
+// goMemory reads what the Go runtime holds (everything it mapped and has
+// not given back to the system: the heap with its garbage, stacks, its
+// own structures) and the live heap after the last collection. The rest
+// of a step's resident memory is the program's code and data and, on
+// SQLite, the C library's heap (the page cache, sorters, the WAL index),
+// which neither the collector nor the memory limit sees.
+func goMemory() (held, live uint64) {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64(), s[2].Value.Uint64()
+}
+
 // stepPeak watches the process's resident memory for --trace: the
-// highest VmRSS since the last step ended, read every 10 ms.
+// highest VmRSS since the last step ended, read every 10 ms, and what the
+// Go runtime held at that moment.
 type stepPeak struct {
-	mu   sync.Mutex
-	max  int64
-	done chan struct{}
+	mu     sync.Mutex
+	max    int64
+	goHeld uint64 // the Go runtime's memory when max was read
+	goLive uint64 // the largest live heap since the last step ended
+	done   chan struct{}
 }
 
 func watchStepPeak() *stepPeak {
@@ -244,11 +261,7 @@ func watchStepPeak() *stepPeak {
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if rss, ok := readStatus("/proc/self/status", "VmRSS:"); ok {
-				p.mu.Lock()
-				p.max = max(p.max, rss)
-				p.mu.Unlock()
-			}
+			p.sample()
 			select {
 			case <-p.done:
 				return
@@ -259,16 +272,31 @@ func watchStepPeak() *stepPeak {
 	return p
 }
 
-// take is the peak since the last take.
-func (p *stepPeak) take() int64 {
+func (p *stepPeak) sample() {
+	rss, ok := readStatus("/proc/self/status", "VmRSS:")
+	if !ok {
+		return
+	}
+	held, live := goMemory()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m := p.max
-	if rss, ok := readStatus("/proc/self/status", "VmRSS:"); ok {
-		m = max(m, rss) // a step shorter than a tick
+	if rss > p.max {
+		p.max, p.goHeld = rss, held
 	}
-	p.max = 0
-	return m
+	p.goLive = max(p.goLive, live)
+}
+
+// take is the peak since the last take, in words for --trace: the peak,
+// the Go runtime's share of it, and the largest live Go heap.
+func (p *stepPeak) take() string {
+	p.sample() // a step shorter than a tick
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	mb := func(n uint64) float64 { return float64(n) / (1 << 20) }
+	s := fmt.Sprintf("пик шага %.0f МБ (Go %.0f, вне Go %.0f; живая куча до %.0f МБ)", mb(uint64(p.max)), mb(p.goHeld),
+		mb(uint64(p.max)-min(uint64(p.max), p.goHeld)), mb(p.goLive))
+	p.max, p.goHeld, p.goLive = 0, 0, 0
+	return s
 }
 
 func (p *stepPeak) stop() { close(p.done) }
