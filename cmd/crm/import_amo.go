@@ -292,9 +292,10 @@ func (p *stepPeak) take() string {
 	p.sample() // a step shorter than a tick
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	mb := func(n uint64) float64 { return float64(n) / (1 << 20) }
-	s := fmt.Sprintf("пик шага %.0f МБ (Go %.0f, вне Go %.0f; живая куча до %.0f МБ)", mb(uint64(p.max)), mb(p.goHeld),
-		mb(uint64(p.max)-min(uint64(p.max), p.goHeld)), mb(p.goLive))
+	const mb = 1 << 20
+	peak, held := float64(p.max)/mb, float64(p.goHeld)/mb
+	s := fmt.Sprintf("пик шага %.0f МБ (Go %.0f, вне Go %.0f; живая куча до %.0f МБ)", peak, held, max(0, peak-held),
+		float64(p.goLive)/mb)
 	p.max, p.goHeld, p.goLive = 0, 0, 0
 	return s
 }
