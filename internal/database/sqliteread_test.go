@@ -245,22 +245,7 @@ func TestSQLiteReadKeepsItsSnapshot(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO snap_probe VALUES (1)`); err != nil {
 		t.Fatal(err)
 	}
-	count := func(q database.Streamer) int64 {
-		t.Helper()
-		rows, err := q.Stream(ctx, `SELECT COUNT(*) FROM snap_probe`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = rows.Close() }()
-		var n int64
-		if !rows.Next() {
-			t.Fatal(rows.Err())
-		}
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func(q database.Streamer) int64 { return readOne(t, q, `SELECT COUNT(*) FROM snap_probe`) }
 	old := sqliteRead(t, db)
 	if n := count(old); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
