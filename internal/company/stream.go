@@ -195,7 +195,12 @@ func (s Selection) Whole() bool {
 // without the selection (see Whole); those of any other are one stream,
 // joined to the selection (see Rows). next hands out a querier for each
 // stream. fn's company is reused for the next one; fn must not keep it.
-func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) error) error {
+//
+// With children (not nil) the whole tables of a Whole selection's
+// children are stepped in a goroutine of their own (see childFeed), on
+// the queriers children hands out — on SQLite a connection other than
+// next's, which one goroutine at a time steps.
+func (s Selection) Each(ctx context.Context, next, children Queriers, fn func(*Company) error) error {
 	sel := &s.sel
 	q, err := next()
 	if err != nil {
@@ -225,8 +230,15 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 			_ = k.rows.Close()
 		}
 	}()
+	// The whole tables come in the order of the ids, merged only with
+	// companies in that order.
+	whole := s.Whole() && sel.order == "c.id"
+	kidsNext := next
+	if whole && children != nil {
+		kidsNext = children
+	}
 	open := func(kind int64, query string, args []any) error {
-		q, err := next()
+		q, err := kidsNext()
 		if err != nil {
 			return err
 		}
@@ -246,9 +258,6 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 		kids = append(kids, k)
 		return k.next()
 	}
-	// The whole tables come in the order of the ids, merged only with
-	// companies in that order.
-	whole := s.Whole() && sel.order == "c.id"
 	if whole {
 		err = open(1, "SELECT company_id, value, comment FROM company_phones ORDER BY company_id, position, id", nil)
 		if err == nil {
@@ -268,6 +277,14 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 	if err != nil {
 		return err
 	}
+	var feed *childFeed
+	if whole && children != nil {
+		feed = startChildFeed(ctx, kids) // its goroutine alone steps kids now
+		defer func() {
+			feed.cancel()
+			_ = feed.finish()
+		}()
+	}
 	var status, branch, resp int64
 	// The destinations are made once: see database.Texts.
 	texts := database.NewTexts(7)
@@ -282,9 +299,15 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 		c.StatusName, c.BranchName, c.ResponsibleName = names.statuses.get(status), names.branches.get(branch), names.users.get(resp)
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		c.Phones, c.Emails, c.Spheres, c.SphereNames = c.Phones[:0], c.Emails[:0], c.Spheres[:0], c.SphereNames[:0]
-		for _, k := range kids {
-			if err := k.addTo(&c, whole); err != nil {
-				return err
+		if feed != nil {
+			if err := feed.addTo(&c); err != nil {
+				return fmt.Errorf("stream company children: %w", err)
+			}
+		} else {
+			for _, k := range kids {
+				if err := k.addTo(&c, whole); err != nil {
+					return err
+				}
 			}
 		}
 		names.sortSpheres(&c)
@@ -294,6 +317,12 @@ func (s Selection) Each(ctx context.Context, next Queriers, fn func(*Company) er
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("stream companies: %w", err)
+	}
+	if feed != nil {
+		if err := feed.finish(); err != nil {
+			return fmt.Errorf("stream company children: %w", err)
+		}
+		return nil
 	}
 	for _, k := range kids {
 		if err := k.rows.Err(); err != nil {

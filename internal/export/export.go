@@ -225,7 +225,7 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			}
 			contacts = all
 		}
-		err = eachCompany(ctx, byID, snap.lane(0), func(c *company.Company) error {
+		err = eachCompany(ctx, byID, snap.lane(0), snap.lane(2), func(c *company.Company) error {
 			if err := contacts.add(bk, c); err != nil {
 				return err
 			}
@@ -298,9 +298,11 @@ const batchSize = 256
 // own: one steps the statements and decodes the rows into companies, a
 // batch at a time, while fn (the caller's goroutine) writes the batch
 // before — so that an export uses both of a machine's cores, not one.
+// The children of a whole export are stepped in a third, on the
+// queriers children hands out (see company.Selection.Each).
 // The batches (three of them) are reused. fn's company is reused, as
 // Each's is.
-func eachCompany(ctx context.Context, sel company.Selection, next company.Queriers, fn func(*company.Company) error) error {
+func eachCompany(ctx context.Context, sel company.Selection, next, children company.Queriers, fn func(*company.Company) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	full, free := make(chan []company.Company, 2), make(chan []company.Company, 3)
@@ -311,7 +313,7 @@ func eachCompany(ctx context.Context, sel company.Selection, next company.Querie
 	go func() {
 		defer close(full)
 		b := <-free
-		err := sel.Each(ctx, next, func(c *company.Company) error {
+		err := sel.Each(ctx, next, children, func(c *company.Company) error {
 			b = b[:len(b)+1] // a batch is sent on when full
 			copyCompany(&b[len(b)-1], c)
 			if len(b) < cap(b) {
@@ -366,9 +368,10 @@ func copyCompany(dst, src *company.Company) {
 
 // snapshot is the transactions of an export, which read one snapshot of
 // the base, so that the streams of an export agree with each other and
-// the file is the base at one moment, while two goroutines read at once
-// (the list's order beside the contacts, the companies beside what is
-// written of them), each on its lane: a connection of its own on SQLite.
+// the file is the base at one moment, while goroutines read at once
+// (the list's order beside the contacts; the companies beside their
+// children and what is written of them), each on its lane: a connection
+// of its own on SQLite.
 //
 // On PostgreSQL each statement read at the same time as others needs its
 // own connection: nextPgx begins a read-only REPEATABLE READ transaction
@@ -398,8 +401,10 @@ type snapshot struct {
 	used int                    // how many of pg are handed out
 }
 
-// sqliteLanes is how many read transactions an export reads SQLite on.
-const sqliteLanes = 2
+// sqliteLanes is how many read transactions an export reads SQLite on:
+// lane 0 the list's order, then the companies; lane 1 the contacts; lane
+// 2 the companies' children of a whole export (company.Selection.Each).
+const sqliteLanes = 3
 
 func (e *Exporter) snapshot(ctx context.Context, fn func(*snapshot) error) error {
 	s := &snapshot{ctx: ctx, db: e.db}
