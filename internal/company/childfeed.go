@@ -65,14 +65,7 @@ func (f *childFeed) run(ctx context.Context, kids []*childStream) error {
 		g.id, g.phones, g.emails, g.spheres = id, g.phones[:0], g.emails[:0], g.spheres[:0]
 		for _, k := range kids {
 			for k.pending && k.companyID == id {
-				switch k.kind {
-				case 1:
-					g.phones = append(g.phones, Phone{Value: k.value, Comment: k.comment})
-				case 2:
-					g.emails = append(g.emails, Email{Value: k.value, Comment: k.comment})
-				default:
-					g.spheres = append(g.spheres, k.num)
-				}
+				k.add(&g.phones, &g.emails, &g.spheres)
 				if err := k.next(); err != nil {
 					return err
 				}

@@ -475,20 +475,25 @@ func (k *childStream) next() error {
 	return nil
 }
 
+// add appends the stream's row to the list of its kind.
+func (k *childStream) add(phones *[]Phone, emails *[]Email, spheres *[]int64) {
+	switch k.kind {
+	case 1:
+		*phones = append(*phones, Phone{Value: k.value, Comment: k.comment})
+	case 2:
+		*emails = append(*emails, Email{Value: k.value, Comment: k.comment})
+	default:
+		*spheres = append(*spheres, k.num)
+	}
+}
+
 // addTo adds the stream's rows of the company c to it. A stream that
 // reads its table whole (in the order of the ids) also has rows of
 // companies the selection does not hold, before c's: they are skipped.
 func (k *childStream) addTo(c *Company, whole bool) error {
 	for k.pending && (k.companyID == c.ID || whole && k.companyID < c.ID) {
 		if k.companyID == c.ID {
-			switch k.kind {
-			case 1:
-				c.Phones = append(c.Phones, Phone{Value: k.value, Comment: k.comment})
-			case 2:
-				c.Emails = append(c.Emails, Email{Value: k.value, Comment: k.comment})
-			default:
-				c.Spheres = append(c.Spheres, k.num)
-			}
+			k.add(&c.Phones, &c.Emails, &c.Spheres)
 		}
 		if err := k.next(); err != nil {
 			return err
