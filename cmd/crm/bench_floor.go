@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/crmprofi/crm/internal/backup"
 	"github.com/crmprofi/crm/internal/database"
 )
 
@@ -302,7 +302,7 @@ func (s *benchServer) floorSQLite(ctx context.Context, dst, src string, checkFK 
 	if err != nil {
 		return err
 	}
-	triggers, err := queryNames(ctx, conn, `SELECT name FROM main.sqlite_master
+	triggers, err := database.Column[string](ctx, conn, `SELECT name FROM main.sqlite_master
 		WHERE type = 'trigger' AND tbl_name IN (SELECT value FROM json_each($1))`, string(tables))
 	if err != nil {
 		return err
@@ -320,17 +320,17 @@ func (s *benchServer) floorSQLite(ctx context.Context, dst, src string, checkFK 
 		return err
 	}
 	for _, name := range triggers {
-		if _, err := tx.ExecContext(ctx, `DROP TRIGGER main.`+quoteSQLite(name)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER main.`+quote(name)); err != nil {
 			return err
 		}
 	}
 	for _, t := range refill {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM main.`+quoteSQLite(t)); err != nil { //nolint:gosec // a quoted name of our own list
+		if _, err := tx.ExecContext(ctx, `DELETE FROM main.`+quote(t)); err != nil { //nolint:gosec // a quoted name of our own list
 			return err
 		}
 	}
 	for _, t := range floorTables {
-		res, err := tx.ExecContext(ctx, `INSERT INTO main.`+quoteSQLite(t)+` SELECT * FROM src.`+quoteSQLite(t)+` LIMIT -1`) //nolint:gosec // quoted names of our own list
+		res, err := tx.ExecContext(ctx, `INSERT INTO main.`+quote(t)+` SELECT * FROM src.`+quote(t)+` LIMIT -1`) //nolint:gosec // quoted names of our own list
 		if err != nil {
 			return fmt.Errorf("%s: %w", t, err)
 		}
@@ -354,38 +354,20 @@ func (s *benchServer) floorSQLite(ctx context.Context, dst, src string, checkFK 
 	return nil
 }
 
-// quoteSQLite quotes an identifier for SQLite.
-func quoteSQLite(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+// quote quotes an identifier (PostgreSQL's rules are SQLite's).
+func quote(name string) string {
+	return pgx.Identifier{name}.Sanitize()
 }
 
 // tableCounts is the rows of every table of the benchmark's database
-// name (PostgreSQL: of its current schema).
+// name.
 func (s *benchServer) tableCounts(ctx context.Context, name string) (map[string]int64, error) {
 	db, err := database.Open(ctx, s.url(name))
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = db.Close() }()
-	list := `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
-	quote := func(t string) string { return pgx.Identifier{t}.Sanitize() }
-	if db.Dialect == database.SQLite {
-		list = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-		quote = quoteSQLite
-	}
-	tables, err := queryNames(ctx, db, list)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int64, len(tables))
-	for _, t := range tables {
-		var n int64
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+quote(t)).Scan(&n); err != nil { //nolint:gosec // a quoted name read from the catalogue
-			return nil, fmt.Errorf("%s: %w", t, err)
-		}
-		out[t] = n
-	}
-	return out, nil
+	return backup.TableCounts(ctx, db, db.Dialect)
 }
 
 // print writes the floor's summary: what was written, each variant's time
@@ -415,26 +397,6 @@ func (f benchFloor) print(w io.Writer) {
 		parts[i] = fmt.Sprintf("%s=%d", t.table, t.rows)
 	}
 	fmt.Fprintf(w, "  строк по таблицам: %s\n", strings.Join(parts, " "))
-}
-
-// queryNames is the one text column of query's rows.
-func queryNames(ctx context.Context, q interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // cpuText is a processor time for the report, "—" when unknown.

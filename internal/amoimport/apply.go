@@ -67,7 +67,7 @@ func Apply(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, act
 	}
 	flush := func(context.Context, *sql.Tx) error { return nil }
 	if db.Dialect == database.Postgres {
-		a.companies, flush = a.companies.DeferTrigrams()
+		a.companies, flush = a.companies.DeferTrigrams(deferredNames)
 	}
 	err := a.run(ctx, bar)
 	if err == nil {
@@ -78,6 +78,11 @@ func Apply(ctx context.Context, tx *sql.Tx, db *database.DB, importID int64, act
 	bar.Finish(err)
 	return err
 }
+
+// deferredNames is how many companies' names Apply leaves without their
+// trigrams before writing them as a sorted run (company.DeferredNamesMax;
+// a test lowers it to see that the queue is all Apply keeps per row).
+var deferredNames = company.DeferredNamesMax
 
 type applier struct {
 	tx        *sql.Tx

@@ -24,17 +24,12 @@ type contents struct {
 // its schema version and its audit chain's head. q should be a snapshot
 // (a repeatable-read transaction, or a file nobody writes).
 func readContents(ctx context.Context, q querier, d database.Dialect) (contents, error) {
-	c := contents{Tables: map[string]int64{}}
-	names, err := tableNames(ctx, q, d)
-	if err != nil {
+	var (
+		c   contents
+		err error
+	)
+	if c.Tables, err = TableCounts(ctx, q, d); err != nil {
 		return c, err
-	}
-	for _, name := range names {
-		var n int64
-		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(name)).Scan(&n); err != nil {
-			return c, fmt.Errorf("count %s: %w", name, err)
-		}
-		c.Tables[name] = n
 	}
 	if _, ok := c.Tables["goose_db_version"]; ok {
 		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version`).Scan(&c.Schema); err != nil {
@@ -50,6 +45,26 @@ func readContents(ctx context.Context, q querier, d database.Dialect) (contents,
 		}
 	}
 	return c, nil
+}
+
+// TableCounts counts the rows of every table of the database q reads
+// (on PostgreSQL those of every schema but the system ones, named
+// schema-qualified outside public). q should be a snapshot, as for
+// readContents.
+func TableCounts(ctx context.Context, q querier, d database.Dialect) (map[string]int64, error) {
+	names, err := tableNames(ctx, q, d)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int64, len(names))
+	for _, name := range names {
+		var n int64
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(name)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", name, err)
+		}
+		counts[name] = n
+	}
+	return counts, nil
 }
 
 // tableNames lists the tables of the database, sorted: on PostgreSQL those

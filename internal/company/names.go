@@ -123,17 +123,17 @@ func writeNamesOneByOne(ctx context.Context, tx *sql.Tx, names []string) error {
 type trigramQueue struct {
 	names []pendingName
 	// max is how many names the queue holds before it writes them as a
-	// sorted run of its own (deferredNamesMax).
+	// sorted run of its own (DeferTrigrams' limit).
 	max int
 }
 
-// deferredNamesMax bounds a store's deferred names, so that the import's
+// DeferredNamesMax bounds a store's deferred names, so that the import's
 // memory does not grow with its file: the rows made at flush were 24
 // bytes (now 16, gramRow) a trigram for every name, 120 MB for the 320,000 companies of a
 // file of 1,000,000 rows (peak RSS 98 MB at 100,000 rows, 174 MB at a
 // million). 40,000 names keep a file of 100,000 rows (32,000 companies)
 // in one run, and make at most ≈ 16 MB of rows at a time.
-const deferredNamesMax = 40_000
+const DeferredNamesMax = 40_000
 
 type pendingName struct {
 	id   int64
@@ -148,16 +148,17 @@ type pendingName struct {
 // (500,000 rows from 33 batches) went to pages all over the index in every
 // batch, and PostgreSQL descended the B-tree for each; in one sorted run
 // the same rows cost it 1.2 s instead of 1.8–2.0 s (measured with INSERT …
-// SELECT from the same rows). A queue of deferredNamesMax names is written
-// then and there, as a sorted run of its own. Until they are written the
-// names the store added have no trigrams, so nothing may look for similar
-// names in the transaction meanwhile (an import's Apply does not: the
-// duplicate engine runs after it, from duplicate_dirty). In the row-by-row mode (database.DB.RowByRow)
-// nothing is deferred. The queue keeps a name per company (the rows are
+// SELECT from the same rows). A queue of limit names (DeferredNamesMax in
+// the import) is written then and there, as a sorted run of its own.
+// Until they are written the names the store added have no trigrams, so
+// nothing may look for similar names in the transaction meanwhile (an
+// import's Apply does not: the duplicate engine runs after it, from
+// duplicate_dirty). In the row-by-row mode (database.DB.RowByRow) nothing
+// is deferred. The queue keeps a name per company (the rows are
 // made at flush: 16 bytes each while sorting).
-func (s *Store) DeferTrigrams() (*Store, func(ctx context.Context, tx *sql.Tx) error) {
+func (s *Store) DeferTrigrams(limit int) (*Store, func(ctx context.Context, tx *sql.Tx) error) {
 	c := *s
-	c.deferred = &trigramQueue{max: deferredNamesMax}
+	c.deferred = &trigramQueue{max: max(limit, 1)}
 	flush := func(ctx context.Context, tx *sql.Tx) error {
 		q := c.deferred
 		names := q.names

@@ -89,7 +89,7 @@ func TestDeferredTrigramsAreTheSameRowsInOneSortedRun(t *testing.T) {
 		}
 		deferred := batches(db)
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			s, flush := NewStore(db).WithTx(tx).DeferTrigrams()
+			s, flush := NewStore(db).WithTx(tx).DeferTrigrams(DeferredNamesMax)
 			for _, list := range deferred {
 				if _, err := s.InsertBatch(ctx, tx, list); err != nil {
 					return err
@@ -149,8 +149,7 @@ func TestDeferredTrigramsOverTheBoundAreWrittenInRuns(t *testing.T) {
 		companies := list(db)
 		var early, afterFlush int
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			s, flush := NewStore(db).WithTx(tx).DeferTrigrams()
-			s.deferred.max = 50
+			s, flush := NewStore(db).WithTx(tx).DeferTrigrams(50)
 			for start := 0; start < len(companies); start += 35 {
 				if _, err := s.InsertBatch(ctx, tx, companies[start:start+35]); err != nil {
 					return err
