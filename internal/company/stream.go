@@ -277,13 +277,10 @@ func (s Selection) Each(ctx context.Context, next, children Queriers, fn func(*C
 	if err != nil {
 		return err
 	}
-	var feed *childFeed
+	var feed childFeed
 	if whole && children != nil {
 		feed = startChildFeed(ctx, kids) // its goroutine alone steps kids now
-		defer func() {
-			feed.cancel()
-			_ = feed.finish()
-		}()
+		defer func() { _ = feed.Stop() }()
 	}
 	var status, branch, resp int64
 	// The destinations are made once: see database.Texts.
@@ -299,7 +296,7 @@ func (s Selection) Each(ctx context.Context, next, children Queriers, fn func(*C
 		c.StatusName, c.BranchName, c.ResponsibleName = names.statuses.get(status), names.branches.get(branch), names.users.get(resp)
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		c.Phones, c.Emails, c.Spheres, c.SphereNames = c.Phones[:0], c.Emails[:0], c.Spheres[:0], c.SphereNames[:0]
-		if feed != nil {
+		if feed.Feed != nil {
 			if err := feed.addTo(&c); err != nil {
 				return fmt.Errorf("stream company children: %w", err)
 			}
@@ -318,8 +315,8 @@ func (s Selection) Each(ctx context.Context, next, children Queriers, fn func(*C
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("stream companies: %w", err)
 	}
-	if feed != nil {
-		if err := feed.finish(); err != nil {
+	if feed.Feed != nil {
+		if err := feed.Finish(); err != nil {
 			return fmt.Errorf("stream company children: %w", err)
 		}
 		return nil

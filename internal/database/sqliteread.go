@@ -55,6 +55,16 @@ type SQLiteRead struct {
 // failing, as the pool's connections do (SQLiteDSN).
 const sqliteBusyMillis = 10000
 
+// sqliteReadCacheKiB is the page cache of a SQLiteRead connection. Its
+// statements read tables and indexes front to back, so a page is wanted
+// once, but for the interior pages of a B-tree, which a few hundred
+// kilobytes hold; the operating system keeps the file's pages either way.
+// With SQLite's default of 2,000 KiB (modernc's allocator gives each
+// 4 KiB page an 8 KiB slot) the four connections of a whole export
+// were 18 MB of its peak RSS: a million companies from SQLite took
+// 91 MB, 73 MB with this cache, and no longer (4.4–5.0 s both).
+const sqliteReadCacheKiB = 500
+
 // BeginSQLiteRead opens a read-only connection of its own to db (SQLite
 // only) and begins a read transaction on it. The transaction's snapshot
 // is taken at its first read, as in a deferred BEGIN. Close ends both.
@@ -73,6 +83,10 @@ func (db *DB) BeginSQLiteRead(ctx context.Context) (*SQLiteRead, error) {
 		return nil, err
 	}
 	sqlite3.Xsqlite3_busy_timeout(t.tls, t.db, sqliteBusyMillis)
+	if err := t.exec(fmt.Sprintf("PRAGMA cache_size = -%d", sqliteReadCacheKiB)); err != nil {
+		t.Close()
+		return nil, err
+	}
 	if err := t.exec("BEGIN"); err != nil {
 		t.Close()
 		return nil, err

@@ -235,7 +235,7 @@ func TestSQLiteReadBindsAsTheDriver(t *testing.T) {
 
 // TestSQLiteReadKeepsItsSnapshot: what commits after a SQLiteRead's first
 // read is not in it, however many statements it runs afterwards; a new
-// one sees it.
+// one sees it; it never writes, and it caches pages as a reader does.
 func TestSQLiteReadKeepsItsSnapshot(t *testing.T) {
 	db := dbtest.New(t, database.SQLite)
 	ctx := context.Background()
@@ -266,6 +266,11 @@ func TestSQLiteReadKeepsItsSnapshot(t *testing.T) {
 	}
 	if err == nil {
 		t.Error("a SQLite read wrote")
+	}
+	// Its page cache is the small one of a reader (sqliteReadCacheKiB),
+	// not SQLite's default of 2,000 KiB.
+	if n := readOne(t, old, `PRAGMA cache_size`); n != -500 {
+		t.Errorf("cache_size %d, want -500", n)
 	}
 }
 

@@ -95,7 +95,7 @@ const decimal = "0123456789"
 
 func (s *csvSink) records() recordCodec { return csvRecords{s} }
 
-// csvRecords keep a company in the spill as its finished line, so that
+// csvRecords keep a company in the buckets as its finished line, so that
 // the second pass copies it out: a contact's part is its line of the
 // «Контакты» cell with a line break after it (appendContacts's, but for
 // the last), a company's record its line.

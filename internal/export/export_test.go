@@ -3,10 +3,10 @@ package export
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"testing"
 	"time"
 
@@ -177,70 +177,65 @@ func values(t *testing.T, db *database.DB, table string, contactID int64) []stri
 	return list
 }
 
-// TestSpillReadsBackEveryCompany: companies over several runs of the
-// spill's sparse index, read back in another order, each whole; an id
-// that was not written (before the first, inside a run, after the last),
-// or one written out of order, is an error.
-func TestSpillReadsBackEveryCompany(t *testing.T) {
+// TestContactPartsGiveEachCompanyItsContacts: contacts kept by the
+// parts of their companies' ids (allContacts), in the order of their own
+// ids and spread over companies in no order, come back for each company
+// in the order of the companies' ids — across many parts, for companies
+// without contacts, at both ends of the span and outside it — each whole
+// and in the order of the contacts' ids. A company asked for after one of
+// a later part, or a contact of a company outside the span, is an error.
+func TestContactPartsGiveEachCompanyItsContacts(t *testing.T) {
 	records := &structuredRecords{}
-	sp, err := newSpill(records)
+	const least, most = 5, 45
+	a, err := newAllContacts(records, least, most, 4) // 11 parts
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sp.close()
-	get := func(id int64) (*company.Company, []Contact, error) {
-		rec, err := sp.record(id)
-		if err != nil {
-			return nil, nil, err
+	defer a.close()
+	want := map[int64][]int64{} // a company's contacts' ids
+	for id := int64(1); id <= 300; id++ {
+		companyID := least + (id*7919)%(most-least+1)
+		if companyID%6 == 0 {
+			continue // some companies have none
 		}
-		return records.decode(id, rec)
-	}
-	at := time.Date(2026, 12, 6, 9, 30, 0, 123456789, time.UTC)
-	const n = 5*spillRun + 3
-	for i := range n {
-		id := int64(3*i + 1)
-		c := company.Company{ID: id, Name: fmt.Sprint("Компания ", id), CreatedAt: at, UpdatedAt: at.Add(time.Duration(id)),
-			Phones: []company.Phone{{Value: "+7 495", Comment: fmt.Sprint(id)}}, SphereNames: []string{"", "IT"}}
-		var people []Contact
-		if i%2 == 0 {
-			people = []Contact{{ID: -id, LastName: "Иванов", Emails: []string{fmt.Sprint(id, "@x.ru")}}}
-		}
-		if err := addStructured(sp, records, &c, people); err != nil {
+		ct := Contact{ID: id, LastName: fmt.Sprint("Иванов ", id), Phones: []string{fmt.Sprint("+7 495 ", id)}}
+		if err := a.put(companyID, &ct); err != nil {
 			t.Fatal(err)
 		}
+		want[companyID] = append(want[companyID], id)
 	}
-	if err := sp.done(); err != nil {
+	if err := a.parts.done(); err != nil {
 		t.Fatal(err)
 	}
-	for i := n - 1; i >= 0; i-- {
-		id := int64(3*i + 1)
-		c, people, err := get(id)
+	if len(want[least]) == 0 || len(want[most]) == 0 {
+		t.Fatal("the test wants contacts at both ends of the span")
+	}
+	for id := int64(0); id <= most+5; id++ {
+		n, recs, err := a.of(id)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("company %d: %v", id, err)
 		}
-		if c.ID != id || c.Name != fmt.Sprint("Компания ", id) || !c.CreatedAt.Equal(at) || !c.UpdatedAt.Equal(at.Add(time.Duration(id))) ||
-			len(c.Phones) != 1 || c.Phones[0].Comment != fmt.Sprint(id) || len(c.SphereNames) != 2 || c.SphereNames[1] != "IT" ||
-			len(people) != (i+1)%2 || len(people) == 1 && (people[0].ID != -id || people[0].Emails[0] != fmt.Sprint(id, "@x.ru")) {
-			t.Fatalf("company %d read back as %+v, %+v", id, c, people)
+		_, people, err := records.decode(id, records.company(nil, &company.Company{ID: id}, n, recs))
+		if err != nil {
+			t.Fatalf("company %d: %v", id, err)
+		}
+		var got []int64
+		for _, p := range people {
+			if p.LastName != fmt.Sprint("Иванов ", p.ID) || len(p.Phones) != 1 || p.Phones[0] != fmt.Sprint("+7 495 ", p.ID) {
+				t.Errorf("company %d: contact read back as %+v", id, p)
+			}
+			got = append(got, p.ID)
+		}
+		if !slices.Equal(got, want[id]) {
+			t.Errorf("company %d: contacts %v, want %v", id, got, want[id])
 		}
 	}
-	for _, id := range []int64{0, 2, 3*n + 1} {
-		if _, _, err := get(id); err == nil {
-			t.Errorf("id %d, never written, read back", id)
-		}
+	if _, _, err := a.of(most - 10); !errors.Is(err, errOutOfOrder) {
+		t.Errorf("a company of an earlier part: %v", err)
 	}
-	if err := addStructured(sp, records, &company.Company{ID: 1}, nil); err == nil {
-		t.Error("a company out of order was written")
+	if err := a.put(most+1, &Contact{ID: 301}); !errors.Is(err, errOutOfOrder) {
+		t.Errorf("a contact of a company outside the span: %v", err)
 	}
-}
-
-// addStructured writes the record of c with its contacts to sp.
-func addStructured(sp *spill, r *structuredRecords, c *company.Company, contacts []Contact) error {
-	var people []byte
-	for i := range contacts {
-		people = r.contact(people, &contacts[i])
-	}
-	return sp.addRecord(c.ID, r.company(binary.AppendVarint(nil, c.ID), c, len(contacts), people))
 }
 
 // TestExportReadsWithoutJIT: on PostgreSQL the three transactions of an
