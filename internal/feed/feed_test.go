@@ -67,16 +67,7 @@ func TestFeedGivesEveryValueInOrder(t *testing.T) {
 func TestFeedEndsWithTheProducersError(t *testing.T) {
 	broken := errors.New("disk on fire")
 	f := Start(context.Background(), 8, produceN(20, broken))
-	got := 0
-	var err error
-	for {
-		var v *item
-		if v, err = f.Peek(); v == nil {
-			break
-		}
-		f.Next()
-		got++
-	}
+	got, err := drain(f)
 	if got != 20 || !errors.Is(err, broken) {
 		t.Errorf("%d values, then %v", got, err)
 	}
@@ -112,12 +103,8 @@ func TestFeedStopEndsTheProducer(t *testing.T) {
 	}
 
 	done := Start(context.Background(), 4, produceN(3, nil))
-	for {
-		v, _ := done.Peek()
-		if v == nil {
-			break
-		}
-		done.Next()
+	if n, err := drain(done); n != 3 || err != nil {
+		t.Fatalf("%d values, %v", n, err)
 	}
 	if err := done.Stop(); err != nil {
 		t.Errorf("Stop after the end: %v", err)
@@ -136,28 +123,29 @@ func TestFeedEndsWhenItsContextDoes(t *testing.T) {
 		}
 	})
 	cancel()
-	var err error
+	if _, err := drain(f); !errors.Is(err, context.Canceled) {
+		t.Errorf("%v", err)
+	}
+}
+
+// drain reads the values of f to its end and returns how many there
+// were and what ended it.
+func drain(f *Feed[item]) (int, error) {
+	n := 0
 	for {
-		var v *item
-		if v, err = f.Peek(); v == nil {
-			break
+		v, err := f.Peek()
+		if v == nil {
+			return n, err
 		}
 		f.Next()
-	}
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("%v", err)
+		n++
 	}
 }
 
 // BenchmarkFeed is the cost of a value handed from one goroutine to
 // another.
 func BenchmarkFeed(b *testing.B) {
-	f := Start(context.Background(), 512, produceN(b.N, nil))
-	for {
-		v, _ := f.Peek()
-		if v == nil {
-			break
-		}
-		f.Next()
+	if n, err := drain(Start(context.Background(), 512, produceN(b.N, nil))); n != b.N || err != nil {
+		b.Fatal(n, err)
 	}
 }
