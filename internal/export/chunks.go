@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -17,8 +18,9 @@ import (
 // by append).
 type chunkFile struct {
 	f     *os.File
-	size  int64 // bytes written to f
-	chunk int   // the most a part's buffer holds, its head included
+	w     *bufio.Writer // f's writes, chunkWrites bytes at a time
+	size  int64         // bytes written to f (through w)
+	chunk int           // the most a part's buffer holds, its head included
 	parts []chunkPart
 	large []byte // a chunk of one piece larger than a buffer
 	read  []byte // what a read read, reused
@@ -36,13 +38,18 @@ type chunkPart struct {
 // length of the pieces of the part's chunk before it.
 const chunkHead = 12
 
+// chunkWrites is how much of the file a chunkFile writes at once: its
+// chunks are small (8 kB for the buckets), and written one by one they
+// were a write system call each, 70,000 at a million companies.
+const chunkWrites = 256 << 10
+
 // newChunkFile makes a file of n parts whose buffers hold chunk bytes.
 func newChunkFile(n, chunk int) (*chunkFile, error) {
 	f, err := os.CreateTemp("", "crm-export-*.bin")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	return &chunkFile{f: f, chunk: chunk, parts: make([]chunkPart, n)}, nil
+	return &chunkFile{f: f, w: bufio.NewWriterSize(f, chunkWrites), chunk: chunk, parts: make([]chunkPart, n)}, nil
 }
 
 // close removes the file.
@@ -78,7 +85,7 @@ func (c *chunkFile) write(p *chunkPart, chunk []byte) error {
 	}
 	binary.LittleEndian.PutUint64(chunk, uint64(p.last))      //nolint:gosec // an offset, not negative
 	binary.LittleEndian.PutUint32(chunk[8:], uint32(p.lastN)) //nolint:gosec // checked when written
-	if _, err := c.f.Write(chunk); err != nil {
+	if _, err := c.w.Write(chunk); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	p.last, p.lastN = c.size+1, len(chunk)-chunkHead
@@ -99,6 +106,9 @@ func (c *chunkFile) done() error {
 		p.buf = nil
 	}
 	c.large = nil
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	return nil
 }
 
@@ -107,6 +117,11 @@ func (c *chunkFile) done() error {
 // the first, each into its place in buf: a chunk's head lands where the
 // chunk before it ends, and is overwritten when that one is read.
 func (c *chunkFile) pieces(k int) ([]byte, error) {
+	if c.w.Buffered() > 0 { // read before done: what is written so far
+		if err := c.w.Flush(); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+	}
 	p := &c.parts[k]
 	size := chunkHead + int(p.total)
 	if cap(c.read) < size {

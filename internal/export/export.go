@@ -662,10 +662,13 @@ func readAllContacts(ctx context.Context, next, values company.Queriers, enc rec
 	if err != nil {
 		return nil, err
 	}
-	// The span of the companies' ids, of deleted contacts too: from the
-	// index on company_id, without reading the table.
+	// The span of the live contacts' companies' ids: the two ends of the
+	// (partial) index on company_id. MIN and MAX of all contacts read
+	// the whole table on PostgreSQL (140 ms at a million), which cannot
+	// use a partial index for them.
 	var least, most int64
-	span, err := q.Stream(ctx, "SELECT COALESCE(MIN(company_id), 0), COALESCE(MAX(company_id), 0) FROM contacts")
+	span, err := q.Stream(ctx, "SELECT COALESCE((SELECT company_id"+contactsLive+" ORDER BY company_id LIMIT 1), 0), "+
+		"COALESCE((SELECT company_id"+contactsLive+" ORDER BY company_id DESC LIMIT 1), 0)")
 	if err != nil {
 		return nil, fmt.Errorf("export contacts: %w", err)
 	}
