@@ -209,13 +209,13 @@ func (e *Exporter) walk(ctx context.Context, o Options, sink rowSink) (int, erro
 			return err
 		}
 		defer bk.close()
-		first, err := snap.lane(1)()
-		if err != nil {
-			return err
-		}
 		var contacts contactSource
 		if all == nil {
-			stream, err := openContacts(ctx, first, byID)
+			q, err := snap.lane(1)()
+			if err != nil {
+				return err
+			}
+			stream, err := openContacts(ctx, q, byID)
 			if err != nil {
 				return err
 			}

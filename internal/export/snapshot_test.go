@@ -21,7 +21,7 @@ import (
 // after step while exports run, each step renaming a company (which moves
 // it in the list's order by name) together with its contact, and moving
 // another company to the trash or back. The export reads its streams in
-// two goroutines, on SQLite on two connections: every file still shows
+// several goroutines, on SQLite on four connections: every file still shows
 // the base at one moment — the renamed company once, its contact named as
 // it is, the other company in or out with the count of rows — and no
 // export fails for streams that disagree.
