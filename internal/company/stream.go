@@ -83,26 +83,26 @@ func (s Selection) IDs(ctx context.Context, q database.Streamer, fn func(id int6
 	return nil
 }
 
-// Span counts the selected companies and gives the least and the
-// greatest of their ids (0 when there are none).
-func (s Selection) Span(ctx context.Context, q database.Streamer) (n int, least, most int64, err error) {
-	sel := &s.sel
-	rows, err := q.Stream(ctx, sel.with+"SELECT COUNT(*), COALESCE(MIN(c.id), 0), COALESCE(MAX(c.id), 0) FROM "+sel.from+sel.w.SQL(), sel.w.Args()...)
+// Bounds gives the least and the greatest id of the companies table
+// (0 when it is empty), deleted companies included: the ids of every
+// selection are between them. Two look-ups at the ends of the primary
+// key, on both databases, whatever the selection.
+func (s Selection) Bounds(ctx context.Context, q database.Streamer) (least, most int64, err error) {
+	rows, err := q.Stream(ctx, `SELECT COALESCE((SELECT MIN(id) FROM companies), 0), COALESCE((SELECT MAX(id) FROM companies), 0)`)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("span of companies: %w", err)
+		return 0, 0, fmt.Errorf("bounds of companies: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var count int64
 	if rows.Next() {
-		err = rows.Scan(&count, &least, &most)
+		err = rows.Scan(&least, &most)
 	}
 	if err == nil {
 		err = rows.Err()
 	}
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("span of companies: %w", err)
+		return 0, 0, fmt.Errorf("bounds of companies: %w", err)
 	}
-	return int(count), least, most, nil
+	return least, most, nil
 }
 
 // Arm is one branch of a Selection.Rows statement: the columns it reads

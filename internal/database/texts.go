@@ -3,6 +3,7 @@ package database
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Texts receives the text columns of a streamed row without a string
@@ -13,8 +14,16 @@ import (
 // driver hands over: pgx gives the column's bytes in its receive buffer
 // (pgtype.BytesScanner), which are copied into the row's buffer;
 // database/sql gives the driver's own string (SQLite's), which is kept
-// as it is. Strings then makes one string of the row's bytes and hands
-// out each column as a piece of it: one allocation a row.
+// as it is. Strings then hands out each column as a piece of the
+// row's bytes.
+//
+// The rows' bytes are copied one after another into a slab (textSlab
+// bytes), and a row's strings point into it: a slab is never written
+// again below its length, so they stay as they are, and a full one is
+// left to the collector, which frees it with the last string made of
+// it. So a row costs no allocation (a string a row was 8 % of the CPU of
+// a whole export on PostgreSQL, besides the collector's work), and the
+// row's bytes are copied once.
 //
 // The destinations are made once for a stream and passed to every Scan
 // (a reused []any, so Scan's variadic slice is not allocated a row
@@ -25,13 +34,15 @@ import (
 // build in turn, medians: the client's user CPU 3.27 → 2.44 s, 153 → 72
 // collections; on SQLite, where only the []any goes, 9.94 → 9.04 s.
 type Texts struct {
-	buf  []byte
+	slab []byte // the rows' bytes; those before row belong to strings handed out
+	row  int    // where the row being scanned starts in slab
 	cols []textCol
 	dest []textDest
 }
 
-// textCol is where a column of the row is: buf[start:end], or str when
-// the driver gave a string.
+// textCol is where a column of the row is, from the row's start in the
+// slab (so that the row can move to a new slab), or str when the driver
+// gave a string.
 type textCol struct {
 	start, end int
 	str        string
@@ -66,9 +77,26 @@ func (d *textDest) ScanBytes(v []byte) error {
 		return errNullText
 	}
 	t := d.t
-	t.cols[d.i] = textCol{start: len(t.buf), end: len(t.buf) + len(v)}
-	t.buf = append(t.buf, v...)
+	if len(t.slab)+len(v) > cap(t.slab) {
+		t.grow(len(v))
+	}
+	at := len(t.slab) - t.row
+	t.cols[d.i] = textCol{start: at, end: at + len(v)}
+	t.slab = append(t.slab, v...)
 	return nil
+}
+
+// textSlab is the size of a slab of the rows' bytes (but for a row that
+// is larger).
+const textSlab = 64 << 10
+
+// grow starts a slab with room for n more bytes and moves the row's
+// bytes so far to it; the slab before is left to the strings made of it.
+func (t *Texts) grow(n int) {
+	row := t.slab[t.row:]
+	slab := make([]byte, len(row), max(textSlab, 2*(len(row)+n)))
+	copy(slab, row)
+	t.slab, t.row = slab, 0
 }
 
 // Scan keeps a column database/sql hands over.
@@ -89,7 +117,11 @@ func (d *textDest) Scan(src any) error {
 // the destinations ready for the next row. The columns pgx handed over
 // share one string.
 func (t *Texts) Strings(dst ...*string) {
-	row := string(t.buf)
+	var row string
+	if n := len(t.slab) - t.row; n > 0 {
+		// Never written again: see Texts.
+		row = unsafe.String(&t.slab[t.row], n)
+	}
 	for i, p := range dst {
 		c := &t.cols[i]
 		if c.given {
@@ -99,5 +131,5 @@ func (t *Texts) Strings(dst ...*string) {
 		}
 		*c = textCol{}
 	}
-	t.buf = t.buf[:0]
+	t.row = len(t.slab)
 }

@@ -2,6 +2,8 @@ package database_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -117,5 +119,44 @@ func TestTextsRejectWhatIsNotText(t *testing.T) {
 	texts.Strings(&v)
 	if v != "байты" {
 		t.Errorf("bytes read back as %q", v)
+	}
+}
+
+// TestTextsKeepEveryRowsStrings scans rows as pgx hands them over (in a
+// buffer it overwrites for the next row), of every size from empty to
+// several slabs, a thousand rows over many slabs: every string handed out
+// still reads as its row had it once all are scanned.
+func TestTextsKeepEveryRowsStrings(t *testing.T) {
+	texts := database.NewTexts(2)
+	type scanner interface{ ScanBytes([]byte) error }
+	a, b := texts.Dest(0).(scanner), texts.Dest(1).(scanner)
+	var (
+		want, got [][2]string
+		buf       []byte // pgx's receive buffer, overwritten each row
+	)
+	for i := range 1000 {
+		first := strings.Repeat("ж", i*37%500)
+		second := fmt.Sprintf("%d:%s", i, strings.Repeat("x", i*i%7000))
+		if i%250 == 0 {
+			second = strings.Repeat("й", 100_000) // larger than a slab
+		}
+		buf = append(append(buf[:0], first...), second...)
+		if err := errors.Join(a.ScanBytes(buf[:len(first)]), b.ScanBytes(buf[len(first):])); err != nil {
+			t.Fatal(err)
+		}
+		for j := range buf {
+			buf[j] = '#'
+		}
+		var r [2]string
+		texts.Strings(&r[0], &r[1])
+		want, got = append(want, [2]string{first, second}), append(got, r)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d = %.40q, want %.40q", i, got[i], want[i])
+		}
+	}
+	if err := a.ScanBytes(nil); err == nil {
+		t.Error("a NULL scanned without an error")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // viaEncodingCSV is what the sink wrote before it wrote cells itself:
@@ -112,4 +114,19 @@ func FuzzContactName(f *testing.F) {
 			t.Errorf("%q %q %q: got %q, want %q", last, first, middle, got, want)
 		}
 	})
+}
+
+// TestBlankLeadHoldsEveryBlank: every rune unicode.IsSpace calls a blank
+// starts with a byte blankLead marks (or is ASCII), so that startsBlank
+// decodes no other rune and misses no blank.
+func TestBlankLeadHoldsEveryBlank(t *testing.T) {
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		s := string(r) + "x"
+		if got := startsBlank(s); got != unicode.IsSpace(r) {
+			t.Errorf("startsBlank(%U) = %v, unicode.IsSpace %v", r, got, !got)
+		}
+	}
 }
