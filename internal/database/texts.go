@@ -12,7 +12,7 @@ import (
 // and the collector's work to free them again — on PostgreSQL a fifth of
 // the client's CPU. Each column's destination (Dest) takes what the
 // driver hands over: pgx gives the column's bytes in its receive buffer
-// (pgtype.BytesScanner), which are copied into the row's buffer;
+// (pgtype.BytesScanner), which are copied into a slab (below);
 // database/sql gives the driver's own string (SQLite's), which is kept
 // as it is. Strings then hands out each column as a piece of the
 // row's bytes.
@@ -23,7 +23,8 @@ import (
 // left to the collector, which frees it with the last string made of
 // it. So a row costs no allocation (a string a row was 8 % of the CPU of
 // a whole export on PostgreSQL, besides the collector's work), and the
-// row's bytes are copied once.
+// row's bytes are copied once (the process's CPU for that export,
+// seven runs of each build in turn, medians: 4.85 → 4.38 s).
 //
 // The destinations are made once for a stream and passed to every Scan
 // (a reused []any, so Scan's variadic slice is not allocated a row
@@ -119,8 +120,7 @@ func (d *textDest) Scan(src any) error {
 func (t *Texts) Strings(dst ...*string) {
 	var row string
 	if n := len(t.slab) - t.row; n > 0 {
-		// Never written again: see Texts.
-		row = unsafe.String(&t.slab[t.row], n)
+		row = unsafe.String(&t.slab[t.row], n) //nolint:gosec // these bytes of the slab are never written again: see Texts
 	}
 	for i, p := range dst {
 		c := &t.cols[i]
