@@ -34,9 +34,9 @@ type listOrder struct {
 	width       int64 // the span of ids a part holds
 	parts       *chunkFile
 	entry       [12]byte // an id and its place, as a part keeps it
-	// The part loaded for look-ups (-1 for none) and its places: dense
-	// (pos != nil), pos[id-first] is 1 + the place of id (0 for none);
-	// sparse, ids ascending and places[i] the place of ids[i].
+	// The part loaded for look-ups (-1 for none) and its places: dense,
+	// pos[id-first] is 1 + the place of id (0 for none); sparse, ids
+	// ascending and places[i] the place of ids[i].
 	part   int
 	dense  bool
 	pos    []int32
