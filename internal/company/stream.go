@@ -83,11 +83,11 @@ func (s Selection) IDs(ctx context.Context, q database.Streamer, fn func(id int6
 	return nil
 }
 
-// Bounds gives the least and the greatest id of the companies table
+// IDBounds gives the least and the greatest id of the companies table
 // (0 when it is empty), deleted companies included: the ids of every
 // selection are between them. Two look-ups at the ends of the primary
-// key, on both databases, whatever the selection.
-func (s Selection) Bounds(ctx context.Context, q database.Streamer) (least, most int64, err error) {
+// key, on both databases.
+func IDBounds(ctx context.Context, q database.Streamer) (least, most int64, err error) {
 	rows, err := q.Stream(ctx, `SELECT COALESCE((SELECT MIN(id) FROM companies), 0), COALESCE((SELECT MAX(id) FROM companies), 0)`)
 	if err != nil {
 		return 0, 0, fmt.Errorf("bounds of companies: %w", err)

@@ -56,7 +56,7 @@ const orderChunk = 4 << 10
 
 // readListOrder reads the ids of sel in the list's order.
 func readListOrder(ctx context.Context, q database.Streamer, sel company.Selection) (*listOrder, error) {
-	least, most, err := sel.Bounds(ctx, q)
+	least, most, err := company.IDBounds(ctx, q)
 	if err != nil {
 		return nil, err
 	}
