@@ -41,7 +41,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	loc := s.viewerLocation(r)
-	f, err := auditFilter(r.URL.Query(), loc)
+	f, err := auditFilter(r.URL.RawQuery, loc)
 	if err != nil {
 		return err
 	}
@@ -72,10 +72,13 @@ func (s *Server) viewerLocation(r *http.Request) *time.Location {
 	return def
 }
 
-// auditFilter reads the log's query parameters. Dates are days in loc:
-// since a day means from its midnight, until a day includes that day.
-func auditFilter(q url.Values, loc *time.Location) (audit.Filter, error) {
+// auditFilter reads the log's query parameters from the raw query
+// string (a pair that does not read is a bad value: queryValues). Dates
+// are days in loc: since a day means from its midnight, until a day
+// includes that day.
+func auditFilter(raw string, loc *time.Location) (audit.Filter, error) {
 	inv := apperr.Invalid{}
+	q := queryValues(raw, inv)
 	f := audit.Filter{
 		Action:     strings.TrimSpace(q.Get("action")),
 		ObjectType: strings.TrimSpace(q.Get("object_type")),
@@ -156,7 +159,7 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
 		page.Actors = append(page.Actors, view.Option{Value: strconv.FormatInt(u.ID, 10), Label: u.FullName()})
 	}
 	status := http.StatusOK
-	f, err := auditFilter(q, loc)
+	f, err := auditFilter(r.URL.RawQuery, loc)
 	if inv, ok := apperr.AsInvalid(err); ok {
 		page.Errors, status = inv, http.StatusBadRequest
 	} else if err != nil {
@@ -204,7 +207,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	loc := s.viewerLocation(r)
 	q := r.URL.Query()
-	f, err := auditFilter(q, loc)
+	f, err := auditFilter(r.URL.RawQuery, loc)
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ type duplicatesBody struct {
 }
 
 func (s *Server) adminDuplicates(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
 	inv := apperr.Invalid{}
+	q := queryValues(r.URL.RawQuery, inv)
 	page, size := readPage(q, inv)
 	reason := q.Get("reason")
 	if reason != "" && !view.DuplicateReason(reason) {

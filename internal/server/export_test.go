@@ -310,14 +310,18 @@ func TestExportXLSX(t *testing.T) {
 
 func TestExportBadParametersAre400AndAudited(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *testEnv) {
-		for _, q := range []string{"format=pdf", "format=csv&branch=abc", "format=csv&ordering=evil"} {
+		// A filter that does not read (a «;», a broken %-escape) is
+		// refused, not dropped: dropped, it exported the whole base.
+		queries := []string{"format=pdf", "format=csv&branch=abc", "format=csv&ordering=evil",
+			"format=csv&status=1;2", "format=xlsx&search=%zz"}
+		for _, q := range queries {
 			rec := e.do(&e.cast.Admin, http.MethodGet, "/api/export/companies/?"+q, nil)
-			if rec.Code != http.StatusBadRequest || bytes.HasPrefix(rec.Body.Bytes(), []byte("\uFEFF")) {
+			if rec.Code != http.StatusBadRequest || bytes.HasPrefix(rec.Body.Bytes(), []byte("\uFEFF")) || bytes.HasPrefix(rec.Body.Bytes(), []byte("PK")) {
 				t.Errorf("%s: %d %s", q, rec.Code, rec.Body.String())
 			}
 		}
 		audits := exportAudit(t, e)
-		if len(audits) != 3 || audits[0]["_outcome"] != "error" {
+		if len(audits) != len(queries) || audits[0]["_outcome"] != "error" {
 			t.Errorf("audit %v", audits)
 		}
 	})

@@ -379,8 +379,8 @@ func (s *Server) showImport(w http.ResponseWriter, r *http.Request) error {
 	if wantsJSON(r) {
 		return writeJSON(w, http.StatusOK, s.importBody(r, im))
 	}
-	q := r.URL.Query()
 	inv := apperr.Invalid{}
+	q := queryValues(r.URL.RawQuery, inv)
 	page, size := readPage(q, inv)
 	action := q.Get("action")
 	if action != "" && !amoimport.ValidAction(action) {

@@ -60,7 +60,7 @@ func FuzzQueryParsers(f *testing.F) {
 			t.Errorf("pageParams(%q): %v", raw, err)
 		}
 		q := req.URL.Query()
-		if _, err := auditFilter(q, time.UTC); !acceptable(err) {
+		if _, err := auditFilter(raw, time.UTC); !acceptable(err) {
 			t.Errorf("auditFilter(%q): %v", raw, err)
 		}
 		if _, err := duplicateProbe(q); !acceptable(err) {

@@ -15,10 +15,11 @@ const (
 )
 
 // pageParams reads ?page= and ?page_size=. Bad values are validation
-// errors naming the parameter.
+// errors naming the parameter, and so is a pair of the query that does
+// not read (queryValues): every list that pages checks its whole query.
 func pageParams(r *http.Request) (page, size int, err error) {
 	inv := apperr.Invalid{}
-	page, size = readPage(r.URL.Query(), inv)
+	page, size = readPage(queryValues(r.URL.RawQuery, inv), inv)
 	return page, size, inv.Err()
 }
 

@@ -119,6 +119,10 @@ var queries = []string{
 	"dtstart=x&rrule=FREQ%3DSECONDLY%3BINTERVAL%3D0&recurrence_rrule=FREQ%3DDAILY%3BCOUNT%3D-1&tz=Mars/Base&time_zone=../../etc",
 	"action=%27&actor=-1&outcome=x&object=%00&object_type=x&object_id=-1&kind=zzz&view=x&next=//evil&last_event_id=abc",
 	"exclude=-1&exclude=x&phone=%2B&email=@@&kpp=x&address=" + strings.Repeat("я", 2000),
+	// Queries 1 and 2 again with every pair readable: a pair that does
+	// not read is refused before the rest is looked at (queryValues).
+	"page=-1&page_size=0&ordering=%3BDROP&ordering=-&ordering=--name&ordering=nonexistent",
+	"search=%25zz&search=%25&q=%E0%A4&name=%00",
 }
 
 // headerVariants are requests with odd headers (the body, if any, is JSON).

@@ -29,8 +29,8 @@ func (s *Server) Tasks() *task.Store { return s.tasks }
 // назначения»), search (words of the title), ordering
 // (due_at or -due_at), page, page_size. A bad value is a 400 naming it.
 func (s *Server) taskQuery(r *http.Request) (task.Filter, error) {
-	q := r.URL.Query()
 	inv := apperr.Invalid{}
+	q := queryValues(r.URL.RawQuery, inv)
 	page, size := readPage(q, inv)
 	loc := s.viewerLocation(r)
 	f := task.Filter{Page: page, Size: size, Search: q.Get("search"), Loc: loc}
