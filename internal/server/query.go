@@ -15,26 +15,22 @@ import (
 // vanish without a word — «?status=1;2» listed every status, and an
 // export of it held the whole base.
 func queryValues(raw string, inv apperr.Invalid) url.Values {
-	if field, msg := badQueryPair(raw); msg != "" {
-		inv.Add(field, msg)
+	q, err := url.ParseQuery(raw) // the pairs that read
+	if err != nil {
+		inv.Add(badQueryPair(raw))
 	}
-	q, _ := url.ParseQuery(raw) // the pairs that read; the rest is in inv
 	return q
 }
 
-// badQueryPair finds the first pair of the raw query that
-// url.ParseQuery refuses and says why, keyed by the pair's parameter
-// (apperr.NonField when its name itself is unreadable); msg is empty
-// when the whole query reads.
-func badQueryPair(raw string) (field, msg string) {
-	if _, err := url.ParseQuery(raw); err == nil {
-		return "", ""
-	}
+// badQueryPair finds the first pair of a raw query that url.ParseQuery
+// refuses and says why, keyed by the pair's parameter (apperr.NonField
+// when the pair has no readable name).
+func badQueryPair(raw string) (string, string) {
 	for pair := range strings.SplitSeq(raw, "&") {
 		key, value, _ := strings.Cut(pair, "=")
 		field, err := url.QueryUnescape(key)
 		if err != nil || field == "" || strings.Contains(key, ";") {
-			field = apperr.NonField // no parameter's name to give
+			field = apperr.NonField
 		}
 		if strings.Contains(pair, ";") {
 			return field, "Точка с запятой не разделяет параметры запроса: передайте каждое значение " +

@@ -8,7 +8,7 @@ import (
 	"github.com/crmprofi/crm/internal/apperr"
 )
 
-func TestBadQueryPairNamesTheParameter(t *testing.T) {
+func TestQueryValuesNameAPairThatDoesNotRead(t *testing.T) {
 	for _, c := range []struct{ raw, field, says string }{
 		{"", "", ""},
 		{"status=1&status=2&search=%D0%9E%D0%9E%D0%9E+%C2%AB%D0%A0%D0%BE%D0%BC%D0%B0%D1%88%D0%BA%D0%B0%C2%BB", "", ""},
@@ -22,9 +22,13 @@ func TestBadQueryPairNamesTheParameter(t *testing.T) {
 		{"%zz=1", apperr.NonField, "«%zz»"},
 		{"ok=1&search=%zz&status=1;2", "search", "«%zz»"}, // the first of them
 	} {
-		field, msg := badQueryPair(c.raw)
-		if field != c.field || !strings.Contains(msg, c.says) || (c.says == "") != (msg == "") {
-			t.Errorf("badQueryPair(%q) = %q, %q; want %q and a message with %q", c.raw, field, msg, c.field, c.says)
+		inv := apperr.Invalid{}
+		q := queryValues(c.raw, inv)
+		if c.field == "" && len(inv) > 0 || c.field != "" && (len(inv) != 1 || !strings.Contains(inv[c.field], c.says)) {
+			t.Errorf("queryValues(%q): %v; want %q with a message holding %q", c.raw, inv, c.field, c.says)
+		}
+		if c.field != "" && q.Has(c.field) {
+			t.Errorf("queryValues(%q) kept the pair that does not read: %v", c.raw, q)
 		}
 	}
 }
