@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"unicode/utf8"
 
@@ -26,7 +25,7 @@ const (
 // (see internal/duplicate). Matches the caller may not see show only that
 // they exist.
 func (s *Server) findDuplicates(w http.ResponseWriter, r *http.Request) error {
-	p, err := duplicateProbe(r.URL.Query())
+	p, err := duplicateProbe(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -40,13 +39,14 @@ func (s *Server) findDuplicates(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"results": matches})
 }
 
-// duplicateProbe reads the query (name, inn, kpp, ogrn, address, website,
+// duplicateProbe reads the raw query (name, inn, kpp, ogrn, address, website,
 // phone and email repeated, exclude) into a probe; hostile input — huge
 // values, hundreds of phones, an exclude that is not an id — is a 400
 // with field messages.
-func duplicateProbe(q url.Values) (duplicate.Probe, error) {
+func duplicateProbe(raw string) (duplicate.Probe, error) {
 	var p duplicate.Probe
 	inv := apperr.Invalid{}
+	q := queryValues(raw, inv)
 	text := func(key string, dst *string, limit int) {
 		vals := q[key]
 		if len(vals) > 1 {

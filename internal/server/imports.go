@@ -427,7 +427,11 @@ func (s *Server) importReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	inv := apperr.Invalid{}
+	q := queryValues(r.URL.RawQuery, inv)
+	if err := inv.Err(); err != nil {
+		return err
+	}
 	format := q.Get("format")
 	if format == "" && strings.HasPrefix(r.Header.Get("Accept"), "application/json") {
 		format = "json"
@@ -439,7 +443,6 @@ func (s *Server) importReport(w http.ResponseWriter, r *http.Request) error {
 		return &apperr.Conflict{Message: "Отчёт будет готов, когда импорт закончится."}
 	}
 	if format == "json" {
-		inv := apperr.Invalid{}
 		page, size := readPage(q, inv)
 		if err := inv.Err(); err != nil {
 			return err

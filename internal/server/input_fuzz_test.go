@@ -63,7 +63,7 @@ func FuzzQueryParsers(f *testing.F) {
 		if _, err := auditFilter(raw, time.UTC); !acceptable(err) {
 			t.Errorf("auditFilter(%q): %v", raw, err)
 		}
-		if _, err := duplicateProbe(q); !acceptable(err) {
+		if _, err := duplicateProbe(raw); !acceptable(err) {
 			t.Errorf("duplicateProbe(%q): %v", raw, err)
 		}
 		if _, err := userFilter(req); !acceptable(err) {

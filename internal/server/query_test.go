@@ -34,8 +34,8 @@ func TestQueryValuesNameAPairThatDoesNotRead(t *testing.T) {
 }
 
 // TestAnUnreadableQueryIsA400NamingItsParameter: a pair net/url cannot
-// read is refused, not dropped. The lists, the tasks and the audit log
-// answer 400 with the parameter's message; the list page says it in
+// read is refused, not dropped. The lists, the tasks, the audit log and
+// the duplicate check answer 400 with the parameter's message; the list page says it in
 // Russian; the export refuses before a byte of the file, and records the
 // attempt (TestExportBadParametersAre400AndAudited).
 func TestAnUnreadableQueryIsA400NamingItsParameter(t *testing.T) {
@@ -46,6 +46,7 @@ func TestAnUnreadableQueryIsA400NamingItsParameter(t *testing.T) {
 			{"/api/contacts/?page=1;2", "page"},
 			{"/api/tasks/?search=%zz", "search"},
 			{"/api/audit/?action=company.update;user.update", "action"},
+			{"/api/companies/duplicates/?name=%D0%A0%D0%BE%D0%BC%D0%B0%D1%88%D0%BA%D0%B0&inn=7707;083893", "inn"},
 		} {
 			var body map[string][]string
 			if code := e.api(&e.cast.Admin, http.MethodGet, c.path, nil, &body); code != http.StatusBadRequest || len(body[c.field]) != 1 {
